@@ -1,0 +1,15 @@
+//! Code mode: the API the model programs against.
+//!
+//! - [`names`]: turning MCP tool names into stable TypeScript identifiers.
+//! - [`typescript`]: JSON Schema → TypeScript types.
+//! - [`catalog`]: every upstream's tools as namespaces and declarations.
+//! - [`search`]: finding the declarations that match a query.
+//! - [`source`]: checking user code, stripping its types and shaping it for the isolate.
+//! - [`tools`]: the two MCP tools this server exposes, `search` and `execute`.
+
+pub mod catalog;
+pub mod names;
+pub mod search;
+pub mod source;
+pub mod tools;
+pub mod typescript;

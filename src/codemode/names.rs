@@ -1,0 +1,80 @@
+//! Stable TypeScript identifiers for MCP tool names.
+//!
+//! MCP tool names may contain hyphens, dots and slashes, start with a digit, or be a JavaScript
+//! reserved word; the model needs a valid identifier to call. The original name stays on the
+//! wire and in the JSDoc.
+
+use std::collections::HashSet;
+
+/// JavaScript reserved words and literals that cannot be used as an identifier in module code.
+const RESERVED_WORDS: &[&str] = &[
+    "await", "break", "case", "catch", "class", "const", "continue", "debugger", "default",
+    "delete", "do", "else", "enum", "export", "extends", "false", "finally", "for", "function",
+    "if", "implements", "import", "in", "instanceof", "interface", "let", "new", "null",
+    "package", "private", "protected", "public", "return", "static", "super", "switch", "this",
+    "throw", "true", "try", "typeof", "var", "void", "while", "with", "yield", "arguments",
+    "eval", "undefined", "NaN", "Infinity",
+];
+
+/// Whether `word` cannot be used as a JavaScript identifier.
+pub fn is_reserved_word(word: &str) -> bool {
+    RESERVED_WORDS.contains(&word)
+}
+
+/// `name` as an identifier: every character outside `[A-Za-z0-9_$]` becomes `_`, a leading
+/// digit or an empty name gets a `_` prefix, and a reserved word gets a `_` suffix.
+pub fn to_identifier(name: &str) -> String {
+    let mut ident: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '$' { c } else { '_' })
+        .collect();
+    if ident.is_empty() || ident.starts_with(|c: char| c.is_ascii_digit()) {
+        ident.insert(0, '_');
+    }
+    if is_reserved_word(&ident) {
+        ident.push('_');
+    }
+    ident
+}
+
+/// Identifiers for a list of names, in order, unique within the list: the second name that maps
+/// to `get_sum` becomes `get_sum_2`, and so on. The same input always gives the same output.
+pub fn unique_identifiers<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut taken = HashSet::new();
+    names
+        .into_iter()
+        .map(|name| {
+            let base = to_identifier(name);
+            let mut candidate = base.clone();
+            let mut n = 2;
+            while !taken.insert(candidate.clone()) {
+                candidate = format!("{base}_{n}");
+                n += 1;
+            }
+            candidate
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hyphens_dots_and_slashes_become_underscores() {
+        assert_eq!(to_identifier("get-sum"), "get_sum");
+        assert_eq!(to_identifier("repo.list/all"), "repo_list_all");
+    }
+
+    #[test]
+    fn leading_digits_and_reserved_words_are_made_valid() {
+        assert_eq!(to_identifier("2fa-check"), "_2fa_check");
+        assert_eq!(to_identifier("delete"), "delete_");
+        assert_eq!(to_identifier(""), "_");
+    }
+
+    #[test]
+    fn colliding_names_get_numbered_suffixes_in_order() {
+        assert_eq!(unique_identifiers(["a-b", "a_b", "a.b"]), ["a_b", "a_b_2", "a_b_3"]);
+    }
+}

@@ -1,0 +1,27 @@
+//! MCP Isolate Runner: a remote MCP server on Cloudflare Workers that exposes upstream MCP
+//! servers in *code mode*.
+//!
+//! Instead of one tool definition per upstream tool, an agent sees two tools: `search`, which
+//! returns TypeScript declarations of the upstream tools, and `execute`, which runs TypeScript
+//! against them in a fresh dynamic isolate that has no network and exactly one capability: an
+//! RPC stub back to this Worker that forwards tool calls to the right upstream.
+//!
+//! The crate is split so that almost everything is plain Rust, tested on the host:
+//!
+//! - [`mcp`]: JSON-RPC messages, method dispatch and streamable HTTP (the server side).
+//! - [`codemode`]: JSON Schema → TypeScript, search, and preparing user code for the isolate.
+//! - [`sandbox`]: what crosses into the isolate: the program, the grant, the bridge protocol.
+//! - [`upstream`]: the MCP client side: requests to upstream servers and their responses.
+//! - [`config`]: the operator's configuration.
+//!
+//! Only the `shell` module (compiled for `wasm32` alone) touches JavaScript: the fetch handler,
+//! Durable Objects, the Worker Loader and the bridge entrypoint.
+
+pub mod codemode;
+pub mod config;
+pub mod mcp;
+pub mod sandbox;
+pub mod upstream;
+
+#[cfg(target_arch = "wasm32")]
+mod shell;

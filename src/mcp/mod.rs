@@ -1,0 +1,14 @@
+//! The MCP server side: JSON-RPC framing ([`jsonrpc`]), method dispatch against a
+//! [`ServerBackend`] ([`server`]) and the streamable HTTP transport ([`http`]).
+//!
+//! Nothing here does I/O: the transport takes an [`http::HttpRequest`] value and returns an
+//! [`http::HttpResponse`] value, and everything stateful (sessions, tools) sits behind the
+//! backend trait that the Worker shell implements.
+//!
+//! Spec: <https://modelcontextprotocol.io/specification/2025-11-25/basic/transports>
+
+pub mod http;
+pub mod jsonrpc;
+pub mod server;
+
+pub use server::{BackendError, ServerBackend};

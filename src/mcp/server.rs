@@ -1,0 +1,188 @@
+//! Method dispatch: what the server answers to each JSON-RPC request inside a session.
+//!
+//! The stateful parts (sessions, the tool catalogue, running code) sit behind
+//! [`ServerBackend`], which the Worker shell implements with Durable Objects and the Worker
+//! Loader. Errors cross into JSON-RPC here and nowhere else.
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResult, ErrorCode, Implementation, InitializeRequestParams,
+    InitializeResult, ListToolsResult, ProtocolVersion, ServerCapabilities, Tool,
+    ToolsCapability,
+};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::jsonrpc::{Reply, Request};
+
+/// Protocol versions this server speaks over sessions, newest first.
+pub const SUPPORTED_PROTOCOL_VERSIONS: &[ProtocolVersion] = &[
+    ProtocolVersion::V_2025_11_25,
+    ProtocolVersion::V_2025_06_18,
+    ProtocolVersion::V_2025_03_26,
+];
+
+/// MCP method names this server handles.
+pub mod method {
+    /// Opens a session.
+    pub const INITIALIZE: &str = "initialize";
+    /// Liveness check.
+    pub const PING: &str = "ping";
+    /// Lists the code-mode tools.
+    pub const TOOLS_LIST: &str = "tools/list";
+    /// Calls `search` or `execute`.
+    pub const TOOLS_CALL: &str = "tools/call";
+    /// The 2026-07-28 stateless discovery probe, which this server does not speak yet.
+    pub const SERVER_DISCOVER: &str = "server/discover";
+}
+
+/// How the server introduces itself in `initialize`.
+const INSTRUCTIONS: &str = "This server exposes upstream MCP servers as a TypeScript API. Call \
+`search` to find functions and their types, then `execute` to run TypeScript that calls them; \
+only the program's return value and console output come back.";
+
+/// Why a backend could not serve a request; becomes a JSON-RPC error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BackendError {
+    /// `tools/call` named a tool this server does not have.
+    #[error("Unknown tool `{0}`; this server has `search` and `execute`")]
+    UnknownTool(String),
+    /// The request's params were not what the method needs.
+    #[error("Invalid params: {0}")]
+    InvalidParams(String),
+    /// The runner itself failed (storage, a binding); the message is safe to show.
+    #[error("Internal error: {0}")]
+    Internal(String),
+}
+
+impl BackendError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            BackendError::UnknownTool(_) | BackendError::InvalidParams(_) => {
+                ErrorCode::INVALID_PARAMS
+            }
+            BackendError::Internal(_) => ErrorCode::INTERNAL_ERROR,
+        }
+    }
+
+    /// This error as the reply to the request with `id`.
+    pub fn into_reply(self, id: Option<rmcp::model::RequestId>) -> Reply {
+        Reply::error(id, self.code(), self.to_string())
+    }
+}
+
+/// Sessions and tools, as the dispatcher needs them.
+///
+/// Workers run each request on one thread, so the futures need not be `Send`.
+#[allow(async_fn_in_trait)]
+pub trait ServerBackend {
+    /// Creates a session that negotiated `protocol_version`; returns its id.
+    async fn open_session(&self, protocol_version: &ProtocolVersion)
+        -> Result<String, BackendError>;
+    /// Whether `session_id` names a live session.
+    async fn session_exists(&self, session_id: &str) -> Result<bool, BackendError>;
+    /// Ends a session; returns whether it existed.
+    async fn close_session(&self, session_id: &str) -> Result<bool, BackendError>;
+    /// The tools this session sees.
+    async fn list_tools(&self, session_id: &str) -> Result<Vec<Tool>, BackendError>;
+    /// Runs one tool call. Failures of the tool itself belong in the result (`isError`);
+    /// `Err` is for calls that cannot start.
+    async fn call_tool(
+        &self,
+        session_id: &str,
+        params: CallToolRequestParams,
+    ) -> Result<CallToolResult, BackendError>;
+}
+
+/// The version to answer `initialize` with: the client's if supported, else our newest.
+pub fn negotiate(requested: &ProtocolVersion) -> ProtocolVersion {
+    SUPPORTED_PROTOCOL_VERSIONS
+        .iter()
+        .find(|supported| *supported == requested)
+        .unwrap_or(&SUPPORTED_PROTOCOL_VERSIONS[0])
+        .clone()
+}
+
+/// Whether an `MCP-Protocol-Version` header value is one this server speaks.
+pub fn is_supported(version: &str) -> bool {
+    SUPPORTED_PROTOCOL_VERSIONS.iter().any(|v| v.as_str() == version)
+}
+
+/// Reads `initialize` params and picks the version; `Err` is the reply to send instead.
+pub fn read_initialize(request: &Request) -> Result<ProtocolVersion, Reply> {
+    let params: InitializeRequestParams = typed_params(request)?;
+    Ok(negotiate(&params.protocol_version))
+}
+
+/// The `initialize` result for a negotiated version.
+pub fn initialize_reply(request: &Request, version: ProtocolVersion) -> Reply {
+    let mut capabilities = ServerCapabilities::default();
+    capabilities.tools = Some(ToolsCapability::default());
+    let result = InitializeResult::new(capabilities)
+        .with_protocol_version(version)
+        .with_server_info(Implementation::new(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION")))
+        .with_instructions(INSTRUCTIONS);
+    result_reply(request, &result)
+}
+
+/// Answers one request inside an established session.
+pub async fn dispatch(backend: &impl ServerBackend, session_id: &str, request: &Request) -> Reply {
+    match request.method.as_str() {
+        method::PING => result_reply(request, &serde_json::json!({})),
+        method::TOOLS_LIST => match backend.list_tools(session_id).await {
+            Ok(tools) => result_reply(request, &list_tools_result(tools)),
+            Err(err) => err.into_reply(Some(request.id.clone())),
+        },
+        method::TOOLS_CALL => {
+            let params: CallToolRequestParams = match typed_params(request) {
+                Ok(params) => params,
+                Err(reply) => return reply,
+            };
+            match backend.call_tool(session_id, params).await {
+                Ok(mut result) => {
+                    // `resultType` belongs to 2026-07-28; sessions speak older versions.
+                    result.result_type = None;
+                    result_reply(request, &result)
+                }
+                Err(err) => err.into_reply(Some(request.id.clone())),
+            }
+        }
+        method::INITIALIZE => Reply::error(
+            Some(request.id.clone()),
+            ErrorCode::INVALID_REQUEST,
+            "Invalid Request: this session is already initialized",
+        ),
+        other => Reply::error(
+            Some(request.id.clone()),
+            ErrorCode::METHOD_NOT_FOUND,
+            format!("Method not found: `{other}`"),
+        ),
+    }
+}
+
+fn list_tools_result(tools: Vec<Tool>) -> ListToolsResult {
+    ListToolsResult {
+        result_type: None,
+        meta: None,
+        next_cursor: None,
+        ttl_ms: None,
+        cache_scope: None,
+        tools,
+    }
+}
+
+fn typed_params<T: serde::de::DeserializeOwned>(request: &Request) -> Result<T, Reply> {
+    let params = request.params.clone().unwrap_or(Value::Object(Default::default()));
+    serde_json::from_value(params).map_err(|e| {
+        BackendError::InvalidParams(format!("{} params: {e}", request.method))
+            .into_reply(Some(request.id.clone()))
+    })
+}
+
+fn result_reply(request: &Request, result: &impl Serialize) -> Reply {
+    match serde_json::to_value(result) {
+        Ok(result) => Reply::Result { id: request.id.clone(), result },
+        Err(e) => BackendError::Internal(format!("could not encode the result: {e}"))
+            .into_reply(Some(request.id.clone())),
+    }
+}

@@ -1,0 +1,1 @@
+//! The sandbox contract: what crosses between the runner and a dynamic isolate.
