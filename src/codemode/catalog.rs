@@ -1,0 +1,239 @@
+//! Every upstream's tools as TypeScript: one namespace per upstream, one function per tool.
+//!
+//! The catalog is the single source for both what the model reads (declarations, through
+//! `search`) and what the sandbox binds (the [`Manifest`] mapping each function to its MCP
+//! tool), so the two cannot disagree.
+
+use std::collections::BTreeMap;
+
+use rmcp::model::Tool;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::names::unique_identifiers;
+use super::typescript::{jsdoc, type_of};
+
+/// One upstream's tools, or why they could not be listed.
+#[derive(Debug, Clone)]
+pub struct UpstreamTools {
+    /// The upstream's configured name, which is also its namespace.
+    pub upstream: String,
+    /// Its tools, or the reason it is unavailable.
+    pub tools: Result<Vec<Tool>, String>,
+}
+
+/// The generated API across all upstreams a session may use.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    namespaces: Vec<Namespace>,
+}
+
+/// One upstream as a TypeScript namespace.
+#[derive(Debug, Clone)]
+pub struct Namespace {
+    /// The namespace identifier (the upstream's name).
+    pub name: String,
+    /// Its functions, in the upstream's order; empty when unavailable.
+    pub functions: Vec<Function>,
+    /// Why the upstream's tools could not be listed, if they could not.
+    pub unavailable: Option<String>,
+}
+
+/// One upstream tool as a TypeScript function.
+#[derive(Debug, Clone)]
+pub struct Function {
+    /// The identifier the model calls (`get_sum`).
+    pub ident: String,
+    /// The tool as the upstream described it; `tool.name` is what goes on the wire.
+    pub tool: Tool,
+}
+
+/// What the sandbox harness needs to build namespace objects: namespace → function → MCP tool.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Manifest(pub BTreeMap<String, BTreeMap<String, String>>);
+
+impl Catalog {
+    /// Builds the catalog; identifiers are unique within each namespace.
+    pub fn new(upstreams: Vec<UpstreamTools>) -> Self {
+        let namespaces = upstreams
+            .into_iter()
+            .map(|UpstreamTools { upstream, tools }| match tools {
+                Ok(tools) => {
+                    let idents = unique_identifiers(tools.iter().map(|t| t.name.as_ref()));
+                    let functions = idents
+                        .into_iter()
+                        .zip(tools)
+                        .map(|(ident, tool)| Function { ident, tool })
+                        .collect();
+                    Namespace { name: upstream, functions, unavailable: None }
+                }
+                Err(reason) => {
+                    Namespace { name: upstream, functions: Vec::new(), unavailable: Some(reason) }
+                }
+            })
+            .collect();
+        Self { namespaces }
+    }
+
+    /// The namespaces, in configuration order.
+    pub fn namespaces(&self) -> &[Namespace] {
+        &self.namespaces
+    }
+
+    /// The function `namespace.ident`, if it exists.
+    pub fn function(&self, namespace: &str, ident: &str) -> Option<&Function> {
+        self.namespaces
+            .iter()
+            .find(|n| n.name == namespace)?
+            .functions
+            .iter()
+            .find(|f| f.ident == ident)
+    }
+
+    /// The harness manifest.
+    pub fn manifest(&self) -> Manifest {
+        Manifest(
+            self.namespaces
+                .iter()
+                .map(|n| {
+                    let functions =
+                        n.functions.iter().map(|f| (f.ident.clone(), f.tool.name.to_string()));
+                    (n.name.clone(), functions.collect())
+                })
+                .collect(),
+        )
+    }
+
+    /// Declarations for the chosen functions, grouped by namespace, in catalog order.
+    pub fn declarations<'a>(&'a self, chosen: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+        let chosen: Vec<(&str, &str)> = chosen.into_iter().collect();
+        let mut out = String::new();
+        for namespace in &self.namespaces {
+            let functions: Vec<&Function> = namespace
+                .functions
+                .iter()
+                .filter(|f| chosen.contains(&(namespace.name.as_str(), f.ident.as_str())))
+                .collect();
+            if functions.is_empty() {
+                continue;
+            }
+            out.push_str(&format!("declare namespace {} {{\n", namespace.name));
+            for function in functions {
+                out.push_str(&function.declaration());
+            }
+            out.push_str("}\n");
+        }
+        out
+    }
+}
+
+impl Function {
+    /// This function's TypeScript declaration, with its JSDoc, indented for a namespace body.
+    pub fn declaration(&self) -> String {
+        let mut doc: Vec<String> = Vec::new();
+        if let Some(description) = self.tool.description.as_deref().filter(|d| !d.trim().is_empty()) {
+            doc.push(description.trim().to_owned());
+        }
+        doc.push(format!("@mcpTool {}", self.tool.name));
+        let input = Value::Object((*self.tool.input_schema).clone());
+        let args = type_of(&input).replace('\n', "\n  ");
+        let returns = match &self.tool.output_schema {
+            Some(schema) => type_of(&Value::Object((**schema).clone())).replace('\n', "\n  "),
+            None => {
+                doc.push(
+                    "@returns the tool's text output, parsed as JSON when it is JSON".to_owned(),
+                );
+                "unknown".to_owned()
+            }
+        };
+        let optional = if input_is_optional(&input) { "?" } else { "" };
+        format!(
+            "{}  function {}(args{optional}: {args}): Promise<{returns}>;\n",
+            jsdoc(&doc, "  "),
+            self.ident
+        )
+    }
+
+    /// Words that describe this function, for search: its names, description and parameters.
+    pub fn parameter_names(&self) -> Vec<&str> {
+        match self.tool.input_schema.get("properties") {
+            Some(Value::Object(properties)) => properties.keys().map(String::as_str).collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Whether a call may omit the argument object: no property is required.
+fn input_is_optional(schema: &Value) -> bool {
+    schema.get("required").and_then(Value::as_array).is_none_or(|r| r.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::json;
+
+    use super::*;
+
+    fn tool(name: &str, description: &str, schema: Value) -> Tool {
+        let Value::Object(schema) = schema else { panic!("schema must be an object") };
+        Tool::new(name.to_owned(), description.to_owned(), Arc::new(schema))
+    }
+
+    fn sample() -> Catalog {
+        Catalog::new(vec![
+            UpstreamTools {
+                upstream: "everything".into(),
+                tools: Ok(vec![
+                    tool(
+                        "get-sum",
+                        "Returns the sum of two numbers",
+                        json!({"type": "object", "properties": {
+                            "a": {"type": "number"}, "b": {"type": "number"}}, "required": ["a", "b"]}),
+                    ),
+                    tool("echo", "", json!({"type": "object", "properties": {"message": {"type": "string"}}})),
+                ]),
+            },
+            UpstreamTools { upstream: "down".into(), tools: Err("connection refused".into()) },
+        ])
+    }
+
+    #[test]
+    fn declaration_names_the_wire_tool_and_types_arguments() {
+        let catalog = sample();
+        let text = catalog.declarations([("everything", "get_sum")]);
+        assert_eq!(
+            text,
+            "declare namespace everything {\n  /**\n   * Returns the sum of two numbers\n   * \
+             @mcpTool get-sum\n   * @returns the tool's text output, parsed as JSON when it is \
+             JSON\n   */\n  function get_sum(args: {\n    a: number;\n    b: number;\n  }): \
+             Promise<unknown>;\n}\n"
+        );
+    }
+
+    #[test]
+    fn arguments_are_optional_when_nothing_is_required() {
+        let text = sample().declarations([("everything", "echo")]);
+        assert!(text.contains("function echo(args?: {"), "{text}");
+    }
+
+    #[test]
+    fn output_schema_becomes_the_return_type() {
+        let with_output = tool("t", "d", json!({"type": "object"})).with_raw_output_schema(Arc::new(
+            json!({"type": "object", "properties": {"sum": {"type": "number"}}, "required": ["sum"]})
+                .as_object()
+                .unwrap()
+                .clone(),
+        ));
+        let function = Function { ident: "t".into(), tool: with_output };
+        assert!(function.declaration().contains("Promise<{\n    sum: number;\n  }>"));
+    }
+
+    #[test]
+    fn manifest_maps_identifiers_to_wire_names_and_skips_nothing_available() {
+        let manifest = sample().manifest();
+        assert_eq!(manifest.0["everything"]["get_sum"], "get-sum");
+        assert!(manifest.0["down"].is_empty());
+    }
+}

@@ -1,0 +1,340 @@
+//! Preparing the model's TypeScript for the isolate, with clear errors before any isolate runs.
+//!
+//! The code becomes the body of `export default async function (console, ns1, ns2, …)`, on
+//! lines of its own, so top-level `await` and `return` work and every position in the user's
+//! text keeps its line and column (shifted down by [`PROGRAM_LINE_OFFSET`] lines). Types are
+//! erased by `swc_ts_fast_strip`, which replaces them with spaces, so positions survive that
+//! too. Accepted shapes: a function body, a single `async () => {…}` expression (called), and a
+//! body declaring `async function main()` without a top-level `return` (`main` is called).
+
+use std::sync::{Arc, Mutex};
+
+use swc_common::errors::{DiagnosticBuilder, Emitter, Handler};
+use swc_common::{sync::Lrc, BytePos, FileName, SourceMap, Spanned};
+use swc_ecma_ast::{
+    DefaultDecl, EsVersion, Expr, ModuleDecl, ModuleItem, Stmt,
+};
+use swc_ecma_parser::{parse_file_as_module, Syntax, TsSyntax};
+use swc_ts_fast_strip::{operate, Mode, Options};
+
+/// The module name the user's program is loaded under in the isolate.
+pub const PROGRAM_MODULE: &str = "program.js";
+/// Lines the wrapper adds above the user's first line.
+pub const PROGRAM_LINE_OFFSET: u32 = 1;
+/// The name the wrapper binds a lone function expression to before calling it.
+const PROGRAM_BINDING: &str = "__program";
+
+/// A 1-based line and column in the user's original code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Location {
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column.
+    pub column: u32,
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.line, self.column)
+    }
+}
+
+/// Code the runner refuses to load, with where and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SourceError {
+    /// Over the size limit.
+    #[error("the code is {bytes} bytes; the limit is {limit} bytes")]
+    TooLarge {
+        /// Its size.
+        bytes: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// Not valid TypeScript.
+    #[error("SyntaxError at {location}: {message}")]
+    Syntax {
+        /// What the parser expected.
+        message: String,
+        /// Where.
+        location: Location,
+    },
+    /// Valid TypeScript the type stripper cannot erase (an `enum`, a `namespace`, …).
+    #[error("UnsupportedSyntax at {location}: {message}")]
+    Unsupported {
+        /// What is not supported.
+        message: String,
+        /// Where.
+        location: Location,
+    },
+}
+
+impl SourceError {
+    /// Where in the user's code the problem is, if it has a place.
+    pub fn location(&self) -> Option<Location> {
+        match self {
+            SourceError::TooLarge { .. } => None,
+            SourceError::Syntax { location, .. } | SourceError::Unsupported { location, .. } => {
+                Some(*location)
+            }
+        }
+    }
+}
+
+/// How the user's code is turned into a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// Statements, perhaps ending in `return`.
+    Body,
+    /// One function expression, which is called.
+    FunctionExpression,
+    /// Statements declaring `main`, which is called.
+    MainFunction,
+}
+
+/// Turns `code` into the ES module the isolate loads as [`PROGRAM_MODULE`]; `bindings` are the
+/// parameter names of the wrapper function (`console` and the namespaces).
+pub fn prepare(code: &str, bindings: &[String], max_bytes: usize) -> Result<String, SourceError> {
+    if code.len() > max_bytes {
+        return Err(SourceError::TooLarge { bytes: code.len(), limit: max_bytes });
+    }
+    let code = unfence(code);
+    let user_lines = u32::try_from(code.lines().count().max(1)).unwrap_or(u32::MAX);
+    let head = format!("export default async function ({}) {{", bindings.join(", "));
+    let shape = shape_of(&wrap(&head, "", &code), user_lines)?;
+    let (head, tail) = match shape {
+        Shape::Body => (head, String::new()),
+        Shape::FunctionExpression => {
+            (format!("{head} const {PROGRAM_BINDING} ="), format!("return {PROGRAM_BINDING}();"))
+        }
+        Shape::MainFunction => (head, "return main();".to_owned()),
+    };
+    strip_types(wrap(&head, &tail, &code), user_lines)
+}
+
+/// Where a runtime error's stack points into the user's code, if it does.
+pub fn locate_in_stack(stack: &str) -> Option<Location> {
+    let marker = format!("{PROGRAM_MODULE}:");
+    let start = stack.find(&marker)? + marker.len();
+    let mut numbers = stack[start..].split(':').map(|part| {
+        let digits: String = part.chars().take_while(char::is_ascii_digit).collect();
+        digits.parse::<u32>().ok()
+    });
+    let line = numbers.next()??;
+    let column = numbers.next()??;
+    Some(Location { line: line.checked_sub(PROGRAM_LINE_OFFSET)?.max(1), column })
+}
+
+fn wrap(head: &str, tail: &str, code: &str) -> String {
+    format!("{head}\n{code}\n;{tail}}}\n")
+}
+
+/// Blanks out a Markdown code fence around the code, keeping every line in place.
+fn unfence(code: &str) -> String {
+    let lines: Vec<&str> = code.lines().collect();
+    let first = lines.iter().position(|l| !l.trim().is_empty());
+    let last = lines.iter().rposition(|l| !l.trim().is_empty());
+    match (first, last) {
+        (Some(first), Some(last))
+            if first < last
+                && lines[first].trim_start().starts_with("```")
+                && lines[last].trim() == "```" =>
+        {
+            lines
+                .iter()
+                .enumerate()
+                .map(|(i, line)| if i == first || i == last { "" } else { line })
+                .collect::<Vec<_>>()
+                .join("\n")
+        }
+        _ => code.to_owned(),
+    }
+}
+
+fn shape_of(module_text: &str, user_lines: u32) -> Result<Shape, SourceError> {
+    let cm: Lrc<SourceMap> = Default::default();
+    let file = cm.new_source_file(FileName::Anon.into(), module_text.to_owned());
+    let mut recovered = Vec::new();
+    let syntax = Syntax::Typescript(TsSyntax::default());
+    let parsed = parse_file_as_module(&file, syntax, EsVersion::latest(), None, &mut recovered);
+    let module = match (parsed, recovered.into_iter().next()) {
+        (Err(error), _) | (Ok(_), Some(error)) => {
+            return Err(SourceError::Syntax {
+                message: error.kind().msg().into_owned(),
+                location: user_location(&cm, error.span().lo, user_lines),
+            })
+        }
+        (Ok(module), None) => module,
+    };
+    if let Some(stray) = module.body.get(1) {
+        return Err(SourceError::Syntax {
+            message: "this closes a block that the code did not open".into(),
+            location: user_location(&cm, stray.span().lo, user_lines),
+        });
+    }
+    let Some(ModuleItem::ModuleDecl(ModuleDecl::ExportDefaultDecl(export))) = module.body.first()
+    else {
+        return Ok(Shape::Body);
+    };
+    let DefaultDecl::Fn(function) = &export.decl else { return Ok(Shape::Body) };
+    let statements = function.function.body.as_ref().map_or(&[][..], |b| &b.stmts[..]);
+    let code_statements: Vec<&Stmt> =
+        statements.iter().filter(|s| !matches!(s, Stmt::Empty(_))).collect();
+    if let [Stmt::Expr(expression)] = code_statements.as_slice() {
+        if matches!(unparenthesized(&expression.expr), Expr::Arrow(_) | Expr::Fn(_)) {
+            return Ok(Shape::FunctionExpression);
+        }
+    }
+    let declares_main = statements.iter().any(|s| {
+        matches!(s, Stmt::Decl(swc_ecma_ast::Decl::Fn(f)) if f.ident.sym == *"main")
+    });
+    let returns = statements.iter().any(|s| matches!(s, Stmt::Return(_)));
+    Ok(if declares_main && !returns { Shape::MainFunction } else { Shape::Body })
+}
+
+fn unparenthesized(expr: &Expr) -> &Expr {
+    match expr {
+        Expr::Paren(inner) => unparenthesized(&inner.expr),
+        other => other,
+    }
+}
+
+fn strip_types(module_text: String, user_lines: u32) -> Result<String, SourceError> {
+    let cm: Lrc<SourceMap> = Default::default();
+    let diagnostics = Arc::new(Mutex::new(Vec::new()));
+    let handler = Handler::with_emitter(
+        false,
+        false,
+        Box::new(Collect(Arc::clone(&diagnostics))),
+    );
+    let options = Options { module: Some(true), mode: Mode::StripOnly, ..Default::default() };
+    match operate(&cm, &handler, module_text, options) {
+        Ok(output) => Ok(output.code),
+        Err(error) => {
+            let first = diagnostics.lock().ok().and_then(|d| d.first().cloned());
+            let (message, position) = first.unwrap_or((error.message, None));
+            let location = position
+                .map(|pos| user_location(&cm, pos, user_lines))
+                .unwrap_or(Location { line: 1, column: 1 });
+            Err(SourceError::Unsupported { message, location })
+        }
+    }
+}
+
+/// Maps a position in the wrapped module back to the user's code, clamped to its last line.
+fn user_location(cm: &SourceMap, pos: BytePos, user_lines: u32) -> Location {
+    let loc = cm.lookup_char_pos(pos);
+    let line = u32::try_from(loc.line).unwrap_or(u32::MAX);
+    let column = u32::try_from(loc.col.0).unwrap_or(u32::MAX).saturating_add(1);
+    match line.checked_sub(PROGRAM_LINE_OFFSET) {
+        Some(0) | None => Location { line: 1, column: 1 },
+        Some(user_line) if user_line > user_lines => Location { line: user_lines, column: 1 },
+        Some(user_line) => Location { line: user_line, column },
+    }
+}
+
+/// Collects swc diagnostics (message and primary position) instead of printing them.
+struct Collect(Arc<Mutex<Vec<(String, Option<BytePos>)>>>);
+
+impl Emitter for Collect {
+    fn emit(&mut self, diagnostic: &mut DiagnosticBuilder<'_>) {
+        let position = diagnostic.span.primary_span().map(|span| span.lo);
+        if let Ok(mut list) = self.0.lock() {
+            list.push((diagnostic.message(), position));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMIT: usize = 64 * 1024;
+
+    fn prepared(code: &str) -> String {
+        prepare(code, &["console".into(), "everything".into()], LIMIT).unwrap()
+    }
+
+    fn error(code: &str) -> SourceError {
+        prepare(code, &["console".into()], LIMIT).unwrap_err()
+    }
+
+    #[test]
+    fn a_body_with_await_and_return_is_wrapped_in_place() {
+        let module = prepared("const r = await everything.echo({ message: 'x' });\nreturn r;");
+        assert_eq!(
+            module.lines().collect::<Vec<_>>()[..3],
+            [
+                "export default async function (console, everything) {",
+                "const r = await everything.echo({ message: 'x' });",
+                "return r;"
+            ]
+        );
+    }
+
+    #[test]
+    fn types_are_erased_without_moving_code() {
+        let module = prepared("const n: number = 40;\nreturn n + (2 as number);");
+        let lines: Vec<&str> = module.lines().collect();
+        assert_eq!(lines[1], "const n         = 40;");
+        assert_eq!(lines[2], "return n + (2          );");
+    }
+
+    #[test]
+    fn an_async_arrow_is_bound_and_called() {
+        let module = prepared("async () => {\n  return 42;\n};");
+        assert!(module.starts_with("export default async function (console, everything) { const __program =\nasync () => {"));
+        assert!(module.contains("return __program();"));
+    }
+
+    #[test]
+    fn a_main_function_is_called_when_nothing_is_returned() {
+        assert!(prepared("async function main() { return 1; }").contains("return main();"));
+        assert!(!prepared("async function main() { return 1; }\nreturn main();").contains(";return main();"));
+    }
+
+    #[test]
+    fn fenced_code_keeps_its_lines() {
+        let module = prepared("```ts\nreturn 1;\n```");
+        assert_eq!(module.lines().nth(2), Some("return 1;"));
+    }
+
+    #[test]
+    fn syntax_errors_point_at_the_users_line_and_column() {
+        let err = error("const a = 1;\nconst b = ;");
+        assert_eq!(err.location(), Some(Location { line: 2, column: 11 }));
+        assert!(err.to_string().starts_with("SyntaxError at 2:11: "), "{err}");
+    }
+
+    #[test]
+    fn an_unclosed_block_is_reported_within_the_code() {
+        let err = error("if (true) {\n  return 1;");
+        assert!(err.location().unwrap().line <= 2, "{err}");
+    }
+
+    #[test]
+    fn closing_the_wrapper_is_rejected() {
+        let err = error("return 1; }\nexport const leak = 1;\n{");
+        assert!(matches!(err, SourceError::Syntax { .. }), "{err}");
+    }
+
+    #[test]
+    fn enums_are_unsupported_with_a_location() {
+        let err = error("const x = 1;\nenum Color { Red }");
+        assert!(matches!(err, SourceError::Unsupported { .. }), "{err}");
+        assert_eq!(err.location().map(|l| l.line), Some(2));
+    }
+
+    #[test]
+    fn oversized_code_is_refused_before_parsing() {
+        let err = prepare("x", &[], 0).unwrap_err();
+        assert_eq!(err, SourceError::TooLarge { bytes: 1, limit: 0 });
+    }
+
+    #[test]
+    fn runtime_stack_positions_map_back_to_user_lines() {
+        let stack = "Error: boom\n    at default (program.js:4:11)\n    at run (harness.js:30:5)";
+        assert_eq!(locate_in_stack(stack), Some(Location { line: 3, column: 11 }));
+        assert_eq!(locate_in_stack("Error: boom\n    at harness.js:1:1"), None);
+    }
+}

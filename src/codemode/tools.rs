@@ -1,0 +1,286 @@
+//! The two MCP tools this server exposes, and how their results read.
+//!
+//! `tools/list` holds only these two, whatever the upstreams offer: the model finds upstream
+//! functions with `search` and calls them from code with `execute`.
+
+use std::sync::Arc;
+
+use rmcp::model::{CallToolResult, ContentBlock, Tool};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use super::catalog::Catalog;
+use super::search::search;
+use super::source::{locate_in_stack, Location, SourceError};
+use crate::sandbox::limits::MAX_RESULT_CHARS;
+use crate::sandbox::protocol::{CallTrace, Outcome};
+
+/// The search tool's name.
+pub const SEARCH_TOOL: &str = "search";
+/// The execute tool's name.
+pub const EXECUTE_TOOL: &str = "execute";
+
+/// Arguments of `search`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SearchInput {
+    /// Words describing what you want to do (e.g. "sum two numbers"), a namespace name, or an
+    /// exact `namespace.function`.
+    pub query: String,
+}
+
+/// Arguments of `execute`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExecuteInput {
+    /// TypeScript to run: a function body that may use top-level `await` and `return`, or an
+    /// `async () => { ... }` arrow. Each upstream is a namespace object, e.g.
+    /// `return await everything.get_sum({ a: 2, b: 40 });`.
+    pub code: String,
+}
+
+/// What the agent gets back from `execute`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionReport {
+    /// The program's return value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<Value>,
+    /// Set when the result was cut to fit: its original length in characters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result_truncated_from_chars: Option<usize>,
+    /// Console output.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub logs: Vec<String>,
+    /// Console entries dropped past the limit.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub dropped_logs: usize,
+    /// The tool calls the program made, in the order they finished.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub calls: Vec<CallTrace>,
+    /// Why the program failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ReportedError>,
+}
+
+/// A failure, as the agent reads it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReportedError {
+    /// The error class (`SyntaxError`, `TypeError`, `UpstreamToolError`, …).
+    pub name: String,
+    /// What happened.
+    pub message: String,
+    /// Where in the submitted code, when known.
+    #[serde(skip_serializing_if = "Option::is_none", flatten)]
+    pub location: Option<Location>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// The tool definitions for `tools/list`. The `execute` description carries a compact index of
+/// the namespaces so the model knows what exists before it searches.
+pub fn definitions(catalog: &Catalog) -> Vec<Tool> {
+    let index: Vec<String> = catalog
+        .namespaces()
+        .iter()
+        .map(|n| match &n.unavailable {
+            Some(reason) => format!("- {} (unavailable: {reason})", n.name),
+            None => format!("- {} ({} functions)", n.name, n.functions.len()),
+        })
+        .collect();
+    let execute = format!(
+        "Run TypeScript in a fresh sandbox with no network. Each upstream MCP server is a \
+         namespace object whose async functions call its tools; call `search` first to get \
+         their declarations. Top-level `await` and `return` work; the return value (JSON), \
+         console output and a trace of tool calls come back. A failed tool call throws an Error \
+         whose name says why.\nNamespaces:\n{}",
+        if index.is_empty() { "(none configured)".to_owned() } else { index.join("\n") }
+    );
+    vec![
+        Tool::new(
+            SEARCH_TOOL,
+            "Find functions of the upstream MCP servers by what they do. Returns TypeScript \
+             declarations (arguments, return types, docs) to use with `execute`.",
+            input_schema::<SearchInput>(),
+        ),
+        Tool::new(EXECUTE_TOOL, execute, input_schema::<ExecuteInput>()),
+    ]
+}
+
+/// The `search` result: matching declarations, or a hint when nothing matches.
+pub fn search_result(catalog: &Catalog, query: &str) -> CallToolResult {
+    let matches = search(catalog, query);
+    let unavailable: Vec<String> = catalog
+        .namespaces()
+        .iter()
+        .filter_map(|n| n.unavailable.as_ref().map(|why| format!("// {} is unavailable: {why}", n.name)))
+        .collect();
+    let mut text = if matches.is_empty() {
+        let names: Vec<&str> = catalog.namespaces().iter().map(|n| n.name.as_str()).collect();
+        format!(
+            "// No function matches {query:?}. Try other words, or a namespace name to list it: {}\n",
+            names.join(", ")
+        )
+    } else {
+        catalog.declarations(matches)
+    };
+    for line in unavailable {
+        text.push_str(&line);
+        text.push('\n');
+    }
+    CallToolResult::success(vec![ContentBlock::text(text)])
+}
+
+/// The `execute` result for a program that ran (successfully or not).
+pub fn execution_result(outcome: Outcome) -> CallToolResult {
+    let (result, result_truncated_from_chars) = match outcome.result_json {
+        None => (None, None),
+        Some(json) if json.chars().count() > MAX_RESULT_CHARS => {
+            let kept: String = json.chars().take(MAX_RESULT_CHARS).collect();
+            (Some(Value::String(kept)), Some(json.chars().count()))
+        }
+        Some(json) => (Some(serde_json::from_str(&json).unwrap_or(Value::String(json))), None),
+    };
+    let error = outcome.error.map(|thrown| ReportedError {
+        location: thrown.stack.as_deref().and_then(locate_in_stack),
+        name: thrown.name,
+        message: thrown.message,
+    });
+    report(ExecutionReport {
+        result,
+        result_truncated_from_chars,
+        logs: outcome.logs,
+        dropped_logs: outcome.dropped_logs,
+        calls: outcome.calls,
+        error,
+    })
+}
+
+/// The `execute` result for code refused before it ran.
+pub fn source_error_result(error: &SourceError) -> CallToolResult {
+    let (name, message) = match error {
+        SourceError::TooLarge { .. } => ("CodeTooLarge", error.to_string()),
+        SourceError::Syntax { message, .. } => ("SyntaxError", message.clone()),
+        SourceError::Unsupported { message, .. } => ("UnsupportedSyntax", message.clone()),
+    };
+    failure(name, message, error.location())
+}
+
+/// The `execute` result when the sandbox itself failed (not the program).
+pub fn sandbox_failure_result(message: impl Into<String>) -> CallToolResult {
+    failure("SandboxError", message.into(), None)
+}
+
+/// An error result for a call whose arguments did not fit the tool's schema.
+pub fn invalid_arguments_result(tool: &str, detail: &str) -> CallToolResult {
+    let mut result = CallToolResult::success(vec![ContentBlock::text(format!(
+        "Invalid arguments for `{tool}`: {detail}"
+    ))]);
+    result.is_error = Some(true);
+    result
+}
+
+fn failure(name: &str, message: String, location: Option<Location>) -> CallToolResult {
+    report(ExecutionReport {
+        result: None,
+        result_truncated_from_chars: None,
+        logs: Vec::new(),
+        dropped_logs: 0,
+        calls: Vec::new(),
+        error: Some(ReportedError { name: name.to_owned(), message, location }),
+    })
+}
+
+fn report(report: ExecutionReport) -> CallToolResult {
+    let structured = serde_json::to_value(&report).unwrap_or_else(|e| json!({"error": e.to_string()}));
+    let mut result = CallToolResult::success(vec![ContentBlock::text(structured.to_string())]);
+    result.is_error = Some(report.error.is_some());
+    result.structured_content = Some(structured);
+    result
+}
+
+fn input_schema<T: JsonSchema>() -> Arc<Map<String, Value>> {
+    let schema = schemars::schema_for!(T);
+    match serde_json::to_value(schema) {
+        Ok(Value::Object(mut object)) => {
+            object.remove("$schema");
+            Arc::new(object)
+        }
+        _ => Arc::new(Map::new()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codemode::catalog::UpstreamTools;
+    use crate::sandbox::protocol::ThrownError;
+
+    fn catalog() -> Catalog {
+        let schema = json!({"type": "object", "properties": {"a": {"type": "number"}}, "required": ["a"]});
+        let tool = Tool::new("get-double", "Doubles a number", Arc::new(schema.as_object().unwrap().clone()));
+        Catalog::new(vec![
+            UpstreamTools { upstream: "math".into(), tools: Ok(vec![tool]) },
+            UpstreamTools { upstream: "down".into(), tools: Err("HTTP 500".into()) },
+        ])
+    }
+
+    #[test]
+    fn tools_list_is_search_and_execute_with_a_namespace_index() {
+        let tools = definitions(&catalog());
+        assert_eq!(tools.iter().map(|t| t.name.as_ref()).collect::<Vec<_>>(), ["search", "execute"]);
+        let description = tools[1].description.as_deref().unwrap();
+        assert!(description.contains("- math (1 functions)"), "{description}");
+        assert!(description.contains("- down (unavailable: HTTP 500)"), "{description}");
+        assert_eq!(tools[1].input_schema["required"], json!(["code"]));
+        assert_eq!(tools[0].input_schema["properties"]["query"]["type"], "string");
+    }
+
+    #[test]
+    fn search_returns_declarations_and_names_unavailable_upstreams() {
+        let result = search_result(&catalog(), "double a number");
+        let text = result.content[0].as_text().unwrap().text.clone();
+        assert!(text.contains("function get_double(args: {"), "{text}");
+        assert!(text.contains("// down is unavailable: HTTP 500"), "{text}");
+    }
+
+    #[test]
+    fn a_failed_program_reports_name_message_and_user_line() {
+        let outcome = Outcome {
+            result_json: None,
+            logs: vec!["before".into()],
+            dropped_logs: 0,
+            calls: vec![],
+            error: Some(ThrownError {
+                name: "TypeError".into(),
+                message: "x is not a function".into(),
+                stack: Some("TypeError: x\n    at default (program.js:3:5)".into()),
+            }),
+        };
+        let result = execution_result(outcome);
+        assert_eq!(result.is_error, Some(true));
+        assert_eq!(
+            result.structured_content.unwrap(),
+            json!({"logs": ["before"], "error": {"name": "TypeError", "message": "x is not a function", "line": 2, "column": 5}})
+        );
+    }
+
+    #[test]
+    fn an_oversized_result_is_cut_with_its_original_length() {
+        let json = format!("\"{}\"", "x".repeat(MAX_RESULT_CHARS + 10));
+        let outcome = Outcome { result_json: Some(json), logs: vec![], dropped_logs: 0, calls: vec![], error: None };
+        let structured = execution_result(outcome).structured_content.unwrap();
+        assert_eq!(structured["resultTruncatedFromChars"], MAX_RESULT_CHARS + 12);
+        assert_eq!(structured["result"].as_str().unwrap().chars().count(), MAX_RESULT_CHARS);
+    }
+
+    #[test]
+    fn a_syntax_error_is_an_error_result_with_its_location() {
+        let error = SourceError::Syntax { message: "Expected ';'".into(), location: Location { line: 2, column: 4 } };
+        let structured = source_error_result(&error).structured_content.unwrap();
+        assert_eq!(structured, json!({"error": {"name": "SyntaxError", "message": "Expected ';'", "line": 2, "column": 4}}));
+    }
+}

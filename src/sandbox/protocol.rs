@@ -1,0 +1,176 @@
+//! Values that cross the sandbox boundary, shared with `worker-template/harness.js`.
+//!
+//! Tool calls never throw across RPC: the bridge returns a [`BridgeReply`] and the harness
+//! turns an error reply into a thrown `Error` inside the user's program.
+
+use rmcp::model::CallToolResult;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// What one execution may do, set by the runner as the bridge stub's `props`. The isolate
+/// holds the stub but cannot read or change its props, so it cannot claim another session or
+/// an upstream it was not given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    /// The MCP session the execution belongs to.
+    pub session: String,
+    /// The upstreams this execution may call.
+    pub upstreams: Vec<String>,
+}
+
+/// Why a tool call from the sandbox failed; each becomes the `name` of the thrown `Error`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ToolErrorKind {
+    /// The upstream ran the tool and reported failure (`isError: true`).
+    UpstreamToolError,
+    /// The upstream answered with a JSON-RPC error.
+    UpstreamRpcError,
+    /// The upstream could not be reached or did not answer in time.
+    UpstreamUnavailable,
+    /// The upstream answered with something that is not MCP.
+    UpstreamProtocolError,
+    /// The program asked for an upstream or tool it may not use.
+    NotPermitted,
+}
+
+/// The answer to one tool call made through the bridge.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "camelCase")]
+pub enum BridgeReply {
+    /// The tool's value: structured content, else its text parsed as JSON when it parses.
+    Ok {
+        /// The value the call resolves to.
+        value: Value,
+    },
+    /// The call failed.
+    Error {
+        /// The failure class.
+        kind: ToolErrorKind,
+        /// One line for the model: what failed and why.
+        message: String,
+    },
+}
+
+impl BridgeReply {
+    /// The reply for an upstream's tool result: its structured content, else its text content
+    /// (parsed as JSON when it parses; several blocks become an array); `isError` becomes an
+    /// [`ToolErrorKind::UpstreamToolError`] carrying the upstream's own message.
+    pub fn from_tool_result(qualified_tool: &str, result: CallToolResult) -> Self {
+        let texts: Vec<String> = result
+            .content
+            .iter()
+            .map(|block| match block.as_text() {
+                Some(text) => text.text.clone(),
+                None => serde_json::to_string(block).unwrap_or_default(),
+            })
+            .collect();
+        if result.is_error == Some(true) {
+            let message = if texts.is_empty() { "no message".to_owned() } else { texts.join("\n") };
+            return BridgeReply::Error {
+                kind: ToolErrorKind::UpstreamToolError,
+                message: format!("{qualified_tool} failed: {message}"),
+            };
+        }
+        let value = match (result.structured_content, texts.as_slice()) {
+            (Some(structured), _) => structured,
+            (None, []) => Value::Null,
+            (None, [one]) => parse_or_text(one),
+            (None, many) => Value::Array(many.iter().map(|t| parse_or_text(t)).collect()),
+        };
+        BridgeReply::Ok { value }
+    }
+}
+
+fn parse_or_text(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned()))
+}
+
+/// What the harness reports when the program ends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Outcome {
+    /// The program's return value as JSON text (`undefined` gives none).
+    #[serde(default)]
+    pub result_json: Option<String>,
+    /// Console output, in order.
+    #[serde(default)]
+    pub logs: Vec<String>,
+    /// Console entries dropped past the limit.
+    #[serde(default)]
+    pub dropped_logs: usize,
+    /// Every tool call the program made.
+    #[serde(default)]
+    pub calls: Vec<CallTrace>,
+    /// Why the program failed, if it did.
+    #[serde(default)]
+    pub error: Option<ThrownError>,
+}
+
+/// A value the program threw (or a rejection it did not handle).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThrownError {
+    /// The error's `name` (`TypeError`, `UpstreamToolError`, …).
+    pub name: String,
+    /// Its message.
+    pub message: String,
+    /// Its stack, used to find the line in the user's code.
+    #[serde(default)]
+    pub stack: Option<String>,
+}
+
+/// One tool call, as the program made it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallTrace {
+    /// `namespace.function`.
+    pub tool: String,
+    /// Milliseconds from call to answer, as the isolate measured.
+    pub ms: u64,
+    /// Whether it succeeded.
+    pub ok: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn bridge_replies_have_the_shape_the_harness_reads() {
+        let ok = BridgeReply::Ok { value: json!(42) };
+        assert_eq!(serde_json::to_value(ok).unwrap(), json!({"status": "ok", "value": 42}));
+        let err = BridgeReply::Error { kind: ToolErrorKind::NotPermitted, message: "no".into() };
+        assert_eq!(
+            serde_json::to_value(err).unwrap(),
+            json!({"status": "error", "kind": "NotPermitted", "message": "no"})
+        );
+    }
+
+    #[test]
+    fn tool_results_become_values_and_is_error_becomes_an_error_reply() {
+        use rmcp::model::ContentBlock;
+        let text = CallToolResult::success(vec![ContentBlock::text("The sum of 2 and 40 is 42.")]);
+        assert_eq!(
+            BridgeReply::from_tool_result("m.sum", text),
+            BridgeReply::Ok { value: json!("The sum of 2 and 40 is 42.") }
+        );
+        let json_text = CallToolResult::success(vec![ContentBlock::text("{\"n\": 1}")]);
+        assert_eq!(BridgeReply::from_tool_result("m.t", json_text), BridgeReply::Ok { value: json!({"n": 1}) });
+        let mut structured = CallToolResult::success(vec![ContentBlock::text("ignored")]);
+        structured.structured_content = Some(json!({"total": 3}));
+        assert_eq!(BridgeReply::from_tool_result("m.t", structured), BridgeReply::Ok { value: json!({"total": 3}) });
+        let mut failed = CallToolResult::success(vec![ContentBlock::text("unknown SKU: X")]);
+        failed.is_error = Some(true);
+        assert_eq!(
+            BridgeReply::from_tool_result("inv.get_stock", failed),
+            BridgeReply::Error { kind: ToolErrorKind::UpstreamToolError, message: "inv.get_stock failed: unknown SKU: X".into() }
+        );
+    }
+
+    #[test]
+    fn an_outcome_without_optional_fields_reads() {
+        let outcome: Outcome = serde_json::from_value(json!({"logs": ["hi"]})).unwrap();
+        assert_eq!(outcome.result_json, None);
+        assert_eq!(outcome.logs, ["hi"]);
+    }
+}
