@@ -76,7 +76,11 @@ impl RunnerConfig {
         for (index, upstream) in upstreams.iter().enumerate() {
             upstream.validate(index)?;
             if !seen.insert(upstream.name.as_str()) {
-                return Err(invalid(index, "name", format!("`{}` is used twice", upstream.name)));
+                return Err(invalid(
+                    index,
+                    "name",
+                    format!("`{}` is used twice", upstream.name),
+                ));
             }
         }
         Ok(Self { upstreams })
@@ -97,7 +101,11 @@ impl UpstreamConfig {
     fn validate(&self, index: usize) -> Result<(), ConfigError> {
         validate_name(&self.name).map_err(|problem| invalid(index, "name", problem))?;
         if !(self.url.starts_with("http://") || self.url.starts_with("https://")) {
-            return Err(invalid(index, "url", format!("`{}` is not an http(s) URL", self.url)));
+            return Err(invalid(
+                index,
+                "url",
+                format!("`{}` is not an http(s) URL", self.url),
+            ));
         }
         for (header, value) in &self.headers {
             secret_names(value)
@@ -114,13 +122,12 @@ impl UpstreamConfig {
         self.headers
             .iter()
             .map(|(header, template)| {
-                let value = substitute(template, &lookup).map_err(|secret| {
-                    ConfigError::MissingSecret {
+                let value =
+                    substitute(template, &lookup).map_err(|secret| ConfigError::MissingSecret {
                         upstream: self.name.clone(),
                         header: header.clone(),
                         secret,
-                    }
-                })?;
+                    })?;
                 Ok((header.clone(), value))
             })
             .collect()
@@ -138,8 +145,21 @@ impl UpstreamConfig {
     }
 }
 
+/// `text` with every secret value replaced by `[redacted]`; applied to anything an upstream
+/// says before it leaves the upstream's object.
+pub fn redact(text: &str, secrets: &[String]) -> String {
+    secrets
+        .iter()
+        .filter(|s| !s.is_empty())
+        .fold(text.to_owned(), |t, s| t.replace(s.as_str(), "[redacted]"))
+}
+
 fn invalid(index: usize, field: &str, problem: String) -> ConfigError {
-    ConfigError::InvalidField { index, field: field.to_owned(), problem }
+    ConfigError::InvalidField {
+        index,
+        field: field.to_owned(),
+        problem,
+    }
 }
 
 fn validate_name(name: &str) -> Result<(), String> {
@@ -153,7 +173,9 @@ fn validate_name(name: &str) -> Result<(), String> {
         ));
     }
     if is_reserved_word(name) || NAMES_TAKEN_BY_HARNESS.contains(&name) {
-        return Err(format!("`{name}` is reserved in JavaScript; choose another name"));
+        return Err(format!(
+            "`{name}` is reserved in JavaScript; choose another name"
+        ));
     }
     Ok(())
 }
@@ -164,7 +186,9 @@ fn secret_names(template: &str) -> Result<Vec<String>, String> {
     let mut rest = template;
     while let Some(start) = rest.find("${") {
         let after = &rest[start + 2..];
-        let end = after.find('}').ok_or_else(|| "a `${` has no closing `}`".to_owned())?;
+        let end = after
+            .find('}')
+            .ok_or_else(|| "a `${` has no closing `}`".to_owned())?;
         let name = &after[..end];
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return Err(format!("`${{{name}}}` is not a secret name (A-Z, 0-9, _)"));
@@ -205,7 +229,10 @@ mod tests {
     fn parses_upstreams_in_order() {
         let config = RunnerConfig::from_json(TWO_UPSTREAMS).unwrap();
         assert_eq!(config.upstream_names(), ["everything", "github"]);
-        assert_eq!(config.upstream("github").unwrap().url, "https://api.example.com/mcp");
+        assert_eq!(
+            config.upstream("github").unwrap().url,
+            "https://api.example.com/mcp"
+        );
     }
 
     #[test]
@@ -215,14 +242,24 @@ mod tests {
         let headers = github
             .resolved_headers(|name| (name == "GITHUB_TOKEN").then(|| "s3cr3t".to_owned()))
             .unwrap();
-        assert_eq!(headers, [("Authorization".to_owned(), "Bearer s3cr3t".to_owned())]);
-        assert_eq!(github.secret_values(|_| Some("s3cr3t".to_owned())), ["s3cr3t"]);
+        assert_eq!(
+            headers,
+            [("Authorization".to_owned(), "Bearer s3cr3t".to_owned())]
+        );
+        assert_eq!(
+            github.secret_values(|_| Some("s3cr3t".to_owned())),
+            ["s3cr3t"]
+        );
     }
 
     #[test]
     fn missing_secret_names_the_secret_but_not_a_value() {
         let config = RunnerConfig::from_json(TWO_UPSTREAMS).unwrap();
-        let err = config.upstream("github").unwrap().resolved_headers(|_| None).unwrap_err();
+        let err = config
+            .upstream("github")
+            .unwrap()
+            .resolved_headers(|_| None)
+            .unwrap_err();
         assert_eq!(
             err.to_string(),
             "upstream `github` header `Authorization` needs secret `GITHUB_TOKEN`, which is not set"
@@ -230,15 +267,36 @@ mod tests {
     }
 
     #[test]
+    fn redact_replaces_every_occurrence_of_each_secret() {
+        let secrets = vec!["s3cr3t".to_owned(), String::new()];
+        assert_eq!(
+            redact("a s3cr3t b s3cr3t", &secrets),
+            "a [redacted] b [redacted]"
+        );
+    }
+
+    #[test]
     fn rejects_each_bad_field_by_name() {
         let cases = [
-            (r#"[{"name": "Bad-Name", "url": "http://x"}]"#, "UPSTREAMS[0].name"),
+            (
+                r#"[{"name": "Bad-Name", "url": "http://x"}]"#,
+                "UPSTREAMS[0].name",
+            ),
             (r#"[{"name": "ok", "url": "ftp://x"}]"#, "UPSTREAMS[0].url"),
-            (r#"[{"name": "ok", "url": "http://x", "headers": {"A": "${"}}]"#, "headers.A"),
-            (r#"[{"name": "a", "url": "http://x"}, {"name": "a", "url": "http://y"}]"#, "[1].name"),
+            (
+                r#"[{"name": "ok", "url": "http://x", "headers": {"A": "${"}}]"#,
+                "headers.A",
+            ),
+            (
+                r#"[{"name": "a", "url": "http://x"}, {"name": "a", "url": "http://y"}]"#,
+                "[1].name",
+            ),
             (r#"[{"name": "class", "url": "http://x"}]"#, "reserved"),
             (r#"[{"name": "console", "url": "http://x"}]"#, "reserved"),
-            (r#"[{"name": "a", "url": "http://x", "extra": 1}]"#, "unknown field `extra`"),
+            (
+                r#"[{"name": "a", "url": "http://x", "extra": 1}]"#,
+                "unknown field `extra`",
+            ),
             (r#"{"name": "a"}"#, "UPSTREAMS is not valid"),
         ];
         for (json, expected) in cases {

@@ -21,6 +21,7 @@ pub mod codemode;
 pub mod config;
 pub mod mcp;
 pub mod sandbox;
+pub mod session;
 pub mod upstream;
 
 #[cfg(target_arch = "wasm32")]

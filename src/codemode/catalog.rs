@@ -65,11 +65,17 @@ impl Catalog {
                         .zip(tools)
                         .map(|(ident, tool)| Function { ident, tool })
                         .collect();
-                    Namespace { name: upstream, functions, unavailable: None }
+                    Namespace {
+                        name: upstream,
+                        functions,
+                        unavailable: None,
+                    }
                 }
-                Err(reason) => {
-                    Namespace { name: upstream, functions: Vec::new(), unavailable: Some(reason) }
-                }
+                Err(reason) => Namespace {
+                    name: upstream,
+                    functions: Vec::new(),
+                    unavailable: Some(reason),
+                },
             })
             .collect();
         Self { namespaces }
@@ -96,8 +102,10 @@ impl Catalog {
             self.namespaces
                 .iter()
                 .map(|n| {
-                    let functions =
-                        n.functions.iter().map(|f| (f.ident.clone(), f.tool.name.to_string()));
+                    let functions = n
+                        .functions
+                        .iter()
+                        .map(|f| (f.ident.clone(), f.tool.name.to_string()));
                     (n.name.clone(), functions.collect())
                 })
                 .collect(),
@@ -105,7 +113,10 @@ impl Catalog {
     }
 
     /// Declarations for the chosen functions, grouped by namespace, in catalog order.
-    pub fn declarations<'a>(&'a self, chosen: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    pub fn declarations<'a>(
+        &'a self,
+        chosen: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> String {
         let chosen: Vec<(&str, &str)> = chosen.into_iter().collect();
         let mut out = String::new();
         for namespace in &self.namespaces {
@@ -131,7 +142,12 @@ impl Function {
     /// This function's TypeScript declaration, with its JSDoc, indented for a namespace body.
     pub fn declaration(&self) -> String {
         let mut doc: Vec<String> = Vec::new();
-        if let Some(description) = self.tool.description.as_deref().filter(|d| !d.trim().is_empty()) {
+        if let Some(description) = self
+            .tool
+            .description
+            .as_deref()
+            .filter(|d| !d.trim().is_empty())
+        {
             doc.push(description.trim().to_owned());
         }
         doc.push(format!("@mcpTool {}", self.tool.name));
@@ -165,7 +181,10 @@ impl Function {
 
 /// Whether a call may omit the argument object: no property is required.
 fn input_is_optional(schema: &Value) -> bool {
-    schema.get("required").and_then(Value::as_array).is_none_or(|r| r.is_empty())
+    schema
+        .get("required")
+        .and_then(Value::as_array)
+        .is_none_or(|r| r.is_empty())
 }
 
 #[cfg(test)]
@@ -177,7 +196,9 @@ mod tests {
     use super::*;
 
     fn tool(name: &str, description: &str, schema: Value) -> Tool {
-        let Value::Object(schema) = schema else { panic!("schema must be an object") };
+        let Value::Object(schema) = schema else {
+            panic!("schema must be an object")
+        };
         Tool::new(name.to_owned(), description.to_owned(), Arc::new(schema))
     }
 
@@ -192,10 +213,17 @@ mod tests {
                         json!({"type": "object", "properties": {
                             "a": {"type": "number"}, "b": {"type": "number"}}, "required": ["a", "b"]}),
                     ),
-                    tool("echo", "", json!({"type": "object", "properties": {"message": {"type": "string"}}})),
+                    tool(
+                        "echo",
+                        "",
+                        json!({"type": "object", "properties": {"message": {"type": "string"}}}),
+                    ),
                 ]),
             },
-            UpstreamTools { upstream: "down".into(), tools: Err("connection refused".into()) },
+            UpstreamTools {
+                upstream: "down".into(),
+                tools: Err("connection refused".into()),
+            },
         ])
     }
 
@@ -226,8 +254,13 @@ mod tests {
                 .unwrap()
                 .clone(),
         ));
-        let function = Function { ident: "t".into(), tool: with_output };
-        assert!(function.declaration().contains("Promise<{\n    sum: number;\n  }>"));
+        let function = Function {
+            ident: "t".into(),
+            tool: with_output,
+        };
+        assert!(function
+            .declaration()
+            .contains("Promise<{\n    sum: number;\n  }>"));
     }
 
     #[test]

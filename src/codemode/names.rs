@@ -8,12 +8,57 @@ use std::collections::HashSet;
 
 /// JavaScript reserved words and literals that cannot be used as an identifier in module code.
 const RESERVED_WORDS: &[&str] = &[
-    "await", "break", "case", "catch", "class", "const", "continue", "debugger", "default",
-    "delete", "do", "else", "enum", "export", "extends", "false", "finally", "for", "function",
-    "if", "implements", "import", "in", "instanceof", "interface", "let", "new", "null",
-    "package", "private", "protected", "public", "return", "static", "super", "switch", "this",
-    "throw", "true", "try", "typeof", "var", "void", "while", "with", "yield", "arguments",
-    "eval", "undefined", "NaN", "Infinity",
+    "await",
+    "break",
+    "case",
+    "catch",
+    "class",
+    "const",
+    "continue",
+    "debugger",
+    "default",
+    "delete",
+    "do",
+    "else",
+    "enum",
+    "export",
+    "extends",
+    "false",
+    "finally",
+    "for",
+    "function",
+    "if",
+    "implements",
+    "import",
+    "in",
+    "instanceof",
+    "interface",
+    "let",
+    "new",
+    "null",
+    "package",
+    "private",
+    "protected",
+    "public",
+    "return",
+    "static",
+    "super",
+    "switch",
+    "this",
+    "throw",
+    "true",
+    "try",
+    "typeof",
+    "var",
+    "void",
+    "while",
+    "with",
+    "yield",
+    "arguments",
+    "eval",
+    "undefined",
+    "NaN",
+    "Infinity",
 ];
 
 /// Whether `word` cannot be used as a JavaScript identifier.
@@ -26,7 +71,13 @@ pub fn is_reserved_word(word: &str) -> bool {
 pub fn to_identifier(name: &str) -> String {
     let mut ident: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '$' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '$' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if ident.is_empty() || ident.starts_with(|c: char| c.is_ascii_digit()) {
         ident.insert(0, '_');
@@ -75,6 +126,9 @@ mod tests {
 
     #[test]
     fn colliding_names_get_numbered_suffixes_in_order() {
-        assert_eq!(unique_identifiers(["a-b", "a_b", "a.b"]), ["a_b", "a_b_2", "a_b_3"]);
+        assert_eq!(
+            unique_identifiers(["a-b", "a_b", "a.b"]),
+            ["a_b", "a_b_2", "a_b_3"]
+        );
     }
 }

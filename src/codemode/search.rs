@@ -28,12 +28,22 @@ pub fn search<'a>(catalog: &'a Catalog, query: &str) -> Vec<(&'a str, &'a str)> 
         .namespaces()
         .iter()
         .flat_map(|n| n.functions.iter().map(move |f| (n.name.as_str(), f)))
-        .map(|(namespace, function)| (score(namespace, function, &terms), namespace, function.ident.as_str()))
+        .map(|(namespace, function)| {
+            (
+                score(namespace, function, &terms),
+                namespace,
+                function.ident.as_str(),
+            )
+        })
         .filter(|(score, _, _)| *score > 0)
         .collect();
     // Stable sort: ties keep catalog order.
     scored.sort_by(|a, b| b.0.cmp(&a.0));
-    scored.into_iter().take(SEARCH_RESULT_LIMIT).map(|(_, n, f)| (n, f)).collect()
+    scored
+        .into_iter()
+        .take(SEARCH_RESULT_LIMIT)
+        .map(|(_, n, f)| (n, f))
+        .collect()
 }
 
 fn exact_match<'a>(catalog: &'a Catalog, query: &str) -> Option<Vec<(&'a str, &'a str)>> {
@@ -43,11 +53,20 @@ fn exact_match<'a>(catalog: &'a Catalog, query: &str) -> Option<Vec<(&'a str, &'
         return Some(vec![(namespace.name.as_str(), function.ident.as_str())]);
     }
     let namespace = catalog.namespaces().iter().find(|n| n.name == query)?;
-    Some(namespace.functions.iter().map(|f| (namespace.name.as_str(), f.ident.as_str())).collect())
+    Some(
+        namespace
+            .functions
+            .iter()
+            .map(|f| (namespace.name.as_str(), f.ident.as_str()))
+            .collect(),
+    )
 }
 
 fn score(namespace: &str, function: &Function, terms: &[String]) -> u32 {
-    let names = words(&format!("{namespace} {} {}", function.ident, function.tool.name));
+    let names = words(&format!(
+        "{namespace} {} {}",
+        function.ident, function.tool.name
+    ));
     let parameters = words(&function.parameter_names().join(" "));
     let description = words(function.tool.description.as_deref().unwrap_or(""));
     terms
@@ -98,39 +117,69 @@ mod tests {
     use crate::codemode::catalog::UpstreamTools;
 
     fn tool(name: &str, description: &str, properties: &[&str]) -> Tool {
-        let properties: serde_json::Map<String, Value> =
-            properties.iter().map(|p| (p.to_string(), json!({"type": "string"}))).collect();
+        let properties: serde_json::Map<String, Value> = properties
+            .iter()
+            .map(|p| (p.to_string(), json!({"type": "string"})))
+            .collect();
         let schema = json!({"type": "object", "properties": properties});
-        Tool::new(name.to_owned(), description.to_owned(), Arc::new(schema.as_object().unwrap().clone()))
+        Tool::new(
+            name.to_owned(),
+            description.to_owned(),
+            Arc::new(schema.as_object().unwrap().clone()),
+        )
     }
 
     fn catalog() -> Catalog {
         Catalog::new(vec![UpstreamTools {
             upstream: "github".into(),
             tools: Ok(vec![
-                tool("create_issue", "Create a new issue in a repository", &["owner", "repo", "title"]),
-                tool("add_issue_comment", "Add a comment to an existing issue", &["issue_number", "body"]),
-                tool("createPullRequest", "Open a pull request", &["head", "base"]),
+                tool(
+                    "create_issue",
+                    "Create a new issue in a repository",
+                    &["owner", "repo", "title"],
+                ),
+                tool(
+                    "add_issue_comment",
+                    "Add a comment to an existing issue",
+                    &["issue_number", "body"],
+                ),
+                tool(
+                    "createPullRequest",
+                    "Open a pull request",
+                    &["head", "base"],
+                ),
             ]),
         }])
     }
 
     #[test]
     fn words_split_snake_camel_and_kebab_case() {
-        assert_eq!(words("getPullRequest add_issue-comment"), ["get", "pull", "request", "add", "issue", "comment"]);
+        assert_eq!(
+            words("getPullRequest add_issue-comment"),
+            ["get", "pull", "request", "add", "issue", "comment"]
+        );
     }
 
     #[test]
     fn names_rank_above_descriptions() {
         let catalog = catalog();
-        assert_eq!(search(&catalog, "comment")[0], ("github", "add_issue_comment"));
-        assert_eq!(search(&catalog, "pull request")[0], ("github", "createPullRequest"));
+        assert_eq!(
+            search(&catalog, "comment")[0],
+            ("github", "add_issue_comment")
+        );
+        assert_eq!(
+            search(&catalog, "pull request")[0],
+            ("github", "createPullRequest")
+        );
     }
 
     #[test]
     fn exact_names_select_one_function_or_one_namespace() {
         let catalog = catalog();
-        assert_eq!(search(&catalog, "github.create_issue"), [("github", "create_issue")]);
+        assert_eq!(
+            search(&catalog, "github.create_issue"),
+            [("github", "create_issue")]
+        );
         assert_eq!(search(&catalog, "github").len(), 3);
     }
 

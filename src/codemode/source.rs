@@ -11,9 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use swc_common::errors::{DiagnosticBuilder, Emitter, Handler};
 use swc_common::{sync::Lrc, BytePos, FileName, SourceMap, Spanned};
-use swc_ecma_ast::{
-    DefaultDecl, EsVersion, Expr, ModuleDecl, ModuleItem, Stmt,
-};
+use swc_ecma_ast::{DefaultDecl, EsVersion, Expr, ModuleDecl, ModuleItem, Stmt};
 use swc_ecma_parser::{parse_file_as_module, Syntax, TsSyntax};
 use swc_ts_fast_strip::{operate, Mode, Options};
 
@@ -96,7 +94,10 @@ enum Shape {
 /// parameter names of the wrapper function (`console` and the namespaces).
 pub fn prepare(code: &str, bindings: &[String], max_bytes: usize) -> Result<String, SourceError> {
     if code.len() > max_bytes {
-        return Err(SourceError::TooLarge { bytes: code.len(), limit: max_bytes });
+        return Err(SourceError::TooLarge {
+            bytes: code.len(),
+            limit: max_bytes,
+        });
     }
     let code = unfence(code);
     let user_lines = u32::try_from(code.lines().count().max(1)).unwrap_or(u32::MAX);
@@ -104,9 +105,10 @@ pub fn prepare(code: &str, bindings: &[String], max_bytes: usize) -> Result<Stri
     let shape = shape_of(&wrap(&head, "", &code), user_lines)?;
     let (head, tail) = match shape {
         Shape::Body => (head, String::new()),
-        Shape::FunctionExpression => {
-            (format!("{head} const {PROGRAM_BINDING} ="), format!("return {PROGRAM_BINDING}();"))
-        }
+        Shape::FunctionExpression => (
+            format!("{head} const {PROGRAM_BINDING} ="),
+            format!("return {PROGRAM_BINDING}();"),
+        ),
         Shape::MainFunction => (head, "return main();".to_owned()),
     };
     strip_types(wrap(&head, &tail, &code), user_lines)
@@ -122,7 +124,10 @@ pub fn locate_in_stack(stack: &str) -> Option<Location> {
     });
     let line = numbers.next()??;
     let column = numbers.next()??;
-    Some(Location { line: line.checked_sub(PROGRAM_LINE_OFFSET)?.max(1), column })
+    Some(Location {
+        line: line.checked_sub(PROGRAM_LINE_OFFSET)?.max(1),
+        column,
+    })
 }
 
 fn wrap(head: &str, tail: &str, code: &str) -> String {
@@ -176,20 +181,35 @@ fn shape_of(module_text: &str, user_lines: u32) -> Result<Shape, SourceError> {
     else {
         return Ok(Shape::Body);
     };
-    let DefaultDecl::Fn(function) = &export.decl else { return Ok(Shape::Body) };
-    let statements = function.function.body.as_ref().map_or(&[][..], |b| &b.stmts[..]);
-    let code_statements: Vec<&Stmt> =
-        statements.iter().filter(|s| !matches!(s, Stmt::Empty(_))).collect();
+    let DefaultDecl::Fn(function) = &export.decl else {
+        return Ok(Shape::Body);
+    };
+    let statements = function
+        .function
+        .body
+        .as_ref()
+        .map_or(&[][..], |b| &b.stmts[..]);
+    let code_statements: Vec<&Stmt> = statements
+        .iter()
+        .filter(|s| !matches!(s, Stmt::Empty(_)))
+        .collect();
     if let [Stmt::Expr(expression)] = code_statements.as_slice() {
-        if matches!(unparenthesized(&expression.expr), Expr::Arrow(_) | Expr::Fn(_)) {
+        if matches!(
+            unparenthesized(&expression.expr),
+            Expr::Arrow(_) | Expr::Fn(_)
+        ) {
             return Ok(Shape::FunctionExpression);
         }
     }
-    let declares_main = statements.iter().any(|s| {
-        matches!(s, Stmt::Decl(swc_ecma_ast::Decl::Fn(f)) if f.ident.sym == *"main")
-    });
+    let declares_main = statements
+        .iter()
+        .any(|s| matches!(s, Stmt::Decl(swc_ecma_ast::Decl::Fn(f)) if f.ident.sym == *"main"));
     let returns = statements.iter().any(|s| matches!(s, Stmt::Return(_)));
-    Ok(if declares_main && !returns { Shape::MainFunction } else { Shape::Body })
+    Ok(if declares_main && !returns {
+        Shape::MainFunction
+    } else {
+        Shape::Body
+    })
 }
 
 fn unparenthesized(expr: &Expr) -> &Expr {
@@ -202,12 +222,12 @@ fn unparenthesized(expr: &Expr) -> &Expr {
 fn strip_types(module_text: String, user_lines: u32) -> Result<String, SourceError> {
     let cm: Lrc<SourceMap> = Default::default();
     let diagnostics = Arc::new(Mutex::new(Vec::new()));
-    let handler = Handler::with_emitter(
-        false,
-        false,
-        Box::new(Collect(Arc::clone(&diagnostics))),
-    );
-    let options = Options { module: Some(true), mode: Mode::StripOnly, ..Default::default() };
+    let handler = Handler::with_emitter(false, false, Box::new(Collect(Arc::clone(&diagnostics))));
+    let options = Options {
+        module: Some(true),
+        mode: Mode::StripOnly,
+        ..Default::default()
+    };
     match operate(&cm, &handler, module_text, options) {
         Ok(output) => Ok(output.code),
         Err(error) => {
@@ -225,11 +245,19 @@ fn strip_types(module_text: String, user_lines: u32) -> Result<String, SourceErr
 fn user_location(cm: &SourceMap, pos: BytePos, user_lines: u32) -> Location {
     let loc = cm.lookup_char_pos(pos);
     let line = u32::try_from(loc.line).unwrap_or(u32::MAX);
-    let column = u32::try_from(loc.col.0).unwrap_or(u32::MAX).saturating_add(1);
+    let column = u32::try_from(loc.col.0)
+        .unwrap_or(u32::MAX)
+        .saturating_add(1);
     match line.checked_sub(PROGRAM_LINE_OFFSET) {
         Some(0) | None => Location { line: 1, column: 1 },
-        Some(user_line) if user_line > user_lines => Location { line: user_lines, column: 1 },
-        Some(user_line) => Location { line: user_line, column },
+        Some(user_line) if user_line > user_lines => Location {
+            line: user_lines,
+            column: 1,
+        },
+        Some(user_line) => Location {
+            line: user_line,
+            column,
+        },
     }
 }
 
@@ -290,7 +318,10 @@ mod tests {
     #[test]
     fn a_main_function_is_called_when_nothing_is_returned() {
         assert!(prepared("async function main() { return 1; }").contains("return main();"));
-        assert!(!prepared("async function main() { return 1; }\nreturn main();").contains(";return main();"));
+        assert!(
+            !prepared("async function main() { return 1; }\nreturn main();")
+                .contains(";return main();")
+        );
     }
 
     #[test]
@@ -302,8 +333,17 @@ mod tests {
     #[test]
     fn syntax_errors_point_at_the_users_line_and_column() {
         let err = error("const a = 1;\nconst b = ;");
-        assert_eq!(err.location(), Some(Location { line: 2, column: 11 }));
-        assert!(err.to_string().starts_with("SyntaxError at 2:11: "), "{err}");
+        assert_eq!(
+            err.location(),
+            Some(Location {
+                line: 2,
+                column: 11
+            })
+        );
+        assert!(
+            err.to_string().starts_with("SyntaxError at 2:11: "),
+            "{err}"
+        );
     }
 
     #[test]
@@ -334,7 +374,13 @@ mod tests {
     #[test]
     fn runtime_stack_positions_map_back_to_user_lines() {
         let stack = "Error: boom\n    at default (program.js:4:11)\n    at run (harness.js:30:5)";
-        assert_eq!(locate_in_stack(stack), Some(Location { line: 3, column: 11 }));
+        assert_eq!(
+            locate_in_stack(stack),
+            Some(Location {
+                line: 3,
+                column: 11
+            })
+        );
         assert_eq!(locate_in_stack("Error: boom\n    at harness.js:1:1"), None);
     }
 }

@@ -97,7 +97,11 @@ pub fn definitions(catalog: &Catalog) -> Vec<Tool> {
          their declarations. Top-level `await` and `return` work; the return value (JSON), \
          console output and a trace of tool calls come back. A failed tool call throws an Error \
          whose name says why.\nNamespaces:\n{}",
-        if index.is_empty() { "(none configured)".to_owned() } else { index.join("\n") }
+        if index.is_empty() {
+            "(none configured)".to_owned()
+        } else {
+            index.join("\n")
+        }
     );
     vec![
         Tool::new(
@@ -116,10 +120,18 @@ pub fn search_result(catalog: &Catalog, query: &str) -> CallToolResult {
     let unavailable: Vec<String> = catalog
         .namespaces()
         .iter()
-        .filter_map(|n| n.unavailable.as_ref().map(|why| format!("// {} is unavailable: {why}", n.name)))
+        .filter_map(|n| {
+            n.unavailable
+                .as_ref()
+                .map(|why| format!("// {} is unavailable: {why}", n.name))
+        })
         .collect();
     let mut text = if matches.is_empty() {
-        let names: Vec<&str> = catalog.namespaces().iter().map(|n| n.name.as_str()).collect();
+        let names: Vec<&str> = catalog
+            .namespaces()
+            .iter()
+            .map(|n| n.name.as_str())
+            .collect();
         format!(
             "// No function matches {query:?}. Try other words, or a namespace name to list it: {}\n",
             names.join(", ")
@@ -142,7 +154,10 @@ pub fn execution_result(outcome: Outcome) -> CallToolResult {
             let kept: String = json.chars().take(MAX_RESULT_CHARS).collect();
             (Some(Value::String(kept)), Some(json.chars().count()))
         }
-        Some(json) => (Some(serde_json::from_str(&json).unwrap_or(Value::String(json))), None),
+        Some(json) => (
+            Some(serde_json::from_str(&json).unwrap_or(Value::String(json))),
+            None,
+        ),
     };
     let error = outcome.error.map(|thrown| ReportedError {
         location: thrown.stack.as_deref().and_then(locate_in_stack),
@@ -190,12 +205,17 @@ fn failure(name: &str, message: String, location: Option<Location>) -> CallToolR
         logs: Vec::new(),
         dropped_logs: 0,
         calls: Vec::new(),
-        error: Some(ReportedError { name: name.to_owned(), message, location }),
+        error: Some(ReportedError {
+            name: name.to_owned(),
+            message,
+            location,
+        }),
     })
 }
 
 fn report(report: ExecutionReport) -> CallToolResult {
-    let structured = serde_json::to_value(&report).unwrap_or_else(|e| json!({"error": e.to_string()}));
+    let structured =
+        serde_json::to_value(&report).unwrap_or_else(|e| json!({"error": e.to_string()}));
     let mut result = CallToolResult::success(vec![ContentBlock::text(structured.to_string())]);
     result.is_error = Some(report.error.is_some());
     result.structured_content = Some(structured);
@@ -220,23 +240,46 @@ mod tests {
     use crate::sandbox::protocol::ThrownError;
 
     fn catalog() -> Catalog {
-        let schema = json!({"type": "object", "properties": {"a": {"type": "number"}}, "required": ["a"]});
-        let tool = Tool::new("get-double", "Doubles a number", Arc::new(schema.as_object().unwrap().clone()));
+        let schema =
+            json!({"type": "object", "properties": {"a": {"type": "number"}}, "required": ["a"]});
+        let tool = Tool::new(
+            "get-double",
+            "Doubles a number",
+            Arc::new(schema.as_object().unwrap().clone()),
+        );
         Catalog::new(vec![
-            UpstreamTools { upstream: "math".into(), tools: Ok(vec![tool]) },
-            UpstreamTools { upstream: "down".into(), tools: Err("HTTP 500".into()) },
+            UpstreamTools {
+                upstream: "math".into(),
+                tools: Ok(vec![tool]),
+            },
+            UpstreamTools {
+                upstream: "down".into(),
+                tools: Err("HTTP 500".into()),
+            },
         ])
     }
 
     #[test]
     fn tools_list_is_search_and_execute_with_a_namespace_index() {
         let tools = definitions(&catalog());
-        assert_eq!(tools.iter().map(|t| t.name.as_ref()).collect::<Vec<_>>(), ["search", "execute"]);
+        assert_eq!(
+            tools.iter().map(|t| t.name.as_ref()).collect::<Vec<_>>(),
+            ["search", "execute"]
+        );
         let description = tools[1].description.as_deref().unwrap();
-        assert!(description.contains("- math (1 functions)"), "{description}");
-        assert!(description.contains("- down (unavailable: HTTP 500)"), "{description}");
+        assert!(
+            description.contains("- math (1 functions)"),
+            "{description}"
+        );
+        assert!(
+            description.contains("- down (unavailable: HTTP 500)"),
+            "{description}"
+        );
         assert_eq!(tools[1].input_schema["required"], json!(["code"]));
-        assert_eq!(tools[0].input_schema["properties"]["query"]["type"], "string");
+        assert_eq!(
+            tools[0].input_schema["properties"]["query"]["type"],
+            "string"
+        );
     }
 
     #[test]
@@ -271,16 +314,34 @@ mod tests {
     #[test]
     fn an_oversized_result_is_cut_with_its_original_length() {
         let json = format!("\"{}\"", "x".repeat(MAX_RESULT_CHARS + 10));
-        let outcome = Outcome { result_json: Some(json), logs: vec![], dropped_logs: 0, calls: vec![], error: None };
+        let outcome = Outcome {
+            result_json: Some(json),
+            logs: vec![],
+            dropped_logs: 0,
+            calls: vec![],
+            error: None,
+        };
         let structured = execution_result(outcome).structured_content.unwrap();
-        assert_eq!(structured["resultTruncatedFromChars"], MAX_RESULT_CHARS + 12);
-        assert_eq!(structured["result"].as_str().unwrap().chars().count(), MAX_RESULT_CHARS);
+        assert_eq!(
+            structured["resultTruncatedFromChars"],
+            MAX_RESULT_CHARS + 12
+        );
+        assert_eq!(
+            structured["result"].as_str().unwrap().chars().count(),
+            MAX_RESULT_CHARS
+        );
     }
 
     #[test]
     fn a_syntax_error_is_an_error_result_with_its_location() {
-        let error = SourceError::Syntax { message: "Expected ';'".into(), location: Location { line: 2, column: 4 } };
+        let error = SourceError::Syntax {
+            message: "Expected ';'".into(),
+            location: Location { line: 2, column: 4 },
+        };
         let structured = source_error_result(&error).structured_content.unwrap();
-        assert_eq!(structured, json!({"error": {"name": "SyntaxError", "message": "Expected ';'", "line": 2, "column": 4}}));
+        assert_eq!(
+            structured,
+            json!({"error": {"name": "SyntaxError", "message": "Expected ';'", "line": 2, "column": 4}})
+        );
     }
 }

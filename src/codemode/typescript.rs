@@ -13,14 +13,23 @@ const MAX_SCHEMA_DEPTH: usize = 12;
 
 /// Renders `schema` as a TypeScript type; `$ref`s resolve against `schema` itself.
 pub fn type_of(schema: &Value) -> String {
-    Renderer { root: schema, refs: Vec::new() }.render(schema, 0)
+    Renderer {
+        root: schema,
+        refs: Vec::new(),
+    }
+    .render(schema, 0)
 }
 
 /// A JSDoc comment for `text` at `indent`, or nothing when there is no text.
 pub fn jsdoc(lines: &[String], indent: &str) -> String {
     let lines: Vec<String> = lines
         .iter()
-        .flat_map(|l| l.lines().map(str::trim_end).map(str::to_owned).collect::<Vec<_>>())
+        .flat_map(|l| {
+            l.lines()
+                .map(str::trim_end)
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
         .map(|l| l.replace("*/", "*\\/"))
         .collect();
     match lines.as_slice() {
@@ -36,7 +45,9 @@ pub fn jsdoc(lines: &[String], indent: &str) -> String {
 /// A property key: bare when it is an identifier, else a quoted string literal.
 pub fn property_key(key: &str) -> String {
     let mut chars = key.chars();
-    let is_ident = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '$')
+    let is_ident = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '$')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
     if is_ident && !is_reserved_word(key) {
         key.to_owned()
@@ -63,7 +74,12 @@ impl Renderer<'_> {
         }
         let Some(object) = schema.as_object() else {
             // `true` accepts anything; `false` accepts nothing.
-            return if schema == &Value::Bool(false) { "never" } else { "unknown" }.into();
+            return if schema == &Value::Bool(false) {
+                "never"
+            } else {
+                "unknown"
+            }
+            .into();
         };
         let rendered = self.render_object(object, depth);
         if object.get("nullable") == Some(&Value::Bool(true)) && rendered != "unknown" {
@@ -140,8 +156,15 @@ impl Renderer<'_> {
         if let Some(Value::Object(properties)) = schema.get("properties") {
             for (key, property) in properties {
                 let doc = property.get("description").and_then(Value::as_str);
-                members.push_str(&jsdoc(&doc.map(str::to_owned).into_iter().collect::<Vec<_>>(), &indent));
-                let optional = if required.contains(&key.as_str()) { "" } else { "?" };
+                members.push_str(&jsdoc(
+                    &doc.map(str::to_owned).into_iter().collect::<Vec<_>>(),
+                    &indent,
+                ));
+                let optional = if required.contains(&key.as_str()) {
+                    ""
+                } else {
+                    "?"
+                };
                 let ty = self.render(property, depth + 1);
                 members.push_str(&format!("{indent}{}{optional}: {ty};\n", property_key(key)));
             }
@@ -245,7 +268,10 @@ mod tests {
             },
             "required": ["a"]
         });
-        assert_eq!(type_of(&schema), "{\n  /** First number */\n  a: number;\n  b?: string;\n}");
+        assert_eq!(
+            type_of(&schema),
+            "{\n  /** First number */\n  a: number;\n  b?: string;\n}"
+        );
     }
 
     #[test]
@@ -253,12 +279,19 @@ mod tests {
         assert_eq!(type_of(&json!({"enum": ["a", "b", 3]})), r#""a" | "b" | 3"#);
         assert_eq!(type_of(&json!({"const": "x"})), r#""x""#);
         assert_eq!(
-            type_of(&json!({"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "null"}]}})),
+            type_of(
+                &json!({"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "null"}]}})
+            ),
             "(string | null)[]"
         );
-        assert_eq!(type_of(&json!({"type": ["string", "null"]})), "string | null");
         assert_eq!(
-            type_of(&json!({"type": "array", "prefixItems": [{"type": "string"}, {"type": "number"}]})),
+            type_of(&json!({"type": ["string", "null"]})),
+            "string | null"
+        );
+        assert_eq!(
+            type_of(
+                &json!({"type": "array", "prefixItems": [{"type": "string"}, {"type": "number"}]})
+            ),
             "[string, number]"
         );
     }
@@ -270,21 +303,30 @@ mod tests {
                 "value": {"type": "integer"}, "next": {"$ref": "#/$defs/Node"}}, "required": ["value"]}},
             "$ref": "#/$defs/Node"
         });
-        assert_eq!(type_of(&schema), "{\n  value: number;\n  next?: unknown;\n}");
+        assert_eq!(
+            type_of(&schema),
+            "{\n  value: number;\n  next?: unknown;\n}"
+        );
     }
 
     #[test]
     fn additional_properties_become_an_index_signature() {
         let schema = json!({"type": "object", "additionalProperties": {"type": "number"}});
         assert_eq!(type_of(&schema), "{\n  [key: string]: number;\n}");
-        assert_eq!(type_of(&json!({"type": "object"})), "Record<string, unknown>");
+        assert_eq!(
+            type_of(&json!({"type": "object"})),
+            "Record<string, unknown>"
+        );
     }
 
     #[test]
     fn odd_keys_are_quoted_and_unknown_shapes_are_unknown() {
         let schema = json!({"type": "object", "properties": {"x-y": {"type": "boolean"}}, "required": ["x-y"]});
         assert_eq!(type_of(&schema), "{\n  \"x-y\": boolean;\n}");
-        assert_eq!(type_of(&json!({"$ref": "http://elsewhere/schema"})), "unknown");
+        assert_eq!(
+            type_of(&json!({"$ref": "http://elsewhere/schema"})),
+            "unknown"
+        );
         assert_eq!(type_of(&json!(42)), "unknown");
     }
 

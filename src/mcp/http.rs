@@ -32,7 +32,10 @@ pub struct HttpRequest {
 impl HttpRequest {
     /// The first value of header `name`, compared case-insensitively.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -57,7 +60,11 @@ impl HttpResponse {
     }
 
     fn empty(status: u16) -> Self {
-        Self { status, headers: Vec::new(), body: Vec::new() }
+        Self {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
     }
 
     fn reply(status: u16, reply: &Reply) -> Self {
@@ -82,8 +89,14 @@ pub async fn handle(request: &HttpRequest, backend: &impl ServerBackend) -> Http
 }
 
 async fn handle_post(request: &HttpRequest, backend: &impl ServerBackend) -> HttpResponse {
-    if !request.header("Content-Type").is_some_and(|t| media_type_is(t, "application/json")) {
-        return transport_error(415, "Unsupported Media Type: Content-Type must be application/json");
+    if !request
+        .header("Content-Type")
+        .is_some_and(|t| media_type_is(t, "application/json"))
+    {
+        return transport_error(
+            415,
+            "Unsupported Media Type: Content-Type must be application/json",
+        );
     }
     if let Some(accept) = request.header("Accept") {
         if !accepts_json(accept) {
@@ -150,19 +163,13 @@ async fn initialize(request: &Request, backend: &impl ServerBackend) -> HttpResp
         Err(reply) => return HttpResponse::reply(400, &reply),
     };
     match backend.open_session(&version).await {
-        Ok(session_id) => {
-            HttpResponse::reply(200, &server::initialize_reply(request, version))
-                .with_header(SESSION_HEADER, session_id)
-        }
+        Ok(session_id) => HttpResponse::reply(200, &server::initialize_reply(request, version))
+            .with_header(SESSION_HEADER, session_id),
         Err(err) => HttpResponse::reply(500, &err.into_reply(Some(request.id.clone()))),
     }
 }
 
-async fn answer(
-    backend: &impl ServerBackend,
-    session_id: &str,
-    message: Message,
-) -> Option<Reply> {
+async fn answer(backend: &impl ServerBackend, session_id: &str, message: Message) -> Option<Reply> {
     match message {
         Message::Request(request) => Some(server::dispatch(backend, session_id, &request).await),
         Message::Notification(_) | Message::Response => None,
@@ -210,17 +217,25 @@ fn session_not_found() -> HttpResponse {
 }
 
 fn transport_error(status: u16, message: &str) -> HttpResponse {
-    HttpResponse::reply(status, &Reply::error(None, ErrorCode::INVALID_REQUEST, message))
+    HttpResponse::reply(
+        status,
+        &Reply::error(None, ErrorCode::INVALID_REQUEST, message),
+    )
 }
 
 fn media_type_is(header: &str, expected: &str) -> bool {
-    header.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case(expected))
+    header
+        .split(';')
+        .next()
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case(expected))
 }
 
 fn accepts_json(accept: &str) -> bool {
     accept.split(',').any(|range| {
         let range = range.split(';').next().unwrap_or("").trim();
-        ["application/json", "application/*", "*/*"].iter().any(|ok| range.eq_ignore_ascii_case(ok))
+        ["application/json", "application/*", "*/*"]
+            .iter()
+            .any(|ok| range.eq_ignore_ascii_case(ok))
     })
 }
 
@@ -270,12 +285,19 @@ mod tests {
     fn post(session: Option<&str>, body: &str) -> HttpRequest {
         let mut headers = vec![
             ("content-type".into(), "application/json".into()),
-            ("accept".into(), "application/json, text/event-stream".into()),
+            (
+                "accept".into(),
+                "application/json, text/event-stream".into(),
+            ),
         ];
         if let Some(id) = session {
             headers.push(("mcp-session-id".into(), id.into()));
         }
-        HttpRequest { method: "POST".into(), headers, body: body.as_bytes().to_vec() }
+        HttpRequest {
+            method: "POST".into(),
+            headers,
+            body: body.as_bytes().to_vec(),
+        }
     }
 
     fn body(response: &HttpResponse) -> Value {
@@ -289,7 +311,11 @@ mod tests {
     fn open(backend: &Sessions) -> String {
         let response = block_on(handle(&post(None, INITIALIZE), backend));
         assert_eq!(response.status, 200);
-        let (_, id) = response.headers.iter().find(|(n, _)| n == SESSION_HEADER).unwrap();
+        let (_, id) = response
+            .headers
+            .iter()
+            .find(|(n, _)| n == SESSION_HEADER)
+            .unwrap();
         id.clone()
     }
 
@@ -301,7 +327,10 @@ mod tests {
         assert_eq!(result["protocolVersion"], "2025-06-18");
         assert_eq!(result["serverInfo"]["name"], "mcp-isolate-runner");
         assert!(result["capabilities"]["tools"].is_object());
-        assert!(response.headers.iter().any(|(n, v)| n == SESSION_HEADER && v == "s1"));
+        assert!(response
+            .headers
+            .iter()
+            .any(|(n, v)| n == SESSION_HEADER && v == "s1"));
     }
 
     #[test]
@@ -331,7 +360,10 @@ mod tests {
     fn ping_and_tools_list_answer_inside_a_session() {
         let backend = Sessions::default();
         let id = open(&backend);
-        let ping = block_on(handle(&post(Some(&id), r#"{"jsonrpc":"2.0","id":2,"method":"ping"}"#), &backend));
+        let ping = block_on(handle(
+            &post(Some(&id), r#"{"jsonrpc":"2.0","id":2,"method":"ping"}"#),
+            &backend,
+        ));
         assert_eq!(body(&ping), json!({"jsonrpc":"2.0","id":2,"result":{}}));
         let list = r#"{"jsonrpc":"2.0","id":3,"method":"tools/list"}"#;
         let tools = body(&block_on(handle(&post(Some(&id), list), &backend)));
@@ -344,7 +376,10 @@ mod tests {
         let id = open(&backend);
         let call = r#"{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"echo"}}"#;
         let result = body(&block_on(handle(&post(Some(&id), call), &backend)));
-        assert_eq!(result["result"], json!({"content":[{"type":"text","text":"hi"}],"isError":false}));
+        assert_eq!(
+            result["result"],
+            json!({"content":[{"type":"text","text":"hi"}],"isError":false})
+        );
     }
 
     #[test]
@@ -352,9 +387,15 @@ mod tests {
         let backend = Sessions::default();
         let id = open(&backend);
         let call = r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"nope"}}"#;
-        assert_eq!(body(&block_on(handle(&post(Some(&id), call), &backend)))["error"]["code"], -32602);
+        assert_eq!(
+            body(&block_on(handle(&post(Some(&id), call), &backend)))["error"]["code"],
+            -32602
+        );
         let other = r#"{"jsonrpc":"2.0","id":6,"method":"resources/list"}"#;
-        assert_eq!(body(&block_on(handle(&post(Some(&id), other), &backend)))["error"]["code"], -32601);
+        assert_eq!(
+            body(&block_on(handle(&post(Some(&id), other), &backend)))["error"]["code"],
+            -32601
+        );
     }
 
     #[test]
@@ -362,7 +403,10 @@ mod tests {
         let backend = Sessions::default();
         let ping = r#"{"jsonrpc":"2.0","id":2,"method":"ping"}"#;
         assert_eq!(block_on(handle(&post(None, ping), &backend)).status, 400);
-        assert_eq!(block_on(handle(&post(Some("nope"), ping), &backend)).status, 404);
+        assert_eq!(
+            block_on(handle(&post(Some("nope"), ping), &backend)).status,
+            404
+        );
     }
 
     #[test]
@@ -373,7 +417,10 @@ mod tests {
         delete.method = "DELETE".into();
         assert_eq!(block_on(handle(&delete, &backend)).status, 200);
         let ping = r#"{"jsonrpc":"2.0","id":2,"method":"ping"}"#;
-        assert_eq!(block_on(handle(&post(Some(&id), ping), &backend)).status, 404);
+        assert_eq!(
+            block_on(handle(&post(Some(&id), ping), &backend)).status,
+            404
+        );
         assert_eq!(block_on(handle(&delete, &backend)).status, 404);
     }
 
@@ -387,10 +434,15 @@ mod tests {
 
     #[test]
     fn get_is_405_and_names_the_allowed_methods() {
-        let get = HttpRequest { method: "GET".into(), ..Default::default() };
+        let get = HttpRequest {
+            method: "GET".into(),
+            ..Default::default()
+        };
         let response = block_on(handle(&get, &Sessions::default()));
         assert_eq!(response.status, 405);
-        assert!(response.headers.contains(&("Allow".into(), "POST, DELETE".into())));
+        assert!(response
+            .headers
+            .contains(&("Allow".into(), "POST, DELETE".into())));
     }
 
     #[test]
@@ -403,7 +455,10 @@ mod tests {
         wrong_accept.headers[1].1 = "text/html".into();
         assert_eq!(block_on(handle(&wrong_accept, &backend)).status, 406);
         let garbage = block_on(handle(&post(None, "{oops"), &backend));
-        assert_eq!((garbage.status, body(&garbage)["error"]["code"].clone()), (400, json!(-32700)));
+        assert_eq!(
+            (garbage.status, body(&garbage)["error"]["code"].clone()),
+            (400, json!(-32700))
+        );
     }
 
     #[test]
@@ -411,7 +466,8 @@ mod tests {
         let backend = Sessions::default();
         let id = open(&backend);
         let mut ping = post(Some(&id), r#"{"jsonrpc":"2.0","id":2,"method":"ping"}"#);
-        ping.headers.push(("mcp-protocol-version".into(), "1999-01-01".into()));
+        ping.headers
+            .push(("mcp-protocol-version".into(), "1999-01-01".into()));
         assert_eq!(block_on(handle(&ping, &backend)).status, 400);
     }
 

@@ -67,7 +67,10 @@ pub enum Reply {
 impl Reply {
     /// An error reply.
     pub fn error(id: Option<RequestId>, code: ErrorCode, message: impl Into<String>) -> Self {
-        Reply::Error { id, error: ErrorData::new(code, message.into(), None) }
+        Reply::Error {
+            id,
+            error: ErrorData::new(code, message.into(), None),
+        }
     }
 
     /// The reply as a JSON-RPC response object.
@@ -97,20 +100,32 @@ struct Envelope {
 /// single invalid message gives a `-32600` reply.
 pub fn parse(body: &[u8]) -> Result<Payload, Reply> {
     let value: Value = serde_json::from_slice(body).map_err(|e| {
-        Reply::error(None, ErrorCode::PARSE_ERROR, format!("Parse error: body is not JSON ({e})"))
+        Reply::error(
+            None,
+            ErrorCode::PARSE_ERROR,
+            format!("Parse error: body is not JSON ({e})"),
+        )
     })?;
     match value {
-        Value::Array(items) if items.is_empty() => {
-            Err(Reply::error(None, ErrorCode::INVALID_REQUEST, "Invalid Request: empty batch"))
-        }
-        Value::Array(items) => Ok(Payload::Batch(items.into_iter().map(parse_message).collect())),
+        Value::Array(items) if items.is_empty() => Err(Reply::error(
+            None,
+            ErrorCode::INVALID_REQUEST,
+            "Invalid Request: empty batch",
+        )),
+        Value::Array(items) => Ok(Payload::Batch(
+            items.into_iter().map(parse_message).collect(),
+        )),
         other => parse_message(other).map(Payload::Single),
     }
 }
 
 fn parse_message(value: Value) -> Result<Message, Reply> {
     let invalid = |id: Option<RequestId>, why: &str| {
-        Reply::error(id, ErrorCode::INVALID_REQUEST, format!("Invalid Request: {why}"))
+        Reply::error(
+            id,
+            ErrorCode::INVALID_REQUEST,
+            format!("Invalid Request: {why}"),
+        )
     };
     let envelope: Envelope =
         serde_json::from_value(value).map_err(|_| invalid(None, "expected a JSON object"))?;
@@ -138,7 +153,11 @@ fn parse_message(value: Value) -> Result<Message, Reply> {
         }
     }
     Ok(match id {
-        Some(id) => Message::Request(Request { id, method, params: envelope.params }),
+        Some(id) => Message::Request(Request {
+            id,
+            method,
+            params: envelope.params,
+        }),
         None => Message::Notification(Notification { method }),
     })
 }
@@ -197,21 +216,32 @@ mod tests {
             b"[]",
             b"42",
         ] {
-            assert_eq!(error_code(parse(body)), -32600, "{}", String::from_utf8_lossy(body));
+            assert_eq!(
+                error_code(parse(body)),
+                -32600,
+                "{}",
+                String::from_utf8_lossy(body)
+            );
         }
     }
 
     #[test]
     fn a_batch_keeps_each_element_result() {
         let body = br#"[{"jsonrpc":"2.0","id":1,"method":"ping"}, 5]"#;
-        let Payload::Batch(items) = parse(body).unwrap() else { panic!("not a batch") };
+        let Payload::Batch(items) = parse(body).unwrap() else {
+            panic!("not a batch")
+        };
         assert!(matches!(items[0], Ok(Message::Request(_))));
         assert!(matches!(items[1], Err(Reply::Error { .. })));
     }
 
     #[test]
     fn error_reply_serializes_with_id_and_code() {
-        let reply = Reply::error(Some(RequestId::Number(3)), ErrorCode::METHOD_NOT_FOUND, "nope");
+        let reply = Reply::error(
+            Some(RequestId::Number(3)),
+            ErrorCode::METHOD_NOT_FOUND,
+            "nope",
+        );
         assert_eq!(
             reply.to_json(),
             json!({"jsonrpc":"2.0","id":3,"error":{"code":-32601,"message":"nope"}})

@@ -6,8 +6,7 @@
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResult, ErrorCode, Implementation, InitializeRequestParams,
-    InitializeResult, ListToolsResult, ProtocolVersion, ServerCapabilities, Tool,
-    ToolsCapability,
+    InitializeResult, ListToolsResult, ProtocolVersion, ServerCapabilities, Tool, ToolsCapability,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -77,8 +76,10 @@ impl BackendError {
 #[allow(async_fn_in_trait)]
 pub trait ServerBackend {
     /// Creates a session that negotiated `protocol_version`; returns its id.
-    async fn open_session(&self, protocol_version: &ProtocolVersion)
-        -> Result<String, BackendError>;
+    async fn open_session(
+        &self,
+        protocol_version: &ProtocolVersion,
+    ) -> Result<String, BackendError>;
     /// Whether `session_id` names a live session.
     async fn session_exists(&self, session_id: &str) -> Result<bool, BackendError>;
     /// Ends a session; returns whether it existed.
@@ -105,7 +106,9 @@ pub fn negotiate(requested: &ProtocolVersion) -> ProtocolVersion {
 
 /// Whether an `MCP-Protocol-Version` header value is one this server speaks.
 pub fn is_supported(version: &str) -> bool {
-    SUPPORTED_PROTOCOL_VERSIONS.iter().any(|v| v.as_str() == version)
+    SUPPORTED_PROTOCOL_VERSIONS
+        .iter()
+        .any(|v| v.as_str() == version)
 }
 
 /// Reads `initialize` params and picks the version; `Err` is the reply to send instead.
@@ -120,7 +123,10 @@ pub fn initialize_reply(request: &Request, version: ProtocolVersion) -> Reply {
     capabilities.tools = Some(ToolsCapability::default());
     let result = InitializeResult::new(capabilities)
         .with_protocol_version(version)
-        .with_server_info(Implementation::new(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION")))
+        .with_server_info(Implementation::new(
+            env!("CARGO_PKG_NAME"),
+            env!("CARGO_PKG_VERSION"),
+        ))
         .with_instructions(INSTRUCTIONS);
     result_reply(request, &result)
 }
@@ -172,7 +178,10 @@ fn list_tools_result(tools: Vec<Tool>) -> ListToolsResult {
 }
 
 fn typed_params<T: serde::de::DeserializeOwned>(request: &Request) -> Result<T, Reply> {
-    let params = request.params.clone().unwrap_or(Value::Object(Default::default()));
+    let params = request
+        .params
+        .clone()
+        .unwrap_or(Value::Object(Default::default()));
     serde_json::from_value(params).map_err(|e| {
         BackendError::InvalidParams(format!("{} params: {e}", request.method))
             .into_reply(Some(request.id.clone()))
@@ -181,7 +190,10 @@ fn typed_params<T: serde::de::DeserializeOwned>(request: &Request) -> Result<T, 
 
 fn result_reply(request: &Request, result: &impl Serialize) -> Reply {
     match serde_json::to_value(result) {
-        Ok(result) => Reply::Result { id: request.id.clone(), result },
+        Ok(result) => Reply::Result {
+            id: request.id.clone(),
+            result,
+        },
         Err(e) => BackendError::Internal(format!("could not encode the result: {e}"))
             .into_reply(Some(request.id.clone())),
     }

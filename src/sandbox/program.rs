@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::limits::{ISOLATE_COMPATIBILITY_DATE, ISOLATE_CPU_MS, MAX_LOG_ENTRIES, MAX_LOG_ENTRY_CHARS};
+use super::limits::{
+    ISOLATE_COMPATIBILITY_DATE, ISOLATE_CPU_MS, MAX_LOG_ENTRIES, MAX_LOG_ENTRY_CHARS,
+};
 use crate::codemode::catalog::Manifest;
 use crate::codemode::source::PROGRAM_MODULE;
 
@@ -64,7 +66,9 @@ impl WorkerCode {
             compatibility_date: ISOLATE_COMPATIBILITY_DATE,
             main_module: HARNESS_MODULE,
             modules,
-            limits: IsolateLimits { cpu_ms: ISOLATE_CPU_MS },
+            limits: IsolateLimits {
+                cpu_ms: ISOLATE_CPU_MS,
+            },
         }
     }
 }
@@ -72,8 +76,9 @@ impl WorkerCode {
 impl RunRequest {
     /// A run request over these namespaces, with the configured limits.
     pub fn new(namespaces: Manifest) -> Self {
-        let bindings =
-            std::iter::once("console".to_owned()).chain(namespaces.0.keys().cloned()).collect();
+        let bindings = std::iter::once("console".to_owned())
+            .chain(namespaces.0.keys().cloned())
+            .collect();
         Self {
             bindings,
             namespaces,

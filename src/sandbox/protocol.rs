@@ -31,6 +31,8 @@ pub enum ToolErrorKind {
     UpstreamProtocolError,
     /// The program asked for an upstream or tool it may not use.
     NotPermitted,
+    /// The arguments were not a JSON object.
+    InvalidArguments,
 }
 
 /// The answer to one tool call made through the bridge.
@@ -65,7 +67,11 @@ impl BridgeReply {
             })
             .collect();
         if result.is_error == Some(true) {
-            let message = if texts.is_empty() { "no message".to_owned() } else { texts.join("\n") };
+            let message = if texts.is_empty() {
+                "no message".to_owned()
+            } else {
+                texts.join("\n")
+            };
             return BridgeReply::Error {
                 kind: ToolErrorKind::UpstreamToolError,
                 message: format!("{qualified_tool} failed: {message}"),
@@ -138,8 +144,14 @@ mod tests {
     #[test]
     fn bridge_replies_have_the_shape_the_harness_reads() {
         let ok = BridgeReply::Ok { value: json!(42) };
-        assert_eq!(serde_json::to_value(ok).unwrap(), json!({"status": "ok", "value": 42}));
-        let err = BridgeReply::Error { kind: ToolErrorKind::NotPermitted, message: "no".into() };
+        assert_eq!(
+            serde_json::to_value(ok).unwrap(),
+            json!({"status": "ok", "value": 42})
+        );
+        let err = BridgeReply::Error {
+            kind: ToolErrorKind::NotPermitted,
+            message: "no".into(),
+        };
         assert_eq!(
             serde_json::to_value(err).unwrap(),
             json!({"status": "error", "kind": "NotPermitted", "message": "no"})
@@ -152,18 +164,33 @@ mod tests {
         let text = CallToolResult::success(vec![ContentBlock::text("The sum of 2 and 40 is 42.")]);
         assert_eq!(
             BridgeReply::from_tool_result("m.sum", text),
-            BridgeReply::Ok { value: json!("The sum of 2 and 40 is 42.") }
+            BridgeReply::Ok {
+                value: json!("The sum of 2 and 40 is 42.")
+            }
         );
         let json_text = CallToolResult::success(vec![ContentBlock::text("{\"n\": 1}")]);
-        assert_eq!(BridgeReply::from_tool_result("m.t", json_text), BridgeReply::Ok { value: json!({"n": 1}) });
+        assert_eq!(
+            BridgeReply::from_tool_result("m.t", json_text),
+            BridgeReply::Ok {
+                value: json!({"n": 1})
+            }
+        );
         let mut structured = CallToolResult::success(vec![ContentBlock::text("ignored")]);
         structured.structured_content = Some(json!({"total": 3}));
-        assert_eq!(BridgeReply::from_tool_result("m.t", structured), BridgeReply::Ok { value: json!({"total": 3}) });
+        assert_eq!(
+            BridgeReply::from_tool_result("m.t", structured),
+            BridgeReply::Ok {
+                value: json!({"total": 3})
+            }
+        );
         let mut failed = CallToolResult::success(vec![ContentBlock::text("unknown SKU: X")]);
         failed.is_error = Some(true);
         assert_eq!(
             BridgeReply::from_tool_result("inv.get_stock", failed),
-            BridgeReply::Error { kind: ToolErrorKind::UpstreamToolError, message: "inv.get_stock failed: unknown SKU: X".into() }
+            BridgeReply::Error {
+                kind: ToolErrorKind::UpstreamToolError,
+                message: "inv.get_stock failed: unknown SKU: X".into()
+            }
         );
     }
 

@@ -35,6 +35,18 @@ pub enum UpstreamError {
         /// The start of the body.
         detail: String,
     },
+    /// No answer arrived in time.
+    #[error("no answer within {ms} ms")]
+    Timeout {
+        /// The time waited.
+        ms: u32,
+    },
+    /// The runner's configuration for this upstream cannot be used.
+    #[error("misconfigured: {detail}")]
+    Misconfigured {
+        /// What is wrong (names, never secret values).
+        detail: String,
+    },
     /// The server no longer knows the session (HTTP 404 after initialize).
     #[error("the upstream ended the session")]
     SessionExpired,
@@ -53,6 +65,9 @@ pub enum UpstreamError {
         message: String,
     },
 }
+
+/// How long the runner waits for an upstream's answer to one request.
+pub const UPSTREAM_TIMEOUT_MS: u32 = 30_000;
 
 /// How much of an error body to quote.
 const DETAIL_CHARS: usize = 200;
@@ -82,7 +97,11 @@ pub fn initialized_notification() -> Value {
 
 /// `tools/call` for `name` with `arguments`.
 pub fn call_tool_request(id: u64, name: &str, arguments: Option<Map<String, Value>>) -> Value {
-    request(id, "tools/call", json!({"name": name, "arguments": arguments.unwrap_or_default()}))
+    request(
+        id,
+        "tools/call",
+        json!({"name": name, "arguments": arguments.unwrap_or_default()}),
+    )
 }
 
 /// Reads the result of request `id` from an HTTP answer.
@@ -96,11 +115,17 @@ pub fn read_response(
         return Err(UpstreamError::SessionExpired);
     }
     if !(200..300).contains(&status) {
-        return Err(UpstreamError::HttpStatus { status, detail: excerpt(body) });
+        return Err(UpstreamError::HttpStatus {
+            status,
+            detail: excerpt(body),
+        });
     }
     let is_sse = content_type.is_some_and(|t| t.trim_start().starts_with("text/event-stream"));
     let messages: Vec<Value> = if is_sse {
-        sse::event_data(body).iter().filter_map(|data| serde_json::from_str(data).ok()).collect()
+        sse::event_data(body)
+            .iter()
+            .filter_map(|data| serde_json::from_str(data).ok())
+            .collect()
     } else {
         let value: Value = serde_json::from_str(body).map_err(|e| UpstreamError::Malformed {
             detail: format!("body is not JSON ({e}): {}", excerpt(body)),
@@ -117,14 +142,21 @@ pub fn read_response(
             detail: format!("no response with id {id} in the answer: {}", excerpt(body)),
         })?;
     if let Some(error) = response.get("error") {
-        let error: ErrorData = serde_json::from_value(error.clone()).map_err(|e| {
-            UpstreamError::Malformed { detail: format!("unreadable JSON-RPC error: {e}") }
-        })?;
-        return Err(UpstreamError::Rpc { code: error.code.0, message: error.message.into_owned() });
+        let error: ErrorData =
+            serde_json::from_value(error.clone()).map_err(|e| UpstreamError::Malformed {
+                detail: format!("unreadable JSON-RPC error: {e}"),
+            })?;
+        return Err(UpstreamError::Rpc {
+            code: error.code.0,
+            message: error.message.into_owned(),
+        });
     }
-    response.get("result").cloned().ok_or_else(|| UpstreamError::Malformed {
-        detail: format!("response {id} has neither result nor error"),
-    })
+    response
+        .get("result")
+        .cloned()
+        .ok_or_else(|| UpstreamError::Malformed {
+            detail: format!("response {id} has neither result nor error"),
+        })
 }
 
 /// The first characters of `text`, cut at a character boundary.
@@ -142,33 +174,60 @@ mod tests {
     #[test]
     fn reads_a_json_response() {
         let body = r#"{"jsonrpc":"2.0","id":3,"result":{"tools":[]}}"#;
-        assert_eq!(read_response(200, Some("application/json"), body, 3).unwrap(), json!({"tools": []}));
+        assert_eq!(
+            read_response(200, Some("application/json"), body, 3).unwrap(),
+            json!({"tools": []})
+        );
     }
 
     #[test]
     fn reads_an_sse_response_after_a_priming_event_and_a_notification() {
         let body = "id: a\ndata:\n\nevent: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{}}\n\n\
                     event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":9,\"result\":{\"ok\":true}}\n\n";
-        assert_eq!(read_response(200, Some("text/event-stream"), body, 9).unwrap(), json!({"ok": true}));
+        assert_eq!(
+            read_response(200, Some("text/event-stream"), body, 9).unwrap(),
+            json!({"ok": true})
+        );
     }
 
     #[test]
     fn each_failure_has_its_own_error() {
-        assert_eq!(read_response(404, None, "", 1), Err(UpstreamError::SessionExpired));
-        assert!(matches!(read_response(500, None, "boom", 1), Err(UpstreamError::HttpStatus { status: 500, .. })));
-        assert!(matches!(read_response(200, Some("application/json"), "<html>", 1), Err(UpstreamError::Malformed { .. })));
-        assert!(matches!(read_response(200, Some("application/json"), r#"{"jsonrpc":"2.0","id":2,"result":{}}"#, 1), Err(UpstreamError::Malformed { .. })));
+        assert_eq!(
+            read_response(404, None, "", 1),
+            Err(UpstreamError::SessionExpired)
+        );
+        assert!(matches!(
+            read_response(500, None, "boom", 1),
+            Err(UpstreamError::HttpStatus { status: 500, .. })
+        ));
+        assert!(matches!(
+            read_response(200, Some("application/json"), "<html>", 1),
+            Err(UpstreamError::Malformed { .. })
+        ));
+        assert!(matches!(
+            read_response(
+                200,
+                Some("application/json"),
+                r#"{"jsonrpc":"2.0","id":2,"result":{}}"#,
+                1
+            ),
+            Err(UpstreamError::Malformed { .. })
+        ));
         let rpc = r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32602,"message":"bad"}}"#;
         assert_eq!(
             read_response(200, Some("application/json"), rpc, 1),
-            Err(UpstreamError::Rpc { code: -32602, message: "bad".into() })
+            Err(UpstreamError::Rpc {
+                code: -32602,
+                message: "bad".into()
+            })
         );
     }
 
     #[test]
     fn long_error_bodies_are_cut_on_a_character_boundary() {
         let body = "é".repeat(500);
-        let Err(UpstreamError::HttpStatus { detail, .. }) = read_response(502, None, &body, 1) else {
+        let Err(UpstreamError::HttpStatus { detail, .. }) = read_response(502, None, &body, 1)
+        else {
             panic!("expected an HTTP error")
         };
         assert_eq!(detail.chars().count(), DETAIL_CHARS + 1);

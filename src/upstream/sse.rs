@@ -7,7 +7,10 @@
 pub fn event_data(stream: &str) -> Vec<String> {
     let mut events = Vec::new();
     let mut data: Option<String> = None;
-    for line in stream.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)) {
+    for line in stream
+        .split('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+    {
         if line.is_empty() {
             events.extend(data.take().filter(|d| !d.is_empty()));
             continue;

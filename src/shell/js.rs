@@ -1,0 +1,50 @@
+//! Small JavaScript helpers: serde values in and out, calling RPC stubs, randomness.
+
+use js_sys::{Array, Function, Reflect};
+use serde::{de::DeserializeOwned, Serialize};
+use wasm_bindgen::{prelude::wasm_bindgen, JsCast, JsValue};
+
+#[wasm_bindgen]
+extern "C" {
+    /// `crypto.randomUUID()`: the Workers runtime's CSPRNG.
+    #[wasm_bindgen(js_namespace = crypto, js_name = randomUUID)]
+    pub(crate) fn random_uuid() -> String;
+}
+
+/// A Rust value as a plain JS value (objects, not `Map`s).
+pub(crate) fn to_js<T: Serialize>(value: &T) -> Result<JsValue, String> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| e.to_string())
+}
+
+/// A JS value as a Rust value.
+pub(crate) fn from_js<T: DeserializeOwned>(value: JsValue) -> Result<T, String> {
+    serde_wasm_bindgen::from_value(value).map_err(|e| e.to_string())
+}
+
+/// `target[name]`, or an error naming what is missing.
+pub(crate) fn property(target: &JsValue, name: &str) -> Result<JsValue, String> {
+    match Reflect::get(target, &JsValue::from_str(name)) {
+        Ok(value) if !value.is_undefined() => Ok(value),
+        _ => Err(format!("`{name}` is not available")),
+    }
+}
+
+/// Calls `target[name](arg)` with `this` bound to `target`.
+///
+/// RPC stubs must be called this way: `Function::call1` turns into a remote `.call`, which
+/// fails with DataCloneError.
+pub(crate) fn call_method(target: &JsValue, name: &str, arg: &JsValue) -> Result<JsValue, String> {
+    let method: Function = property(target, name)?.unchecked_into();
+    Reflect::apply(&method, target, &Array::of1(arg)).map_err(|e| describe(&e))
+}
+
+/// A readable message for a thrown JS value.
+pub(crate) fn describe(error: &JsValue) -> String {
+    error
+        .dyn_ref::<js_sys::Error>()
+        .map(|e| format!("{}: {}", String::from(e.name()), String::from(e.message())))
+        .or_else(|| error.as_string())
+        .unwrap_or_else(|| format!("{error:?}"))
+}

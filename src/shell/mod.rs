@@ -1,0 +1,57 @@
+//! The Worker shell: everything that touches JavaScript, compiled for `wasm32` only.
+//!
+//! - the fetch handler (this module) routes `/mcp` to [`crate::mcp::http`];
+//! - [`runner`] implements the MCP backend with Durable Objects and the Worker Loader;
+//! - [`session_object`] and [`upstream_object`] are the Durable Objects;
+//! - [`loader`] loads a dynamic isolate and runs a program in it;
+//! - [`bridge`] is the Rust half of the one capability the isolate holds;
+//! - [`objects`] and [`js`] are the small helpers the rest share.
+//!
+//! `entry.js` beside this file is the Worker's main module: it re-exports worker-build's output
+//! and adds the `Bridge` entrypoint class, which workers-rs cannot declare.
+
+mod bridge;
+mod js;
+mod loader;
+mod objects;
+mod runner;
+mod session_object;
+mod upstream_object;
+
+use worker::{console_error, event, Context, Env, Request, Response, Result};
+
+use crate::mcp::http::{handle, HttpRequest};
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+    match req.path().as_str() {
+        "/mcp" => serve_mcp(req, env, &ctx).await,
+        "/" => Response::ok("MCP Isolate Runner: the MCP endpoint is /mcp\n"),
+        _ => Response::error("Not Found: the MCP endpoint is /mcp", 404),
+    }
+}
+
+async fn serve_mcp(mut req: Request, env: Env, ctx: &Context) -> Result<Response> {
+    let runner = match runner::Runner::new(env, ctx) {
+        Ok(runner) => runner,
+        Err(err) => {
+            console_error!("{err}");
+            return Response::error(format!("The runner is misconfigured: {err}"), 503);
+        }
+    };
+    let request = HttpRequest {
+        method: req.method().to_string(),
+        headers: req.headers().entries().collect(),
+        body: req.bytes().await.unwrap_or_default(),
+    };
+    let response = handle(&request, &runner).await;
+    let mut builder = Response::builder().with_status(response.status);
+    for (name, value) in &response.headers {
+        builder = builder.with_header(name, value)?;
+    }
+    if response.body.is_empty() {
+        Ok(builder.empty())
+    } else {
+        builder.from_bytes(response.body)
+    }
+}

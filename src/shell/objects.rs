@@ -1,0 +1,25 @@
+//! Asking a Durable Object something: a JSON command in a POST, a JSON answer back.
+
+use serde::{de::DeserializeOwned, Serialize};
+use worker::{Env, Method, Request, RequestInit};
+
+/// The binding of the per-session objects.
+pub(crate) const SESSION_OBJECTS: &str = "SESSION_OBJECTS";
+/// The binding of the per-upstream objects.
+pub(crate) const UPSTREAM_OBJECTS: &str = "UPSTREAM_OBJECTS";
+
+/// Sends `command` to the object named `name` in namespace `binding` and reads its answer.
+pub(crate) async fn ask<C: Serialize, A: DeserializeOwned>(
+    env: &Env,
+    binding: &str,
+    name: &str,
+    command: &C,
+) -> worker::Result<A> {
+    let stub = env.durable_object(binding)?.get_by_name(name)?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_body(Some(serde_json::to_string(command)?.into()));
+    let request = Request::new_with_init(&format!("https://{binding}.internal/{name}"), &init)?;
+    let mut response = stub.fetch_with_request(request).await?;
+    response.json().await
+}

@@ -1,0 +1,217 @@
+//! The MCP backend of the Worker: sessions in [`SessionObject`](super::session_object)s, tool
+//! lists from [`UpstreamObject`](super::upstream_object)s, programs in dynamic isolates.
+
+use std::cell::RefCell;
+
+use futures::future::join_all;
+use rmcp::model::{CallToolRequestParams, CallToolResult, ProtocolVersion, Tool};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use wasm_bindgen::JsValue;
+use worker::{Context, Env};
+
+use super::js::{property, random_uuid};
+use super::loader::run_program;
+use super::objects::{ask, SESSION_OBJECTS, UPSTREAM_OBJECTS};
+use crate::codemode::catalog::{Catalog, UpstreamTools};
+use crate::codemode::source::prepare;
+use crate::codemode::tools::{self, ExecuteInput, SearchInput, EXECUTE_TOOL, SEARCH_TOOL};
+use crate::config::{ConfigError, RunnerConfig};
+use crate::mcp::{BackendError, ServerBackend};
+use crate::sandbox::limits::MAX_CODE_BYTES;
+use crate::sandbox::program::{RunRequest, WorkerCode};
+use crate::sandbox::protocol::Grant;
+use crate::session::{SessionCommand, SessionRecord};
+use crate::upstream::protocol::{UpstreamAnswer, UpstreamCommand};
+
+/// The variable holding the upstream configuration.
+const UPSTREAMS_VAR: &str = "UPSTREAMS";
+
+/// Serves one HTTP request's worth of MCP.
+pub(crate) struct Runner {
+    env: Env,
+    /// `ctx.exports`, where the `Bridge` entrypoint lives.
+    exports: JsValue,
+    config: RunnerConfig,
+    /// The session looked up for this request, so each request reads it once.
+    session: RefCell<Option<(String, SessionRecord)>>,
+}
+
+/// Why the runner cannot start; shown to the operator.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StartError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("ctx.exports is missing: set compatibility_flags = [\"enable_ctx_exports\"]")]
+    NoExports,
+}
+
+impl Runner {
+    pub(crate) fn new(env: Env, ctx: &Context) -> Result<Self, StartError> {
+        let config = match env.var(UPSTREAMS_VAR) {
+            Ok(text) => RunnerConfig::from_json(&text.to_string())?,
+            Err(_) => RunnerConfig {
+                upstreams: Vec::new(),
+            },
+        };
+        let exports = property(ctx.as_ref(), "exports").map_err(|_| StartError::NoExports)?;
+        Ok(Self {
+            env,
+            exports,
+            config,
+            session: RefCell::new(None),
+        })
+    }
+
+    async fn record(&self, session_id: &str) -> Result<Option<SessionRecord>, BackendError> {
+        if let Some((id, record)) = self.session.borrow().as_ref() {
+            if id == session_id {
+                return Ok(Some(record.clone()));
+            }
+        }
+        let record: Option<SessionRecord> =
+            self.ask_session(session_id, &SessionCommand::Get).await?;
+        if let Some(record) = &record {
+            *self.session.borrow_mut() = Some((session_id.to_owned(), record.clone()));
+        }
+        Ok(record)
+    }
+
+    async fn live_record(&self, session_id: &str) -> Result<SessionRecord, BackendError> {
+        self.record(session_id)
+            .await?
+            .ok_or_else(|| BackendError::Internal("the session ended during the request".into()))
+    }
+
+    async fn ask_session<A: DeserializeOwned>(
+        &self,
+        session_id: &str,
+        command: &SessionCommand,
+    ) -> Result<A, BackendError> {
+        ask(&self.env, SESSION_OBJECTS, session_id, command)
+            .await
+            .map_err(|e| BackendError::Internal(format!("session storage failed: {e}")))
+    }
+
+    /// The tools of each upstream, asked of all upstreams at once.
+    async fn catalog(&self, upstreams: &[String]) -> Catalog {
+        let lists = upstreams.iter().map(|name| async move {
+            let answer: worker::Result<UpstreamAnswer> = ask(
+                &self.env,
+                UPSTREAM_OBJECTS,
+                name,
+                &UpstreamCommand::ListTools,
+            )
+            .await;
+            let tools = match answer {
+                Ok(UpstreamAnswer::Tools { tools }) => Ok(tools),
+                Ok(UpstreamAnswer::Failed { error }) => Err(error.to_string()),
+                Ok(UpstreamAnswer::ToolResult { .. }) => Err("answered out of turn".to_owned()),
+                Err(e) => Err(format!("its object failed: {e}")),
+            };
+            UpstreamTools {
+                upstream: name.clone(),
+                tools,
+            }
+        });
+        Catalog::new(join_all(lists).await)
+    }
+
+    async fn execute(
+        &self,
+        session_id: &str,
+        record: &SessionRecord,
+        code: &str,
+    ) -> CallToolResult {
+        let catalog = self.catalog(&record.upstreams).await;
+        let request = RunRequest::new(catalog.manifest());
+        let module = match prepare(code, &request.bindings, MAX_CODE_BYTES) {
+            Ok(module) => module,
+            Err(error) => return tools::source_error_result(&error),
+        };
+        let grant = Grant {
+            session: session_id.to_owned(),
+            upstreams: record.upstreams.clone(),
+        };
+        match run_program(
+            &self.env,
+            &self.exports,
+            &WorkerCode::new(module),
+            &request,
+            &grant,
+        )
+        .await
+        {
+            Ok(outcome) => tools::execution_result(outcome),
+            Err(error) => tools::sandbox_failure_result(error.to_string()),
+        }
+    }
+}
+
+impl ServerBackend for Runner {
+    async fn open_session(
+        &self,
+        protocol_version: &ProtocolVersion,
+    ) -> Result<String, BackendError> {
+        let session_id = random_uuid();
+        let record = SessionRecord {
+            protocol_version: protocol_version.to_string(),
+            upstreams: self.config.upstream_names(),
+        };
+        let _: bool = self
+            .ask_session(&session_id, &SessionCommand::Open { record })
+            .await?;
+        Ok(session_id)
+    }
+
+    async fn session_exists(&self, session_id: &str) -> Result<bool, BackendError> {
+        Ok(self.record(session_id).await?.is_some())
+    }
+
+    async fn close_session(&self, session_id: &str) -> Result<bool, BackendError> {
+        self.session.borrow_mut().take();
+        self.ask_session(session_id, &SessionCommand::Close).await
+    }
+
+    async fn list_tools(&self, session_id: &str) -> Result<Vec<Tool>, BackendError> {
+        let record = self.live_record(session_id).await?;
+        Ok(tools::definitions(&self.catalog(&record.upstreams).await))
+    }
+
+    async fn call_tool(
+        &self,
+        session_id: &str,
+        params: CallToolRequestParams,
+    ) -> Result<CallToolResult, BackendError> {
+        let arguments = Value::Object(params.arguments.unwrap_or_default());
+        match params.name.as_ref() {
+            SEARCH_TOOL => {
+                let input: SearchInput = match serde_json::from_value(arguments) {
+                    Ok(input) => input,
+                    Err(e) => {
+                        return Ok(tools::invalid_arguments_result(SEARCH_TOOL, &e.to_string()))
+                    }
+                };
+                let record = self.live_record(session_id).await?;
+                Ok(tools::search_result(
+                    &self.catalog(&record.upstreams).await,
+                    &input.query,
+                ))
+            }
+            EXECUTE_TOOL => {
+                let input: ExecuteInput = match serde_json::from_value(arguments) {
+                    Ok(input) => input,
+                    Err(e) => {
+                        return Ok(tools::invalid_arguments_result(
+                            EXECUTE_TOOL,
+                            &e.to_string(),
+                        ))
+                    }
+                };
+                let record = self.live_record(session_id).await?;
+                Ok(self.execute(session_id, &record, &input.code).await)
+            }
+            other => Err(BackendError::UnknownTool(other.to_owned())),
+        }
+    }
+}
