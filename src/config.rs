@@ -217,6 +217,9 @@ fn substitute(template: &str, lookup: &impl Fn(&str) -> Option<String>) -> Resul
 
 #[cfg(test)]
 mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
     use super::*;
 
     const TWO_UPSTREAMS: &str = r#"[

@@ -189,6 +189,9 @@ fn input_is_optional(schema: &Value) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
     use std::sync::Arc;
 
     use serde_json::json;

@@ -109,6 +109,9 @@ pub fn unique_identifiers<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<S
 
 #[cfg(test)]
 mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
     use super::*;
 
     #[test]

@@ -38,7 +38,7 @@ pub fn search<'a>(catalog: &'a Catalog, query: &str) -> Vec<(&'a str, &'a str)> 
         .filter(|(score, _, _)| *score > 0)
         .collect();
     // Stable sort: ties keep catalog order.
-    scored.sort_by(|a, b| b.0.cmp(&a.0));
+    scored.sort_by_key(|(score, _, _)| std::cmp::Reverse(*score));
     scored
         .into_iter()
         .take(SEARCH_RESULT_LIMIT)
@@ -108,6 +108,9 @@ pub fn words(text: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
     use std::sync::Arc;
 
     use rmcp::model::Tool;

@@ -262,7 +262,10 @@ fn user_location(cm: &SourceMap, pos: BytePos, user_lines: u32) -> Location {
 }
 
 /// Collects swc diagnostics (message and primary position) instead of printing them.
-struct Collect(Arc<Mutex<Vec<(String, Option<BytePos>)>>>);
+struct Collect(Diagnostics);
+
+/// Each diagnostic's message and primary position, shared with the emitter.
+type Diagnostics = Arc<Mutex<Vec<(String, Option<BytePos>)>>>;
 
 impl Emitter for Collect {
     fn emit(&mut self, diagnostic: &mut DiagnosticBuilder<'_>) {
@@ -275,6 +278,9 @@ impl Emitter for Collect {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
     use super::*;
 
     const LIMIT: usize = 64 * 1024;

@@ -235,6 +235,9 @@ fn input_schema<T: JsonSchema>() -> Arc<Map<String, Value>> {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
     use super::*;
     use crate::codemode::catalog::UpstreamTools;
     use crate::sandbox::protocol::ThrownError;

@@ -241,6 +241,9 @@ fn accepts_json(accept: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
     use std::cell::RefCell;
     use std::collections::HashSet;
 

@@ -59,8 +59,8 @@ pub enum Reply {
     Error {
         /// The request's id, if it could be read.
         id: Option<RequestId>,
-        /// Code, message and data.
-        error: ErrorData,
+        /// Code, message and data (boxed: replies travel in `Result`s).
+        error: Box<ErrorData>,
     },
 }
 
@@ -69,7 +69,7 @@ impl Reply {
     pub fn error(id: Option<RequestId>, code: ErrorCode, message: impl Into<String>) -> Self {
         Reply::Error {
             id,
-            error: ErrorData::new(code, message.into(), None),
+            error: Box::new(ErrorData::new(code, message.into(), None)),
         }
     }
 
@@ -78,7 +78,7 @@ impl Reply {
         match self {
             Reply::Result { id, result } => json!({"jsonrpc": "2.0", "id": id, "result": result}),
             Reply::Error { id, error } => {
-                serde_json::to_value(JsonRpcError::new(id.clone(), error.clone()))
+                serde_json::to_value(JsonRpcError::new(id.clone(), (**error).clone()))
                     .unwrap_or_else(|_| json!({"jsonrpc": "2.0", "error": {"code": -32603}}))
             }
         }
@@ -164,6 +164,9 @@ fn parse_message(value: Value) -> Result<Message, Reply> {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
     use super::*;
 
     fn error_code(result: Result<Payload, Reply>) -> i32 {

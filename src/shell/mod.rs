@@ -49,9 +49,10 @@ async fn serve_mcp(mut req: Request, env: Env, ctx: &Context) -> Result<Response
     for (name, value) in &response.headers {
         builder = builder.with_header(name, value)?;
     }
-    if response.body.is_empty() {
-        Ok(builder.empty())
+    // `fixed`, not `from_bytes`: the latter overwrites Content-Type with octet-stream.
+    Ok(if response.body.is_empty() {
+        builder.empty()
     } else {
-        builder.from_bytes(response.body)
-    }
+        builder.fixed(response.body)
+    })
 }

@@ -1,0 +1,132 @@
+// Starts the real parts the end-to-end tests run against, on free loopback ports:
+// server-everything (streamable HTTP), the Python inventory server, and `wrangler dev` with
+// both configured as upstreams. Every process is started in its own process group and
+// stopped with it; logs go to a temporary directory and are printed when a start fails.
+
+import { spawn } from "node:child_process";
+import { mkdtempSync, openSync, readFileSync } from "node:fs";
+import { createServer, connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+
+export const ROOT = resolve(import.meta.dirname, "../..");
+const START_TIMEOUT_MS = 60_000;
+
+/** A free TCP port on 127.0.0.1. */
+export async function freePort() {
+  const server = createServer();
+  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+  const { port } = server.address();
+  await new Promise((ok) => server.close(ok));
+  return port;
+}
+
+function start(name, command, args, { env = {}, logDir }) {
+  const log = join(logDir, `${name}.log`);
+  const fd = openSync(log, "a");
+  const child = spawn(command, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", fd, fd],
+    detached: true,
+  });
+  child.on("error", () => {});
+  return { name, child, log };
+}
+
+function stop({ child }) {
+  try {
+    process.kill(-child.pid, "SIGTERM");
+  } catch {
+    // Already gone.
+  }
+}
+
+async function waitFor(name, ready, processes) {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (await ready().catch(() => false)) {
+      return;
+    }
+    const dead = processes.find((p) => p.child.exitCode !== null);
+    if (dead) {
+      throw new Error(`${dead.name} exited while waiting for ${name}:\n${readFileSync(dead.log, "utf8")}`);
+    }
+    await sleep(200);
+  }
+  const logs = processes.map((p) => `--- ${p.name}\n${readFileSync(p.log, "utf8")}`).join("\n");
+  throw new Error(`${name} was not ready within ${START_TIMEOUT_MS} ms\n${logs}`);
+}
+
+function portOpen(port) {
+  return new Promise((ok) => {
+    const socket = connect(port, "127.0.0.1");
+    socket.once("connect", () => ok(socket.end() && true));
+    socket.once("error", () => ok(false));
+  });
+}
+
+/** Starts server-everything only; returns { url, stop }. */
+export async function startEverything(logDir = mkdtempSync(join(tmpdir(), "mir-"))) {
+  const port = await freePort();
+  const everything = start(
+    "everything",
+    process.execPath,
+    ["--require", join(ROOT, "tests/support/bind-loopback.cjs"),
+      join(ROOT, "node_modules/@modelcontextprotocol/server-everything/dist/index.js"), "streamableHttp"],
+    { env: { PORT: String(port) }, logDir },
+  );
+  await waitFor("server-everything", () => portOpen(port), [everything]);
+  return { url: `http://127.0.0.1:${port}/mcp`, port, process: everything, stop: () => stop(everything) };
+}
+
+/**
+ * Starts both upstreams and the runner. `extraUpstreams` are appended to the configuration.
+ * Returns { url, logDir, upstreams, stop }.
+ */
+export async function startStack({ extraUpstreams = [] } = {}) {
+  const logDir = mkdtempSync(join(tmpdir(), "mir-stack-"));
+  const processes = [];
+  try {
+    const everything = await startEverything(logDir);
+    processes.push(everything.process);
+    const inventoryPort = await freePort();
+    const inventory = start(
+      "inventory",
+      join(process.env.MIR_VENV, "bin/python"),
+      [join(ROOT, "tests/upstreams/inventory_server.py"), "--port", String(inventoryPort)],
+      { logDir },
+    );
+    processes.push(inventory);
+    await waitFor("inventory", () => portOpen(inventoryPort), processes);
+
+    const upstreams = [
+      { name: "everything", url: everything.url },
+      { name: "inventory", url: `http://127.0.0.1:${inventoryPort}/mcp` },
+      ...extraUpstreams,
+    ];
+    const port = await freePort();
+    const runner = start(
+      "wrangler",
+      join(ROOT, "node_modules/.bin/wrangler"),
+      ["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(await freePort()),
+        "--persist-to", join(logDir, "state"), "--show-interactive-dev-session=false",
+        "--var", `UPSTREAMS:${JSON.stringify(upstreams)}`],
+      { logDir },
+    );
+    processes.push(runner);
+    const base = `http://127.0.0.1:${port}`;
+    await waitFor("wrangler dev", async () => (await fetch(`${base}/`)).ok, processes);
+    return {
+      url: `${base}/mcp`,
+      logDir,
+      upstreams,
+      runnerLog: runner.log,
+      stop: () => processes.reverse().forEach(stop),
+    };
+  } catch (error) {
+    processes.forEach(stop);
+    throw error;
+  }
+}
