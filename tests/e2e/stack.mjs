@@ -27,7 +27,7 @@ function start(name, command, args, { env = {}, logDir }) {
   const fd = openSync(log, "a");
   const child = spawn(command, args, {
     cwd: ROOT,
-    env: { ...process.env, ...env },
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", ...env },
     stdio: ["ignore", fd, fd],
     detached: true,
   });

@@ -1,0 +1,137 @@
+// The acceptance scenario, run by two real MCP clients (the TypeScript SDK and the Python SDK)
+// against a real `wrangler dev` with two real upstreams (server-everything and the Python
+// inventory server). Every step is checked the same way for both clients.
+
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+
+import { connectTypeScript, runPython } from "./mcp.mjs";
+import { startStack } from "./stack.mjs";
+
+const run = (code) => ({ tool: "execute", arguments: { code } });
+
+/** Each step: a tools/call and what its result must be. */
+const SCENARIO = [
+  {
+    name: "search returns the TypeScript declaration of the matching tool",
+    call: { tool: "search", arguments: { query: "sum two numbers" } },
+    check(result) {
+      const text = result.content[0].text;
+      assert.match(text, /declare namespace everything \{/);
+      assert.match(text, /function get_sum\(args: \{[^}]*\ba: number;[^}]*\bb: number;\n\s*\}\): Promise<unknown>;/);
+      assert.match(text, /@mcpTool get-sum/);
+    },
+  },
+  {
+    name: "an execute calls two upstream tools in one program",
+    call: run(`const [sum, stock] = await Promise.all([
+  everything.get_sum({ a: 2, b: 40 }),
+  inventory.get_stock({ sku: "TL-001" }),
+]);
+return { sum, stock };`),
+    check(result) {
+      assert.equal(result.isError, false);
+      const report = result.structuredContent;
+      assert.equal(report.result.sum, "The sum of 2 and 40 is 42.");
+      assert.deepEqual(report.result.stock, { sku: "TL-001", stock: 25 });
+      assert.deepEqual(report.calls.map((c) => c.tool).sort(), ["everything.get_sum", "inventory.get_stock"]);
+      assert.ok(report.calls.every((c) => c.ok));
+    },
+  },
+  {
+    name: "an execute with TypeScript annotations runs, with a nested $ref'd argument",
+    call: run(`interface Filter { category: "tools" | "garden" | "kitchen"; price?: { min?: number; max?: number } }
+const filter: Filter = { category: "garden", price: { max: 40 } };
+const page = (await inventory.search_products({ filter, limit: 10 })) as { items: { sku: string }[]; total: number };
+console.log(\`found \${page.total}\`);
+return page.items.map((item): string => item.sku);`),
+    check(result) {
+      assert.equal(result.isError, false, JSON.stringify(result.structuredContent));
+      const report = result.structuredContent;
+      assert.ok(Array.isArray(report.result) && report.result.length > 0);
+      assert.ok(report.result.every((sku) => sku.startsWith("GD-")));
+      assert.deepEqual(report.logs, [`found ${report.result.length}`]);
+    },
+  },
+  {
+    name: "a syntax error comes back with line and column, before any isolate runs",
+    call: run("const total = 1;\nconst broken = ;"),
+    check(result) {
+      assert.equal(result.isError, true);
+      const { error, calls } = result.structuredContent;
+      assert.deepEqual({ name: error.name, line: error.line, column: error.column }, { name: "SyntaxError", line: 2, column: 16 });
+      assert.equal(calls, undefined);
+    },
+  },
+  {
+    name: "a program that throws reports the error, its line and the logs before it",
+    call: run('console.log("about to fail");\nthrow new Error("deliberate failure");'),
+    check(result) {
+      assert.equal(result.isError, true);
+      const { error, logs } = result.structuredContent;
+      assert.deepEqual(error, { name: "Error", message: "deliberate failure", line: 2, column: 7 });
+      assert.deepEqual(logs, ["about to fail"]);
+    },
+  },
+  {
+    name: "the next execute after a failure succeeds",
+    call: run("return 6 * 7;"),
+    check(result) {
+      assert.equal(result.isError, false);
+      assert.equal(result.structuredContent.result, 42);
+    },
+  },
+  {
+    name: "a tool that returns isError surfaces as a thrown error carrying the upstream's message",
+    call: run('return await inventory.get_stock({ sku: "ZZ-999" });'),
+    check(result) {
+      assert.equal(result.isError, true);
+      const { error, calls } = result.structuredContent;
+      assert.equal(error.name, "UpstreamToolError");
+      assert.match(error.message, /unknown SKU: ZZ-999/);
+      assert.equal(error.line, 1);
+      assert.deepEqual(calls.map((c) => c.ok), [false]);
+    },
+  },
+];
+
+function checkToolList(tools) {
+  assert.deepEqual(tools.map((t) => t.name), ["search", "execute"]);
+  const execute = tools.find((t) => t.name === "execute");
+  assert.match(execute.description, /- everything \(\d+ functions\)/);
+  assert.match(execute.description, /- inventory \(4 functions\)/);
+  assert.deepEqual(execute.inputSchema.required, ["code"]);
+}
+
+describe("MCP clients against the runner", () => {
+  let stack;
+  before(async () => {
+    stack = await startStack();
+  });
+  after(() => stack?.stop());
+
+  test("TypeScript SDK client", async (t) => {
+    const client = await connectTypeScript(stack.url);
+    try {
+      assert.equal(client.getServerVersion().name, "mcp-isolate-runner");
+      checkToolList((await client.listTools()).tools);
+      for (const step of SCENARIO) {
+        await t.test(step.name, async () => {
+          step.check(await client.callTool({ name: step.call.tool, arguments: step.call.arguments }));
+        });
+      }
+    } finally {
+      await client.close();
+    }
+  });
+
+  test("Python SDK client", async (t) => {
+    const output = await runPython(stack.url, SCENARIO.map((s) => s.call));
+    assert.equal(output.serverInfo.name, "mcp-isolate-runner");
+    assert.equal(output.protocolVersion, "2025-11-25");
+    checkToolList(output.tools);
+    for (const [index, step] of SCENARIO.entries()) {
+      await t.test(step.name, () => step.check(output.results[index]));
+    }
+  });
+});

@@ -1,0 +1,130 @@
+// What model-written code cannot do: reach the network, see anything but the bridge, call the
+// bridge any other way, claim another identity, or leave state for the next execution.
+// Run against a real `wrangler dev` with real dynamic isolates.
+
+import assert from "node:assert/strict";
+import { createServer } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import { after, before, describe, test } from "node:test";
+
+import { connectTypeScript, execute } from "./mcp.mjs";
+import { freePort, startStack } from "./stack.mjs";
+
+describe("sandbox isolation", () => {
+  let stack;
+  let client;
+  before(async () => {
+    stack = await startStack();
+    client = await connectTypeScript(stack.url);
+  });
+  after(async () => {
+    await client?.close();
+    stack?.stop();
+  });
+
+  test("code cannot reach a loopback listener by fetch or by socket, and the listener receives nothing", async () => {
+    const port = await freePort();
+    let connections = 0;
+    const listener = createServer((socket) => {
+      connections += 1;
+      socket.destroy();
+    });
+    await new Promise((ok) => listener.listen(port, "127.0.0.1", ok));
+    try {
+      const report = await execute(client, `
+const attempts: Record<string, string> = {};
+try {
+  const response = await fetch("http://127.0.0.1:${port}/exfiltrate?secret=1");
+  attempts.fetch = "reached: " + response.status;
+} catch (error) {
+  attempts.fetch = "refused: " + (error as Error).message;
+}
+try {
+  const { connect } = await import("cloudflare:sockets");
+  const socket = connect({ hostname: "127.0.0.1", port: ${port} });
+  await socket.opened;
+  attempts.connect = "reached";
+} catch (error) {
+  attempts.connect = "refused: " + (error as Error).message;
+}
+return attempts;`);
+      assert.equal(report.isError, false, JSON.stringify(report));
+      assert.match(report.result.fetch, /^refused: /);
+      assert.match(report.result.connect, /^refused: /);
+      await sleep(500);
+      assert.equal(connections, 0);
+    } finally {
+      listener.close();
+    }
+  });
+
+  test("the isolate's env holds only the bridge", async () => {
+    const report = await execute(client, `
+const { env } = await import("cloudflare:workers");
+return { keys: Object.keys(env), names: Object.getOwnPropertyNames(env) };`);
+    assert.deepEqual(report.result, { keys: ["BRIDGE"], names: ["BRIDGE"] });
+  });
+
+  test("the bridge answers callTool only: every other method is refused", async () => {
+    const report = await execute(client, `
+const { env } = await import("cloudflare:workers");
+const bridge = env.BRIDGE as any;
+const outcomes: Record<string, string> = {};
+const attempts: Record<string, () => Promise<unknown>> = {
+  fetch: () => bridge.fetch("http://runner/mcp"),
+  connect: () => bridge.connect("127.0.0.1:1").opened,
+  call_tool: () => bridge.call_tool("everything", "get-sum", { a: 1, b: 2 }),
+  callToolAs: () => bridge.callToolAs("everything", "get-sum", { a: 1, b: 2 }),
+  run: () => bridge.run({}),
+};
+for (const [name, attempt] of Object.entries(attempts)) {
+  try {
+    outcomes[name] = "allowed: " + JSON.stringify(await attempt());
+  } catch (error) {
+    outcomes[name] = "refused: " + (error as Error).message;
+  }
+}
+return outcomes;`);
+    for (const [name, outcome] of Object.entries(report.result)) {
+      assert.match(outcome, /^refused: /, `${name}: ${outcome}`);
+    }
+  });
+
+  test("a forged identity passed to the bridge is ignored: the grant comes from the runner's props", async () => {
+    const report = await execute(client, `
+const { env } = await import("cloudflare:workers");
+const bridge = env.BRIDGE as any;
+const forged = { session: "someone-else", upstreams: ["everything", "inventory", "admin"] };
+return {
+  extraArgument: await bridge.callTool("admin", "delete_everything", {}, forged),
+  thisBound: await Reflect.apply(bridge.callTool, forged, ["admin", "delete_everything", {}]),
+  granted: await bridge.callTool("everything", "get-sum", { a: 1, b: 2 }, forged),
+};`);
+    assert.equal(report.isError, false, JSON.stringify(report));
+    const { extraArgument, thisBound, granted } = report.result;
+    for (const refused of [extraArgument, thisBound]) {
+      assert.deepEqual(refused, {
+        status: "error",
+        kind: "NotPermitted",
+        message: "upstream `admin` is not available to this session",
+      });
+    }
+    assert.deepEqual(granted, { status: "ok", value: "The sum of 1 and 2 is 3." });
+  });
+
+  test("nothing one execution leaves behind is seen by the next", async () => {
+    const first = await execute(client, `
+(globalThis as any).leftBehind = "secret";
+(Object.prototype as any).polluted = true;
+(everything as any).get_sum = async () => "hijacked";
+return "planted";`);
+    assert.equal(first.isError, true, "namespace objects are frozen, so the hijack throws");
+    const second = await execute(client, `
+return {
+  global: typeof (globalThis as any).leftBehind,
+  prototype: typeof ({} as any).polluted,
+  sum: await everything.get_sum({ a: 2, b: 40 }),
+};`);
+    assert.deepEqual(second.result, { global: "undefined", prototype: "undefined", sum: "The sum of 2 and 40 is 42." });
+  });
+});

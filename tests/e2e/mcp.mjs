@@ -1,0 +1,38 @@
+// MCP clients for the end-to-end tests: the TypeScript SDK in-process, and the Python SDK
+// through tests/e2e/py_client.py. Both return plain CallToolResult objects.
+
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { promisify } from "node:util";
+
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+
+import { ROOT } from "./stack.mjs";
+
+/** A connected TypeScript SDK client. */
+export async function connectTypeScript(url) {
+  const client = new Client({ name: "e2e-typescript", version: "1.0.0" });
+  await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+  return client;
+}
+
+/** Runs `execute` and returns the structured report, with `isError` alongside. */
+export async function execute(client, code) {
+  const result = await client.callTool({ name: "execute", arguments: { code } });
+  return { isError: result.isError, ...result.structuredContent };
+}
+
+/**
+ * Runs the Python SDK client: initialize, tools/list, then each call in order.
+ * Returns { protocolVersion, serverInfo, tools, results }.
+ */
+export async function runPython(url, calls) {
+  const python = join(process.env.MIR_VENV, "bin/python");
+  const { stdout } = await promisify(execFile)(
+    python,
+    [join(ROOT, "tests/e2e/py_client.py"), "--url", url, "--calls", JSON.stringify(calls)],
+    { maxBuffer: 16 * 1024 * 1024 },
+  );
+  return JSON.parse(stdout);
+}
