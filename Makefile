@@ -45,7 +45,7 @@ MCP_URL ?= http://127.0.0.1:8787/mcp
 
 .PHONY: try
 try: ## Call a running `make dev` with the MCP TypeScript SDK: list tools, run one execute
-	$(ENV) node scripts/try.mjs $(MCP_URL)
+	@$(ENV) node scripts/try.mjs $(MCP_URL)
 
 .PHONY: test
 test: setup lint test-rust test-wasm build test-e2e ## Everything below, in order

@@ -238,6 +238,24 @@ mod tests {
         );
     }
 
+    /// The fenced block after `<!-- example: NAME -->` in README.md.
+    fn readme_example(name: &str) -> &'static str {
+        let readme = include_str!("../README.md");
+        let marker = format!("<!-- example: {name} -->");
+        let after_marker = &readme[readme.find(&marker).expect("example is in README.md")..];
+        let body = &after_marker[after_marker.find("```").unwrap()..];
+        let body = &body[body.find('\n').unwrap() + 1..];
+        &body[..body.find("\n```").unwrap()]
+    }
+
+    #[test]
+    fn the_readme_configuration_example_is_valid() {
+        let config = RunnerConfig::from_json(readme_example("config")).unwrap();
+        assert_eq!(config.upstream_names(), ["everything", "github"]);
+        let github = config.upstream("github").unwrap();
+        assert_eq!(github.resolved_headers(|_| Some("t".into())).unwrap()[0].1, "Bearer t");
+    }
+
     #[test]
     fn resolves_secret_placeholders_in_headers() {
         let config = RunnerConfig::from_json(TWO_UPSTREAMS).unwrap();

@@ -1,0 +1,65 @@
+// Every example in README.md that can run here is run, so the README cannot drift from the
+// product. Examples are fenced blocks preceded by `<!-- example: NAME -->`. (The `config`
+// example is parsed by the Rust configuration loader in src/config.rs; `try-output` is checked
+// by quickstart.test.mjs.)
+
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { after, before, describe, test } from "node:test";
+
+import { example } from "./markdown.mjs";
+import { connectTypeScript } from "./mcp.mjs";
+import { ROOT, startStack } from "./stack.mjs";
+
+const README_URL = "http://127.0.0.1:8787/mcp";
+
+/** Shell commands of an example, with continuation lines joined. */
+function commands(block) {
+  return block.replace(/\\\n\s*/g, "").split("\n").filter((line) => line.trim() && !line.startsWith("#"));
+}
+
+describe("README examples", () => {
+  let stack;
+  before(async () => {
+    stack = await startStack();
+  });
+  after(() => stack?.stop());
+
+  test("the MCP Inspector commands list the tools and run an execute", async () => {
+    const home = mkdtempSync(join(tmpdir(), "mir-inspector-"));
+    const [list, call] = commands(example("inspector")).map((command) => command.replaceAll(README_URL, stack.url));
+    const run = (command) =>
+      promisify(execFile)("bash", ["-c", command], { cwd: ROOT, env: { ...process.env, HOME: home } });
+    const listed = JSON.parse((await run(list)).stdout);
+    assert.deepEqual(listed.tools.map((t) => t.name), ["search", "execute"]);
+    const called = JSON.parse((await run(call)).stdout);
+    assert.equal(called.isError, false);
+    assert.equal(called.structuredContent.result, "The sum of 2 and 40 is 42.");
+  });
+
+  test("the search output shown is what search returns", async () => {
+    const client = await connectTypeScript(stack.url);
+    try {
+      const result = await client.callTool({ name: "search", arguments: { query: "everything.get_sum" } });
+      assert.equal(result.content[0].text, example("search-output"));
+    } finally {
+      await client.close();
+    }
+  });
+
+  test("the Cursor configuration is valid JSON pointing at the MCP URL", () => {
+    const config = JSON.parse(example("cursor"));
+    assert.deepEqual(config, { mcpServers: { "isolate-runner": { url: README_URL } } });
+  });
+
+  test("the Claude Code command adds the MCP URL over HTTP", () => {
+    // The claude CLI needs an account, so only the command's shape is checked here.
+    assert.deepEqual(commands(example("claude-code")), [
+      `claude mcp add --transport http isolate-runner ${README_URL}`,
+    ]);
+  });
+});
