@@ -68,6 +68,10 @@ test-wasm: ## The pure-Rust core on wasm32 under Node (wasm-bindgen-test)
 test-e2e: build ## Real clients against a real wrangler dev with real upstreams
 	$(ENV) node --test --test-concurrency=1 --test-reporter=spec tests/e2e/
 
+.PHONY: bench
+bench: setup build ## Benchmarks (not part of make test); results in benches/results/
+	$(ENV) node benches/execute_latency.mjs
+
 .PHONY: clean
 clean: ## Remove build outputs (the tool cache stays)
 	rm -rf build target .wrangler

@@ -253,7 +253,10 @@ mod tests {
         let config = RunnerConfig::from_json(readme_example("config")).unwrap();
         assert_eq!(config.upstream_names(), ["everything", "github"]);
         let github = config.upstream("github").unwrap();
-        assert_eq!(github.resolved_headers(|_| Some("t".into())).unwrap()[0].1, "Bearer t");
+        assert_eq!(
+            github.resolved_headers(|_| Some("t".into())).unwrap()[0].1,
+            "Bearer t"
+        );
     }
 
     #[test]
