@@ -66,7 +66,7 @@ test-wasm: ## The pure-Rust core on wasm32 under Node (wasm-bindgen-test)
 
 .PHONY: test-e2e
 test-e2e: build ## Real clients against a real wrangler dev with real upstreams
-	$(ENV) node --test --test-concurrency=1 --test-reporter=spec tests/e2e/
+	$(ENV) node --test --test-concurrency=1 --test-reporter=spec tests/e2e/*.test.mjs
 
 .PHONY: bench
 bench: setup build ## Benchmarks (not part of make test); results in benches/results/

@@ -1,6 +1,6 @@
 // The acceptance scenario, run by two real MCP clients (the TypeScript SDK and the Python SDK)
-// against a real `wrangler dev` with two real upstreams (server-everything and the Python
-// inventory server). Every step is checked the same way for both clients.
+// against a real `wrangler dev` with real upstreams (server-everything, and the Python inventory
+// server both stateful with SSE answers and stateless with JSON answers). Every step is checked the same way for both clients.
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -36,6 +36,15 @@ return { sum, stock };`),
       assert.deepEqual(report.result.stock, { sku: "TL-001", stock: 25 });
       assert.deepEqual(report.calls.map((c) => c.tool).sort(), ["everything.get_sum", "inventory.get_stock"]);
       assert.ok(report.calls.every((c) => c.ok));
+    },
+  },
+  {
+    name: "an upstream that answers plain JSON without a session works the same",
+    call: run('return await inventory_json.get_stock({ sku: "KT-001" });'),
+    check(result) {
+      assert.equal(result.isError, false, JSON.stringify(result.structuredContent));
+      assert.equal(result.structuredContent.result.sku, "KT-001");
+      assert.equal(typeof result.structuredContent.result.stock, "number");
     },
   },
   {
@@ -100,6 +109,7 @@ function checkToolList(tools) {
   const execute = tools.find((t) => t.name === "execute");
   assert.match(execute.description, /- everything \(\d+ functions\)/);
   assert.match(execute.description, /- inventory \(4 functions\)/);
+  assert.match(execute.description, /- inventory_json \(4 functions\)/);
   assert.deepEqual(execute.inputSchema.required, ["code"]);
 }
 

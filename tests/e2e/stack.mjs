@@ -1,6 +1,7 @@
 // Starts the real parts the end-to-end tests run against, on free loopback ports:
-// server-everything (streamable HTTP), the Python inventory server, and `wrangler dev` with
-// both configured as upstreams. Every process is started in its own process group and
+// server-everything (streamable HTTP, SSE answers), the Python inventory server twice (stateful
+// with SSE answers, and stateless with plain JSON answers), and `wrangler dev` with all three
+// configured as upstreams. Every process is started in its own process group and
 // stopped with it; logs go to a temporary directory and are printed when a start fails.
 
 import { spawn } from "node:child_process";
@@ -81,8 +82,22 @@ export async function startEverything(logDir = mkdtempSync(join(tmpdir(), "mir-"
   return { url: `http://127.0.0.1:${port}/mcp`, port, process: everything, stop: () => stop(everything) };
 }
 
+/** Starts the Python inventory server with `flags`; returns its URL. */
+async function startInventory(name, flags, logDir, processes) {
+  const port = await freePort();
+  const server = start(
+    name,
+    join(process.env.MIR_VENV, "bin/python"),
+    [join(ROOT, "tests/upstreams/inventory_server.py"), "--port", String(port), ...flags],
+    { logDir },
+  );
+  processes.push(server);
+  await waitFor(name, () => portOpen(port), processes);
+  return `http://127.0.0.1:${port}/mcp`;
+}
+
 /**
- * Starts both upstreams and the runner. `extraUpstreams` are appended to the configuration.
+ * Starts the three upstreams and the runner. `extraUpstreams` are appended to the configuration.
  * Returns { url, logDir, upstreams, stop }.
  */
 export async function startStack({ extraUpstreams = [] } = {}) {
@@ -91,19 +106,13 @@ export async function startStack({ extraUpstreams = [] } = {}) {
   try {
     const everything = await startEverything(logDir);
     processes.push(everything.process);
-    const inventoryPort = await freePort();
-    const inventory = start(
-      "inventory",
-      join(process.env.MIR_VENV, "bin/python"),
-      [join(ROOT, "tests/upstreams/inventory_server.py"), "--port", String(inventoryPort)],
-      { logDir },
-    );
-    processes.push(inventory);
-    await waitFor("inventory", () => portOpen(inventoryPort), processes);
+    const inventory = await startInventory("inventory", [], logDir, processes);
+    const inventoryJson = await startInventory("inventory_json", ["--json-response", "--stateless"], logDir, processes);
 
     const upstreams = [
       { name: "everything", url: everything.url },
-      { name: "inventory", url: `http://127.0.0.1:${inventoryPort}/mcp` },
+      { name: "inventory", url: inventory },
+      { name: "inventory_json", url: inventoryJson },
       ...extraUpstreams,
     ];
     const port = await freePort();
