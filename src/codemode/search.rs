@@ -1,18 +1,61 @@
-//! Finding the functions a query is about.
+//! Finding the functions a query is about: BM25 over each function's words.
 //!
-//! Plain term matching: the query and each function's names, parameter names and description
-//! are split into lower-case words (snake_case, camelCase and kebab-case all split), and a
-//! function scores by how many query words it contains, names counting most.
+//! A function's words come from its names (namespace, identifier, MCP name, title), its
+//! parameter names, its description, and its parameters' descriptions and enum values, with the
+//! names counting most. Words split at snake_case, camelCase and kebab-case boundaries, plurals
+//! fold to the singular, and a few verbs agents use expand to the words tools use ("open a PR"
+//! also looks for "create pull request").
+
+use std::collections::HashMap;
+
+use serde_json::Value;
 
 use super::catalog::{Catalog, Function};
 
 /// How many functions one search returns at most.
 pub const SEARCH_RESULT_LIMIT: usize = 8;
 
-/// Weights of a query word found in each part of a function.
-const NAME_WEIGHT: u32 = 3;
-const PARAMETER_WEIGHT: u32 = 2;
-const DESCRIPTION_WEIGHT: u32 = 1;
+/// How many times a word counts, by where it appears in a function.
+const NAME_WEIGHT: usize = 3;
+const PARAMETER_WEIGHT: usize = 2;
+const DESCRIPTION_WEIGHT: usize = 1;
+
+/// BM25's term-frequency saturation and length normalisation.
+const BM25_K1: f64 = 1.2;
+const BM25_B: f64 = 0.75;
+
+/// How much a synonym counts against a word the query used.
+const SYNONYM_WEIGHT: f64 = 0.5;
+
+/// Words that say nothing about which tool is meant.
+const STOP_WORDS: &[&str] = &[
+    "a", "all", "an", "and", "at", "by", "do", "does", "for", "from", "how", "i", "in", "into",
+    "is", "it", "me", "my", "of", "on", "once", "or", "several", "some", "that", "the", "this",
+    "to", "what", "which", "with",
+];
+
+/// Words agents use → words tools use.
+const SYNONYMS: &[(&str, &[&str])] = &[
+    ("add", &["create"]),
+    ("approve", &["review"]),
+    ("change", &["update"]),
+    ("close", &["update", "state"]),
+    ("details", &["get"]),
+    ("edit", &["update"]),
+    ("fetch", &["get"]),
+    ("find", &["search"]),
+    ("lookup", &["search"]),
+    ("make", &["create"]),
+    ("modify", &["update"]),
+    ("new", &["create"]),
+    ("open", &["create"]),
+    ("pr", &["pull", "request"]),
+    ("read", &["get"]),
+    ("remove", &["delete"]),
+    ("repo", &["repository"]),
+    ("show", &["get"]),
+    ("view", &["get"]),
+];
 
 /// The best matches for `query`, best first, as `(namespace, ident)` pairs.
 ///
@@ -23,22 +66,27 @@ pub fn search<'a>(catalog: &'a Catalog, query: &str) -> Vec<(&'a str, &'a str)> 
     if let Some(exact) = exact_match(catalog, query) {
         return exact;
     }
-    let terms = words(query);
-    let mut scored: Vec<(u32, &str, &str)> = catalog
+    let documents: Vec<(&str, &Function, HashMap<String, usize>)> = catalog
         .namespaces()
         .iter()
         .flat_map(|n| n.functions.iter().map(move |f| (n.name.as_str(), f)))
-        .map(|(namespace, function)| {
+        .map(|(namespace, function)| (namespace, function, document(namespace, function)))
+        .collect();
+    let terms = query_terms(query);
+    let bm25 = Bm25::new(documents.iter().map(|(_, _, words)| words));
+    let mut scored: Vec<(f64, &str, &str)> = documents
+        .iter()
+        .map(|(namespace, function, words)| {
             (
-                score(namespace, function, &terms),
-                namespace,
+                bm25.score(words, &terms),
+                *namespace,
                 function.ident.as_str(),
             )
         })
-        .filter(|(score, _, _)| *score > 0)
+        .filter(|(score, _, _)| *score > 0.0)
         .collect();
-    // Stable sort: ties keep catalog order.
-    scored.sort_by_key(|(score, _, _)| std::cmp::Reverse(*score));
+    // Stable: ties keep catalog order.
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
     scored
         .into_iter()
         .take(SEARCH_RESULT_LIMIT)
@@ -62,31 +110,113 @@ fn exact_match<'a>(catalog: &'a Catalog, query: &str) -> Option<Vec<(&'a str, &'
     )
 }
 
-fn score(namespace: &str, function: &Function, terms: &[String]) -> u32 {
-    let names = words(&format!(
-        "{namespace} {} {}",
-        function.ident, function.tool.name
-    ));
-    let parameters = words(&function.parameter_names().join(" "));
-    let description = words(function.tool.description.as_deref().unwrap_or(""));
-    terms
-        .iter()
-        .map(|term| {
-            let found = |list: &[String]| list.iter().any(|w| w == term);
-            if found(&names) {
-                NAME_WEIGHT
-            } else if found(&parameters) {
-                PARAMETER_WEIGHT
-            } else if found(&description) {
-                DESCRIPTION_WEIGHT
-            } else {
-                0
-            }
-        })
-        .sum()
+/// A function's words with how often each counts.
+fn document(namespace: &str, function: &Function) -> HashMap<String, usize> {
+    let tool = &function.tool;
+    let mut counts = HashMap::new();
+    let mut add = |text: &str, weight: usize| {
+        for word in words(text) {
+            *counts.entry(word).or_insert(0) += weight;
+        }
+    };
+    add(
+        &format!("{namespace} {} {}", function.ident, tool.name),
+        NAME_WEIGHT,
+    );
+    add(tool.title.as_deref().unwrap_or(""), PARAMETER_WEIGHT);
+    add(&function.parameter_names().join(" "), PARAMETER_WEIGHT);
+    add(
+        tool.description.as_deref().unwrap_or(""),
+        DESCRIPTION_WEIGHT,
+    );
+    if let Some(Value::Object(properties)) = tool.input_schema.get("properties") {
+        for property in properties.values() {
+            add(
+                property
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .unwrap_or(""),
+                DESCRIPTION_WEIGHT,
+            );
+            let enum_values = property
+                .get("enum")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten();
+            add(
+                &enum_values
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                DESCRIPTION_WEIGHT,
+            );
+        }
+    }
+    counts
 }
 
-/// Lower-case words of `text`, split at non-alphanumerics and at camelCase boundaries.
+/// The query's words with their weights: its own words, then their synonyms.
+fn query_terms(query: &str) -> Vec<(String, f64)> {
+    let mut terms: Vec<(String, f64)> = Vec::new();
+    let mut push = |term: String, weight: f64| match terms.iter_mut().find(|(t, _)| *t == term) {
+        Some((_, existing)) => *existing = existing.max(weight),
+        None => terms.push((term, weight)),
+    };
+    for word in words(query) {
+        if let Some((_, expansions)) = SYNONYMS.iter().find(|(w, _)| *w == word) {
+            for expansion in *expansions {
+                push((*expansion).to_owned(), SYNONYM_WEIGHT);
+            }
+        }
+        push(word, 1.0);
+    }
+    terms
+}
+
+/// Collection statistics for BM25.
+struct Bm25 {
+    documents: f64,
+    average_length: f64,
+    document_frequency: HashMap<String, usize>,
+}
+
+impl Bm25 {
+    fn new<'a>(documents: impl Iterator<Item = &'a HashMap<String, usize>>) -> Self {
+        let mut count = 0usize;
+        let mut total_length = 0usize;
+        let mut document_frequency = HashMap::new();
+        for words in documents {
+            count += 1;
+            total_length += words.values().sum::<usize>();
+            for word in words.keys() {
+                *document_frequency.entry(word.clone()).or_insert(0) += 1;
+            }
+        }
+        let documents = count.max(1) as f64;
+        Self {
+            documents,
+            average_length: total_length as f64 / documents,
+            document_frequency,
+        }
+    }
+
+    fn score(&self, words: &HashMap<String, usize>, terms: &[(String, f64)]) -> f64 {
+        let length = words.values().sum::<usize>() as f64;
+        let norm = BM25_K1 * (1.0 - BM25_B + BM25_B * length / self.average_length.max(1.0));
+        terms
+            .iter()
+            .filter_map(|(term, weight)| {
+                let tf = *words.get(term)? as f64;
+                let df = self.document_frequency.get(term).copied().unwrap_or(0) as f64;
+                let idf = (1.0 + (self.documents - df + 0.5) / (df + 0.5)).ln();
+                Some(weight * idf * tf * (BM25_K1 + 1.0) / (tf + norm))
+            })
+            .sum()
+    }
+}
+
+/// Lower-case words of `text` without stop words, split at non-alphanumerics and at camelCase
+/// boundaries, plurals folded to the singular.
 pub fn words(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     for chunk in text.split(|c: char| !c.is_alphanumeric()) {
@@ -103,7 +233,25 @@ pub fn words(text: &str) -> Vec<String> {
             out.push(word);
         }
     }
-    out
+    out.into_iter()
+        .filter(|w| !STOP_WORDS.contains(&w.as_str()))
+        .map(singular)
+        .collect()
+}
+
+/// `repositories` → `repository`, `files` → `file`; short words and `-ss` words stay.
+fn singular(word: String) -> String {
+    if word.len() > 4 && word.ends_with("ies") {
+        format!("{}y", &word[..word.len() - 3])
+    } else if word.len() > 3
+        && word.ends_with('s')
+        && !word.ends_with("ss")
+        && !word.ends_with("us")
+    {
+        word[..word.len() - 1].to_owned()
+    } else {
+        word
+    }
 }
 
 #[cfg(test)]
@@ -114,80 +262,121 @@ mod tests {
     use std::sync::Arc;
 
     use rmcp::model::Tool;
-    use serde_json::{json, Value};
+    use serde_json::json;
 
     use super::*;
     use crate::codemode::catalog::UpstreamTools;
 
-    fn tool(name: &str, description: &str, properties: &[&str]) -> Tool {
-        let properties: serde_json::Map<String, Value> = properties
-            .iter()
-            .map(|p| (p.to_string(), json!({"type": "string"})))
-            .collect();
-        let schema = json!({"type": "object", "properties": properties});
-        Tool::new(
-            name.to_owned(),
-            description.to_owned(),
-            Arc::new(schema.as_object().unwrap().clone()),
-        )
-    }
-
-    fn catalog() -> Catalog {
+    fn catalog_from(name: &str, fixture: &str) -> Catalog {
+        let listed: Value = serde_json::from_str(fixture).unwrap();
+        let tools: Vec<Tool> = serde_json::from_value(listed["tools"].clone()).unwrap();
         Catalog::new(vec![UpstreamTools {
-            upstream: "github".into(),
-            tools: Ok(vec![
-                tool(
-                    "create_issue",
-                    "Create a new issue in a repository",
-                    &["owner", "repo", "title"],
-                ),
-                tool(
-                    "add_issue_comment",
-                    "Add a comment to an existing issue",
-                    &["issue_number", "body"],
-                ),
-                tool(
-                    "createPullRequest",
-                    "Open a pull request",
-                    &["head", "base"],
-                ),
-            ]),
+            upstream: name.into(),
+            tools: Ok(tools),
         }])
     }
 
+    fn github() -> Catalog {
+        catalog_from(
+            "github",
+            include_str!("../../tests/fixtures/server-github.tools.json"),
+        )
+    }
+
     #[test]
-    fn words_split_snake_camel_and_kebab_case() {
+    fn words_split_cases_drop_stop_words_and_fold_plurals() {
         assert_eq!(
-            words("getPullRequest add_issue-comment"),
-            ["get", "pull", "request", "add", "issue", "comment"]
+            words("getPullRequests for add_issue-comment of repositories"),
+            [
+                "get",
+                "pull",
+                "request",
+                "add",
+                "issue",
+                "comment",
+                "repository"
+            ]
         );
     }
 
     #[test]
-    fn names_rank_above_descriptions() {
-        let catalog = catalog();
-        assert_eq!(
-            search(&catalog, "comment")[0],
-            ("github", "add_issue_comment")
-        );
-        assert_eq!(
-            search(&catalog, "pull request")[0],
-            ("github", "createPullRequest")
-        );
+    fn natural_language_queries_find_the_intended_github_tool_in_the_top_three() {
+        let catalog = github();
+        let cases = [
+            ("open a pull request", "create_pull_request"),
+            ("comment on an issue", "add_issue_comment"),
+            ("create a new repository", "create_repository"),
+            ("fork a repo", "fork_repository"),
+            ("make a new branch", "create_branch"),
+            ("read a file from a repository", "get_file_contents"),
+            ("commit several files at once", "push_files"),
+            ("edit a file in a repo", "create_or_update_file"),
+            ("find repositories about rust", "search_repositories"),
+            ("report a new issue", "create_issue"),
+            ("list open issues", "list_issues"),
+            ("close an issue", "update_issue"),
+            ("search code for a function name", "search_code"),
+            ("find a user", "search_users"),
+            ("show details of issue 42", "get_issue"),
+            ("merge a pull request", "merge_pull_request"),
+            (
+                "which files changed in a pull request",
+                "get_pull_request_files",
+            ),
+            ("check the CI status of a PR", "get_pull_request_status"),
+            ("approve a pull request", "create_pull_request_review"),
+            ("recent commits on a branch", "list_commits"),
+            (
+                "update a PR branch with the base branch",
+                "update_pull_request_branch",
+            ),
+            (
+                "review comments on a pull request",
+                "get_pull_request_comments",
+            ),
+            ("list pull requests", "list_pull_requests"),
+            ("search issues and pull requests", "search_issues"),
+        ];
+        let misses: Vec<String> = cases
+            .iter()
+            .filter_map(|(query, intended)| {
+                let top: Vec<&str> = search(&catalog, query)
+                    .into_iter()
+                    .take(3)
+                    .map(|(_, f)| f)
+                    .collect();
+                (!top.contains(intended))
+                    .then(|| format!("{query:?}: wanted {intended}, got {top:?}"))
+            })
+            .collect();
+        assert!(misses.is_empty(), "{}", misses.join("\n"));
     }
 
     #[test]
     fn exact_names_select_one_function_or_one_namespace() {
-        let catalog = catalog();
+        let catalog = github();
         assert_eq!(
             search(&catalog, "github.create_issue"),
             [("github", "create_issue")]
         );
-        assert_eq!(search(&catalog, "github").len(), 3);
+        assert_eq!(search(&catalog, "github").len(), 26);
     }
 
     #[test]
     fn nothing_matching_returns_nothing() {
-        assert!(search(&catalog(), "weather forecast").is_empty());
+        assert!(search(&github(), "weather forecast tomorrow").is_empty());
+    }
+
+    #[test]
+    fn results_are_capped() {
+        let schema = Arc::new(json!({"type": "object"}).as_object().unwrap().clone());
+        let tools = (0..20)
+            .map(|i| Tool::new(format!("echo_{i}"), "Echo", schema.clone()))
+            .collect();
+        let catalog = Catalog::new(vec![UpstreamTools {
+            upstream: "many".into(),
+            tools: Ok(tools),
+        }]);
+        assert_eq!(search(&catalog, "echo").len(), SEARCH_RESULT_LIMIT);
     }
 }
