@@ -6,13 +6,21 @@
 //! erased by `swc_ts_fast_strip`, which replaces them with spaces, so positions survive that
 //! too. Accepted shapes: a function body, a single `async () => {…}` expression (called), and a
 //! body declaring `async function main()` without a top-level `return` (`main` is called).
+//!
+//! Constructs the sandbox cannot run (`eval`, the `Function` constructor however it is reached,
+//! `WebAssembly`, `with`) are refused here with their position. The isolate stays the security
+//! boundary; this is so the model gets a clear error it can act on, before anything runs.
 
 use std::sync::{Arc, Mutex};
 
 use swc_common::errors::{DiagnosticBuilder, Emitter, Handler};
 use swc_common::{sync::Lrc, BytePos, FileName, SourceMap, Spanned};
-use swc_ecma_ast::{DefaultDecl, EsVersion, Expr, ModuleDecl, ModuleItem, Stmt};
+use swc_ecma_ast::{
+    CallExpr, Callee, DefaultDecl, EsVersion, Expr, Ident, MemberExpr, MemberProp, ModuleDecl,
+    ModuleItem, NewExpr, Stmt, WithStmt,
+};
 use swc_ecma_parser::{parse_file_as_module, Syntax, TsSyntax};
+use swc_ecma_visit::{Visit, VisitWith};
 use swc_ts_fast_strip::{operate, Mode, Options};
 
 /// The module name the user's program is loaded under in the isolate.
@@ -57,6 +65,14 @@ pub enum SourceError {
         /// Where.
         location: Location,
     },
+    /// Valid code that uses something the sandbox does not offer.
+    #[error("NotAllowed at {location}: {message}")]
+    NotAllowed {
+        /// What is not available, and what to do instead.
+        message: String,
+        /// Where.
+        location: Location,
+    },
     /// Valid TypeScript the type stripper cannot erase (an `enum`, a `namespace`, …).
     #[error("UnsupportedSyntax at {location}: {message}")]
     Unsupported {
@@ -72,9 +88,9 @@ impl SourceError {
     pub fn location(&self) -> Option<Location> {
         match self {
             SourceError::TooLarge { .. } => None,
-            SourceError::Syntax { location, .. } | SourceError::Unsupported { location, .. } => {
-                Some(*location)
-            }
+            SourceError::Syntax { location, .. }
+            | SourceError::NotAllowed { location, .. }
+            | SourceError::Unsupported { location, .. } => Some(*location),
         }
     }
 }
@@ -184,6 +200,14 @@ fn shape_of(module_text: &str, user_lines: u32) -> Result<Shape, SourceError> {
     let DefaultDecl::Fn(function) = &export.decl else {
         return Ok(Shape::Body);
     };
+    let mut forbidden = Forbidden::default();
+    function.visit_with(&mut forbidden);
+    if let Some((position, message)) = forbidden.found {
+        return Err(SourceError::NotAllowed {
+            message: message.to_owned(),
+            location: user_location(&cm, position, user_lines),
+        });
+    }
     let statements = function
         .function
         .body
@@ -259,6 +283,83 @@ fn user_location(cm: &SourceMap, pos: BytePos, user_lines: u32) -> Location {
             column,
         },
     }
+}
+
+const NO_CODE_FROM_STRINGS: &str =
+    "the sandbox cannot run code built from strings; write the code \
+directly";
+
+/// The first construct in the program that the sandbox does not offer.
+#[derive(Default)]
+struct Forbidden {
+    found: Option<(BytePos, String)>,
+}
+
+impl Forbidden {
+    fn flag(&mut self, position: BytePos, message: String) {
+        self.found.get_or_insert((position, message));
+    }
+
+    fn check_function_constructor(&mut self, callee: &Expr) {
+        if is_ident(callee, "Function") {
+            let message =
+                format!("the `Function` constructor is not available: {NO_CODE_FROM_STRINGS}");
+            self.flag(callee.span().lo, message);
+        }
+    }
+}
+
+impl Visit for Forbidden {
+    fn visit_ident(&mut self, ident: &Ident) {
+        match &*ident.sym {
+            "eval" => self.flag(
+                ident.span.lo,
+                format!("`eval` is not available: {NO_CODE_FROM_STRINGS}"),
+            ),
+            "WebAssembly" => self.flag(
+                ident.span.lo,
+                "`WebAssembly` is not available in the sandbox; write the logic in TypeScript"
+                    .into(),
+            ),
+            _ => {}
+        }
+    }
+
+    fn visit_call_expr(&mut self, call: &CallExpr) {
+        if let Callee::Expr(callee) = &call.callee {
+            self.check_function_constructor(callee);
+        }
+        call.visit_children_with(self);
+    }
+
+    fn visit_new_expr(&mut self, new: &NewExpr) {
+        self.check_function_constructor(&new.callee);
+        new.visit_children_with(self);
+    }
+
+    fn visit_member_expr(&mut self, member: &MemberExpr) {
+        let object = unparenthesized(&member.obj);
+        let reaches_constructor = matches!(&member.prop, MemberProp::Ident(p) if p.sym == *"constructor")
+            && matches!(object, Expr::Fn(_) | Expr::Arrow(_) | Expr::Class(_));
+        if reaches_constructor || is_ident(object, "Function") {
+            let message =
+                format!("reaching a function constructor is not allowed: {NO_CODE_FROM_STRINGS}");
+            self.flag(member.span.lo, message);
+        }
+        member.visit_children_with(self);
+    }
+
+    fn visit_with_stmt(&mut self, with: &WithStmt) {
+        self.flag(
+            with.span.lo,
+            "`with` is not allowed; name the object instead".into(),
+        );
+        with.visit_children_with(self);
+    }
+}
+
+fn is_ident(expr: &Expr, name: &str) -> bool {
+    matches!(unparenthesized(expr), Expr::Ident(ident) if ident.sym == *name)
 }
 
 /// Collects swc diagnostics (message and primary position) instead of printing them.
@@ -362,6 +463,79 @@ mod tests {
     fn closing_the_wrapper_is_rejected() {
         let err = error("return 1; }\nexport const leak = 1;\n{");
         assert!(matches!(err, SourceError::Syntax { .. }), "{err}");
+    }
+
+    #[test]
+    fn code_generation_and_webassembly_are_refused_with_their_position() {
+        let cases = [
+            ("const x = 1;\nreturn eval('x');", 2, 8, "`eval`"),
+            (
+                "return new Function('return 1')();",
+                1,
+                12,
+                "`Function` constructor",
+            ),
+            (
+                "return Function('return 1')();",
+                1,
+                8,
+                "`Function` constructor",
+            ),
+            (
+                "const make = (async () => {}).constructor;",
+                1,
+                14,
+                "function constructor",
+            ),
+            (
+                "const f = Function.prototype.constructor;",
+                1,
+                11,
+                "function constructor",
+            ),
+            (
+                "const m = await WebAssembly.compile(new Uint8Array());",
+                1,
+                17,
+                "`WebAssembly`",
+            ),
+        ];
+        for (code, line, column, mentions) in cases {
+            let err = error(code);
+            assert!(
+                matches!(err, SourceError::NotAllowed { .. }),
+                "{code}: {err}"
+            );
+            assert_eq!(
+                err.location(),
+                Some(Location { line, column }),
+                "{code}: {err}"
+            );
+            assert!(err.to_string().contains(mentions), "{code}: {err}");
+        }
+    }
+
+    #[test]
+    fn ordinary_uses_of_similar_names_are_allowed() {
+        for code in [
+            "const o = { eval: 1, WebAssembly: 2 }; return o.eval + o.WebAssembly;",
+            "class A {} return new A().constructor.name;",
+            "return [1, 2].map((n) => n * 2);",
+        ] {
+            assert!(prepare(code, &["console".into()], LIMIT).is_ok(), "{code}");
+        }
+    }
+
+    #[test]
+    fn import_and_export_declarations_are_syntax_errors_with_a_line() {
+        for code in [
+            "const a = 1;\nimport fs from 'node:fs';",
+            "export const leak = 1;",
+        ] {
+            let err = error(code);
+            assert!(matches!(err, SourceError::Syntax { .. }), "{code}: {err}");
+            assert!(err.location().is_some(), "{code}: {err}");
+        }
     }
 
     #[test]

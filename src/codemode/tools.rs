@@ -179,6 +179,7 @@ pub fn source_error_result(error: &SourceError) -> CallToolResult {
     let (name, message) = match error {
         SourceError::TooLarge { .. } => ("CodeTooLarge", error.to_string()),
         SourceError::Syntax { message, .. } => ("SyntaxError", message.clone()),
+        SourceError::NotAllowed { message, .. } => ("NotAllowed", message.clone()),
         SourceError::Unsupported { message, .. } => ("UnsupportedSyntax", message.clone()),
     };
     failure(name, message, error.location())
