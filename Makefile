@@ -48,7 +48,7 @@ try: ## Call a running `make dev` with the MCP TypeScript SDK: list tools, run o
 	@$(ENV) node scripts/try.mjs $(MCP_URL)
 
 .PHONY: test
-test: setup lint test-rust test-wasm build test-e2e ## Everything below, in order
+test: setup lint test-rust test-wasm test-types build test-e2e ## Everything below, in order
 
 .PHONY: lint
 lint: ## rustfmt and clippy (host and wasm32), warnings are errors
@@ -63,6 +63,14 @@ test-rust: ## The pure-Rust core on the host
 .PHONY: test-wasm
 test-wasm: ## The pure-Rust core on wasm32 under Node (wasm-bindgen-test)
 	$(ENV) cargo test --lib --target wasm32-unknown-unknown
+
+.PHONY: test-types
+test-types: ## The generated declarations of every fixture compile with tsc --strict
+	$(ENV) tsc -p tests/typescript
+
+.PHONY: capture
+capture: setup ## Re-capture the test upstreams' tool lists into tests/fixtures/
+	$(ENV) node scripts/capture-fixtures.mjs
 
 .PHONY: test-e2e
 test-e2e: build ## Real clients against a real wrangler dev with real upstreams

@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::names::unique_identifiers;
-use super::typescript::{jsdoc, type_of};
+use super::typescript::{jsdoc, type_of, TypeScope};
 
 /// One upstream's tools, or why they could not be listed.
 #[derive(Debug, Clone)]
@@ -112,7 +112,8 @@ impl Catalog {
         )
     }
 
-    /// Declarations for the chosen functions, grouped by namespace, in catalog order.
+    /// Declarations for the chosen functions, grouped by namespace, in catalog order; each
+    /// namespace starts with the named types (`$defs`) its chosen functions use.
     pub fn declarations<'a>(
         &'a self,
         chosen: impl IntoIterator<Item = (&'a str, &'a str)>,
@@ -128,10 +129,14 @@ impl Catalog {
             if functions.is_empty() {
                 continue;
             }
+            let mut scope = TypeScope::default();
+            let declarations: String = functions
+                .iter()
+                .map(|f| f.declaration(&mut scope))
+                .collect();
             out.push_str(&format!("declare namespace {} {{\n", namespace.name));
-            for function in functions {
-                out.push_str(&function.declaration());
-            }
+            out.push_str(&scope.declarations("  "));
+            out.push_str(&declarations);
             out.push_str("}\n");
         }
         out
@@ -139,8 +144,9 @@ impl Catalog {
 }
 
 impl Function {
-    /// This function's TypeScript declaration, with its JSDoc, indented for a namespace body.
-    pub fn declaration(&self) -> String {
+    /// This function's TypeScript declaration, with its JSDoc, indented for a namespace body;
+    /// the named types it uses are added to `scope`.
+    pub fn declaration(&self, scope: &mut TypeScope) -> String {
         let mut doc: Vec<String> = Vec::new();
         if let Some(description) = self
             .tool
@@ -152,9 +158,11 @@ impl Function {
         }
         doc.push(format!("@mcpTool {}", self.tool.name));
         let input = Value::Object((*self.tool.input_schema).clone());
-        let args = type_of(&input).replace('\n', "\n  ");
+        let args = type_of(&input, scope).replace('\n', "\n  ");
         let returns = match &self.tool.output_schema {
-            Some(schema) => type_of(&Value::Object((**schema).clone())).replace('\n', "\n  "),
+            Some(schema) => {
+                type_of(&Value::Object((**schema).clone()), scope).replace('\n', "\n  ")
+            }
             None => {
                 doc.push(
                     "@returns the tool's text output, parsed as JSON when it is JSON".to_owned(),
@@ -261,9 +269,8 @@ mod tests {
             ident: "t".into(),
             tool: with_output,
         };
-        assert!(function
-            .declaration()
-            .contains("Promise<{\n    sum: number;\n  }>"));
+        let declaration = function.declaration(&mut TypeScope::default());
+        assert!(declaration.contains("Promise<{\n    sum: number;\n  }>"));
     }
 
     #[test]

@@ -1,26 +1,124 @@
 //! JSON Schema → TypeScript type expressions.
 //!
-//! Total and bounded: every schema renders (anything unknown becomes `unknown`), local `$ref`s
-//! into `$defs`/`definitions` are followed with a guard against cycles, and nesting is capped
-//! so a hostile schema cannot blow the stack or the output.
+//! Total and bounded: every schema renders (anything unknown becomes `unknown`), nesting is
+//! capped so a hostile schema cannot blow the stack or the output, and only local `$ref`s are
+//! followed. A `$ref` into `$defs`/`definitions` becomes a named type in the namespace's
+//! [`TypeScope`], so recursive schemas render as recursive types; other local refs are inlined
+//! with a guard against cycles.
+
+use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use super::names::is_reserved_word;
+use super::names::{is_reserved_word, to_identifier};
 
 /// How deep nested schemas render before collapsing to `unknown`.
 const MAX_SCHEMA_DEPTH: usize = 12;
 
-/// Renders `schema` as a TypeScript type; `$ref`s resolve against `schema` itself.
-pub fn type_of(schema: &Value) -> String {
+/// Examples shown per property at most.
+const MAX_EXAMPLES: usize = 3;
+
+/// Keywords that constrain values in ways a TypeScript type does not express; they are named in
+/// the property's JSDoc instead.
+const UNEXPRESSED_KEYWORDS: &[&str] = &[
+    "not",
+    "if",
+    "then",
+    "else",
+    "patternProperties",
+    "propertyNames",
+    "dependentSchemas",
+    "dependentRequired",
+    "contains",
+    "unevaluatedProperties",
+    "uniqueItems",
+    "multipleOf",
+];
+
+/// Bounds and hints that become JSDoc tags, in the order they are shown.
+const DOC_TAGS: &[&str] = &[
+    "format",
+    "pattern",
+    "minimum",
+    "exclusiveMinimum",
+    "maximum",
+    "exclusiveMaximum",
+    "minLength",
+    "maxLength",
+    "minItems",
+    "maxItems",
+    "default",
+];
+
+/// The named types of one namespace: `$defs` entries of its tools' schemas.
+#[derive(Debug, Default)]
+pub struct TypeScope {
+    /// Name → the definition it was made from, and its rendering once done.
+    types: BTreeMap<String, NamedType>,
+}
+
+#[derive(Debug)]
+struct NamedType {
+    definition: Value,
+    rendered: Option<String>,
+}
+
+impl TypeScope {
+    /// `type Name = …;` for every named type, in name order, each with its JSDoc, indented.
+    pub fn declarations(&self, indent: &str) -> String {
+        self.types
+            .iter()
+            .filter_map(|(name, named)| {
+                let body = named
+                    .rendered
+                    .as_ref()?
+                    .replace('\n', &format!("\n{indent}"));
+                Some(format!(
+                    "{}{indent}type {name} = {body};\n",
+                    jsdoc(&doc_lines(&named.definition), indent)
+                ))
+            })
+            .collect()
+    }
+
+    /// The name for `definition` (suggested `wanted`): shared when an equal definition already
+    /// has it, numbered when another definition does; `true` when it still needs rendering.
+    fn claim(&mut self, wanted: &str, definition: &Value) -> (String, bool) {
+        let base = to_identifier(wanted);
+        let mut candidate = base.clone();
+        let mut n = 2;
+        loop {
+            match self.types.get(&candidate) {
+                None => {
+                    let named = NamedType {
+                        definition: definition.clone(),
+                        rendered: None,
+                    };
+                    self.types.insert(candidate.clone(), named);
+                    return (candidate, true);
+                }
+                Some(existing) if existing.definition == *definition => return (candidate, false),
+                Some(_) => {
+                    candidate = format!("{base}{n}");
+                    n += 1;
+                }
+            }
+        }
+    }
+}
+
+/// Renders `schema` as a TypeScript type, with `$defs` it uses added to `scope`.
+pub fn type_of(schema: &Value, scope: &mut TypeScope) -> String {
     Renderer {
         root: schema,
-        refs: Vec::new(),
+        scope,
+        inlined: Vec::new(),
+        nesting: 0,
     }
     .render(schema, 0)
 }
 
-/// A JSDoc comment for `text` at `indent`, or nothing when there is no text.
+/// A JSDoc comment with these lines at `indent`, or nothing when there are none.
 pub fn jsdoc(lines: &[String], indent: &str) -> String {
     let lines: Vec<String> = lines
         .iter()
@@ -40,6 +138,51 @@ pub fn jsdoc(lines: &[String], indent: &str) -> String {
             format!("{indent}/**\n{body}{indent} */\n")
         }
     }
+}
+
+/// The JSDoc lines of a schema: description, bounds and hints, examples, deprecation, and the
+/// keywords the type does not express.
+pub fn doc_lines(schema: &Value) -> Vec<String> {
+    let Some(object) = schema.as_object() else {
+        return Vec::new();
+    };
+    let mut lines: Vec<String> = Vec::new();
+    if let Some(description) = object.get("description").and_then(Value::as_str) {
+        if !description.trim().is_empty() {
+            lines.push(description.trim().to_owned());
+        }
+    }
+    for tag in DOC_TAGS {
+        if let Some(value) = object.get(*tag) {
+            let shown = value
+                .as_str()
+                .map_or_else(|| value.to_string(), str::to_owned);
+            lines.push(format!("@{tag} {shown}"));
+        }
+    }
+    if let Some(Value::Array(examples)) = object.get("examples") {
+        lines.extend(
+            examples
+                .iter()
+                .take(MAX_EXAMPLES)
+                .map(|e| format!("@example {e}")),
+        );
+    }
+    if object.get("deprecated") == Some(&Value::Bool(true)) {
+        lines.push("@deprecated".to_owned());
+    }
+    let unexpressed: Vec<String> = UNEXPRESSED_KEYWORDS
+        .iter()
+        .filter(|k| object.contains_key(**k))
+        .map(|k| format!("`{k}`"))
+        .collect();
+    if !unexpressed.is_empty() {
+        lines.push(format!(
+            "Also constrained by {} (not expressed in this type).",
+            unexpressed.join(", ")
+        ));
+    }
+    lines
 }
 
 /// A property key: bare when it is an identifier, else a quoted string literal.
@@ -62,16 +205,28 @@ pub fn string_literal(text: &str) -> String {
 }
 
 struct Renderer<'a> {
+    /// The schema `$ref`s resolve against.
     root: &'a Value,
-    /// `$ref`s being expanded, innermost last: a repeat means a cycle.
-    refs: Vec<String>,
+    scope: &'a mut TypeScope,
+    /// Non-`$defs` refs being inlined, innermost last: a repeat means a cycle.
+    inlined: Vec<String>,
+    /// How many schemas deep the renderer is; past [`MAX_SCHEMA_DEPTH`] it stops.
+    nesting: usize,
 }
 
 impl Renderer<'_> {
+    /// Renders `schema`; `depth` is its indentation level in the output.
     fn render(&mut self, schema: &Value, depth: usize) -> String {
-        if depth > MAX_SCHEMA_DEPTH {
+        if self.nesting >= MAX_SCHEMA_DEPTH {
             return "unknown".into();
         }
+        self.nesting += 1;
+        let rendered = self.render_nested(schema, depth);
+        self.nesting -= 1;
+        rendered
+    }
+
+    fn render_nested(&mut self, schema: &Value, depth: usize) -> String {
         let Some(object) = schema.as_object() else {
             // `true` accepts anything; `false` accepts nothing.
             return if schema == &Value::Bool(false) {
@@ -103,7 +258,7 @@ impl Renderer<'_> {
             if let Some(Value::Array(options)) = schema.get(keyword) {
                 let parts: Vec<String> = options
                     .iter()
-                    .map(|option| parenthesize(&self.render(option, depth + 1)))
+                    .map(|option| parenthesize(&self.render(option, depth)))
                     .collect();
                 return join_unique(parts, joiner);
             }
@@ -137,11 +292,11 @@ impl Renderer<'_> {
 
     fn render_array(&mut self, schema: &Map<String, Value>, depth: usize) -> String {
         if let Some(Value::Array(items)) = schema.get("prefixItems").or(schema.get("items")) {
-            let parts: Vec<String> = items.iter().map(|i| self.render(i, depth + 1)).collect();
+            let parts: Vec<String> = items.iter().map(|i| self.render(i, depth)).collect();
             return format!("[{}]", parts.join(", "));
         }
         match schema.get("items") {
-            Some(items) => format!("{}[]", parenthesize(&self.render(items, depth + 1))),
+            Some(items) => format!("{}[]", parenthesize(&self.render(items, depth))),
             None => "unknown[]".into(),
         }
     }
@@ -155,11 +310,7 @@ impl Renderer<'_> {
         let mut members = String::new();
         if let Some(Value::Object(properties)) = schema.get("properties") {
             for (key, property) in properties {
-                let doc = property.get("description").and_then(Value::as_str);
-                members.push_str(&jsdoc(
-                    &doc.map(str::to_owned).into_iter().collect::<Vec<_>>(),
-                    &indent,
-                ));
+                members.push_str(&jsdoc(&doc_lines(property), &indent));
                 let optional = if required.contains(&key.as_str()) {
                     ""
                 } else {
@@ -185,17 +336,43 @@ impl Renderer<'_> {
     }
 
     fn render_ref(&mut self, reference: &str, depth: usize) -> String {
-        if self.refs.iter().any(|r| r == reference) {
-            return "unknown".into();
-        }
         let Some(target) = resolve_local_ref(self.root, reference) else {
             return "unknown".into();
         };
-        self.refs.push(reference.to_owned());
+        if let Some(name) = definition_name(reference) {
+            let (name, needs_rendering) = self.scope.claim(name, target);
+            if needs_rendering {
+                // The nesting count carries over, so a long chain of definitions is cut off too.
+                let nesting = self.nesting;
+                let rendered = Renderer {
+                    root: self.root,
+                    scope: self.scope,
+                    inlined: Vec::new(),
+                    nesting,
+                }
+                .render(target, 0);
+                if let Some(named) = self.scope.types.get_mut(&name) {
+                    named.rendered = Some(rendered);
+                }
+            }
+            return name;
+        }
+        if self.inlined.iter().any(|r| r == reference) {
+            return "unknown".into();
+        }
+        self.inlined.push(reference.to_owned());
         let rendered = self.render(target, depth);
-        self.refs.pop();
+        self.inlined.pop();
         rendered
     }
+}
+
+/// `Address` for `#/$defs/Address` or `#/definitions/Address`.
+fn definition_name(reference: &str) -> Option<&str> {
+    let name = reference
+        .strip_prefix("#/$defs/")
+        .or_else(|| reference.strip_prefix("#/definitions/"))?;
+    (!name.is_empty() && !name.contains('/')).then_some(name)
 }
 
 /// Follows a `#/...` JSON pointer within `root`; other references are not followed.
@@ -261,6 +438,10 @@ mod tests {
 
     use super::*;
 
+    fn ts(schema: &Value) -> String {
+        type_of(schema, &mut TypeScope::default())
+    }
+
     #[test]
     fn object_marks_optional_properties_and_documents_them() {
         let schema = json!({
@@ -272,65 +453,128 @@ mod tests {
             "required": ["a"]
         });
         assert_eq!(
-            type_of(&schema),
+            ts(&schema),
             "{\n  /** First number */\n  a: number;\n  b?: string;\n}"
         );
     }
 
     #[test]
-    fn enums_consts_unions_and_arrays() {
-        assert_eq!(type_of(&json!({"enum": ["a", "b", 3]})), r#""a" | "b" | 3"#);
-        assert_eq!(type_of(&json!({"const": "x"})), r#""x""#);
+    fn bounds_formats_defaults_examples_and_deprecation_become_jsdoc_tags() {
+        let schema = json!({"type": "object", "properties": {"email": {
+            "type": "string", "description": "Where to write", "format": "email",
+            "pattern": "^.+@.+$", "maxLength": 80, "default": "a@b.c",
+            "examples": ["x@y.z"], "deprecated": true, "not": {"const": ""}
+        }}});
         assert_eq!(
-            type_of(
-                &json!({"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "null"}]}})
-            ),
-            "(string | null)[]"
-        );
-        assert_eq!(
-            type_of(&json!({"type": ["string", "null"]})),
-            "string | null"
-        );
-        assert_eq!(
-            type_of(
-                &json!({"type": "array", "prefixItems": [{"type": "string"}, {"type": "number"}]})
-            ),
-            "[string, number]"
+            ts(&schema),
+            "{\n  /**\n   * Where to write\n   * @format email\n   * @pattern ^.+@.+$\n   * @maxLength 80\n   \
+             * @default a@b.c\n   * @example \"x@y.z\"\n   * @deprecated\n   * Also constrained by `not` \
+             (not expressed in this type).\n   */\n  email?: string;\n}"
         );
     }
 
     #[test]
-    fn refs_resolve_locally_and_cycles_end_in_unknown() {
+    fn enums_consts_unions_and_arrays() {
+        assert_eq!(ts(&json!({"enum": ["a", "b", 3]})), r#""a" | "b" | 3"#);
+        assert_eq!(ts(&json!({"const": "x"})), r#""x""#);
+        assert_eq!(
+            ts(
+                &json!({"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "null"}]}})
+            ),
+            "(string | null)[]"
+        );
+        assert_eq!(ts(&json!({"type": ["string", "null"]})), "string | null");
+        assert_eq!(
+            ts(&json!({"type": "array", "prefixItems": [{"type": "string"}, {"type": "number"}]})),
+            "[string, number]"
+        );
+        assert_eq!(
+            ts(
+                &json!({"allOf": [{"type": "object", "properties": {"a": {"type": "number"}}}, {"type": "object", "properties": {"b": {"type": "string"}}}]})
+            ),
+            "{\n  a?: number;\n} & {\n  b?: string;\n}"
+        );
+    }
+
+    #[test]
+    fn defs_become_named_types_and_recursion_is_safe() {
         let schema = json!({
             "$defs": {"Node": {"type": "object", "properties": {
                 "value": {"type": "integer"}, "next": {"$ref": "#/$defs/Node"}}, "required": ["value"]}},
-            "$ref": "#/$defs/Node"
+            "type": "object",
+            "properties": {"head": {"$ref": "#/$defs/Node"}},
+            "required": ["head"]
         });
+        let mut scope = TypeScope::default();
+        assert_eq!(type_of(&schema, &mut scope), "{\n  head: Node;\n}");
         assert_eq!(
-            type_of(&schema),
-            "{\n  value: number;\n  next?: unknown;\n}"
+            scope.declarations(""),
+            "type Node = {\n  value: number;\n  next?: Node;\n};\n"
+        );
+    }
+
+    #[test]
+    fn equal_definitions_share_a_name_and_different_ones_are_numbered() {
+        let with = |def: Value| json!({"$defs": {"Item": def}, "$ref": "#/$defs/Item"});
+        let mut scope = TypeScope::default();
+        assert_eq!(
+            type_of(&with(json!({"type": "string"})), &mut scope),
+            "Item"
+        );
+        assert_eq!(
+            type_of(&with(json!({"type": "string"})), &mut scope),
+            "Item"
+        );
+        assert_eq!(
+            type_of(&with(json!({"type": "number"})), &mut scope),
+            "Item2"
+        );
+        assert_eq!(
+            scope.declarations(""),
+            "type Item = string;\ntype Item2 = number;\n"
+        );
+    }
+
+    #[test]
+    fn other_local_refs_are_inlined_with_a_cycle_guard() {
+        let schema = json!({"type": "object", "properties": {
+            "a": {"type": "string"}, "b": {"$ref": "#/properties/a"}, "c": {"$ref": "#/properties/c"}}});
+        assert_eq!(
+            ts(&schema),
+            "{\n  a?: string;\n  b?: string;\n  c?: unknown;\n}"
         );
     }
 
     #[test]
     fn additional_properties_become_an_index_signature() {
         let schema = json!({"type": "object", "additionalProperties": {"type": "number"}});
-        assert_eq!(type_of(&schema), "{\n  [key: string]: number;\n}");
-        assert_eq!(
-            type_of(&json!({"type": "object"})),
-            "Record<string, unknown>"
-        );
+        assert_eq!(ts(&schema), "{\n  [key: string]: number;\n}");
+        assert_eq!(ts(&json!({"type": "object"})), "Record<string, unknown>");
     }
 
     #[test]
     fn odd_keys_are_quoted_and_unknown_shapes_are_unknown() {
         let schema = json!({"type": "object", "properties": {"x-y": {"type": "boolean"}}, "required": ["x-y"]});
-        assert_eq!(type_of(&schema), "{\n  \"x-y\": boolean;\n}");
-        assert_eq!(
-            type_of(&json!({"$ref": "http://elsewhere/schema"})),
-            "unknown"
-        );
-        assert_eq!(type_of(&json!(42)), "unknown");
+        assert_eq!(ts(&schema), "{\n  \"x-y\": boolean;\n}");
+        assert_eq!(ts(&json!({"$ref": "http://elsewhere/schema"})), "unknown");
+        assert_eq!(ts(&json!({"$ref": "#/$defs/Missing"})), "unknown");
+        assert_eq!(ts(&json!(42)), "unknown");
+    }
+
+    #[test]
+    fn a_long_chain_of_definitions_is_cut_off_instead_of_overflowing() {
+        let defs: Map<String, Value> = (0..2_000)
+            .map(|i| {
+                (
+                    format!("D{i}"),
+                    json!({"type": "array", "items": {"$ref": format!("#/$defs/D{}", i + 1)}}),
+                )
+            })
+            .collect();
+        let schema = json!({"$defs": defs, "$ref": "#/$defs/D0"});
+        let mut scope = TypeScope::default();
+        assert_eq!(type_of(&schema, &mut scope), "D0");
+        assert!(scope.declarations("").contains("unknown"));
     }
 
     #[test]
@@ -339,6 +583,6 @@ mod tests {
         for _ in 0..500 {
             schema = json!({"type": "array", "items": schema});
         }
-        assert!(type_of(&schema).contains("unknown"));
+        assert!(ts(&schema).contains("unknown"));
     }
 }

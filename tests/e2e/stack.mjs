@@ -83,7 +83,7 @@ export async function startEverything(logDir = mkdtempSync(join(tmpdir(), "mir-"
 }
 
 /** Starts the Python inventory server with `flags`; returns its URL. */
-async function startInventory(name, flags, logDir, processes) {
+export async function startInventory(name, flags, logDir, processes) {
   const port = await freePort();
   const server = start(
     name,
