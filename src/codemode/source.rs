@@ -8,7 +8,10 @@
 //! body declaring `async function main()` without a top-level `return` (`main` is called).
 //!
 //! Constructs the sandbox cannot run (`eval`, the `Function` constructor however it is reached,
-//! `WebAssembly`, `with`) are refused here with their position. The isolate stays the security
+//! `WebAssembly`, `with`, and `import()` of anything but a `cloudflare:` built-in, since there is
+//! no network and no module besides the program) are refused here with their position. Built-in
+//! modules are left to the isolate, whose `env` holds only the bridge and whose sockets have no
+//! route out. The isolate stays the security
 //! boundary; this is so the model gets a clear error it can act on, before anything runs.
 
 use std::sync::{Arc, Mutex};
@@ -16,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use swc_common::errors::{DiagnosticBuilder, Emitter, Handler};
 use swc_common::{sync::Lrc, BytePos, FileName, SourceMap, Spanned};
 use swc_ecma_ast::{
-    CallExpr, Callee, DefaultDecl, EsVersion, Expr, Ident, MemberExpr, MemberProp, ModuleDecl,
+    CallExpr, Callee, DefaultDecl, EsVersion, Expr, Ident, Lit, MemberExpr, MemberProp, ModuleDecl,
     ModuleItem, NewExpr, Stmt, WithStmt,
 };
 use swc_ecma_parser::{parse_file_as_module, Syntax, TsSyntax};
@@ -326,8 +329,15 @@ impl Visit for Forbidden {
     }
 
     fn visit_call_expr(&mut self, call: &CallExpr) {
-        if let Callee::Expr(callee) = &call.callee {
-            self.check_function_constructor(callee);
+        match &call.callee {
+            Callee::Expr(callee) => self.check_function_constructor(callee),
+            Callee::Import(_) if !imports_a_builtin(call) => self.flag(
+                call.span.lo,
+                "`import()` cannot load modules here: the sandbox has no network and no module \
+                 besides your program; call upstream functions through their namespaces"
+                    .into(),
+            ),
+            _ => {}
         }
         call.visit_children_with(self);
     }
@@ -356,6 +366,13 @@ impl Visit for Forbidden {
         );
         with.visit_children_with(self);
     }
+}
+
+/// Whether a dynamic import names a runtime built-in (`cloudflare:…`) as a string literal.
+fn imports_a_builtin(call: &CallExpr) -> bool {
+    call.args.first().is_some_and(
+        |arg| matches!(&*arg.expr, Expr::Lit(Lit::Str(s)) if s.value.starts_with("cloudflare:")),
+    )
 }
 
 fn is_ident(expr: &Expr, name: &str) -> bool {
@@ -499,6 +516,24 @@ mod tests {
                 17,
                 "`WebAssembly`",
             ),
+            (
+                "const lodash = await import('lodash');",
+                1,
+                22,
+                "`import()`",
+            ),
+            (
+                "const m = await import('https://esm.sh/x');",
+                1,
+                17,
+                "`import()`",
+            ),
+            (
+                "const name = 'x';\nreturn import(name);",
+                2,
+                8,
+                "`import()`",
+            ),
         ];
         for (code, line, column, mentions) in cases {
             let err = error(code);
@@ -521,6 +556,7 @@ mod tests {
             "const o = { eval: 1, WebAssembly: 2 }; return o.eval + o.WebAssembly;",
             "class A {} return new A().constructor.name;",
             "return [1, 2].map((n) => n * 2);",
+            "const { env } = await import('cloudflare:workers'); return Object.keys(env);",
         ] {
             assert!(prepare(code, &["console".into()], LIMIT).is_ok(), "{code}");
         }

@@ -10,6 +10,11 @@ import { startStack } from "./stack.mjs";
 
 const run = (code) => ({ tool: "execute", arguments: { code } });
 
+const TS_RUNTIME_ERROR = `type Reading = { value: number; unit: "mm" | "cm" };
+const readings: Reading[] = [{ value: 3, unit: "mm" }];
+const total: number = readings.reduce((sum: number, r: Reading): number => sum + r.value, 0); if (total > 2) throw new RangeError(\`too big: \${total}\`);
+return total;`;
+
 /** Each step: a tools/call and what its result must be. */
 const SCENARIO = [
   {
@@ -80,6 +85,26 @@ return page.items.map((item): string => item.sku);`),
       const { error, logs } = result.structuredContent;
       assert.deepEqual(error, { name: "Error", message: "deliberate failure", line: 2, column: 7 });
       assert.deepEqual(logs, ["about to fail"]);
+    },
+  },
+  {
+    name: "a runtime error in TypeScript points at the original line and column, types included",
+    call: run(TS_RUNTIME_ERROR),
+    check(result) {
+      assert.equal(result.isError, true);
+      const { error } = result.structuredContent;
+      const column = TS_RUNTIME_ERROR.split("\n")[2].indexOf("new RangeError") + 1;
+      assert.deepEqual(error, { name: "RangeError", message: "too big: 3", line: 3, column });
+    },
+  },
+  {
+    name: "code the sandbox cannot run is refused with its position before any isolate runs",
+    call: run('const code: string = "1 + 1";\nreturn eval(code);'),
+    check(result) {
+      assert.equal(result.isError, true);
+      const { error } = result.structuredContent;
+      assert.deepEqual({ name: error.name, line: error.line, column: error.column }, { name: "NotAllowed", line: 2, column: 8 });
+      assert.match(error.message, /`eval` is not available/);
     },
   },
   {
