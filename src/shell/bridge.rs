@@ -75,6 +75,10 @@ async fn reply(
         Ok(UpstreamAnswer::ToolResult { result }) => {
             BridgeReply::from_tool_result(&qualified, result)
         }
+        Ok(UpstreamAnswer::InvalidArguments { detail }) => refuse(
+            ToolErrorKind::InvalidArguments,
+            format!("{qualified}: the arguments do not match the tool's input schema: {detail}"),
+        ),
         Ok(UpstreamAnswer::Failed { error }) => {
             refuse(kind_of(&error), format!("{qualified}: {error}"))
         }

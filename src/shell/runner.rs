@@ -106,7 +106,9 @@ impl Runner {
             let tools = match answer {
                 Ok(UpstreamAnswer::Tools { tools }) => Ok(tools),
                 Ok(UpstreamAnswer::Failed { error }) => Err(error.to_string()),
-                Ok(UpstreamAnswer::ToolResult { .. }) => Err("answered out of turn".to_owned()),
+                Ok(UpstreamAnswer::ToolResult { .. } | UpstreamAnswer::InvalidArguments { .. }) => {
+                    Err("answered out of turn".to_owned())
+                }
                 Err(e) => Err(format!("its object failed: {e}")),
             };
             UpstreamTools {

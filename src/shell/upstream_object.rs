@@ -16,6 +16,7 @@ use worker::{
 };
 
 use crate::config::{redact, RunnerConfig};
+use crate::upstream::arguments;
 use crate::upstream::client::{
     self, call_tool_request, initialize_request, initialized_notification, read_response,
     UpstreamError, SESSION_HEADER, UPSTREAM_TIMEOUT_MS,
@@ -111,15 +112,18 @@ impl UpstreamObject {
         command: UpstreamCommand,
     ) -> std::result::Result<UpstreamAnswer, UpstreamError> {
         match command {
-            UpstreamCommand::ListTools => {
-                if let Some(tools) = self.tools.borrow().clone() {
-                    return Ok(UpstreamAnswer::Tools { tools });
-                }
-                let tools = self.list_tools(target).await?;
-                *self.tools.borrow_mut() = Some(tools.clone());
-                Ok(UpstreamAnswer::Tools { tools })
-            }
+            UpstreamCommand::ListTools => Ok(UpstreamAnswer::Tools {
+                tools: self.tools(target).await?,
+            }),
             UpstreamCommand::CallTool { name, arguments } => {
+                // Checked here, against the cached list, so a wrong call never leaves the runner.
+                let tools = self.tools(target).await?;
+                if let Some(tool) = tools.iter().find(|t| t.name == name) {
+                    let given = arguments.clone().unwrap_or_default();
+                    if let Err(detail) = arguments::check(&tool.input_schema, &given) {
+                        return Ok(UpstreamAnswer::InvalidArguments { detail });
+                    }
+                }
                 let id = self.next_id();
                 let result = self
                     .request(target, &call_tool_request(id, &name, arguments), id)
@@ -131,6 +135,16 @@ impl UpstreamObject {
                 Ok(UpstreamAnswer::ToolResult { result })
             }
         }
+    }
+
+    /// The tool list, fetched on first use and kept.
+    async fn tools(&self, target: &Target) -> std::result::Result<Vec<Tool>, UpstreamError> {
+        if let Some(tools) = self.tools.borrow().clone() {
+            return Ok(tools);
+        }
+        let tools = self.list_tools(target).await?;
+        *self.tools.borrow_mut() = Some(tools.clone());
+        Ok(tools)
     }
 
     async fn list_tools(&self, target: &Target) -> std::result::Result<Vec<Tool>, UpstreamError> {

@@ -1,11 +1,13 @@
 //! The MCP client side: talking to upstream MCP servers.
 //!
+//! - [`arguments`]: checking a call's arguments against the tool's input schema before sending.
 //! - [`client`]: building requests and reading responses (JSON or SSE) as plain values.
 //! - [`sse`]: the Server-Sent Events parser for streamed responses.
 //! - [`protocol`]: the messages between the runner and an upstream's Durable Object.
 //!
 //! The Durable Object that holds each upstream's session is in the Worker shell.
 
+pub mod arguments;
 pub mod client;
 pub mod protocol;
 pub mod sse;

@@ -36,6 +36,11 @@ pub enum UpstreamAnswer {
         /// The result as the upstream sent it.
         result: CallToolResult,
     },
+    /// The arguments do not fit the tool's input schema; the upstream was not called.
+    InvalidArguments {
+        /// Each problem with its JSON path.
+        detail: String,
+    },
     /// The upstream could not answer.
     Failed {
         /// Why.

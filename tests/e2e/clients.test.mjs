@@ -116,6 +116,20 @@ return page.items.map((item): string => item.sku);`),
     },
   },
   {
+    name: "arguments that break the tool's input schema are refused with their paths, before the upstream",
+    call: run('return await inventory.search_products({ filter: { category: "toys" }, limit: 500 } as any);'),
+    check(result) {
+      assert.equal(result.isError, true);
+      const { error, calls } = result.structuredContent;
+      assert.equal(error.name, "InvalidArguments");
+      assert.match(error.message, /^inventory\.search_products: the arguments do not match the tool's input schema: /);
+      // category is `anyOf [Category, null]` (pydantic's Optional), hence the anyOf wording.
+      assert.match(error.message, /at \/filter\/category: "toys" is not valid under any of the schemas listed in the 'anyOf' keyword/);
+      assert.match(error.message, /at \/limit: 500 is greater than the maximum of 100/);
+      assert.deepEqual(calls.map((c) => c.ok), [false]);
+    },
+  },
+  {
     name: "a tool that returns isError surfaces as a thrown error carrying the upstream's message",
     call: run('return await inventory.get_stock({ sku: "ZZ-999" });'),
     check(result) {

@@ -1,0 +1,113 @@
+//! Checking a tool call's arguments against the tool's `inputSchema` before the call leaves the
+//! runner, so a wrong call fails at once with the JSON path and what was expected, and the
+//! upstream never sees it.
+//!
+//! A schema the validator cannot compile (a remote `$ref`, say) is not judged here: the call
+//! goes through and the upstream decides.
+
+use serde_json::{Map, Value};
+
+/// Problems listed in one error at most; the rest are counted.
+const MAX_REPORTED_PROBLEMS: usize = 5;
+
+/// `Ok` when `arguments` satisfy `schema` (or the schema cannot be compiled), else one line per
+/// problem, joined, naming where each is: `at /filter/category: "toys" is not one of [...]`.
+pub fn check(schema: &Map<String, Value>, arguments: &Map<String, Value>) -> Result<(), String> {
+    let schema = Value::Object(schema.clone());
+    let Ok(validator) = jsonschema::validator_for(&schema) else {
+        return Ok(());
+    };
+    let instance = Value::Object(arguments.clone());
+    let problems: Vec<String> = validator
+        .iter_errors(&instance)
+        .map(|error| {
+            let path = error.instance_path().to_string();
+            let place = if path.is_empty() {
+                "the top level".to_owned()
+            } else {
+                path
+            };
+            format!("at {place}: {error}")
+        })
+        .collect();
+    match problems.len() {
+        0 => Ok(()),
+        n if n > MAX_REPORTED_PROBLEMS => Err(format!(
+            "{}; and {} more",
+            problems[..MAX_REPORTED_PROBLEMS].join("; "),
+            n - MAX_REPORTED_PROBLEMS
+        )),
+        _ => Err(problems.join("; ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    use serde_json::json;
+
+    use super::*;
+
+    fn object(value: Value) -> Map<String, Value> {
+        value.as_object().unwrap().clone()
+    }
+
+    fn filter_schema() -> Map<String, Value> {
+        object(json!({
+            "$defs": {"Category": {"enum": ["tools", "garden", "kitchen"]}},
+            "type": "object",
+            "properties": {
+                "filter": {"type": "object", "properties": {"category": {"$ref": "#/$defs/Category"}}},
+                "limit": {"type": "integer", "minimum": 1, "maximum": 100}
+            },
+            "required": ["filter"]
+        }))
+    }
+
+    #[test]
+    fn valid_arguments_pass() {
+        let args = object(json!({"filter": {"category": "garden"}, "limit": 5}));
+        assert_eq!(check(&filter_schema(), &args), Ok(()));
+    }
+
+    #[test]
+    fn each_problem_names_its_path_and_what_was_expected() {
+        let args = object(json!({"filter": {"category": "toys"}, "limit": 500}));
+        let message = check(&filter_schema(), &args).unwrap_err();
+        assert!(
+            message.contains("at /filter/category: \"toys\" is not one of"),
+            "{message}"
+        );
+        assert!(
+            message.contains("at /limit: 500 is greater than the maximum of 100"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_missing_required_argument_is_reported_at_the_top_level() {
+        let message = check(&filter_schema(), &Map::new()).unwrap_err();
+        assert_eq!(
+            message,
+            "at the top level: \"filter\" is a required property"
+        );
+    }
+
+    #[test]
+    fn many_problems_are_capped() {
+        let properties: Map<String, Value> = (0..8)
+            .map(|i| (format!("p{i}"), json!({"type": "string"})))
+            .collect();
+        let schema = object(json!({"type": "object", "properties": properties}));
+        let args: Map<String, Value> = (0..8).map(|i| (format!("p{i}"), json!(i))).collect();
+        assert!(check(&schema, &args).unwrap_err().ends_with("; and 3 more"));
+    }
+
+    #[test]
+    fn a_schema_that_cannot_be_compiled_is_not_judged() {
+        let schema = object(json!({"$ref": "https://example.com/remote.json"}));
+        assert_eq!(check(&schema, &Map::new()), Ok(()));
+    }
+}
