@@ -5,6 +5,8 @@
 //! redacted of them before it leaves the object.
 
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
 use std::time::Duration;
 
 use futures::future::{select, Either};
@@ -16,7 +18,7 @@ use worker::{
 };
 
 use crate::config::{redact, RunnerConfig};
-use crate::upstream::arguments;
+use crate::upstream::arguments::ArgumentChecker;
 use crate::upstream::client::{
     self, call_tool_request, initialize_request, initialized_notification, read_response,
     UpstreamError, SESSION_HEADER, UPSTREAM_TIMEOUT_MS,
@@ -34,6 +36,8 @@ pub struct UpstreamObject {
     link: RefCell<Option<Link>>,
     /// The tool list, once fetched.
     tools: RefCell<Option<Vec<Tool>>>,
+    /// Each tool's compiled input schema, by tool name, built on the tool's first call.
+    checkers: RefCell<HashMap<String, Rc<ArgumentChecker>>>,
     next_id: Cell<u64>,
 }
 
@@ -65,6 +69,7 @@ impl DurableObject for UpstreamObject {
             env,
             link: RefCell::new(None),
             tools: RefCell::new(None),
+            checkers: RefCell::new(HashMap::new()),
             next_id: Cell::new(1),
         }
     }
@@ -117,10 +122,9 @@ impl UpstreamObject {
             }),
             UpstreamCommand::CallTool { name, arguments } => {
                 // Checked here, against the cached list, so a wrong call never leaves the runner.
-                let tools = self.tools(target).await?;
-                if let Some(tool) = tools.iter().find(|t| t.name == name) {
+                if let Some(checker) = self.checker(target, &name).await? {
                     let given = arguments.clone().unwrap_or_default();
-                    if let Err(detail) = arguments::check(&tool.input_schema, &given) {
+                    if let Err(detail) = checker.check(&given) {
                         return Ok(UpstreamAnswer::InvalidArguments { detail });
                     }
                 }
@@ -135,6 +139,26 @@ impl UpstreamObject {
                 Ok(UpstreamAnswer::ToolResult { result })
             }
         }
+    }
+
+    /// The compiled input schema of tool `name`, if the upstream lists it.
+    async fn checker(
+        &self,
+        target: &Target,
+        name: &str,
+    ) -> std::result::Result<Option<Rc<ArgumentChecker>>, UpstreamError> {
+        if let Some(checker) = self.checkers.borrow().get(name) {
+            return Ok(Some(Rc::clone(checker)));
+        }
+        let tools = self.tools(target).await?;
+        let Some(tool) = tools.iter().find(|t| t.name == name) else {
+            return Ok(None);
+        };
+        let checker = Rc::new(ArgumentChecker::new(&tool.input_schema));
+        self.checkers
+            .borrow_mut()
+            .insert(name.to_owned(), Rc::clone(&checker));
+        Ok(Some(checker))
     }
 
     /// The tool list, fetched on first use and kept.

@@ -10,16 +10,33 @@ use serde_json::{Map, Value};
 /// Problems listed in one error at most; the rest are counted.
 const MAX_REPORTED_PROBLEMS: usize = 5;
 
-/// `Ok` when `arguments` satisfy `schema` (or the schema cannot be compiled), else one line per
-/// problem, joined, naming where each is: `at /filter/category: "toys" is not one of [...]`.
-pub fn check(schema: &Map<String, Value>, arguments: &Map<String, Value>) -> Result<(), String> {
-    let schema = Value::Object(schema.clone());
-    let Ok(validator) = jsonschema::validator_for(&schema) else {
-        return Ok(());
-    };
-    let instance = Value::Object(arguments.clone());
+/// One tool's input schema, compiled once and used for every call to the tool.
+pub struct ArgumentChecker {
+    /// `None` when the schema could not be compiled: such calls are not judged.
+    validator: Option<jsonschema::Validator>,
+}
+
+impl ArgumentChecker {
+    /// Compiles `schema`.
+    pub fn new(schema: &Map<String, Value>) -> Self {
+        Self {
+            validator: jsonschema::validator_for(&Value::Object(schema.clone())).ok(),
+        }
+    }
+
+    /// `Ok` when `arguments` satisfy the schema (or it could not be compiled), else one line per
+    /// problem, joined, naming where each is: `at /filter/category: "toys" is not one of [...]`.
+    pub fn check(&self, arguments: &Map<String, Value>) -> Result<(), String> {
+        match &self.validator {
+            Some(validator) => problems(validator, &Value::Object(arguments.clone())),
+            None => Ok(()),
+        }
+    }
+}
+
+fn problems(validator: &jsonschema::Validator, instance: &Value) -> Result<(), String> {
     let problems: Vec<String> = validator
-        .iter_errors(&instance)
+        .iter_errors(instance)
         .map(|error| {
             let path = error.instance_path().to_string();
             let place = if path.is_empty() {
@@ -49,6 +66,10 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    fn check(schema: &Map<String, Value>, arguments: &Map<String, Value>) -> Result<(), String> {
+        ArgumentChecker::new(schema).check(arguments)
+    }
 
     fn object(value: Value) -> Map<String, Value> {
         value.as_object().unwrap().clone()
