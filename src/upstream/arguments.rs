@@ -10,6 +10,9 @@ use serde_json::{Map, Value};
 /// Problems listed in one error at most; the rest are counted.
 const MAX_REPORTED_PROBLEMS: usize = 5;
 
+/// How many nested `anyOf`/`oneOf` levels have their forms spelled out.
+const BRANCH_DETAIL_DEPTH: usize = 2;
+
 /// One tool's input schema, compiled once and used for every call to the tool.
 pub struct ArgumentChecker {
     /// `None` when the schema could not be compiled: such calls are not judged.
@@ -44,7 +47,7 @@ fn problems(validator: &jsonschema::Validator, instance: &Value) -> Result<(), S
             } else {
                 path
             };
-            format!("at {place}: {error}")
+            format!("at {place}: {}", describe(&error, BRANCH_DETAIL_DEPTH))
         })
         .collect();
     match problems.len() {
@@ -56,6 +59,33 @@ fn problems(validator: &jsonschema::Validator, instance: &Value) -> Result<(), S
         )),
         _ => Err(problems.join("; ")),
     }
+}
+
+/// What was wrong. For `anyOf`/`oneOf`, which say only that nothing matched, each allowed
+/// form's own complaint is listed, so the message says what was expected.
+fn describe(error: &jsonschema::ValidationError<'_>, depth: usize) -> String {
+    use jsonschema::error::ValidationErrorKind;
+    let branches = match error.kind() {
+        ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context }
+            if depth > 0 && !context.is_empty() =>
+        {
+            context
+        }
+        _ => return error.to_string(),
+    };
+    let forms: Vec<String> = branches
+        .iter()
+        .enumerate()
+        .map(|(i, errors)| {
+            let reasons: Vec<String> = errors.iter().map(|e| describe(e, depth - 1)).collect();
+            format!("({}) {}", i + 1, reasons.join(", "))
+        })
+        .collect();
+    format!(
+        "{} matches none of the allowed forms: {}",
+        error.instance(),
+        forms.join(" ")
+    )
 }
 
 #[cfg(test)]
@@ -104,6 +134,18 @@ mod tests {
         assert!(
             message.contains("at /limit: 500 is greater than the maximum of 100"),
             "{message}"
+        );
+    }
+
+    #[test]
+    fn a_value_matching_no_allowed_form_says_what_each_form_expected() {
+        let schema = object(json!({"type": "object", "properties": {"category": {
+            "anyOf": [{"enum": ["tools", "garden"]}, {"type": "null"}]}}}));
+        let message = check(&schema, &object(json!({"category": "toys"}))).unwrap_err();
+        assert_eq!(
+            message,
+            "at /category: \"toys\" matches none of the allowed forms: (1) \"toys\" is not one of \
+             \"tools\" or \"garden\" (2) \"toys\" is not of type \"null\""
         );
     }
 
