@@ -10,6 +10,7 @@
 use rmcp::model::ErrorCode;
 use serde_json::Value;
 
+use super::guard::OriginGuard;
 use super::jsonrpc::{self, Message, Payload, Reply, Request};
 use super::server::{self, method, ServerBackend};
 
@@ -23,6 +24,8 @@ pub const PROTOCOL_VERSION_HEADER: &str = "MCP-Protocol-Version";
 pub struct HttpRequest {
     /// `GET`, `POST`, `DELETE`, ...
     pub method: String,
+    /// The URL's authority (`host[:port]`), used when there is no `Host` header.
+    pub authority: String,
     /// Header names and values; names compare case-insensitively.
     pub headers: Vec<(String, String)>,
     /// The raw body.
@@ -77,8 +80,16 @@ impl HttpResponse {
     }
 }
 
-/// Serves one request to the MCP endpoint.
-pub async fn handle(request: &HttpRequest, backend: &impl ServerBackend) -> HttpResponse {
+/// Serves one request to the MCP endpoint, after the Host/Origin check.
+pub async fn handle(
+    request: &HttpRequest,
+    guard: &OriginGuard,
+    backend: &impl ServerBackend,
+) -> HttpResponse {
+    let host = request.header("Host").unwrap_or(&request.authority);
+    if let Err(refusal) = guard.check(host, request.header("Origin")) {
+        return transport_error(403, &refusal.to_string());
+    }
     match request.method.as_str() {
         "POST" => handle_post(request, backend).await,
         "DELETE" => handle_delete(request, backend).await,
@@ -285,6 +296,11 @@ mod tests {
         }
     }
 
+    /// `handle` with the default guard.
+    async fn handle_(request: &HttpRequest, backend: &Sessions) -> HttpResponse {
+        handle(request, &OriginGuard::default(), backend).await
+    }
+
     fn post(session: Option<&str>, body: &str) -> HttpRequest {
         let mut headers = vec![
             ("content-type".into(), "application/json".into()),
@@ -298,6 +314,7 @@ mod tests {
         }
         HttpRequest {
             method: "POST".into(),
+            authority: "127.0.0.1:8787".into(),
             headers,
             body: body.as_bytes().to_vec(),
         }
@@ -312,7 +329,7 @@ mod tests {
         "clientInfo":{"name":"test","version":"1"}}}"#;
 
     fn open(backend: &Sessions) -> String {
-        let response = block_on(handle(&post(None, INITIALIZE), backend));
+        let response = block_on(handle_(&post(None, INITIALIZE), backend));
         assert_eq!(response.status, 200);
         let (_, id) = response
             .headers
@@ -325,7 +342,7 @@ mod tests {
     #[test]
     fn initialize_echoes_a_supported_version_and_issues_a_session() {
         let backend = Sessions::default();
-        let response = block_on(handle(&post(None, INITIALIZE), &backend));
+        let response = block_on(handle_(&post(None, INITIALIZE), &backend));
         let result = &body(&response)["result"];
         assert_eq!(result["protocolVersion"], "2025-06-18");
         assert_eq!(result["serverInfo"]["name"], "mcp-isolate-runner");
@@ -339,14 +356,14 @@ mod tests {
     #[test]
     fn initialize_answers_an_unknown_version_with_the_newest_supported() {
         let body_text = INITIALIZE.replace("2025-06-18", "2099-01-01");
-        let response = block_on(handle(&post(None, &body_text), &Sessions::default()));
+        let response = block_on(handle_(&post(None, &body_text), &Sessions::default()));
         assert_eq!(body(&response)["result"]["protocolVersion"], "2025-11-25");
     }
 
     #[test]
     fn initialize_with_bad_params_is_invalid_params() {
         let bad = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"x":1}}"#;
-        let response = block_on(handle(&post(None, bad), &Sessions::default()));
+        let response = block_on(handle_(&post(None, bad), &Sessions::default()));
         assert_eq!(body(&response)["error"]["code"], -32602);
     }
 
@@ -355,7 +372,7 @@ mod tests {
         let backend = Sessions::default();
         let id = open(&backend);
         let note = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
-        let response = block_on(handle(&post(Some(&id), note), &backend));
+        let response = block_on(handle_(&post(Some(&id), note), &backend));
         assert_eq!((response.status, response.body.len()), (202, 0));
     }
 
@@ -363,13 +380,13 @@ mod tests {
     fn ping_and_tools_list_answer_inside_a_session() {
         let backend = Sessions::default();
         let id = open(&backend);
-        let ping = block_on(handle(
+        let ping = block_on(handle_(
             &post(Some(&id), r#"{"jsonrpc":"2.0","id":2,"method":"ping"}"#),
             &backend,
         ));
         assert_eq!(body(&ping), json!({"jsonrpc":"2.0","id":2,"result":{}}));
         let list = r#"{"jsonrpc":"2.0","id":3,"method":"tools/list"}"#;
-        let tools = body(&block_on(handle(&post(Some(&id), list), &backend)));
+        let tools = body(&block_on(handle_(&post(Some(&id), list), &backend)));
         assert_eq!(tools["result"]["tools"][0]["name"], "echo");
     }
 
@@ -378,7 +395,7 @@ mod tests {
         let backend = Sessions::default();
         let id = open(&backend);
         let call = r#"{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"echo"}}"#;
-        let result = body(&block_on(handle(&post(Some(&id), call), &backend)));
+        let result = body(&block_on(handle_(&post(Some(&id), call), &backend)));
         assert_eq!(
             result["result"],
             json!({"content":[{"type":"text","text":"hi"}],"isError":false})
@@ -391,12 +408,12 @@ mod tests {
         let id = open(&backend);
         let call = r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"nope"}}"#;
         assert_eq!(
-            body(&block_on(handle(&post(Some(&id), call), &backend)))["error"]["code"],
+            body(&block_on(handle_(&post(Some(&id), call), &backend)))["error"]["code"],
             -32602
         );
         let other = r#"{"jsonrpc":"2.0","id":6,"method":"resources/list"}"#;
         assert_eq!(
-            body(&block_on(handle(&post(Some(&id), other), &backend)))["error"]["code"],
+            body(&block_on(handle_(&post(Some(&id), other), &backend)))["error"]["code"],
             -32601
         );
     }
@@ -405,9 +422,9 @@ mod tests {
     fn requests_without_a_session_header_are_400_and_unknown_sessions_404() {
         let backend = Sessions::default();
         let ping = r#"{"jsonrpc":"2.0","id":2,"method":"ping"}"#;
-        assert_eq!(block_on(handle(&post(None, ping), &backend)).status, 400);
+        assert_eq!(block_on(handle_(&post(None, ping), &backend)).status, 400);
         assert_eq!(
-            block_on(handle(&post(Some("nope"), ping), &backend)).status,
+            block_on(handle_(&post(Some("nope"), ping), &backend)).status,
             404
         );
     }
@@ -418,30 +435,49 @@ mod tests {
         let id = open(&backend);
         let mut delete = post(Some(&id), "");
         delete.method = "DELETE".into();
-        assert_eq!(block_on(handle(&delete, &backend)).status, 200);
+        assert_eq!(block_on(handle_(&delete, &backend)).status, 200);
         let ping = r#"{"jsonrpc":"2.0","id":2,"method":"ping"}"#;
         assert_eq!(
-            block_on(handle(&post(Some(&id), ping), &backend)).status,
+            block_on(handle_(&post(Some(&id), ping), &backend)).status,
             404
         );
-        assert_eq!(block_on(handle(&delete, &backend)).status, 404);
+        assert_eq!(block_on(handle_(&delete, &backend)).status, 404);
     }
 
     #[test]
     fn server_discover_is_refused_at_once_with_404_and_method_not_found() {
         let probe = r#"{"jsonrpc":"2.0","id":1,"method":"server/discover","params":{}}"#;
-        let response = block_on(handle(&post(None, probe), &Sessions::default()));
+        let response = block_on(handle_(&post(None, probe), &Sessions::default()));
         assert_eq!(response.status, 404);
         assert_eq!(body(&response)["error"]["code"], -32601);
+    }
+
+    #[test]
+    fn a_foreign_host_or_origin_is_403_before_anything_else() {
+        let backend = Sessions::default();
+        let mut rebound = post(None, INITIALIZE);
+        rebound.authority = "evil.example.com".into();
+        assert_eq!(block_on(handle_(&rebound, &backend)).status, 403);
+        let mut cross_site = post(None, INITIALIZE);
+        cross_site
+            .headers
+            .push(("origin".into(), "https://evil.example.com".into()));
+        let response = block_on(handle_(&cross_site, &backend));
+        assert_eq!(
+            (response.status, body(&response)["error"]["code"].clone()),
+            (403, json!(-32600))
+        );
+        assert!(backend.0.borrow().is_empty(), "no session was opened");
     }
 
     #[test]
     fn get_is_405_and_names_the_allowed_methods() {
         let get = HttpRequest {
             method: "GET".into(),
+            authority: "localhost:8787".into(),
             ..Default::default()
         };
-        let response = block_on(handle(&get, &Sessions::default()));
+        let response = block_on(handle_(&get, &Sessions::default()));
         assert_eq!(response.status, 405);
         assert!(response
             .headers
@@ -453,11 +489,11 @@ mod tests {
         let backend = Sessions::default();
         let mut wrong_type = post(None, INITIALIZE);
         wrong_type.headers[0].1 = "text/plain".into();
-        assert_eq!(block_on(handle(&wrong_type, &backend)).status, 415);
+        assert_eq!(block_on(handle_(&wrong_type, &backend)).status, 415);
         let mut wrong_accept = post(None, INITIALIZE);
         wrong_accept.headers[1].1 = "text/html".into();
-        assert_eq!(block_on(handle(&wrong_accept, &backend)).status, 406);
-        let garbage = block_on(handle(&post(None, "{oops"), &backend));
+        assert_eq!(block_on(handle_(&wrong_accept, &backend)).status, 406);
+        let garbage = block_on(handle_(&post(None, "{oops"), &backend));
         assert_eq!(
             (garbage.status, body(&garbage)["error"]["code"].clone()),
             (400, json!(-32700))
@@ -471,7 +507,7 @@ mod tests {
         let mut ping = post(Some(&id), r#"{"jsonrpc":"2.0","id":2,"method":"ping"}"#);
         ping.headers
             .push(("mcp-protocol-version".into(), "1999-01-01".into()));
-        assert_eq!(block_on(handle(&ping, &backend)).status, 400);
+        assert_eq!(block_on(handle_(&ping, &backend)).status, 400);
     }
 
     #[test]
@@ -481,7 +517,7 @@ mod tests {
         let batch = r#"[{"jsonrpc":"2.0","id":1,"method":"ping"},
                         {"jsonrpc":"2.0","method":"notifications/initialized"},
                         {"jsonrpc":"2.0","id":2,"method":"nope"}]"#;
-        let replies = body(&block_on(handle(&post(Some(&id), batch), &backend)));
+        let replies = body(&block_on(handle_(&post(Some(&id), batch), &backend)));
         assert_eq!(replies[0]["id"], 1);
         assert_eq!(replies[1]["error"]["code"], -32601);
         assert_eq!(replies.as_array().unwrap().len(), 2);

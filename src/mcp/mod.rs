@@ -1,5 +1,6 @@
 //! The MCP server side: JSON-RPC framing ([`jsonrpc`]), method dispatch against a
-//! [`ServerBackend`] ([`server`]) and the streamable HTTP transport ([`http`]).
+//! [`ServerBackend`] ([`server`]), the streamable HTTP transport ([`http`]) and the Host/Origin
+//! check that keeps DNS rebinding out ([`guard`]).
 //!
 //! Nothing here does I/O: the transport takes an [`http::HttpRequest`] value and returns an
 //! [`http::HttpResponse`] value, and everything stateful (sessions, tools) sits behind the
@@ -7,6 +8,7 @@
 //!
 //! Spec: <https://modelcontextprotocol.io/specification/2025-11-25/basic/transports>
 
+pub mod guard;
 pub mod http;
 pub mod jsonrpc;
 pub mod server;

@@ -20,6 +20,7 @@ mod upstream_object;
 
 use worker::{console_error, event, Context, Env, Request, Response, Result};
 
+use crate::mcp::guard::OriginGuard;
 use crate::mcp::http::{handle, HttpRequest};
 
 #[event(fetch)]
@@ -32,6 +33,11 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
 }
 
 async fn serve_mcp(mut req: Request, env: Env, ctx: &Context) -> Result<Response> {
+    let var = |name: &str| env.var(name).ok().map(|v| v.to_string());
+    let guard = OriginGuard::new(
+        var("ALLOWED_HOSTS").as_deref(),
+        var("ALLOWED_ORIGINS").as_deref(),
+    );
     let runner = match runner::Runner::new(env, ctx) {
         Ok(runner) => runner,
         Err(err) => {
@@ -39,12 +45,19 @@ async fn serve_mcp(mut req: Request, env: Env, ctx: &Context) -> Result<Response
             return Response::error(format!("The runner is misconfigured: {err}"), 503);
         }
     };
+    let url = req.url()?;
+    let authority = match (url.host_str(), url.port()) {
+        (Some(host), Some(port)) => format!("{host}:{port}"),
+        (Some(host), None) => host.to_owned(),
+        (None, _) => String::new(),
+    };
     let request = HttpRequest {
         method: req.method().to_string(),
+        authority,
         headers: req.headers().entries().collect(),
         body: req.bytes().await.unwrap_or_default(),
     };
-    let response = handle(&request, &runner).await;
+    let response = handle(&request, &guard, &runner).await;
     let mut builder = Response::builder().with_status(response.status);
     for (name, value) in &response.headers {
         builder = builder.with_header(name, value)?;

@@ -3,6 +3,7 @@
 // Run against a real `wrangler dev` with real dynamic isolates.
 
 import assert from "node:assert/strict";
+import { request } from "node:http";
 import { createServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, test } from "node:test";
@@ -110,6 +111,35 @@ return {
       });
     }
     assert.deepEqual(granted, { status: "ok", value: "The sum of 1 and 2 is 3." });
+  });
+
+  test("a request for a foreign host (DNS rebinding) or from a foreign origin is refused with 403", async () => {
+    const url = new URL(stack.url);
+    const initialize = JSON.stringify({
+      jsonrpc: "2.0", id: 1, method: "initialize",
+      params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "rebind", version: "1" } },
+    });
+    const post = (headers) => new Promise((resolve, reject) => {
+      const req = request(
+        { host: "127.0.0.1", port: url.port, path: "/mcp", method: "POST",
+          headers: { "content-type": "application/json", accept: "application/json, text/event-stream", ...headers } },
+        (res) => {
+          let body = "";
+          res.on("data", (chunk) => (body += chunk));
+          res.on("end", () => resolve({ status: res.statusCode, session: res.headers["mcp-session-id"], body }));
+        },
+      );
+      req.on("error", reject);
+      req.end(initialize);
+    });
+    const rebound = await post({ host: "evil.example.com", origin: "http://evil.example.com" });
+    assert.equal(rebound.status, 403, rebound.body);
+    assert.equal(rebound.session, undefined);
+    assert.match(JSON.parse(rebound.body).error.message, /host `evil\.example\.com` is not allowed/);
+    const crossSite = await post({ origin: "https://evil.example.com" });
+    assert.equal(crossSite.status, 403, crossSite.body);
+    const local = await post({ origin: `http://127.0.0.1:${url.port}` });
+    assert.equal(local.status, 200, local.body);
   });
 
   test("nothing one execution leaves behind is seen by the next", async () => {

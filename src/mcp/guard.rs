@@ -1,0 +1,160 @@
+//! DNS-rebinding protection: which `Host` and `Origin` headers the MCP endpoint accepts.
+//!
+//! A web page can make a browser send requests to a server on the user's machine by pointing
+//! its own domain at 127.0.0.1 ("DNS rebinding"); the request then carries the attacker's
+//! domain in `Host` and `Origin`. So, as the spec asks
+//! (<https://modelcontextprotocol.io/specification/2025-11-25/basic/transports#security-warning>),
+//! the runner answers only for hosts it knows: loopback names, `*.workers.dev` (Cloudflare's DNS,
+//! which no attacker can point at 127.0.0.1), and those the operator lists in `ALLOWED_HOSTS`.
+//! A browser `Origin` must be the runner's own origin, a loopback origin, or listed in
+//! `ALLOWED_ORIGINS`.
+
+/// Hosts served without configuration.
+const LOOPBACK_HOSTS: &[&str] = &["localhost", "127.0.0.1", "::1"];
+/// Deployed Workers' default domain.
+const WORKERS_DEV_SUFFIX: &str = ".workers.dev";
+
+/// The hosts and origins the endpoint accepts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OriginGuard {
+    /// Extra host names (no port), lower case.
+    allowed_hosts: Vec<String>,
+    /// Extra origins (`scheme://host[:port]`), lower case.
+    allowed_origins: Vec<String>,
+}
+
+/// Why a request was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// The `Host` is not one this runner serves.
+    #[error("Forbidden: host `{0}` is not allowed; the operator can add it to ALLOWED_HOSTS")]
+    Host(String),
+    /// The `Origin` is another site's.
+    #[error("Forbidden: origin `{0}` is not allowed; the operator can add it to ALLOWED_ORIGINS")]
+    Origin(String),
+}
+
+impl OriginGuard {
+    /// A guard from the comma-separated `ALLOWED_HOSTS` and `ALLOWED_ORIGINS` values.
+    pub fn new(allowed_hosts: Option<&str>, allowed_origins: Option<&str>) -> Self {
+        let list = |value: Option<&str>| -> Vec<String> {
+            value
+                .unwrap_or("")
+                .split(',')
+                .map(|item| item.trim().trim_end_matches('/').to_ascii_lowercase())
+                .filter(|item| !item.is_empty())
+                .collect()
+        };
+        Self {
+            allowed_hosts: list(allowed_hosts),
+            allowed_origins: list(allowed_origins),
+        }
+    }
+
+    /// Checks a request's `Host` (or its URL's authority) and `Origin`.
+    pub fn check(&self, host: &str, origin: Option<&str>) -> Result<(), Refusal> {
+        let host_name = host_name(host);
+        let host_allowed = LOOPBACK_HOSTS.contains(&host_name.as_str())
+            || host_name.ends_with(WORKERS_DEV_SUFFIX)
+            || self.allowed_hosts.contains(&host_name);
+        if !host_allowed {
+            return Err(Refusal::Host(host.to_owned()));
+        }
+        let Some(origin) = origin else { return Ok(()) };
+        let origin_lower = origin.trim_end_matches('/').to_ascii_lowercase();
+        let origin_authority = origin_lower.split_once("://").map(|(_, rest)| rest);
+        let origin_allowed = match origin_authority {
+            Some(authority) => {
+                authority == host.to_ascii_lowercase()
+                    || LOOPBACK_HOSTS.contains(&host_name_of(authority).as_str())
+                    || self.allowed_origins.contains(&origin_lower)
+            }
+            None => false,
+        };
+        if origin_allowed {
+            Ok(())
+        } else {
+            Err(Refusal::Origin(origin.to_owned()))
+        }
+    }
+}
+
+/// `example.com` for `Example.com:8787`, `::1` for `[::1]:8787`.
+fn host_name(authority: &str) -> String {
+    host_name_of(&authority.to_ascii_lowercase())
+}
+
+fn host_name_of(authority: &str) -> String {
+    if let Some(rest) = authority.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or("").to_owned();
+    }
+    authority.split(':').next().unwrap_or("").to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    use super::*;
+
+    #[test]
+    fn loopback_and_workers_dev_hosts_are_served_without_configuration() {
+        let guard = OriginGuard::default();
+        for host in [
+            "127.0.0.1:8787",
+            "localhost",
+            "[::1]:8787",
+            "runner.me.workers.dev",
+        ] {
+            assert_eq!(guard.check(host, None), Ok(()), "{host}");
+        }
+    }
+
+    #[test]
+    fn a_rebinding_host_is_refused_even_with_a_matching_origin() {
+        let refusal = OriginGuard::default()
+            .check("evil.example.com", Some("http://evil.example.com"))
+            .unwrap_err();
+        assert_eq!(refusal, Refusal::Host("evil.example.com".into()));
+    }
+
+    #[test]
+    fn listed_hosts_are_served() {
+        let guard = OriginGuard::new(Some("mcp.example.com, Other.example.org"), None);
+        assert_eq!(guard.check("MCP.example.com", None), Ok(()));
+        assert_eq!(guard.check("other.example.org:443", None), Ok(()));
+        assert!(guard.check("example.com", None).is_err());
+    }
+
+    #[test]
+    fn origins_must_be_own_loopback_or_listed() {
+        let guard = OriginGuard::new(
+            Some("mcp.example.com"),
+            Some("https://console.example.com/"),
+        );
+        assert_eq!(
+            guard.check("mcp.example.com", Some("https://mcp.example.com")),
+            Ok(())
+        );
+        assert_eq!(
+            guard.check("127.0.0.1:8787", Some("http://localhost:6274")),
+            Ok(())
+        );
+        assert_eq!(
+            guard.check("mcp.example.com", Some("https://console.example.com")),
+            Ok(())
+        );
+        for origin in [
+            "https://evil.example.com",
+            "null",
+            "http://mcp.example.com.evil.io",
+        ] {
+            assert_eq!(
+                guard.check("mcp.example.com", Some(origin)),
+                Err(Refusal::Origin(origin.into())),
+                "{origin}"
+            );
+        }
+    }
+}
