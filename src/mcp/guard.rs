@@ -1,4 +1,5 @@
-//! DNS-rebinding protection: which `Host` and `Origin` headers the MCP endpoint accepts.
+//! Who may talk to the MCP endpoint: DNS-rebinding protection (`Host` and `Origin`) and, when
+//! the operator sets `RUNNER_TOKEN`, a bearer token.
 //!
 //! A web page can make a browser send requests to a server on the user's machine by pointing
 //! its own domain at 127.0.0.1 ("DNS rebinding"); the request then carries the attacker's
@@ -7,20 +8,34 @@
 //! the runner answers only for hosts it knows: loopback names, `*.workers.dev` (Cloudflare's DNS,
 //! which no attacker can point at 127.0.0.1), and those the operator lists in `ALLOWED_HOSTS`.
 //! A browser `Origin` must be the runner's own origin, a loopback origin, or listed in
-//! `ALLOWED_ORIGINS`.
+//! `ALLOWED_ORIGINS`. The token is compared in constant time.
+
+use subtle::ConstantTimeEq;
 
 /// Hosts served without configuration.
 const LOOPBACK_HOSTS: &[&str] = &["localhost", "127.0.0.1", "::1"];
 /// Deployed Workers' default domain.
 const WORKERS_DEV_SUFFIX: &str = ".workers.dev";
 
-/// The hosts and origins the endpoint accepts.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct OriginGuard {
+/// The hosts, origins and token the endpoint accepts.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct RequestGuard {
     /// Extra host names (no port), lower case.
     allowed_hosts: Vec<String>,
     /// Extra origins (`scheme://host[:port]`), lower case.
     allowed_origins: Vec<String>,
+    /// The bearer token every request must carry, when configured.
+    token: Option<String>,
+}
+
+impl std::fmt::Debug for RequestGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestGuard")
+            .field("allowed_hosts", &self.allowed_hosts)
+            .field("allowed_origins", &self.allowed_origins)
+            .field("token", &self.token.as_ref().map(|_| "[set]"))
+            .finish()
+    }
 }
 
 /// Why a request was refused.
@@ -32,11 +47,29 @@ pub enum Refusal {
     /// The `Origin` is another site's.
     #[error("Forbidden: origin `{0}` is not allowed; the operator can add it to ALLOWED_ORIGINS")]
     Origin(String),
+    /// No `Authorization: Bearer …` header, or not the configured token.
+    #[error("Unauthorized: send the runner's token as `Authorization: Bearer <token>`")]
+    Token,
 }
 
-impl OriginGuard {
-    /// A guard from the comma-separated `ALLOWED_HOSTS` and `ALLOWED_ORIGINS` values.
-    pub fn new(allowed_hosts: Option<&str>, allowed_origins: Option<&str>) -> Self {
+impl Refusal {
+    /// The HTTP status for this refusal.
+    pub fn status(&self) -> u16 {
+        match self {
+            Refusal::Host(_) | Refusal::Origin(_) => 403,
+            Refusal::Token => 401,
+        }
+    }
+}
+
+impl RequestGuard {
+    /// A guard from the comma-separated `ALLOWED_HOSTS` and `ALLOWED_ORIGINS` values and the
+    /// `RUNNER_TOKEN` secret (an empty token counts as none).
+    pub fn new(
+        allowed_hosts: Option<&str>,
+        allowed_origins: Option<&str>,
+        token: Option<String>,
+    ) -> Self {
         let list = |value: Option<&str>| -> Vec<String> {
             value
                 .unwrap_or("")
@@ -48,11 +81,43 @@ impl OriginGuard {
         Self {
             allowed_hosts: list(allowed_hosts),
             allowed_origins: list(allowed_origins),
+            token: token.filter(|t| !t.is_empty()),
         }
     }
 
-    /// Checks a request's `Host` (or its URL's authority) and `Origin`.
-    pub fn check(&self, host: &str, origin: Option<&str>) -> Result<(), Refusal> {
+    /// Whether requests need a token.
+    pub fn requires_token(&self) -> bool {
+        self.token.is_some()
+    }
+
+    /// Whether `host` (a `Host` value) names this machine.
+    pub fn is_loopback(host: &str) -> bool {
+        LOOPBACK_HOSTS.contains(&host_name(host).as_str())
+    }
+
+    /// Checks a request's `Host` (or its URL's authority), `Origin` and `Authorization`.
+    pub fn check(
+        &self,
+        host: &str,
+        origin: Option<&str>,
+        authorization: Option<&str>,
+    ) -> Result<(), Refusal> {
+        self.check_origin(host, origin)?;
+        let Some(expected) = &self.token else {
+            return Ok(());
+        };
+        let given = authorization
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(str::trim)
+            .unwrap_or("");
+        if bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
+            Ok(())
+        } else {
+            Err(Refusal::Token)
+        }
+    }
+
+    fn check_origin(&self, host: &str, origin: Option<&str>) -> Result<(), Refusal> {
         let host_name = host_name(host);
         let host_allowed = LOOPBACK_HOSTS.contains(&host_name.as_str())
             || host_name.ends_with(WORKERS_DEV_SUFFIX)
@@ -100,49 +165,80 @@ mod tests {
 
     #[test]
     fn loopback_and_workers_dev_hosts_are_served_without_configuration() {
-        let guard = OriginGuard::default();
+        let guard = RequestGuard::default();
         for host in [
             "127.0.0.1:8787",
             "localhost",
             "[::1]:8787",
             "runner.me.workers.dev",
         ] {
-            assert_eq!(guard.check(host, None), Ok(()), "{host}");
+            assert_eq!(guard.check(host, None, None), Ok(()), "{host}");
         }
     }
 
     #[test]
     fn a_rebinding_host_is_refused_even_with_a_matching_origin() {
-        let refusal = OriginGuard::default()
-            .check("evil.example.com", Some("http://evil.example.com"))
+        let refusal = RequestGuard::default()
+            .check("evil.example.com", Some("http://evil.example.com"), None)
             .unwrap_err();
         assert_eq!(refusal, Refusal::Host("evil.example.com".into()));
     }
 
     #[test]
     fn listed_hosts_are_served() {
-        let guard = OriginGuard::new(Some("mcp.example.com, Other.example.org"), None);
-        assert_eq!(guard.check("MCP.example.com", None), Ok(()));
-        assert_eq!(guard.check("other.example.org:443", None), Ok(()));
-        assert!(guard.check("example.com", None).is_err());
+        let guard = RequestGuard::new(Some("mcp.example.com, Other.example.org"), None, None);
+        assert_eq!(guard.check("MCP.example.com", None, None), Ok(()));
+        assert_eq!(guard.check("other.example.org:443", None, None), Ok(()));
+        assert!(guard.check("example.com", None, None).is_err());
+    }
+
+    #[test]
+    fn a_configured_token_is_required_as_a_bearer() {
+        let guard = RequestGuard::new(None, None, Some("s3cr3t".into()));
+        assert!(guard.requires_token());
+        assert_eq!(
+            guard.check("127.0.0.1", None, Some("Bearer s3cr3t")),
+            Ok(())
+        );
+        for wrong in [
+            None,
+            Some("Bearer nope"),
+            Some("s3cr3t"),
+            Some("Bearer "),
+            Some("Basic s3cr3t"),
+        ] {
+            assert_eq!(
+                guard.check("127.0.0.1", None, wrong),
+                Err(Refusal::Token),
+                "{wrong:?}"
+            );
+        }
+        assert_eq!(Refusal::Token.status(), 401);
+        assert!(!format!("{guard:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn an_empty_token_means_no_token() {
+        assert!(!RequestGuard::new(None, None, Some(String::new())).requires_token());
     }
 
     #[test]
     fn origins_must_be_own_loopback_or_listed() {
-        let guard = OriginGuard::new(
+        let guard = RequestGuard::new(
             Some("mcp.example.com"),
             Some("https://console.example.com/"),
+            None,
         );
         assert_eq!(
-            guard.check("mcp.example.com", Some("https://mcp.example.com")),
+            guard.check("mcp.example.com", Some("https://mcp.example.com"), None),
             Ok(())
         );
         assert_eq!(
-            guard.check("127.0.0.1:8787", Some("http://localhost:6274")),
+            guard.check("127.0.0.1:8787", Some("http://localhost:6274"), None),
             Ok(())
         );
         assert_eq!(
-            guard.check("mcp.example.com", Some("https://console.example.com")),
+            guard.check("mcp.example.com", Some("https://console.example.com"), None),
             Ok(())
         );
         for origin in [
@@ -151,7 +247,7 @@ mod tests {
             "http://mcp.example.com.evil.io",
         ] {
             assert_eq!(
-                guard.check("mcp.example.com", Some(origin)),
+                guard.check("mcp.example.com", Some(origin), None),
                 Err(Refusal::Origin(origin.into())),
                 "{origin}"
             );

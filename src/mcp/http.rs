@@ -10,7 +10,7 @@
 use rmcp::model::ErrorCode;
 use serde_json::Value;
 
-use super::guard::OriginGuard;
+use super::guard::{Refusal, RequestGuard};
 use super::jsonrpc::{self, Message, Payload, Reply, Request};
 use super::server::{self, method, ServerBackend};
 
@@ -83,12 +83,22 @@ impl HttpResponse {
 /// Serves one request to the MCP endpoint, after the Host/Origin check.
 pub async fn handle(
     request: &HttpRequest,
-    guard: &OriginGuard,
+    guard: &RequestGuard,
     backend: &impl ServerBackend,
 ) -> HttpResponse {
     let host = request.header("Host").unwrap_or(&request.authority);
-    if let Err(refusal) = guard.check(host, request.header("Origin")) {
-        return transport_error(403, &refusal.to_string());
+    if let Err(refusal) = guard.check(
+        host,
+        request.header("Origin"),
+        request.header("Authorization"),
+    ) {
+        let response = transport_error(refusal.status(), &refusal.to_string());
+        return match refusal {
+            Refusal::Token => {
+                response.with_header("WWW-Authenticate", r#"Bearer realm="mcp-isolate-runner""#)
+            }
+            _ => response,
+        };
     }
     match request.method.as_str() {
         "POST" => handle_post(request, backend).await,
@@ -298,7 +308,7 @@ mod tests {
 
     /// `handle` with the default guard.
     async fn handle_(request: &HttpRequest, backend: &Sessions) -> HttpResponse {
-        handle(request, &OriginGuard::default(), backend).await
+        handle(request, &RequestGuard::default(), backend).await
     }
 
     fn post(session: Option<&str>, body: &str) -> HttpRequest {
@@ -468,6 +478,23 @@ mod tests {
             (403, json!(-32600))
         );
         assert!(backend.0.borrow().is_empty(), "no session was opened");
+    }
+
+    #[test]
+    fn a_missing_token_is_401_with_www_authenticate() {
+        let guard = RequestGuard::new(None, None, Some("t0ken".into()));
+        let backend = Sessions::default();
+        let response = block_on(handle(&post(None, INITIALIZE), &guard, &backend));
+        assert_eq!(response.status, 401);
+        assert!(response
+            .headers
+            .iter()
+            .any(|(n, v)| n == "WWW-Authenticate" && v.starts_with("Bearer")));
+        let mut authorized = post(None, INITIALIZE);
+        authorized
+            .headers
+            .push(("authorization".into(), "Bearer t0ken".into()));
+        assert_eq!(block_on(handle(&authorized, &guard, &backend)).status, 200);
     }
 
     #[test]

@@ -18,10 +18,18 @@ mod runner;
 mod session_object;
 mod upstream_object;
 
-use worker::{console_error, event, Context, Env, Request, Response, Result};
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::mcp::guard::OriginGuard;
+use worker::{console_error, console_warn, event, Context, Env, Request, Response, Result};
+
+use crate::mcp::guard::RequestGuard;
 use crate::mcp::http::{handle, HttpRequest};
+
+/// The secret that, when set, every request must carry as `Authorization: Bearer …`.
+const RUNNER_TOKEN: &str = "RUNNER_TOKEN";
+
+/// Whether this isolate has already warned that it serves a public host without a token.
+static WARNED_WITHOUT_TOKEN: AtomicBool = AtomicBool::new(false);
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
@@ -34,9 +42,11 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
 
 async fn serve_mcp(mut req: Request, env: Env, ctx: &Context) -> Result<Response> {
     let var = |name: &str| env.var(name).ok().map(|v| v.to_string());
-    let guard = OriginGuard::new(
+    let token = env.secret(RUNNER_TOKEN).ok().map(|t| t.to_string());
+    let guard = RequestGuard::new(
         var("ALLOWED_HOSTS").as_deref(),
         var("ALLOWED_ORIGINS").as_deref(),
+        token,
     );
     let runner = match runner::Runner::new(env, ctx) {
         Ok(runner) => runner,
@@ -51,6 +61,9 @@ async fn serve_mcp(mut req: Request, env: Env, ctx: &Context) -> Result<Response
         (Some(host), None) => host.to_owned(),
         (None, _) => String::new(),
     };
+    if !guard.requires_token() && !RequestGuard::is_loopback(&authority) {
+        warn_once_without_token(&authority);
+    }
     let request = HttpRequest {
         method: req.method().to_string(),
         authority,
@@ -68,4 +81,14 @@ async fn serve_mcp(mut req: Request, env: Env, ctx: &Context) -> Result<Response
     } else {
         builder.fixed(response.body)
     })
+}
+
+/// Logs, once per isolate, that the runner is reachable beyond loopback with no token set.
+fn warn_once_without_token(authority: &str) {
+    if !WARNED_WITHOUT_TOKEN.swap(true, Ordering::Relaxed) {
+        console_warn!(
+            "mcp-isolate-runner is serving {authority} without RUNNER_TOKEN: anyone who can reach \
+             it can use the configured upstreams. Set it with `wrangler secret put RUNNER_TOKEN`."
+        );
+    }
 }

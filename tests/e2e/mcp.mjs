@@ -10,10 +10,10 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 
 import { ROOT } from "./stack.mjs";
 
-/** A connected TypeScript SDK client. */
-export async function connectTypeScript(url) {
+/** A connected TypeScript SDK client, sending `headers` with every request. */
+export async function connectTypeScript(url, headers = {}) {
   const client = new Client({ name: "e2e-typescript", version: "1.0.0" });
-  await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+  await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } }));
   return client;
 }
 

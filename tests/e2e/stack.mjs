@@ -97,10 +97,10 @@ export async function startInventory(name, flags, logDir, processes) {
 }
 
 /**
- * Starts the three upstreams and the runner. `extraUpstreams` are appended to the configuration.
- * Returns { url, logDir, upstreams, stop }.
+ * Starts the three upstreams and the runner. `extraUpstreams` are appended to the configuration;
+ * `vars` are passed to wrangler as `--var NAME:VALUE`. Returns { url, logDir, upstreams, stop }.
  */
-export async function startStack({ extraUpstreams = [] } = {}) {
+export async function startStack({ extraUpstreams = [], vars = {} } = {}) {
   const logDir = mkdtempSync(join(tmpdir(), "mir-stack-"));
   const processes = [];
   try {
@@ -121,7 +121,8 @@ export async function startStack({ extraUpstreams = [] } = {}) {
       join(ROOT, "node_modules/.bin/wrangler"),
       ["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(await freePort()),
         "--persist-to", join(logDir, "state"), "--show-interactive-dev-session=false",
-        "--var", `UPSTREAMS:${JSON.stringify(upstreams)}`],
+        "--var", `UPSTREAMS:${JSON.stringify(upstreams)}`,
+        ...Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`])],
       { logDir },
     );
     processes.push(runner);
