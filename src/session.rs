@@ -1,7 +1,15 @@
 //! MCP sessions as the runner keeps them: one Durable Object per session id holds a
 //! [`SessionRecord`]; the fetch handler sends it [`SessionCommand`]s.
+//!
+//! A session ends when the client deletes it or after [`SESSION_IDLE_TIMEOUT_MS`] without use,
+//! so abandoned sessions do not pile up in storage. Each use pushes the expiry out, but only once
+//! less than half the timeout remains, so a busy session costs a storage write at most about
+//! twice per timeout rather than once per request.
 
 use serde::{Deserialize, Serialize};
+
+/// How long a session may go unused before it ends: 24 hours.
+pub const SESSION_IDLE_TIMEOUT_MS: u64 = 24 * 60 * 60 * 1000;
 
 /// What the runner remembers about one MCP session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -11,6 +19,34 @@ pub struct SessionRecord {
     pub protocol_version: String,
     /// The upstreams executions in this session may call.
     pub upstreams: Vec<String>,
+    /// When the session ends unless used, in milliseconds since the Unix epoch.
+    pub expires_at_ms: u64,
+}
+
+impl SessionRecord {
+    /// A session opened at `now_ms`.
+    pub fn new(protocol_version: String, upstreams: Vec<String>, now_ms: u64) -> Self {
+        Self {
+            protocol_version,
+            upstreams,
+            expires_at_ms: now_ms + SESSION_IDLE_TIMEOUT_MS,
+        }
+    }
+
+    /// Whether the session has ended by `now_ms`.
+    pub fn is_expired(&self, now_ms: u64) -> bool {
+        now_ms >= self.expires_at_ms
+    }
+
+    /// The record with its expiry pushed out, when a use at `now_ms` should store one: only
+    /// once less than half the timeout remains.
+    pub fn renewed(&self, now_ms: u64) -> Option<Self> {
+        let remaining = self.expires_at_ms.saturating_sub(now_ms);
+        (remaining < SESSION_IDLE_TIMEOUT_MS / 2).then(|| Self {
+            expires_at_ms: now_ms + SESSION_IDLE_TIMEOUT_MS,
+            ..self.clone()
+        })
+    }
 }
 
 /// What the fetch handler asks a session's object.
@@ -22,8 +58,37 @@ pub enum SessionCommand {
         /// The session's record.
         record: SessionRecord,
     },
-    /// Read the session; answers `Option<SessionRecord>`.
+    /// Read the session (counts as a use); answers `Option<SessionRecord>`.
     Get,
     /// End the session; answers whether it existed.
     Close,
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    use super::*;
+
+    const OPENED: u64 = 1_000_000;
+
+    fn record() -> SessionRecord {
+        SessionRecord::new("2025-11-25".into(), vec!["everything".into()], OPENED)
+    }
+
+    #[test]
+    fn a_session_expires_after_the_idle_timeout() {
+        assert!(!record().is_expired(OPENED + SESSION_IDLE_TIMEOUT_MS - 1));
+        assert!(record().is_expired(OPENED + SESSION_IDLE_TIMEOUT_MS));
+    }
+
+    #[test]
+    fn a_use_renews_only_once_half_the_timeout_has_passed() {
+        assert_eq!(record().renewed(OPENED + SESSION_IDLE_TIMEOUT_MS / 4), None);
+        let later = OPENED + SESSION_IDLE_TIMEOUT_MS / 2 + 1;
+        let renewed = record().renewed(later).unwrap();
+        assert_eq!(renewed.expires_at_ms, later + SESSION_IDLE_TIMEOUT_MS);
+        assert_eq!(renewed.upstreams, record().upstreams);
+    }
 }

@@ -13,6 +13,7 @@ use worker::{Context, Env};
 use super::js::{property, random_uuid};
 use super::loader::run_program;
 use super::objects::{ask, SESSION_OBJECTS, UPSTREAM_OBJECTS};
+use super::session_object::now_ms;
 use crate::codemode::catalog::{Catalog, UpstreamTools};
 use crate::codemode::source::prepare;
 use crate::codemode::tools::{self, ExecuteInput, SearchInput, EXECUTE_TOOL, SEARCH_TOOL};
@@ -156,10 +157,11 @@ impl ServerBackend for Runner {
         protocol_version: &ProtocolVersion,
     ) -> Result<String, BackendError> {
         let session_id = random_uuid();
-        let record = SessionRecord {
-            protocol_version: protocol_version.to_string(),
-            upstreams: self.config.upstream_names(),
-        };
+        let record = SessionRecord::new(
+            protocol_version.to_string(),
+            self.config.upstream_names(),
+            now_ms(),
+        );
         let _: bool = self
             .ask_session(&session_id, &SessionCommand::Open { record })
             .await?;
