@@ -21,7 +21,7 @@ use crate::config::{redact, RunnerConfig};
 use crate::upstream::arguments::ArgumentChecker;
 use crate::upstream::client::{
     self, call_tool_request, initialize_request, initialized_notification, read_response,
-    UpstreamError, SESSION_HEADER, UPSTREAM_TIMEOUT_MS,
+    session_rejected, UpstreamError, SESSION_HEADER, UPSTREAM_TIMEOUT_MS,
 };
 use crate::upstream::protocol::{UpstreamAnswer, UpstreamCommand};
 
@@ -196,8 +196,7 @@ impl UpstreamObject {
     }
 
     /// Sends a request in the session, opening it first if needed; when the upstream has
-    /// forgotten the session (404), opens a new one and sends once more. A 404 means the request
-    /// was not processed, so repeating it is safe even for `tools/call`.
+    /// forgotten the session ([`session_rejected`]), opens a new one and sends once more.
     async fn request(
         &self,
         target: &Target,
@@ -207,17 +206,16 @@ impl UpstreamObject {
         for _ in 0..2 {
             let link = self.link(target).await?;
             let answer = self.post(target, Some(&link), body).await?;
-            match read_response(
+            if session_rejected(answer.status, link.session_id.is_some()) {
+                self.link.borrow_mut().take();
+                continue;
+            }
+            return read_response(
                 answer.status,
                 answer.content_type.as_deref(),
                 &answer.body,
                 id,
-            ) {
-                Err(UpstreamError::SessionExpired) => {
-                    self.link.borrow_mut().take();
-                }
-                other => return other,
-            }
+            );
         }
         Err(UpstreamError::SessionExpired)
     }

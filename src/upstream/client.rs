@@ -104,6 +104,14 @@ pub fn call_tool_request(id: u64, name: &str, arguments: Option<Map<String, Valu
     )
 }
 
+/// Whether an answer says the upstream no longer knows the session the request carried. The
+/// spec's answer is 404; some servers (server-everything) answer 400 "No valid session ID". Either
+/// way the request was refused unprocessed, so a new session and one retry are safe, even for
+/// `tools/call`.
+pub fn session_rejected(status: u16, sent_session: bool) -> bool {
+    sent_session && matches!(status, 400 | 404)
+}
+
 /// Reads the result of request `id` from an HTTP answer.
 pub fn read_response(
     status: u16,
@@ -111,9 +119,6 @@ pub fn read_response(
     body: &str,
     id: u64,
 ) -> Result<Value, UpstreamError> {
-    if status == 404 {
-        return Err(UpstreamError::SessionExpired);
-    }
     if !(200..300).contains(&status) {
         return Err(UpstreamError::HttpStatus {
             status,
@@ -195,10 +200,10 @@ mod tests {
 
     #[test]
     fn each_failure_has_its_own_error() {
-        assert_eq!(
+        assert!(matches!(
             read_response(404, None, "", 1),
-            Err(UpstreamError::SessionExpired)
-        );
+            Err(UpstreamError::HttpStatus { status: 404, .. })
+        ));
         assert!(matches!(
             read_response(500, None, "boom", 1),
             Err(UpstreamError::HttpStatus { status: 500, .. })
@@ -224,6 +229,18 @@ mod tests {
                 message: "bad".into()
             })
         );
+    }
+
+    #[test]
+    fn a_400_or_404_to_a_request_with_a_session_means_the_session_is_gone() {
+        assert!(session_rejected(404, true));
+        assert!(session_rejected(400, true));
+        assert!(
+            !session_rejected(404, false),
+            "without a session, 404 is just not found"
+        );
+        assert!(!session_rejected(500, true));
+        assert!(!session_rejected(200, true));
     }
 
     #[test]

@@ -68,9 +68,9 @@ function portOpen(port) {
   });
 }
 
-/** Starts server-everything only; returns { url, stop }. */
-export async function startEverything(logDir = mkdtempSync(join(tmpdir(), "mir-"))) {
-  const port = await freePort();
+/** Starts server-everything only, on `port` or a free one; returns { url, port, process, stop }. */
+export async function startEverything(logDir = mkdtempSync(join(tmpdir(), "mir-")), port = undefined) {
+  port ??= await freePort();
   const everything = start(
     "everything",
     process.execPath,
@@ -104,7 +104,7 @@ export async function startStack({ extraUpstreams = [], vars = {} } = {}) {
   const logDir = mkdtempSync(join(tmpdir(), "mir-stack-"));
   const processes = [];
   try {
-    const everything = await startEverything(logDir);
+    let everything = await startEverything(logDir);
     processes.push(everything.process);
     const inventory = await startInventory("inventory", [], logDir, processes);
     const inventoryJson = await startInventory("inventory_json", ["--json-response", "--stateless"], logDir, processes);
@@ -133,6 +133,13 @@ export async function startStack({ extraUpstreams = [], vars = {} } = {}) {
       logDir,
       upstreams,
       runnerLog: runner.log,
+      /** Restarts server-everything on its port: it comes back knowing no sessions. */
+      async restartEverything() {
+        stop(everything.process);
+        await waitFor("server-everything to stop", async () => !(await portOpen(everything.port)), []);
+        everything = await startEverything(logDir, everything.port);
+        processes.push(everything.process);
+      },
       stop: () => processes.reverse().forEach(stop),
     };
   } catch (error) {
