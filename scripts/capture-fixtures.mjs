@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { connectTypeScript } from "../tests/e2e/mcp.mjs";
-import { ROOT, startEverything, startInventory } from "../tests/e2e/stack.mjs";
+import { ROOT, startEverything, startInventory, stop } from "../tests/e2e/stack.mjs";
 
 const logDir = mkdtempSync(join(tmpdir(), "mir-capture-"));
 const processes = [];
@@ -24,7 +24,5 @@ try {
     console.log(`${file}: ${tools.length} tools`);
   }
 } finally {
-  for (const { child } of processes) {
-    process.kill(-child.pid, "SIGTERM");
-  }
+  processes.forEach(stop);
 }

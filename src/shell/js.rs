@@ -11,6 +11,11 @@ extern "C" {
     pub(crate) fn random_uuid() -> String;
 }
 
+/// Milliseconds since the Unix epoch, from the Workers clock.
+pub(crate) fn now_ms() -> u64 {
+    worker::Date::now().as_millis()
+}
+
 /// A Rust value as a plain JS value (objects, not `Map`s).
 pub(crate) fn to_js<T: Serialize>(value: &T) -> Result<JsValue, String> {
     value

@@ -10,10 +10,9 @@ use serde_json::Value;
 use wasm_bindgen::JsValue;
 use worker::{Context, Env};
 
-use super::js::{property, random_uuid};
+use super::js::{now_ms, property, random_uuid};
 use super::loader::run_program;
 use super::objects::{ask, SESSION_OBJECTS, UPSTREAM_OBJECTS};
-use super::session_object::now_ms;
 use crate::codemode::catalog::{Catalog, UpstreamTools};
 use crate::codemode::source::prepare;
 use crate::codemode::tools::{self, ExecuteInput, SearchInput, EXECUTE_TOOL, SEARCH_TOOL};

@@ -5,9 +5,9 @@
 //! idle session left in storage.
 
 use wasm_bindgen::JsValue;
-use worker::{
-    durable_object, Date, DurableObject, Env, Request, Response, Result, ScheduledTime, State,
-};
+
+use super::js::now_ms;
+use worker::{durable_object, DurableObject, Env, Request, Response, Result, ScheduledTime, State};
 
 use crate::session::{SessionCommand, SessionRecord};
 
@@ -74,9 +74,4 @@ impl SessionObject {
         let at = js_sys::Date::new(&JsValue::from_f64(record.expires_at_ms as f64));
         storage.set_alarm(ScheduledTime::new(at)).await
     }
-}
-
-/// Milliseconds since the Unix epoch, from the Workers clock.
-pub(crate) fn now_ms() -> u64 {
-    Date::now().as_millis()
 }

