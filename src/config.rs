@@ -24,18 +24,115 @@ pub struct RunnerConfig {
     pub upstreams: Vec<UpstreamConfig>,
 }
 
+/// How long the runner waits for one answer from an upstream unless its `timeoutMs` says else.
+pub const DEFAULT_TIMEOUT_MS: u32 = 30_000;
+
+/// How long a fetched tool list counts as fresh unless `toolsTtlSeconds` says else. A stale
+/// list is still served while a fresh one is fetched behind it.
+pub const DEFAULT_TOOLS_TTL_SECONDS: u32 = 300;
+
+/// Bounds on `timeoutMs`: long enough for one round trip, short of the execution's own limit.
+const TIMEOUT_MS_RANGE: std::ops::RangeInclusive<u32> = 100..=120_000;
+
 /// One upstream MCP server.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UpstreamConfig {
     /// The namespace the upstream's tools appear under in TypeScript (`name.tool(...)`), and
     /// the name of the Durable Object that holds its MCP session.
     pub name: String,
-    /// The upstream's streamable HTTP endpoint.
+    /// The upstream's endpoint: the MCP endpoint for streamable HTTP, the SSE endpoint for the
+    /// 2024-11-05 HTTP+SSE transport.
     pub url: String,
+    /// Which MCP transport the upstream speaks.
+    #[serde(default)]
+    pub transport: Transport,
     /// Extra request headers; values may contain `${SECRET_NAME}` placeholders.
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+    /// How long to wait for each answer, in milliseconds; a `tools/call` past it is cancelled.
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u32,
+    /// How long a fetched tool list is fresh, in seconds.
+    #[serde(default = "default_tools_ttl_seconds")]
+    pub tools_ttl_seconds: u32,
+    /// Which of the upstream's tools the runner exposes.
+    #[serde(default)]
+    pub tools: ToolFilter,
+}
+
+/// The MCP transports the runner can speak to an upstream.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Transport {
+    /// Streamable HTTP (protocol 2025-03-26 and later): one POST per message.
+    #[default]
+    StreamableHttp,
+    /// The HTTP+SSE transport of protocol 2024-11-05: a GET event stream carries every answer,
+    /// messages are POSTed to the endpoint the stream names.
+    Sse,
+}
+
+/// Tool names the operator exposes or hides; `*` in a pattern matches any run of characters.
+/// With `allow`, only matching tools are exposed; `deny` then hides tools from what remains.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolFilter {
+    /// If set, the only tools exposed.
+    #[serde(default)]
+    pub allow: Option<Vec<String>>,
+    /// Tools never exposed.
+    #[serde(default)]
+    pub deny: Vec<String>,
+}
+
+impl ToolFilter {
+    /// Whether the tool named `tool` (its upstream name) is exposed.
+    pub fn permits(&self, tool: &str) -> bool {
+        let allowed = self
+            .allow
+            .as_ref()
+            .is_none_or(|patterns| patterns.iter().any(|p| glob_matches(p, tool)));
+        allowed && !self.deny.iter().any(|p| glob_matches(p, tool))
+    }
+
+    fn validate(&self) -> Result<(), (String, String)> {
+        let patterns = self.allow.iter().flatten().map(|p| ("allow", p));
+        for (list, pattern) in patterns.chain(self.deny.iter().map(|p| ("deny", p))) {
+            if pattern.is_empty() {
+                return Err((format!("tools.{list}"), "a pattern is empty".to_owned()));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether `name` matches `pattern`, where each `*` matches any run of characters.
+fn glob_matches(pattern: &str, name: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or_default();
+    let Some(mut rest) = name.strip_prefix(first) else {
+        return false;
+    };
+    let mut parts: Vec<&str> = parts.collect();
+    let Some(last) = parts.pop() else {
+        return rest.is_empty();
+    };
+    for part in parts {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
+fn default_timeout_ms() -> u32 {
+    DEFAULT_TIMEOUT_MS
+}
+
+fn default_tools_ttl_seconds() -> u32 {
+    DEFAULT_TOOLS_TTL_SECONDS
 }
 
 /// A configuration the runner refuses, naming the field at fault.
@@ -111,7 +208,21 @@ impl UpstreamConfig {
             secret_names(value)
                 .map_err(|problem| invalid(index, &format!("headers.{header}"), problem))?;
         }
-        Ok(())
+        if !TIMEOUT_MS_RANGE.contains(&self.timeout_ms) {
+            return Err(invalid(
+                index,
+                "timeoutMs",
+                format!(
+                    "{} is outside {} to {}",
+                    self.timeout_ms,
+                    TIMEOUT_MS_RANGE.start(),
+                    TIMEOUT_MS_RANGE.end()
+                ),
+            ));
+        }
+        self.tools
+            .validate()
+            .map_err(|(field, problem)| invalid(index, &field, problem))
     }
 
     /// The request headers with every `${SECRET}` replaced through `lookup`.
@@ -152,6 +263,28 @@ pub fn redact(text: &str, secrets: &[String]) -> String {
         .iter()
         .filter(|s| !s.is_empty())
         .fold(text.to_owned(), |t, s| t.replace(s.as_str(), "[redacted]"))
+}
+
+/// `value` with every secret removed from each string in it, keys included; applied to tool
+/// results, since an upstream may echo what it was sent.
+pub fn redact_value(value: serde_json::Value, secrets: &[String]) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::String(text) => Value::String(redact(&text, secrets)),
+        Value::Array(items) => Value::Array(
+            items
+                .into_iter()
+                .map(|item| redact_value(item, secrets))
+                .collect(),
+        ),
+        Value::Object(entries) => Value::Object(
+            entries
+                .into_iter()
+                .map(|(key, item)| (redact(&key, secrets), redact_value(item, secrets)))
+                .collect(),
+        ),
+        other => other,
+    }
 }
 
 fn invalid(index: usize, field: &str, problem: String) -> ConfigError {
@@ -291,11 +424,75 @@ mod tests {
     }
 
     #[test]
+    fn per_upstream_settings_have_defaults_and_can_be_set() {
+        let config = RunnerConfig::from_json(
+            r#"[{"name": "a", "url": "http://x"},
+                {"name": "b", "url": "http://y/sse", "transport": "sse", "timeoutMs": 500,
+                 "toolsTtlSeconds": 0, "tools": {"allow": ["get_*"], "deny": ["get_secret"]}}]"#,
+        )
+        .unwrap();
+        let [a, b] = &config.upstreams[..] else {
+            panic!("two upstreams")
+        };
+        assert_eq!(
+            (a.transport, a.timeout_ms, a.tools_ttl_seconds),
+            (
+                Transport::StreamableHttp,
+                DEFAULT_TIMEOUT_MS,
+                DEFAULT_TOOLS_TTL_SECONDS
+            )
+        );
+        assert_eq!(
+            (b.transport, b.timeout_ms, b.tools_ttl_seconds),
+            (Transport::Sse, 500, 0)
+        );
+        assert!(b.tools.permits("get_stock"));
+        assert!(!b.tools.permits("get_secret"), "deny wins over allow");
+        assert!(!b.tools.permits("create_order"), "not in allow");
+        assert!(a.tools.permits("anything"), "no filter exposes every tool");
+    }
+
+    #[test]
+    fn tool_patterns_match_with_stars_anywhere() {
+        let cases = [
+            ("echo", "echo", true),
+            ("echo", "echoes", false),
+            ("*", "", true),
+            ("get_*", "get_", true),
+            ("get_*", "set_x", false),
+            ("*_admin", "drop_admin", true),
+            ("*_admin", "admin", false),
+            ("a*b*c", "a_x_b_y_c", true),
+            ("a*b*c", "acb", false),
+            ("a*a", "a", false),
+        ];
+        for (pattern, name, expected) in cases {
+            assert_eq!(glob_matches(pattern, name), expected, "{pattern} ~ {name}");
+        }
+    }
+
+    #[test]
     fn redact_replaces_every_occurrence_of_each_secret() {
         let secrets = vec!["s3cr3t".to_owned(), String::new()];
         assert_eq!(
             redact("a s3cr3t b s3cr3t", &secrets),
             "a [redacted] b [redacted]"
+        );
+    }
+
+    #[test]
+    fn redact_value_reaches_every_string_in_a_result() {
+        let secrets = vec!["s3cr3t".to_owned()];
+        let result = serde_json::json!({
+            "content": [{"type": "text", "text": "token s3cr3t"}],
+            "structuredContent": {"s3cr3t": ["x s3cr3t", 1, null]}
+        });
+        assert_eq!(
+            redact_value(result, &secrets),
+            serde_json::json!({
+                "content": [{"type": "text", "text": "token [redacted]"}],
+                "structuredContent": {"[redacted]": ["x [redacted]", 1, null]}
+            })
         );
     }
 
@@ -322,6 +519,18 @@ mod tests {
                 "unknown field `extra`",
             ),
             (r#"{"name": "a"}"#, "UPSTREAMS is not valid"),
+            (
+                r#"[{"name": "a", "url": "http://x", "transport": "websocket"}]"#,
+                "unknown variant `websocket`",
+            ),
+            (
+                r#"[{"name": "a", "url": "http://x", "timeoutMs": 5}]"#,
+                "UPSTREAMS[0].timeoutMs: 5 is outside 100 to 120000",
+            ),
+            (
+                r#"[{"name": "a", "url": "http://x", "tools": {"deny": [""]}}]"#,
+                "UPSTREAMS[0].tools.deny: a pattern is empty",
+            ),
         ];
         for (json, expected) in cases {
             let err = RunnerConfig::from_json(json).unwrap_err().to_string();

@@ -12,11 +12,16 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import program from "./program.js";
 
-/** A failed tool call, named after its class (UpstreamToolError, NotPermitted, ...). */
+/**
+ * A failed tool call, named after its class (UpstreamTimeout, UpstreamToolError, NotPermitted,
+ * ...), carrying the namespace and function so a program can decide what to do about it.
+ */
 class ToolCallError extends Error {
-  constructor(kind, message) {
+  constructor(kind, message, upstream, tool) {
     super(message);
     this.name = kind;
+    this.upstream = upstream;
+    this.tool = tool;
   }
 }
 
@@ -48,11 +53,13 @@ function bindNamespaces(bridge, manifest, calls) {
         // A JSON round trip gives the bridge plain data, whatever the program passed.
         const plain = JSON.parse(JSON.stringify(args ?? {}));
         const reply = await bridge.callTool(namespace, tool, plain);
-        calls.push({ tool: `${namespace}.${name}`, ms: Date.now() - started, ok: reply.status === "ok" });
+        const trace = { tool: `${namespace}.${name}`, ms: Date.now() - started, ok: reply.status === "ok" };
         if (reply.status === "ok") {
+          calls.push(trace);
           return reply.value;
         }
-        throw new ToolCallError(reply.kind, reply.message);
+        calls.push({ ...trace, error: reply.kind });
+        throw new ToolCallError(reply.kind, `${namespace}.${name}: ${reply.message}`, namespace, name);
       };
     }
     namespaces[namespace] = Object.freeze(object);

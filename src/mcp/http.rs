@@ -54,7 +54,8 @@ pub struct HttpResponse {
 }
 
 impl HttpResponse {
-    fn json(status: u16, body: &Value) -> Self {
+    /// A JSON response.
+    pub fn json(status: u16, body: &Value) -> Self {
         Self {
             status,
             headers: vec![("Content-Type".into(), "application/json".into())],
@@ -80,25 +81,33 @@ impl HttpResponse {
     }
 }
 
+/// The refusal response when `guard` turns `request` away (Host, Origin or token).
+pub fn refused(request: &HttpRequest, guard: &RequestGuard) -> Option<HttpResponse> {
+    let host = request.header("Host").unwrap_or(&request.authority);
+    let refusal = guard
+        .check(
+            host,
+            request.header("Origin"),
+            request.header("Authorization"),
+        )
+        .err()?;
+    let response = transport_error(refusal.status(), &refusal.to_string());
+    Some(match refusal {
+        Refusal::Token => {
+            response.with_header("WWW-Authenticate", r#"Bearer realm="mcp-isolate-runner""#)
+        }
+        _ => response,
+    })
+}
+
 /// Serves one request to the MCP endpoint, after the Host/Origin check.
 pub async fn handle(
     request: &HttpRequest,
     guard: &RequestGuard,
     backend: &impl ServerBackend,
 ) -> HttpResponse {
-    let host = request.header("Host").unwrap_or(&request.authority);
-    if let Err(refusal) = guard.check(
-        host,
-        request.header("Origin"),
-        request.header("Authorization"),
-    ) {
-        let response = transport_error(refusal.status(), &refusal.to_string());
-        return match refusal {
-            Refusal::Token => {
-                response.with_header("WWW-Authenticate", r#"Bearer realm="mcp-isolate-runner""#)
-            }
-            _ => response,
-        };
+    if let Some(refusal) = refused(request, guard) {
+        return refusal;
     }
     match request.method.as_str() {
         "POST" => handle_post(request, backend).await,

@@ -7,6 +7,8 @@ use rmcp::model::CallToolResult;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::upstream::client::UpstreamError;
+
 /// What one execution may do, set by the runner as the bridge stub's `props`. The isolate
 /// holds the stub but cannot read or change its props, so it cannot claim another session or
 /// an upstream it was not given.
@@ -18,21 +20,45 @@ pub struct Grant {
     pub upstreams: Vec<String>,
 }
 
-/// Why a tool call from the sandbox failed; each becomes the `name` of the thrown `Error`.
+/// Why a tool call from the sandbox failed; each becomes the `name` of the thrown `Error`, so a
+/// program (and the model reading its result) can tell them apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ToolErrorKind {
     /// The upstream ran the tool and reported failure (`isError: true`).
     UpstreamToolError,
     /// The upstream answered with a JSON-RPC error.
     UpstreamRpcError,
-    /// The upstream could not be reached or did not answer in time.
-    UpstreamUnavailable,
+    /// The upstream did not answer within its timeout; the call was cancelled.
+    UpstreamTimeout,
+    /// The upstream could not be reached.
+    UpstreamUnreachable,
+    /// The upstream answered with an HTTP error status.
+    UpstreamHttpError,
     /// The upstream answered with something that is not MCP.
     UpstreamProtocolError,
+    /// The upstream had ended the session; the call was not processed.
+    UpstreamSessionExpired,
+    /// The runner's configuration for the upstream cannot be used.
+    UpstreamMisconfigured,
     /// The program asked for an upstream or tool it may not use.
     NotPermitted,
-    /// The arguments were not a JSON object.
+    /// The arguments do not fit the tool's input schema.
     InvalidArguments,
+}
+
+impl ToolErrorKind {
+    /// The class of an upstream failure.
+    pub fn of(error: &UpstreamError) -> Self {
+        match error {
+            UpstreamError::Rpc { .. } => Self::UpstreamRpcError,
+            UpstreamError::Timeout { .. } => Self::UpstreamTimeout,
+            UpstreamError::Unreachable { .. } => Self::UpstreamUnreachable,
+            UpstreamError::HttpStatus { .. } => Self::UpstreamHttpError,
+            UpstreamError::Malformed { .. } => Self::UpstreamProtocolError,
+            UpstreamError::SessionExpired => Self::UpstreamSessionExpired,
+            UpstreamError::Misconfigured { .. } => Self::UpstreamMisconfigured,
+        }
+    }
 }
 
 /// The answer to one tool call made through the bridge.
@@ -48,7 +74,7 @@ pub enum BridgeReply {
     Error {
         /// The failure class.
         kind: ToolErrorKind,
-        /// One line for the model: what failed and why.
+        /// Why, in one line; the harness puts the function's name in front.
         message: String,
     },
 }
@@ -57,7 +83,7 @@ impl BridgeReply {
     /// The reply for an upstream's tool result: its structured content, else its text content
     /// (parsed as JSON when it parses; several blocks become an array); `isError` becomes an
     /// [`ToolErrorKind::UpstreamToolError`] carrying the upstream's own message.
-    pub fn from_tool_result(qualified_tool: &str, result: CallToolResult) -> Self {
+    pub fn from_tool_result(result: CallToolResult) -> Self {
         let texts: Vec<String> = result
             .content
             .iter()
@@ -74,7 +100,7 @@ impl BridgeReply {
             };
             return BridgeReply::Error {
                 kind: ToolErrorKind::UpstreamToolError,
-                message: format!("{qualified_tool} failed: {message}"),
+                message: format!("the tool reported an error: {message}"),
             };
         }
         let value = match (result.structured_content, texts.as_slice()) {
@@ -133,6 +159,9 @@ pub struct CallTrace {
     pub ms: u64,
     /// Whether it succeeded.
     pub ok: bool,
+    /// The failure's class when it did not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ToolErrorKind>,
 }
 
 #[cfg(test)]
@@ -166,14 +195,14 @@ mod tests {
         use rmcp::model::ContentBlock;
         let text = CallToolResult::success(vec![ContentBlock::text("The sum of 2 and 40 is 42.")]);
         assert_eq!(
-            BridgeReply::from_tool_result("m.sum", text),
+            BridgeReply::from_tool_result(text),
             BridgeReply::Ok {
                 value: json!("The sum of 2 and 40 is 42.")
             }
         );
         let json_text = CallToolResult::success(vec![ContentBlock::text("{\"n\": 1}")]);
         assert_eq!(
-            BridgeReply::from_tool_result("m.t", json_text),
+            BridgeReply::from_tool_result(json_text),
             BridgeReply::Ok {
                 value: json!({"n": 1})
             }
@@ -181,7 +210,7 @@ mod tests {
         let mut structured = CallToolResult::success(vec![ContentBlock::text("ignored")]);
         structured.structured_content = Some(json!({"total": 3}));
         assert_eq!(
-            BridgeReply::from_tool_result("m.t", structured),
+            BridgeReply::from_tool_result(structured),
             BridgeReply::Ok {
                 value: json!({"total": 3})
             }
@@ -189,10 +218,10 @@ mod tests {
         let mut failed = CallToolResult::success(vec![ContentBlock::text("unknown SKU: X")]);
         failed.is_error = Some(true);
         assert_eq!(
-            BridgeReply::from_tool_result("inv.get_stock", failed),
+            BridgeReply::from_tool_result(failed),
             BridgeReply::Error {
                 kind: ToolErrorKind::UpstreamToolError,
-                message: "inv.get_stock failed: unknown SKU: X".into()
+                message: "the tool reported an error: unknown SKU: X".into()
             }
         );
     }

@@ -12,7 +12,6 @@ use worker::Env;
 use super::js::{from_js, to_js};
 use super::objects::{ask, UPSTREAM_OBJECTS};
 use crate::sandbox::protocol::{BridgeReply, Grant, ToolErrorKind};
-use crate::upstream::client::UpstreamError;
 use crate::upstream::protocol::{UpstreamAnswer, UpstreamCommand};
 
 /// Tool calls from sandboxed programs.
@@ -43,7 +42,6 @@ async fn reply(
     tool: &str,
     args: JsValue,
 ) -> BridgeReply {
-    let qualified = format!("{upstream}.{tool}");
     let refuse = |kind, message: String| BridgeReply::Error { kind, message };
     let Ok(grant) = from_js::<Grant>(props) else {
         return refuse(
@@ -63,7 +61,7 @@ async fn reply(
         _ => {
             return refuse(
                 ToolErrorKind::InvalidArguments,
-                format!("{qualified}: arguments must be an object"),
+                "the arguments must be an object".into(),
             )
         }
     };
@@ -72,31 +70,26 @@ async fn reply(
         arguments: Some(arguments),
     };
     match ask::<_, UpstreamAnswer>(env, UPSTREAM_OBJECTS, upstream, &command).await {
-        Ok(UpstreamAnswer::ToolResult { result }) => {
-            BridgeReply::from_tool_result(&qualified, result)
-        }
+        Ok(UpstreamAnswer::ToolResult { result }) => BridgeReply::from_tool_result(result),
         Ok(UpstreamAnswer::InvalidArguments { detail }) => refuse(
             ToolErrorKind::InvalidArguments,
-            format!("{qualified}: the arguments do not match the tool's input schema: {detail}"),
+            format!("the arguments do not match the tool's input schema: {detail}"),
         ),
+        Ok(UpstreamAnswer::NotPermitted { detail }) => refuse(ToolErrorKind::NotPermitted, detail),
         Ok(UpstreamAnswer::Failed { error }) => {
-            refuse(kind_of(&error), format!("{qualified}: {error}"))
+            refuse(ToolErrorKind::of(&error), error.to_string())
         }
-        Ok(UpstreamAnswer::Tools { .. }) => refuse(
+        Ok(
+            UpstreamAnswer::Tools { .. }
+            | UpstreamAnswer::Pending { .. }
+            | UpstreamAnswer::Status { .. },
+        ) => refuse(
             ToolErrorKind::UpstreamProtocolError,
-            format!("{qualified}: answered out of turn"),
+            "the upstream's object answered out of turn".into(),
         ),
         Err(e) => refuse(
-            ToolErrorKind::UpstreamUnavailable,
-            format!("{qualified}: {e}"),
+            ToolErrorKind::UpstreamUnreachable,
+            format!("the upstream's object failed: {e}"),
         ),
-    }
-}
-
-fn kind_of(error: &UpstreamError) -> ToolErrorKind {
-    match error {
-        UpstreamError::Rpc { .. } => ToolErrorKind::UpstreamRpcError,
-        UpstreamError::Malformed { .. } => ToolErrorKind::UpstreamProtocolError,
-        _ => ToolErrorKind::UpstreamUnavailable,
     }
 }

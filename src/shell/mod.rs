@@ -1,6 +1,7 @@
 //! The Worker shell: everything that touches JavaScript, compiled for `wasm32` only.
 //!
-//! - the fetch handler (this module) routes `/mcp` to [`crate::mcp::http`];
+//! - the fetch handler (this module) routes `/mcp` to [`crate::mcp::http`] and `/admin/…` to
+//!   [`crate::admin`];
 //! - [`runner`] implements the MCP backend with Durable Objects and the Worker Loader;
 //! - [`session_object`] and [`upstream_object`] are the Durable Objects;
 //! - [`loader`] loads a dynamic isolate and runs a program in it;
@@ -22,31 +23,46 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use worker::{console_error, console_warn, event, Context, Env, Request, Response, Result};
 
+use crate::admin::{self, ADMIN_PREFIX};
 use crate::mcp::guard::RequestGuard;
 use crate::mcp::http::{handle, HttpRequest};
 
-/// The secret that, when set, every request must carry as `Authorization: Bearer …`.
+/// The secret that, when set, every MCP request must carry as `Authorization: Bearer …`.
 const RUNNER_TOKEN: &str = "RUNNER_TOKEN";
+/// The secret that turns on the operator's endpoint; its requests must carry it as a bearer.
+const ADMIN_TOKEN: &str = "ADMIN_TOKEN";
 
 /// Whether this isolate has already warned that it serves a public host without a token.
 static WARNED_WITHOUT_TOKEN: AtomicBool = AtomicBool::new(false);
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
-    match req.path().as_str() {
-        "/mcp" => serve_mcp(req, env, &ctx).await,
+    let path = req.path();
+    match path.as_str() {
+        "/mcp" => serve(req, env, &ctx, Endpoint::Mcp).await,
+        _ if path.starts_with(ADMIN_PREFIX) => serve(req, env, &ctx, Endpoint::Admin(path)).await,
         "/" => Response::ok("MCP Isolate Runner: the MCP endpoint is /mcp\n"),
         _ => Response::error("Not Found: the MCP endpoint is /mcp", 404),
     }
 }
 
-async fn serve_mcp(mut req: Request, env: Env, ctx: &Context) -> Result<Response> {
+/// Which endpoint a request is for.
+enum Endpoint {
+    Mcp,
+    /// The operator's endpoint, with the request's path.
+    Admin(String),
+}
+
+async fn serve(mut req: Request, env: Env, ctx: &Context, endpoint: Endpoint) -> Result<Response> {
     let var = |name: &str| env.var(name).ok().map(|v| v.to_string());
-    let token = env.secret(RUNNER_TOKEN).ok().map(|t| t.to_string());
+    let token_name = match endpoint {
+        Endpoint::Mcp => RUNNER_TOKEN,
+        Endpoint::Admin(_) => ADMIN_TOKEN,
+    };
     let guard = RequestGuard::new(
         var("ALLOWED_HOSTS").as_deref(),
         var("ALLOWED_ORIGINS").as_deref(),
-        token,
+        env.secret(token_name).ok().map(|t| t.to_string()),
     );
     let runner = match runner::Runner::new(env, ctx) {
         Ok(runner) => runner,
@@ -61,16 +77,21 @@ async fn serve_mcp(mut req: Request, env: Env, ctx: &Context) -> Result<Response
         (Some(host), None) => host.to_owned(),
         (None, _) => String::new(),
     };
-    if !guard.requires_token() && !RequestGuard::is_loopback(&authority) {
-        warn_once_without_token(&authority);
-    }
     let request = HttpRequest {
         method: req.method().to_string(),
         authority,
         headers: req.headers().entries().collect(),
         body: req.bytes().await.unwrap_or_default(),
     };
-    let response = handle(&request, &guard, &runner).await;
+    let response = match endpoint {
+        Endpoint::Mcp => {
+            if !guard.requires_token() && !RequestGuard::is_loopback(&request.authority) {
+                warn_once_without_token(&request.authority);
+            }
+            handle(&request, &guard, &runner).await
+        }
+        Endpoint::Admin(path) => admin::handle(&request, &path, &guard, &runner).await,
+    };
     let mut builder = Response::builder().with_status(response.status);
     for (name, value) in &response.headers {
         builder = builder.with_header(name, value)?;

@@ -13,6 +13,7 @@ use worker::{Context, Env};
 use super::js::{now_ms, property, random_uuid};
 use super::loader::run_program;
 use super::objects::{ask, SESSION_OBJECTS, UPSTREAM_OBJECTS};
+use crate::admin::AdminBackend;
 use crate::codemode::catalog::{Catalog, UpstreamTools};
 use crate::codemode::source::prepare;
 use crate::codemode::tools::{self, ExecuteInput, SearchInput, EXECUTE_TOOL, SEARCH_TOOL};
@@ -22,6 +23,8 @@ use crate::sandbox::limits::MAX_CODE_BYTES;
 use crate::sandbox::program::{RunRequest, WorkerCode};
 use crate::sandbox::protocol::Grant;
 use crate::session::{SessionCommand, SessionRecord};
+use crate::upstream::client::UpstreamError;
+use crate::upstream::health::{Health, UpstreamStatus};
 use crate::upstream::protocol::{UpstreamAnswer, UpstreamCommand};
 
 /// The variable holding the upstream configuration.
@@ -106,9 +109,16 @@ impl Runner {
             let tools = match answer {
                 Ok(UpstreamAnswer::Tools { tools }) => Ok(tools),
                 Ok(UpstreamAnswer::Failed { error }) => Err(error.to_string()),
-                Ok(UpstreamAnswer::ToolResult { .. } | UpstreamAnswer::InvalidArguments { .. }) => {
-                    Err("answered out of turn".to_owned())
-                }
+                Ok(UpstreamAnswer::Pending {
+                    waited_ms,
+                    last_error,
+                }) => Err(match last_error {
+                    Some(error) => {
+                        format!("still connecting after {waited_ms} ms; last attempt: {error}")
+                    }
+                    None => format!("still connecting after {waited_ms} ms; try again shortly"),
+                }),
+                Ok(_) => Err("its object answered out of turn".to_owned()),
                 Err(e) => Err(format!("its object failed: {e}")),
             };
             UpstreamTools {
@@ -147,6 +157,38 @@ impl Runner {
             Ok(outcome) => tools::execution_result(outcome),
             Err(error) => tools::sandbox_failure_result(error.to_string()),
         }
+    }
+}
+
+impl AdminBackend for Runner {
+    async fn statuses(&self) -> Vec<UpstreamStatus> {
+        let names = self.config.upstream_names();
+        join_all(
+            names
+                .iter()
+                .map(|name| self.report(name, UpstreamCommand::Status)),
+        )
+        .await
+    }
+
+    async fn refresh(&self, name: &str) -> Option<UpstreamStatus> {
+        self.config.upstream(name)?;
+        Some(self.report(name, UpstreamCommand::Refresh).await)
+    }
+}
+
+impl Runner {
+    /// The status an upstream's object reports after `command`.
+    async fn report(&self, name: &str, command: UpstreamCommand) -> UpstreamStatus {
+        let answer = ask(&self.env, UPSTREAM_OBJECTS, name, &command).await;
+        let failure = match answer {
+            Ok(UpstreamAnswer::Status { report }) => return report,
+            Ok(_) => "its object answered out of turn".to_owned(),
+            Err(e) => format!("its object failed: {e}"),
+        };
+        let mut health = Health::default();
+        health.record_failure(now_ms(), &UpstreamError::Unreachable { detail: failure });
+        UpstreamStatus::new(name, None, None, false, &health)
     }
 }
 

@@ -47,8 +47,9 @@ pub enum UpstreamError {
         /// What is wrong (names, never secret values).
         detail: String,
     },
-    /// The server no longer knows the session (HTTP 404 after initialize).
-    #[error("the upstream ended the session")]
+    /// The server no longer knows the session (HTTP 404, or 400 from some servers, to a request
+    /// carrying it). The request was not processed; the next one opens a new session.
+    #[error("the upstream had ended the session, so the request was not processed; call again")]
     SessionExpired,
     /// The answer is not the JSON-RPC response that was asked for.
     #[error("malformed response: {detail}")]
@@ -66,11 +67,15 @@ pub enum UpstreamError {
     },
 }
 
-/// How long the runner waits for an upstream's answer to one request.
-pub const UPSTREAM_TIMEOUT_MS: u32 = 30_000;
-
 /// How much of an error body to quote.
 const DETAIL_CHARS: usize = 200;
+
+/// The protocol versions the runner can speak with an upstream, newest first.
+pub const SUPPORTED_PROTOCOL_VERSIONS: [&str; 4] =
+    ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
+
+/// The notification an upstream sends when its tool list changes.
+pub const TOOLS_LIST_CHANGED: &str = "notifications/tools/list_changed";
 
 /// A JSON-RPC request.
 pub fn request(id: u64, method: &str, params: Value) -> Value {
@@ -90,6 +95,32 @@ pub fn initialize_request(id: u64) -> Value {
     )
 }
 
+/// The version the upstream chose in its `initialize` result, if the runner speaks it.
+pub fn negotiated_version(initialize_result: &Value) -> Result<String, UpstreamError> {
+    let version = initialize_result
+        .get("protocolVersion")
+        .and_then(Value::as_str)
+        .ok_or_else(|| UpstreamError::Malformed {
+            detail: "the initialize result has no protocolVersion".into(),
+        })?;
+    if SUPPORTED_PROTOCOL_VERSIONS.contains(&version) {
+        Ok(version.to_owned())
+    } else {
+        Err(UpstreamError::Malformed {
+            detail: format!(
+                "the upstream speaks protocol {version}; the runner speaks {}",
+                SUPPORTED_PROTOCOL_VERSIONS.join(", ")
+            ),
+        })
+    }
+}
+
+/// Whether requests in a session of `version` carry the `MCP-Protocol-Version` header, which
+/// protocol 2025-06-18 introduced.
+pub fn sends_version_header(version: &str) -> bool {
+    version >= "2025-06-18"
+}
+
 /// The notification that completes initialization.
 pub fn initialized_notification() -> Value {
     json!({"jsonrpc": "2.0", "method": "notifications/initialized"})
@@ -104,48 +135,85 @@ pub fn call_tool_request(id: u64, name: &str, arguments: Option<Map<String, Valu
     )
 }
 
+/// The notification telling the upstream the runner gave up on request `id`.
+pub fn cancelled_notification(id: u64, reason: &str) -> Value {
+    json!({
+        "jsonrpc": "2.0",
+        "method": "notifications/cancelled",
+        "params": {"requestId": id, "reason": reason}
+    })
+}
+
+/// An empty result for request `id`: the answer to an upstream's `ping`.
+pub fn empty_result(id: &Value) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "result": {}})
+}
+
 /// Whether an answer says the upstream no longer knows the session the request carried. The
 /// spec's answer is 404; some servers (server-everything) answer 400 "No valid session ID". Either
-/// way the request was refused unprocessed, so a new session and one retry are safe, even for
-/// `tools/call`.
+/// way the request was refused unprocessed and a new session is needed.
 pub fn session_rejected(status: u16, sent_session: bool) -> bool {
     sent_session && matches!(status, 400 | 404)
 }
 
-/// Reads the result of request `id` from an HTTP answer.
-pub fn read_response(
-    status: u16,
-    content_type: Option<&str>,
-    body: &str,
-    id: u64,
-) -> Result<Value, UpstreamError> {
-    if !(200..300).contains(&status) {
-        return Err(UpstreamError::HttpStatus {
-            status,
-            detail: excerpt(body),
-        });
+/// The error for an answer with a non-2xx status and this body.
+pub fn http_failure(status: u16, body: &str) -> UpstreamError {
+    UpstreamError::HttpStatus {
+        status,
+        detail: excerpt(body),
     }
-    let is_sse = content_type.is_some_and(|t| t.trim_start().starts_with("text/event-stream"));
-    let messages: Vec<Value> = if is_sse {
-        sse::event_data(body)
-            .iter()
-            .filter_map(|data| serde_json::from_str(data).ok())
-            .collect()
-    } else {
-        let value: Value = serde_json::from_str(body).map_err(|e| UpstreamError::Malformed {
-            detail: format!("body is not JSON ({e}): {}", excerpt(body)),
-        })?;
-        match value {
-            Value::Array(items) => items,
-            single => vec![single],
-        }
-    };
-    let response = messages
-        .into_iter()
-        .find(|m| m.get("id") == Some(&json!(id)) && m.get("method").is_none())
-        .ok_or_else(|| UpstreamError::Malformed {
-            detail: format!("no response with id {id} in the answer: {}", excerpt(body)),
-        })?;
+}
+
+/// What one JSON-RPC message from an upstream is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Incoming {
+    /// The answer to the request with this id: its result, or its error as [`UpstreamError::Rpc`].
+    Response {
+        /// The request's id.
+        id: Value,
+        /// Its result or error.
+        outcome: Result<Value, UpstreamError>,
+    },
+    /// A notification.
+    Notification {
+        /// Its method.
+        method: String,
+    },
+    /// A request from the server to the runner (such as `ping`).
+    Request {
+        /// Its id, for the answer.
+        id: Value,
+        /// Its method.
+        method: String,
+    },
+}
+
+/// Classifies one message, or says what is wrong with it.
+pub fn classify(message: &Value) -> Result<Incoming, UpstreamError> {
+    let method = message.get("method").and_then(Value::as_str);
+    let id = message.get("id").filter(|id| !id.is_null()).cloned();
+    match (method, id) {
+        (Some(method), Some(id)) => Ok(Incoming::Request {
+            id,
+            method: method.to_owned(),
+        }),
+        (Some(method), None) => Ok(Incoming::Notification {
+            method: method.to_owned(),
+        }),
+        (None, Some(id)) => Ok(Incoming::Response {
+            outcome: response_outcome(message, &id),
+            id,
+        }),
+        (None, None) => Err(UpstreamError::Malformed {
+            detail: format!(
+                "a message is neither request, notification nor response: {}",
+                excerpt(&message.to_string())
+            ),
+        }),
+    }
+}
+
+fn response_outcome(response: &Value, id: &Value) -> Result<Value, UpstreamError> {
     if let Some(error) = response.get("error") {
         let error: ErrorData =
             serde_json::from_value(error.clone()).map_err(|e| UpstreamError::Malformed {
@@ -153,7 +221,7 @@ pub fn read_response(
             })?;
         return Err(UpstreamError::Rpc {
             code: error.code.0,
-            message: error.message.into_owned(),
+            message: one_line(&error.message),
         });
     }
     response
@@ -164,12 +232,110 @@ pub fn read_response(
         })
 }
 
-/// The first characters of `text`, cut at a character boundary.
-fn excerpt(text: &str) -> String {
-    match text.char_indices().nth(DETAIL_CHARS) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
+/// Reads the result of request `id` from a 2xx `application/json` answer.
+pub fn read_json_response(body: &str, id: u64) -> Result<Value, UpstreamError> {
+    let value: Value = serde_json::from_str(body).map_err(|e| UpstreamError::Malformed {
+        detail: format!("the body is not JSON ({e}): {}", excerpt(body)),
+    })?;
+    let messages = match value {
+        Value::Array(items) => items,
+        single => vec![single],
+    };
+    messages
+        .iter()
+        .find_map(|message| match classify(message) {
+            Ok(Incoming::Response { id: got, outcome }) if got == json!(id) => Some(outcome),
+            _ => None,
+        })
+        .unwrap_or_else(|| {
+            Err(UpstreamError::Malformed {
+                detail: format!("no response with id {id} in the answer: {}", excerpt(body)),
+            })
+        })
+}
+
+/// The answer to request `id` read from an SSE stream as it arrives; notifications sent before
+/// the response are collected for the caller.
+#[derive(Debug)]
+pub struct StreamedResponse {
+    id: Value,
+    events: sse::EventParser,
+    notifications: Vec<String>,
+    /// The last event that was not a JSON-RPC message, to explain a stream that ends early.
+    unreadable: Option<String>,
+}
+
+impl StreamedResponse {
+    /// Waits for the response to request `id`.
+    pub fn new(id: u64) -> Self {
+        Self {
+            id: json!(id),
+            events: sse::EventParser::default(),
+            notifications: Vec::new(),
+            unreadable: None,
+        }
     }
+
+    /// Reads a chunk; returns the outcome once the response has arrived.
+    pub fn feed(&mut self, chunk: &[u8]) -> Option<Result<Value, UpstreamError>> {
+        let events = self.events.feed(chunk);
+        events.into_iter().find_map(|event| self.event(&event.data))
+    }
+
+    /// The outcome when the stream has ended.
+    pub fn finish(mut self) -> Result<Value, UpstreamError> {
+        let last = std::mem::take(&mut self.events).finish();
+        if let Some(outcome) = last.and_then(|event| self.event(&event.data)) {
+            return outcome;
+        }
+        let why = match self.unreadable {
+            Some(data) => format!("an event is not JSON-RPC: {}", excerpt(&data)),
+            None => "no event carried it".to_owned(),
+        };
+        Err(UpstreamError::Malformed {
+            detail: format!(
+                "the event stream ended without the response to request {}: {why}",
+                self.id
+            ),
+        })
+    }
+
+    /// The methods of the notifications that came before the response.
+    pub fn notifications(&self) -> &[String] {
+        &self.notifications
+    }
+
+    fn event(&mut self, data: &str) -> Option<Result<Value, UpstreamError>> {
+        let message = serde_json::from_str::<Value>(data)
+            .map_err(|_| ())
+            .and_then(|m| classify(&m).map_err(|_| ()));
+        match message {
+            Ok(Incoming::Response { id, outcome }) if id == self.id => Some(outcome),
+            Ok(Incoming::Notification { method }) => {
+                self.notifications.push(method);
+                None
+            }
+            Ok(_) => None,
+            Err(()) => {
+                self.unreadable = Some(data.to_owned());
+                None
+            }
+        }
+    }
+}
+
+/// The first characters of `text` on one line, cut at a character boundary.
+fn excerpt(text: &str) -> String {
+    let line = one_line(text);
+    match line.char_indices().nth(DETAIL_CHARS) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line,
+    }
+}
+
+/// `text` with its line breaks as spaces, so a cause stays one line.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]
@@ -182,53 +348,114 @@ mod tests {
     #[test]
     fn reads_a_json_response() {
         let body = r#"{"jsonrpc":"2.0","id":3,"result":{"tools":[]}}"#;
+        assert_eq!(read_json_response(body, 3).unwrap(), json!({"tools": []}));
+    }
+
+    fn streamed(body: &str, id: u64) -> (Result<Value, UpstreamError>, Vec<String>) {
+        let mut reader = StreamedResponse::new(id);
+        match reader.feed(body.as_bytes()) {
+            Some(outcome) => (outcome, reader.notifications().to_vec()),
+            None => {
+                let seen = reader.notifications().to_vec();
+                (reader.finish(), seen)
+            }
+        }
+    }
+
+    #[test]
+    fn reads_an_sse_response_after_a_priming_event_and_notifications() {
+        let body = "id: a\ndata:\n\nevent: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{}}\n\n\
+                    data: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/tools/list_changed\"}\n\n\
+                    event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":9,\"result\":{\"ok\":true}}\n\n";
+        let (outcome, notifications) = streamed(body, 9);
+        assert_eq!(outcome.unwrap(), json!({"ok": true}));
         assert_eq!(
-            read_response(200, Some("application/json"), body, 3).unwrap(),
-            json!({"tools": []})
+            notifications,
+            ["notifications/progress", TOOLS_LIST_CHANGED]
         );
     }
 
     #[test]
-    fn reads_an_sse_response_after_a_priming_event_and_a_notification() {
-        let body = "id: a\ndata:\n\nevent: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{}}\n\n\
-                    event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":9,\"result\":{\"ok\":true}}\n\n";
+    fn an_sse_response_is_found_before_the_stream_ends() {
+        let mut reader = StreamedResponse::new(1);
+        assert_eq!(reader.feed(b"data: {\"jsonrpc\":\"2.0\",\"id\":1,"), None);
         assert_eq!(
-            read_response(200, Some("text/event-stream"), body, 9).unwrap(),
-            json!({"ok": true})
+            reader.feed(b"\"result\":{}}\n\n"),
+            Some(Ok(json!({}))),
+            "the response is returned as soon as its event is complete"
+        );
+    }
+
+    #[test]
+    fn a_stream_that_ends_without_the_response_says_what_it_saw() {
+        let (outcome, _) = streamed("event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":\n\n", 4);
+        let Err(UpstreamError::Malformed { detail }) = outcome else {
+            panic!("expected a malformed-response error, got {outcome:?}")
+        };
+        assert!(
+            detail.contains("ended without the response to request 4")
+                && detail.contains(r#"{"jsonrpc":"2.0","id":"#),
+            "{detail}"
         );
     }
 
     #[test]
     fn each_failure_has_its_own_error() {
         assert!(matches!(
-            read_response(404, None, "", 1),
-            Err(UpstreamError::HttpStatus { status: 404, .. })
+            http_failure(500, "boom"),
+            UpstreamError::HttpStatus { status: 500, .. }
         ));
         assert!(matches!(
-            read_response(500, None, "boom", 1),
-            Err(UpstreamError::HttpStatus { status: 500, .. })
-        ));
-        assert!(matches!(
-            read_response(200, Some("application/json"), "<html>", 1),
+            read_json_response("<html>", 1),
             Err(UpstreamError::Malformed { .. })
         ));
         assert!(matches!(
-            read_response(
-                200,
-                Some("application/json"),
-                r#"{"jsonrpc":"2.0","id":2,"result":{}}"#,
-                1
-            ),
+            read_json_response(r#"{"jsonrpc":"2.0","id":2,"result":{}}"#, 1),
             Err(UpstreamError::Malformed { .. })
         ));
-        let rpc = r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32602,"message":"bad"}}"#;
+        let rpc = r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32602,"message":"bad\nthing"}}"#;
         assert_eq!(
-            read_response(200, Some("application/json"), rpc, 1),
+            read_json_response(rpc, 1),
             Err(UpstreamError::Rpc {
                 code: -32602,
-                message: "bad".into()
+                message: "bad thing".into()
             })
         );
+    }
+
+    #[test]
+    fn classifies_requests_notifications_and_responses() {
+        assert_eq!(
+            classify(&json!({"jsonrpc": "2.0", "id": 7, "method": "ping"})).unwrap(),
+            Incoming::Request {
+                id: json!(7),
+                method: "ping".into()
+            }
+        );
+        assert_eq!(
+            classify(&json!({"jsonrpc": "2.0", "method": TOOLS_LIST_CHANGED})).unwrap(),
+            Incoming::Notification {
+                method: TOOLS_LIST_CHANGED.into()
+            }
+        );
+        assert!(classify(&json!({"jsonrpc": "2.0"})).is_err());
+    }
+
+    #[test]
+    fn negotiates_down_to_2024_11_05_and_refuses_unknown_versions() {
+        for version in SUPPORTED_PROTOCOL_VERSIONS {
+            assert_eq!(
+                negotiated_version(&json!({"protocolVersion": version})).unwrap(),
+                version
+            );
+        }
+        let err = negotiated_version(&json!({"protocolVersion": "2023-01-01"})).unwrap_err();
+        assert!(
+            err.to_string().contains("speaks protocol 2023-01-01"),
+            "{err}"
+        );
+        assert!(!sends_version_header("2025-03-26"));
+        assert!(sends_version_header("2025-06-18"));
     }
 
     #[test]
@@ -244,12 +471,12 @@ mod tests {
     }
 
     #[test]
-    fn long_error_bodies_are_cut_on_a_character_boundary() {
-        let body = "é".repeat(500);
-        let Err(UpstreamError::HttpStatus { detail, .. }) = read_response(502, None, &body, 1)
-        else {
+    fn long_error_bodies_are_cut_on_a_character_boundary_to_one_line() {
+        let body = "é\n".repeat(500);
+        let UpstreamError::HttpStatus { detail, .. } = http_failure(502, &body) else {
             panic!("expected an HTTP error")
         };
         assert_eq!(detail.chars().count(), DETAIL_CHARS + 1);
+        assert!(!detail.contains('\n'));
     }
 }

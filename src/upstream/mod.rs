@@ -3,11 +3,13 @@
 //! - [`arguments`]: checking a call's arguments against the tool's input schema before sending.
 //! - [`client`]: building requests and reading responses (JSON or SSE) as plain values.
 //! - [`sse`]: the Server-Sent Events parser for streamed responses.
+//! - [`health`]: the cached tool list and the upstream's record of answers, for the operator.
 //! - [`protocol`]: the messages between the runner and an upstream's Durable Object.
 //!
 //! The Durable Object that holds each upstream's session is in the Worker shell.
 
 pub mod arguments;
 pub mod client;
+pub mod health;
 pub mod protocol;
 pub mod sse;

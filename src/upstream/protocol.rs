@@ -6,12 +6,19 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::client::UpstreamError;
+use super::health::UpstreamStatus;
+
+/// How long a tool-list request waits for an upstream that has no cached list yet. Past it the
+/// object answers [`UpstreamAnswer::Pending`] and keeps fetching, so one slow upstream never
+/// holds up `tools/list` or `search` for the others.
+pub const LIST_WAIT_MS: u32 = 1_500;
 
 /// What the runner asks an upstream's object to do.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "camelCase")]
 pub enum UpstreamCommand {
-    /// List the upstream's tools (served from cache when fresh).
+    /// List the tools the operator exposes: from cache when there is one (refreshed behind the
+    /// answer when stale), else fetched, waiting at most [`LIST_WAIT_MS`].
     ListTools,
     /// Call one tool.
     CallTool {
@@ -20,20 +27,24 @@ pub enum UpstreamCommand {
         /// Its arguments.
         arguments: Option<Map<String, Value>>,
     },
+    /// Report the upstream's health (the operator's view).
+    Status,
+    /// Drop the cached tool list and fetch it again, then report health.
+    Refresh,
 }
 
 /// What the object answers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "status", rename_all = "camelCase")]
+#[serde(tag = "answer", rename_all = "camelCase")]
 pub enum UpstreamAnswer {
-    /// The tool list.
+    /// The exposed tools.
     Tools {
-        /// Every tool, across pages.
+        /// Every exposed tool, across pages.
         tools: Vec<Tool>,
     },
     /// A tool's result (which may itself report `isError`).
     ToolResult {
-        /// The result as the upstream sent it.
+        /// The result as the upstream sent it, secrets redacted.
         result: CallToolResult,
     },
     /// The arguments do not fit the tool's input schema; the upstream was not called.
@@ -41,9 +52,26 @@ pub enum UpstreamAnswer {
         /// Each problem with its JSON path.
         detail: String,
     },
+    /// The tool is not one the operator exposes, or the upstream does not list it.
+    NotPermitted {
+        /// Which, in one line.
+        detail: String,
+    },
+    /// The first tool list is still being fetched.
+    Pending {
+        /// How long the request waited.
+        waited_ms: u32,
+        /// Why the previous attempt failed, if one did.
+        last_error: Option<String>,
+    },
     /// The upstream could not answer.
     Failed {
         /// Why.
         error: UpstreamError,
+    },
+    /// The operator's view of the upstream.
+    Status {
+        /// Its health and cache.
+        report: UpstreamStatus,
     },
 }

@@ -12,7 +12,7 @@ const TOKEN = "e2e-runner-token-5f0c";
 describe("inbound bearer token", () => {
   let stack;
   before(async () => {
-    stack = await startStack({ vars: { RUNNER_TOKEN: TOKEN } });
+    stack = await startStack({ secrets: { RUNNER_TOKEN: TOKEN } });
   });
   after(() => stack?.stop());
 

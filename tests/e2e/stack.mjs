@@ -1,11 +1,12 @@
 // Starts the real parts the end-to-end tests run against, on free loopback ports:
 // server-everything (streamable HTTP, SSE answers), the Python inventory server twice (stateful
 // with SSE answers, and stateless with plain JSON answers), and `wrangler dev` with all three
-// configured as upstreams. Every process is started in its own process group and
-// stopped with it; logs go to a temporary directory and are printed when a start fails.
+// configured as upstreams; on request also the inventory server on the 2024-11-05 HTTP+SSE
+// transport and the fault-injecting server. Every process is started in its own process group
+// and stopped with it; logs go to a temporary directory and are printed when a start fails.
 
 import { spawn } from "node:child_process";
-import { mkdtempSync, openSync, readFileSync } from "node:fs";
+import { mkdtempSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -94,14 +95,42 @@ export async function startInventory(name, flags, logDir, processes) {
   );
   processes.push(server);
   await waitFor(name, () => portOpen(port), processes);
-  return `http://127.0.0.1:${port}/mcp`;
+  return `http://127.0.0.1:${port}/${flags.includes("--sse") ? "sse" : "mcp"}`;
+}
+
+/**
+ * Starts tests/upstreams/faulty_server.mjs; returns { url, control } where `control(fault)`
+ * sets its fault and `log()` returns the requests it received.
+ */
+export async function startFaulty(logDir, processes) {
+  const port = await freePort();
+  const server = start("faulty", process.execPath,
+    [join(ROOT, "tests/upstreams/faulty_server.mjs"), "--port", String(port)], { logDir });
+  processes.push(server);
+  await waitFor("faulty server", () => portOpen(port), processes);
+  const base = `http://127.0.0.1:${port}`;
+  return {
+    url: `${base}/mcp`,
+    async control(fault) {
+      const response = await fetch(`${base}/control`, { method: "POST", body: JSON.stringify(fault) });
+      if (!response.ok) {
+        throw new Error(`faulty /control ${response.status}: ${await response.text()}`);
+      }
+    },
+    async log() {
+      return (await fetch(`${base}/control/log`)).json();
+    },
+  };
 }
 
 /**
  * Starts the three upstreams and the runner. `extraUpstreams` are appended to the configuration;
- * `vars` are passed to wrangler as `--var NAME:VALUE`. Returns { url, logDir, upstreams, stop }.
+ * `vars` are passed to wrangler as `--var NAME:VALUE`, `secrets` through an env file, as
+ * `wrangler secret put` would set them. `legacySse` adds the inventory server on the 2024-11-05
+ * transport as `inventory_sse`; `faulty` (an object of extra configuration fields) adds the
+ * fault-injecting server as `faulty`. Returns { url, base, logDir, upstreams, faulty, stop, ... }.
  */
-export async function startStack({ extraUpstreams = [], vars = {} } = {}) {
+export async function startStack({ extraUpstreams = [], vars = {}, secrets = {}, legacySse = false, faulty } = {}) {
   const logDir = mkdtempSync(join(tmpdir(), "mir-stack-"));
   const processes = [];
   try {
@@ -114,32 +143,56 @@ export async function startStack({ extraUpstreams = [], vars = {} } = {}) {
       { name: "everything", url: everything.url },
       { name: "inventory", url: inventory },
       { name: "inventory_json", url: inventoryJson },
-      ...extraUpstreams,
     ];
+    if (legacySse) {
+      upstreams.push({ name: "inventory_sse", url: await startInventory("inventory_sse", ["--sse"], logDir, processes), transport: "sse" });
+    }
+    const faultyServer = faulty && (await startFaulty(logDir, processes));
+    if (faultyServer) {
+      upstreams.push({ name: "faulty", url: faultyServer.url, ...faulty });
+    }
+    upstreams.push(...extraUpstreams);
+    const envFile = join(logDir, "secrets.env");
+    writeFileSync(envFile, Object.entries(secrets).map(([name, value]) => `${name}=${value}\n`).join(""));
     const port = await freePort();
-    const runner = start(
-      "wrangler",
-      join(ROOT, "node_modules/.bin/wrangler"),
-      ["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(await freePort()),
-        "--persist-to", join(logDir, "state"), "--show-interactive-dev-session=false",
-        "--var", `UPSTREAMS:${JSON.stringify(upstreams)}`,
-        ...Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`])],
-      { logDir },
-    );
-    processes.push(runner);
+    const wranglerArgs = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(await freePort()),
+      "--persist-to", join(logDir, "state"), "--show-interactive-dev-session=false", "--env-file", envFile,
+      "--var", `UPSTREAMS:${JSON.stringify(upstreams)}`,
+      ...Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`])];
     const base = `http://127.0.0.1:${port}`;
-    await waitFor("wrangler dev", async () => (await fetch(`${base}/`)).ok, processes);
+    const startRunner = async () => {
+      const runner = start("wrangler", join(ROOT, "node_modules/.bin/wrangler"), wranglerArgs, { logDir });
+      processes.push(runner);
+      await waitFor("wrangler dev", async () => (await fetch(`${base}/`)).ok, processes);
+      return runner;
+    };
+    let runner = await startRunner();
     return {
       url: `${base}/mcp`,
+      base,
       logDir,
       upstreams,
-      runnerLog: runner.log,
+      faulty: faultyServer,
+      get runnerLog() {
+        return runner.log;
+      },
       /** Restarts server-everything on its port: it comes back knowing no sessions. */
       async restartEverything() {
         stop(everything.process);
         await waitFor("server-everything to stop", async () => !(await portOpen(everything.port)), []);
         everything = await startEverything(logDir, everything.port);
         processes.push(everything.process);
+      },
+      /** Stops server-everything for good. */
+      stopEverything() {
+        stop(everything.process);
+        return waitFor("server-everything to stop", async () => !(await portOpen(everything.port)), []);
+      },
+      /** Restarts `wrangler dev` on the same port with the same persisted state. */
+      async restartRunner() {
+        stop(runner);
+        await waitFor("wrangler dev to stop", async () => !(await portOpen(port)), []);
+        runner = await startRunner();
       },
       stop: () => processes.reverse().forEach(stop),
     };

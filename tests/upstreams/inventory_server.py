@@ -5,12 +5,15 @@ Built on the Python `mcp` SDK 1.x (FastMCP), served over streamable HTTP at
 http://127.0.0.1:PORT/mcp (loopback only).
 
     python tests/upstreams/inventory_server.py [--port 3102] [--json-response] [--stateless]
+    python tests/upstreams/inventory_server.py --sse [--port 3102]
 
-Defaults: stateful (Mcp-Session-Id issued on initialize) with SSE responses.
+Defaults: streamable HTTP, stateful (Mcp-Session-Id issued on initialize) with SSE responses.
 `--json-response` makes POSTs answer with application/json instead of SSE;
 `--stateless` disables sessions (no Mcp-Session-Id).
+`--sse` serves the 2024-11-05 HTTP+SSE transport instead: the event stream at
+http://127.0.0.1:PORT/sse names the endpoint messages are POSTed to.
 
-Stdout carries exactly one line, "inventory listening on http://127.0.0.1:PORT/mcp",
+Stdout carries exactly one line, "inventory listening on http://127.0.0.1:PORT/PATH",
 printed once the socket is bound and the app is ready. Everything else (warnings,
 errors) goes to stderr at WARNING level or above.
 
@@ -247,17 +250,18 @@ class _QuietShutdownNoise(logging.Filter):
 
 
 
-async def serve(mcp: FastMCP, port: int) -> None:
+async def serve(mcp: FastMCP, port: int, legacy_sse: bool) -> None:
     import uvicorn
 
     class _Server(uvicorn.Server):
         async def startup(self, sockets=None) -> None:  # type: ignore[override]
             await super().startup(sockets)
             if self.started:
-                print(f"inventory listening on http://{HOST}:{port}/mcp", flush=True)
+                path = "sse" if legacy_sse else "mcp"
+                print(f"inventory listening on http://{HOST}:{port}/{path}", flush=True)
 
     config = uvicorn.Config(
-        mcp.streamable_http_app(),
+        mcp.sse_app() if legacy_sse else mcp.streamable_http_app(),
         host=HOST,
         port=port,
         log_level="warning",
@@ -272,12 +276,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--json-response", action="store_true", help="answer POSTs with JSON instead of SSE")
     parser.add_argument("--stateless", action="store_true", help="no sessions (no Mcp-Session-Id)")
+    parser.add_argument("--sse", action="store_true", help="serve the 2024-11-05 HTTP+SSE transport at /sse")
     args = parser.parse_args(argv)
 
     mcp = build_server(args.port, args.json_response, args.stateless)
     logging.getLogger("mcp.server.streamable_http").addFilter(_QuietShutdownNoise())
     try:
-        asyncio.run(serve(mcp, args.port))
+        asyncio.run(serve(mcp, args.port, args.sse))
     except KeyboardInterrupt:
         pass
 

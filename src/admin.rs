@@ -1,0 +1,185 @@
+//! The operator's endpoint: `GET /admin/upstreams` lists every upstream with its health, and
+//! `POST /admin/upstreams/{name}/refresh` drops that upstream's cached tool list and fetches it
+//! again.
+//!
+//! It is off unless the operator sets the `ADMIN_TOKEN` secret, and then every request must
+//! carry it as a bearer token (compared in constant time). Host and Origin are checked as for
+//! the MCP endpoint. Nothing it returns contains a secret value.
+
+use serde_json::json;
+
+use crate::mcp::guard::RequestGuard;
+use crate::mcp::http::{refused, HttpRequest, HttpResponse};
+use crate::upstream::health::UpstreamStatus;
+
+/// The path prefix of the operator's endpoint.
+pub const ADMIN_PREFIX: &str = "/admin/";
+
+/// What the operator's endpoint needs from the Worker.
+#[allow(async_fn_in_trait)]
+pub trait AdminBackend {
+    /// Every configured upstream's status, in configuration order.
+    async fn statuses(&self) -> Vec<UpstreamStatus>;
+    /// Refreshes the upstream named `name`; `None` when no upstream has that name.
+    async fn refresh(&self, name: &str) -> Option<UpstreamStatus>;
+}
+
+/// Serves one request under [`ADMIN_PREFIX`]. `guard` holds the `ADMIN_TOKEN`; without one,
+/// the endpoint answers 404.
+pub async fn handle(
+    request: &HttpRequest,
+    path: &str,
+    guard: &RequestGuard,
+    backend: &impl AdminBackend,
+) -> HttpResponse {
+    if !guard.requires_token() {
+        return message(
+            404,
+            "the operator endpoint is off: set the ADMIN_TOKEN secret to turn it on",
+        );
+    }
+    if let Some(refusal) = refused(request, guard) {
+        return refusal;
+    }
+    let segments: Vec<&str> = path
+        .trim_start_matches(ADMIN_PREFIX)
+        .trim_end_matches('/')
+        .split('/')
+        .collect();
+    match (request.method.as_str(), segments.as_slice()) {
+        ("GET", ["upstreams"]) => {
+            let upstreams = backend.statuses().await;
+            HttpResponse::json(200, &json!({ "upstreams": upstreams }))
+        }
+        ("POST", ["upstreams", name, "refresh"]) => match backend.refresh(name).await {
+            Some(status) => HttpResponse::json(200, &json!(status)),
+            None => message(404, &format!("no upstream is named `{name}`")),
+        },
+        (_, ["upstreams"] | ["upstreams", _, "refresh"]) => message(
+            405,
+            "use GET /admin/upstreams or POST /admin/upstreams/{name}/refresh",
+        ),
+        _ => message(
+            404,
+            "the operator endpoint has /admin/upstreams and /admin/upstreams/{name}/refresh",
+        ),
+    }
+}
+
+fn message(status: u16, text: &str) -> HttpResponse {
+    HttpResponse::json(status, &json!({ "error": text }))
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    use futures::executor::block_on;
+
+    use super::*;
+    use crate::upstream::health::Health;
+
+    struct TwoUpstreams;
+
+    impl AdminBackend for TwoUpstreams {
+        async fn statuses(&self) -> Vec<UpstreamStatus> {
+            ["a", "b"]
+                .iter()
+                .map(|name| UpstreamStatus::new(name, None, None, false, &Health::default()))
+                .collect()
+        }
+
+        async fn refresh(&self, name: &str) -> Option<UpstreamStatus> {
+            (name == "a").then(|| UpstreamStatus::new(name, None, None, false, &Health::default()))
+        }
+    }
+
+    fn request(method: &str, token: Option<&str>) -> HttpRequest {
+        let mut headers = vec![("Host".to_owned(), "127.0.0.1:8787".to_owned())];
+        if let Some(token) = token {
+            headers.push(("Authorization".to_owned(), format!("Bearer {token}")));
+        }
+        HttpRequest {
+            method: method.to_owned(),
+            headers,
+            ..HttpRequest::default()
+        }
+    }
+
+    fn serve(
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        admin_token: Option<&str>,
+    ) -> HttpResponse {
+        let guard = RequestGuard::new(None, None, admin_token.map(str::to_owned));
+        block_on(handle(&request(method, token), path, &guard, &TwoUpstreams))
+    }
+
+    fn body(response: &HttpResponse) -> serde_json::Value {
+        serde_json::from_slice(&response.body).unwrap()
+    }
+
+    #[test]
+    fn is_off_without_an_admin_token() {
+        let response = serve("GET", "/admin/upstreams", Some("x"), None);
+        assert_eq!(response.status, 404);
+        assert!(body(&response)["error"]
+            .as_str()
+            .unwrap()
+            .contains("ADMIN_TOKEN"));
+    }
+
+    #[test]
+    fn needs_the_admin_token() {
+        assert_eq!(
+            serve("GET", "/admin/upstreams", None, Some("op")).status,
+            401
+        );
+        assert_eq!(
+            serve("GET", "/admin/upstreams", Some("nope"), Some("op")).status,
+            401
+        );
+    }
+
+    #[test]
+    fn lists_upstreams_and_refreshes_one_by_name() {
+        let listed = serve("GET", "/admin/upstreams", Some("op"), Some("op"));
+        assert_eq!(listed.status, 200);
+        let names: Vec<_> = body(&listed)["upstreams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["name"].clone())
+            .collect();
+        assert_eq!(names, [json!("a"), json!("b")]);
+        let refreshed = serve("POST", "/admin/upstreams/a/refresh", Some("op"), Some("op"));
+        assert_eq!(
+            (refreshed.status, body(&refreshed)["name"].clone()),
+            (200, json!("a"))
+        );
+        assert_eq!(
+            serve(
+                "POST",
+                "/admin/upstreams/zz/refresh",
+                Some("op"),
+                Some("op")
+            )
+            .status,
+            404
+        );
+    }
+
+    #[test]
+    fn wrong_methods_and_paths_are_named() {
+        assert_eq!(
+            serve("DELETE", "/admin/upstreams", Some("op"), Some("op")).status,
+            405
+        );
+        assert_eq!(
+            serve("GET", "/admin/other", Some("op"), Some("op")).status,
+            404
+        );
+    }
+}

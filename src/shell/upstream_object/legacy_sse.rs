@@ -1,0 +1,202 @@
+//! The HTTP+SSE transport of protocol 2024-11-05, for upstreams that predate streamable HTTP.
+//!
+//! Spec: <https://modelcontextprotocol.io/specification/2024-11-05/basic/transports#http-with-sse>.
+//! The runner holds a GET event stream open; the server's first event (`endpoint`) names the
+//! URL messages are POSTed to, and every answer arrives on the stream, matched to its request
+//! by id. The endpoint must be on the upstream's own origin: the upstream's headers, secrets
+//! included, go wherever it points.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use futures::channel::oneshot;
+use futures::StreamExt;
+use serde_json::Value;
+use wasm_bindgen_futures::spawn_local;
+use worker::{ByteStream, Method, Url};
+
+use super::connection::{headers, post, send, unreachable, Connection, Exchange, Link};
+use super::{Target, Upstream};
+use crate::upstream::client::{
+    classify, empty_result, http_failure, initialize_request, initialized_notification,
+    negotiated_version, Incoming, UpstreamError, TOOLS_LIST_CHANGED,
+};
+use crate::upstream::sse::{Event, EventParser};
+
+/// An open event stream and the requests waiting for answers on it.
+pub(super) struct Channel {
+    /// Where messages are POSTed.
+    endpoint: String,
+    /// Requests sent and not yet answered, by id.
+    pending: RefCell<HashMap<u64, oneshot::Sender<Result<Value, UpstreamError>>>>,
+    /// Cleared when the stream ends.
+    open: Cell<bool>,
+}
+
+/// Removes a request from the waiting list however its exchange ends (answer, error, timeout).
+struct Waiting<'a> {
+    channel: &'a Channel,
+    id: u64,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.channel.pending.borrow_mut().remove(&self.id);
+    }
+}
+
+impl Channel {
+    /// Opens the event stream, learns the endpoint and initializes the session.
+    pub(super) async fn open(
+        connection: &Connection,
+        upstream: &Rc<Upstream>,
+        target: &Rc<Target>,
+    ) -> Result<Link, UpstreamError> {
+        let headers = headers(target, "text/event-stream")?;
+        let mut response = send(&target.config.url, Method::Get, headers, None, None).await?;
+        let status = response.status_code();
+        if !(200..300).contains(&status) {
+            return Err(http_failure(
+                status,
+                &response.text().await.unwrap_or_default(),
+            ));
+        }
+        let mut stream = response.stream().map_err(unreachable)?;
+        let mut parser = EventParser::default();
+        let (endpoint, early) = loop {
+            let Some(chunk) = stream.next().await else {
+                return Err(UpstreamError::Malformed {
+                    detail: "the event stream ended before naming its message endpoint".into(),
+                });
+            };
+            let mut events = parser.feed(&chunk.map_err(unreachable)?);
+            if let Some(at) = events.iter().position(|e| e.name == "endpoint") {
+                let early = events.split_off(at + 1);
+                break (events.pop().map(|e| e.data).unwrap_or_default(), early);
+            }
+        };
+        let channel = Rc::new(Channel {
+            endpoint: same_origin(&target.config.url, &endpoint)?,
+            pending: RefCell::new(HashMap::new()),
+            open: Cell::new(true),
+        });
+        spawn_local(read_events(
+            Rc::clone(upstream),
+            Rc::clone(target),
+            Rc::clone(&channel),
+            (stream, parser, early),
+        ));
+        let id = connection.next_id();
+        let result = match channel.exchange(target, &initialize_request(id), id).await {
+            Exchange::Answered(outcome) => outcome?,
+            Exchange::SessionGone => return Err(closed()),
+        };
+        negotiated_version(&result)?;
+        let link = Link::Legacy(channel);
+        link.notify(target, &initialized_notification()).await?;
+        Ok(link)
+    }
+
+    /// The URL messages are POSTed to.
+    pub(super) fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// Whether the event stream is still open.
+    pub(super) fn is_open(&self) -> bool {
+        self.open.get()
+    }
+
+    /// POSTs request `id` and waits for its answer on the stream.
+    pub(super) async fn exchange(&self, target: &Target, message: &Value, id: u64) -> Exchange {
+        if !self.is_open() {
+            return Exchange::SessionGone;
+        }
+        let (sender, answer) = oneshot::channel();
+        self.pending.borrow_mut().insert(id, sender);
+        let _waiting = Waiting { channel: self, id };
+        let mut response = match post(target, &self.endpoint, &[], message, None).await {
+            Ok(response) => response,
+            Err(error) => return Exchange::Answered(Err(error)),
+        };
+        match response.status_code() {
+            200..=299 => {}
+            400 | 404 => return Exchange::SessionGone,
+            status => {
+                let body = response.text().await.unwrap_or_default();
+                return Exchange::Answered(Err(http_failure(status, &body)));
+            }
+        }
+        Exchange::Answered(answer.await.unwrap_or_else(|_| Err(closed())))
+    }
+}
+
+fn closed() -> UpstreamError {
+    UpstreamError::Unreachable {
+        detail: "the upstream closed its event stream before answering".into(),
+    }
+}
+
+/// The endpoint an `endpoint` event names, resolved against the stream's URL; refused when it
+/// points at another origin.
+fn same_origin(stream_url: &str, endpoint: &str) -> Result<String, UpstreamError> {
+    let malformed = |detail: String| UpstreamError::Malformed { detail };
+    let base = Url::parse(stream_url).map_err(|e| malformed(format!("the URL: {e}")))?;
+    let resolved = base
+        .join(endpoint.trim())
+        .map_err(|e| malformed(format!("the endpoint `{endpoint}`: {e}")))?;
+    if resolved.origin() != base.origin() {
+        return Err(malformed(format!(
+            "the endpoint `{endpoint}` is on another origin; the runner sends messages only to the \
+             upstream's own"
+        )));
+    }
+    Ok(resolved.into())
+}
+
+/// Reads the event stream until it ends: answers go to their waiting requests, a tool-list
+/// change marks the cache stale, a `ping` is answered.
+async fn read_events(
+    upstream: Rc<Upstream>,
+    target: Rc<Target>,
+    channel: Rc<Channel>,
+    (mut stream, mut parser, early): (ByteStream, EventParser, Vec<Event>),
+) {
+    let heed = |event: Event| {
+        if event.name != "message" {
+            return;
+        }
+        let Ok(message) = serde_json::from_str::<Value>(&event.data) else {
+            return;
+        };
+        match classify(&message) {
+            Ok(Incoming::Response { id, outcome }) => {
+                let waiting = id
+                    .as_u64()
+                    .and_then(|id| channel.pending.borrow_mut().remove(&id));
+                if let Some(waiting) = waiting {
+                    // The requester may have given up already; then nobody needs the answer.
+                    let _ = waiting.send(outcome);
+                }
+            }
+            Ok(Incoming::Notification { method }) if method == TOOLS_LIST_CHANGED => {
+                upstream.tools_changed();
+            }
+            Ok(Incoming::Request { id, method }) if method == "ping" => {
+                let (target, endpoint) = (Rc::clone(&target), channel.endpoint.clone());
+                spawn_local(async move {
+                    let _ = post(&target, &endpoint, &[], &empty_result(&id), None).await;
+                });
+            }
+            _ => {}
+        }
+    };
+    early.into_iter().for_each(heed);
+    while let Some(Ok(chunk)) = stream.next().await {
+        parser.feed(&chunk).into_iter().for_each(heed);
+    }
+    channel.open.set(false);
+    // Dropping the senders tells every waiting request that no answer will come.
+    channel.pending.borrow_mut().clear();
+}

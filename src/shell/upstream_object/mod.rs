@@ -1,0 +1,403 @@
+//! One Durable Object per upstream MCP server, named by the upstream's configured name. It
+//! owns the MCP client session to that server ([`connection`]), keeps the tool list in storage
+//! so it outlives restarts, forwards tool calls and records how the upstream answers.
+//!
+//! Requests to the object interleave: while one tool call waits on the upstream, others (and
+//! tool-list requests) proceed. The session and the tool-list fetch are each started once and
+//! shared by everyone waiting for them.
+//!
+//! Secrets are read here, at request time, and nowhere else; anything the upstream says is
+//! redacted of them before it leaves the object.
+
+mod connection;
+mod legacy_sse;
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::time::Duration;
+
+use futures::future::{select, Either, LocalBoxFuture, Shared};
+use futures::FutureExt;
+use rmcp::model::{CallToolResult, ListToolsResult, Tool};
+use serde_json::{json, Map, Value};
+use wasm_bindgen_futures::spawn_local;
+use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
+
+use super::js::now_ms;
+use crate::config::{redact, redact_value, RunnerConfig, UpstreamConfig};
+use crate::upstream::arguments::ArgumentChecker;
+use crate::upstream::client::UpstreamError;
+use crate::upstream::health::{CachedTools, Health, UpstreamStatus};
+use crate::upstream::protocol::{UpstreamAnswer, UpstreamCommand, LIST_WAIT_MS};
+
+use connection::Connection;
+
+/// Pages of `tools/list` followed before giving up on a server that never stops paginating.
+const MAX_TOOL_PAGES: usize = 50;
+
+/// The storage key of the cached tool list.
+const TOOLS_KEY: &str = "tools";
+
+/// A tool-list fetch that everyone waiting for it shares.
+type SharedFetch =
+    Shared<LocalBoxFuture<'static, std::result::Result<Rc<CachedTools>, UpstreamError>>>;
+
+/// The upstream's Durable Object.
+#[durable_object]
+pub struct UpstreamObject {
+    upstream: Rc<Upstream>,
+}
+
+/// What the object holds; in an `Rc` so that work it starts (a shared fetch, the event-stream
+/// reader of the 2024-11-05 transport) can outlive the request that started it.
+pub(super) struct Upstream {
+    state: State,
+    env: Env,
+    /// The MCP session.
+    connection: Connection,
+    /// The tool list, once read from storage or fetched.
+    cache: RefCell<Option<Rc<CachedTools>>>,
+    /// Whether storage has been read for a cached list.
+    cache_loaded: Cell<bool>,
+    /// Set when the upstream announced a change or a call failed: refresh at the next chance.
+    stale: Cell<bool>,
+    /// The tool-list fetch in progress.
+    fetching: RefCell<Option<SharedFetch>>,
+    /// Each tool's compiled input schema, built on the tool's first call.
+    checkers: RefCell<HashMap<String, Rc<ArgumentChecker>>>,
+    health: RefCell<Health>,
+}
+
+/// Where and how to reach the upstream, with its secrets resolved.
+pub(super) struct Target {
+    config: UpstreamConfig,
+    headers: Vec<(String, String)>,
+    secrets: Vec<String>,
+}
+
+impl DurableObject for UpstreamObject {
+    fn new(state: State, env: Env) -> Self {
+        Self {
+            upstream: Rc::new(Upstream {
+                state,
+                env,
+                connection: Connection::default(),
+                cache: RefCell::new(None),
+                cache_loaded: Cell::new(false),
+                stale: Cell::new(false),
+                fetching: RefCell::new(None),
+                checkers: RefCell::new(HashMap::new()),
+                health: RefCell::new(Health::default()),
+            }),
+        }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let name = req.path().trim_start_matches('/').to_owned();
+        let command: UpstreamCommand = req.json().await?;
+        let answer = match Target::configured(&self.upstream.env, &name) {
+            Ok(target) => self.upstream.answer(&Rc::new(target), command).await,
+            Err(error) => UpstreamAnswer::Failed { error },
+        };
+        Response::from_json(&answer)
+    }
+}
+
+impl Target {
+    fn configured(env: &Env, name: &str) -> std::result::Result<Self, UpstreamError> {
+        let misconfigured = |detail: String| UpstreamError::Misconfigured { detail };
+        let text = env
+            .var("UPSTREAMS")
+            .map(|v| v.to_string())
+            .unwrap_or_default();
+        let config = RunnerConfig::from_json(&text).map_err(|e| misconfigured(e.to_string()))?;
+        let upstream = config
+            .upstream(name)
+            .ok_or_else(|| misconfigured(format!("no upstream is named `{name}`")))?;
+        let lookup = |secret: &str| env.secret(secret).ok().map(|s| s.to_string());
+        let headers = upstream
+            .resolved_headers(lookup)
+            .map_err(|e| misconfigured(e.to_string()))?;
+        Ok(Self {
+            secrets: upstream.secret_values(lookup),
+            config: upstream.clone(),
+            headers,
+        })
+    }
+
+    /// The error with every secret value removed from its text.
+    fn redacted(&self, error: UpstreamError) -> UpstreamError {
+        let clean = |text: String| redact(&text, &self.secrets);
+        match error {
+            UpstreamError::Unreachable { detail } => UpstreamError::Unreachable {
+                detail: clean(detail),
+            },
+            UpstreamError::HttpStatus { status, detail } => UpstreamError::HttpStatus {
+                status,
+                detail: clean(detail),
+            },
+            UpstreamError::Malformed { detail } => UpstreamError::Malformed {
+                detail: clean(detail),
+            },
+            UpstreamError::Rpc { code, message } => UpstreamError::Rpc {
+                code,
+                message: clean(message),
+            },
+            other => other,
+        }
+    }
+
+    fn exposed(&self, cached: &CachedTools) -> Vec<Tool> {
+        cached
+            .tools
+            .iter()
+            .filter(|tool| self.config.tools.permits(&tool.name))
+            .cloned()
+            .collect()
+    }
+}
+
+impl Upstream {
+    async fn answer(
+        self: &Rc<Self>,
+        target: &Rc<Target>,
+        command: UpstreamCommand,
+    ) -> UpstreamAnswer {
+        match command {
+            UpstreamCommand::ListTools => self.list(target).await,
+            UpstreamCommand::CallTool { name, arguments } => {
+                self.call(target, &name, arguments).await
+            }
+            UpstreamCommand::Status => UpstreamAnswer::Status {
+                report: self.status(target).await,
+            },
+            UpstreamCommand::Refresh => {
+                self.stale.set(true);
+                // The outcome is in the health the status reports.
+                let _ = self.fetch_tools(target).await;
+                UpstreamAnswer::Status {
+                    report: self.status(target).await,
+                }
+            }
+        }
+    }
+
+    /// The exposed tools: the cached list at once (refreshed behind the answer when stale), or
+    /// the first fetch, waited for at most [`LIST_WAIT_MS`].
+    async fn list(self: &Rc<Self>, target: &Rc<Target>) -> UpstreamAnswer {
+        if let Some(cached) = self.cached().await {
+            if self.stale.get() || !cached.is_fresh(now_ms(), target.config.tools_ttl_seconds) {
+                drop(self.fetch_tools(target));
+            }
+            return UpstreamAnswer::Tools {
+                tools: target.exposed(&cached),
+            };
+        }
+        let wait = worker::Delay::from(Duration::from_millis(LIST_WAIT_MS.into()));
+        match select(self.fetch_tools(target), wait).await {
+            Either::Left((Ok(cached), _)) => UpstreamAnswer::Tools {
+                tools: target.exposed(&cached),
+            },
+            Either::Left((Err(error), _)) => UpstreamAnswer::Failed { error },
+            Either::Right(_) => UpstreamAnswer::Pending {
+                waited_ms: LIST_WAIT_MS,
+                last_error: self
+                    .health
+                    .borrow()
+                    .last_error
+                    .as_ref()
+                    .map(|e| e.message.clone()),
+            },
+        }
+    }
+
+    async fn call(
+        self: &Rc<Self>,
+        target: &Rc<Target>,
+        name: &str,
+        arguments: Option<Map<String, Value>>,
+    ) -> UpstreamAnswer {
+        if !target.config.tools.permits(name) {
+            return UpstreamAnswer::NotPermitted {
+                detail: format!("the runner's configuration does not expose `{name}`"),
+            };
+        }
+        let checker = match self.checker(target, name).await {
+            Ok(Some(checker)) => checker,
+            Ok(None) => {
+                return UpstreamAnswer::NotPermitted {
+                    detail: format!("the upstream lists no tool named `{name}`"),
+                }
+            }
+            Err(error) => return UpstreamAnswer::Failed { error },
+        };
+        // Checked here, against the listed schema, so a wrong call never leaves the runner.
+        if let Err(detail) = checker.check(&arguments.clone().unwrap_or_default()) {
+            return UpstreamAnswer::InvalidArguments { detail };
+        }
+        let params = json!({"name": name, "arguments": arguments.unwrap_or_default()});
+        let result = self
+            .timed(
+                target,
+                self.connection.request(self, target, "tools/call", params),
+            )
+            .await
+            .and_then(|value| {
+                serde_json::from_value::<CallToolResult>(redact_value(value, &target.secrets))
+                    .map_err(|e| UpstreamError::Malformed {
+                        detail: format!("tools/call result: {e}"),
+                    })
+            });
+        if result.is_err() {
+            // The tool list may be what changed.
+            self.stale.set(true);
+        }
+        if self.stale.get() {
+            drop(self.fetch_tools(target));
+        }
+        match result {
+            Ok(result) => UpstreamAnswer::ToolResult { result },
+            Err(error) => UpstreamAnswer::Failed { error },
+        }
+    }
+
+    /// The compiled input schema of tool `name`, if the upstream lists it. A name missing from
+    /// the cached list is looked for once more in a fresh list: the tool may be new.
+    async fn checker(
+        self: &Rc<Self>,
+        target: &Rc<Target>,
+        name: &str,
+    ) -> std::result::Result<Option<Rc<ArgumentChecker>>, UpstreamError> {
+        if let Some(checker) = self.checkers.borrow().get(name) {
+            return Ok(Some(Rc::clone(checker)));
+        }
+        let mut tools = match self.cached().await {
+            Some(cached) => cached,
+            None => self.fetch_tools(target).await?,
+        };
+        if !tools.tools.iter().any(|t| t.name == name) {
+            tools = self.fetch_tools(target).await?;
+        }
+        let Some(tool) = tools.tools.iter().find(|t| t.name == name) else {
+            return Ok(None);
+        };
+        let checker = Rc::new(ArgumentChecker::new(&tool.input_schema));
+        self.checkers
+            .borrow_mut()
+            .insert(name.to_owned(), Rc::clone(&checker));
+        Ok(Some(checker))
+    }
+
+    /// The cached list, read from storage the first time.
+    async fn cached(&self) -> Option<Rc<CachedTools>> {
+        if !self.cache_loaded.get() {
+            let stored = self
+                .state
+                .storage()
+                .get::<CachedTools>(TOOLS_KEY)
+                .await
+                .ok()
+                .flatten();
+            self.cache_loaded.set(true);
+            if self.cache.borrow().is_none() {
+                *self.cache.borrow_mut() = stored.map(Rc::new);
+            }
+        }
+        self.cache.borrow().clone()
+    }
+
+    /// Fetches the tool list and stores it; a fetch already in progress is joined rather than
+    /// repeated. The fetch runs to its end even if every caller stops waiting.
+    fn fetch_tools(self: &Rc<Self>, target: &Rc<Target>) -> SharedFetch {
+        if let Some(fetching) = self.fetching.borrow().as_ref() {
+            return fetching.clone();
+        }
+        let (this, target) = (Rc::clone(self), Rc::clone(target));
+        let fetch = async move {
+            let outcome = this.timed(&target, this.list_tools(&target)).await;
+            this.fetching.borrow_mut().take();
+            let tools = outcome?;
+            let cached = CachedTools {
+                tools,
+                fetched_at_ms: now_ms(),
+            };
+            // A failed write only costs the cache across a restart.
+            let _ = this.state.storage().put(TOOLS_KEY, &cached).await;
+            let cached = Rc::new(cached);
+            *this.cache.borrow_mut() = Some(Rc::clone(&cached));
+            this.stale.set(false);
+            this.checkers.borrow_mut().clear();
+            Ok(cached)
+        }
+        .boxed_local()
+        .shared();
+        *self.fetching.borrow_mut() = Some(fetch.clone());
+        spawn_local(fetch.clone().map(drop));
+        fetch
+    }
+
+    async fn list_tools(
+        self: &Rc<Self>,
+        target: &Rc<Target>,
+    ) -> std::result::Result<Vec<Tool>, UpstreamError> {
+        let mut tools = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..MAX_TOOL_PAGES {
+            let params = cursor.as_ref().map_or(json!({}), |c| json!({"cursor": c}));
+            let page = self
+                .connection
+                .request(self, target, "tools/list", params)
+                .await?;
+            let page: ListToolsResult =
+                serde_json::from_value(page).map_err(|e| UpstreamError::Malformed {
+                    detail: format!("tools/list result: {e}"),
+                })?;
+            tools.extend(page.tools);
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return Ok(tools),
+            }
+        }
+        Err(UpstreamError::Malformed {
+            detail: format!("tools/list had over {MAX_TOOL_PAGES} pages"),
+        })
+    }
+
+    /// Runs `work` against the upstream, recording its outcome in the health and removing
+    /// secrets from its error.
+    async fn timed<T>(
+        &self,
+        target: &Target,
+        work: impl std::future::Future<Output = std::result::Result<T, UpstreamError>>,
+    ) -> std::result::Result<T, UpstreamError> {
+        let started = now_ms();
+        let outcome = work.await.map_err(|error| target.redacted(error));
+        let now = now_ms();
+        let mut health = self.health.borrow_mut();
+        match &outcome {
+            Ok(_) => health.record_success(now, now - started),
+            Err(error) => health.record_failure(now, error),
+        }
+        outcome
+    }
+
+    async fn status(&self, target: &Target) -> UpstreamStatus {
+        let cached = self.cached().await;
+        let fresh = cached.as_ref().is_some_and(|c| {
+            !self.stale.get() && c.is_fresh(now_ms(), target.config.tools_ttl_seconds)
+        });
+        UpstreamStatus::new(
+            &target.config.name,
+            cached.as_deref(),
+            cached.as_ref().map(|c| target.exposed(c).len()),
+            fresh,
+            &self.health.borrow(),
+        )
+    }
+
+    /// Marks the tool list for a refresh: the upstream said it changed.
+    pub(super) fn tools_changed(&self) {
+        self.stale.set(true);
+    }
+}
