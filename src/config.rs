@@ -384,7 +384,8 @@ mod tests {
     #[test]
     fn the_readme_configuration_example_is_valid() {
         let config = RunnerConfig::from_json(readme_example("config")).unwrap();
-        assert_eq!(config.upstream_names(), ["everything", "github"]);
+        assert_eq!(config.upstream_names(), ["everything", "github", "legacy"]);
+        assert_eq!(config.upstreams[2].transport, Transport::Sse);
         let github = config.upstream("github").unwrap();
         assert_eq!(
             github.resolved_headers(|_| Some("t".into())).unwrap()[0].1,

@@ -113,9 +113,7 @@ impl Runner {
                     waited_ms,
                     last_error,
                 }) => Err(match last_error {
-                    Some(error) => {
-                        format!("still connecting after {waited_ms} ms; last attempt: {error}")
-                    }
+                    Some(error) => format!("{error} (trying again)"),
                     None => format!("still connecting after {waited_ms} ms; try again shortly"),
                 }),
                 Ok(_) => Err("its object answered out of turn".to_owned()),

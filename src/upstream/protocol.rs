@@ -8,9 +8,10 @@ use serde_json::{Map, Value};
 use super::client::UpstreamError;
 use super::health::UpstreamStatus;
 
-/// How long a tool-list request waits for an upstream that has no cached list yet. Past it the
-/// object answers [`UpstreamAnswer::Pending`] and keeps fetching, so one slow upstream never
-/// holds up `tools/list` or `search` for the others.
+/// How long a tool-list request waits for an upstream contacted for the first time, with no
+/// cached list. Past it (and at once when the last attempt failed) the object answers
+/// [`UpstreamAnswer::Pending`] and keeps fetching, so one slow upstream never holds up
+/// `tools/list` or `search` for the others for longer than this, and only once.
 pub const LIST_WAIT_MS: u32 = 1_500;
 
 /// What the runner asks an upstream's object to do.
@@ -61,7 +62,7 @@ pub enum UpstreamAnswer {
     Pending {
         /// How long the request waited.
         waited_ms: u32,
-        /// Why the previous attempt failed, if one did.
+        /// Why the last attempt failed, when it did (then the object did not wait).
         last_error: Option<String>,
     },
     /// The upstream could not answer.

@@ -25,9 +25,19 @@ function commands(block) {
 describe("README examples", () => {
   let stack;
   before(async () => {
-    stack = await startStack();
+    stack = await startStack({ secrets: { ADMIN_TOKEN: "readme-admin-token" } });
   });
   after(() => stack?.stop());
+
+  test("the operator endpoint example lists the upstreams with their health", async () => {
+    const [command] = commands(example("admin")).map((c) => c.replaceAll("http://127.0.0.1:8787", stack.base));
+    const { stdout } = await promisify(execFile)("bash", ["-c", command], {
+      env: { ...process.env, ADMIN_TOKEN: "readme-admin-token" },
+    });
+    const { upstreams } = JSON.parse(stdout);
+    assert.deepEqual(upstreams.map((u) => u.name), stack.upstreams.map((u) => u.name));
+    assert.ok(upstreams.every((u) => "health" in u && "toolCount" in u));
+  });
 
   test("the MCP Inspector commands list the tools and run an execute", async () => {
     const home = mkdtempSync(join(tmpdir(), "mir-inspector-"));

@@ -128,9 +128,10 @@ export async function startFaulty(logDir, processes) {
  * `vars` are passed to wrangler as `--var NAME:VALUE`, `secrets` through an env file, as
  * `wrangler secret put` would set them. `legacySse` adds the inventory server on the 2024-11-05
  * transport as `inventory_sse`; `faulty` (an object of extra configuration fields) adds the
- * fault-injecting server as `faulty`. Returns { url, base, logDir, upstreams, faulty, stop, ... }.
+ * fault-injecting server as `faulty`; `overrides` maps an upstream's name to configuration fields
+ * merged into its entry. Returns { url, base, logDir, upstreams, faulty, stop, ... }.
  */
-export async function startStack({ extraUpstreams = [], vars = {}, secrets = {}, legacySse = false, faulty } = {}) {
+export async function startStack({ extraUpstreams = [], vars = {}, secrets = {}, legacySse = false, faulty, overrides = {} } = {}) {
   const logDir = mkdtempSync(join(tmpdir(), "mir-stack-"));
   const processes = [];
   try {
@@ -152,6 +153,9 @@ export async function startStack({ extraUpstreams = [], vars = {}, secrets = {},
       upstreams.push({ name: "faulty", url: faultyServer.url, ...faulty });
     }
     upstreams.push(...extraUpstreams);
+    for (const upstream of upstreams) {
+      Object.assign(upstream, overrides[upstream.name]);
+    }
     const envFile = join(logDir, "secrets.env");
     writeFileSync(envFile, Object.entries(secrets).map(([name, value]) => `${name}=${value}\n`).join(""));
     const port = await freePort();
@@ -167,6 +171,12 @@ export async function startStack({ extraUpstreams = [], vars = {}, secrets = {},
       return runner;
     };
     let runner = await startRunner();
+    /** Stops a process on purpose, and waits until its port is free. */
+    const retire = async (process, processPort) => {
+      processes.splice(processes.indexOf(process), 1);
+      stop(process);
+      await waitFor(`${process.name} to stop`, async () => !(await portOpen(processPort)), []);
+    };
     return {
       url: `${base}/mcp`,
       base,
@@ -178,20 +188,15 @@ export async function startStack({ extraUpstreams = [], vars = {}, secrets = {},
       },
       /** Restarts server-everything on its port: it comes back knowing no sessions. */
       async restartEverything() {
-        stop(everything.process);
-        await waitFor("server-everything to stop", async () => !(await portOpen(everything.port)), []);
+        await retire(everything.process, everything.port);
         everything = await startEverything(logDir, everything.port);
         processes.push(everything.process);
       },
       /** Stops server-everything for good. */
-      stopEverything() {
-        stop(everything.process);
-        return waitFor("server-everything to stop", async () => !(await portOpen(everything.port)), []);
-      },
+      stopEverything: () => retire(everything.process, everything.port),
       /** Restarts `wrangler dev` on the same port with the same persisted state. */
       async restartRunner() {
-        stop(runner);
-        await waitFor("wrangler dev to stop", async () => !(await portOpen(port)), []);
+        await retire(runner, port);
         runner = await startRunner();
       },
       stop: () => processes.reverse().forEach(stop),

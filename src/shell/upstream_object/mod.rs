@@ -184,7 +184,7 @@ impl Upstream {
     }
 
     /// The exposed tools: the cached list at once (refreshed behind the answer when stale), or
-    /// the first fetch, waited for at most [`LIST_WAIT_MS`].
+    /// the first fetch, waited for at most [`LIST_WAIT_MS`] (not at all after a failure).
     async fn list(self: &Rc<Self>, target: &Rc<Target>) -> UpstreamAnswer {
         if let Some(cached) = self.cached().await {
             if self.stale.get() || !cached.is_fresh(now_ms(), target.config.tools_ttl_seconds) {
@@ -194,20 +194,29 @@ impl Upstream {
                 tools: target.exposed(&cached),
             };
         }
-        let wait = worker::Delay::from(Duration::from_millis(LIST_WAIT_MS.into()));
+        // Only a first contact is waited for: once an attempt has failed, answer at once while
+        // the next attempt runs, so a stalled upstream costs other listings nothing.
+        let last_error = {
+            let health = self.health.borrow();
+            health
+                .is_failing()
+                .then(|| health.last_error.as_ref().map(|e| e.message.clone()))
+                .flatten()
+        };
+        let wait_ms = if last_error.is_some() {
+            0
+        } else {
+            LIST_WAIT_MS
+        };
+        let wait = worker::Delay::from(Duration::from_millis(wait_ms.into()));
         match select(self.fetch_tools(target), wait).await {
             Either::Left((Ok(cached), _)) => UpstreamAnswer::Tools {
                 tools: target.exposed(&cached),
             },
             Either::Left((Err(error), _)) => UpstreamAnswer::Failed { error },
             Either::Right(_) => UpstreamAnswer::Pending {
-                waited_ms: LIST_WAIT_MS,
-                last_error: self
-                    .health
-                    .borrow()
-                    .last_error
-                    .as_ref()
-                    .map(|e| e.message.clone()),
+                waited_ms: wait_ms,
+                last_error,
             },
         }
     }
