@@ -21,6 +21,32 @@ pub struct SessionRecord {
     pub upstreams: Vec<String>,
     /// When the session ends unless used, in milliseconds since the Unix epoch.
     pub expires_at_ms: u64,
+    /// The least severe runner log event the client wants as `notifications/message`
+    /// (`logging/setLevel`); none until it asks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_level: Option<LogLevel>,
+}
+
+/// Log severities, as `logging/setLevel` names them (RFC 5424), least severe first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    /// Detailed debugging information.
+    Debug,
+    /// Normal operation.
+    Info,
+    /// Normal but significant.
+    Notice,
+    /// Something to look at.
+    Warning,
+    /// An operation failed.
+    Error,
+    /// A component failed.
+    Critical,
+    /// Action is needed now.
+    Alert,
+    /// The system is unusable.
+    Emergency,
 }
 
 impl SessionRecord {
@@ -30,6 +56,7 @@ impl SessionRecord {
             protocol_version,
             upstreams,
             expires_at_ms: now_ms + SESSION_IDLE_TIMEOUT_MS,
+            log_level: None,
         }
     }
 
@@ -62,6 +89,11 @@ pub enum SessionCommand {
     Get,
     /// End the session; answers whether it existed.
     Close,
+    /// Set the session's log level; answers whether the session exists.
+    SetLogLevel {
+        /// The level the client asked for.
+        level: LogLevel,
+    },
 }
 
 #[cfg(test)]

@@ -283,6 +283,7 @@ mod tests {
 
     use super::*;
     use crate::mcp::BackendError;
+    use crate::session::LogLevel;
 
     /// Sessions in a set, and one `echo` tool: enough to drive the transport.
     #[derive(Default)]
@@ -302,6 +303,9 @@ mod tests {
         }
         async fn list_tools(&self, _: &str) -> Result<Vec<Tool>, BackendError> {
             Ok(vec![Tool::new("echo", "Echoes.", serde_json::Map::new())])
+        }
+        async fn set_log_level(&self, _: &str, _: LogLevel) -> Result<(), BackendError> {
+            Ok(())
         }
         async fn call_tool(
             &self,
@@ -407,6 +411,25 @@ mod tests {
         let list = r#"{"jsonrpc":"2.0","id":3,"method":"tools/list"}"#;
         let tools = body(&block_on(handle_(&post(Some(&id), list), &backend)));
         assert_eq!(tools["result"]["tools"][0]["name"], "echo");
+    }
+
+    #[test]
+    fn logging_set_level_accepts_rfc_5424_levels_and_refuses_others() {
+        let backend = Sessions::default();
+        let id = open(&backend);
+        let set = |level: &str| {
+            let request = format!(
+                r#"{{"jsonrpc":"2.0","id":7,"method":"logging/setLevel","params":{{"level":"{level}"}}}}"#
+            );
+            body(&block_on(handle_(&post(Some(&id), &request), &backend)))
+        };
+        assert_eq!(set("warning"), json!({"jsonrpc":"2.0","id":7,"result":{}}));
+        let refused = set("loud");
+        assert_eq!(refused["error"]["code"], -32602);
+        assert!(refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown variant `loud`"));
     }
 
     #[test]

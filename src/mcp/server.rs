@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::jsonrpc::{Reply, Request};
+use crate::session::LogLevel;
 
 /// Protocol versions this server speaks over sessions, newest first.
 pub const SUPPORTED_PROTOCOL_VERSIONS: &[ProtocolVersion] = &[
@@ -30,6 +31,8 @@ pub mod method {
     pub const TOOLS_LIST: &str = "tools/list";
     /// Calls `search` or `execute`.
     pub const TOOLS_CALL: &str = "tools/call";
+    /// Sets the least severe log event the client wants.
+    pub const LOGGING_SET_LEVEL: &str = "logging/setLevel";
     /// The 2026-07-28 stateless discovery probe, which this server does not speak yet.
     pub const SERVER_DISCOVER: &str = "server/discover";
 }
@@ -86,6 +89,8 @@ pub trait ServerBackend {
     async fn close_session(&self, session_id: &str) -> Result<bool, BackendError>;
     /// The tools this session sees.
     async fn list_tools(&self, session_id: &str) -> Result<Vec<Tool>, BackendError>;
+    /// Records the least severe runner log event the session wants to receive.
+    async fn set_log_level(&self, session_id: &str, level: LogLevel) -> Result<(), BackendError>;
     /// Runs one tool call. Failures of the tool itself belong in the result (`isError`);
     /// `Err` is for calls that cannot start.
     async fn call_tool(
@@ -121,6 +126,7 @@ pub fn read_initialize(request: &Request) -> Result<ProtocolVersion, Reply> {
 pub fn initialize_reply(request: &Request, version: ProtocolVersion) -> Reply {
     let mut capabilities = ServerCapabilities::default();
     capabilities.tools = Some(ToolsCapability::default());
+    capabilities.logging = Some(Default::default());
     let result = InitializeResult::new(capabilities)
         .with_protocol_version(version)
         .with_server_info(Implementation::new(
@@ -153,6 +159,16 @@ pub async fn dispatch(backend: &impl ServerBackend, session_id: &str, request: &
                 Err(err) => err.into_reply(Some(request.id.clone())),
             }
         }
+        method::LOGGING_SET_LEVEL => {
+            let params: SetLevelParams = match typed_params(request) {
+                Ok(params) => params,
+                Err(reply) => return reply,
+            };
+            match backend.set_log_level(session_id, params.level).await {
+                Ok(()) => result_reply(request, &serde_json::json!({})),
+                Err(err) => err.into_reply(Some(request.id.clone())),
+            }
+        }
         method::INITIALIZE => Reply::error(
             Some(request.id.clone()),
             ErrorCode::INVALID_REQUEST,
@@ -164,6 +180,12 @@ pub async fn dispatch(backend: &impl ServerBackend, session_id: &str, request: &
             format!("Method not found: `{other}`"),
         ),
     }
+}
+
+/// `logging/setLevel` params.
+#[derive(serde::Deserialize)]
+struct SetLevelParams {
+    level: LogLevel,
 }
 
 fn list_tools_result(tools: Vec<Tool>) -> ListToolsResult {

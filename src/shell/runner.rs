@@ -22,7 +22,7 @@ use crate::mcp::{BackendError, ServerBackend};
 use crate::sandbox::limits::MAX_CODE_BYTES;
 use crate::sandbox::program::{RunRequest, WorkerCode};
 use crate::sandbox::protocol::Grant;
-use crate::session::{SessionCommand, SessionRecord};
+use crate::session::{LogLevel, SessionCommand, SessionRecord};
 use crate::upstream::client::UpstreamError;
 use crate::upstream::health::{Health, UpstreamStatus};
 use crate::upstream::protocol::{UpstreamAnswer, UpstreamCommand};
@@ -214,6 +214,14 @@ impl ServerBackend for Runner {
     async fn close_session(&self, session_id: &str) -> Result<bool, BackendError> {
         self.session.borrow_mut().take();
         self.ask_session(session_id, &SessionCommand::Close).await
+    }
+
+    async fn set_log_level(&self, session_id: &str, level: LogLevel) -> Result<(), BackendError> {
+        self.session.borrow_mut().take();
+        let _existed: bool = self
+            .ask_session(session_id, &SessionCommand::SetLogLevel { level })
+            .await?;
+        Ok(())
     }
 
     async fn list_tools(&self, session_id: &str) -> Result<Vec<Tool>, BackendError> {

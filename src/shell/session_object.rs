@@ -31,6 +31,17 @@ impl DurableObject for SessionObject {
                 Response::from_json(&true)
             }
             SessionCommand::Get => Response::from_json(&self.live_record().await?),
+            SessionCommand::SetLogLevel { level } => {
+                let Some(record) = self.live_record().await? else {
+                    return Response::from_json(&false);
+                };
+                self.store(&SessionRecord {
+                    log_level: Some(level),
+                    ..record
+                })
+                .await?;
+                Response::from_json(&true)
+            }
             SessionCommand::Close => {
                 let existed = self.state.storage().delete(RECORD_KEY).await?;
                 self.state.storage().delete_alarm().await?;
