@@ -48,7 +48,7 @@ try: ## Call a running `make dev` with the MCP TypeScript SDK: list tools, run o
 	@$(ENV) node scripts/try.mjs $(MCP_URL)
 
 .PHONY: test
-test: setup lint test-rust test-wasm test-types build test-e2e ## Everything below, in order
+test: setup lint test-rust test-wasm test-types build test-e2e conformance ## Everything below, in order
 
 .PHONY: lint
 lint: ## rustfmt and clippy (host and wasm32), warnings are errors
@@ -75,6 +75,10 @@ capture: setup ## Re-capture the test upstreams' tool lists into tests/fixtures/
 .PHONY: test-e2e
 test-e2e: build ## Real clients against a real wrangler dev with real upstreams
 	$(ENV) node --test --test-concurrency=1 --test-reporter=spec tests/e2e/*.test.mjs
+
+.PHONY: conformance
+conformance: setup build ## The official MCP conformance suite against wrangler dev; writes docs/conformance.md
+	$(ENV) node scripts/conformance.mjs
 
 .PHONY: bench
 bench: setup build ## Benchmarks (not part of make test); results in benches/results/
