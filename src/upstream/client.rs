@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::sse;
+use crate::config::redact;
 
 /// The version the runner asks upstreams for; they may answer with an older one.
 pub const CLIENT_PROTOCOL_VERSION: ProtocolVersion = ProtocolVersion::V_2025_11_25;
@@ -65,6 +66,30 @@ pub enum UpstreamError {
         /// The server's message.
         message: String,
     },
+}
+
+impl UpstreamError {
+    /// The error with every secret value removed from the text the upstream supplied.
+    pub fn redacted(self, secrets: &[String]) -> Self {
+        let clean = |text: String| redact(&text, secrets);
+        match self {
+            Self::Unreachable { detail } => Self::Unreachable {
+                detail: clean(detail),
+            },
+            Self::HttpStatus { status, detail } => Self::HttpStatus {
+                status,
+                detail: clean(detail),
+            },
+            Self::Malformed { detail } => Self::Malformed {
+                detail: clean(detail),
+            },
+            Self::Rpc { code, message } => Self::Rpc {
+                code,
+                message: clean(message),
+            },
+            other => other,
+        }
+    }
 }
 
 /// How much of an error body to quote.
@@ -307,16 +332,16 @@ impl StreamedResponse {
 
     fn event(&mut self, data: &str) -> Option<Result<Value, UpstreamError>> {
         let message = serde_json::from_str::<Value>(data)
-            .map_err(|_| ())
-            .and_then(|m| classify(&m).map_err(|_| ()));
+            .ok()
+            .and_then(|m| classify(&m).ok());
         match message {
-            Ok(Incoming::Response { id, outcome }) if id == self.id => Some(outcome),
-            Ok(Incoming::Notification { method }) => {
+            Some(Incoming::Response { id, outcome }) if id == self.id => Some(outcome),
+            Some(Incoming::Notification { method }) => {
                 self.notifications.push(method);
                 None
             }
-            Ok(_) => None,
-            Err(()) => {
+            Some(_) => None,
+            None => {
                 self.unreadable = Some(data.to_owned());
                 None
             }
@@ -468,6 +493,26 @@ mod tests {
         );
         assert!(!session_rejected(500, true));
         assert!(!session_rejected(200, true));
+    }
+
+    #[test]
+    fn redaction_reaches_the_text_an_upstream_supplied() {
+        let secrets = ["s3cr3t".to_owned()];
+        assert_eq!(
+            http_failure(500, "token s3cr3t refused").redacted(&secrets),
+            UpstreamError::HttpStatus {
+                status: 500,
+                detail: "token [redacted] refused".into()
+            }
+        );
+        let rpc = UpstreamError::Rpc {
+            code: -32603,
+            message: "bad s3cr3t".into(),
+        };
+        assert_eq!(
+            rpc.redacted(&secrets).to_string(),
+            "JSON-RPC error -32603: bad [redacted]"
+        );
     }
 
     #[test]

@@ -152,16 +152,12 @@ impl Connection {
         target: &Target,
     ) -> Result<Link, UpstreamError> {
         let id = self.next_id();
-        let unversioned = Session {
-            id: None,
-            version: String::new(),
-        };
-        let initialize = initialize_request(id);
+        // No session and no negotiated version yet, so no session headers.
         let mut response = post(
             target,
             &target.config.url,
-            &unversioned.headers(),
-            &initialize,
+            &[],
+            &initialize_request(id),
             None,
         )
         .await?;

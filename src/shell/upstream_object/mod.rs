@@ -25,7 +25,7 @@ use wasm_bindgen_futures::spawn_local;
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
 
 use super::js::now_ms;
-use crate::config::{redact, redact_value, RunnerConfig, UpstreamConfig};
+use crate::config::{redact_value, RunnerConfig, UpstreamConfig};
 use crate::upstream::arguments::ArgumentChecker;
 use crate::upstream::client::UpstreamError;
 use crate::upstream::health::{CachedTools, Health, UpstreamStatus};
@@ -126,35 +126,12 @@ impl Target {
         })
     }
 
-    /// The error with every secret value removed from its text.
-    fn redacted(&self, error: UpstreamError) -> UpstreamError {
-        let clean = |text: String| redact(&text, &self.secrets);
-        match error {
-            UpstreamError::Unreachable { detail } => UpstreamError::Unreachable {
-                detail: clean(detail),
-            },
-            UpstreamError::HttpStatus { status, detail } => UpstreamError::HttpStatus {
-                status,
-                detail: clean(detail),
-            },
-            UpstreamError::Malformed { detail } => UpstreamError::Malformed {
-                detail: clean(detail),
-            },
-            UpstreamError::Rpc { code, message } => UpstreamError::Rpc {
-                code,
-                message: clean(message),
-            },
-            other => other,
-        }
-    }
-
-    fn exposed(&self, cached: &CachedTools) -> Vec<Tool> {
+    /// The cached tools the operator's filter lets through.
+    fn exposed<'a>(&'a self, cached: &'a CachedTools) -> impl Iterator<Item = &'a Tool> {
         cached
             .tools
             .iter()
             .filter(|tool| self.config.tools.permits(&tool.name))
-            .cloned()
-            .collect()
     }
 }
 
@@ -191,17 +168,19 @@ impl Upstream {
                 drop(self.fetch_tools(target));
             }
             return UpstreamAnswer::Tools {
-                tools: target.exposed(&cached),
+                tools: target.exposed(&cached).cloned().collect(),
             };
         }
         // Only a first contact is waited for: once an attempt has failed, answer at once while
         // the next attempt runs, so a stalled upstream costs other listings nothing.
         let last_error = {
             let health = self.health.borrow();
+            let failing = health.is_failing();
             health
-                .is_failing()
-                .then(|| health.last_error.as_ref().map(|e| e.message.clone()))
-                .flatten()
+                .last_error
+                .as_ref()
+                .filter(|_| failing)
+                .map(|e| e.message.clone())
         };
         let wait_ms = if last_error.is_some() {
             0
@@ -211,7 +190,7 @@ impl Upstream {
         let wait = worker::Delay::from(Duration::from_millis(wait_ms.into()));
         match select(self.fetch_tools(target), wait).await {
             Either::Left((Ok(cached), _)) => UpstreamAnswer::Tools {
-                tools: target.exposed(&cached),
+                tools: target.exposed(&cached).cloned().collect(),
             },
             Either::Left((Err(error), _)) => UpstreamAnswer::Failed { error },
             Either::Right(_) => UpstreamAnswer::Pending {
@@ -381,7 +360,7 @@ impl Upstream {
         work: impl std::future::Future<Output = std::result::Result<T, UpstreamError>>,
     ) -> std::result::Result<T, UpstreamError> {
         let started = now_ms();
-        let outcome = work.await.map_err(|error| target.redacted(error));
+        let outcome = work.await.map_err(|error| error.redacted(&target.secrets));
         let now = now_ms();
         let mut health = self.health.borrow_mut();
         match &outcome {
@@ -399,7 +378,7 @@ impl Upstream {
         UpstreamStatus::new(
             &target.config.name,
             cached.as_deref(),
-            cached.as_ref().map(|c| target.exposed(c).len()),
+            cached.as_ref().map(|c| target.exposed(c).count()),
             fresh,
             &self.health.borrow(),
         )
