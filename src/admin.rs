@@ -118,7 +118,7 @@ mod tests {
     }
 
     fn body(response: &HttpResponse) -> serde_json::Value {
-        serde_json::from_slice(&response.body).unwrap()
+        serde_json::from_slice(response.bytes()).unwrap()
     }
 
     #[test]

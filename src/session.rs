@@ -94,6 +94,19 @@ pub enum SessionCommand {
         /// The level the client asked for.
         level: LogLevel,
     },
+    /// Watch for the cancellation of request `request`: answered with a stream that carries
+    /// the client's reason if it cancels, and stays empty otherwise.
+    Watch {
+        /// The request's JSON-RPC id, as JSON text.
+        request: String,
+    },
+    /// The client cancelled request `request`; answers whether it was being watched.
+    Cancel {
+        /// The request's JSON-RPC id, as JSON text.
+        request: String,
+        /// The client's reason.
+        reason: String,
+    },
 }
 
 #[cfg(test)]

@@ -6,6 +6,11 @@
 // the user's program (the default export of program.js) and reports an outcome. It never
 // throws across RPC: every failure is part of the outcome.
 //
+// The runner may abandon the execution (out of time, or cancelled by its client) by calling
+// `cancel`: from then on every tool call fails with a `Cancelled` error, the calls in flight
+// settle at once, and `cancel` names their upstreams so the runner can stop them too. Each
+// execution has its own isolate, so this module's state belongs to one execution.
+//
 // The contract it speaks is src/sandbox/protocol.rs (Outcome, BridgeReply, CallTrace) and
 // src/sandbox/program.rs (RunRequest).
 
@@ -25,11 +30,30 @@ class ToolCallError extends Error {
   }
 }
 
+/** Why the runner abandoned this execution; null while it runs. */
+let stopped = null;
+/** Tool calls awaiting the bridge: id → { namespace, settle }. */
+const inFlight = new Map();
+let nextCallId = 0;
+
 export default class Harness extends WorkerEntrypoint {
-  async run(request) {
+  /**
+   * Runs the program. `onCall`, when the runner passes it, is told of each finished tool call
+   * (its trace), which the runner turns into progress notifications.
+   */
+  async run(request, onCall) {
     const outcome = { logs: [], droppedLogs: 0, calls: [] };
     const console = captureConsole(outcome, request);
-    const namespaces = bindNamespaces(this.env.BRIDGE, request.namespaces, outcome.calls);
+    const record = (trace) => {
+      outcome.calls.push(trace);
+      if (onCall) {
+        // Progress is advisory: a lost report must not fail the program.
+        Promise.resolve()
+          .then(() => onCall(trace))
+          .catch(() => {});
+      }
+    };
+    const namespaces = bindNamespaces(this.env.BRIDGE, request.namespaces, record);
     const args = request.bindings.map((name) => (name === "console" ? console : namespaces[name]));
     try {
       const value = await program(...args);
@@ -41,9 +65,39 @@ export default class Harness extends WorkerEntrypoint {
     }
     return outcome;
   }
+
+  /** Abandons the execution; returns the upstreams that had calls in flight. */
+  cancel(reason) {
+    stopped ??= String(reason);
+    const upstreams = new Set();
+    for (const call of inFlight.values()) {
+      upstreams.add(call.namespace);
+      call.settle(cancelledReply());
+    }
+    inFlight.clear();
+    return [...upstreams];
+  }
 }
 
-function bindNamespaces(bridge, manifest, calls) {
+function cancelledReply() {
+  return { status: "error", kind: "Cancelled", message: `the execution was stopped: ${stopped}` };
+}
+
+/** The bridge's reply to one call, or the cancellation's if that comes first. */
+function callBridge(bridge, namespace, tool, args) {
+  if (stopped !== null) {
+    return Promise.resolve(cancelledReply());
+  }
+  const id = nextCallId++;
+  return new Promise((settle) => {
+    inFlight.set(id, { namespace, settle });
+    bridge.callTool(namespace, tool, args).then(settle, (error) =>
+      settle({ status: "error", kind: "UpstreamUnreachable", message: `the bridge failed: ${error}` }),
+    );
+  }).finally(() => inFlight.delete(id));
+}
+
+function bindNamespaces(bridge, manifest, record) {
   const namespaces = {};
   for (const [namespace, functions] of Object.entries(manifest)) {
     const object = {};
@@ -52,13 +106,13 @@ function bindNamespaces(bridge, manifest, calls) {
         const started = Date.now();
         // A JSON round trip gives the bridge plain data, whatever the program passed.
         const plain = JSON.parse(JSON.stringify(args ?? {}));
-        const reply = await bridge.callTool(namespace, tool, plain);
+        const reply = await callBridge(bridge, namespace, tool, plain);
         const trace = { tool: `${namespace}.${name}`, ms: Date.now() - started, ok: reply.status === "ok" };
         if (reply.status === "ok") {
-          calls.push(trace);
+          record(trace);
           return reply.value;
         }
-        calls.push({ ...trace, error: reply.kind });
+        record({ ...trace, error: reply.kind });
         throw new ToolCallError(reply.kind, `${namespace}.${name}: ${reply.message}`, namespace, name);
       };
     }

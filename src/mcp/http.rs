@@ -1,15 +1,21 @@
-//! The streamable HTTP transport, as plain values: one [`HttpRequest`] in, one
-//! [`HttpResponse`] out.
+//! The streamable HTTP transport: one [`HttpRequest`] value in, one [`HttpResponse`] out.
 //!
 //! Spec: <https://modelcontextprotocol.io/specification/2025-11-25/basic/transports#streamable-http>.
 //! POST carries JSON-RPC; `initialize` opens a session whose id travels in `Mcp-Session-Id`;
 //! requests without a live session get 400 (no header) or 404 (unknown or ended); DELETE ends
-//! a session. This server answers every request with `application/json` and offers no
-//! server-to-client GET stream, so GET is 405.
+//! a session. `tools/call` is answered with an SSE stream when the client accepts one, so that
+//! progress and log notifications can precede the result; everything else is answered with
+//! JSON. There is no server-to-client GET stream, so GET is 405.
 
-use rmcp::model::ErrorCode;
+use std::fmt;
+use std::rc::Rc;
+
+use futures::channel::mpsc;
+use rmcp::model::{ErrorCode, ProtocolVersion};
 use serde_json::Value;
 
+use super::context::RequestContext;
+use super::events::{self, EventStream, EVENT_STREAM};
 use super::guard::{Refusal, RequestGuard};
 use super::jsonrpc::{self, Message, Payload, Reply, Request};
 use super::server::{self, method, ServerBackend};
@@ -18,6 +24,9 @@ use super::server::{self, method, ServerBackend};
 pub const SESSION_HEADER: &str = "Mcp-Session-Id";
 /// The protocol version header clients send after `initialize`.
 pub const PROTOCOL_VERSION_HEADER: &str = "MCP-Protocol-Version";
+/// The error code of a JSON answer to a request its client cancelled (as in LSP; MCP clients
+/// discard answers to cancelled requests).
+const REQUEST_CANCELLED: i32 = -32800;
 
 /// An HTTP request, reduced to what the transport reads.
 #[derive(Debug, Clone, Default)]
@@ -43,14 +52,31 @@ impl HttpRequest {
 }
 
 /// An HTTP response to send back.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub struct HttpResponse {
     /// The status code.
     pub status: u16,
     /// Response headers.
     pub headers: Vec<(String, String)>,
-    /// The body (JSON, or empty).
-    pub body: Vec<u8>,
+    /// The body.
+    pub body: Body,
+}
+
+/// A response body: complete, or produced while the client reads it.
+pub enum Body {
+    /// JSON, or empty.
+    Complete(Vec<u8>),
+    /// Server-Sent Events.
+    Events(EventStream),
+}
+
+impl fmt::Debug for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Body::Complete(bytes) => write!(f, "Complete({})", String::from_utf8_lossy(bytes)),
+            Body::Events(_) => f.write_str("Events(..)"),
+        }
+    }
 }
 
 impl HttpResponse {
@@ -59,7 +85,7 @@ impl HttpResponse {
         Self {
             status,
             headers: vec![("Content-Type".into(), "application/json".into())],
-            body: body.to_string().into_bytes(),
+            body: Body::Complete(body.to_string().into_bytes()),
         }
     }
 
@@ -67,7 +93,18 @@ impl HttpResponse {
         Self {
             status,
             headers: Vec::new(),
-            body: Vec::new(),
+            body: Body::Complete(Vec::new()),
+        }
+    }
+
+    fn events(stream: EventStream) -> Self {
+        Self {
+            status: 200,
+            headers: vec![
+                ("Content-Type".into(), EVENT_STREAM.into()),
+                ("Cache-Control".into(), "no-cache".into()),
+            ],
+            body: Body::Events(stream),
         }
     }
 
@@ -78,6 +115,14 @@ impl HttpResponse {
     fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {
         self.headers.push((name.to_owned(), value.into()));
         self
+    }
+
+    /// The complete body (empty for a stream), for reading small answers.
+    pub fn bytes(&self) -> &[u8] {
+        match &self.body {
+            Body::Complete(bytes) => bytes,
+            Body::Events(_) => &[],
+        }
     }
 }
 
@@ -101,24 +146,27 @@ pub fn refused(request: &HttpRequest, guard: &RequestGuard) -> Option<HttpRespon
 }
 
 /// Serves one request to the MCP endpoint, after the Host/Origin check.
-pub async fn handle(
+pub async fn handle<B: ServerBackend + 'static>(
     request: &HttpRequest,
     guard: &RequestGuard,
-    backend: &impl ServerBackend,
+    backend: &Rc<B>,
 ) -> HttpResponse {
     if let Some(refusal) = refused(request, guard) {
         return refusal;
     }
     match request.method.as_str() {
         "POST" => handle_post(request, backend).await,
-        "DELETE" => handle_delete(request, backend).await,
+        "DELETE" => handle_delete(request, backend.as_ref()).await,
         "GET" => transport_error(405, "Method Not Allowed: this server offers no GET stream")
             .with_header("Allow", "POST, DELETE"),
         _ => transport_error(405, "Method Not Allowed").with_header("Allow", "POST, DELETE"),
     }
 }
 
-async fn handle_post(request: &HttpRequest, backend: &impl ServerBackend) -> HttpResponse {
+async fn handle_post<B: ServerBackend + 'static>(
+    request: &HttpRequest,
+    backend: &Rc<B>,
+) -> HttpResponse {
     if !request
         .header("Content-Type")
         .is_some_and(|t| media_type_is(t, "application/json"))
@@ -128,10 +176,9 @@ async fn handle_post(request: &HttpRequest, backend: &impl ServerBackend) -> Htt
             "Unsupported Media Type: Content-Type must be application/json",
         );
     }
-    if let Some(accept) = request.header("Accept") {
-        if !accepts_json(accept) {
-            return transport_error(406, "Not Acceptable: Accept must allow application/json");
-        }
+    let accept = request.header("Accept").unwrap_or("*/*");
+    if !accepts(accept, "application/json") {
+        return transport_error(406, "Not Acceptable: Accept must allow application/json");
     }
     let payload = match jsonrpc::parse(&request.body) {
         Ok(payload) => payload,
@@ -139,7 +186,7 @@ async fn handle_post(request: &HttpRequest, backend: &impl ServerBackend) -> Htt
     };
     if let Payload::Single(Message::Request(req)) = &payload {
         match req.method.as_str() {
-            method::INITIALIZE => return initialize(req, backend).await,
+            method::INITIALIZE => return initialize(req, backend.as_ref()).await,
             method::SERVER_DISCOVER => {
                 let reply = Reply::error(
                     Some(req.id.clone()),
@@ -152,28 +199,49 @@ async fn handle_post(request: &HttpRequest, backend: &impl ServerBackend) -> Htt
             _ => {}
         }
     }
-    if let Some(version) = request.header(PROTOCOL_VERSION_HEADER) {
-        if !server::is_supported(version) {
-            return transport_error(
-                400,
-                &format!("Bad Request: unsupported {PROTOCOL_VERSION_HEADER} `{version}`"),
-            );
-        }
+    // Clients send the header on every request after `initialize`; without it the spec says
+    // to assume 2025-03-26.
+    let version = request
+        .header(PROTOCOL_VERSION_HEADER)
+        .unwrap_or(ProtocolVersion::V_2025_03_26.as_str());
+    if !server::is_supported(version) {
+        return transport_error(
+            400,
+            &format!("Bad Request: unsupported {PROTOCOL_VERSION_HEADER} `{version}`"),
+        );
     }
-    let session_id = match live_session(request, backend).await {
+    let session_id = match live_session(request, backend.as_ref()).await {
         Ok(id) => id,
         Err(response) => return response,
     };
     match payload {
-        Payload::Single(message) => match answer(backend, &session_id, message).await {
+        Payload::Single(Message::Request(req))
+            if req.method == method::TOOLS_CALL && accepts(accept, EVENT_STREAM) =>
+        {
+            stream_answer(Rc::clone(backend), session_id, req)
+        }
+        Payload::Single(message) => match answer(backend.as_ref(), &session_id, message).await {
             Some(reply) => HttpResponse::reply(200, &reply),
             None => HttpResponse::empty(202),
         },
+        Payload::Batch(_) if version != ProtocolVersion::V_2025_03_26.as_str() => {
+            HttpResponse::reply(
+                400,
+                &Reply::error(
+                    None,
+                    ErrorCode::INVALID_REQUEST,
+                    format!(
+                        "Invalid Request: JSON-RPC batches were removed in protocol version \
+                         2025-06-18; this session speaks {version}, so send one message per POST"
+                    ),
+                ),
+            )
+        }
         Payload::Batch(items) => {
             let mut replies = Vec::new();
             for item in items {
                 let reply = match item {
-                    Ok(message) => answer(backend, &session_id, message).await,
+                    Ok(message) => answer(backend.as_ref(), &session_id, message).await,
                     Err(reply) => Some(reply),
                 };
                 replies.extend(reply.map(|r| r.to_json()));
@@ -185,6 +253,20 @@ async fn handle_post(request: &HttpRequest, backend: &impl ServerBackend) -> Htt
             }
         }
     }
+}
+
+/// Answers `request` with an SSE stream that carries its notifications, then its reply.
+fn stream_answer<B: ServerBackend + 'static>(
+    backend: Rc<B>,
+    session_id: String,
+    request: Request,
+) -> HttpResponse {
+    let (sink, notifications) = mpsc::unbounded();
+    let handler = async move {
+        let context = RequestContext::new(&request, Some(sink));
+        server::dispatch(backend.as_ref(), &session_id, &request, &context).await
+    };
+    HttpResponse::events(events::answer(handler, notifications))
 }
 
 async fn initialize(request: &Request, backend: &impl ServerBackend) -> HttpResponse {
@@ -199,10 +281,26 @@ async fn initialize(request: &Request, backend: &impl ServerBackend) -> HttpResp
     }
 }
 
+/// The JSON reply to one message, if it gets one.
 async fn answer(backend: &impl ServerBackend, session_id: &str, message: Message) -> Option<Reply> {
     match message {
-        Message::Request(request) => Some(server::dispatch(backend, session_id, &request).await),
-        Message::Notification(_) | Message::Response => None,
+        Message::Request(request) => {
+            let context = RequestContext::new(&request, None);
+            let reply = server::dispatch(backend, session_id, &request, &context).await;
+            // A JSON answer cannot be withheld; this one says why there is no result.
+            Some(reply.unwrap_or_else(|| {
+                Reply::error(
+                    Some(request.id.clone()),
+                    ErrorCode(REQUEST_CANCELLED),
+                    "Request cancelled: the client sent notifications/cancelled for it",
+                )
+            }))
+        }
+        Message::Notification(notification) => {
+            server::notified(backend, session_id, &notification).await;
+            None
+        }
+        Message::Response => None,
     }
 }
 
@@ -260,12 +358,16 @@ fn media_type_is(header: &str, expected: &str) -> bool {
         .is_some_and(|t| t.trim().eq_ignore_ascii_case(expected))
 }
 
-fn accepts_json(accept: &str) -> bool {
+/// Whether an `Accept` header allows `media_type` (`type/subtype`).
+fn accepts(accept: &str, media_type: &str) -> bool {
+    let main_type = media_type.split('/').next().unwrap_or(media_type);
     accept.split(',').any(|range| {
         let range = range.split(';').next().unwrap_or("").trim();
-        ["application/json", "application/*", "*/*"]
-            .iter()
-            .any(|ok| range.eq_ignore_ascii_case(ok))
+        range.eq_ignore_ascii_case(media_type)
+            || range.eq_ignore_ascii_case("*/*")
+            || range
+                .strip_suffix("/*")
+                .is_some_and(|t| t.eq_ignore_ascii_case(main_type))
     })
 }
 
@@ -278,28 +380,35 @@ mod tests {
     use std::collections::HashSet;
 
     use futures::executor::block_on;
-    use rmcp::model::{CallToolRequestParams, CallToolResult, ContentBlock, ProtocolVersion, Tool};
+    use futures::StreamExt;
+    use rmcp::model::{
+        CallToolRequestParams, CallToolResult, ContentBlock, ProtocolVersion, RequestId, Tool,
+    };
     use serde_json::json;
 
     use super::*;
     use crate::mcp::BackendError;
     use crate::session::LogLevel;
 
-    /// Sessions in a set, and one `echo` tool: enough to drive the transport.
+    /// Sessions in a set, and one `echo` tool that reports progress and can be cancelled:
+    /// enough to drive the transport.
     #[derive(Default)]
-    struct Sessions(RefCell<HashSet<String>>);
+    struct Sessions {
+        open: RefCell<HashSet<String>>,
+        cancelled: RefCell<Vec<RequestId>>,
+    }
 
     impl ServerBackend for Sessions {
         async fn open_session(&self, _: &ProtocolVersion) -> Result<String, BackendError> {
-            let id = format!("s{}", self.0.borrow().len() + 1);
-            self.0.borrow_mut().insert(id.clone());
+            let id = format!("s{}", self.open.borrow().len() + 1);
+            self.open.borrow_mut().insert(id.clone());
             Ok(id)
         }
         async fn session_exists(&self, id: &str) -> Result<bool, BackendError> {
-            Ok(self.0.borrow().contains(id))
+            Ok(self.open.borrow().contains(id))
         }
         async fn close_session(&self, id: &str) -> Result<bool, BackendError> {
-            Ok(self.0.borrow_mut().remove(id))
+            Ok(self.open.borrow_mut().remove(id))
         }
         async fn list_tools(&self, _: &str) -> Result<Vec<Tool>, BackendError> {
             Ok(vec![Tool::new("echo", "Echoes.", serde_json::Map::new())])
@@ -311,16 +420,29 @@ mod tests {
             &self,
             _: &str,
             params: CallToolRequestParams,
-        ) -> Result<CallToolResult, BackendError> {
+            context: &RequestContext,
+        ) -> Result<Option<CallToolResult>, BackendError> {
             match params.name.as_ref() {
-                "echo" => Ok(CallToolResult::success(vec![ContentBlock::text("hi")])),
+                "echo" => {
+                    context.progress(1, "echoing");
+                    if self.cancelled.borrow().contains(context.id()) {
+                        return Ok(None);
+                    }
+                    Ok(Some(CallToolResult::success(vec![ContentBlock::text(
+                        "hi",
+                    )])))
+                }
                 other => Err(BackendError::UnknownTool(other.into())),
             }
+        }
+        async fn cancel(&self, _: &str, id: &RequestId, _: &str) -> Result<(), BackendError> {
+            self.cancelled.borrow_mut().push(id.clone());
+            Ok(())
         }
     }
 
     /// `handle` with the default guard.
-    async fn handle_(request: &HttpRequest, backend: &Sessions) -> HttpResponse {
+    async fn handle_(request: &HttpRequest, backend: &Rc<Sessions>) -> HttpResponse {
         handle(request, &RequestGuard::default(), backend).await
     }
 
@@ -343,15 +465,34 @@ mod tests {
         }
     }
 
-    fn body(response: &HttpResponse) -> Value {
-        serde_json::from_slice(&response.body).unwrap()
+    /// The reply: the JSON body, or the last message of an event stream.
+    fn body(response: HttpResponse) -> Value {
+        match response.body {
+            Body::Complete(bytes) => serde_json::from_slice(&bytes).unwrap(),
+            Body::Events(_) => messages(response).pop().expect("an empty stream"),
+        }
+    }
+
+    /// Every message of an event stream, in order.
+    fn messages(response: HttpResponse) -> Vec<Value> {
+        let Body::Events(stream) = response.body else {
+            panic!("not an event stream: {response:?}")
+        };
+        block_on(stream.collect::<Vec<_>>())
+            .iter()
+            .map(|frame| {
+                let text = std::str::from_utf8(frame).unwrap();
+                let data = text.lines().find_map(|l| l.strip_prefix("data: ")).unwrap();
+                serde_json::from_str(data).unwrap()
+            })
+            .collect()
     }
 
     const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{
         "protocolVersion":"2025-06-18","capabilities":{},
         "clientInfo":{"name":"test","version":"1"}}}"#;
 
-    fn open(backend: &Sessions) -> String {
+    fn open(backend: &Rc<Sessions>) -> String {
         let response = block_on(handle_(&post(None, INITIALIZE), backend));
         assert_eq!(response.status, 200);
         let (_, id) = response
@@ -364,64 +505,67 @@ mod tests {
 
     #[test]
     fn initialize_echoes_a_supported_version_and_issues_a_session() {
-        let backend = Sessions::default();
+        let backend = Rc::new(Sessions::default());
         let response = block_on(handle_(&post(None, INITIALIZE), &backend));
-        let result = &body(&response)["result"];
-        assert_eq!(result["protocolVersion"], "2025-06-18");
-        assert_eq!(result["serverInfo"]["name"], "mcp-isolate-runner");
-        assert!(result["capabilities"]["tools"].is_object());
         assert!(response
             .headers
             .iter()
             .any(|(n, v)| n == SESSION_HEADER && v == "s1"));
+        let result = &body(response)["result"];
+        assert_eq!(result["protocolVersion"], "2025-06-18");
+        assert_eq!(result["serverInfo"]["name"], "mcp-isolate-runner");
+        assert!(result["capabilities"]["tools"].is_object());
     }
 
     #[test]
     fn initialize_answers_an_unknown_version_with_the_newest_supported() {
         let body_text = INITIALIZE.replace("2025-06-18", "2099-01-01");
-        let response = block_on(handle_(&post(None, &body_text), &Sessions::default()));
-        assert_eq!(body(&response)["result"]["protocolVersion"], "2025-11-25");
+        let response = block_on(handle_(
+            &post(None, &body_text),
+            &Rc::new(Sessions::default()),
+        ));
+        assert_eq!(body(response)["result"]["protocolVersion"], "2025-11-25");
     }
 
     #[test]
     fn initialize_with_bad_params_is_invalid_params() {
         let bad = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"x":1}}"#;
-        let response = block_on(handle_(&post(None, bad), &Sessions::default()));
-        assert_eq!(body(&response)["error"]["code"], -32602);
+        let response = block_on(handle_(&post(None, bad), &Rc::new(Sessions::default())));
+        assert_eq!(body(response)["error"]["code"], -32602);
     }
 
     #[test]
     fn notifications_get_202_with_an_empty_body() {
-        let backend = Sessions::default();
+        let backend = Rc::new(Sessions::default());
         let id = open(&backend);
         let note = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
         let response = block_on(handle_(&post(Some(&id), note), &backend));
-        assert_eq!((response.status, response.body.len()), (202, 0));
+        assert_eq!((response.status, response.bytes().len()), (202, 0));
     }
 
     #[test]
     fn ping_and_tools_list_answer_inside_a_session() {
-        let backend = Sessions::default();
+        let backend = Rc::new(Sessions::default());
         let id = open(&backend);
         let ping = block_on(handle_(
             &post(Some(&id), r#"{"jsonrpc":"2.0","id":2,"method":"ping"}"#),
             &backend,
         ));
-        assert_eq!(body(&ping), json!({"jsonrpc":"2.0","id":2,"result":{}}));
+        assert_eq!(body(ping), json!({"jsonrpc":"2.0","id":2,"result":{}}));
         let list = r#"{"jsonrpc":"2.0","id":3,"method":"tools/list"}"#;
-        let tools = body(&block_on(handle_(&post(Some(&id), list), &backend)));
+        let tools = body(block_on(handle_(&post(Some(&id), list), &backend)));
         assert_eq!(tools["result"]["tools"][0]["name"], "echo");
     }
 
     #[test]
     fn logging_set_level_accepts_rfc_5424_levels_and_refuses_others() {
-        let backend = Sessions::default();
+        let backend = Rc::new(Sessions::default());
         let id = open(&backend);
         let set = |level: &str| {
             let request = format!(
                 r#"{{"jsonrpc":"2.0","id":7,"method":"logging/setLevel","params":{{"level":"{level}"}}}}"#
             );
-            body(&block_on(handle_(&post(Some(&id), &request), &backend)))
+            body(block_on(handle_(&post(Some(&id), &request), &backend)))
         };
         assert_eq!(set("warning"), json!({"jsonrpc":"2.0","id":7,"result":{}}));
         let refused = set("loud");
@@ -434,10 +578,10 @@ mod tests {
 
     #[test]
     fn tools_call_results_carry_no_result_type_for_session_versions() {
-        let backend = Sessions::default();
+        let backend = Rc::new(Sessions::default());
         let id = open(&backend);
         let call = r#"{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"echo"}}"#;
-        let result = body(&block_on(handle_(&post(Some(&id), call), &backend)));
+        let result = body(block_on(handle_(&post(Some(&id), call), &backend)));
         assert_eq!(
             result["result"],
             json!({"content":[{"type":"text","text":"hi"}],"isError":false})
@@ -446,23 +590,23 @@ mod tests {
 
     #[test]
     fn unknown_tool_and_unknown_method_have_their_codes() {
-        let backend = Sessions::default();
+        let backend = Rc::new(Sessions::default());
         let id = open(&backend);
         let call = r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"nope"}}"#;
         assert_eq!(
-            body(&block_on(handle_(&post(Some(&id), call), &backend)))["error"]["code"],
+            body(block_on(handle_(&post(Some(&id), call), &backend)))["error"]["code"],
             -32602
         );
         let other = r#"{"jsonrpc":"2.0","id":6,"method":"resources/list"}"#;
         assert_eq!(
-            body(&block_on(handle_(&post(Some(&id), other), &backend)))["error"]["code"],
+            body(block_on(handle_(&post(Some(&id), other), &backend)))["error"]["code"],
             -32601
         );
     }
 
     #[test]
     fn requests_without_a_session_header_are_400_and_unknown_sessions_404() {
-        let backend = Sessions::default();
+        let backend = Rc::new(Sessions::default());
         let ping = r#"{"jsonrpc":"2.0","id":2,"method":"ping"}"#;
         assert_eq!(block_on(handle_(&post(None, ping), &backend)).status, 400);
         assert_eq!(
@@ -473,7 +617,7 @@ mod tests {
 
     #[test]
     fn delete_ends_the_session_and_later_requests_get_404() {
-        let backend = Sessions::default();
+        let backend = Rc::new(Sessions::default());
         let id = open(&backend);
         let mut delete = post(Some(&id), "");
         delete.method = "DELETE".into();
@@ -489,14 +633,14 @@ mod tests {
     #[test]
     fn server_discover_is_refused_at_once_with_404_and_method_not_found() {
         let probe = r#"{"jsonrpc":"2.0","id":1,"method":"server/discover","params":{}}"#;
-        let response = block_on(handle_(&post(None, probe), &Sessions::default()));
+        let response = block_on(handle_(&post(None, probe), &Rc::new(Sessions::default())));
         assert_eq!(response.status, 404);
-        assert_eq!(body(&response)["error"]["code"], -32601);
+        assert_eq!(body(response)["error"]["code"], -32601);
     }
 
     #[test]
     fn a_foreign_host_or_origin_is_403_before_anything_else() {
-        let backend = Sessions::default();
+        let backend = Rc::new(Sessions::default());
         let mut rebound = post(None, INITIALIZE);
         rebound.authority = "evil.example.com".into();
         assert_eq!(block_on(handle_(&rebound, &backend)).status, 403);
@@ -505,17 +649,15 @@ mod tests {
             .headers
             .push(("origin".into(), "https://evil.example.com".into()));
         let response = block_on(handle_(&cross_site, &backend));
-        assert_eq!(
-            (response.status, body(&response)["error"]["code"].clone()),
-            (403, json!(-32600))
-        );
-        assert!(backend.0.borrow().is_empty(), "no session was opened");
+        assert_eq!(response.status, 403);
+        assert_eq!(body(response)["error"]["code"], -32600);
+        assert!(backend.open.borrow().is_empty(), "no session was opened");
     }
 
     #[test]
     fn a_missing_token_is_401_with_www_authenticate() {
         let guard = RequestGuard::new(None, None, Some("t0ken".into()));
-        let backend = Sessions::default();
+        let backend = Rc::new(Sessions::default());
         let response = block_on(handle(&post(None, INITIALIZE), &guard, &backend));
         assert_eq!(response.status, 401);
         assert!(response
@@ -536,7 +678,7 @@ mod tests {
             authority: "localhost:8787".into(),
             ..Default::default()
         };
-        let response = block_on(handle_(&get, &Sessions::default()));
+        let response = block_on(handle_(&get, &Rc::new(Sessions::default())));
         assert_eq!(response.status, 405);
         assert!(response
             .headers
@@ -545,7 +687,7 @@ mod tests {
 
     #[test]
     fn wrong_content_type_accept_and_body_have_their_statuses() {
-        let backend = Sessions::default();
+        let backend = Rc::new(Sessions::default());
         let mut wrong_type = post(None, INITIALIZE);
         wrong_type.headers[0].1 = "text/plain".into();
         assert_eq!(block_on(handle_(&wrong_type, &backend)).status, 415);
@@ -553,15 +695,13 @@ mod tests {
         wrong_accept.headers[1].1 = "text/html".into();
         assert_eq!(block_on(handle_(&wrong_accept, &backend)).status, 406);
         let garbage = block_on(handle_(&post(None, "{oops"), &backend));
-        assert_eq!(
-            (garbage.status, body(&garbage)["error"]["code"].clone()),
-            (400, json!(-32700))
-        );
+        assert_eq!(garbage.status, 400);
+        assert_eq!(body(garbage)["error"]["code"], -32700);
     }
 
     #[test]
     fn an_unsupported_protocol_version_header_is_400() {
-        let backend = Sessions::default();
+        let backend = Rc::new(Sessions::default());
         let id = open(&backend);
         let mut ping = post(Some(&id), r#"{"jsonrpc":"2.0","id":2,"method":"ping"}"#);
         ping.headers
@@ -571,14 +711,90 @@ mod tests {
 
     #[test]
     fn a_batch_answers_each_request_in_order() {
-        let backend = Sessions::default();
+        let backend = Rc::new(Sessions::default());
         let id = open(&backend);
         let batch = r#"[{"jsonrpc":"2.0","id":1,"method":"ping"},
                         {"jsonrpc":"2.0","method":"notifications/initialized"},
                         {"jsonrpc":"2.0","id":2,"method":"nope"}]"#;
-        let replies = body(&block_on(handle_(&post(Some(&id), batch), &backend)));
+        let replies = body(block_on(handle_(&post(Some(&id), batch), &backend)));
         assert_eq!(replies[0]["id"], 1);
         assert_eq!(replies[1]["error"]["code"], -32601);
         assert_eq!(replies.as_array().unwrap().len(), 2);
+    }
+
+    fn with_header(mut request: HttpRequest, name: &str, value: &str) -> HttpRequest {
+        request
+            .headers
+            .retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        request.headers.push((name.into(), value.into()));
+        request
+    }
+
+    const CALL_WITH_PROGRESS: &str = r#"{"jsonrpc":"2.0","id":8,"method":"tools/call",
+        "params":{"name":"echo","_meta":{"progressToken":"tok"}}}"#;
+
+    #[test]
+    fn tools_call_streams_progress_before_the_result_when_the_client_accepts_sse() {
+        let backend = Rc::new(Sessions::default());
+        let id = open(&backend);
+        let response = block_on(handle_(&post(Some(&id), CALL_WITH_PROGRESS), &backend));
+        assert!(response
+            .headers
+            .contains(&("Content-Type".into(), "text/event-stream".into())));
+        let sent = messages(response);
+        assert_eq!(sent.len(), 2);
+        assert_eq!(sent[0]["method"], "notifications/progress");
+        assert_eq!(sent[0]["params"]["progressToken"], "tok");
+        assert_eq!(sent[1]["id"], 8);
+        assert_eq!(sent[1]["result"]["content"][0]["text"], "hi");
+    }
+
+    #[test]
+    fn a_json_only_client_gets_the_result_as_json() {
+        let backend = Rc::new(Sessions::default());
+        let id = open(&backend);
+        let request = with_header(
+            post(Some(&id), CALL_WITH_PROGRESS),
+            "accept",
+            "application/json",
+        );
+        let response = block_on(handle_(&request, &backend));
+        assert_eq!(body(response)["result"]["content"][0]["text"], "hi");
+    }
+
+    #[test]
+    fn a_cancelled_call_gets_no_reply() {
+        let backend = Rc::new(Sessions::default());
+        let id = open(&backend);
+        let cancel = r#"{"jsonrpc":"2.0","method":"notifications/cancelled",
+            "params":{"requestId":8,"reason":"user pressed stop"}}"#;
+        let response = block_on(handle_(&post(Some(&id), cancel), &backend));
+        assert_eq!(response.status, 202);
+        assert_eq!(*backend.cancelled.borrow(), vec![RequestId::Number(8)]);
+        let sent = messages(block_on(handle_(
+            &post(Some(&id), CALL_WITH_PROGRESS),
+            &backend,
+        )));
+        assert!(sent.iter().all(|m| m.get("id").is_none()), "{sent:?}");
+    }
+
+    #[test]
+    fn batches_are_refused_from_2025_06_18_on() {
+        let backend = Rc::new(Sessions::default());
+        let id = open(&backend);
+        let batch = r#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#;
+        let request = with_header(
+            post(Some(&id), batch),
+            PROTOCOL_VERSION_HEADER,
+            "2025-06-18",
+        );
+        let response = block_on(handle_(&request, &backend));
+        assert_eq!(response.status, 400);
+        let reply = body(response);
+        assert_eq!(reply["error"]["code"], -32600);
+        assert!(reply["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("batches"));
     }
 }

@@ -34,6 +34,8 @@ pub struct Request {
 pub struct Notification {
     /// The method name, e.g. `notifications/initialized`.
     pub method: String,
+    /// The params, if any.
+    pub params: Option<Value>,
 }
 
 /// What one POST body held.
@@ -158,7 +160,10 @@ fn parse_message(value: Value) -> Result<Message, Reply> {
             method,
             params: envelope.params,
         }),
-        None => Message::Notification(Notification { method }),
+        None => Message::Notification(Notification {
+            method,
+            params: envelope.params,
+        }),
     })
 }
 
@@ -192,7 +197,8 @@ mod tests {
         assert_eq!(
             parse(body).unwrap(),
             Payload::Single(Message::Notification(Notification {
-                method: "notifications/initialized".into()
+                method: "notifications/initialized".into(),
+                params: None,
             }))
         );
     }

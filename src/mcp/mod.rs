@@ -1,6 +1,7 @@
 //! The MCP server side: JSON-RPC framing ([`jsonrpc`]), method dispatch against a
-//! [`ServerBackend`] ([`server`]), the streamable HTTP transport ([`http`]) and the Host/Origin
-//! check that keeps DNS rebinding out ([`guard`]).
+//! [`ServerBackend`] ([`server`]), what a handler may tell the client before it answers
+//! ([`context`]), SSE answers ([`events`]), the streamable HTTP transport ([`http`]) and the
+//! Host/Origin check that keeps DNS rebinding out ([`guard`]).
 //!
 //! Nothing here does I/O: the transport takes an [`http::HttpRequest`] value and returns an
 //! [`http::HttpResponse`] value, and everything stateful (sessions, tools) sits behind the
@@ -8,6 +9,8 @@
 //!
 //! Spec: <https://modelcontextprotocol.io/specification/2025-11-25/basic/transports>
 
+pub mod context;
+pub mod events;
 pub mod guard;
 pub mod http;
 pub mod jsonrpc;

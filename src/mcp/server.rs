@@ -5,13 +5,15 @@
 //! Loader. Errors cross into JSON-RPC here and nowhere else.
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResult, ErrorCode, Implementation, InitializeRequestParams,
-    InitializeResult, ListToolsResult, ProtocolVersion, ServerCapabilities, Tool, ToolsCapability,
+    CallToolRequestParams, CallToolResult, CancelledNotificationParam, ErrorCode, Implementation,
+    InitializeRequestParams, InitializeResult, ListToolsResult, ProtocolVersion, RequestId,
+    ServerCapabilities, Tool, ToolsCapability,
 };
 use serde::Serialize;
 use serde_json::Value;
 
-use super::jsonrpc::{Reply, Request};
+use super::context::{notification, RequestContext};
+use super::jsonrpc::{Notification, Reply, Request};
 use crate::session::LogLevel;
 
 /// Protocol versions this server speaks over sessions, newest first.
@@ -91,13 +93,23 @@ pub trait ServerBackend {
     async fn list_tools(&self, session_id: &str) -> Result<Vec<Tool>, BackendError>;
     /// Records the least severe runner log event the session wants to receive.
     async fn set_log_level(&self, session_id: &str, level: LogLevel) -> Result<(), BackendError>;
-    /// Runs one tool call. Failures of the tool itself belong in the result (`isError`);
-    /// `Err` is for calls that cannot start.
+    /// Runs one tool call, reporting progress and log events through `context`. Failures of
+    /// the tool itself belong in the result (`isError`); `Err` is for calls that cannot start.
+    /// `None` means the client cancelled the call, which then gets no reply.
     async fn call_tool(
         &self,
         session_id: &str,
         params: CallToolRequestParams,
-    ) -> Result<CallToolResult, BackendError>;
+        context: &RequestContext,
+    ) -> Result<Option<CallToolResult>, BackendError>;
+    /// Tells the call with `request_id` in the session, if it is still running, that its client
+    /// no longer wants it (`notifications/cancelled`).
+    async fn cancel(
+        &self,
+        session_id: &str,
+        request_id: &RequestId,
+        reason: &str,
+    ) -> Result<(), BackendError>;
 }
 
 /// The version to answer `initialize` with: the client's if supported, else our newest.
@@ -137,28 +149,60 @@ pub fn initialize_reply(request: &Request, version: ProtocolVersion) -> Reply {
     result_reply(request, &result)
 }
 
-/// Answers one request inside an established session.
-pub async fn dispatch(backend: &impl ServerBackend, session_id: &str, request: &Request) -> Reply {
+/// Answers one request inside an established session; `None` when it was cancelled.
+pub async fn dispatch(
+    backend: &impl ServerBackend,
+    session_id: &str,
+    request: &Request,
+    context: &RequestContext,
+) -> Option<Reply> {
+    Some(match request.method.as_str() {
+        method::TOOLS_CALL => {
+            let params: CallToolRequestParams = match typed_params(request) {
+                Ok(params) => params,
+                Err(reply) => return Some(reply),
+            };
+            match backend.call_tool(session_id, params, context).await {
+                Ok(Some(mut result)) => {
+                    // `resultType` belongs to 2026-07-28; sessions speak older versions.
+                    result.result_type = None;
+                    result_reply(request, &result)
+                }
+                Ok(None) => return None,
+                Err(err) => err.into_reply(Some(request.id.clone())),
+            }
+        }
+        _ => answer(backend, session_id, request).await,
+    })
+}
+
+/// Acts on a notification inside a session; only `notifications/cancelled` needs anything.
+pub async fn notified(backend: &impl ServerBackend, session_id: &str, message: &Notification) {
+    if message.method != notification::CANCELLED {
+        return;
+    }
+    let Some(Ok(params)) = message
+        .params
+        .clone()
+        .map(serde_json::from_value::<CancelledNotificationParam>)
+    else {
+        return;
+    };
+    if let Some(request_id) = params.request_id {
+        let reason = params.reason.as_deref().unwrap_or("no reason given");
+        // A notification has no reply: a cancellation that cannot be delivered is moot.
+        let _ = backend.cancel(session_id, &request_id, reason).await;
+    }
+}
+
+/// Answers the requests that always get a reply.
+async fn answer(backend: &impl ServerBackend, session_id: &str, request: &Request) -> Reply {
     match request.method.as_str() {
         method::PING => result_reply(request, &serde_json::json!({})),
         method::TOOLS_LIST => match backend.list_tools(session_id).await {
             Ok(tools) => result_reply(request, &list_tools_result(tools)),
             Err(err) => err.into_reply(Some(request.id.clone())),
         },
-        method::TOOLS_CALL => {
-            let params: CallToolRequestParams = match typed_params(request) {
-                Ok(params) => params,
-                Err(reply) => return reply,
-            };
-            match backend.call_tool(session_id, params).await {
-                Ok(mut result) => {
-                    // `resultType` belongs to 2026-07-28; sessions speak older versions.
-                    result.result_type = None;
-                    result_reply(request, &result)
-                }
-                Err(err) => err.into_reply(Some(request.id.clone())),
-            }
-        }
         method::LOGGING_SET_LEVEL => {
             let params: SetLevelParams = match typed_params(request) {
                 Ok(params) => params,

@@ -18,6 +18,8 @@ pub struct Grant {
     pub session: String,
     /// The upstreams this execution may call.
     pub upstreams: Vec<String>,
+    /// This execution's id, which names its calls so that cancelling it can stop them.
+    pub execution: String,
 }
 
 /// Why a tool call from the sandbox failed; each becomes the `name` of the thrown `Error`, so a
@@ -44,6 +46,8 @@ pub enum ToolErrorKind {
     NotPermitted,
     /// The arguments do not fit the tool's input schema.
     InvalidArguments,
+    /// The client cancelled the execution; calls in flight were abandoned.
+    Cancelled,
 }
 
 impl ToolErrorKind {
@@ -57,6 +61,7 @@ impl ToolErrorKind {
             UpstreamError::Malformed { .. } => Self::UpstreamProtocolError,
             UpstreamError::SessionExpired => Self::UpstreamSessionExpired,
             UpstreamError::Misconfigured { .. } => Self::UpstreamMisconfigured,
+            UpstreamError::Cancelled { .. } => Self::Cancelled,
         }
     }
 }
@@ -164,6 +169,16 @@ pub struct CallTrace {
     pub error: Option<ToolErrorKind>,
 }
 
+impl CallTrace {
+    /// One line for the client's progress display, e.g. `github.search answered in 120 ms`.
+    pub fn summary(&self) -> String {
+        match self.error {
+            None => format!("{} answered in {} ms", self.tool, self.ms),
+            Some(kind) => format!("{} failed ({kind:?}) after {} ms", self.tool, self.ms),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[cfg(target_arch = "wasm32")]
@@ -231,5 +246,22 @@ mod tests {
         let outcome: Outcome = serde_json::from_value(json!({"logs": ["hi"]})).unwrap();
         assert_eq!(outcome.result_json, None);
         assert_eq!(outcome.logs, ["hi"]);
+    }
+
+    #[test]
+    fn a_call_trace_summarises_in_one_line() {
+        let mut trace = CallTrace {
+            tool: "github.search".into(),
+            ms: 120,
+            ok: true,
+            error: None,
+        };
+        assert_eq!(trace.summary(), "github.search answered in 120 ms");
+        trace.ok = false;
+        trace.error = Some(ToolErrorKind::UpstreamTimeout);
+        assert_eq!(
+            trace.summary(),
+            "github.search failed (UpstreamTimeout) after 120 ms"
+        );
     }
 }

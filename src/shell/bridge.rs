@@ -68,6 +68,7 @@ async fn reply(
     let command = UpstreamCommand::CallTool {
         name: tool.to_owned(),
         arguments: Some(arguments),
+        execution: Some(grant.execution),
     };
     match ask::<_, UpstreamAnswer>(env, UPSTREAM_OBJECTS, upstream, &command).await {
         Ok(UpstreamAnswer::ToolResult { result }) => BridgeReply::from_tool_result(result),
@@ -82,6 +83,7 @@ async fn reply(
         Ok(
             UpstreamAnswer::Tools { .. }
             | UpstreamAnswer::Pending { .. }
+            | UpstreamAnswer::Cancelled { .. }
             | UpstreamAnswer::Status { .. },
         ) => refuse(
             ToolErrorKind::UpstreamProtocolError,

@@ -36,13 +36,18 @@ pub(crate) fn property(target: &JsValue, name: &str) -> Result<JsValue, String> 
     }
 }
 
-/// Calls `target[name](arg)` with `this` bound to `target`.
+/// Calls `target[name](...args)` with `this` bound to `target`.
 ///
 /// RPC stubs must be called this way: `Function::call1` turns into a remote `.call`, which
 /// fails with DataCloneError.
-pub(crate) fn call_method(target: &JsValue, name: &str, arg: &JsValue) -> Result<JsValue, String> {
+pub(crate) fn call_method(
+    target: &JsValue,
+    name: &str,
+    args: &[&JsValue],
+) -> Result<JsValue, String> {
     let method: Function = property(target, name)?.unchecked_into();
-    Reflect::apply(&method, target, &Array::of1(arg)).map_err(|e| describe(&e))
+    let args: Array = args.iter().copied().collect();
+    Reflect::apply(&method, target, &args).map_err(|e| describe(&e))
 }
 
 /// A readable message for a thrown JS value.

@@ -19,13 +19,16 @@ mod runner;
 mod session_object;
 mod upstream_object;
 
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
+
+use futures::StreamExt;
 
 use worker::{console_error, console_warn, event, Context, Env, Request, Response, Result};
 
 use crate::admin::{self, ADMIN_PREFIX};
 use crate::mcp::guard::RequestGuard;
-use crate::mcp::http::{handle, HttpRequest};
+use crate::mcp::http::{handle, Body, HttpRequest};
 
 /// The secret that, when set, every MCP request must carry as `Authorization: Bearer …`.
 const RUNNER_TOKEN: &str = "RUNNER_TOKEN";
@@ -65,7 +68,7 @@ async fn serve(mut req: Request, env: Env, ctx: &Context, endpoint: Endpoint) ->
         env.secret(token_name).ok().map(|t| t.to_string()),
     );
     let runner = match runner::Runner::new(env, ctx) {
-        Ok(runner) => runner,
+        Ok(runner) => Rc::new(runner),
         Err(err) => {
             console_error!("{err}");
             return Response::error(format!("The runner is misconfigured: {err}"), 503);
@@ -90,18 +93,18 @@ async fn serve(mut req: Request, env: Env, ctx: &Context, endpoint: Endpoint) ->
             }
             handle(&request, &guard, &runner).await
         }
-        Endpoint::Admin(path) => admin::handle(&request, &path, &guard, &runner).await,
+        Endpoint::Admin(path) => admin::handle(&request, &path, &guard, runner.as_ref()).await,
     };
     let mut builder = Response::builder().with_status(response.status);
     for (name, value) in &response.headers {
         builder = builder.with_header(name, value)?;
     }
-    // `fixed`, not `from_bytes`: the latter overwrites Content-Type with octet-stream.
-    Ok(if response.body.is_empty() {
-        builder.empty()
-    } else {
-        builder.fixed(response.body)
-    })
+    match response.body {
+        Body::Complete(bytes) if bytes.is_empty() => Ok(builder.empty()),
+        // `fixed`, not `from_bytes`: the latter overwrites Content-Type with octet-stream.
+        Body::Complete(bytes) => Ok(builder.fixed(bytes)),
+        Body::Events(events) => builder.from_stream(events.map(Ok::<_, worker::Error>)),
+    }
 }
 
 /// Logs, once per isolate, that the runner is reachable beyond loopback with no token set.

@@ -3,25 +3,30 @@
 
 use std::cell::RefCell;
 
-use futures::future::join_all;
-use rmcp::model::{CallToolRequestParams, CallToolResult, ProtocolVersion, Tool};
+use std::cell::Cell;
+
+use futures::future::{join_all, pending};
+use futures::StreamExt;
+use rmcp::model::{CallToolRequestParams, CallToolResult, ProtocolVersion, RequestId, Tool};
 use serde::de::DeserializeOwned;
-use serde_json::Value;
-use wasm_bindgen::JsValue;
+use serde_json::{json, Value};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
 use worker::{Context, Env};
 
-use super::js::{now_ms, property, random_uuid};
-use super::loader::run_program;
-use super::objects::{ask, SESSION_OBJECTS, UPSTREAM_OBJECTS};
+use super::js::{from_js, now_ms, property, random_uuid};
+use super::loader::{run_program, SandboxError};
+use super::objects::{ask, send, SESSION_OBJECTS, UPSTREAM_OBJECTS};
 use crate::admin::AdminBackend;
 use crate::codemode::catalog::{Catalog, UpstreamTools};
 use crate::codemode::source::prepare;
 use crate::codemode::tools::{self, ExecuteInput, SearchInput, EXECUTE_TOOL, SEARCH_TOOL};
 use crate::config::{ConfigError, RunnerConfig};
+use crate::mcp::context::RequestContext;
 use crate::mcp::{BackendError, ServerBackend};
 use crate::sandbox::limits::MAX_CODE_BYTES;
 use crate::sandbox::program::{RunRequest, WorkerCode};
-use crate::sandbox::protocol::Grant;
+use crate::sandbox::protocol::{CallTrace, Grant};
 use crate::session::{LogLevel, SessionCommand, SessionRecord};
 use crate::upstream::client::UpstreamError;
 use crate::upstream::health::{Health, UpstreamStatus};
@@ -127,35 +132,126 @@ impl Runner {
         Catalog::new(join_all(lists).await)
     }
 
+    /// The catalog for `record`, telling the client (at `warning`) of each upstream left out.
+    async fn reported_catalog(&self, record: &SessionRecord, context: &RequestContext) -> Catalog {
+        let catalog = self.catalog(&record.upstreams).await;
+        for namespace in catalog.namespaces() {
+            if let Some(reason) = &namespace.unavailable {
+                context.log(
+                    LogLevel::Warning,
+                    json!({"event": "upstream_unavailable", "upstream": namespace.name,
+                           "reason": reason}),
+                );
+            }
+        }
+        catalog
+    }
+
+    /// Runs `code`; `None` when the client cancelled it.
     async fn execute(
         &self,
         session_id: &str,
         record: &SessionRecord,
         code: &str,
-    ) -> CallToolResult {
-        let catalog = self.catalog(&record.upstreams).await;
+        context: &RequestContext,
+    ) -> Option<CallToolResult> {
+        let catalog = self.reported_catalog(record, context).await;
         let request = RunRequest::new(catalog.manifest());
         let module = match prepare(code, &request.bindings, MAX_CODE_BYTES) {
             Ok(module) => module,
-            Err(error) => return tools::source_error_result(&error),
+            Err(error) => return Some(tools::source_error_result(&error)),
         };
         let grant = Grant {
             session: session_id.to_owned(),
             upstreams: record.upstreams.clone(),
+            execution: random_uuid(),
         };
-        match run_program(
+        let on_call = context
+            .wants_progress()
+            .then(|| progress_reporter(context.clone()));
+        let started = now_ms();
+        let outcome = run_program(
             &self.env,
             &self.exports,
             &WorkerCode::new(module),
             &request,
             &grant,
+            on_call.as_ref().map(|c| c.as_ref().unchecked_ref()),
+            self.cancellation(session_id, context.id()),
         )
-        .await
-        {
-            Ok(outcome) => tools::execution_result(outcome),
-            Err(error) => tools::sandbox_failure_result(error.to_string()),
+        .await;
+        let ms = now_ms() - started;
+        match outcome {
+            Ok(outcome) => {
+                context.log(
+                    LogLevel::Info,
+                    json!({"event": "execution_finished", "ms": ms, "calls": outcome.calls.len(),
+                           "threw": outcome.error.is_some()}),
+                );
+                Some(tools::execution_result(outcome))
+            }
+            Err(error) => {
+                self.stop_calls(&grant.execution, error.in_flight(), &error.to_string())
+                    .await;
+                if let SandboxError::Cancelled { .. } = error {
+                    return None;
+                }
+                context.log(
+                    LogLevel::Error,
+                    json!({"event": "execution_failed", "ms": ms, "error": error.to_string()}),
+                );
+                Some(tools::sandbox_failure_result(error.to_string()))
+            }
         }
     }
+
+    /// Resolves with the client's reason if it cancels request `id` of the session; never
+    /// otherwise. The cancellation may reach another isolate, so it is met in the session's
+    /// object.
+    async fn cancellation(&self, session_id: &str, id: &RequestId) -> String {
+        let command = SessionCommand::Watch {
+            request: request_key(id),
+        };
+        if let Ok(mut response) = send(&self.env, SESSION_OBJECTS, session_id, &command).await {
+            if let Ok(mut stream) = response.stream() {
+                if let Some(Ok(reason)) = stream.next().await {
+                    return String::from_utf8_lossy(&reason).into_owned();
+                }
+            }
+        }
+        // Nothing to watch with, or the watch ended: this request will not be cancelled.
+        pending().await
+    }
+
+    /// Tells each upstream in `upstreams` to stop the calls of `execution` still in flight.
+    async fn stop_calls(&self, execution: &str, upstreams: &[String], reason: &str) {
+        let command = UpstreamCommand::Cancel {
+            execution: execution.to_owned(),
+            reason: reason.to_owned(),
+        };
+        join_all(upstreams.iter().map(|name| async {
+            // Best effort: an unreachable object has no call to stop.
+            let _: worker::Result<UpstreamAnswer> =
+                ask(&self.env, UPSTREAM_OBJECTS, name, &command).await;
+        }))
+        .await;
+    }
+}
+
+/// The key a request is watched under in its session's object.
+fn request_key(id: &RequestId) -> String {
+    serde_json::to_string(id).unwrap_or_default()
+}
+
+/// The function the harness calls after each tool call: a progress notification per call.
+fn progress_reporter(context: RequestContext) -> Closure<dyn FnMut(JsValue)> {
+    let finished = Cell::new(0u32);
+    Closure::new(move |trace: JsValue| {
+        if let Ok(trace) = from_js::<CallTrace>(trace) {
+            finished.set(finished.get() + 1);
+            context.progress(finished.get(), trace.summary());
+        }
+    })
 }
 
 impl AdminBackend for Runner {
@@ -224,6 +320,20 @@ impl ServerBackend for Runner {
         Ok(())
     }
 
+    async fn cancel(
+        &self,
+        session_id: &str,
+        request_id: &RequestId,
+        reason: &str,
+    ) -> Result<(), BackendError> {
+        let command = SessionCommand::Cancel {
+            request: request_key(request_id),
+            reason: reason.to_owned(),
+        };
+        let _watched: bool = self.ask_session(session_id, &command).await?;
+        Ok(())
+    }
+
     async fn list_tools(&self, session_id: &str) -> Result<Vec<Tool>, BackendError> {
         let record = self.live_record(session_id).await?;
         Ok(tools::definitions(&self.catalog(&record.upstreams).await))
@@ -233,34 +343,40 @@ impl ServerBackend for Runner {
         &self,
         session_id: &str,
         params: CallToolRequestParams,
-    ) -> Result<CallToolResult, BackendError> {
+        context: &RequestContext,
+    ) -> Result<Option<CallToolResult>, BackendError> {
         let arguments = Value::Object(params.arguments.unwrap_or_default());
         match params.name.as_ref() {
             SEARCH_TOOL => {
                 let input: SearchInput = match serde_json::from_value(arguments) {
                     Ok(input) => input,
                     Err(e) => {
-                        return Ok(tools::invalid_arguments_result(SEARCH_TOOL, &e.to_string()))
+                        return Ok(Some(tools::invalid_arguments_result(
+                            SEARCH_TOOL,
+                            &e.to_string(),
+                        )))
                     }
                 };
                 let record = self.live_record(session_id).await?;
-                Ok(tools::search_result(
-                    &self.catalog(&record.upstreams).await,
-                    &input.query,
-                ))
+                context.set_log_level(record.log_level);
+                let catalog = self.reported_catalog(&record, context).await;
+                Ok(Some(tools::search_result(&catalog, &input.query)))
             }
             EXECUTE_TOOL => {
                 let input: ExecuteInput = match serde_json::from_value(arguments) {
                     Ok(input) => input,
                     Err(e) => {
-                        return Ok(tools::invalid_arguments_result(
+                        return Ok(Some(tools::invalid_arguments_result(
                             EXECUTE_TOOL,
                             &e.to_string(),
-                        ))
+                        )))
                     }
                 };
                 let record = self.live_record(session_id).await?;
-                Ok(self.execute(session_id, &record, &input.code).await)
+                context.set_log_level(record.log_level);
+                Ok(self
+                    .execute(session_id, &record, &input.code, context)
+                    .await)
             }
             other => Err(BackendError::UnknownTool(other.to_owned())),
         }

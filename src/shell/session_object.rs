@@ -3,7 +3,16 @@
 //! An id that was never issued names an empty object, so "unknown" and "ended" sessions look
 //! the same to the transport: both are 404. An alarm at the session's expiry deletes what an
 //! idle session left in storage.
+//!
+//! The object is also where a `notifications/cancelled` meets the request it cancels: the
+//! two may reach different Worker isolates, but both reach this object. A running `execute`
+//! watches (an open response stream), and the cancellation writes the reason into it.
 
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+
+use futures::channel::oneshot;
+use futures::{stream, StreamExt};
 use wasm_bindgen::JsValue;
 
 use super::js::now_ms;
@@ -13,15 +22,26 @@ use crate::session::{SessionCommand, SessionRecord};
 
 const RECORD_KEY: &str = "session";
 
+/// Cancellations kept for requests not yet watched (the notification overtook the request).
+const EARLY_CANCELLATIONS: usize = 32;
+
 /// The session's Durable Object.
 #[durable_object]
 pub struct SessionObject {
     state: State,
+    /// Running requests' watchers, by request id.
+    watchers: RefCell<HashMap<String, oneshot::Sender<String>>>,
+    /// Recent cancellations that found no watcher: request id and reason.
+    early: RefCell<VecDeque<(String, String)>>,
 }
 
 impl DurableObject for SessionObject {
     fn new(state: State, _env: Env) -> Self {
-        Self { state }
+        Self {
+            state,
+            watchers: RefCell::new(HashMap::new()),
+            early: RefCell::new(VecDeque::new()),
+        }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
@@ -42,6 +62,10 @@ impl DurableObject for SessionObject {
                 .await?;
                 Response::from_json(&true)
             }
+            SessionCommand::Watch { request } => self.watch(request),
+            SessionCommand::Cancel { request, reason } => {
+                Response::from_json(&self.cancel(request, reason))
+            }
             SessionCommand::Close => {
                 let existed = self.state.storage().delete(RECORD_KEY).await?;
                 self.state.storage().delete_alarm().await?;
@@ -58,6 +82,47 @@ impl DurableObject for SessionObject {
 }
 
 impl SessionObject {
+    /// A stream that carries the reason once `request` is cancelled.
+    fn watch(&self, request: String) -> Result<Response> {
+        let (sender, receiver) = oneshot::channel();
+        let mut early = self.early.borrow_mut();
+        match early.iter().position(|(id, _)| *id == request) {
+            Some(at) => {
+                let (_, reason) = early.remove(at).unwrap_or_default();
+                // The receiver is alive just below, so this cannot fail.
+                let _ = sender.send(reason);
+            }
+            None => {
+                let mut watchers = self.watchers.borrow_mut();
+                // A finished request dropped its stream, and with it the receiver.
+                watchers.retain(|_, watcher| !watcher.is_canceled());
+                watchers.insert(request, sender);
+            }
+        }
+        let reason = stream::once(receiver).filter_map(|outcome| async move {
+            outcome
+                .ok()
+                .map(|reason| Ok::<_, worker::Error>(reason.into_bytes()))
+        });
+        Response::from_stream(reason)
+    }
+
+    /// Delivers a cancellation to its watcher; kept a while when the request is not watched yet.
+    fn cancel(&self, request: String, reason: String) -> bool {
+        let watcher = self.watchers.borrow_mut().remove(&request);
+        match watcher {
+            Some(watcher) => watcher.send(reason).is_ok(),
+            None => {
+                let mut early = self.early.borrow_mut();
+                if early.len() == EARLY_CANCELLATIONS {
+                    early.pop_front();
+                }
+                early.push_back((request, reason));
+                false
+            }
+        }
+    }
+
     /// The record if the session is live, renewed when due; an expired one is deleted.
     async fn live_record(&self) -> Result<Option<SessionRecord>> {
         let storage = self.state.storage();

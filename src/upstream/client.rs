@@ -66,6 +66,13 @@ pub enum UpstreamError {
         /// The server's message.
         message: String,
     },
+    /// The runner's client cancelled the execution while the call was in flight; the upstream
+    /// was told to stop.
+    #[error("cancelled by the client ({reason})")]
+    Cancelled {
+        /// The client's reason.
+        reason: String,
+    },
 }
 
 impl UpstreamError {

@@ -27,6 +27,17 @@ pub enum UpstreamCommand {
         name: String,
         /// Its arguments.
         arguments: Option<Map<String, Value>>,
+        /// The execution making the call, which [`UpstreamCommand::Cancel`] names.
+        #[serde(default)]
+        execution: Option<String>,
+    },
+    /// Abandon the calls of an execution that are still in flight, telling the upstream to
+    /// stop them (`notifications/cancelled`).
+    Cancel {
+        /// The execution.
+        execution: String,
+        /// The client's reason, passed on.
+        reason: String,
     },
     /// Report the upstream's health (the operator's view).
     Status,
@@ -69,6 +80,11 @@ pub enum UpstreamAnswer {
     Failed {
         /// Why.
         error: UpstreamError,
+    },
+    /// How many calls [`UpstreamCommand::Cancel`] stopped.
+    Cancelled {
+        /// Calls that were in flight.
+        calls: u32,
     },
     /// The operator's view of the upstream.
     Status {

@@ -4,7 +4,8 @@
 //! Streamable HTTP sends each message as a POST and reads the answer from the POST's response,
 //! JSON or an SSE stream (read only as far as the answer). The 2024-11-05 HTTP+SSE transport is
 //! in [`super::legacy_sse`]. Every request has the upstream's timeout; past it the request is
-//! aborted and `notifications/cancelled` tells the upstream to stop. When the upstream has
+//! aborted and `notifications/cancelled` tells the upstream to stop; so is a request whose
+//! caller gives up (the runner's client cancelled the execution). When the upstream has
 //! ended the session, the next request opens a new one: idempotent requests (`tools/list`) are
 //! sent once more, `tools/call` never is.
 
@@ -27,6 +28,14 @@ use crate::upstream::client::{
     negotiated_version, read_json_response, sends_version_header, session_rejected,
     StreamedResponse, UpstreamError, SESSION_HEADER, TOOLS_LIST_CHANGED,
 };
+
+/// Resolves, with a reason, when the caller no longer wants the request's answer.
+pub(super) type Stop = LocalBoxFuture<'static, String>;
+
+/// A [`Stop`] that never comes.
+pub(super) fn never() -> Stop {
+    futures::future::pending().boxed_local()
+}
 
 /// A session being opened or open, shared by every request that needs it.
 type SharedLink = Shared<LocalBoxFuture<'static, Result<Rc<Link>, UpstreamError>>>;
@@ -70,20 +79,25 @@ impl Connection {
         id
     }
 
-    /// Sends request `method` in the session (opening one if needed) and returns its result.
+    /// Sends request `method` in the session (opening one if needed) and returns its result,
+    /// unless `stop` comes first.
     pub(super) async fn request(
         &self,
         upstream: &Rc<Upstream>,
         target: &Rc<Target>,
         method: &str,
         params: Value,
+        mut stop: Stop,
     ) -> Result<Value, UpstreamError> {
         let attempts = if method == "tools/call" { 1 } else { 2 };
         for _ in 0..attempts {
             let link = self.link(upstream, target).await?;
             let id = self.next_id();
             let message = client::request(id, method, params.clone());
-            match self.exchange(upstream, target, &link, &message, id).await {
+            match self
+                .exchange(upstream, target, &link, &message, id, &mut stop)
+                .await
+            {
                 Exchange::Answered(outcome) => return outcome,
                 Exchange::SessionGone => self.forget(&link),
             }
@@ -178,6 +192,7 @@ impl Connection {
         link: &Rc<Link>,
         message: &Value,
         id: u64,
+        stop: &mut Stop,
     ) -> Exchange {
         let abort = AbortController::default();
         let signal = abort.signal();
@@ -191,13 +206,14 @@ impl Connection {
                 Link::Legacy(channel) => channel.exchange(target, message, id).await,
             }
         };
-        match within(target.config.timeout_ms, work).await {
-            Some(exchange) => exchange,
-            None => {
-                abort.abort();
-                Exchange::Answered(Err(timed_out(target, link, id)))
-            }
-        }
+        let ms = target.config.timeout_ms;
+        let error = match select(Box::pin(within(ms, work)), stop).await {
+            Either::Left((Some(exchange), _)) => return exchange,
+            Either::Left((None, _)) => UpstreamError::Timeout { ms },
+            Either::Right((reason, _)) => UpstreamError::Cancelled { reason },
+        };
+        abort.abort();
+        Exchange::Answered(Err(abandoned(target, link, id, error)))
     }
 }
 
@@ -267,18 +283,23 @@ impl Session {
     }
 }
 
-/// The timeout error for request `id`, after telling the upstream to stop working on it.
-pub(super) fn timed_out(target: &Rc<Target>, link: &Rc<Link>, id: u64) -> UpstreamError {
-    let ms = target.config.timeout_ms;
+/// `error`, for request `id` that the runner gave up on, after telling the upstream to stop
+/// working on it.
+pub(super) fn abandoned(
+    target: &Rc<Target>,
+    link: &Rc<Link>,
+    id: u64,
+    error: UpstreamError,
+) -> UpstreamError {
     let (target, link) = (Rc::clone(target), Rc::clone(link));
+    let reason = error.to_string();
     spawn_local(async move {
-        let reason = format!("no answer within {ms} ms");
         // Best effort: the request has failed whether or not the upstream hears this.
         let _ = link
             .notify(&target, &cancelled_notification(id, &reason))
             .await;
     });
-    UpstreamError::Timeout { ms }
+    error
 }
 
 /// `work`'s output, or `None` when `ms` pass first.

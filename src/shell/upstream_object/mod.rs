@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
 
+use futures::channel::oneshot;
 use futures::future::{select, Either, LocalBoxFuture, Shared};
 use futures::FutureExt;
 use rmcp::model::{CallToolResult, ListToolsResult, Tool};
@@ -31,7 +32,7 @@ use crate::upstream::client::UpstreamError;
 use crate::upstream::health::{CachedTools, Health, UpstreamStatus};
 use crate::upstream::protocol::{UpstreamAnswer, UpstreamCommand, LIST_WAIT_MS};
 
-use connection::Connection;
+use connection::{never, Connection, Stop};
 
 /// Pages of `tools/list` followed before giving up on a server that never stops paginating.
 const MAX_TOOL_PAGES: usize = 50;
@@ -67,6 +68,8 @@ pub(super) struct Upstream {
     /// Each tool's compiled input schema, built on the tool's first call.
     checkers: RefCell<HashMap<String, Rc<ArgumentChecker>>>,
     health: RefCell<Health>,
+    /// How to stop the calls in flight, by execution.
+    running: RefCell<HashMap<String, Vec<oneshot::Sender<String>>>>,
 }
 
 /// Where and how to reach the upstream, with its secrets resolved.
@@ -89,6 +92,7 @@ impl DurableObject for UpstreamObject {
                 fetching: RefCell::new(None),
                 checkers: RefCell::new(HashMap::new()),
                 health: RefCell::new(Health::default()),
+                running: RefCell::new(HashMap::new()),
             }),
         }
     }
@@ -143,8 +147,24 @@ impl Upstream {
     ) -> UpstreamAnswer {
         match command {
             UpstreamCommand::ListTools => self.list(target).await,
-            UpstreamCommand::CallTool { name, arguments } => {
-                self.call(target, &name, arguments).await
+            UpstreamCommand::CallTool {
+                name,
+                arguments,
+                execution,
+            } => {
+                let stop = execution.map_or_else(never, |execution| self.stoppable(execution));
+                self.call(target, &name, arguments, stop).await
+            }
+            UpstreamCommand::Cancel { execution, reason } => {
+                let stops = self.running.borrow_mut().remove(&execution);
+                let calls = stops
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|stop| stop.send(reason.clone()).ok())
+                    .count();
+                UpstreamAnswer::Cancelled {
+                    calls: u32::try_from(calls).unwrap_or(u32::MAX),
+                }
             }
             UpstreamCommand::Status => UpstreamAnswer::Status {
                 report: self.status(target).await,
@@ -205,6 +225,7 @@ impl Upstream {
         target: &Rc<Target>,
         name: &str,
         arguments: Option<Map<String, Value>>,
+        stop: Stop,
     ) -> UpstreamAnswer {
         if !target.config.tools.permits(name) {
             return UpstreamAnswer::NotPermitted {
@@ -228,7 +249,8 @@ impl Upstream {
         let result = self
             .timed(
                 target,
-                self.connection.request(self, target, "tools/call", params),
+                self.connection
+                    .request(self, target, "tools/call", params, stop),
             )
             .await
             .and_then(|value| {
@@ -237,7 +259,10 @@ impl Upstream {
                         detail: format!("tools/call result: {e}"),
                     })
             });
-        if result.is_err() {
+        if result
+            .as_ref()
+            .is_err_and(|e| !matches!(e, UpstreamError::Cancelled { .. }))
+        {
             // The tool list may be what changed.
             self.stale.set(true);
         }
@@ -335,7 +360,7 @@ impl Upstream {
             let params = cursor.as_ref().map_or(json!({}), |c| json!({"cursor": c}));
             let page = self
                 .connection
-                .request(self, target, "tools/list", params)
+                .request(self, target, "tools/list", params, never())
                 .await?;
             let page: ListToolsResult =
                 serde_json::from_value(page).map_err(|e| UpstreamError::Malformed {
@@ -365,6 +390,8 @@ impl Upstream {
         let mut health = self.health.borrow_mut();
         match &outcome {
             Ok(_) => health.record_success(now, now - started),
+            // The client's choice says nothing about the upstream.
+            Err(UpstreamError::Cancelled { .. }) => {}
             Err(error) => health.record_failure(now, error),
         }
         outcome
@@ -382,6 +409,25 @@ impl Upstream {
             fresh,
             &self.health.borrow(),
         )
+    }
+
+    /// A [`Stop`] for one call of `execution`, fired by [`UpstreamCommand::Cancel`].
+    fn stoppable(&self, execution: String) -> Stop {
+        let (sender, receiver) = oneshot::channel();
+        let mut running = self.running.borrow_mut();
+        // Calls that have finished dropped their receivers; forget them.
+        running.retain(|_, stops| {
+            stops.retain(|stop| !stop.is_canceled());
+            !stops.is_empty()
+        });
+        running.entry(execution).or_default().push(sender);
+        async move {
+            match receiver.await {
+                Ok(reason) => reason,
+                Err(oneshot::Canceled) => futures::future::pending().await,
+            }
+        }
+        .boxed_local()
     }
 
     /// Marks the tool list for a refresh: the upstream said it changed.
