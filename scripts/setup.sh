@@ -212,30 +212,33 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------------
-# d. Python venv at $MIR_CACHE/venv/<hash of tests/requirements.txt>.
-begin "python venv" venv
-REQ_SHA=$(sha256sum tests/requirements.txt | cut -d' ' -f1)
-venv_cached() {
-  [[ -f "$MIR_VENV/.complete" && "$(<"$MIR_VENV/.complete")" == "$REQ_SHA" ]] &&
-    "$MIR_VENV/bin/python" -c '' 2>/dev/null
-}
-if venv_cached; then
-  finish cached "$(basename "$MIR_VENV") ($("$MIR_VENV/bin/python" --version))"
-else
+# d. Python venvs at $MIR_CACHE/venv/<hash of the requirements file>: mcp 1.x ($MIR_VENV) and
+#    mcp 2.x ($MIR_VENV_MCP2), which cannot share one.
+make_venv() { # make_venv <venv dir> <requirements file>
+  local venv=$1 requirements=$2 req_sha mcp_version
+  begin "venv $(basename "$requirements" .txt)" "venv-$(basename "$requirements" .txt)"
+  req_sha=$(sha256sum "$requirements" | cut -d' ' -f1)
+  if [[ -f "$venv/.complete" && "$(<"$venv/.complete")" == "$req_sha" ]] &&
+    "$venv/bin/python" -c '' 2>/dev/null; then
+    finish cached "$(basename "$venv") ($("$venv/bin/python" --version))"
+    return
+  fi
   : >"$STEP_LOG"
   PY=${MIR_PYTHON:-python3}
   need "$PY" "install Python >= 3.10 or set MIR_PYTHON"
   "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 10))' ||
     die "$PY is $("$PY" --version 2>&1); mcp needs Python >= 3.10 (set MIR_PYTHON)"
-  note "creating $MIR_VENV with $("$PY" --version 2>&1) (log $STEP_LOG)"
-  rm -rf "$MIR_VENV"
-  run "$PY" -m venv "$MIR_VENV"
-  run "$MIR_VENV/bin/python" -m pip install --disable-pip-version-check --no-input -r tests/requirements.txt
-  mcp_version=$("$MIR_VENV/bin/python" -c 'import mcp, importlib.metadata as m; print(m.version("mcp"))' 2>>"$STEP_LOG") ||
-    die "'import mcp' fails in $MIR_VENV"
-  echo "$REQ_SHA" >"$MIR_VENV/.complete"
-  finish installed "$(basename "$MIR_VENV") (mcp $mcp_version)"
-fi
+  note "creating $venv with $("$PY" --version 2>&1) (log $STEP_LOG)"
+  rm -rf "$venv"
+  run "$PY" -m venv "$venv"
+  run "$venv/bin/python" -m pip install --disable-pip-version-check --no-input -r "$requirements"
+  mcp_version=$("$venv/bin/python" -c 'import mcp, importlib.metadata as m; print(m.version("mcp"))' 2>>"$STEP_LOG") ||
+    die "'import mcp' fails in $venv"
+  echo "$req_sha" >"$venv/.complete"
+  finish installed "$(basename "$venv") (mcp $mcp_version)"
+}
+make_venv "$MIR_VENV" tests/requirements.txt
+make_venv "$MIR_VENV_MCP2" tests/requirements-mcp2.txt
 
 # ---------------------------------------------------------------------------------------------
 STEP="summary"

@@ -44,13 +44,12 @@ export default class Harness extends WorkerEntrypoint {
   async run(request, onCall) {
     const outcome = { logs: [], droppedLogs: 0, calls: [] };
     const console = captureConsole(outcome, request);
+    const reports = [];
     const record = (trace) => {
       outcome.calls.push(trace);
       if (onCall) {
         // Progress is advisory: a lost report must not fail the program.
-        Promise.resolve()
-          .then(() => onCall(trace))
-          .catch(() => {});
+        reports.push(Promise.resolve().then(() => onCall(trace)).catch(() => {}));
       }
     };
     const namespaces = bindNamespaces(this.env.BRIDGE, request.namespaces, record);
@@ -63,6 +62,8 @@ export default class Harness extends WorkerEntrypoint {
     } catch (error) {
       outcome.error = describe(error);
     }
+    // Every report reaches the runner before the outcome does, so progress precedes the result.
+    await Promise.all(reports);
     return outcome;
   }
 

@@ -1,0 +1,131 @@
+// The client matrix: each MCP client a user may connect with runs the same plan against one
+// real `wrangler dev` — list the tools, run an execute, run an execute that reports progress
+// (and, where the client speaks logging, the runner's log events), and cancel a running
+// execute — and every client's observations are checked the same way. A cancelled execute must
+// stop its upstream call (the fault server receives `notifications/cancelled` for it) and make
+// no further calls, and the runner must serve the client's next execute.
+
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { promisify } from "node:util";
+
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+
+import { ROOT, startStack } from "./stack.mjs";
+
+/** How long the cancelled program's upstream call would take, and when the client cancels. */
+const SLOW_MS = 2500;
+const CANCEL_AFTER_MS = 800;
+
+/** The programs each client runs; `marker` keeps one client's calls apart from another's. */
+function planFor(marker) {
+  return {
+    marker,
+    execute: `return await faulty.echo({ text: "hello ${marker}" });`,
+    progress: `for (const n of [1, 2, 3]) { await faulty.echo({ text: "step " + n }); }\nreturn "done";`,
+    cancel: `await faulty.slow({ ms: ${SLOW_MS} });\nawait faulty.echo({ text: "after cancel ${marker}" });\nreturn "not cancelled";`,
+    followUp: "return 6 * 7;",
+    cancelAfterMs: CANCEL_AFTER_MS,
+  };
+}
+
+/** The TypeScript SDK 1.x, in this process. */
+async function typeScriptV1(url, plan) {
+  const client = new Client({ name: "matrix-typescript-v1", version: "1.0.0" });
+  const logs = [];
+  client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => logs.push(notification.params));
+  await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+  try {
+    await client.setLoggingLevel("info");
+    const execute = (code, options) => client.callTool({ name: "execute", arguments: { code } }, undefined, options);
+    const tools = (await client.listTools()).tools.map((tool) => tool.name);
+    const executed = await execute(plan.execute);
+    const progress = [];
+    const progressed = await execute(plan.progress, { onprogress: (p) => progress.push(p) });
+    const controller = new AbortController();
+    const started = Date.now();
+    setTimeout(() => controller.abort("the matrix test cancels"), plan.cancelAfterMs);
+    let cancel;
+    try {
+      await execute(plan.cancel, { signal: controller.signal });
+      cancel = { outcome: "completed" };
+    } catch (error) {
+      cancel = { outcome: "cancelled", ms: Date.now() - started, error: String(error) };
+    }
+    const followUp = await execute(plan.followUp);
+    return { protocolVersion: client.transport?.protocolVersion, tools, execute: executed, progress: { result: progressed, notifications: progress, logs }, cancel, followUp };
+  } finally {
+    await client.close();
+  }
+}
+
+/** The Python `mcp` SDK in `venv`, through tests/e2e/py_matrix.py. */
+function python(venv) {
+  return async (url, plan) => {
+    const { stdout } = await promisify(execFile)(
+      join(venv, "bin/python"),
+      [join(ROOT, "tests/e2e/py_matrix.py"), "--url", url, "--plan", JSON.stringify(plan)],
+      { maxBuffer: 16 * 1024 * 1024 },
+    );
+    return JSON.parse(stdout);
+  };
+}
+
+const CLIENTS = [
+  { name: "@modelcontextprotocol/sdk 1.x", run: typeScriptV1 },
+  { name: "Python mcp 1.x", run: python(process.env.MIR_VENV) },
+  { name: "Python mcp 2.x", run: python(process.env.MIR_VENV_MCP2) },
+];
+
+describe("client matrix", () => {
+  let stack;
+  before(async () => {
+    stack = await startStack({ faulty: {} });
+  });
+  after(() => stack?.stop());
+
+  for (const { name, run } of CLIENTS) {
+    test(`${name}: lists tools, executes, reports progress and log events, and cancels an execute`, async () => {
+      const marker = name.replace(/\W+/g, "-");
+      const plan = planFor(marker);
+      const seen = await run(stack.url, plan);
+
+      assert.deepEqual(seen.tools.sort(), ["execute", "search"]);
+      assert.equal(seen.execute.isError, false, JSON.stringify(seen.execute));
+      assert.deepEqual(seen.execute.structuredContent.result, { echoed: `hello ${marker}` });
+
+      const { result, notifications, logs } = seen.progress;
+      assert.equal(result.structuredContent.result, "done");
+      assert.deepEqual(notifications.map((n) => n.progress), [1, 2, 3]);
+      for (const notification of notifications) {
+        assert.match(notification.message, /^faulty\.echo answered in \d+ ms$/);
+      }
+      assert.ok(
+        logs.some((log) => log.logger === "mcp-isolate-runner" && log.data?.event === "execution_finished" && log.data.calls === 3),
+        `an execution_finished log event: ${JSON.stringify(logs)}`,
+      );
+
+      assert.equal(seen.cancel.outcome, "cancelled", JSON.stringify(seen.cancel));
+      assert.ok(seen.cancel.ms < SLOW_MS, `the cancelled call returned after ${seen.cancel.ms} ms`);
+      assert.equal(seen.followUp.structuredContent.result, 42);
+
+      // The slow call was cancelled upstream, and the program made no call after it.
+      await sleep(SLOW_MS);
+      const log = await stack.faulty.log();
+      const slow = log.find((entry) => entry.jsonrpcMethod === "tools/call" && entry.params?.name === "slow");
+      assert.ok(slow, "the slow call reached the upstream");
+      const cancelled = log.filter((entry) => entry.jsonrpcMethod === "notifications/cancelled").map((entry) => entry.params.requestId);
+      assert.ok(cancelled.includes(slow.id), `notifications/cancelled for request ${slow.id}; got ${JSON.stringify(cancelled)}`);
+      assert.ok(
+        !log.some((entry) => entry.params?.arguments?.text === `after cancel ${marker}`),
+        "the cancelled program made no further call",
+      );
+      await fetch(new URL("/control/log", stack.faulty.url), { method: "DELETE" });
+    });
+  }
+});
