@@ -3,11 +3,13 @@
 //! Spec: <https://modelcontextprotocol.io/specification/2025-11-25/basic/transports#streamable-http>.
 //! POST carries JSON-RPC; `initialize` opens a session whose id travels in `Mcp-Session-Id`;
 //! requests without a live session get 400 (no header) or 404 (unknown or ended); DELETE ends
-//! a session. `tools/call` is answered with an SSE stream when the client accepts one, so that
-//! progress and log notifications can precede the result; everything else is answered with
-//! JSON. There is no server-to-client GET stream, so GET is 405.
+//! a session. The 2026-07-28 protocol, which has no sessions, shares the endpoint
+//! ([`super::stateless`]). `tools/call` is answered with an SSE stream when the client accepts
+//! one, so that progress and log notifications can precede the result; everything else is
+//! answered with JSON. There is no server-to-client GET stream, so GET is 405.
 
 use std::fmt;
+use std::future::Future;
 use std::rc::Rc;
 
 use futures::channel::mpsc;
@@ -18,7 +20,8 @@ use super::context::RequestContext;
 use super::events::{self, EventStream, EVENT_STREAM};
 use super::guard::{Refusal, RequestGuard};
 use super::jsonrpc::{self, Message, Payload, Reply, Request};
-use super::server::{self, method, ServerBackend};
+use super::server::{self, method, Caller, ServerBackend};
+use super::stateless;
 
 /// The session header, as the spec spells it.
 pub const SESSION_HEADER: &str = "Mcp-Session-Id";
@@ -156,6 +159,12 @@ pub async fn handle<B: ServerBackend + 'static>(
     }
     match request.method.as_str() {
         "POST" => handle_post(request, backend).await,
+        "GET" | "DELETE" if stateless::names_stateless_version(request) => transport_error(
+            405,
+            "Method Not Allowed: protocol 2026-07-28 has no sessions and no GET stream; POST each \
+             request",
+        )
+        .with_header("Allow", "POST"),
         "DELETE" => handle_delete(request, backend.as_ref()).await,
         "GET" => transport_error(405, "Method Not Allowed: this server offers no GET stream")
             .with_header("Allow", "POST, DELETE"),
@@ -184,6 +193,9 @@ async fn handle_post<B: ServerBackend + 'static>(
         Ok(payload) => payload,
         Err(reply) => return HttpResponse::reply(400, &reply),
     };
+    if stateless::is_stateless(request, &payload) {
+        return handle_stateless(request, payload, backend, accept).await;
+    }
     if let Payload::Single(Message::Request(req)) = &payload {
         match req.method.as_str() {
             method::INITIALIZE => return initialize(req, backend.as_ref()).await,
@@ -191,8 +203,13 @@ async fn handle_post<B: ServerBackend + 'static>(
                 let reply = Reply::error(
                     Some(req.id.clone()),
                     ErrorCode::METHOD_NOT_FOUND,
-                    "Method not found: this server speaks the session-based protocol; send \
-                     `initialize`",
+                    format!(
+                        "Method not found: `server/discover` belongs to protocol {}, whose \
+                         requests carry _meta[\"{}\"] and the {PROTOCOL_VERSION_HEADER} header; \
+                         or send `initialize` to open a session",
+                        stateless::VERSIONS[0].as_str(),
+                        stateless::VERSION_KEY
+                    ),
                 );
                 return HttpResponse::reply(404, &reply);
             }
@@ -215,10 +232,12 @@ async fn handle_post<B: ServerBackend + 'static>(
         Err(response) => return response,
     };
     match payload {
-        Payload::Single(Message::Request(req))
-            if req.method == method::TOOLS_CALL && accepts(accept, EVENT_STREAM) =>
-        {
-            stream_answer(Rc::clone(backend), session_id, req)
+        Payload::Single(Message::Request(req)) => {
+            let backend = Rc::clone(backend);
+            respond(req, accept, |req, context| async move {
+                server::dispatch(backend.as_ref(), &session_id, &req, &context).await
+            })
+            .await
         }
         Payload::Single(message) => match answer(backend.as_ref(), &session_id, message).await {
             Some(reply) => HttpResponse::reply(200, &reply),
@@ -255,18 +274,78 @@ async fn handle_post<B: ServerBackend + 'static>(
     }
 }
 
-/// Answers `request` with an SSE stream that carries its notifications, then its reply.
-fn stream_answer<B: ServerBackend + 'static>(
-    backend: Rc<B>,
-    session_id: String,
-    request: Request,
+/// Serves a 2026-07-28 request: checked, then answered without a session.
+async fn handle_stateless<B: ServerBackend + 'static>(
+    request: &HttpRequest,
+    payload: Payload,
+    backend: &Rc<B>,
+    accept: &str,
 ) -> HttpResponse {
-    let (sink, notifications) = mpsc::unbounded();
-    let handler = async move {
-        let context = RequestContext::new(&request, Some(sink));
-        server::dispatch(backend.as_ref(), &session_id, &request, &context).await
+    let req = match payload {
+        Payload::Single(Message::Request(req)) => req,
+        // Cancelling is closing the response stream; by request id, one caller could cancel
+        // another's request. Nothing else a client sends needs acting on.
+        Payload::Single(Message::Notification(_)) => return HttpResponse::empty(202),
+        _ => {
+            let reply = Reply::error(
+                None,
+                ErrorCode::INVALID_REQUEST,
+                format!(
+                    "Invalid Request: in protocol {} a POST carries one JSON-RPC request or \
+                     notification, never a batch or a response",
+                    stateless::VERSIONS[0]
+                ),
+            );
+            return HttpResponse::reply(400, &reply);
+        }
     };
-    HttpResponse::events(events::answer(handler, notifications))
+    let envelope = match stateless::check(request, &req) {
+        Ok(envelope) => envelope,
+        Err(refused) => return HttpResponse::reply(refused.status, &refused.reply),
+    };
+    if req.method == method::SERVER_DISCOVER {
+        return HttpResponse::reply(200, &stateless::discover_result(&req));
+    }
+    if req.method == method::TOOLS_CALL {
+        if let Err(reply) = server::typed_params::<rmcp::model::CallToolRequestParams>(&req) {
+            return HttpResponse::reply(400, &reply);
+        }
+    }
+    let backend = Rc::clone(backend);
+    respond(req, accept, |req, context| async move {
+        context.set_log_level(envelope.log_level);
+        let reply = server::serve_tools(backend.as_ref(), Caller::Stateless, &req, &context).await;
+        reply.map(|reply| stateless::complete(reply, &req.method))
+    })
+    .await
+}
+
+/// Answers `request` with `handler`'s reply: as an SSE stream carrying the notifications it
+/// sends first when the request is a `tools/call` and the client accepts one, else as JSON.
+async fn respond<Handler, Answer>(request: Request, accept: &str, handler: Handler) -> HttpResponse
+where
+    Handler: FnOnce(Request, RequestContext) -> Answer,
+    Answer: Future<Output = Option<Reply>> + 'static,
+{
+    if request.method == method::TOOLS_CALL && accepts(accept, EVENT_STREAM) {
+        let (sink, notifications) = mpsc::unbounded();
+        let context = RequestContext::new(&request, Some(sink));
+        return HttpResponse::events(events::answer(handler(request, context), notifications));
+    }
+    let id = request.id.clone();
+    let context = RequestContext::new(&request, None);
+    let reply = handler(request, context).await;
+    HttpResponse::reply(200, &reply.unwrap_or_else(|| cancelled(&id)))
+}
+
+/// The JSON answer to a request its client cancelled: a JSON answer cannot be withheld, so
+/// this one says why there is no result.
+fn cancelled(id: &rmcp::model::RequestId) -> Reply {
+    Reply::error(
+        Some(id.clone()),
+        ErrorCode(REQUEST_CANCELLED),
+        "Request cancelled: the client sent notifications/cancelled for it",
+    )
 }
 
 async fn initialize(request: &Request, backend: &impl ServerBackend) -> HttpResponse {
@@ -287,14 +366,7 @@ async fn answer(backend: &impl ServerBackend, session_id: &str, message: Message
         Message::Request(request) => {
             let context = RequestContext::new(&request, None);
             let reply = server::dispatch(backend, session_id, &request, &context).await;
-            // A JSON answer cannot be withheld; this one says why there is no result.
-            Some(reply.unwrap_or_else(|| {
-                Reply::error(
-                    Some(request.id.clone()),
-                    ErrorCode(REQUEST_CANCELLED),
-                    "Request cancelled: the client sent notifications/cancelled for it",
-                )
-            }))
+            Some(reply.unwrap_or_else(|| cancelled(&request.id)))
         }
         Message::Notification(notification) => {
             server::notified(backend, session_id, &notification).await;
@@ -387,7 +459,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::mcp::BackendError;
+    use crate::mcp::{BackendError, Caller};
     use crate::session::LogLevel;
 
     /// Sessions in a set, and one `echo` tool that reports progress and can be cancelled:
@@ -410,7 +482,7 @@ mod tests {
         async fn close_session(&self, id: &str) -> Result<bool, BackendError> {
             Ok(self.open.borrow_mut().remove(id))
         }
-        async fn list_tools(&self, _: &str) -> Result<Vec<Tool>, BackendError> {
+        async fn list_tools(&self, _: Caller<'_>) -> Result<Vec<Tool>, BackendError> {
             Ok(vec![Tool::new("echo", "Echoes.", serde_json::Map::new())])
         }
         async fn set_log_level(&self, _: &str, _: LogLevel) -> Result<(), BackendError> {
@@ -418,7 +490,7 @@ mod tests {
         }
         async fn call_tool(
             &self,
-            _: &str,
+            _: Caller<'_>,
             params: CallToolRequestParams,
             context: &RequestContext,
         ) -> Result<Option<CallToolResult>, BackendError> {

@@ -15,5 +15,6 @@ pub mod guard;
 pub mod http;
 pub mod jsonrpc;
 pub mod server;
+pub mod stateless;
 
-pub use server::{BackendError, ServerBackend};
+pub use server::{BackendError, Caller, ServerBackend};

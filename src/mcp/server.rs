@@ -35,12 +35,13 @@ pub mod method {
     pub const TOOLS_CALL: &str = "tools/call";
     /// Sets the least severe log event the client wants.
     pub const LOGGING_SET_LEVEL: &str = "logging/setLevel";
-    /// The 2026-07-28 stateless discovery probe, which this server does not speak yet.
+    /// What a 2026-07-28 server speaks and can do, in place of `initialize`.
     pub const SERVER_DISCOVER: &str = "server/discover";
 }
 
-/// How the server introduces itself in `initialize`.
-const INSTRUCTIONS: &str = "This server exposes upstream MCP servers as a TypeScript API. Call \
+/// How the server introduces itself in `initialize` and `server/discover`.
+pub const INSTRUCTIONS: &str =
+    "This server exposes upstream MCP servers as a TypeScript API. Call \
 `search` to find functions and their types, then `execute` to run TypeScript that calls them; \
 only the program's return value and console output come back.";
 
@@ -75,6 +76,15 @@ impl BackendError {
     }
 }
 
+/// Who a request comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller<'a> {
+    /// A session of a handshake-era protocol version, by id.
+    Session(&'a str),
+    /// A 2026-07-28 request, which belongs to no session and carries what it needs.
+    Stateless,
+}
+
 /// Sessions and tools, as the dispatcher needs them.
 ///
 /// Workers run each request on one thread, so the futures need not be `Send`.
@@ -89,8 +99,8 @@ pub trait ServerBackend {
     async fn session_exists(&self, session_id: &str) -> Result<bool, BackendError>;
     /// Ends a session; returns whether it existed.
     async fn close_session(&self, session_id: &str) -> Result<bool, BackendError>;
-    /// The tools this session sees.
-    async fn list_tools(&self, session_id: &str) -> Result<Vec<Tool>, BackendError>;
+    /// The tools `caller` sees.
+    async fn list_tools(&self, caller: Caller<'_>) -> Result<Vec<Tool>, BackendError>;
     /// Records the least severe runner log event the session wants to receive.
     async fn set_log_level(&self, session_id: &str, level: LogLevel) -> Result<(), BackendError>;
     /// Runs one tool call, reporting progress and log events through `context`. Failures of
@@ -98,7 +108,7 @@ pub trait ServerBackend {
     /// `None` means the client cancelled the call, which then gets no reply.
     async fn call_tool(
         &self,
-        session_id: &str,
+        caller: Caller<'_>,
         params: CallToolRequestParams,
         context: &RequestContext,
     ) -> Result<Option<CallToolResult>, BackendError>;
@@ -134,17 +144,24 @@ pub fn read_initialize(request: &Request) -> Result<ProtocolVersion, Reply> {
     Ok(negotiate(&params.protocol_version))
 }
 
-/// The `initialize` result for a negotiated version.
-pub fn initialize_reply(request: &Request, version: ProtocolVersion) -> Reply {
+/// What the server can do: tools, and log events for clients that ask.
+pub fn capabilities() -> ServerCapabilities {
     let mut capabilities = ServerCapabilities::default();
     capabilities.tools = Some(ToolsCapability::default());
     capabilities.logging = Some(Default::default());
-    let result = InitializeResult::new(capabilities)
+    capabilities
+}
+
+/// The server's name and version.
+pub fn implementation() -> Implementation {
+    Implementation::new(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
+}
+
+/// The `initialize` result for a negotiated version.
+pub fn initialize_reply(request: &Request, version: ProtocolVersion) -> Reply {
+    let result = InitializeResult::new(capabilities())
         .with_protocol_version(version)
-        .with_server_info(Implementation::new(
-            env!("CARGO_PKG_NAME"),
-            env!("CARGO_PKG_VERSION"),
-        ))
+        .with_server_info(implementation())
         .with_instructions(INSTRUCTIONS);
     result_reply(request, &result)
 }
@@ -156,15 +173,35 @@ pub async fn dispatch(
     request: &Request,
     context: &RequestContext,
 ) -> Option<Reply> {
+    match request.method.as_str() {
+        method::TOOLS_CALL | method::TOOLS_LIST => {
+            serve_tools(backend, Caller::Session(session_id), request, context).await
+        }
+        _ => Some(answer(backend, session_id, request).await),
+    }
+}
+
+/// Answers `tools/list` or `tools/call` (any other method is not found); `None` when the
+/// call was cancelled. Results carry no `resultType`: the caller adds it where the version
+/// has it.
+pub async fn serve_tools(
+    backend: &impl ServerBackend,
+    caller: Caller<'_>,
+    request: &Request,
+    context: &RequestContext,
+) -> Option<Reply> {
     Some(match request.method.as_str() {
+        method::TOOLS_LIST => match backend.list_tools(caller).await {
+            Ok(tools) => result_reply(request, &list_tools_result(tools)),
+            Err(err) => err.into_reply(Some(request.id.clone())),
+        },
         method::TOOLS_CALL => {
             let params: CallToolRequestParams = match typed_params(request) {
                 Ok(params) => params,
                 Err(reply) => return Some(reply),
             };
-            match backend.call_tool(session_id, params, context).await {
+            match backend.call_tool(caller, params, context).await {
                 Ok(Some(mut result)) => {
-                    // `resultType` belongs to 2026-07-28; sessions speak older versions.
                     result.result_type = None;
                     result_reply(request, &result)
                 }
@@ -172,7 +209,7 @@ pub async fn dispatch(
                 Err(err) => err.into_reply(Some(request.id.clone())),
             }
         }
-        _ => answer(backend, session_id, request).await,
+        other => not_found(request, other),
     })
 }
 
@@ -199,10 +236,6 @@ pub async fn notified(backend: &impl ServerBackend, session_id: &str, message: &
 async fn answer(backend: &impl ServerBackend, session_id: &str, request: &Request) -> Reply {
     match request.method.as_str() {
         method::PING => result_reply(request, &serde_json::json!({})),
-        method::TOOLS_LIST => match backend.list_tools(session_id).await {
-            Ok(tools) => result_reply(request, &list_tools_result(tools)),
-            Err(err) => err.into_reply(Some(request.id.clone())),
-        },
         method::LOGGING_SET_LEVEL => {
             let params: SetLevelParams = match typed_params(request) {
                 Ok(params) => params,
@@ -218,12 +251,17 @@ async fn answer(backend: &impl ServerBackend, session_id: &str, request: &Reques
             ErrorCode::INVALID_REQUEST,
             "Invalid Request: this session is already initialized",
         ),
-        other => Reply::error(
-            Some(request.id.clone()),
-            ErrorCode::METHOD_NOT_FOUND,
-            format!("Method not found: `{other}`"),
-        ),
+        other => not_found(request, other),
     }
+}
+
+/// The reply to a method this server does not have.
+pub fn not_found(request: &Request, method: &str) -> Reply {
+    Reply::error(
+        Some(request.id.clone()),
+        ErrorCode::METHOD_NOT_FOUND,
+        format!("Method not found: `{method}`"),
+    )
 }
 
 /// `logging/setLevel` params.
@@ -243,7 +281,8 @@ fn list_tools_result(tools: Vec<Tool>) -> ListToolsResult {
     }
 }
 
-fn typed_params<T: serde::de::DeserializeOwned>(request: &Request) -> Result<T, Reply> {
+/// The request's params as `T`, or the `-32602` reply naming what does not fit.
+pub fn typed_params<T: serde::de::DeserializeOwned>(request: &Request) -> Result<T, Reply> {
     let params = request
         .params
         .clone()

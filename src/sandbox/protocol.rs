@@ -14,8 +14,8 @@ use crate::upstream::client::UpstreamError;
 /// an upstream it was not given.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Grant {
-    /// The MCP session the execution belongs to.
-    pub session: String,
+    /// The MCP session the execution belongs to; none for a 2026-07-28 request.
+    pub session: Option<String>,
     /// The upstreams this execution may call.
     pub upstreams: Vec<String>,
     /// This execution's id, which names its calls so that cancelling it can stop them.

@@ -6,24 +6,26 @@
 //! entrypoint whose props (the [`Grant`]) only the runner sets. `globalOutbound` is JS `null`:
 //! leaving it out, or passing `undefined`, lets the isolate reach the network.
 //!
-//! An execution that runs out of time or is cancelled is abandoned: the harness is told to
-//! refuse further tool calls and settle the ones in flight, and names their upstreams so the
-//! runner can stop those calls too.
+//! An execution that runs out of time, is cancelled or loses its client is abandoned: the
+//! harness is told to refuse further tool calls and settle the ones in flight, and the
+//! upstreams those calls went to are told to stop them.
 
 use std::future::Future;
 use std::time::Duration;
 
-use futures::future::{select, Either};
+use futures::future::{join_all, select, Either};
 use futures::pin_mut;
 use js_sys::{Function, Object, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use worker::{Delay, Env};
+use worker::{Context, Delay, Env};
 
 use super::js::{call_method, describe, from_js, property, to_js};
+use super::objects::{ask, UPSTREAM_OBJECTS};
 use crate::sandbox::limits::EXECUTION_TIMEOUT_MS;
 use crate::sandbox::program::{RunRequest, WorkerCode};
 use crate::sandbox::protocol::{Grant, Outcome};
+use crate::upstream::protocol::{UpstreamAnswer, UpstreamCommand};
 
 /// The Worker Loader binding's name in wrangler.toml.
 const LOADER_BINDING: &str = "LOADER";
@@ -37,45 +39,42 @@ const ABANDON_WAIT_MS: u64 = 1_000;
 pub(crate) enum SandboxError {
     #[error("the sandbox could not start: {0}")]
     Start(String),
-    #[error("the program did not finish within {ms} ms and was abandoned")]
-    Timeout {
-        ms: u32,
-        /// Upstreams with calls in flight when it was abandoned.
-        in_flight: Vec<String>,
-    },
-    #[error("the client cancelled the execution ({reason})")]
-    Cancelled {
-        reason: String,
-        /// Upstreams with calls in flight when it was abandoned.
-        in_flight: Vec<String>,
-    },
+    #[error("the program did not finish within {0} ms and was abandoned")]
+    Timeout(u32),
+    #[error("the client cancelled the execution ({0})")]
+    Cancelled(String),
     #[error("the sandbox stopped unexpectedly: {0}")]
     Crashed(String),
 }
 
-impl SandboxError {
-    /// The upstreams whose calls from the abandoned program are still running.
-    pub(crate) fn in_flight(&self) -> &[String] {
-        match self {
-            Self::Timeout { in_flight, .. } | Self::Cancelled { in_flight, .. } => in_flight,
-            Self::Start(_) | Self::Crashed(_) => &[],
-        }
-    }
+/// What a run needs of the Worker: its bindings, the request's context and `ctx.exports`.
+#[derive(Clone, Copy)]
+pub(crate) struct Host<'a> {
+    pub(crate) env: &'a Env,
+    pub(crate) ctx: &'a Context,
+    pub(crate) exports: &'a JsValue,
 }
 
 /// Loads `code` into a new isolate and runs `request` in it, until it finishes, runs out of
 /// time or `stop` resolves (with the client's reason). `on_call`, when given, is called by
 /// the harness after each tool call with a [`CallTrace`](crate::sandbox::protocol::CallTrace).
 pub(crate) async fn run_program(
-    env: &Env,
-    exports: &JsValue,
+    host: &Host<'_>,
     code: &WorkerCode,
     request: &RunRequest,
     grant: &Grant,
     on_call: Option<&Function>,
     stop: impl Future<Output = String>,
 ) -> Result<Outcome, SandboxError> {
+    let Host { env, ctx, exports } = *host;
     let entrypoint = load(env, exports, code, grant).map_err(SandboxError::Start)?;
+    let mut running = Running {
+        env,
+        ctx,
+        entrypoint: &entrypoint,
+        execution: &grant.execution,
+        finished: false,
+    };
     let request = to_js(request).map_err(SandboxError::Start)?;
     let on_call = on_call.map_or(JsValue::UNDEFINED, |f| f.clone().into());
     let promise: Promise = call_method(&entrypoint, "run", &[&request, &on_call])
@@ -84,31 +83,69 @@ pub(crate) async fn run_program(
     let deadline = Delay::from(Duration::from_millis(EXECUTION_TIMEOUT_MS.into()));
     let run = JsFuture::from(promise);
     pin_mut!(stop);
-    let reason = match select(select(run, deadline), stop).await {
+    let finished = select(select(run, deadline), stop).await;
+    running.finished = true;
+    let error = match finished {
         Either::Left((Either::Left((Ok(outcome), _)), _)) => {
             return from_js(outcome).map_err(SandboxError::Crashed)
         }
         Either::Left((Either::Left((Err(error), _)), _)) => {
             return Err(SandboxError::Crashed(describe(&error)))
         }
-        Either::Left((Either::Right(_), _)) => None,
-        Either::Right((reason, _)) => Some(reason),
+        Either::Left((Either::Right(_), _)) => SandboxError::Timeout(EXECUTION_TIMEOUT_MS),
+        Either::Right((reason, _)) => SandboxError::Cancelled(reason),
     };
-    let why = reason
-        .clone()
-        .unwrap_or_else(|| format!("the execution exceeded its {EXECUTION_TIMEOUT_MS} ms limit"));
-    let in_flight = abandon(&entrypoint, &why).await;
-    Err(match reason {
-        Some(reason) => SandboxError::Cancelled { reason, in_flight },
-        None => SandboxError::Timeout {
-            ms: EXECUTION_TIMEOUT_MS,
-            in_flight,
-        },
-    })
+    abandon(
+        env.clone(),
+        entrypoint.clone(),
+        grant.execution.clone(),
+        error.to_string(),
+    )
+    .await;
+    Err(error)
 }
 
-/// Tells the harness the execution is over; returns the upstreams it had calls in flight to.
-async fn abandon(entrypoint: &JsValue, reason: &str) -> Vec<String> {
+/// An execution under way; dropped unfinished (the client closed the response stream, which
+/// is how a 2026-07-28 client cancels), it is abandoned in the background.
+struct Running<'a> {
+    env: &'a Env,
+    /// Keeps the request alive for the abandonment when its client has gone.
+    ctx: &'a Context,
+    entrypoint: &'a JsValue,
+    execution: &'a str,
+    finished: bool,
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.ctx.wait_until(abandon(
+                self.env.clone(),
+                self.entrypoint.clone(),
+                self.execution.to_owned(),
+                "the client closed the connection".to_owned(),
+            ));
+        }
+    }
+}
+
+/// Tells the harness the execution is over, then each upstream it had calls in flight to
+/// that the calls of `execution` are no longer wanted.
+async fn abandon(env: Env, entrypoint: JsValue, execution: String, reason: String) {
+    let command = UpstreamCommand::Cancel {
+        execution,
+        reason: reason.clone(),
+    };
+    let upstreams = in_flight(&entrypoint, &reason).await;
+    join_all(upstreams.iter().map(|name| async {
+        // Best effort: an unreachable object has no call to stop.
+        let _: worker::Result<UpstreamAnswer> = ask(&env, UPSTREAM_OBJECTS, name, &command).await;
+    }))
+    .await;
+}
+
+/// Stops the harness; returns the upstreams it had calls in flight to.
+async fn in_flight(entrypoint: &JsValue, reason: &str) -> Vec<String> {
     let Ok(answer) = call_method(entrypoint, "cancel", &[&JsValue::from_str(reason)]) else {
         return Vec::new();
     };

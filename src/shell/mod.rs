@@ -42,8 +42,8 @@ static WARNED_WITHOUT_TOKEN: AtomicBool = AtomicBool::new(false);
 async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     let path = req.path();
     match path.as_str() {
-        "/mcp" => serve(req, env, &ctx, Endpoint::Mcp).await,
-        _ if path.starts_with(ADMIN_PREFIX) => serve(req, env, &ctx, Endpoint::Admin(path)).await,
+        "/mcp" => serve(req, env, ctx, Endpoint::Mcp).await,
+        _ if path.starts_with(ADMIN_PREFIX) => serve(req, env, ctx, Endpoint::Admin(path)).await,
         "/" => Response::ok("MCP Isolate Runner: the MCP endpoint is /mcp\n"),
         _ => Response::error("Not Found: the MCP endpoint is /mcp", 404),
     }
@@ -56,7 +56,7 @@ enum Endpoint {
     Admin(String),
 }
 
-async fn serve(mut req: Request, env: Env, ctx: &Context, endpoint: Endpoint) -> Result<Response> {
+async fn serve(mut req: Request, env: Env, ctx: Context, endpoint: Endpoint) -> Result<Response> {
     let var = |name: &str| env.var(name).ok().map(|v| v.to_string());
     let token_name = match endpoint {
         Endpoint::Mcp => RUNNER_TOKEN,

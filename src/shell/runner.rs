@@ -15,7 +15,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use worker::{Context, Env};
 
 use super::js::{from_js, now_ms, property, random_uuid};
-use super::loader::{run_program, SandboxError};
+use super::loader::{run_program, Host, SandboxError};
 use super::objects::{ask, send, SESSION_OBJECTS, UPSTREAM_OBJECTS};
 use crate::admin::AdminBackend;
 use crate::codemode::catalog::{Catalog, UpstreamTools};
@@ -23,7 +23,7 @@ use crate::codemode::source::prepare;
 use crate::codemode::tools::{self, ExecuteInput, SearchInput, EXECUTE_TOOL, SEARCH_TOOL};
 use crate::config::{ConfigError, RunnerConfig};
 use crate::mcp::context::RequestContext;
-use crate::mcp::{BackendError, ServerBackend};
+use crate::mcp::{BackendError, Caller, ServerBackend};
 use crate::sandbox::limits::MAX_CODE_BYTES;
 use crate::sandbox::program::{RunRequest, WorkerCode};
 use crate::sandbox::protocol::{CallTrace, Grant};
@@ -38,6 +38,8 @@ const UPSTREAMS_VAR: &str = "UPSTREAMS";
 /// Serves one HTTP request's worth of MCP.
 pub(crate) struct Runner {
     env: Env,
+    /// The request's context, for work that must outlive the response.
+    ctx: Context,
     /// `ctx.exports`, where the `Bridge` entrypoint lives.
     exports: JsValue,
     config: RunnerConfig,
@@ -55,7 +57,7 @@ pub(crate) enum StartError {
 }
 
 impl Runner {
-    pub(crate) fn new(env: Env, ctx: &Context) -> Result<Self, StartError> {
+    pub(crate) fn new(env: Env, ctx: Context) -> Result<Self, StartError> {
         let config = match env.var(UPSTREAMS_VAR) {
             Ok(text) => RunnerConfig::from_json(&text.to_string())?,
             Err(_) => RunnerConfig {
@@ -65,6 +67,7 @@ impl Runner {
         let exports = property(ctx.as_ref(), "exports").map_err(|_| StartError::NoExports)?;
         Ok(Self {
             env,
+            ctx,
             exports,
             config,
             session: RefCell::new(None),
@@ -132,9 +135,28 @@ impl Runner {
         Catalog::new(join_all(lists).await)
     }
 
-    /// The catalog for `record`, telling the client (at `warning`) of each upstream left out.
-    async fn reported_catalog(&self, record: &SessionRecord, context: &RequestContext) -> Catalog {
-        let catalog = self.catalog(&record.upstreams).await;
+    /// The upstreams `caller` may use: its session's, or all of them. A session's log level
+    /// goes to `context` (a stateless request brings its own).
+    async fn upstreams_of(
+        &self,
+        caller: Caller<'_>,
+        context: Option<&RequestContext>,
+    ) -> Result<Vec<String>, BackendError> {
+        match caller {
+            Caller::Session(session_id) => {
+                let record = self.live_record(session_id).await?;
+                if let Some(context) = context {
+                    context.set_log_level(record.log_level);
+                }
+                Ok(record.upstreams)
+            }
+            Caller::Stateless => Ok(self.config.upstream_names()),
+        }
+    }
+
+    /// The catalog of `upstreams`, telling the client (at `warning`) of each one left out.
+    async fn reported_catalog(&self, upstreams: &[String], context: &RequestContext) -> Catalog {
+        let catalog = self.catalog(upstreams).await;
         for namespace in catalog.namespaces() {
             if let Some(reason) = &namespace.unavailable {
                 context.log(
@@ -147,23 +169,27 @@ impl Runner {
         catalog
     }
 
-    /// Runs `code`; `None` when the client cancelled it.
+    /// Runs `code` against `upstreams`; `None` when the client cancelled it.
     async fn execute(
         &self,
-        session_id: &str,
-        record: &SessionRecord,
+        caller: Caller<'_>,
+        upstreams: Vec<String>,
         code: &str,
         context: &RequestContext,
     ) -> Option<CallToolResult> {
-        let catalog = self.reported_catalog(record, context).await;
+        let catalog = self.reported_catalog(&upstreams, context).await;
         let request = RunRequest::new(catalog.manifest());
         let module = match prepare(code, &request.bindings, MAX_CODE_BYTES) {
             Ok(module) => module,
             Err(error) => return Some(tools::source_error_result(&error)),
         };
+        let session_id = match caller {
+            Caller::Session(session_id) => Some(session_id),
+            Caller::Stateless => None,
+        };
         let grant = Grant {
-            session: session_id.to_owned(),
-            upstreams: record.upstreams.clone(),
+            session: session_id.map(str::to_owned),
+            upstreams,
             execution: random_uuid(),
         };
         let on_call = context
@@ -171,8 +197,11 @@ impl Runner {
             .then(|| progress_reporter(context.clone()));
         let started = now_ms();
         let outcome = run_program(
-            &self.env,
-            &self.exports,
+            &Host {
+                env: &self.env,
+                ctx: &self.ctx,
+                exports: &self.exports,
+            },
             &WorkerCode::new(module),
             &request,
             &grant,
@@ -190,12 +219,8 @@ impl Runner {
                 );
                 Some(tools::execution_result(outcome))
             }
+            Err(SandboxError::Cancelled(_)) => None,
             Err(error) => {
-                self.stop_calls(&grant.execution, error.in_flight(), &error.to_string())
-                    .await;
-                if let SandboxError::Cancelled { .. } = error {
-                    return None;
-                }
                 context.log(
                     LogLevel::Error,
                     json!({"event": "execution_failed", "ms": ms, "error": error.to_string()}),
@@ -206,9 +231,12 @@ impl Runner {
     }
 
     /// Resolves with the client's reason if it cancels request `id` of the session; never
-    /// otherwise. The cancellation may reach another isolate, so it is met in the session's
-    /// object.
-    async fn cancellation(&self, session_id: &str, id: &RequestId) -> String {
+    /// otherwise (a stateless request is cancelled by closing its stream, which drops it).
+    /// The cancellation may reach another isolate, so it is met in the session's object.
+    async fn cancellation(&self, session_id: Option<&str>, id: &RequestId) -> String {
+        let Some(session_id) = session_id else {
+            return pending().await;
+        };
         let command = SessionCommand::Watch {
             request: request_key(id),
         };
@@ -221,20 +249,6 @@ impl Runner {
         }
         // Nothing to watch with, or the watch ended: this request will not be cancelled.
         pending().await
-    }
-
-    /// Tells each upstream in `upstreams` to stop the calls of `execution` still in flight.
-    async fn stop_calls(&self, execution: &str, upstreams: &[String], reason: &str) {
-        let command = UpstreamCommand::Cancel {
-            execution: execution.to_owned(),
-            reason: reason.to_owned(),
-        };
-        join_all(upstreams.iter().map(|name| async {
-            // Best effort: an unreachable object has no call to stop.
-            let _: worker::Result<UpstreamAnswer> =
-                ask(&self.env, UPSTREAM_OBJECTS, name, &command).await;
-        }))
-        .await;
     }
 }
 
@@ -334,14 +348,14 @@ impl ServerBackend for Runner {
         Ok(())
     }
 
-    async fn list_tools(&self, session_id: &str) -> Result<Vec<Tool>, BackendError> {
-        let record = self.live_record(session_id).await?;
-        Ok(tools::definitions(&self.catalog(&record.upstreams).await))
+    async fn list_tools(&self, caller: Caller<'_>) -> Result<Vec<Tool>, BackendError> {
+        let upstreams = self.upstreams_of(caller, None).await?;
+        Ok(tools::definitions(&self.catalog(&upstreams).await))
     }
 
     async fn call_tool(
         &self,
-        session_id: &str,
+        caller: Caller<'_>,
         params: CallToolRequestParams,
         context: &RequestContext,
     ) -> Result<Option<CallToolResult>, BackendError> {
@@ -357,9 +371,8 @@ impl ServerBackend for Runner {
                         )))
                     }
                 };
-                let record = self.live_record(session_id).await?;
-                context.set_log_level(record.log_level);
-                let catalog = self.reported_catalog(&record, context).await;
+                let upstreams = self.upstreams_of(caller, Some(context)).await?;
+                let catalog = self.reported_catalog(&upstreams, context).await;
                 Ok(Some(tools::search_result(&catalog, &input.query)))
             }
             EXECUTE_TOOL => {
@@ -372,11 +385,8 @@ impl ServerBackend for Runner {
                         )))
                     }
                 };
-                let record = self.live_record(session_id).await?;
-                context.set_log_level(record.log_level);
-                Ok(self
-                    .execute(session_id, &record, &input.code, context)
-                    .await)
+                let upstreams = self.upstreams_of(caller, Some(context)).await?;
+                Ok(self.execute(caller, upstreams, &input.code, context).await)
             }
             other => Err(BackendError::UnknownTool(other.to_owned())),
         }
