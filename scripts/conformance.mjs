@@ -5,9 +5,8 @@
 //
 // Runs: the latest stable suite (0.1.x) for spec 2025-11-25, and the 0.2.0 alpha for the
 // scenarios 2025-11-25 and 2026-07-28 require. A scenario passes when none of its checks fails.
-// Gated revisions must match tests/conformance/baseline.json exactly: any other failure, or a
-// baseline entry that now passes, fails the run. 2026-07-28 is reported but not yet gated (the
-// stateless protocol is not served yet).
+// Every run must match tests/conformance/baseline.json exactly: any other failure, or a
+// baseline entry that now passes, fails the run.
 
 import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -21,9 +20,9 @@ const BASELINE = JSON.parse(readFileSync(join(ROOT, "tests/conformance/baseline.
 const suiteVersion = (alias) => JSON.parse(readFileSync(join(ROOT, "node_modules", alias, "package.json"), "utf8")).version;
 
 const RUNS = [
-  { alias: "mcp-conformance-stable", revision: "2025-11-25", args: ["--spec-version", "2025-11-25"], gated: true },
-  { alias: "mcp-conformance-next", revision: "2025-11-25", args: ["--requirements", "2025-11-25"], gated: true },
-  { alias: "mcp-conformance-next", revision: "2026-07-28", args: ["--requirements", "2026-07-28"], gated: false },
+  { alias: "mcp-conformance-stable", revision: "2025-11-25", args: ["--spec-version", "2025-11-25"] },
+  { alias: "mcp-conformance-next", revision: "2025-11-25", args: ["--requirements", "2025-11-25"] },
+  { alias: "mcp-conformance-next", revision: "2026-07-28", args: ["--requirements", "2026-07-28"] },
 ];
 
 /** Runs one suite; returns [{ scenario, passed, failed, failures }] in the suite's order. */
@@ -82,15 +81,15 @@ function markdown(reports) {
     "as upstreams. A scenario passes when none of its checks fails. Expected failures, each with",
     "its reason, are in `tests/conformance/baseline.json`; any other failure fails `make test`.",
     "",
-    "| suite | requirements | gated | scenarios passing | expected failures | other failures |",
-    "|---|---|---|---|---|---|",
+    "| suite | requirements | scenarios passing | expected failures | other failures |",
+    "|---|---|---|---|---|",
   ];
   for (const { run, version, results } of reports) {
     const expected = BASELINE[run.revision] ?? {};
     const passing = results.filter((r) => r.failed === 0).length;
     const baseline = results.filter((r) => r.failed > 0 && r.scenario in expected).length;
     const other = results.filter((r) => r.failed > 0 && !(r.scenario in expected)).length;
-    lines.push(`| ${version} | ${run.revision} | ${run.gated ? "yes" : "not yet"} | ${passing} of ${results.length} | ${baseline} | ${other} |`);
+    lines.push(`| ${version} | ${run.revision} | ${passing} of ${results.length} | ${baseline} | ${other} |`);
   }
   for (const { run, version, results } of reports) {
     const expected = BASELINE[run.revision] ?? {};
@@ -100,12 +99,7 @@ function markdown(reports) {
       lines.push(`| ${scenario} | ${passed} | ${failed} | ${result} |`);
     }
   }
-  lines.push(
-    "",
-    "2026-07-28 is not gated yet: the runner does not serve the stateless protocol (`server/discover`,",
-    "`Mcp-Method`/`Mcp-Name` headers, no session), so most of its scenarios fail at the first request.",
-    "",
-  );
+  lines.push("");
   return lines.join("\n");
 }
 
@@ -119,7 +113,7 @@ try {
     console.log(`conformance ${suiteVersion(run.alias)} ${run.revision}: ${passing} of ${results.length} scenarios pass`);
   }
   writeFileSync(join(ROOT, "docs/conformance.md"), markdown(reports));
-  const found = reports.filter((r) => r.run.gated).flatMap((r) => problems(r.results, r.run.revision));
+  const found = reports.flatMap((r) => problems(r.results, r.run.revision));
   if (found.length > 0) {
     console.error(found.join("\n"));
     process.exitCode = 1;
