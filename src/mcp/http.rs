@@ -869,4 +869,62 @@ mod tests {
             .unwrap()
             .contains("batches"));
     }
+
+    /// A 2026-07-28 POST: the envelope in `_meta` and the headers repeating it.
+    fn stateless_post(method_name: &str, params: Value) -> HttpRequest {
+        let mut params = params;
+        params["_meta"]["io.modelcontextprotocol/protocolVersion"] = json!("2026-07-28");
+        params["_meta"]["io.modelcontextprotocol/clientCapabilities"] = json!({});
+        let body = json!({"jsonrpc": "2.0", "id": 3, "method": method_name, "params": params});
+        let mut request = post(None, &body.to_string());
+        request
+            .headers
+            .push((PROTOCOL_VERSION_HEADER.into(), "2026-07-28".into()));
+        request
+            .headers
+            .push(("Mcp-Method".into(), method_name.into()));
+        if let Some(name) = params["name"].as_str() {
+            request.headers.push(("Mcp-Name".into(), name.into()));
+        }
+        request
+    }
+
+    #[test]
+    fn stateless_requests_need_no_session_and_say_their_results_are_complete() {
+        let backend = Rc::new(Sessions::default());
+        let discover = body(block_on(handle_(
+            &stateless_post("server/discover", json!({})),
+            &backend,
+        )));
+        assert_eq!(
+            discover["result"]["supportedVersions"],
+            json!(["2026-07-28"])
+        );
+        let list = block_on(handle_(&stateless_post("tools/list", json!({})), &backend));
+        assert!(list.headers.iter().all(|(n, _)| n != SESSION_HEADER));
+        let list = body(list);
+        assert_eq!(list["result"]["resultType"], "complete");
+        assert_eq!(list["result"]["tools"][0]["name"], "echo");
+        let call = stateless_post(
+            "tools/call",
+            json!({"name": "echo", "_meta": {"progressToken": 1}}),
+        );
+        let sent = messages(block_on(handle_(&call, &backend)));
+        assert_eq!(sent[0]["method"], "notifications/progress");
+        assert_eq!(sent[1]["result"]["resultType"], "complete");
+        assert!(backend.open.borrow().is_empty(), "no session was opened");
+    }
+
+    #[test]
+    fn a_stateless_get_is_405_allowing_only_post() {
+        let get = HttpRequest {
+            method: "GET".into(),
+            authority: "localhost:8787".into(),
+            headers: vec![(PROTOCOL_VERSION_HEADER.into(), "2026-07-28".into())],
+            ..Default::default()
+        };
+        let response = block_on(handle_(&get, &Rc::new(Sessions::default())));
+        assert_eq!(response.status, 405);
+        assert!(response.headers.contains(&("Allow".into(), "POST".into())));
+    }
 }
