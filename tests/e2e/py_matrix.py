@@ -47,6 +47,26 @@ class Observed:
         self.logs.append(dump(params))
 
 
+def report(
+    version: str,
+    tools: list[str],
+    executed: Any,
+    progressed: Any,
+    observed: Observed,
+    cancel: dict[str, Any],
+    follow_up: Any,
+) -> dict[str, Any]:
+    """What the plan saw, in the shape the matrix test checks."""
+    return {
+        "protocolVersion": version,
+        "tools": tools,
+        "execute": dump(executed),
+        "progress": {"result": dump(progressed), "notifications": observed.progress, "logs": observed.logs},
+        "cancel": cancel,
+        "followUp": dump(follow_up),
+    }
+
+
 async def run_v2(url: str, plan: dict[str, Any]) -> dict[str, Any]:
     observed = Observed()
     async with mcp.Client(url, logging_callback=observed.on_log, log_level="info") as client:
@@ -60,14 +80,7 @@ async def run_v2(url: str, plan: dict[str, Any]) -> dict[str, Any]:
         cancel = {"outcome": "cancelled" if scope.cancelled_caught else "completed"}
         cancel["ms"] = round((time.monotonic() - started) * 1000)
         follow_up = await execute(plan["followUp"])
-        return {
-            "protocolVersion": client.protocol_version,
-            "tools": tools,
-            "execute": dump(executed),
-            "progress": {"result": dump(progressed), "notifications": observed.progress, "logs": observed.logs},
-            "cancel": cancel,
-            "followUp": dump(follow_up),
-        }
+        return report(client.protocol_version, tools, executed, progressed, observed, cancel, follow_up)
 
 
 async def run_v1(url: str, plan: dict[str, Any]) -> dict[str, Any]:
@@ -105,14 +118,7 @@ async def run_v1(url: str, plan: dict[str, Any]) -> dict[str, Any]:
             group.cancel_scope.cancel()
         cancel["ms"] = round((time.monotonic() - started) * 1000)
         follow_up = await execute(plan["followUp"])
-        return {
-            "protocolVersion": initialized.protocolVersion,
-            "tools": tools,
-            "execute": dump(executed),
-            "progress": {"result": dump(progressed), "notifications": observed.progress, "logs": observed.logs},
-            "cancel": cancel,
-            "followUp": dump(follow_up),
-        }
+        return report(initialized.protocolVersion, tools, executed, progressed, observed, cancel, follow_up)
 
 
 def main() -> None:
