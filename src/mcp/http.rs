@@ -120,7 +120,8 @@ impl HttpResponse {
         self
     }
 
-    /// The complete body (empty for a stream), for reading small answers.
+    /// The complete body (empty for a stream), for tests reading small answers.
+    #[cfg(test)]
     pub fn bytes(&self) -> &[u8] {
         match &self.body {
             Body::Complete(bytes) => bytes,

@@ -85,6 +85,16 @@ pub enum Caller<'a> {
     Stateless,
 }
 
+impl<'a> Caller<'a> {
+    /// The session's id; none for a stateless request.
+    pub fn session_id(self) -> Option<&'a str> {
+        match self {
+            Caller::Session(session_id) => Some(session_id),
+            Caller::Stateless => None,
+        }
+    }
+}
+
 /// Sessions and tools, as the dispatcher needs them.
 ///
 /// Workers run each request on one thread, so the futures need not be `Send`.

@@ -52,10 +52,12 @@ const UNSUPPORTED_VERSION: ErrorCode = ErrorCode(-32022);
 /// Whether a POST belongs to the stateless protocol: its `MCP-Protocol-Version` header names a
 /// version newer than the handshake era, or its body carries a version in `_meta`.
 pub fn is_stateless(request: &HttpRequest, payload: &Payload) -> bool {
+    // Any version the handshake era does not know counts, so that an unknown one gets -32022.
     let modern_header = request
         .header(PROTOCOL_VERSION_HEADER)
         .is_some_and(|version| {
-            !server::is_supported(version.trim()) && version.trim() != "2024-11-05"
+            let version = version.trim();
+            !server::is_supported(version) && version != ProtocolVersion::V_2024_11_05.as_str()
         });
     let modern_body = matches!(payload, Payload::Single(Message::Request(request))
         if request.params.as_ref().and_then(|p| p.pointer("/_meta")).and_then(|m| m.get(VERSION_KEY)).is_some());

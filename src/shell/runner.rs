@@ -183,10 +183,7 @@ impl Runner {
             Ok(module) => module,
             Err(error) => return Some(tools::source_error_result(&error)),
         };
-        let session_id = match caller {
-            Caller::Session(session_id) => Some(session_id),
-            Caller::Stateless => None,
-        };
+        let session_id = caller.session_id();
         let grant = Grant {
             session: session_id.map(str::to_owned),
             upstreams,
