@@ -49,6 +49,14 @@ pub enum LogLevel {
     Emergency,
 }
 
+impl LogLevel {
+    /// Whether a client that asked for events at least as severe as `least` (if it asked at
+    /// all) wants an event of this level.
+    pub fn is_wanted(self, least: Option<LogLevel>) -> bool {
+        least.is_some_and(|least| self >= least)
+    }
+}
+
 impl SessionRecord {
     /// A session opened at `now_ms`.
     pub fn new(protocol_version: String, upstreams: Vec<String>, now_ms: u64) -> Self {
@@ -106,6 +114,17 @@ pub enum SessionCommand {
         request: String,
         /// The client's reason.
         reason: String,
+    },
+    /// Open the session's GET stream: answered with Server-Sent Events that stay open until
+    /// the session ends.
+    Listen,
+    /// A runner log event that belongs to no request; sent on the session's GET streams if
+    /// the client asked for events this severe. Answers how many streams it went to.
+    Publish {
+        /// How severe the event is.
+        level: LogLevel,
+        /// What happened, as structured data.
+        data: serde_json::Value,
     },
 }
 

@@ -75,24 +75,34 @@ impl RequestContext {
         };
         let mut params = ProgressNotificationParam::new(token, progress.into());
         params.message = Some(message.into());
-        self.send(notification::PROGRESS, json!(params));
+        self.send(jsonrpc_notification(notification::PROGRESS, json!(params)));
     }
 
     /// Sends a runner log event if the client asked for events this severe.
     pub fn log(&self, level: LogLevel, data: Value) {
-        if self.log_level.get().is_some_and(|least| level >= least) {
-            let params = json!({"level": level, "logger": LOGGER, "data": data});
-            self.send(notification::MESSAGE, params);
+        if level.is_wanted(self.log_level.get()) {
+            self.send(log_message(level, data));
         }
     }
 
-    fn send(&self, method: &str, params: Value) {
+    fn send(&self, message: Value) {
         if let Some(sink) = &self.sink {
             // A closed stream means the client left; there is no one left to tell.
-            let _ =
-                sink.unbounded_send(json!({"jsonrpc": "2.0", "method": method, "params": params}));
+            let _ = sink.unbounded_send(message);
         }
     }
+}
+
+/// The `notifications/message` carrying one runner log event.
+pub fn log_message(level: LogLevel, data: Value) -> Value {
+    jsonrpc_notification(
+        notification::MESSAGE,
+        json!({"level": level, "logger": LOGGER, "data": data}),
+    )
+}
+
+fn jsonrpc_notification(method: &str, params: Value) -> Value {
+    json!({"jsonrpc": "2.0", "method": method, "params": params})
 }
 
 #[cfg(test)]

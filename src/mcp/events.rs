@@ -26,6 +26,12 @@ pub fn frame(message: &Value) -> Vec<u8> {
     format!("event: message\ndata: {message}\n\n").into_bytes()
 }
 
+/// An SSE comment line: ignored by clients, it opens a stream at once and keeps idle
+/// connections from being closed by proxies.
+pub fn comment(text: &str) -> Vec<u8> {
+    format!(": {text}\n\n").into_bytes()
+}
+
 /// The events of a request whose handler is `reply` and whose notifications arrive on
 /// `notifications`: every notification sent before the reply, then the reply (none when the
 /// request was cancelled).

@@ -6,7 +6,7 @@
 //! a session. The 2026-07-28 protocol, which has no sessions, shares the endpoint
 //! ([`super::stateless`]). `tools/call` is answered with an SSE stream when the client accepts
 //! one, so that progress and log notifications can precede the result; everything else is
-//! answered with JSON. There is no server-to-client GET stream, so GET is 405.
+//! answered with JSON. GET opens the session's stream of messages that belong to no request.
 
 use std::fmt;
 use std::future::Future;
@@ -167,9 +167,8 @@ pub async fn handle<B: ServerBackend + 'static>(
         )
         .with_header("Allow", "POST"),
         "DELETE" => handle_delete(request, backend.as_ref()).await,
-        "GET" => transport_error(405, "Method Not Allowed: this server offers no GET stream")
-            .with_header("Allow", "POST, DELETE"),
-        _ => transport_error(405, "Method Not Allowed").with_header("Allow", "POST, DELETE"),
+        "GET" => handle_get(request, backend.as_ref()).await,
+        _ => transport_error(405, "Method Not Allowed").with_header("Allow", "GET, POST, DELETE"),
     }
 }
 
@@ -377,6 +376,22 @@ async fn answer(backend: &impl ServerBackend, session_id: &str, message: Message
     }
 }
 
+/// Opens the session's GET stream, which carries what the runner says outside any request.
+/// Event ids are not issued, so a `Last-Event-ID` has nothing to resume and is ignored.
+async fn handle_get(request: &HttpRequest, backend: &impl ServerBackend) -> HttpResponse {
+    if !accepts(request.header("Accept").unwrap_or("*/*"), EVENT_STREAM) {
+        return transport_error(406, "Not Acceptable: Accept must allow text/event-stream");
+    }
+    let session_id = match live_session(request, backend).await {
+        Ok(id) => id,
+        Err(response) => return response,
+    };
+    match backend.listen(&session_id).await {
+        Ok(stream) => HttpResponse::events(stream),
+        Err(err) => HttpResponse::reply(500, &err.into_reply(None)),
+    }
+}
+
 async fn handle_delete(request: &HttpRequest, backend: &impl ServerBackend) -> HttpResponse {
     let session_id = match live_session(request, backend).await {
         Ok(id) => id,
@@ -511,6 +526,10 @@ mod tests {
         async fn cancel(&self, _: &str, id: &RequestId, _: &str) -> Result<(), BackendError> {
             self.cancelled.borrow_mut().push(id.clone());
             Ok(())
+        }
+        async fn listen(&self, session_id: &str) -> Result<EventStream, BackendError> {
+            let opened = events::comment(&format!("listening to {session_id}"));
+            Ok(futures::stream::once(async { opened }).boxed_local())
         }
     }
 
@@ -744,18 +763,60 @@ mod tests {
         assert_eq!(block_on(handle(&authorized, &guard, &backend)).status, 200);
     }
 
-    #[test]
-    fn get_is_405_and_names_the_allowed_methods() {
-        let get = HttpRequest {
+    fn get(session: Option<&str>, accept: &str) -> HttpRequest {
+        let mut headers = vec![("accept".into(), accept.into())];
+        if let Some(id) = session {
+            headers.push(("mcp-session-id".into(), id.into()));
+        }
+        HttpRequest {
             method: "GET".into(),
+            authority: "localhost:8787".into(),
+            headers,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn get_opens_the_sessions_event_stream() {
+        let backend = Rc::new(Sessions::default());
+        let session = open(&backend);
+        let response = block_on(handle_(&get(Some(&session), EVENT_STREAM), &backend));
+        assert_eq!(response.status, 200);
+        assert!(response
+            .headers
+            .contains(&("Content-Type".into(), EVENT_STREAM.into())));
+        let Body::Events(stream) = response.body else {
+            panic!("expected an event stream, got {:?}", response.body);
+        };
+        let frames: Vec<String> = block_on(stream.collect::<Vec<_>>())
+            .into_iter()
+            .map(|f| String::from_utf8(f).unwrap())
+            .collect();
+        assert_eq!(frames, [format!(": listening to {session}\n\n")]);
+    }
+
+    #[test]
+    fn get_needs_a_live_session_and_an_event_stream_accept() {
+        let backend = Rc::new(Sessions::default());
+        let session = open(&backend);
+        let status = |request: HttpRequest| block_on(handle_(&request, &backend)).status;
+        assert_eq!(status(get(None, EVENT_STREAM)), 400);
+        assert_eq!(status(get(Some("never-issued"), EVENT_STREAM)), 404);
+        assert_eq!(status(get(Some(&session), "application/json")), 406);
+    }
+
+    #[test]
+    fn other_methods_are_405_and_name_the_allowed_ones() {
+        let put = HttpRequest {
+            method: "PUT".into(),
             authority: "localhost:8787".into(),
             ..Default::default()
         };
-        let response = block_on(handle_(&get, &Rc::new(Sessions::default())));
+        let response = block_on(handle_(&put, &Rc::new(Sessions::default())));
         assert_eq!(response.status, 405);
         assert!(response
             .headers
-            .contains(&("Allow".into(), "POST, DELETE".into())));
+            .contains(&("Allow".into(), "GET, POST, DELETE".into())));
     }
 
     #[test]

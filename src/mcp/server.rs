@@ -13,6 +13,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::context::{notification, RequestContext};
+use super::events::EventStream;
 use super::jsonrpc::{Notification, Reply, Request};
 use crate::session::LogLevel;
 
@@ -130,6 +131,9 @@ pub trait ServerBackend {
         request_id: &RequestId,
         reason: &str,
     ) -> Result<(), BackendError>;
+    /// The session's stream of messages unrelated to any request (the GET stream): SSE bytes,
+    /// open until the session ends or the client goes away.
+    async fn listen(&self, session_id: &str) -> Result<EventStream, BackendError>;
 }
 
 /// The version to answer `initialize` with: the client's if supported, else our newest.

@@ -16,15 +16,17 @@ use std::time::Duration;
 use futures::future::{join_all, select, Either};
 use futures::pin_mut;
 use js_sys::{Function, Object, Promise, Reflect};
+use serde_json::json;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use worker::{Context, Delay, Env};
 
 use super::js::{call_method, describe, from_js, property, to_js};
-use super::objects::{ask, UPSTREAM_OBJECTS};
+use super::objects::{ask, SESSION_OBJECTS, UPSTREAM_OBJECTS};
 use crate::sandbox::limits::EXECUTION_TIMEOUT_MS;
 use crate::sandbox::program::{RunRequest, WorkerCode};
 use crate::sandbox::protocol::{Grant, Outcome};
+use crate::session::{LogLevel, SessionCommand};
 use crate::upstream::protocol::{UpstreamAnswer, UpstreamCommand};
 
 /// The Worker Loader binding's name in wrangler.toml.
@@ -72,7 +74,7 @@ pub(crate) async fn run_program(
         env,
         ctx,
         entrypoint: &entrypoint,
-        execution: &grant.execution,
+        grant,
         finished: false,
     };
     let request = to_js(request).map_err(SandboxError::Start)?;
@@ -95,11 +97,15 @@ pub(crate) async fn run_program(
         Either::Left((Either::Right(_), _)) => SandboxError::Timeout(EXECUTION_TIMEOUT_MS),
         Either::Right((reason, _)) => SandboxError::Cancelled(reason),
     };
+    // A cancelled request gets no answer, so only the session's stream can say what stopped;
+    // a timed-out one is answered with the error.
+    let report = matches!(error, SandboxError::Cancelled(_));
     abandon(
         env.clone(),
         entrypoint.clone(),
-        grant.execution.clone(),
+        grant.clone(),
         error.to_string(),
+        report,
     )
     .await;
     Err(error)
@@ -112,7 +118,7 @@ struct Running<'a> {
     /// Keeps the request alive for the abandonment when its client has gone.
     ctx: &'a Context,
     entrypoint: &'a JsValue,
-    execution: &'a str,
+    grant: &'a Grant,
     finished: bool,
 }
 
@@ -122,18 +128,20 @@ impl Drop for Running<'_> {
             self.ctx.wait_until(abandon(
                 self.env.clone(),
                 self.entrypoint.clone(),
-                self.execution.to_owned(),
+                self.grant.clone(),
                 "the client closed the connection".to_owned(),
+                true,
             ));
         }
     }
 }
 
 /// Tells the harness the execution is over, then each upstream it had calls in flight to
-/// that the calls of `execution` are no longer wanted.
-async fn abandon(env: Env, entrypoint: JsValue, execution: String, reason: String) {
+/// that the calls of the execution are no longer wanted. With `report`, the session's GET
+/// streams then hear what was stopped (the request that started it has no one to tell).
+async fn abandon(env: Env, entrypoint: JsValue, grant: Grant, reason: String, report: bool) {
     let command = UpstreamCommand::Cancel {
-        execution,
+        execution: grant.execution.clone(),
         reason: reason.clone(),
     };
     let upstreams = in_flight(&entrypoint, &reason).await;
@@ -142,6 +150,16 @@ async fn abandon(env: Env, entrypoint: JsValue, execution: String, reason: Strin
         let _: worker::Result<UpstreamAnswer> = ask(&env, UPSTREAM_OBJECTS, name, &command).await;
     }))
     .await;
+    let Some(session) = grant.session.filter(|_| report) else {
+        return;
+    };
+    let event = SessionCommand::Publish {
+        level: LogLevel::Info,
+        data: json!({"event": "execution_abandoned", "execution": grant.execution,
+                     "reason": reason, "stoppedCallsTo": upstreams}),
+    };
+    // Best effort: the session may have ended with its client.
+    let _: worker::Result<usize> = ask(&env, SESSION_OBJECTS, &session, &event).await;
 }
 
 /// Stops the harness; returns the upstreams it had calls in flight to.

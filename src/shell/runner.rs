@@ -5,7 +5,7 @@ use std::cell::RefCell;
 
 use std::cell::Cell;
 
-use futures::future::{join_all, pending};
+use futures::future::{join_all, pending, ready};
 use futures::StreamExt;
 use rmcp::model::{CallToolRequestParams, CallToolResult, ProtocolVersion, RequestId, Tool};
 use serde::de::DeserializeOwned;
@@ -23,6 +23,7 @@ use crate::codemode::source::prepare;
 use crate::codemode::tools::{self, ExecuteInput, SearchInput, EXECUTE_TOOL, SEARCH_TOOL};
 use crate::config::{ConfigError, RunnerConfig};
 use crate::mcp::context::RequestContext;
+use crate::mcp::events::EventStream;
 use crate::mcp::{BackendError, Caller, ServerBackend};
 use crate::sandbox::limits::MAX_CODE_BYTES;
 use crate::sandbox::program::{RunRequest, WorkerCode};
@@ -343,6 +344,25 @@ impl ServerBackend for Runner {
         };
         let _watched: bool = self.ask_session(session_id, &command).await?;
         Ok(())
+    }
+
+    async fn listen(&self, session_id: &str) -> Result<EventStream, BackendError> {
+        let failed =
+            |e: worker::Error| BackendError::Internal(format!("session stream failed: {e}"));
+        let mut response = send(
+            &self.env,
+            SESSION_OBJECTS,
+            session_id,
+            &SessionCommand::Listen,
+        )
+        .await
+        .map_err(failed)?;
+        let frames = response.stream().map_err(failed)?;
+        // A broken stream ends; the client reconnects with a new GET.
+        Ok(frames
+            .take_while(|frame| ready(frame.is_ok()))
+            .filter_map(|frame| ready(frame.ok()))
+            .boxed_local())
     }
 
     async fn list_tools(&self, caller: Caller<'_>) -> Result<Vec<Tool>, BackendError> {

@@ -7,23 +7,38 @@
 //! The object is also where a `notifications/cancelled` meets the request it cancels: the
 //! two may reach different Worker isolates, but both reach this object. A running `execute`
 //! watches (an open response stream), and the cancellation writes the reason into it.
+//!
+//! It also holds the session's GET streams, for what the runner says outside any request.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
 
-use futures::channel::oneshot;
+use futures::channel::{mpsc, oneshot};
+use futures::future::{select, Either};
 use futures::{stream, StreamExt};
+use serde_json::Value;
 use wasm_bindgen::JsValue;
 
 use super::js::now_ms;
-use worker::{durable_object, DurableObject, Env, Request, Response, Result, ScheduledTime, State};
+use worker::{
+    durable_object, Delay, DurableObject, Env, Request, Response, Result, ScheduledTime, State,
+};
 
-use crate::session::{SessionCommand, SessionRecord};
+use crate::mcp::context::log_message;
+use crate::mcp::events;
+use crate::session::{LogLevel, SessionCommand, SessionRecord};
 
 const RECORD_KEY: &str = "session";
 
 /// Cancellations kept for requests not yet watched (the notification overtook the request).
 const EARLY_CANCELLATIONS: usize = 32;
+
+/// GET streams kept open per session; a newer one closes the oldest. A client needs one.
+const LISTENERS: usize = 4;
+
+/// How often an idle GET stream carries a comment, so proxies do not close it as dead.
+const KEEP_ALIVE: Duration = Duration::from_secs(25);
 
 /// The session's Durable Object.
 #[durable_object]
@@ -33,6 +48,8 @@ pub struct SessionObject {
     watchers: RefCell<HashMap<String, oneshot::Sender<String>>>,
     /// Recent cancellations that found no watcher: request id and reason.
     early: RefCell<VecDeque<(String, String)>>,
+    /// The open GET streams, oldest first.
+    listeners: RefCell<VecDeque<mpsc::UnboundedSender<Vec<u8>>>>,
 }
 
 impl DurableObject for SessionObject {
@@ -41,6 +58,7 @@ impl DurableObject for SessionObject {
             state,
             watchers: RefCell::new(HashMap::new()),
             early: RefCell::new(VecDeque::new()),
+            listeners: RefCell::new(VecDeque::new()),
         }
     }
 
@@ -69,7 +87,12 @@ impl DurableObject for SessionObject {
             SessionCommand::Close => {
                 let existed = self.state.storage().delete(RECORD_KEY).await?;
                 self.state.storage().delete_alarm().await?;
+                self.listeners.borrow_mut().clear();
                 Response::from_json(&existed)
+            }
+            SessionCommand::Listen => self.listen(),
+            SessionCommand::Publish { level, data } => {
+                Response::from_json(&self.publish(level, data).await?)
             }
         }
     }
@@ -123,7 +146,48 @@ impl SessionObject {
         }
     }
 
-    /// The record if the session is live, renewed when due; an expired one is deleted.
+    /// A new GET stream: a comment at once (so the client sees it open), then each published
+    /// event, with a keep-alive comment whenever it has been idle a while.
+    fn listen(&self) -> Result<Response> {
+        let (sender, receiver) = mpsc::unbounded();
+        let _ = sender.unbounded_send(events::comment("session stream open"));
+        let mut listeners = self.listeners.borrow_mut();
+        listeners.retain(|listener| !listener.is_closed());
+        if listeners.len() == LISTENERS {
+            listeners.pop_front();
+        }
+        listeners.push_back(sender);
+        let frames = stream::unfold(receiver, |mut receiver| async move {
+            let next = {
+                let wait = Delay::from(KEEP_ALIVE);
+                match select(receiver.next(), wait).await {
+                    Either::Left((frame, _)) => frame,
+                    Either::Right(_) => Some(events::comment("keep-alive")),
+                }
+            };
+            next.map(|frame| (Ok::<_, worker::Error>(frame), receiver))
+        });
+        Response::from_stream(frames)
+    }
+
+    /// Sends a runner log event to the session's GET streams, if the client wants it; returns
+    /// how many streams it went to.
+    async fn publish(&self, level: LogLevel, data: Value) -> Result<usize> {
+        let wanted = self
+            .live_record()
+            .await?
+            .is_some_and(|record| level.is_wanted(record.log_level));
+        if !wanted {
+            return Ok(0);
+        }
+        let frame = events::frame(&log_message(level, data));
+        let mut listeners = self.listeners.borrow_mut();
+        listeners.retain(|listener| listener.unbounded_send(frame.clone()).is_ok());
+        Ok(listeners.len())
+    }
+
+    /// The record if the session is live, renewed when due; an expired one is deleted and its
+    /// streams closed.
     async fn live_record(&self) -> Result<Option<SessionRecord>> {
         let storage = self.state.storage();
         let Some(record) = storage.get::<SessionRecord>(RECORD_KEY).await? else {
@@ -132,6 +196,7 @@ impl SessionObject {
         let now = now_ms();
         if record.is_expired(now) {
             storage.delete_all().await?;
+            self.listeners.borrow_mut().clear();
             return Ok(None);
         }
         match record.renewed(now) {

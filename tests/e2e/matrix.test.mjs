@@ -3,7 +3,8 @@
 // (and, where the client speaks logging, the runner's log events), and cancel a running
 // execute — and every client's observations are checked the same way. A cancelled execute must
 // stop its upstream call (the fault server receives `notifications/cancelled` for it) and make
-// no further calls, and the runner must serve the client's next execute.
+// no further calls, a session client must hear of it on the session's GET stream, and the
+// runner must serve the client's next execute.
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -65,12 +66,24 @@ async function typeScript(client, callTool, transport, logs, plan) {
     } catch (error) {
       cancel = { outcome: "cancelled", ms: Date.now() - started, error: String(error) };
     }
+    if (!stateless) {
+      cancel.abandoned = await eventually(() => logs.find((log) => log.data?.event === "execution_abandoned"));
+    }
     const followUp = await execute(plan.followUp);
     const protocolVersion = client.getNegotiatedProtocolVersion?.() ?? transport.protocolVersion;
     return { protocolVersion, tools, execute: executed, progress: { result: progressed, notifications: progress, logs }, cancel, followUp };
   } finally {
     await client.close();
   }
+}
+
+/** The first truthy value of `probe`, polled for up to five seconds; undefined if none. */
+async function eventually(probe) {
+  for (const deadline = Date.now() + 5000; Date.now() < deadline; await sleep(50)) {
+    const value = probe();
+    if (value) return value;
+  }
+  return undefined;
 }
 
 /** The TypeScript SDK 1.x, in this process. */
@@ -154,6 +167,8 @@ describe("client matrix", () => {
         // Cloudflare the dropped stream abandons it (src/shell/loader.rs, `Running`).
         return;
       }
+      // The cancelled request gets no answer; the session's GET stream says what was stopped.
+      assert.deepEqual(seen.cancel.abandoned?.data?.stoppedCallsTo, ["faulty"], JSON.stringify(seen.cancel));
       // The slow call was cancelled upstream, and the program made no call after it.
       await sleep(SLOW_MS);
       const log = await stack.faulty.log();

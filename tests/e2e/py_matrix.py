@@ -9,7 +9,10 @@ first). Prints one JSON object on stdout:
 
     {"protocolVersion", "tools": [names], "execute": CallToolResult,
      "progress": {"result", "notifications": [{progress, message}], "logs": [params]},
-     "cancel": {"outcome": "cancelled", "ms"}, "followUp": CallToolResult}
+     "cancel": {"outcome": "cancelled", "ms", "abandoned"?: params}, "followUp": CallToolResult}
+
+With a session, the runner's `execution_abandoned` log event for the cancelled execute comes
+on the session's GET stream (the cancelled request gets no answer), and is waited for.
 
 How each version cancels is the SDK's own: 2.x on a 2026-07-28 connection abandons the POST
 (the protocol's cancellation); 1.x has no API for it, so this driver sends the
@@ -45,6 +48,16 @@ class Observed:
 
     async def on_log(self, params: types.LoggingMessageNotificationParams) -> None:
         self.logs.append(dump(params))
+
+    async def event(self, name: str, within_s: float = 5.0) -> dict[str, Any] | None:
+        """The first runner log event called `name`, waiting for it a while; None if none came."""
+        with anyio.move_on_after(within_s):
+            while True:
+                for log in self.logs:
+                    if log.get("data", {}).get("event") == name:
+                        return log
+                await anyio.sleep(0.05)
+        return None
 
 
 def report(
@@ -117,6 +130,7 @@ async def run_v1(url: str, plan: dict[str, Any]) -> dict[str, Any]:
             cancel = {"outcome": "cancelled"}
             group.cancel_scope.cancel()
         cancel["ms"] = round((time.monotonic() - started) * 1000)
+        cancel["abandoned"] = await observed.event("execution_abandoned")
         follow_up = await execute(plan["followUp"])
         return report(initialized.protocolVersion, tools, executed, progressed, observed, cancel, follow_up)
 
