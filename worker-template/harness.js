@@ -35,6 +35,11 @@ let stopped = null;
 /** Tool calls awaiting the bridge: id → { namespace, settle }. */
 const inFlight = new Map();
 let nextCallId = 0;
+/** Tool calls the program has made, for `maxToolCalls`. */
+let made = 0;
+/** Tool calls holding one of the `maxConcurrentToolCalls` slots, and those waiting for one. */
+let active = 0;
+const waiting = [];
 
 export default class Harness extends WorkerEntrypoint {
   /**
@@ -52,7 +57,7 @@ export default class Harness extends WorkerEntrypoint {
         reports.push(Promise.resolve().then(() => onCall(trace)).catch(() => {}));
       }
     };
-    const namespaces = bindNamespaces(this.env.BRIDGE, request.namespaces, record);
+    const namespaces = bindNamespaces(this.env.BRIDGE, request, record);
     const args = request.bindings.map((name) => (name === "console" ? console : namespaces[name]));
     try {
       const value = await program(...args);
@@ -98,16 +103,48 @@ function callBridge(bridge, namespace, tool, args) {
   }).finally(() => inFlight.delete(id));
 }
 
-function bindNamespaces(bridge, manifest, record) {
+/**
+ * Calls the bridge within the execution's limits: past `maxToolCalls` a call fails at once
+ * with `LimitExceeded`; past `maxConcurrentToolCalls` in flight it waits for a free slot, so a
+ * `Promise.all` over a long list runs in bounded batches rather than failing.
+ */
+async function limitedCall(bridge, limits, namespace, tool, args) {
+  if (made >= limits.maxToolCalls) {
+    return {
+      status: "error",
+      kind: "LimitExceeded",
+      message: `this execution already made ${limits.maxToolCalls} tool calls, its limit (maxToolCalls); do the rest in another execute`,
+    };
+  }
+  made += 1;
+  if (active < limits.maxConcurrentToolCalls) {
+    active += 1;
+  } else {
+    // The call that finishes hands its slot over.
+    await new Promise((resolve) => waiting.push(resolve));
+  }
+  try {
+    return await callBridge(bridge, namespace, tool, args);
+  } finally {
+    const next = waiting.shift();
+    if (next) {
+      next();
+    } else {
+      active -= 1;
+    }
+  }
+}
+
+function bindNamespaces(bridge, request, record) {
   const namespaces = {};
-  for (const [namespace, functions] of Object.entries(manifest)) {
+  for (const [namespace, functions] of Object.entries(request.namespaces)) {
     const object = {};
     for (const [name, tool] of Object.entries(functions)) {
       object[name] = async (args = {}) => {
         const started = Date.now();
         // A JSON round trip gives the bridge plain data, whatever the program passed.
         const plain = JSON.parse(JSON.stringify(args ?? {}));
-        const reply = await callBridge(bridge, namespace, tool, plain);
+        const reply = await limitedCall(bridge, request, namespace, tool, plain);
         const trace = { tool: `${namespace}.${name}`, ms: Date.now() - started, ok: reply.status === "ok" };
         if (reply.status === "ok") {
           record(trace);

@@ -5,9 +5,11 @@
 //! - [`catalog`]: every upstream's tools as namespaces and declarations.
 //! - [`search`]: finding the declarations that match a query.
 //! - [`source`]: checking user code, stripping its types and shaping it for the isolate.
+//! - [`loop_guard`]: the step checks compiled into every loop and function of the program.
 //! - [`tools`]: the two MCP tools this server exposes, `search` and `execute`.
 
 pub mod catalog;
+pub mod loop_guard;
 pub mod names;
 pub mod search;
 pub mod source;

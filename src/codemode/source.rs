@@ -9,9 +9,10 @@
 //!
 //! Constructs the sandbox cannot run (`eval`, the `Function` constructor however it is reached,
 //! `WebAssembly`, `with`, and `import()` of anything but a `cloudflare:` built-in, since there is
-//! no network and no module besides the program) are refused here with their position. Built-in
-//! modules are left to the isolate, whose `env` holds only the bridge and whose sockets have no
-//! route out. The isolate stays the security
+//! no network and no module besides the program) are refused here with their position, and so
+//! is `cloudflare:workers`, whose `env` would let the program call the bridge around the
+//! harness's limits. Other built-in modules are left to the isolate, whose sockets have no
+//! route out. So are the runner's own names ([`RESERVED_PREFIX`]). The isolate stays the security
 //! boundary; this is so the model gets a clear error it can act on, before anything runs.
 
 use std::sync::{Arc, Mutex};
@@ -25,6 +26,9 @@ use swc_ecma_ast::{
 use swc_ecma_parser::{parse_file_as_module, Syntax, TsSyntax};
 use swc_ecma_visit::{Visit, VisitWith};
 use swc_ts_fast_strip::{operate, Mode, Options};
+
+use super::loop_guard::{self, Insertion, RESERVED_PREFIX};
+use crate::sandbox::limits::ExecutionLimits;
 
 /// The module name the user's program is loaded under in the isolate.
 pub const PROGRAM_MODULE: &str = "program.js";
@@ -111,17 +115,23 @@ enum Shape {
 
 /// Turns `code` into the ES module the isolate loads as [`PROGRAM_MODULE`]; `bindings` are the
 /// parameter names of the wrapper function (`console` and the namespaces).
-pub fn prepare(code: &str, bindings: &[String], max_bytes: usize) -> Result<String, SourceError> {
-    if code.len() > max_bytes {
+pub fn prepare(
+    code: &str,
+    bindings: &[String],
+    limits: &ExecutionLimits,
+) -> Result<String, SourceError> {
+    if code.len() > limits.max_code_bytes {
         return Err(SourceError::TooLarge {
             bytes: code.len(),
-            limit: max_bytes,
+            limit: limits.max_code_bytes,
         });
     }
     let code = unfence(code);
     let user_lines = u32::try_from(code.lines().count().max(1)).unwrap_or(u32::MAX);
     let head = format!("export default async function ({}) {{", bindings.join(", "));
-    let shape = shape_of(&wrap(&head, "", &code), user_lines)?;
+    let (shape, steps) = shape_of(&head, &code, user_lines)?;
+    let code = loop_guard::apply(&code, steps);
+    let head = format!("{} {head}", loop_guard::prelude(limits.max_loop_iterations));
     let (head, tail) = match shape {
         Shape::Body => (head, String::new()),
         Shape::FunctionExpression => (
@@ -175,9 +185,15 @@ fn unfence(code: &str) -> String {
     }
 }
 
-fn shape_of(module_text: &str, user_lines: u32) -> Result<Shape, SourceError> {
+/// How the code is to be called, and where its loops and functions need a step check.
+fn shape_of(
+    head: &str,
+    code: &str,
+    user_lines: u32,
+) -> Result<(Shape, Vec<Insertion>), SourceError> {
     let cm: Lrc<SourceMap> = Default::default();
-    let file = cm.new_source_file(FileName::Anon.into(), module_text.to_owned());
+    let file = cm.new_source_file(FileName::Anon.into(), wrap(head, "", code));
+    let code_start = file.start_pos + BytePos(u32::try_from(head.len() + 1).unwrap_or(u32::MAX));
     let mut recovered = Vec::new();
     let syntax = Syntax::Typescript(TsSyntax::default());
     let parsed = parse_file_as_module(&file, syntax, EsVersion::latest(), None, &mut recovered);
@@ -198,10 +214,10 @@ fn shape_of(module_text: &str, user_lines: u32) -> Result<Shape, SourceError> {
     }
     let Some(ModuleItem::ModuleDecl(ModuleDecl::ExportDefaultDecl(export))) = module.body.first()
     else {
-        return Ok(Shape::Body);
+        unreachable_shape()?
     };
     let DefaultDecl::Fn(function) = &export.decl else {
-        return Ok(Shape::Body);
+        unreachable_shape()?
     };
     let mut forbidden = Forbidden::default();
     function.visit_with(&mut forbidden);
@@ -216,6 +232,7 @@ fn shape_of(module_text: &str, user_lines: u32) -> Result<Shape, SourceError> {
         .body
         .as_ref()
         .map_or(&[][..], |b| &b.stmts[..]);
+    let steps = loop_guard::insertions(&function.function.body, code_start);
     let code_statements: Vec<&Stmt> = statements
         .iter()
         .filter(|s| !matches!(s, Stmt::Empty(_)))
@@ -225,17 +242,27 @@ fn shape_of(module_text: &str, user_lines: u32) -> Result<Shape, SourceError> {
             unparenthesized(&expression.expr),
             Expr::Arrow(_) | Expr::Fn(_)
         ) {
-            return Ok(Shape::FunctionExpression);
+            return Ok((Shape::FunctionExpression, steps));
         }
     }
     let declares_main = statements
         .iter()
         .any(|s| matches!(s, Stmt::Decl(swc_ecma_ast::Decl::Fn(f)) if f.ident.sym == *"main"));
     let returns = statements.iter().any(|s| matches!(s, Stmt::Return(_)));
-    Ok(if declares_main && !returns {
+    let shape = if declares_main && !returns {
         Shape::MainFunction
     } else {
         Shape::Body
+    };
+    Ok((shape, steps))
+}
+
+/// The wrapper always parses as one exported function; anything else is refused rather than
+/// run without its step checks.
+fn unreachable_shape<T>() -> Result<T, SourceError> {
+    Err(SourceError::Syntax {
+        message: "the code does not fit in a function body".into(),
+        location: Location { line: 1, column: 1 },
     })
 }
 
@@ -319,6 +346,10 @@ impl Visit for Forbidden {
                 ident.span.lo,
                 format!("`eval` is not available: {NO_CODE_FROM_STRINGS}"),
             ),
+            name if name.starts_with(RESERVED_PREFIX) => self.flag(
+                ident.span.lo,
+                format!("names starting with `{RESERVED_PREFIX}` are reserved for the runner; rename `{name}`"),
+            ),
             "WebAssembly" => self.flag(
                 ident.span.lo,
                 "`WebAssembly` is not available in the sandbox; write the logic in TypeScript"
@@ -331,6 +362,13 @@ impl Visit for Forbidden {
     fn visit_call_expr(&mut self, call: &CallExpr) {
         match &call.callee {
             Callee::Expr(callee) => self.check_function_constructor(callee),
+            Callee::Import(_) if imports(call, WORKERS_MODULE) => self.flag(
+                call.span.lo,
+                format!(
+                    "`{WORKERS_MODULE}` is not available: the program's only capabilities are \
+                     the namespaces it is given"
+                ),
+            ),
             Callee::Import(_) if !imports_a_builtin(call) => self.flag(
                 call.span.lo,
                 "`import()` cannot load modules here: the sandbox has no network and no module \
@@ -368,11 +406,25 @@ impl Visit for Forbidden {
     }
 }
 
+/// The built-in module that hands out the isolate's `env`, and with it the bridge itself.
+const WORKERS_MODULE: &str = "cloudflare:workers";
+
+/// The string literal a dynamic import names, if it names one.
+fn import_specifier(call: &CallExpr) -> Option<String> {
+    match &*call.args.first()?.expr {
+        Expr::Lit(Lit::Str(s)) => Some(s.value.to_string_lossy().into_owned()),
+        _ => None,
+    }
+}
+
+/// Whether a dynamic import names `module` as a string literal.
+fn imports(call: &CallExpr, module: &str) -> bool {
+    import_specifier(call).is_some_and(|s| s == module)
+}
+
 /// Whether a dynamic import names a runtime built-in (`cloudflare:…`) as a string literal.
 fn imports_a_builtin(call: &CallExpr) -> bool {
-    call.args.first().is_some_and(
-        |arg| matches!(&*arg.expr, Expr::Lit(Lit::Str(s)) if s.value.starts_with("cloudflare:")),
-    )
+    import_specifier(call).is_some_and(|s| s.starts_with("cloudflare:"))
 }
 
 fn is_ident(expr: &Expr, name: &str) -> bool {
@@ -401,23 +453,23 @@ mod tests {
 
     use super::*;
 
-    const LIMIT: usize = 64 * 1024;
-
     fn prepared(code: &str) -> String {
-        prepare(code, &["console".into(), "everything".into()], LIMIT).unwrap()
+        let bindings = ["console".into(), "everything".into()];
+        prepare(code, &bindings, &ExecutionLimits::default()).unwrap()
     }
 
     fn error(code: &str) -> SourceError {
-        prepare(code, &["console".into()], LIMIT).unwrap_err()
+        prepare(code, &["console".into()], &ExecutionLimits::default()).unwrap_err()
     }
 
     #[test]
     fn a_body_with_await_and_return_is_wrapped_in_place() {
         let module = prepared("const r = await everything.echo({ message: 'x' });\nreturn r;");
+        let lines: Vec<&str> = module.lines().collect();
+        assert!(lines[0].ends_with("; export default async function (console, everything) {"));
         assert_eq!(
-            module.lines().collect::<Vec<_>>()[..3],
+            lines[1..3],
             [
-                "export default async function (console, everything) {",
                 "const r = await everything.echo({ message: 'x' });",
                 "return r;"
             ]
@@ -435,8 +487,58 @@ mod tests {
     #[test]
     fn an_async_arrow_is_bound_and_called() {
         let module = prepared("async () => {\n  return 42;\n};");
-        assert!(module.starts_with("export default async function (console, everything) { const __program =\nasync () => {"));
+        assert!(module.contains(
+            "export default async function (console, everything) { const __program =\nasync () => {__mirStep();"
+        ));
         assert!(module.contains("return __program();"));
+    }
+
+    #[test]
+    fn loops_and_functions_get_step_checks_under_the_configured_budget() {
+        let limits = ExecutionLimits {
+            max_loop_iterations: 1234,
+            ..ExecutionLimits::default()
+        };
+        let module = prepare("while (true) {}\nconst f = (x: number) => x;", &[], &limits).unwrap();
+        let lines: Vec<&str> = module.lines().collect();
+        assert!(
+            lines[0].starts_with("let __mirSteps = 1234;"),
+            "{}",
+            lines[0]
+        );
+        assert_eq!(lines[1], "while (true) {__mirStep();}");
+        assert_eq!(lines[2], "const f = (x        ) => (__mirStep(), x);");
+    }
+
+    #[test]
+    fn the_workers_module_which_holds_env_cannot_be_imported() {
+        let err = error("const { env } = await import(\"cloudflare:workers\");");
+        assert!(
+            err.to_string()
+                .contains("`cloudflare:workers` is not available"),
+            "{err}"
+        );
+        assert!(prepare(
+            "await import(\"cloudflare:sockets\");",
+            &[],
+            &ExecutionLimits::default()
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn the_runners_reserved_names_cannot_be_used() {
+        for code in [
+            "__mirSteps = 1e12;",
+            "const __mirStep = () => {};",
+            "__mirStep();",
+        ] {
+            let err = error(code);
+            assert!(
+                err.to_string().contains("reserved for the runner"),
+                "{code}: {err}"
+            );
+        }
     }
 
     #[test]
@@ -556,9 +658,12 @@ mod tests {
             "const o = { eval: 1, WebAssembly: 2 }; return o.eval + o.WebAssembly;",
             "class A {} return new A().constructor.name;",
             "return [1, 2].map((n) => n * 2);",
-            "const { env } = await import('cloudflare:workers'); return Object.keys(env);",
+            "const { connect } = await import('cloudflare:sockets'); return typeof connect;",
         ] {
-            assert!(prepare(code, &["console".into()], LIMIT).is_ok(), "{code}");
+            assert!(
+                prepare(code, &["console".into()], &ExecutionLimits::default()).is_ok(),
+                "{code}"
+            );
         }
     }
 
@@ -583,7 +688,11 @@ mod tests {
 
     #[test]
     fn oversized_code_is_refused_before_parsing() {
-        let err = prepare("x", &[], 0).unwrap_err();
+        let tiny = ExecutionLimits {
+            max_code_bytes: 0,
+            ..ExecutionLimits::default()
+        };
+        let err = prepare("x", &[], &tiny).unwrap_err();
         assert_eq!(err, SourceError::TooLarge { bytes: 1, limit: 0 });
     }
 

@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 use super::catalog::Catalog;
 use super::search::search;
 use super::source::{locate_in_stack, Location, SourceError};
-use crate::sandbox::limits::MAX_RESULT_CHARS;
+use crate::sandbox::limits::ExecutionLimits;
 use crate::sandbox::protocol::{CallTrace, Outcome};
 
 /// The search tool's name.
@@ -147,11 +147,12 @@ pub fn search_result(catalog: &Catalog, query: &str) -> CallToolResult {
 }
 
 /// The `execute` result for a program that ran (successfully or not).
-pub fn execution_result(outcome: Outcome) -> CallToolResult {
+pub fn execution_result(outcome: Outcome, limits: &ExecutionLimits) -> CallToolResult {
+    let outcome = outcome.bounded(limits);
     let (result, result_truncated_from_chars) = match outcome.result_json {
         None => (None, None),
-        Some(json) if json.chars().count() > MAX_RESULT_CHARS => {
-            let kept: String = json.chars().take(MAX_RESULT_CHARS).collect();
+        Some(json) if json.chars().count() > limits.max_result_chars => {
+            let kept: String = json.chars().take(limits.max_result_chars).collect();
             (Some(Value::String(kept)), Some(json.chars().count()))
         }
         Some(json) => (
@@ -307,7 +308,7 @@ mod tests {
                 stack: Some("TypeError: x\n    at default (program.js:3:5)".into()),
             }),
         };
-        let result = execution_result(outcome);
+        let result = execution_result(outcome, &ExecutionLimits::default());
         assert_eq!(result.is_error, Some(true));
         assert_eq!(
             result.structured_content.unwrap(),
@@ -317,7 +318,8 @@ mod tests {
 
     #[test]
     fn an_oversized_result_is_cut_with_its_original_length() {
-        let json = format!("\"{}\"", "x".repeat(MAX_RESULT_CHARS + 10));
+        let limits = ExecutionLimits::default();
+        let json = format!("\"{}\"", "x".repeat(limits.max_result_chars + 10));
         let outcome = Outcome {
             result_json: Some(json),
             logs: vec![],
@@ -325,15 +327,38 @@ mod tests {
             calls: vec![],
             error: None,
         };
-        let structured = execution_result(outcome).structured_content.unwrap();
+        let structured = execution_result(outcome, &limits)
+            .structured_content
+            .unwrap();
         assert_eq!(
             structured["resultTruncatedFromChars"],
-            MAX_RESULT_CHARS + 12
+            limits.max_result_chars + 12
         );
         assert_eq!(
             structured["result"].as_str().unwrap().chars().count(),
-            MAX_RESULT_CHARS
+            limits.max_result_chars
         );
+    }
+
+    #[test]
+    fn console_output_past_the_limits_is_cut_by_the_runner_too() {
+        let limits = ExecutionLimits {
+            max_log_entries: 2,
+            max_log_entry_chars: 3,
+            ..ExecutionLimits::default()
+        };
+        let outcome = Outcome {
+            result_json: None,
+            logs: vec!["abcdef".into(), "ab".into(), "x".into(), "y".into()],
+            dropped_logs: 5,
+            calls: vec![],
+            error: None,
+        };
+        let structured = execution_result(outcome, &limits)
+            .structured_content
+            .unwrap();
+        assert_eq!(structured["logs"], json!(["abc… [6 chars, cut]", "ab"]));
+        assert_eq!(structured["droppedLogs"], 7);
     }
 
     #[test]

@@ -1,26 +1,210 @@
-//! Bounds on one execution. Each is enforced where noted; the isolate itself is the security
-//! boundary, these keep a runaway program from hurting the runner or the agent's context.
+//! Bounds on one execution, configurable by the operator with the `LIMITS` variable (a JSON
+//! object; every field is optional). The isolate itself is the security boundary; these keep
+//! a runaway or hostile program from hurting the runner, the upstreams or the agent's context,
+//! and each one, when hit, gives the program or the agent an error that names it.
+//!
+//! | field | default | enforced by |
+//! |---|---|---|
+//! | `timeoutMs` | 30 000 | the runner: past it the isolate is abandoned |
+//! | `cpuMs` | 30 000 | the Worker Loader (`limits.cpuMs`; production only) |
+//! | `subRequests` | 1 000 | the Worker Loader (`limits.subRequests`) |
+//! | `maxLoopIterations` | 10 000 000 | the loop guard compiled into the program |
+//! | `maxToolCalls` | 1 000 | the bridge |
+//! | `maxConcurrentToolCalls` | 32 | the bridge |
+//! | `maxCodeBytes` | 65 536 | the runner, before parsing |
+//! | `maxArgumentBytes` | 262 144 | the bridge, per call |
+//! | `maxResultChars` | 100 000 | the runner: cut, with the original size |
+//! | `maxLogEntries` | 200 | the harness, then the runner |
+//! | `maxLogEntryChars` | 2 000 | the harness, then the runner |
 
-/// Largest accepted `code` argument, checked before parsing.
-pub const MAX_CODE_BYTES: usize = 64 * 1024;
+use std::ops::RangeInclusive;
 
-/// Wall-clock budget of one execution, enforced by the runner: past it, the isolate is
-/// abandoned and the agent told.
-pub const EXECUTION_TIMEOUT_MS: u32 = 30_000;
-
-/// CPU budget handed to the Worker Loader (`limits.cpuMs`); enforced in production, not by
-/// local workerd.
-pub const ISOLATE_CPU_MS: u32 = 30_000;
-
-/// Console entries kept per execution; later ones are counted, not kept (harness).
-pub const MAX_LOG_ENTRIES: usize = 200;
-
-/// Characters kept of one console entry (harness).
-pub const MAX_LOG_ENTRY_CHARS: usize = 2_000;
-
-/// Characters of the serialized result returned to the agent; longer results are cut with a
-/// marker that gives the original size (runner).
-pub const MAX_RESULT_CHARS: usize = 100_000;
+use serde::{Deserialize, Serialize};
 
 /// The compatibility date dynamic isolates run with.
 pub const ISOLATE_COMPATIBILITY_DATE: &str = "2026-11-01";
+
+/// Every bound on one execution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct ExecutionLimits {
+    /// Wall-clock budget of one execution, in milliseconds.
+    pub timeout_ms: u32,
+    /// CPU budget handed to the Worker Loader; enforced in production, not by local workerd.
+    pub cpu_ms: u32,
+    /// Subrequests the isolate may make (its tool calls are RPC subrequests).
+    pub sub_requests: u32,
+    /// Loop iterations plus function calls the program may make before it is stopped.
+    pub max_loop_iterations: u64,
+    /// Tool calls one execution may make.
+    pub max_tool_calls: u32,
+    /// Tool calls one execution may have in flight at once.
+    pub max_concurrent_tool_calls: u32,
+    /// Largest accepted `code` argument, in bytes.
+    pub max_code_bytes: usize,
+    /// Largest arguments of one tool call, as JSON bytes.
+    pub max_argument_bytes: usize,
+    /// Characters of the serialized result returned to the agent.
+    pub max_result_chars: usize,
+    /// Console entries kept per execution; later ones are counted, not kept.
+    pub max_log_entries: usize,
+    /// Characters kept of one console entry.
+    pub max_log_entry_chars: usize,
+}
+
+impl Default for ExecutionLimits {
+    fn default() -> Self {
+        Self {
+            timeout_ms: 30_000,
+            cpu_ms: 30_000,
+            sub_requests: 1_000,
+            max_loop_iterations: 10_000_000,
+            max_tool_calls: 1_000,
+            max_concurrent_tool_calls: 32,
+            max_code_bytes: 64 * 1024,
+            max_argument_bytes: 256 * 1024,
+            max_result_chars: 100_000,
+            max_log_entries: 200,
+            max_log_entry_chars: 2_000,
+        }
+    }
+}
+
+/// A `LIMITS` value the runner refuses, naming the field at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LimitsError {
+    /// Not a JSON object of known fields with numbers.
+    #[error("LIMITS is not a JSON object of known limits: {0}")]
+    Malformed(String),
+    /// A value outside what the runner can honour.
+    #[error("LIMITS.{field} is {value}; it must be from {min} to {max}")]
+    OutOfRange {
+        /// The field.
+        field: &'static str,
+        /// Its value.
+        value: u64,
+        /// The least allowed.
+        min: u64,
+        /// The most allowed.
+        max: u64,
+    },
+}
+
+impl ExecutionLimits {
+    /// Parses and checks the `LIMITS` JSON text; absent fields keep their defaults.
+    pub fn from_json(text: &str) -> Result<Self, LimitsError> {
+        let malformed = |e: serde_json::Error| LimitsError::Malformed(e.to_string());
+        let value: serde_json::Value = serde_json::from_str(text).map_err(malformed)?;
+        if !value.is_object() {
+            return Err(LimitsError::Malformed(format!(
+                "expected an object, got {value}"
+            )));
+        }
+        let limits: Self = serde_json::from_value(value).map_err(malformed)?;
+        limits.validate()?;
+        Ok(limits)
+    }
+
+    fn validate(&self) -> Result<(), LimitsError> {
+        let checks: [(&'static str, u64, RangeInclusive<u64>); 11] = [
+            ("timeoutMs", self.timeout_ms.into(), 1_000..=300_000),
+            ("cpuMs", self.cpu_ms.into(), 10..=300_000),
+            ("subRequests", self.sub_requests.into(), 1..=100_000),
+            (
+                "maxLoopIterations",
+                self.max_loop_iterations,
+                1_000..=1 << 40,
+            ),
+            ("maxToolCalls", self.max_tool_calls.into(), 1..=100_000),
+            (
+                "maxConcurrentToolCalls",
+                self.max_concurrent_tool_calls.into(),
+                1..=1_000,
+            ),
+            ("maxCodeBytes", self.max_code_bytes as u64, 64..=1 << 20),
+            (
+                "maxArgumentBytes",
+                self.max_argument_bytes as u64,
+                64..=16 << 20,
+            ),
+            (
+                "maxResultChars",
+                self.max_result_chars as u64,
+                100..=16 << 20,
+            ),
+            ("maxLogEntries", self.max_log_entries as u64, 0..=100_000),
+            (
+                "maxLogEntryChars",
+                self.max_log_entry_chars as u64,
+                10..=1 << 20,
+            ),
+        ];
+        for (field, value, range) in checks {
+            if !range.contains(&value) {
+                return Err(LimitsError::OutOfRange {
+                    field,
+                    value,
+                    min: *range.start(),
+                    max: *range.end(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Characters of console output the runner passes on, whatever the harness reports.
+    pub fn max_log_chars(&self) -> usize {
+        self.max_log_entries
+            .saturating_mul(self.max_log_entry_chars)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    use super::*;
+
+    #[test]
+    fn an_empty_object_means_every_default() {
+        assert_eq!(
+            ExecutionLimits::from_json("{}").unwrap(),
+            ExecutionLimits::default()
+        );
+    }
+
+    #[test]
+    fn given_fields_replace_their_defaults_only() {
+        let limits =
+            ExecutionLimits::from_json(r#"{"maxToolCalls": 5, "timeoutMs": 2000}"#).unwrap();
+        assert_eq!(limits.max_tool_calls, 5);
+        assert_eq!(limits.timeout_ms, 2_000);
+        assert_eq!(
+            limits.max_result_chars,
+            ExecutionLimits::default().max_result_chars
+        );
+    }
+
+    #[test]
+    fn an_out_of_range_value_names_its_field_and_the_range() {
+        let error = ExecutionLimits::from_json(r#"{"timeoutMs": 5}"#).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "LIMITS.timeoutMs is 5; it must be from 1000 to 300000"
+        );
+    }
+
+    #[test]
+    fn unknown_fields_and_wrong_types_are_refused() {
+        for text in [r#"{"maxToolCall": 5}"#, r#"{"maxToolCalls": "5"}"#, "[]"] {
+            assert!(
+                matches!(
+                    ExecutionLimits::from_json(text),
+                    Err(LimitsError::Malformed(_))
+                ),
+                "{text}"
+            );
+        }
+    }
+}

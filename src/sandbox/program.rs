@@ -5,9 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::limits::{
-    ISOLATE_COMPATIBILITY_DATE, ISOLATE_CPU_MS, MAX_LOG_ENTRIES, MAX_LOG_ENTRY_CHARS,
-};
+use super::limits::{ExecutionLimits, ISOLATE_COMPATIBILITY_DATE};
 use crate::codemode::catalog::Manifest;
 use crate::codemode::source::PROGRAM_MODULE;
 
@@ -38,6 +36,8 @@ pub struct WorkerCode {
 pub struct IsolateLimits {
     /// CPU milliseconds.
     pub cpu_ms: u32,
+    /// Subrequests, tool calls included.
+    pub sub_requests: u32,
 }
 
 /// What the runner asks the harness to run: `run(request)` on its entrypoint.
@@ -53,11 +53,15 @@ pub struct RunRequest {
     pub max_log_entries: usize,
     /// Characters to keep of each console entry.
     pub max_log_entry_chars: usize,
+    /// Tool calls the program may make.
+    pub max_tool_calls: u32,
+    /// Tool calls in flight at once; later ones wait their turn.
+    pub max_concurrent_tool_calls: u32,
 }
 
 impl WorkerCode {
     /// The isolate's code for one prepared program module.
-    pub fn new(program_module: String) -> Self {
+    pub fn new(program_module: String, limits: &ExecutionLimits) -> Self {
         let modules = BTreeMap::from([
             (HARNESS_MODULE, HARNESS_SOURCE.to_owned()),
             (PROGRAM_MODULE, program_module),
@@ -67,7 +71,8 @@ impl WorkerCode {
             main_module: HARNESS_MODULE,
             modules,
             limits: IsolateLimits {
-                cpu_ms: ISOLATE_CPU_MS,
+                cpu_ms: limits.cpu_ms,
+                sub_requests: limits.sub_requests,
             },
         }
     }
@@ -75,15 +80,17 @@ impl WorkerCode {
 
 impl RunRequest {
     /// A run request over these namespaces, with the configured limits.
-    pub fn new(namespaces: Manifest) -> Self {
+    pub fn new(namespaces: Manifest, limits: &ExecutionLimits) -> Self {
         let bindings = std::iter::once("console".to_owned())
             .chain(namespaces.0.keys().cloned())
             .collect();
         Self {
             bindings,
             namespaces,
-            max_log_entries: MAX_LOG_ENTRIES,
-            max_log_entry_chars: MAX_LOG_ENTRY_CHARS,
+            max_log_entries: limits.max_log_entries,
+            max_log_entry_chars: limits.max_log_entry_chars,
+            max_tool_calls: limits.max_tool_calls,
+            max_concurrent_tool_calls: limits.max_concurrent_tool_calls,
         }
     }
 }

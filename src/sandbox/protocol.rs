@@ -7,6 +7,7 @@ use rmcp::model::CallToolResult;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::limits::ExecutionLimits;
 use crate::upstream::client::UpstreamError;
 
 /// What one execution may do, set by the runner as the bridge stub's `props`. The isolate
@@ -20,6 +21,8 @@ pub struct Grant {
     pub upstreams: Vec<String>,
     /// This execution's id, which names its calls so that cancelling it can stop them.
     pub execution: String,
+    /// The largest arguments of one tool call, as JSON bytes.
+    pub max_argument_bytes: usize,
 }
 
 /// Why a tool call from the sandbox failed; each becomes the `name` of the thrown `Error`, so a
@@ -48,6 +51,8 @@ pub enum ToolErrorKind {
     InvalidArguments,
     /// The client cancelled the execution; calls in flight were abandoned.
     Cancelled,
+    /// The call would pass one of the execution's limits (arguments size, number of calls).
+    LimitExceeded,
 }
 
 impl ToolErrorKind {
@@ -141,6 +146,27 @@ pub struct Outcome {
     /// Why the program failed, if it did.
     #[serde(default)]
     pub error: Option<ThrownError>,
+}
+
+impl Outcome {
+    /// The outcome held to `limits`. The harness applies the same bounds, but it shares its
+    /// isolate with the program, so the runner does not rely on it.
+    pub fn bounded(mut self, limits: &ExecutionLimits) -> Self {
+        if self.logs.len() > limits.max_log_entries {
+            self.dropped_logs += self.logs.len() - limits.max_log_entries;
+            self.logs.truncate(limits.max_log_entries);
+        }
+        for entry in &mut self.logs {
+            if let Some((cut, _)) = entry.char_indices().nth(limits.max_log_entry_chars) {
+                let chars = entry.chars().count();
+                entry.truncate(cut);
+                entry.push_str(&format!("… [{chars} chars, cut]"));
+            }
+        }
+        self.calls
+            .truncate(usize::try_from(limits.max_tool_calls).unwrap_or(usize::MAX));
+        self
+    }
 }
 
 /// A value the program threw (or a rejection it did not handle).

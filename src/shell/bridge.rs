@@ -65,6 +65,16 @@ async fn reply(
             )
         }
     };
+    let bytes = serde_json::to_string(&arguments).map_or(usize::MAX, |json| json.len());
+    if bytes > grant.max_argument_bytes {
+        return refuse(
+            ToolErrorKind::LimitExceeded,
+            format!(
+                "the arguments are {bytes} bytes of JSON; the limit is {} bytes (maxArgumentBytes)",
+                grant.max_argument_bytes
+            ),
+        );
+    }
     let command = UpstreamCommand::CallTool {
         name: tool.to_owned(),
         arguments: Some(arguments),

@@ -23,7 +23,6 @@ use worker::{Context, Delay, Env};
 
 use super::js::{call_method, describe, from_js, property, to_js};
 use super::objects::{ask, SESSION_OBJECTS, UPSTREAM_OBJECTS};
-use crate::sandbox::limits::EXECUTION_TIMEOUT_MS;
 use crate::sandbox::program::{RunRequest, WorkerCode};
 use crate::sandbox::protocol::{Grant, Outcome};
 use crate::session::{LogLevel, SessionCommand};
@@ -58,7 +57,7 @@ pub(crate) struct Host<'a> {
 }
 
 /// Loads `code` into a new isolate and runs `request` in it, until it finishes, runs out of
-/// time or `stop` resolves (with the client's reason). `on_call`, when given, is called by
+/// time (`timeout_ms`) or `stop` resolves (with the client's reason). `on_call`, when given, is called by
 /// the harness after each tool call with a [`CallTrace`](crate::sandbox::protocol::CallTrace).
 pub(crate) async fn run_program(
     host: &Host<'_>,
@@ -67,6 +66,7 @@ pub(crate) async fn run_program(
     grant: &Grant,
     on_call: Option<&Function>,
     stop: impl Future<Output = String>,
+    timeout_ms: u32,
 ) -> Result<Outcome, SandboxError> {
     let Host { env, ctx, exports } = *host;
     let entrypoint = load(env, exports, code, grant).map_err(SandboxError::Start)?;
@@ -82,7 +82,7 @@ pub(crate) async fn run_program(
     let promise: Promise = call_method(&entrypoint, "run", &[&request, &on_call])
         .map_err(SandboxError::Start)?
         .unchecked_into();
-    let deadline = Delay::from(Duration::from_millis(EXECUTION_TIMEOUT_MS.into()));
+    let deadline = Delay::from(Duration::from_millis(timeout_ms.into()));
     let run = JsFuture::from(promise);
     pin_mut!(stop);
     let finished = select(select(run, deadline), stop).await;
@@ -94,7 +94,7 @@ pub(crate) async fn run_program(
         Either::Left((Either::Left((Err(error), _)), _)) => {
             return Err(SandboxError::Crashed(describe(&error)))
         }
-        Either::Left((Either::Right(_), _)) => SandboxError::Timeout(EXECUTION_TIMEOUT_MS),
+        Either::Left((Either::Right(_), _)) => SandboxError::Timeout(timeout_ms),
         Either::Right((reason, _)) => SandboxError::Cancelled(reason),
     };
     // A cancelled request gets no answer, so only the session's stream can say what stopped;

@@ -25,7 +25,7 @@ use crate::config::{ConfigError, RunnerConfig};
 use crate::mcp::context::RequestContext;
 use crate::mcp::events::EventStream;
 use crate::mcp::{BackendError, Caller, ServerBackend};
-use crate::sandbox::limits::MAX_CODE_BYTES;
+use crate::sandbox::limits::{ExecutionLimits, LimitsError};
 use crate::sandbox::program::{RunRequest, WorkerCode};
 use crate::sandbox::protocol::{CallTrace, Grant};
 use crate::session::{LogLevel, SessionCommand, SessionRecord};
@@ -35,6 +35,8 @@ use crate::upstream::protocol::{UpstreamAnswer, UpstreamCommand};
 
 /// The variable holding the upstream configuration.
 const UPSTREAMS_VAR: &str = "UPSTREAMS";
+/// The variable holding the execution limits.
+const LIMITS_VAR: &str = "LIMITS";
 
 /// Serves one HTTP request's worth of MCP.
 pub(crate) struct Runner {
@@ -44,6 +46,7 @@ pub(crate) struct Runner {
     /// `ctx.exports`, where the `Bridge` entrypoint lives.
     exports: JsValue,
     config: RunnerConfig,
+    limits: ExecutionLimits,
     /// The session looked up for this request, so each request reads it once.
     session: RefCell<Option<(String, SessionRecord)>>,
 }
@@ -53,6 +56,8 @@ pub(crate) struct Runner {
 pub(crate) enum StartError {
     #[error(transparent)]
     Config(#[from] ConfigError),
+    #[error(transparent)]
+    Limits(#[from] LimitsError),
     #[error("ctx.exports is missing: set compatibility_flags = [\"enable_ctx_exports\"]")]
     NoExports,
 }
@@ -65,12 +70,17 @@ impl Runner {
                 upstreams: Vec::new(),
             },
         };
+        let limits = match env.var(LIMITS_VAR) {
+            Ok(text) => ExecutionLimits::from_json(&text.to_string())?,
+            Err(_) => ExecutionLimits::default(),
+        };
         let exports = property(ctx.as_ref(), "exports").map_err(|_| StartError::NoExports)?;
         Ok(Self {
             env,
             ctx,
             exports,
             config,
+            limits,
             session: RefCell::new(None),
         })
     }
@@ -179,8 +189,8 @@ impl Runner {
         context: &RequestContext,
     ) -> Option<CallToolResult> {
         let catalog = self.reported_catalog(&upstreams, context).await;
-        let request = RunRequest::new(catalog.manifest());
-        let module = match prepare(code, &request.bindings, MAX_CODE_BYTES) {
+        let request = RunRequest::new(catalog.manifest(), &self.limits);
+        let module = match prepare(code, &request.bindings, &self.limits) {
             Ok(module) => module,
             Err(error) => return Some(tools::source_error_result(&error)),
         };
@@ -189,6 +199,7 @@ impl Runner {
             session: session_id.map(str::to_owned),
             upstreams,
             execution: random_uuid(),
+            max_argument_bytes: self.limits.max_argument_bytes,
         };
         let on_call = context
             .wants_progress()
@@ -200,11 +211,12 @@ impl Runner {
                 ctx: &self.ctx,
                 exports: &self.exports,
             },
-            &WorkerCode::new(module),
+            &WorkerCode::new(module, &self.limits),
             &request,
             &grant,
             on_call.as_ref().map(|c| c.as_ref().unchecked_ref()),
             self.cancellation(session_id, context.id()),
+            self.limits.timeout_ms,
         )
         .await;
         let ms = now_ms() - started;
@@ -215,7 +227,7 @@ impl Runner {
                     json!({"event": "execution_finished", "ms": ms, "calls": outcome.calls.len(),
                            "threw": outcome.error.is_some()}),
                 );
-                Some(tools::execution_result(outcome))
+                Some(tools::execution_result(outcome, &self.limits))
             }
             Err(SandboxError::Cancelled(_)) => None,
             Err(error) => {
