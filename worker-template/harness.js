@@ -1,7 +1,9 @@
 // The main module of every dynamic isolate the runner loads.
 //
-// The isolate has no network (`globalOutbound: null`) and one binding, `env.BRIDGE`: an RPC
-// stub to the runner whose props the runner set. This module turns the run request into one
+// The isolate has no network (`globalOutbound: null`) and an empty `env`. Its one capability,
+// the bridge (an RPC stub to the runner whose props the runner set), arrives as an argument of
+// `run` and stays in this module's closures, out of the program's reach, so every tool call
+// goes through the limits below. This module turns the run request into one
 // object per upstream namespace whose methods call the bridge, captures the console, awaits
 // the user's program (the default export of program.js) and reports an outcome. It never
 // throws across RPC: every failure is part of the outcome.
@@ -43,10 +45,11 @@ const waiting = [];
 
 export default class Harness extends WorkerEntrypoint {
   /**
-   * Runs the program. `onCall`, when the runner passes it, is told of each finished tool call
-   * (its trace), which the runner turns into progress notifications.
+   * Runs the program with tool calls over `bridge`. `onCall`, when the runner passes it, is
+   * told of each finished tool call (its trace), which the runner turns into progress
+   * notifications.
    */
-  async run(request, onCall) {
+  async run(request, bridge, onCall) {
     const outcome = { logs: [], droppedLogs: 0, calls: [] };
     const console = captureConsole(outcome, request);
     const reports = [];
@@ -57,12 +60,19 @@ export default class Harness extends WorkerEntrypoint {
         reports.push(Promise.resolve().then(() => onCall(trace)).catch(() => {}));
       }
     };
-    const namespaces = bindNamespaces(this.env.BRIDGE, request, record);
+    const namespaces = bindNamespaces(bridge, request, record);
     const args = request.bindings.map((name) => (name === "console" ? console : namespaces[name]));
     try {
       const value = await program(...args);
       if (value !== undefined) {
-        outcome.resultJson = toJson(value);
+        const json = toJson(value);
+        // Only the kept part crosses back to the runner; it still gets the full length.
+        if (json !== undefined && json.length > request.maxResultChars) {
+          outcome.resultChars = json.length;
+          outcome.resultJson = json.slice(0, request.maxResultChars);
+        } else {
+          outcome.resultJson = json;
+        }
       }
     } catch (error) {
       outcome.error = describe(error);

@@ -10,9 +10,8 @@
 //! Constructs the sandbox cannot run (`eval`, the `Function` constructor however it is reached,
 //! `WebAssembly`, `with`, and `import()` of anything but a `cloudflare:` built-in, since there is
 //! no network and no module besides the program) are refused here with their position, and so
-//! is `cloudflare:workers`, whose `env` would let the program call the bridge around the
-//! harness's limits. Other built-in modules are left to the isolate, whose sockets have no
-//! route out. So are the runner's own names ([`RESERVED_PREFIX`]). The isolate stays the security
+//! are the runner's own names ([`RESERVED_PREFIX`]). Built-in modules are left to the isolate,
+//! whose `env` is empty and whose sockets have no route out. The isolate stays the security
 //! boundary; this is so the model gets a clear error it can act on, before anything runs.
 
 use std::sync::{Arc, Mutex};
@@ -362,13 +361,6 @@ impl Visit for Forbidden {
     fn visit_call_expr(&mut self, call: &CallExpr) {
         match &call.callee {
             Callee::Expr(callee) => self.check_function_constructor(callee),
-            Callee::Import(_) if imports(call, WORKERS_MODULE) => self.flag(
-                call.span.lo,
-                format!(
-                    "`{WORKERS_MODULE}` is not available: the program's only capabilities are \
-                     the namespaces it is given"
-                ),
-            ),
             Callee::Import(_) if !imports_a_builtin(call) => self.flag(
                 call.span.lo,
                 "`import()` cannot load modules here: the sandbox has no network and no module \
@@ -406,25 +398,11 @@ impl Visit for Forbidden {
     }
 }
 
-/// The built-in module that hands out the isolate's `env`, and with it the bridge itself.
-const WORKERS_MODULE: &str = "cloudflare:workers";
-
-/// The string literal a dynamic import names, if it names one.
-fn import_specifier(call: &CallExpr) -> Option<String> {
-    match &*call.args.first()?.expr {
-        Expr::Lit(Lit::Str(s)) => Some(s.value.to_string_lossy().into_owned()),
-        _ => None,
-    }
-}
-
-/// Whether a dynamic import names `module` as a string literal.
-fn imports(call: &CallExpr, module: &str) -> bool {
-    import_specifier(call).is_some_and(|s| s == module)
-}
-
 /// Whether a dynamic import names a runtime built-in (`cloudflare:…`) as a string literal.
 fn imports_a_builtin(call: &CallExpr) -> bool {
-    import_specifier(call).is_some_and(|s| s.starts_with("cloudflare:"))
+    call.args.first().is_some_and(
+        |arg| matches!(&*arg.expr, Expr::Lit(Lit::Str(s)) if s.value.starts_with("cloudflare:")),
+    )
 }
 
 fn is_ident(expr: &Expr, name: &str) -> bool {
@@ -508,22 +486,6 @@ mod tests {
         );
         assert_eq!(lines[1], "while (true) {__mirStep();}");
         assert_eq!(lines[2], "const f = (x        ) => (__mirStep(), x);");
-    }
-
-    #[test]
-    fn the_workers_module_which_holds_env_cannot_be_imported() {
-        let err = error("const { env } = await import(\"cloudflare:workers\");");
-        assert!(
-            err.to_string()
-                .contains("`cloudflare:workers` is not available"),
-            "{err}"
-        );
-        assert!(prepare(
-            "await import(\"cloudflare:sockets\");",
-            &[],
-            &ExecutionLimits::default()
-        )
-        .is_ok());
     }
 
     #[test]
@@ -658,7 +620,7 @@ mod tests {
             "const o = { eval: 1, WebAssembly: 2 }; return o.eval + o.WebAssembly;",
             "class A {} return new A().constructor.name;",
             "return [1, 2].map((n) => n * 2);",
-            "const { connect } = await import('cloudflare:sockets'); return typeof connect;",
+            "const { env } = await import('cloudflare:workers'); return Object.keys(env);",
         ] {
             assert!(
                 prepare(code, &["console".into()], &ExecutionLimits::default()).is_ok(),

@@ -151,9 +151,12 @@ pub fn execution_result(outcome: Outcome, limits: &ExecutionLimits) -> CallToolR
     let outcome = outcome.bounded(limits);
     let (result, result_truncated_from_chars) = match outcome.result_json {
         None => (None, None),
-        Some(json) if json.chars().count() > limits.max_result_chars => {
+        Some(json)
+            if outcome.result_chars.is_some() || json.chars().count() > limits.max_result_chars =>
+        {
+            let chars = json.chars().count().max(outcome.result_chars.unwrap_or(0));
             let kept: String = json.chars().take(limits.max_result_chars).collect();
-            (Some(Value::String(kept)), Some(json.chars().count()))
+            (Some(Value::String(kept)), Some(chars))
         }
         Some(json) => (
             Some(serde_json::from_str(&json).unwrap_or(Value::String(json))),
@@ -299,6 +302,7 @@ mod tests {
     fn a_failed_program_reports_name_message_and_user_line() {
         let outcome = Outcome {
             result_json: None,
+            result_chars: None,
             logs: vec!["before".into()],
             dropped_logs: 0,
             calls: vec![],
@@ -322,6 +326,7 @@ mod tests {
         let json = format!("\"{}\"", "x".repeat(limits.max_result_chars + 10));
         let outcome = Outcome {
             result_json: Some(json),
+            result_chars: None,
             logs: vec![],
             dropped_logs: 0,
             calls: vec![],
@@ -349,6 +354,7 @@ mod tests {
         };
         let outcome = Outcome {
             result_json: None,
+            result_chars: None,
             logs: vec!["abcdef".into(), "ab".into(), "x".into(), "y".into()],
             dropped_logs: 5,
             calls: vec![],

@@ -53,6 +53,8 @@ pub struct RunRequest {
     pub max_log_entries: usize,
     /// Characters to keep of each console entry.
     pub max_log_entry_chars: usize,
+    /// Characters of the result's JSON the harness hands back.
+    pub max_result_chars: usize,
     /// Tool calls the program may make.
     pub max_tool_calls: u32,
     /// Tool calls in flight at once; later ones wait their turn.
@@ -89,6 +91,7 @@ impl RunRequest {
             namespaces,
             max_log_entries: limits.max_log_entries,
             max_log_entry_chars: limits.max_log_entry_chars,
+            max_result_chars: limits.max_result_chars,
             max_tool_calls: limits.max_tool_calls,
             max_concurrent_tool_calls: limits.max_concurrent_tool_calls,
         }

@@ -5,7 +5,7 @@
 
 use rmcp::model::CallToolResult;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::limits::ExecutionLimits;
 use crate::upstream::client::UpstreamError;
@@ -23,6 +23,28 @@ pub struct Grant {
     pub execution: String,
     /// The largest arguments of one tool call, as JSON bytes.
     pub max_argument_bytes: usize,
+}
+
+impl Grant {
+    /// Why a call to `upstream` with `arguments` breaks this grant, if it does: the upstream
+    /// was not granted, or the arguments are larger than allowed. Checked by the bridge on
+    /// every call, whatever the harness checked before.
+    pub fn refusal(&self, upstream: &str, arguments: &Map<String, Value>) -> Option<BridgeReply> {
+        if !self.upstreams.iter().any(|u| u == upstream) {
+            return Some(BridgeReply::Error {
+                kind: ToolErrorKind::NotPermitted,
+                message: format!("upstream `{upstream}` is not available to this session"),
+            });
+        }
+        let bytes = serde_json::to_string(arguments).map_or(usize::MAX, |json| json.len());
+        (bytes > self.max_argument_bytes).then(|| BridgeReply::Error {
+            kind: ToolErrorKind::LimitExceeded,
+            message: format!(
+                "the arguments are {bytes} bytes of JSON; the limit is {} bytes (maxArgumentBytes)",
+                self.max_argument_bytes
+            ),
+        })
+    }
 }
 
 /// Why a tool call from the sandbox failed; each becomes the `name` of the thrown `Error`, so a
@@ -134,6 +156,9 @@ pub struct Outcome {
     /// The program's return value as JSON text (`undefined` gives none).
     #[serde(default)]
     pub result_json: Option<String>,
+    /// The full length of the result's JSON when the harness cut it to the limit.
+    #[serde(default)]
+    pub result_chars: Option<usize>,
     /// Console output, in order.
     #[serde(default)]
     pub logs: Vec<String>,
@@ -213,6 +238,48 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    fn grant() -> Grant {
+        Grant {
+            session: Some("s1".into()),
+            upstreams: vec!["everything".into()],
+            execution: "e1".into(),
+            max_argument_bytes: 20,
+        }
+    }
+
+    fn arguments(value: Value) -> Map<String, Value> {
+        value.as_object().cloned().unwrap()
+    }
+
+    #[test]
+    fn a_grant_refuses_an_upstream_it_does_not_name() {
+        let refusal = grant().refusal("admin", &Map::new());
+        assert_eq!(
+            refusal,
+            Some(BridgeReply::Error {
+                kind: ToolErrorKind::NotPermitted,
+                message: "upstream `admin` is not available to this session".into(),
+            })
+        );
+        assert_eq!(grant().refusal("everything", &Map::new()), None);
+    }
+
+    #[test]
+    fn a_grant_refuses_arguments_over_its_size_limit() {
+        let small = arguments(json!({"a": 1}));
+        assert_eq!(grant().refusal("everything", &small), None);
+        let large = arguments(json!({"text": "x".repeat(20)}));
+        let Some(BridgeReply::Error { kind, message }) = grant().refusal("everything", &large)
+        else {
+            panic!("large arguments were accepted");
+        };
+        assert_eq!(kind, ToolErrorKind::LimitExceeded);
+        assert_eq!(
+            message,
+            "the arguments are 31 bytes of JSON; the limit is 20 bytes (maxArgumentBytes)"
+        );
+    }
 
     #[test]
     fn bridge_replies_have_the_shape_the_harness_reads() {

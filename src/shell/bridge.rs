@@ -49,12 +49,6 @@ async fn reply(
             "this bridge carries no grant".into(),
         );
     };
-    if !grant.upstreams.iter().any(|u| u == upstream) {
-        return refuse(
-            ToolErrorKind::NotPermitted,
-            format!("upstream `{upstream}` is not available to this session"),
-        );
-    }
     let arguments = match from_js::<Value>(args) {
         Ok(Value::Object(map)) => map,
         Ok(Value::Null) => Map::new(),
@@ -65,15 +59,8 @@ async fn reply(
             )
         }
     };
-    let bytes = serde_json::to_string(&arguments).map_or(usize::MAX, |json| json.len());
-    if bytes > grant.max_argument_bytes {
-        return refuse(
-            ToolErrorKind::LimitExceeded,
-            format!(
-                "the arguments are {bytes} bytes of JSON; the limit is {} bytes (maxArgumentBytes)",
-                grant.max_argument_bytes
-            ),
-        );
+    if let Some(refusal) = grant.refusal(upstream, &arguments) {
+        return refusal;
     }
     let command = UpstreamCommand::CallTool {
         name: tool.to_owned(),

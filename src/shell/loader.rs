@@ -2,8 +2,10 @@
 //!
 //! `LOADER.load()` is used rather than `LOADER.get(id)`: every execution gets a new isolate, so
 //! nothing one program leaves behind (globals, prototypes, timers) is seen by the next.
-//! The isolate's `env` holds exactly one binding, `BRIDGE`, a stub to this Worker's `Bridge`
-//! entrypoint whose props (the [`Grant`]) only the runner sets. `globalOutbound` is JS `null`:
+//! The isolate's `env` is empty. Its one capability, a stub to this Worker's `Bridge`
+//! entrypoint whose props (the [`Grant`]) only the runner sets, is an argument of the
+//! harness's `run`, which keeps it out of the program's reach: the program can call tools only
+//! through the namespace functions, within the harness's limits. `globalOutbound` is JS `null`:
 //! leaving it out, or passing `undefined`, lets the isolate reach the network.
 //!
 //! An execution that runs out of time, is cancelled or loses its client is abandoned: the
@@ -69,7 +71,8 @@ pub(crate) async fn run_program(
     timeout_ms: u32,
 ) -> Result<Outcome, SandboxError> {
     let Host { env, ctx, exports } = *host;
-    let entrypoint = load(env, exports, code, grant).map_err(SandboxError::Start)?;
+    let entrypoint = load(env, code).map_err(SandboxError::Start)?;
+    let bridge = bridge(exports, grant).map_err(SandboxError::Start)?;
     let mut running = Running {
         env,
         ctx,
@@ -79,7 +82,7 @@ pub(crate) async fn run_program(
     };
     let request = to_js(request).map_err(SandboxError::Start)?;
     let on_call = on_call.map_or(JsValue::UNDEFINED, |f| f.clone().into());
-    let promise: Promise = call_method(&entrypoint, "run", &[&request, &on_call])
+    let promise: Promise = call_method(&entrypoint, "run", &[&request, &bridge, &on_call])
         .map_err(SandboxError::Start)?
         .unchecked_into();
     let deadline = Delay::from(Duration::from_millis(timeout_ms.into()));
@@ -176,21 +179,21 @@ async fn in_flight(entrypoint: &JsValue, reason: &str) -> Vec<String> {
     }
 }
 
-/// The harness entrypoint of a freshly loaded isolate.
-fn load(env: &Env, exports: &JsValue, code: &WorkerCode, grant: &Grant) -> Result<JsValue, String> {
+/// The harness entrypoint of a freshly loaded isolate, whose `env` is empty.
+fn load(env: &Env, code: &WorkerCode) -> Result<JsValue, String> {
     let loader = property(env, LOADER_BINDING)?;
-    let bridge = {
-        let options = Object::new();
-        set(&options, "props", &to_js(grant)?)?;
-        call_method(exports, BRIDGE_ENTRYPOINT, &[&options])?
-    };
-    let isolate_env = Object::new();
-    set(&isolate_env, "BRIDGE", &bridge)?;
     let worker_code = to_js(code)?;
-    set(&worker_code, "env", &isolate_env)?;
+    set(&worker_code, "env", &Object::new())?;
     set(&worker_code, "globalOutbound", &JsValue::NULL)?;
     let worker = call_method(&loader, "load", &[&worker_code])?;
     call_method(&worker, "getEntrypoint", &[])
+}
+
+/// A stub to this Worker's `Bridge` entrypoint carrying `grant` as its props.
+fn bridge(exports: &JsValue, grant: &Grant) -> Result<JsValue, String> {
+    let options = Object::new();
+    set(&options, "props", &to_js(grant)?)?;
+    call_method(exports, BRIDGE_ENTRYPOINT, &[&options])
 }
 
 fn set(target: &JsValue, key: &str, value: &JsValue) -> Result<(), String> {

@@ -1,5 +1,5 @@
-// What model-written code cannot do: reach the network, see anything but the bridge, call the
-// bridge any other way, claim another identity, or leave state for the next execution.
+// What model-written code cannot do: reach the network, find the bridge outside the namespace
+// functions, or leave state for the next execution; and requests from foreign hosts or origins.
 // Run against a real `wrangler dev` with real dynamic isolates.
 
 import assert from "node:assert/strict";
@@ -50,58 +50,21 @@ return attempts;`);
     }
   });
 
-  test("the isolate's env holds only the bridge", async () => {
+  test("the isolate's env is empty: the bridge is only reachable through the namespace functions", async () => {
     const report = await execute(running.client, `
 const { env } = await import("cloudflare:workers");
-return { keys: Object.keys(env), names: Object.getOwnPropertyNames(env) };`);
-    assert.deepEqual(report.result, { keys: ["BRIDGE"], names: ["BRIDGE"] });
-  });
-
-  test("the bridge answers callTool only: every other method is refused", async () => {
-    const report = await execute(running.client, `
-const { env } = await import("cloudflare:workers");
-const bridge = env.BRIDGE as any;
-const outcomes: Record<string, string> = {};
-const attempts: Record<string, () => Promise<unknown>> = {
-  fetch: () => bridge.fetch("http://runner/mcp"),
-  connect: () => bridge.connect("127.0.0.1:1").opened,
-  call_tool: () => bridge.call_tool("everything", "get-sum", { a: 1, b: 2 }),
-  callToolAs: () => bridge.callToolAs("everything", "get-sum", { a: 1, b: 2 }),
-  run: () => bridge.run({}),
-};
-for (const [name, attempt] of Object.entries(attempts)) {
-  try {
-    outcomes[name] = "allowed: " + JSON.stringify(await attempt());
-  } catch (error) {
-    outcomes[name] = "refused: " + (error as Error).message;
-  }
-}
-return outcomes;`);
-    for (const [name, outcome] of Object.entries(report.result)) {
-      assert.match(outcome, /^refused: /, `${name}: ${outcome}`);
-    }
-  });
-
-  test("a forged identity passed to the bridge is ignored: the grant comes from the runner's props", async () => {
-    const report = await execute(running.client, `
-const { env } = await import("cloudflare:workers");
-const bridge = env.BRIDGE as any;
-const forged = { session: "someone-else", upstreams: ["everything", "inventory", "admin"] };
+const sum = everything.get_sum as any;
 return {
-  extraArgument: await bridge.callTool("admin", "delete_everything", {}, forged),
-  thisBound: await Reflect.apply(bridge.callTool, forged, ["admin", "delete_everything", {}]),
-  granted: await bridge.callTool("everything", "get-sum", { a: 1, b: 2 }, forged),
+  env: Object.getOwnPropertyNames(env),
+  globals: ["BRIDGE", "bridge", "env"].filter((name) => name in globalThis),
+  functionProperties: Object.getOwnPropertyNames(sum).filter((name) => !["length", "name"].includes(name)),
+  namespaces: Object.keys(everything),
 };`);
     assert.equal(report.isError, false, JSON.stringify(report));
-    const { extraArgument, thisBound, granted } = report.result;
-    for (const refused of [extraArgument, thisBound]) {
-      assert.deepEqual(refused, {
-        status: "error",
-        kind: "NotPermitted",
-        message: "upstream `admin` is not available to this session",
-      });
-    }
-    assert.deepEqual(granted, { status: "ok", value: "The sum of 1 and 2 is 3." });
+    assert.deepEqual(report.result.env, []);
+    assert.deepEqual(report.result.globals, []);
+    assert.deepEqual(report.result.functionProperties, []);
+    assert.ok(report.result.namespaces.includes("get_sum"));
   });
 
   test("a request for a foreign host (DNS rebinding) or from a foreign origin is refused with 403", async () => {
