@@ -382,6 +382,13 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_limits_example_is_valid() {
+        let limits =
+            crate::sandbox::limits::ExecutionLimits::from_json(readme_example("limits")).unwrap();
+        assert_eq!((limits.timeout_ms, limits.max_tool_calls), (60_000, 200));
+    }
+
+    #[test]
     fn the_readme_configuration_example_is_valid() {
         let config = RunnerConfig::from_json(readme_example("config")).unwrap();
         assert_eq!(config.upstream_names(), ["everything", "github", "legacy"]);
