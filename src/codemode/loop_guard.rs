@@ -64,9 +64,9 @@ pub fn insertions<N: VisitWith<Finder>>(node: &N, code_start: BytePos) -> Vec<In
     finder.found
 }
 
-/// `code` with the insertions made. At one offset, closings come before openings; of several
-/// closings the inner one comes first, of several openings the outer one.
-pub fn apply(code: &str, mut insertions: Vec<Insertion>) -> String {
+/// `code` with the insertions made, and where they went. At one offset, closings come before
+/// openings; of several closings the inner one comes first, of several openings the outer one.
+pub fn apply(code: &str, mut insertions: Vec<Insertion>) -> (String, ColumnShifts) {
     insertions.sort_by_key(|i| {
         let nesting = if i.closes {
             usize::MAX - i.order
@@ -77,15 +77,60 @@ pub fn apply(code: &str, mut insertions: Vec<Insertion>) -> String {
     });
     let extra: usize = insertions.iter().map(|i| i.text.len()).sum();
     let mut guarded = String::with_capacity(code.len() + extra);
+    let mut shifts = Vec::with_capacity(insertions.len());
     let mut copied = 0;
+    let (mut line, mut line_start) = (1u32, 0);
     for insertion in insertions {
         let at = insertion.at.min(code.len());
-        guarded.push_str(&code[copied..at]);
+        let copying = &code[copied..at];
+        for (offset, _) in copying.match_indices('\n') {
+            line += 1;
+            line_start = copied + offset + 1;
+        }
+        guarded.push_str(copying);
         guarded.push_str(insertion.text);
+        shifts.push(Shift {
+            line,
+            column: code[line_start..at].chars().count(),
+            len: insertion.text.len(),
+        });
         copied = at;
     }
     guarded.push_str(&code[copied..]);
-    guarded
+    (guarded, ColumnShifts(shifts))
+}
+
+/// Where [`apply`] inserted text, so that a column in the guarded code (from a runtime stack)
+/// can be mapped back to the user's own column. Lines never move.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ColumnShifts(Vec<Shift>);
+
+/// One insertion: before 0-based `column` (in characters) of 1-based `line`, `len` characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Shift {
+    line: u32,
+    column: usize,
+    len: usize,
+}
+
+impl ColumnShifts {
+    /// The user's 1-based column for 1-based `column` of `line` in the guarded code; a column
+    /// inside inserted text maps to where the text was inserted.
+    pub fn original_column(&self, line: u32, column: u32) -> u32 {
+        let at = column.saturating_sub(1) as usize;
+        let mut inserted = 0;
+        for shift in self.0.iter().filter(|s| s.line == line) {
+            let start = shift.column + inserted;
+            if at < start {
+                break;
+            }
+            if at < start + shift.len {
+                return u32::try_from(shift.column + 1).unwrap_or(u32::MAX);
+            }
+            inserted += shift.len;
+        }
+        u32::try_from(at - inserted + 1).unwrap_or(u32::MAX)
+    }
 }
 
 /// Collects the insertions for one program.
@@ -197,7 +242,7 @@ mod tests {
     /// `code` with its step checks, checked to still parse.
     fn guarded(code: &str) -> String {
         let (module, start) = parse(code);
-        let guarded = apply(code, insertions(&module, start));
+        let (guarded, _) = apply(code, insertions(&module, start));
         parse(&guarded);
         guarded
     }
@@ -284,6 +329,24 @@ mod tests {
                 "{before:?} became {after:?}"
             );
         }
+    }
+
+    #[test]
+    fn columns_in_guarded_code_map_back_to_the_users() {
+        let code = "let n = 0;\nwhile (n < 3) n++; const f = (x) => x.y;";
+        let (module, start) = parse(code);
+        let (guarded, shifts) = apply(code, insertions(&module, start));
+        let second = guarded.lines().nth(1).unwrap();
+        let original = code.lines().nth(1).unwrap();
+        for token in ["n++", "const", "x.y"] {
+            let generated = u32::try_from(second.find(token).unwrap() + 1).unwrap();
+            let expected = u32::try_from(original.find(token).unwrap() + 1).unwrap();
+            assert_eq!(shifts.original_column(2, generated), expected, "{token}");
+        }
+        let inside = u32::try_from(second.find("__mirStep").unwrap() + 3).unwrap();
+        let braced = u32::try_from(original.find("n++").unwrap() + 1).unwrap();
+        assert_eq!(shifts.original_column(2, inside), braced);
+        assert_eq!(shifts.original_column(1, 5), 5);
     }
 
     #[test]

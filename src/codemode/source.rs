@@ -26,7 +26,7 @@ use swc_ecma_parser::{parse_file_as_module, Syntax, TsSyntax};
 use swc_ecma_visit::{Visit, VisitWith};
 use swc_ts_fast_strip::{operate, Mode, Options};
 
-use super::loop_guard::{self, Insertion, RESERVED_PREFIX};
+use super::loop_guard::{self, ColumnShifts, Insertion, RESERVED_PREFIX};
 use crate::sandbox::limits::ExecutionLimits;
 
 /// The module name the user's program is loaded under in the isolate.
@@ -112,13 +112,40 @@ enum Shape {
     MainFunction,
 }
 
-/// Turns `code` into the ES module the isolate loads as [`PROGRAM_MODULE`]; `bindings` are the
-/// parameter names of the wrapper function (`console` and the namespaces).
+/// The user's program, ready for the isolate.
+#[derive(Debug, Clone)]
+pub struct Program {
+    /// The ES module the isolate loads as [`PROGRAM_MODULE`].
+    pub module: String,
+    /// Where the loop guard moved columns, to map runtime positions back.
+    pub shifts: ColumnShifts,
+}
+
+impl Program {
+    /// Where a runtime error's stack points into the user's code, if it does.
+    pub fn locate_in_stack(&self, stack: &str) -> Option<Location> {
+        let marker = format!("{PROGRAM_MODULE}:");
+        let start = stack.find(&marker)? + marker.len();
+        let mut numbers = stack[start..].split(':').map(|part| {
+            let digits: String = part.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse::<u32>().ok()
+        });
+        let line = numbers.next()??.checked_sub(PROGRAM_LINE_OFFSET)?.max(1);
+        let column = numbers.next()??;
+        Some(Location {
+            line,
+            column: self.shifts.original_column(line, column),
+        })
+    }
+}
+
+/// Turns `code` into the program the isolate loads; `bindings` are the parameter names of the
+/// wrapper function (`console` and the namespaces).
 pub fn prepare(
     code: &str,
     bindings: &[String],
     limits: &ExecutionLimits,
-) -> Result<String, SourceError> {
+) -> Result<Program, SourceError> {
     if code.len() > limits.max_code_bytes {
         return Err(SourceError::TooLarge {
             bytes: code.len(),
@@ -129,7 +156,7 @@ pub fn prepare(
     let user_lines = u32::try_from(code.lines().count().max(1)).unwrap_or(u32::MAX);
     let head = format!("export default async function ({}) {{", bindings.join(", "));
     let (shape, steps) = shape_of(&head, &code, user_lines)?;
-    let code = loop_guard::apply(&code, steps);
+    let (code, shifts) = loop_guard::apply(&code, steps);
     let head = format!("{} {head}", loop_guard::prelude(limits.max_loop_iterations));
     let (head, tail) = match shape {
         Shape::Body => (head, String::new()),
@@ -139,23 +166,8 @@ pub fn prepare(
         ),
         Shape::MainFunction => (head, "return main();".to_owned()),
     };
-    strip_types(wrap(&head, &tail, &code), user_lines)
-}
-
-/// Where a runtime error's stack points into the user's code, if it does.
-pub fn locate_in_stack(stack: &str) -> Option<Location> {
-    let marker = format!("{PROGRAM_MODULE}:");
-    let start = stack.find(&marker)? + marker.len();
-    let mut numbers = stack[start..].split(':').map(|part| {
-        let digits: String = part.chars().take_while(char::is_ascii_digit).collect();
-        digits.parse::<u32>().ok()
-    });
-    let line = numbers.next()??;
-    let column = numbers.next()??;
-    Some(Location {
-        line: line.checked_sub(PROGRAM_LINE_OFFSET)?.max(1),
-        column,
-    })
+    let module = strip_types(wrap(&head, &tail, &code), user_lines)?;
+    Ok(Program { module, shifts })
 }
 
 fn wrap(head: &str, tail: &str, code: &str) -> String {
@@ -433,7 +445,9 @@ mod tests {
 
     fn prepared(code: &str) -> String {
         let bindings = ["console".into(), "everything".into()];
-        prepare(code, &bindings, &ExecutionLimits::default()).unwrap()
+        prepare(code, &bindings, &ExecutionLimits::default())
+            .unwrap()
+            .module
     }
 
     fn error(code: &str) -> SourceError {
@@ -477,7 +491,9 @@ mod tests {
             max_loop_iterations: 1234,
             ..ExecutionLimits::default()
         };
-        let module = prepare("while (true) {}\nconst f = (x: number) => x;", &[], &limits).unwrap();
+        let module = prepare("while (true) {}\nconst f = (x: number) => x;", &[], &limits)
+            .unwrap()
+            .module;
         let lines: Vec<&str> = module.lines().collect();
         assert!(
             lines[0].starts_with("let __mirSteps = 1234;"),
@@ -659,15 +675,28 @@ mod tests {
     }
 
     #[test]
-    fn runtime_stack_positions_map_back_to_user_lines() {
-        let stack = "Error: boom\n    at default (program.js:4:11)\n    at run (harness.js:30:5)";
+    fn runtime_stack_positions_map_back_to_user_lines_and_columns() {
+        let program = prepare(
+            "let n = 0;\nwhile (n < 3) n++; throw new Error('boom');",
+            &[],
+            &ExecutionLimits::default(),
+        )
+        .unwrap();
+        let generated = program.module.lines().nth(2).unwrap();
+        let column = generated.find("new Error").unwrap() + 1;
+        let stack = format!(
+            "Error: boom\n    at default (program.js:3:{column})\n    at run (harness.js:30:5)"
+        );
         assert_eq!(
-            locate_in_stack(stack),
+            program.locate_in_stack(&stack),
             Some(Location {
-                line: 3,
-                column: 11
+                line: 2,
+                column: 26
             })
         );
-        assert_eq!(locate_in_stack("Error: boom\n    at harness.js:1:1"), None);
+        assert_eq!(
+            program.locate_in_stack("Error: boom\n    at harness.js:1:1"),
+            None
+        );
     }
 }

@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 
 use super::catalog::Catalog;
 use super::search::search;
-use super::source::{locate_in_stack, Location, SourceError};
+use super::source::{Location, Program, SourceError};
 use crate::sandbox::limits::ExecutionLimits;
 use crate::sandbox::protocol::{CallTrace, Outcome};
 
@@ -147,7 +147,11 @@ pub fn search_result(catalog: &Catalog, query: &str) -> CallToolResult {
 }
 
 /// The `execute` result for a program that ran (successfully or not).
-pub fn execution_result(outcome: Outcome, limits: &ExecutionLimits) -> CallToolResult {
+pub fn execution_result(
+    outcome: Outcome,
+    program: &Program,
+    limits: &ExecutionLimits,
+) -> CallToolResult {
     let outcome = outcome.bounded(limits);
     let (result, result_truncated_from_chars) = match outcome.result_json {
         None => (None, None),
@@ -164,7 +168,10 @@ pub fn execution_result(outcome: Outcome, limits: &ExecutionLimits) -> CallToolR
         ),
     };
     let error = outcome.error.map(|thrown| ReportedError {
-        location: thrown.stack.as_deref().and_then(locate_in_stack),
+        location: thrown
+            .stack
+            .as_deref()
+            .and_then(|stack| program.locate_in_stack(stack)),
         name: thrown.name,
         message: thrown.message,
     });
@@ -245,7 +252,18 @@ mod tests {
 
     use super::*;
     use crate::codemode::catalog::UpstreamTools;
+    use crate::codemode::source::prepare;
     use crate::sandbox::protocol::ThrownError;
+
+    /// A program of three plain lines, so stack positions map straight back.
+    fn program() -> Program {
+        prepare(
+            "const a = 1;\nconst b = 2;\nx();",
+            &[],
+            &ExecutionLimits::default(),
+        )
+        .unwrap()
+    }
 
     fn catalog() -> Catalog {
         let schema =
@@ -312,7 +330,7 @@ mod tests {
                 stack: Some("TypeError: x\n    at default (program.js:3:5)".into()),
             }),
         };
-        let result = execution_result(outcome, &ExecutionLimits::default());
+        let result = execution_result(outcome, &program(), &ExecutionLimits::default());
         assert_eq!(result.is_error, Some(true));
         assert_eq!(
             result.structured_content.unwrap(),
@@ -332,7 +350,7 @@ mod tests {
             calls: vec![],
             error: None,
         };
-        let structured = execution_result(outcome, &limits)
+        let structured = execution_result(outcome, &program(), &limits)
             .structured_content
             .unwrap();
         assert_eq!(
@@ -360,7 +378,7 @@ mod tests {
             calls: vec![],
             error: None,
         };
-        let structured = execution_result(outcome, &limits)
+        let structured = execution_result(outcome, &program(), &limits)
             .structured_content
             .unwrap();
         assert_eq!(structured["logs"], json!(["abc… [6 chars, cut]", "ab"]));

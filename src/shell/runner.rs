@@ -190,8 +190,8 @@ impl Runner {
     ) -> Option<CallToolResult> {
         let catalog = self.reported_catalog(&upstreams, context).await;
         let request = RunRequest::new(catalog.manifest(), &self.limits);
-        let module = match prepare(code, &request.bindings, &self.limits) {
-            Ok(module) => module,
+        let program = match prepare(code, &request.bindings, &self.limits) {
+            Ok(program) => program,
             Err(error) => return Some(tools::source_error_result(&error)),
         };
         let session_id = caller.session_id();
@@ -211,7 +211,7 @@ impl Runner {
                 ctx: &self.ctx,
                 exports: &self.exports,
             },
-            &WorkerCode::new(module, &self.limits),
+            &WorkerCode::new(program.module.clone(), &self.limits),
             &request,
             &grant,
             on_call.as_ref().map(|c| c.as_ref().unchecked_ref()),
@@ -227,7 +227,7 @@ impl Runner {
                     json!({"event": "execution_finished", "ms": ms, "calls": outcome.calls.len(),
                            "threw": outcome.error.is_some()}),
                 );
-                Some(tools::execution_result(outcome, &self.limits))
+                Some(tools::execution_result(outcome, &program, &self.limits))
             }
             Err(SandboxError::Cancelled(_)) => None,
             Err(error) => {
