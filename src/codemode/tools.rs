@@ -155,17 +155,17 @@ pub fn execution_result(
     let outcome = outcome.bounded(limits);
     let (result, result_truncated_from_chars) = match outcome.result_json {
         None => (None, None),
-        Some(json)
-            if outcome.result_chars.is_some() || json.chars().count() > limits.max_result_chars =>
-        {
-            let chars = json.chars().count().max(outcome.result_chars.unwrap_or(0));
-            let kept: String = json.chars().take(limits.max_result_chars).collect();
-            (Some(Value::String(kept)), Some(chars))
+        Some(json) => {
+            // The harness reports the full length when it already cut the JSON.
+            let chars = outcome.result_chars.unwrap_or_else(|| json.chars().count());
+            if chars > limits.max_result_chars || outcome.result_chars.is_some() {
+                let kept: String = json.chars().take(limits.max_result_chars).collect();
+                (Some(Value::String(kept)), Some(chars))
+            } else {
+                let value = serde_json::from_str(&json).unwrap_or(Value::String(json));
+                (Some(value), None)
+            }
         }
-        Some(json) => (
-            Some(serde_json::from_str(&json).unwrap_or(Value::String(json))),
-            None,
-        ),
     };
     let error = outcome.error.map(|thrown| ReportedError {
         location: thrown

@@ -3,19 +3,8 @@
 //! a runaway or hostile program from hurting the runner, the upstreams or the agent's context,
 //! and each one, when hit, gives the program or the agent an error that names it.
 //!
-//! | field | default | enforced by |
-//! |---|---|---|
-//! | `timeoutMs` | 30 000 | the runner: past it the isolate is abandoned |
-//! | `cpuMs` | 30 000 | the Worker Loader (`limits.cpuMs`; production only) |
-//! | `subRequests` | 1 000 | the Worker Loader (`limits.subRequests`) |
-//! | `maxLoopIterations` | 10 000 000 | the loop guard compiled into the program |
-//! | `maxToolCalls` | 1 000 | the bridge |
-//! | `maxConcurrentToolCalls` | 32 | the bridge |
-//! | `maxCodeBytes` | 65 536 | the runner, before parsing |
-//! | `maxArgumentBytes` | 262 144 | the bridge, per call |
-//! | `maxResultChars` | 100 000 | the runner: cut, with the original size |
-//! | `maxLogEntries` | 200 | the harness, then the runner |
-//! | `maxLogEntryChars` | 2 000 | the harness, then the runner |
+//! Each field's default is in [`ExecutionLimits::default`]; SECURITY.md's limits table says
+//! what enforces each one.
 
 use std::ops::RangeInclusive;
 
@@ -150,12 +139,6 @@ impl ExecutionLimits {
             }
         }
         Ok(())
-    }
-
-    /// Characters of console output the runner passes on, whatever the harness reports.
-    pub fn max_log_chars(&self) -> usize {
-        self.max_log_entries
-            .saturating_mul(self.max_log_entry_chars)
     }
 }
 

@@ -49,16 +49,9 @@ pub struct RunRequest {
     pub bindings: Vec<String>,
     /// Namespace → function → MCP tool name.
     pub namespaces: Manifest,
-    /// Console entries to keep.
-    pub max_log_entries: usize,
-    /// Characters to keep of each console entry.
-    pub max_log_entry_chars: usize,
-    /// Characters of the result's JSON the harness hands back.
-    pub max_result_chars: usize,
-    /// Tool calls the program may make.
-    pub max_tool_calls: u32,
-    /// Tool calls in flight at once; later ones wait their turn.
-    pub max_concurrent_tool_calls: u32,
+    /// The execution's limits; the harness applies the console, result and tool-call ones.
+    #[serde(flatten)]
+    pub limits: ExecutionLimits,
 }
 
 impl WorkerCode {
@@ -89,11 +82,7 @@ impl RunRequest {
         Self {
             bindings,
             namespaces,
-            max_log_entries: limits.max_log_entries,
-            max_log_entry_chars: limits.max_log_entry_chars,
-            max_result_chars: limits.max_result_chars,
-            max_tool_calls: limits.max_tool_calls,
-            max_concurrent_tool_calls: limits.max_concurrent_tool_calls,
+            limits: *limits,
         }
     }
 }
