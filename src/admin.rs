@@ -1,6 +1,6 @@
-//! The operator's endpoint: `GET /admin/upstreams` lists every upstream with its health, and
+//! The operator's endpoint: `GET /admin/upstreams` lists every upstream with its health,
 //! `POST /admin/upstreams/{name}/refresh` drops that upstream's cached tool list and fetches it
-//! again.
+//! again, and `GET /admin/audit?limit=N` returns the newest audit entries, newest first.
 //!
 //! It is off unless the operator sets the `ADMIN_TOKEN` secret, and then every request must
 //! carry it as a bearer token (compared in constant time). Host and Origin are checked as for
@@ -8,12 +8,15 @@
 
 use serde_json::json;
 
+use crate::audit::{ExecutionAudit, AUDIT_KEPT};
 use crate::mcp::guard::RequestGuard;
 use crate::mcp::http::{refused, HttpRequest, HttpResponse};
 use crate::upstream::health::UpstreamStatus;
 
 /// The path prefix of the operator's endpoint.
 pub const ADMIN_PREFIX: &str = "/admin/";
+/// How many audit entries `GET /admin/audit` returns without a `limit`.
+pub const AUDIT_PAGE: usize = 100;
 
 /// What the operator's endpoint needs from the Worker.
 #[allow(async_fn_in_trait)]
@@ -22,13 +25,16 @@ pub trait AdminBackend {
     async fn statuses(&self) -> Vec<UpstreamStatus>;
     /// Refreshes the upstream named `name`; `None` when no upstream has that name.
     async fn refresh(&self, name: &str) -> Option<UpstreamStatus>;
+    /// The newest `limit` audit entries, newest first; `Err` says why they cannot be read.
+    async fn audit(&self, limit: usize) -> Result<Vec<ExecutionAudit>, String>;
 }
 
-/// Serves one request under [`ADMIN_PREFIX`]. `guard` holds the `ADMIN_TOKEN`; without one,
-/// the endpoint answers 404.
+/// Serves one request under [`ADMIN_PREFIX`] for `path` and its URL's `query`. `guard` holds
+/// the `ADMIN_TOKEN`; without one, the endpoint answers 404.
 pub async fn handle(
     request: &HttpRequest,
     path: &str,
+    query: Option<&str>,
     guard: &RequestGuard,
     backend: &impl AdminBackend,
 ) -> HttpResponse {
@@ -55,14 +61,39 @@ pub async fn handle(
             Some(status) => HttpResponse::json(200, &json!(status)),
             None => message(404, &format!("no upstream is named `{name}`")),
         },
-        (_, ["upstreams"] | ["upstreams", _, "refresh"]) => message(
+        ("GET", ["audit"]) => match audit_limit(query) {
+            Err(problem) => message(400, &problem),
+            Ok(limit) => match backend.audit(limit).await {
+                Ok(entries) => HttpResponse::json(200, &json!({ "entries": entries })),
+                Err(problem) => message(503, &format!("the audit log cannot be read: {problem}")),
+            },
+        },
+        (_, ["upstreams"] | ["upstreams", _, "refresh"] | ["audit"]) => message(
             405,
-            "use GET /admin/upstreams or POST /admin/upstreams/{name}/refresh",
+            "use GET /admin/upstreams, POST /admin/upstreams/{name}/refresh or GET /admin/audit",
         ),
         _ => message(
             404,
-            "the operator endpoint has /admin/upstreams and /admin/upstreams/{name}/refresh",
+            "the operator endpoint has /admin/upstreams, /admin/upstreams/{name}/refresh and \
+             /admin/audit",
         ),
+    }
+}
+
+/// The `limit` query parameter: how many audit entries, 1 to [`AUDIT_KEPT`].
+fn audit_limit(query: Option<&str>) -> Result<usize, String> {
+    let given = query
+        .unwrap_or("")
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("limit="));
+    let Some(given) = given else {
+        return Ok(AUDIT_PAGE);
+    };
+    match given.parse::<usize>() {
+        Ok(limit @ 1..=AUDIT_KEPT) => Ok(limit),
+        _ => Err(format!(
+            "`limit` must be a whole number from 1 to {AUDIT_KEPT}, not `{given}`"
+        )),
     }
 }
 
@@ -93,6 +124,21 @@ mod tests {
         async fn refresh(&self, name: &str) -> Option<UpstreamStatus> {
             (name == "a").then(|| UpstreamStatus::new(name, None, None, false, &Health::default()))
         }
+
+        async fn audit(&self, limit: usize) -> Result<Vec<ExecutionAudit>, String> {
+            Ok((0..limit.min(3))
+                .map(|n| {
+                    ExecutionAudit::begin(
+                        n as u64,
+                        format!("e{n}"),
+                        None,
+                        None,
+                        "return 1;",
+                        Vec::new(),
+                    )
+                })
+                .collect())
+        }
     }
 
     fn request(method: &str, token: Option<&str>) -> HttpRequest {
@@ -113,8 +159,18 @@ mod tests {
         token: Option<&str>,
         admin_token: Option<&str>,
     ) -> HttpResponse {
+        let (path, query) = match path.split_once('?') {
+            Some((path, query)) => (path, Some(query)),
+            None => (path, None),
+        };
         let guard = RequestGuard::new(None, None, admin_token.map(str::to_owned));
-        block_on(handle(&request(method, token), path, &guard, &TwoUpstreams))
+        block_on(handle(
+            &request(method, token),
+            path,
+            query,
+            &guard,
+            &TwoUpstreams,
+        ))
     }
 
     fn body(response: &HttpResponse) -> serde_json::Value {
@@ -168,6 +224,30 @@ mod tests {
             )
             .status,
             404
+        );
+    }
+
+    #[test]
+    fn the_audit_log_is_read_with_a_bounded_limit() {
+        let all = serve("GET", "/admin/audit", Some("op"), Some("op"));
+        assert_eq!(all.status, 200);
+        assert_eq!(body(&all)["entries"].as_array().unwrap().len(), 3);
+        let one = serve("GET", "/admin/audit?limit=1", Some("op"), Some("op"));
+        assert_eq!(body(&one)["entries"][0]["execution"], "e0");
+        for bad in ["0", "x", "100000"] {
+            let refused = serve(
+                "GET",
+                &format!("/admin/audit?limit={bad}"),
+                Some("op"),
+                Some("op"),
+            );
+            assert_eq!(refused.status, 400, "{bad}");
+            assert!(body(&refused)["error"].as_str().unwrap().contains(bad));
+        }
+        assert_eq!(serve("GET", "/admin/audit", None, Some("op")).status, 401);
+        assert_eq!(
+            serve("POST", "/admin/audit", Some("op"), Some("op")).status,
+            405
         );
     }
 

@@ -192,6 +192,51 @@ impl RunnerConfig {
     pub fn upstream_names(&self) -> Vec<String> {
         self.upstreams.iter().map(|u| u.name.clone()).collect()
     }
+
+    /// The upstreams a client asked to be limited to, from the comma-separated `upstreams`
+    /// query parameter of its MCP URL (`/mcp?upstreams=github,docs`), in configuration order;
+    /// every upstream when it did not ask. A session keeps the scope it was opened with, so a
+    /// client can hand an agent a URL that reaches only what the task needs.
+    pub fn scope(&self, requested: Option<&str>) -> Result<Vec<String>, ScopeError> {
+        let Some(requested) = requested else {
+            return Ok(self.upstream_names());
+        };
+        let names: Vec<&str> = requested
+            .split(',')
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .collect();
+        if names.is_empty() {
+            return Err(ScopeError::Empty);
+        }
+        if let Some(unknown) = names.iter().find(|name| self.upstream(name).is_none()) {
+            return Err(ScopeError::Unknown {
+                name: (*unknown).to_owned(),
+                configured: self.upstream_names().join(", "),
+            });
+        }
+        Ok(self
+            .upstream_names()
+            .into_iter()
+            .filter(|name| names.contains(&name.as_str()))
+            .collect())
+    }
+}
+
+/// An `upstreams` query parameter the runner cannot honour.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScopeError {
+    /// The parameter is there but names nothing.
+    #[error("the `upstreams` URL parameter names no upstream; leave it out to use all of them")]
+    Empty,
+    /// It names an upstream that is not configured.
+    #[error("the `upstreams` URL parameter names `{name}`, which is not configured; the configured upstreams are: {configured}")]
+    Unknown {
+        /// The name asked for.
+        name: String,
+        /// Every configured name, comma-separated.
+        configured: String,
+    },
 }
 
 impl UpstreamConfig {
@@ -368,6 +413,25 @@ mod tests {
         assert_eq!(
             config.upstream("github").unwrap().url,
             "https://api.example.com/mcp"
+        );
+    }
+
+    #[test]
+    fn a_scope_narrows_to_configured_upstreams_in_configuration_order() {
+        let config = RunnerConfig::from_json(
+            r#"[{"name": "a", "url": "http://127.0.0.1:1/mcp"},
+                {"name": "b", "url": "http://127.0.0.1:2/mcp"},
+                {"name": "c", "url": "http://127.0.0.1:3/mcp"}]"#,
+        )
+        .unwrap();
+        assert_eq!(config.scope(None).unwrap(), ["a", "b", "c"]);
+        assert_eq!(config.scope(Some("c, a,")).unwrap(), ["a", "c"]);
+        assert_eq!(config.scope(Some(" , ")), Err(ScopeError::Empty));
+        let unknown = config.scope(Some("a,zz")).unwrap_err();
+        assert_eq!(
+            unknown.to_string(),
+            "the `upstreams` URL parameter names `zz`, which is not configured; the configured \
+             upstreams are: a, b, c"
         );
     }
 

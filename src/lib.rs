@@ -13,12 +13,14 @@
 //! - [`sandbox`]: what crosses into the isolate: the program, the grant, the bridge protocol.
 //! - [`upstream`]: the MCP client side: requests to upstream servers and their responses.
 //! - [`config`]: the operator's configuration.
-//! - [`admin`]: the operator's endpoint: upstream health and refresh.
+//! - [`admin`]: the operator's endpoint: upstream health and refresh, the audit log.
+//! - [`audit`]: one entry per execution: who ran what, which calls, which limits it hit.
 //!
 //! Only the `shell` module (compiled for `wasm32` alone) touches JavaScript: the fetch handler,
 //! Durable Objects, the Worker Loader and the bridge entrypoint.
 
 pub mod admin;
+pub mod audit;
 pub mod codemode;
 pub mod config;
 pub mod mcp;

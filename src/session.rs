@@ -5,8 +5,13 @@
 //! so abandoned sessions do not pile up in storage. Each use pushes the expiry out, but only once
 //! less than half the timeout remains, so a busy session costs a storage write at most about
 //! twice per timeout rather than once per request.
+//!
+//! A session belongs to the token that opened it: a request bearing another token (or none,
+//! once tokens are required) finds no such session, exactly as if the id were never issued.
 
 use serde::{Deserialize, Serialize};
+
+use crate::mcp::guard::TokenFingerprint;
 
 /// How long a session may go unused before it ends: 24 hours.
 pub const SESSION_IDLE_TIMEOUT_MS: u64 = 24 * 60 * 60 * 1000;
@@ -19,6 +24,9 @@ pub struct SessionRecord {
     pub protocol_version: String,
     /// The upstreams executions in this session may call.
     pub upstreams: Vec<String>,
+    /// The fingerprint of the token that opened the session; none when no token was required.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holder: Option<TokenFingerprint>,
     /// When the session ends unless used, in milliseconds since the Unix epoch.
     pub expires_at_ms: u64,
     /// The least severe runner log event the client wants as `notifications/message`
@@ -58,14 +66,25 @@ impl LogLevel {
 }
 
 impl SessionRecord {
-    /// A session opened at `now_ms`.
-    pub fn new(protocol_version: String, upstreams: Vec<String>, now_ms: u64) -> Self {
+    /// A session opened at `now_ms` by `holder`.
+    pub fn new(
+        protocol_version: String,
+        upstreams: Vec<String>,
+        holder: Option<TokenFingerprint>,
+        now_ms: u64,
+    ) -> Self {
         Self {
             protocol_version,
             upstreams,
+            holder,
             expires_at_ms: now_ms + SESSION_IDLE_TIMEOUT_MS,
             log_level: None,
         }
+    }
+
+    /// Whether a request presenting `holder`'s token may use this session.
+    pub fn is_held_by(&self, holder: Option<&TokenFingerprint>) -> bool {
+        self.holder.as_ref() == holder
     }
 
     /// Whether the session has ended by `now_ms`.
@@ -138,7 +157,26 @@ mod tests {
     const OPENED: u64 = 1_000_000;
 
     fn record() -> SessionRecord {
-        SessionRecord::new("2025-11-25".into(), vec!["everything".into()], OPENED)
+        SessionRecord::new(
+            "2025-11-25".into(),
+            vec!["everything".into()],
+            Some(TokenFingerprint::of("alpha")),
+            OPENED,
+        )
+    }
+
+    #[test]
+    fn a_session_is_held_only_by_the_token_that_opened_it() {
+        let record = record();
+        assert!(record.is_held_by(Some(&TokenFingerprint::of("alpha"))));
+        assert!(!record.is_held_by(Some(&TokenFingerprint::of("beta"))));
+        assert!(!record.is_held_by(None));
+        let open = SessionRecord {
+            holder: None,
+            ..record
+        };
+        assert!(open.is_held_by(None));
+        assert!(!open.is_held_by(Some(&TokenFingerprint::of("alpha"))));
     }
 
     #[test]

@@ -50,7 +50,7 @@ export default class Harness extends WorkerEntrypoint {
    * notifications.
    */
   async run(request, bridge, onCall) {
-    const outcome = { logs: [], droppedLogs: 0, calls: [] };
+    const outcome = { startedAtMs: Date.now(), logs: [], droppedLogs: 0, calls: [] };
     const console = captureConsole(outcome, request);
     const reports = [];
     const record = (trace) => {

@@ -90,6 +90,16 @@ pub enum SourceError {
 }
 
 impl SourceError {
+    /// The error name a refusal is reported under (`CodeTooLarge`, `SyntaxError`, …).
+    pub fn name(&self) -> &'static str {
+        match self {
+            SourceError::TooLarge { .. } => "CodeTooLarge",
+            SourceError::Syntax { .. } => "SyntaxError",
+            SourceError::NotAllowed { .. } => "NotAllowed",
+            SourceError::Unsupported { .. } => "UnsupportedSyntax",
+        }
+    }
+
     /// Where in the user's code the problem is, if it has a place.
     pub fn location(&self) -> Option<Location> {
         match self {

@@ -187,13 +187,13 @@ pub fn execution_result(
 
 /// The `execute` result for code refused before it ran.
 pub fn source_error_result(error: &SourceError) -> CallToolResult {
-    let (name, message) = match error {
-        SourceError::TooLarge { .. } => ("CodeTooLarge", error.to_string()),
-        SourceError::Syntax { message, .. } => ("SyntaxError", message.clone()),
-        SourceError::NotAllowed { message, .. } => ("NotAllowed", message.clone()),
-        SourceError::Unsupported { message, .. } => ("UnsupportedSyntax", message.clone()),
+    let message = match error {
+        SourceError::TooLarge { .. } => error.to_string(),
+        SourceError::Syntax { message, .. }
+        | SourceError::NotAllowed { message, .. }
+        | SourceError::Unsupported { message, .. } => message.clone(),
     };
-    failure(name, message, error.location())
+    failure(error.name(), message, error.location())
 }
 
 /// The `execute` result when the sandbox itself failed (not the program).
@@ -319,6 +319,7 @@ mod tests {
     #[test]
     fn a_failed_program_reports_name_message_and_user_line() {
         let outcome = Outcome {
+            started_at_ms: None,
             result_json: None,
             result_chars: None,
             logs: vec!["before".into()],
@@ -343,6 +344,7 @@ mod tests {
         let limits = ExecutionLimits::default();
         let json = format!("\"{}\"", "x".repeat(limits.max_result_chars + 10));
         let outcome = Outcome {
+            started_at_ms: None,
             result_json: Some(json),
             result_chars: None,
             logs: vec![],
@@ -371,6 +373,7 @@ mod tests {
             ..ExecutionLimits::default()
         };
         let outcome = Outcome {
+            started_at_ms: None,
             result_json: None,
             result_chars: None,
             logs: vec!["abcdef".into(), "ab".into(), "x".into(), "y".into()],

@@ -8,8 +8,14 @@
 //! the runner answers only for hosts it knows: loopback names, `*.workers.dev` (Cloudflare's DNS,
 //! which no attacker can point at 127.0.0.1), and those the operator lists in `ALLOWED_HOSTS`.
 //! A browser `Origin` must be the runner's own origin, a loopback origin, or listed in
-//! `ALLOWED_ORIGINS`. The token is compared in constant time.
+//! `ALLOWED_ORIGINS`.
+//!
+//! `RUNNER_TOKEN` may hold several comma-separated tokens, one per client or team, so one can
+//! be revoked without the others. Each is compared in constant time, and all of them are
+//! compared on every request. What a request presented is remembered only as a
+//! [`TokenFingerprint`]: sessions are bound to it and the audit log names it.
 
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 /// Hosts served without configuration.
@@ -24,8 +30,8 @@ pub struct RequestGuard {
     allowed_hosts: Vec<String>,
     /// Extra origins (`scheme://host[:port]`), lower case.
     allowed_origins: Vec<String>,
-    /// The bearer token every request must carry, when configured.
-    token: Option<String>,
+    /// The bearer tokens of which every request must carry one; none means no token needed.
+    tokens: Vec<String>,
 }
 
 impl std::fmt::Debug for RequestGuard {
@@ -33,7 +39,7 @@ impl std::fmt::Debug for RequestGuard {
         f.debug_struct("RequestGuard")
             .field("allowed_hosts", &self.allowed_hosts)
             .field("allowed_origins", &self.allowed_origins)
-            .field("token", &self.token.as_ref().map(|_| "[set]"))
+            .field("tokens", &self.tokens.len())
             .finish()
     }
 }
@@ -64,11 +70,11 @@ impl Refusal {
 
 impl RequestGuard {
     /// A guard from the comma-separated `ALLOWED_HOSTS` and `ALLOWED_ORIGINS` values and the
-    /// `RUNNER_TOKEN` secret (an empty token counts as none).
+    /// comma-separated tokens of a secret (`RUNNER_TOKEN`; empty items are ignored).
     pub fn new(
         allowed_hosts: Option<&str>,
         allowed_origins: Option<&str>,
-        token: Option<String>,
+        tokens: Option<String>,
     ) -> Self {
         let list = |value: Option<&str>| -> Vec<String> {
             value
@@ -81,13 +87,28 @@ impl RequestGuard {
         Self {
             allowed_hosts: list(allowed_hosts),
             allowed_origins: list(allowed_origins),
-            token: token.filter(|t| !t.is_empty()),
+            tokens: tokens
+                .as_deref()
+                .unwrap_or("")
+                .split(',')
+                .map(str::trim)
+                .filter(|token| !token.is_empty())
+                .map(str::to_owned)
+                .collect(),
         }
     }
 
     /// Whether requests need a token.
     pub fn requires_token(&self) -> bool {
-        self.token.is_some()
+        !self.tokens.is_empty()
+    }
+
+    /// The fingerprint of the token an `Authorization` header presents, when tokens are
+    /// required (the request must have passed [`check`](Self::check)); `None` when they are
+    /// not, so every tokenless request counts as the same holder.
+    pub fn holder(&self, authorization: Option<&str>) -> Option<TokenFingerprint> {
+        self.requires_token()
+            .then(|| TokenFingerprint::of(bearer(authorization)))
     }
 
     /// Whether `host` (a `Host` value) names this machine.
@@ -103,14 +124,15 @@ impl RequestGuard {
         authorization: Option<&str>,
     ) -> Result<(), Refusal> {
         self.check_origin(host, origin)?;
-        let Some(expected) = &self.token else {
+        if !self.requires_token() {
             return Ok(());
-        };
-        let given = authorization
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .map(str::trim)
-            .unwrap_or("");
-        if bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
+        }
+        let given = bearer(authorization).as_bytes();
+        // No early exit: the time taken does not say which token came closest.
+        let matched = self.tokens.iter().fold(0u8, |matched, token| {
+            matched | given.ct_eq(token.as_bytes()).unwrap_u8()
+        });
+        if matched == 1 {
             Ok(())
         } else {
             Err(Refusal::Token)
@@ -141,6 +163,33 @@ impl RequestGuard {
         } else {
             Err(Refusal::Origin(origin.to_owned()))
         }
+    }
+}
+
+/// The token an `Authorization: Bearer …` header carries; empty when there is none.
+fn bearer(authorization: Option<&str>) -> &str {
+    authorization
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::trim)
+        .unwrap_or("")
+}
+
+/// Who holds a session, without the secret: the first 8 bytes of the token's SHA-256, in
+/// hex. Safe to store and to log, and enough to tell a handful of tokens apart.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct TokenFingerprint(String);
+
+impl TokenFingerprint {
+    /// The fingerprint of `token`.
+    pub fn of(token: &str) -> Self {
+        let digest = Sha256::digest(token.as_bytes());
+        Self(
+            digest[..8]
+                .iter()
+                .map(|byte| format!("{byte:02x}"))
+                .collect(),
+        )
     }
 }
 
@@ -220,6 +269,36 @@ mod tests {
     #[test]
     fn an_empty_token_means_no_token() {
         assert!(!RequestGuard::new(None, None, Some(String::new())).requires_token());
+        assert!(!RequestGuard::new(None, None, Some(" , ".into())).requires_token());
+    }
+
+    #[test]
+    fn any_of_several_tokens_is_accepted() {
+        let guard = RequestGuard::new(None, None, Some("alpha-token, beta-token".into()));
+        for token in ["alpha-token", "beta-token"] {
+            let header = format!("Bearer {token}");
+            assert_eq!(guard.check("127.0.0.1", None, Some(&header)), Ok(()));
+        }
+        for wrong in ["alpha-token, beta-token", "alpha", "gamma-token"] {
+            let header = format!("Bearer {wrong}");
+            assert_eq!(
+                guard.check("127.0.0.1", None, Some(&header)),
+                Err(Refusal::Token)
+            );
+        }
+    }
+
+    #[test]
+    fn holders_are_told_apart_by_fingerprint_without_the_token() {
+        let guard = RequestGuard::new(None, None, Some("alpha-token,beta-token".into()));
+        let alpha = guard.holder(Some("Bearer alpha-token")).unwrap();
+        let beta = guard.holder(Some("Bearer beta-token")).unwrap();
+        assert_ne!(alpha, beta);
+        assert_eq!(alpha, TokenFingerprint::of("alpha-token"));
+        let shown = serde_json::to_string(&alpha).unwrap();
+        assert_eq!(shown.len(), 2 + 16);
+        assert!(!shown.contains("alpha"));
+        assert_eq!(RequestGuard::default().holder(Some("Bearer x")), None);
     }
 
     #[test]

@@ -356,7 +356,9 @@ async fn initialize(request: &Request, backend: &impl ServerBackend) -> HttpResp
     match backend.open_session(&version).await {
         Ok(session_id) => HttpResponse::reply(200, &server::initialize_reply(request, version))
             .with_header(SESSION_HEADER, session_id),
-        Err(err) => HttpResponse::reply(500, &err.into_reply(Some(request.id.clone()))),
+        Err(err) => {
+            HttpResponse::reply(err.http_status(), &err.into_reply(Some(request.id.clone())))
+        }
     }
 }
 

@@ -71,6 +71,15 @@ impl BackendError {
         }
     }
 
+    /// The HTTP status of an answer that is only this error: 400 for the client's mistakes,
+    /// 500 for the runner's.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            BackendError::UnknownTool(_) | BackendError::InvalidParams(_) => 400,
+            BackendError::Internal(_) => 500,
+        }
+    }
+
     /// This error as the reply to the request with `id`.
     pub fn into_reply(self, id: Option<rmcp::model::RequestId>) -> Reply {
         Reply::error(id, self.code(), self.to_string())

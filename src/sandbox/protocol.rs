@@ -150,9 +150,13 @@ fn parse_or_text(text: &str) -> Value {
 }
 
 /// What the harness reports when the program ends.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Outcome {
+    /// When the harness started the program, by the isolate's clock (milliseconds since the
+    /// Unix epoch): how long the isolate took to start is measured up to here.
+    #[serde(default)]
+    pub started_at_ms: Option<u64>,
     /// The program's return value as JSON text (`undefined` gives none).
     #[serde(default)]
     pub result_json: Option<String>,

@@ -11,10 +11,10 @@
 // so it is no entrypoint of its own.
 
 import { WorkerEntrypoint } from "cloudflare:workers";
-import runner, { BridgeHost, SessionObject, UpstreamObject } from "../../build/index.js";
+import runner, { BridgeHost, LedgerObject, SessionObject, UpstreamObject } from "../../build/index.js";
 
 export default runner;
-export { SessionObject, UpstreamObject };
+export { LedgerObject, SessionObject, UpstreamObject };
 
 export class Bridge extends WorkerEntrypoint {
   callTool(upstream, tool, args) {

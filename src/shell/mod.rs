@@ -3,7 +3,7 @@
 //! - the fetch handler (this module) routes `/mcp` to [`crate::mcp::http`] and `/admin/…` to
 //!   [`crate::admin`];
 //! - [`runner`] implements the MCP backend with Durable Objects and the Worker Loader;
-//! - [`session_object`] and [`upstream_object`] are the Durable Objects;
+//! - [`session_object`], [`upstream_object`] and [`ledger_object`] are the Durable Objects;
 //! - [`loader`] loads a dynamic isolate and runs a program in it;
 //! - [`bridge`] is the Rust half of the one capability the isolate holds;
 //! - [`objects`] and [`js`] are the small helpers the rest share.
@@ -13,6 +13,7 @@
 
 mod bridge;
 mod js;
+mod ledger_object;
 mod loader;
 mod objects;
 mod runner;
@@ -30,7 +31,8 @@ use crate::admin::{self, ADMIN_PREFIX};
 use crate::mcp::guard::RequestGuard;
 use crate::mcp::http::{handle, Body, HttpRequest};
 
-/// The secret that, when set, every MCP request must carry as `Authorization: Bearer …`.
+/// The secret that, when set, every MCP request must carry as `Authorization: Bearer …`
+/// (one of its comma-separated tokens).
 const RUNNER_TOKEN: &str = "RUNNER_TOKEN";
 /// The secret that turns on the operator's endpoint; its requests must carry it as a bearer.
 const ADMIN_TOKEN: &str = "ADMIN_TOKEN";
@@ -56,6 +58,9 @@ enum Endpoint {
     Admin(String),
 }
 
+/// The URL parameter that limits a session (or a stateless request) to some upstreams.
+const UPSTREAMS_PARAMETER: &str = "upstreams";
+
 async fn serve(mut req: Request, env: Env, ctx: Context, endpoint: Endpoint) -> Result<Response> {
     let var = |name: &str| env.var(name).ok().map(|v| v.to_string());
     let token_name = match endpoint {
@@ -67,14 +72,19 @@ async fn serve(mut req: Request, env: Env, ctx: Context, endpoint: Endpoint) -> 
         var("ALLOWED_ORIGINS").as_deref(),
         env.secret(token_name).ok().map(|t| t.to_string()),
     );
-    let runner = match runner::Runner::new(env, ctx) {
+    let url = req.url()?;
+    let holder = guard.holder(req.headers().get("Authorization")?.as_deref());
+    let requested_upstreams = url
+        .query_pairs()
+        .find(|(name, _)| name == UPSTREAMS_PARAMETER)
+        .map(|(_, value)| value.into_owned());
+    let runner = match runner::Runner::new(env, ctx, holder, requested_upstreams) {
         Ok(runner) => Rc::new(runner),
         Err(err) => {
             console_error!("{err}");
             return Response::error(format!("The runner is misconfigured: {err}"), 503);
         }
     };
-    let url = req.url()?;
     let authority = match (url.host_str(), url.port()) {
         (Some(host), Some(port)) => format!("{host}:{port}"),
         (Some(host), None) => host.to_owned(),
@@ -93,7 +103,9 @@ async fn serve(mut req: Request, env: Env, ctx: Context, endpoint: Endpoint) -> 
             }
             handle(&request, &guard, &runner).await
         }
-        Endpoint::Admin(path) => admin::handle(&request, &path, &guard, runner.as_ref()).await,
+        Endpoint::Admin(path) => {
+            admin::handle(&request, &path, url.query(), &guard, runner.as_ref()).await
+        }
     };
     let mut builder = Response::builder().with_status(response.status);
     for (name, value) in &response.headers {

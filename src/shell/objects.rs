@@ -7,6 +7,8 @@ use worker::{Env, Method, Request, RequestInit, Response};
 pub(crate) const SESSION_OBJECTS: &str = "SESSION_OBJECTS";
 /// The binding of the per-upstream objects.
 pub(crate) const UPSTREAM_OBJECTS: &str = "UPSTREAM_OBJECTS";
+/// The binding of the ledger object (audit log).
+pub(crate) const LEDGER: &str = "LEDGER";
 
 /// Sends `command` to the object named `name` in namespace `binding` and reads its answer.
 pub(crate) async fn ask<C: Serialize, A: DeserializeOwned>(

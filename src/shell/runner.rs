@@ -1,9 +1,7 @@
 //! The MCP backend of the Worker: sessions in [`SessionObject`](super::session_object)s, tool
 //! lists from [`UpstreamObject`](super::upstream_object)s, programs in dynamic isolates.
 
-use std::cell::RefCell;
-
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
 use futures::future::{join_all, pending, ready};
 use futures::StreamExt;
@@ -12,18 +10,21 @@ use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
-use worker::{Context, Env};
+use worker::{console_log, Context, Env};
 
 use super::js::{from_js, now_ms, property, random_uuid};
+use super::ledger_object::LEDGER_NAME;
 use super::loader::{run_program, Host, SandboxError};
-use super::objects::{ask, send, SESSION_OBJECTS, UPSTREAM_OBJECTS};
+use super::objects::{ask, send, LEDGER, SESSION_OBJECTS, UPSTREAM_OBJECTS};
 use crate::admin::AdminBackend;
+use crate::audit::{Ending, ExecutionAudit, LedgerCommand};
 use crate::codemode::catalog::{Catalog, UpstreamTools};
-use crate::codemode::source::prepare;
+use crate::codemode::source::{prepare, SourceError};
 use crate::codemode::tools::{self, ExecuteInput, SearchInput, EXECUTE_TOOL, SEARCH_TOOL};
 use crate::config::{ConfigError, RunnerConfig};
 use crate::mcp::context::RequestContext;
 use crate::mcp::events::EventStream;
+use crate::mcp::guard::TokenFingerprint;
 use crate::mcp::{BackendError, Caller, ServerBackend};
 use crate::sandbox::limits::{ExecutionLimits, LimitsError};
 use crate::sandbox::program::{RunRequest, WorkerCode};
@@ -47,6 +48,10 @@ pub(crate) struct Runner {
     exports: JsValue,
     config: RunnerConfig,
     limits: ExecutionLimits,
+    /// The token the request presented, when tokens are required.
+    holder: Option<TokenFingerprint>,
+    /// The `upstreams` URL parameter: what a new session or a stateless request is limited to.
+    requested_upstreams: Option<String>,
     /// The session looked up for this request, so each request reads it once.
     session: RefCell<Option<(String, SessionRecord)>>,
 }
@@ -63,7 +68,14 @@ pub(crate) enum StartError {
 }
 
 impl Runner {
-    pub(crate) fn new(env: Env, ctx: Context) -> Result<Self, StartError> {
+    /// The runner for one request presenting `holder`'s token and asking, with the URL's
+    /// `upstreams` parameter, for `requested_upstreams`.
+    pub(crate) fn new(
+        env: Env,
+        ctx: Context,
+        holder: Option<TokenFingerprint>,
+        requested_upstreams: Option<String>,
+    ) -> Result<Self, StartError> {
         let config = match env.var(UPSTREAMS_VAR) {
             Ok(text) => RunnerConfig::from_json(&text.to_string())?,
             Err(_) => RunnerConfig {
@@ -81,6 +93,8 @@ impl Runner {
             exports,
             config,
             limits,
+            holder,
+            requested_upstreams,
             session: RefCell::new(None),
         })
     }
@@ -91,8 +105,11 @@ impl Runner {
                 return Ok(Some(record.clone()));
             }
         }
-        let record: Option<SessionRecord> =
-            self.ask_session(session_id, &SessionCommand::Get).await?;
+        let record: Option<SessionRecord> = self
+            .ask_session::<Option<SessionRecord>>(session_id, &SessionCommand::Get)
+            .await?
+            // Another token's session looks exactly like one that does not exist.
+            .filter(|record| record.is_held_by(self.holder.as_ref()));
         if let Some(record) = &record {
             *self.session.borrow_mut() = Some((session_id.to_owned(), record.clone()));
         }
@@ -161,8 +178,15 @@ impl Runner {
                 }
                 Ok(record.upstreams)
             }
-            Caller::Stateless => Ok(self.config.upstream_names()),
+            Caller::Stateless => self.scope(),
         }
+    }
+
+    /// The upstreams the request's URL asks for (all of them when it does not ask).
+    fn scope(&self) -> Result<Vec<String>, BackendError> {
+        self.config
+            .scope(self.requested_upstreams.as_deref())
+            .map_err(|e| BackendError::InvalidParams(e.to_string()))
     }
 
     /// The catalog of `upstreams`, telling the client (at `warning`) of each one left out.
@@ -180,7 +204,8 @@ impl Runner {
         catalog
     }
 
-    /// Runs `code` against `upstreams`; `None` when the client cancelled it.
+    /// Runs `code` against `upstreams`; `None` when the client cancelled it. Every execution,
+    /// however it ends, leaves an audit entry.
     async fn execute(
         &self,
         caller: Caller<'_>,
@@ -188,23 +213,48 @@ impl Runner {
         code: &str,
         context: &RequestContext,
     ) -> Option<CallToolResult> {
-        let catalog = self.reported_catalog(&upstreams, context).await;
+        let started = now_ms();
+        let audit = ExecutionAudit::begin(
+            started,
+            random_uuid(),
+            caller.session_id().map(str::to_owned),
+            self.holder.clone(),
+            code,
+            upstreams,
+        );
+        let (result, audit) = self.run(audit, code, context).await;
+        self.audit_entry(audit.took(now_ms() - started));
+        result
+    }
+
+    /// Prepares and runs the code `audit` describes; returns the `execute` result (none when
+    /// cancelled) and the completed audit entry.
+    async fn run(
+        &self,
+        audit: ExecutionAudit,
+        code: &str,
+        context: &RequestContext,
+    ) -> (Option<CallToolResult>, ExecutionAudit) {
+        let catalog = self.reported_catalog(&audit.upstreams, context).await;
         let request = RunRequest::new(catalog.manifest(), &self.limits);
         let program = match prepare(code, &request.bindings, &self.limits) {
             Ok(program) => program,
-            Err(error) => return Some(tools::source_error_result(&error)),
+            Err(error) => {
+                let result = tools::source_error_result(&error);
+                let too_large = matches!(error, SourceError::TooLarge { .. });
+                return (Some(result), audit.refused(error.name(), too_large));
+            }
         };
-        let session_id = caller.session_id();
         let grant = Grant {
-            session: session_id.map(str::to_owned),
-            upstreams,
-            execution: random_uuid(),
+            session: audit.session.clone(),
+            upstreams: audit.upstreams.clone(),
+            execution: audit.execution.clone(),
             max_argument_bytes: self.limits.max_argument_bytes,
         };
         let on_call = context
             .wants_progress()
             .then(|| progress_reporter(context.clone()));
-        let started = now_ms();
+        let loading = now_ms();
         let outcome = run_program(
             &Host {
                 env: &self.env,
@@ -215,11 +265,11 @@ impl Runner {
             &request,
             &grant,
             on_call.as_ref().map(|c| c.as_ref().unchecked_ref()),
-            self.cancellation(session_id, context.id()),
+            self.cancellation(audit.session.as_deref(), context.id()),
             self.limits.timeout_ms,
         )
         .await;
-        let ms = now_ms() - started;
+        let ms = now_ms() - loading;
         match outcome {
             Ok(outcome) => {
                 context.log(
@@ -227,17 +277,42 @@ impl Runner {
                     json!({"event": "execution_finished", "ms": ms, "calls": outcome.calls.len(),
                            "threw": outcome.error.is_some()}),
                 );
-                Some(tools::execution_result(outcome, &program, &self.limits))
+                let spawn_ms = outcome
+                    .started_at_ms
+                    .unwrap_or(loading)
+                    .saturating_sub(loading);
+                let audit = audit.ran(&outcome, &self.limits, spawn_ms);
+                let result = tools::execution_result(outcome, &program, &self.limits);
+                (Some(result), audit)
             }
-            Err(SandboxError::Cancelled(_)) => None,
+            Err(SandboxError::Cancelled(_)) => (None, audit.stopped(Ending::Cancelled)),
             Err(error) => {
                 context.log(
                     LogLevel::Error,
                     json!({"event": "execution_failed", "ms": ms, "error": error.to_string()}),
                 );
-                Some(tools::sandbox_failure_result(error.to_string()))
+                let ending = match error {
+                    SandboxError::Timeout(_) => Ending::TimedOut,
+                    _ => Ending::SandboxFailed,
+                };
+                let result = tools::sandbox_failure_result(error.to_string());
+                (Some(result), audit.stopped(ending))
             }
         }
+    }
+
+    /// Writes `entry` to the log now and to the ledger after the response.
+    fn audit_entry(&self, entry: ExecutionAudit) {
+        console_log!("{}", entry.log_line());
+        let env = self.env.clone();
+        let command = LedgerCommand::Record {
+            entry: Box::new(entry),
+        };
+        self.ctx.wait_until(async move {
+            // The log line is already written; a lost ledger entry is only missing from
+            // /admin/audit.
+            let _: worker::Result<bool> = ask(&env, LEDGER, LEDGER_NAME, &command).await;
+        });
     }
 
     /// Resolves with the client's reason if it cancels request `id` of the session; never
@@ -293,6 +368,17 @@ impl AdminBackend for Runner {
         self.config.upstream(name)?;
         Some(self.report(name, UpstreamCommand::Refresh).await)
     }
+
+    async fn audit(&self, limit: usize) -> Result<Vec<ExecutionAudit>, String> {
+        ask(
+            &self.env,
+            LEDGER,
+            LEDGER_NAME,
+            &LedgerCommand::Recent { limit },
+        )
+        .await
+        .map_err(|e| e.to_string())
+    }
 }
 
 impl Runner {
@@ -318,7 +404,8 @@ impl ServerBackend for Runner {
         let session_id = random_uuid();
         let record = SessionRecord::new(
             protocol_version.to_string(),
-            self.config.upstream_names(),
+            self.scope()?,
+            self.holder.clone(),
             now_ms(),
         );
         let _: bool = self

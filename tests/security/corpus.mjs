@@ -1,5 +1,6 @@
 // The escape corpus: programs a hostile or confused model might write, each with the
-// containment it must meet. `check(report, probe)` receives the `execute` report (its
+// containment it must meet. An entry with `upstreams` runs in a session opened with
+// `?upstreams=` set to it. `check(report, probe)` receives the `execute` report (its
 // structuredContent, with `isError`) and the probe: { port } of a loopback listener that must
 // never see a connection, and `faultyLog()`, the requests the fault server received.
 // tests/security/escape.test.mjs runs every entry against a real `wrangler dev` with the
@@ -142,6 +143,27 @@ return await (everything.get_sum as any)({ a: 1, b: 2 }, forged);`,
     name: "a namespace the execution was not given does not exist",
     code: () => `return typeof (globalThis as any).admin + "/" + typeof (globalThis as any).everything;`,
     check: (report) => assert.equal(report.result, "undefined/undefined"),
+  },
+  {
+    name: "an upstream the session may not use cannot be reached",
+    upstreams: "inventory",
+    code: () => `
+const reached: string[] = [];
+for (const name of ["everything", "faulty", "inventory_json"]) {
+  reached.push(name + ":" + typeof (globalThis as any)[name]);
+  try {
+    await (globalThis as any)[name].get_sum({ a: 1, b: 2 });
+    reached.push(name + " answered");
+  } catch (e) {
+    reached.push((e as Error).name);
+  }
+}
+return { reached, inventory: typeof inventory };`,
+    check: (report) =>
+      assert.deepEqual(report.result, {
+        reached: ["everything:undefined", "TypeError", "faulty:undefined", "TypeError", "inventory_json:undefined", "TypeError"],
+        inventory: "object",
+      }),
   },
   {
     name: "namespace objects cannot be replaced or extended",

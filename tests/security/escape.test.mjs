@@ -42,10 +42,17 @@ describe("escape corpus", () => {
 
   for (const entry of CORPUS) {
     test(entry.name, async () => {
-      const report = await execute(client, entry.code(probe));
-      await entry.check(report, probe);
-      if (entry.next) {
-        await entry.next.check(await execute(client, entry.next.code(probe)), probe);
+      const session = entry.upstreams ? await connectTypeScript(`${stack.url}?upstreams=${entry.upstreams}`) : client;
+      try {
+        const report = await execute(session, entry.code(probe));
+        await entry.check(report, probe);
+        if (entry.next) {
+          await entry.next.check(await execute(session, entry.next.code(probe)), probe);
+        }
+      } finally {
+        if (session !== client) {
+          await session.close();
+        }
       }
     });
   }

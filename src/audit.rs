@@ -1,0 +1,388 @@
+//! The audit log: one [`ExecutionAudit`] per `execute`, written as one JSON line to the Worker's
+//! log (so `wrangler tail` and Workers Logs show it) and kept, the last [`AUDIT_KEPT`] of them,
+//! in the ledger Durable Object that the operator reads at `GET /admin/audit`.
+//!
+//! An entry says who ran what and what it did, never with what data: the code is a SHA-256,
+//! the token a [`TokenFingerprint`], a tool call its name, duration and outcome. Arguments,
+//! results, console output and error messages stay out, because any of them may hold what an
+//! upstream returned.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::codemode::loop_guard::LOOP_LIMIT_ERROR;
+use crate::mcp::guard::TokenFingerprint;
+use crate::sandbox::limits::ExecutionLimits;
+use crate::sandbox::protocol::{CallTrace, Outcome, ToolErrorKind};
+
+/// How many entries the ledger keeps; older ones are dropped.
+pub const AUDIT_KEPT: usize = 1_000;
+/// How many tool calls an entry lists one by one; the rest are only counted.
+pub const AUDITED_CALLS: usize = 100;
+
+/// What the runner asks of the ledger Durable Object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "camelCase")]
+pub enum LedgerCommand {
+    /// Keep an execution's entry; answers `true`.
+    Record {
+        /// The entry.
+        entry: Box<ExecutionAudit>,
+    },
+    /// The newest `limit` entries, newest first; answers `Vec<ExecutionAudit>`.
+    Recent {
+        /// How many at most.
+        limit: usize,
+    },
+}
+
+/// What one execution did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionAudit {
+    /// When it started, in milliseconds since the Unix epoch.
+    pub at_ms: u64,
+    /// The execution's id (the same one upstream cancellations carry).
+    pub execution: String,
+    /// The MCP session; none for a stateless request.
+    pub session: Option<String>,
+    /// The token the request presented; none when no token is required.
+    pub holder: Option<TokenFingerprint>,
+    /// SHA-256 of the code as the client sent it, in hex.
+    pub code_sha256: String,
+    /// The code's size in bytes.
+    pub code_bytes: usize,
+    /// The upstreams the execution was allowed to call.
+    pub upstreams: Vec<String>,
+    /// How it ended.
+    pub ending: Ending,
+    /// The class of the error it ended with (`TypeError`, `LoopLimitExceeded`, …), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The first [`AUDITED_CALLS`] tool calls, in the order they finished.
+    pub calls: Vec<CallTrace>,
+    /// How many tool calls it made in all, refused ones included.
+    pub calls_total: usize,
+    /// The limits it ran into, by their `LIMITS` names.
+    pub limits_hit: Vec<Limit>,
+    /// The length of its result's JSON before any cut; 0 without a result.
+    pub result_chars: usize,
+    /// Milliseconds from loading the isolate until the program started, when it started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spawn_ms: Option<u64>,
+    /// Milliseconds from receiving the code to having the outcome.
+    pub ms: u64,
+}
+
+/// How an execution ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Ending {
+    /// The program returned.
+    Returned,
+    /// The program threw, or a limit stopped it from inside the isolate.
+    Threw,
+    /// The code was refused before it ran (too large, not valid, not allowed).
+    Refused,
+    /// It ran out of time and was abandoned.
+    TimedOut,
+    /// The client cancelled it.
+    Cancelled,
+    /// The sandbox failed to start or stopped unexpectedly.
+    SandboxFailed,
+}
+
+/// An execution limit, by its name in `LIMITS`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Limit {
+    /// `timeoutMs`: the execution was abandoned.
+    TimeoutMs,
+    /// `maxLoopIterations`: the loop guard stopped the program.
+    MaxLoopIterations,
+    /// `maxToolCalls`: calls past it were refused.
+    MaxToolCalls,
+    /// `maxArgumentBytes`: a call's arguments were refused.
+    MaxArgumentBytes,
+    /// `maxCodeBytes`: the code was refused.
+    MaxCodeBytes,
+    /// `maxResultChars`: the result was cut.
+    MaxResultChars,
+    /// `maxLogEntries`: console entries were dropped.
+    MaxLogEntries,
+}
+
+impl ExecutionAudit {
+    /// The entry for `code`, started at `at_ms`, before anything is known of how it ends.
+    pub fn begin(
+        at_ms: u64,
+        execution: String,
+        session: Option<String>,
+        holder: Option<TokenFingerprint>,
+        code: &str,
+        upstreams: Vec<String>,
+    ) -> Self {
+        let digest = Sha256::digest(code.as_bytes());
+        Self {
+            at_ms,
+            execution,
+            session,
+            holder,
+            code_sha256: digest.iter().map(|byte| format!("{byte:02x}")).collect(),
+            code_bytes: code.len(),
+            upstreams,
+            ending: Ending::SandboxFailed,
+            error: None,
+            calls: Vec::new(),
+            calls_total: 0,
+            limits_hit: Vec::new(),
+            result_chars: 0,
+            spawn_ms: None,
+            ms: 0,
+        }
+    }
+
+    /// The entry of a program that ran, from its raw outcome (before it is bounded for the
+    /// client). `spawn_ms` is how long the isolate took to start it.
+    pub fn ran(mut self, outcome: &Outcome, limits: &ExecutionLimits, spawn_ms: u64) -> Self {
+        self.ending = match outcome.error {
+            None => Ending::Returned,
+            Some(_) => Ending::Threw,
+        };
+        self.error = outcome.error.as_ref().map(|thrown| thrown.name.clone());
+        self.calls = outcome.calls.iter().take(AUDITED_CALLS).cloned().collect();
+        self.calls_total = outcome.calls.len();
+        self.result_chars = outcome
+            .result_chars
+            .or_else(|| {
+                outcome
+                    .result_json
+                    .as_ref()
+                    .map(|json| json.chars().count())
+            })
+            .unwrap_or(0);
+        self.limits_hit = limits_hit(outcome, limits, self.result_chars);
+        self.spawn_ms = Some(spawn_ms);
+        self
+    }
+
+    /// The entry of code refused before it ran; `too_large` when its size was the reason.
+    pub fn refused(mut self, error_name: &str, too_large: bool) -> Self {
+        self.ending = Ending::Refused;
+        self.error = Some(error_name.to_owned());
+        if too_large {
+            self.limits_hit.push(Limit::MaxCodeBytes);
+        }
+        self
+    }
+
+    /// The entry of an execution that produced no outcome.
+    pub fn stopped(mut self, ending: Ending) -> Self {
+        self.ending = ending;
+        if ending == Ending::TimedOut {
+            self.limits_hit.push(Limit::TimeoutMs);
+        }
+        self
+    }
+
+    /// The entry with its total duration.
+    pub fn took(mut self, ms: u64) -> Self {
+        self.ms = ms;
+        self
+    }
+
+    /// The entry as one log line: `{"audit":"execution",…}`, so a log search finds them all.
+    pub fn log_line(&self) -> String {
+        let mut line = serde_json::json!({ "audit": "execution" });
+        if let (Some(line), Ok(serde_json::Value::Object(entry))) =
+            (line.as_object_mut(), serde_json::to_value(self))
+        {
+            line.extend(entry);
+        }
+        line.to_string()
+    }
+}
+
+/// The limits a program's outcome shows it ran into.
+fn limits_hit(outcome: &Outcome, limits: &ExecutionLimits, result_chars: usize) -> Vec<Limit> {
+    let allowed_calls = usize::try_from(limits.max_tool_calls).unwrap_or(usize::MAX);
+    // Calls past maxToolCalls are traced as LimitExceeded; any others were too large.
+    let over_count = outcome.calls.len().saturating_sub(allowed_calls);
+    let refused = outcome
+        .calls
+        .iter()
+        .filter(|call| call.error == Some(ToolErrorKind::LimitExceeded))
+        .count();
+    let checks = [
+        (
+            outcome
+                .error
+                .as_ref()
+                .is_some_and(|thrown| thrown.name == LOOP_LIMIT_ERROR),
+            Limit::MaxLoopIterations,
+        ),
+        (over_count > 0, Limit::MaxToolCalls),
+        (refused > over_count, Limit::MaxArgumentBytes),
+        (
+            result_chars > limits.max_result_chars,
+            Limit::MaxResultChars,
+        ),
+        (
+            outcome.dropped_logs > 0 || outcome.logs.len() > limits.max_log_entries,
+            Limit::MaxLogEntries,
+        ),
+    ];
+    checks
+        .into_iter()
+        .filter_map(|(hit, limit)| hit.then_some(limit))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::sandbox::protocol::ThrownError;
+
+    const CODE: &str = "return await everything.get_sum({ a: 2, b: 40 });";
+
+    fn begun() -> ExecutionAudit {
+        ExecutionAudit::begin(
+            1_000,
+            "exec-1".into(),
+            Some("session-1".into()),
+            Some(TokenFingerprint::of("alpha")),
+            CODE,
+            vec!["everything".into()],
+        )
+    }
+
+    fn call(tool: &str, error: Option<ToolErrorKind>) -> CallTrace {
+        CallTrace {
+            tool: tool.into(),
+            ms: 3,
+            ok: error.is_none(),
+            error,
+        }
+    }
+
+    fn limits() -> ExecutionLimits {
+        ExecutionLimits {
+            max_tool_calls: 2,
+            max_result_chars: 10,
+            max_log_entries: 1,
+            ..ExecutionLimits::default()
+        }
+    }
+
+    #[test]
+    fn an_entry_names_the_code_by_hash_and_the_token_by_fingerprint() {
+        let line: Value = serde_json::from_str(&begun().took(5).log_line()).unwrap();
+        assert_eq!(line["audit"], "execution");
+        assert_eq!(line["session"], "session-1");
+        assert_eq!(line["codeBytes"], CODE.len());
+        assert_eq!(
+            line["codeSha256"].as_str().unwrap().len(),
+            64,
+            "a hex SHA-256"
+        );
+        assert_eq!(line["holder"], json!(TokenFingerprint::of("alpha")));
+        assert!(!line.to_string().contains("get_sum"), "no code in the log");
+        assert!(!line.to_string().contains("alpha\""), "no token in the log");
+    }
+
+    #[test]
+    fn a_returned_program_lists_its_calls_without_arguments_or_results() {
+        let outcome = Outcome {
+            result_json: Some("\"The sum of 2 and 40 is 42.\"".into()),
+            calls: vec![call("everything.get_sum", None)],
+            ..Outcome::default()
+        };
+        let entry = begun().ran(&outcome, &ExecutionLimits::default(), 4);
+        assert_eq!(entry.ending, Ending::Returned);
+        assert_eq!(entry.calls_total, 1);
+        assert_eq!(entry.result_chars, 28);
+        assert_eq!(entry.spawn_ms, Some(4));
+        assert!(entry.limits_hit.is_empty());
+        assert!(!entry.log_line().contains("42"));
+    }
+
+    #[test]
+    fn every_limit_an_outcome_shows_is_named() {
+        let outcome = Outcome {
+            result_json: Some("x".repeat(10)),
+            result_chars: Some(500),
+            logs: vec!["a".into(), "b".into()],
+            // With maxToolCalls 2: arguments too large, one call answered, then two past the
+            // count (a refused call still counts as made).
+            calls: vec![
+                call("a.f", Some(ToolErrorKind::LimitExceeded)),
+                call("a.f", None),
+                call("a.f", Some(ToolErrorKind::LimitExceeded)),
+                call("a.f", Some(ToolErrorKind::LimitExceeded)),
+            ],
+            error: Some(ThrownError {
+                name: LOOP_LIMIT_ERROR.into(),
+                message: "stopped".into(),
+                stack: None,
+            }),
+            ..Outcome::default()
+        };
+        let entry = begun().ran(&outcome, &limits(), 1);
+        assert_eq!(entry.ending, Ending::Threw);
+        assert_eq!(entry.error.as_deref(), Some(LOOP_LIMIT_ERROR));
+        assert_eq!(
+            entry.limits_hit,
+            [
+                Limit::MaxLoopIterations,
+                Limit::MaxToolCalls,
+                Limit::MaxArgumentBytes,
+                Limit::MaxResultChars,
+                Limit::MaxLogEntries,
+            ]
+        );
+        let serialized = serde_json::to_value(&entry.limits_hit).unwrap();
+        assert_eq!(serialized[0], "maxLoopIterations");
+    }
+
+    #[test]
+    fn calls_past_the_count_limit_are_not_mistaken_for_large_arguments() {
+        let outcome = Outcome {
+            calls: vec![
+                call("a.f", None),
+                call("a.f", None),
+                call("a.f", Some(ToolErrorKind::LimitExceeded)),
+            ],
+            ..Outcome::default()
+        };
+        let entry = begun().ran(&outcome, &limits(), 1);
+        assert_eq!(entry.limits_hit, [Limit::MaxToolCalls]);
+    }
+
+    #[test]
+    fn an_entry_lists_a_bounded_number_of_calls_and_counts_them_all() {
+        let outcome = Outcome {
+            calls: vec![call("a.f", None); AUDITED_CALLS + 5],
+            ..Outcome::default()
+        };
+        let entry = begun().ran(&outcome, &ExecutionLimits::default(), 1);
+        assert_eq!(entry.calls.len(), AUDITED_CALLS);
+        assert_eq!(entry.calls_total, AUDITED_CALLS + 5);
+    }
+
+    #[test]
+    fn refused_and_stopped_executions_say_why() {
+        let refused = begun().refused("CodeTooLarge", true);
+        assert_eq!(
+            (refused.ending, refused.limits_hit),
+            (Ending::Refused, vec![Limit::MaxCodeBytes])
+        );
+        let timed_out = begun().stopped(Ending::TimedOut);
+        assert_eq!(timed_out.limits_hit, [Limit::TimeoutMs]);
+        assert!(begun().stopped(Ending::Cancelled).limits_hit.is_empty());
+    }
+}
