@@ -39,6 +39,40 @@ describe("README examples", () => {
     assert.ok(upstreams.every((u) => "health" in u && "toolCount" in u));
   });
 
+  test("the audit example returns the newest execution's entry", async () => {
+    const client = await connectTypeScript(stack.url);
+    try {
+      await client.callTool({ name: "execute", arguments: { code: "return await everything.get_sum({ a: 1, b: 1 });" } });
+    } finally {
+      await client.close();
+    }
+    const [command] = commands(example("audit")).map((c) => c.replaceAll("http://127.0.0.1:8787", stack.base));
+    const deadline = Date.now() + 10_000;
+    let entries = [];
+    while (entries.length === 0 && Date.now() < deadline) {
+      const { stdout } = await promisify(execFile)("bash", ["-c", command], {
+        env: { ...process.env, ADMIN_TOKEN: "readme-admin-token" },
+      });
+      ({ entries } = JSON.parse(stdout));
+    }
+    assert.equal(entries.length, 1);
+    assert.equal(entries[0].ending, "returned");
+    assert.deepEqual(entries[0].calls.map((c) => c.tool), ["everything.get_sum"]);
+  });
+
+  test("the scoped URL example's session sees only the upstreams it names", async () => {
+    const home = mkdtempSync(join(tmpdir(), "mir-inspector-"));
+    const [scoped] = commands(example("scoped")).map((c) => c.replaceAll(README_URL, stack.url));
+    const namespaces = async (command) => {
+      const { stdout } = await promisify(execFile)("bash", ["-c", command], { cwd: ROOT, env: { ...process.env, HOME: home } });
+      return JSON.parse(stdout).tools.find((t) => t.name === "execute").description;
+    };
+    assert.match(await namespaces(scoped.replace("?upstreams=everything", "")), /inventory/, "unscoped: every upstream");
+    const description = await namespaces(scoped);
+    assert.match(description, /everything/);
+    assert.doesNotMatch(description, /inventory/);
+  });
+
   test("the MCP Inspector commands list the tools and run an execute", async () => {
     const home = mkdtempSync(join(tmpdir(), "mir-inspector-"));
     const [list, call] = commands(example("inspector")).map((command) => command.replaceAll(README_URL, stack.url));
