@@ -1,6 +1,7 @@
 //! The operator's endpoint: `GET /admin/upstreams` lists every upstream with its health,
 //! `POST /admin/upstreams/{name}/refresh` drops that upstream's cached tool list and fetches it
-//! again, and `GET /admin/audit?limit=N` returns the newest audit entries, newest first.
+//! again, `GET /admin/audit?limit=N` returns the newest audit entries, newest first, and
+//! `GET /metrics` the runner's metrics in the Prometheus text format.
 //!
 //! It is off unless the operator sets the `ADMIN_TOKEN` secret, and then every request must
 //! carry it as a bearer token (compared in constant time). Host and Origin are checked as for
@@ -11,10 +12,13 @@ use serde_json::json;
 use crate::audit::{ExecutionAudit, AUDIT_KEPT};
 use crate::mcp::guard::RequestGuard;
 use crate::mcp::http::{refused, HttpRequest, HttpResponse};
+use crate::metrics::{Metrics, PROMETHEUS_CONTENT_TYPE};
 use crate::upstream::health::UpstreamStatus;
 
 /// The path prefix of the operator's endpoint.
 pub const ADMIN_PREFIX: &str = "/admin/";
+/// The path Prometheus scrapes, also the operator's.
+pub const METRICS_PATH: &str = "/metrics";
 /// How many audit entries `GET /admin/audit` returns without a `limit`.
 pub const AUDIT_PAGE: usize = 100;
 
@@ -27,10 +31,12 @@ pub trait AdminBackend {
     async fn refresh(&self, name: &str) -> Option<UpstreamStatus>;
     /// The newest `limit` audit entries, newest first; `Err` says why they cannot be read.
     async fn audit(&self, limit: usize) -> Result<Vec<ExecutionAudit>, String>;
+    /// The runner's metrics; `Err` says why they cannot be read.
+    async fn metrics(&self) -> Result<Metrics, String>;
 }
 
-/// Serves one request under [`ADMIN_PREFIX`] for `path` and its URL's `query`. `guard` holds
-/// the `ADMIN_TOKEN`; without one, the endpoint answers 404.
+/// Serves one request under [`ADMIN_PREFIX`] or to [`METRICS_PATH`], for `path` and its URL's
+/// `query`. `guard` holds the `ADMIN_TOKEN`; without one, the endpoint answers 404.
 pub async fn handle(
     request: &HttpRequest,
     path: &str,
@@ -47,35 +53,42 @@ pub async fn handle(
     if let Some(refusal) = refused(request, guard) {
         return refusal;
     }
-    let segments: Vec<&str> = path
-        .trim_start_matches(ADMIN_PREFIX)
-        .trim_end_matches('/')
-        .split('/')
-        .collect();
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     match (request.method.as_str(), segments.as_slice()) {
-        ("GET", ["upstreams"]) => {
+        ("GET", ["admin", "upstreams"]) => {
             let upstreams = backend.statuses().await;
             HttpResponse::json(200, &json!({ "upstreams": upstreams }))
         }
-        ("POST", ["upstreams", name, "refresh"]) => match backend.refresh(name).await {
+        ("POST", ["admin", "upstreams", name, "refresh"]) => match backend.refresh(name).await {
             Some(status) => HttpResponse::json(200, &json!(status)),
             None => message(404, &format!("no upstream is named `{name}`")),
         },
-        ("GET", ["audit"]) => match audit_limit(query) {
+        ("GET", ["admin", "audit"]) => match audit_limit(query) {
             Err(problem) => message(400, &problem),
             Ok(limit) => match backend.audit(limit).await {
                 Ok(entries) => HttpResponse::json(200, &json!({ "entries": entries })),
                 Err(problem) => message(503, &format!("the audit log cannot be read: {problem}")),
             },
         },
-        (_, ["upstreams"] | ["upstreams", _, "refresh"] | ["audit"]) => message(
+        ("GET", ["metrics"]) => match backend.metrics().await {
+            Ok(metrics) => HttpResponse::text(200, PROMETHEUS_CONTENT_TYPE, metrics.prometheus()),
+            Err(problem) => message(503, &format!("the metrics cannot be read: {problem}")),
+        },
+        (
+            _,
+            ["admin", "upstreams"]
+            | ["admin", "upstreams", _, "refresh"]
+            | ["admin", "audit"]
+            | ["metrics"],
+        ) => message(
             405,
-            "use GET /admin/upstreams, POST /admin/upstreams/{name}/refresh or GET /admin/audit",
+            "use GET /admin/upstreams, POST /admin/upstreams/{name}/refresh, GET /admin/audit \
+             or GET /metrics",
         ),
         _ => message(
             404,
-            "the operator endpoint has /admin/upstreams, /admin/upstreams/{name}/refresh and \
-             /admin/audit",
+            "the operator endpoint has /admin/upstreams, /admin/upstreams/{name}/refresh, \
+             /admin/audit and /metrics",
         ),
     }
 }
@@ -123,6 +136,10 @@ mod tests {
 
         async fn refresh(&self, name: &str) -> Option<UpstreamStatus> {
             (name == "a").then(|| UpstreamStatus::new(name, None, None, false, &Health::default()))
+        }
+
+        async fn metrics(&self) -> Result<Metrics, String> {
+            Ok(Metrics::new(0))
         }
 
         async fn audit(&self, limit: usize) -> Result<Vec<ExecutionAudit>, String> {
@@ -249,6 +266,21 @@ mod tests {
             serve("POST", "/admin/audit", Some("op"), Some("op")).status,
             405
         );
+    }
+
+    #[test]
+    fn metrics_are_served_to_the_operator_in_prometheus_text() {
+        let scraped = serve("GET", "/metrics", Some("op"), Some("op"));
+        assert_eq!(scraped.status, 200);
+        assert!(scraped
+            .headers
+            .iter()
+            .any(|(name, value)| name == "Content-Type" && value.starts_with("text/plain")));
+        let text = String::from_utf8(scraped.bytes().to_vec()).unwrap();
+        assert!(text.contains("# TYPE mir_executions_total counter"));
+        assert_eq!(serve("GET", "/metrics", None, Some("op")).status, 401);
+        assert_eq!(serve("GET", "/metrics", Some("op"), None).status, 404);
+        assert_eq!(serve("PUT", "/metrics", Some("op"), Some("op")).status, 405);
     }
 
     #[test]

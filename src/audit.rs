@@ -1,6 +1,7 @@
 //! The audit log: one [`ExecutionAudit`] per `execute`, written as one JSON line to the Worker's
 //! log (so `wrangler tail` and Workers Logs show it) and kept, the last [`AUDIT_KEPT`] of them,
-//! in the ledger Durable Object that the operator reads at `GET /admin/audit`.
+//! in the ledger Durable Object that the operator reads at `GET /admin/audit`. The ledger also
+//! folds every entry into the runner's [metrics](crate::metrics).
 //!
 //! An entry says who ran what and what it did, never with what data: the code is a SHA-256,
 //! the token a [`TokenFingerprint`], a tool call its name, duration and outcome. Arguments,
@@ -34,6 +35,15 @@ pub enum LedgerCommand {
         /// How many at most.
         limit: usize,
     },
+    /// Count a `tools/list` answer; answers `true`.
+    Listed {
+        /// Characters of JSON the upstreams' own tool definitions would have taken.
+        upstream_chars: usize,
+        /// Characters of JSON of the definitions served instead.
+        served_chars: usize,
+    },
+    /// The metrics so far; answers [`Metrics`](crate::metrics::Metrics).
+    Metrics,
 }
 
 /// What one execution did.
@@ -67,6 +77,8 @@ pub struct ExecutionAudit {
     pub limits_hit: Vec<Limit>,
     /// The length of its result's JSON before any cut; 0 without a result.
     pub result_chars: usize,
+    /// The length of the JSON the tool calls returned to the program, all together.
+    pub call_result_chars: usize,
     /// Milliseconds from loading the isolate until the program started, when it started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spawn_ms: Option<u64>,
@@ -75,7 +87,7 @@ pub struct ExecutionAudit {
 }
 
 /// How an execution ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Ending {
     /// The program returned.
@@ -93,7 +105,7 @@ pub enum Ending {
 }
 
 /// An execution limit, by its name in `LIMITS`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Limit {
     /// `timeoutMs`: the execution was abandoned.
@@ -137,6 +149,7 @@ impl ExecutionAudit {
             calls_total: 0,
             limits_hit: Vec::new(),
             result_chars: 0,
+            call_result_chars: 0,
             spawn_ms: None,
             ms: 0,
         }
@@ -161,6 +174,7 @@ impl ExecutionAudit {
                     .map(|json| json.chars().count())
             })
             .unwrap_or(0);
+        self.call_result_chars = outcome.call_result_chars;
         self.limits_hit = limits_hit(outcome, limits, self.result_chars);
         self.spawn_ms = Some(spawn_ms);
         self

@@ -15,6 +15,7 @@
 //! - [`config`]: the operator's configuration.
 //! - [`admin`]: the operator's endpoint: upstream health and refresh, the audit log.
 //! - [`audit`]: one entry per execution: who ran what, which calls, which limits it hit.
+//! - [`metrics`]: counts, latencies and token savings, as a resource and for Prometheus.
 //!
 //! Only the `shell` module (compiled for `wasm32` alone) touches JavaScript: the fetch handler,
 //! Durable Objects, the Worker Loader and the bridge entrypoint.
@@ -24,6 +25,7 @@ pub mod audit;
 pub mod codemode;
 pub mod config;
 pub mod mcp;
+pub mod metrics;
 pub mod sandbox;
 pub mod session;
 pub mod upstream;

@@ -50,11 +50,12 @@ export default class Harness extends WorkerEntrypoint {
    * notifications.
    */
   async run(request, bridge, onCall) {
-    const outcome = { startedAtMs: Date.now(), logs: [], droppedLogs: 0, calls: [] };
+    const outcome = { startedAtMs: Date.now(), logs: [], droppedLogs: 0, calls: [], callResultChars: 0 };
     const console = captureConsole(outcome, request);
     const reports = [];
-    const record = (trace) => {
+    const record = (trace, value) => {
       outcome.calls.push(trace);
+      outcome.callResultChars += jsonLength(value);
       if (onCall) {
         // Progress is advisory: a lost report must not fail the program.
         reports.push(Promise.resolve().then(() => onCall(trace)).catch(() => {}));
@@ -157,7 +158,7 @@ function bindNamespaces(bridge, request, record) {
         const reply = await limitedCall(bridge, request, namespace, tool, plain);
         const trace = { tool: `${namespace}.${name}`, ms: Date.now() - started, ok: reply.status === "ok" };
         if (reply.status === "ok") {
-          record(trace);
+          record(trace, reply.value);
           return reply.value;
         }
         record({ ...trace, error: reply.kind });
@@ -196,6 +197,15 @@ function format(value) {
     return toJson(value) ?? String(value);
   } catch {
     return String(value);
+  }
+}
+
+/** How many characters of JSON a tool's value is (0 when it has none). */
+function jsonLength(value) {
+  try {
+    return toJson(value)?.length ?? 0;
+  } catch {
+    return 0;
   }
 }
 

@@ -320,6 +320,7 @@ mod tests {
     fn a_failed_program_reports_name_message_and_user_line() {
         let outcome = Outcome {
             started_at_ms: None,
+            call_result_chars: 0,
             result_json: None,
             result_chars: None,
             logs: vec!["before".into()],
@@ -345,6 +346,7 @@ mod tests {
         let json = format!("\"{}\"", "x".repeat(limits.max_result_chars + 10));
         let outcome = Outcome {
             started_at_ms: None,
+            call_result_chars: 0,
             result_json: Some(json),
             result_chars: None,
             logs: vec![],
@@ -374,6 +376,7 @@ mod tests {
         };
         let outcome = Outcome {
             started_at_ms: None,
+            call_result_chars: 0,
             result_json: None,
             result_chars: None,
             logs: vec!["abcdef".into(), "ab".into(), "x".into(), "y".into()],

@@ -92,6 +92,15 @@ impl HttpResponse {
         }
     }
 
+    /// A text response of `content_type`.
+    pub fn text(status: u16, content_type: &str, body: String) -> Self {
+        Self {
+            status,
+            headers: vec![("Content-Type".into(), content_type.into())],
+            body: Body::Complete(body.into_bytes()),
+        }
+    }
+
     fn empty(status: u16) -> Self {
         Self {
             status,
@@ -314,7 +323,7 @@ async fn handle_stateless<B: ServerBackend + 'static>(
     let backend = Rc::clone(backend);
     respond(req, accept, |req, context| async move {
         context.set_log_level(envelope.log_level);
-        let reply = server::serve_tools(backend.as_ref(), Caller::Stateless, &req, &context).await;
+        let reply = server::serve_caller(backend.as_ref(), Caller::Stateless, &req, &context).await;
         reply.map(|reply| stateless::complete(reply, &req.method))
     })
     .await
@@ -533,6 +542,9 @@ mod tests {
             let opened = events::comment(&format!("listening to {session_id}"));
             Ok(futures::stream::once(async { opened }).boxed_local())
         }
+        async fn metrics(&self, caller: Caller<'_>) -> Result<Value, BackendError> {
+            Ok(json!({ "executions": 0, "caller": caller.session_id() }))
+        }
     }
 
     /// `handle` with the default guard.
@@ -691,7 +703,7 @@ mod tests {
             body(block_on(handle_(&post(Some(&id), call), &backend)))["error"]["code"],
             -32602
         );
-        let other = r#"{"jsonrpc":"2.0","id":6,"method":"resources/list"}"#;
+        let other = r#"{"jsonrpc":"2.0","id":6,"method":"prompts/list"}"#;
         assert_eq!(
             body(block_on(handle_(&post(Some(&id), other), &backend)))["error"]["code"],
             -32601
@@ -977,6 +989,42 @@ mod tests {
         assert_eq!(sent[0]["method"], "notifications/progress");
         assert_eq!(sent[1]["result"]["resultType"], "complete");
         assert!(backend.open.borrow().is_empty(), "no session was opened");
+    }
+
+    #[test]
+    fn the_metrics_resource_is_listed_and_read_for_its_caller() {
+        let backend = Rc::new(Sessions::default());
+        let id = open(&backend);
+        let send = |text: &str| body(block_on(handle_(&post(Some(&id), text), &backend)));
+        let listed = send(r#"{"jsonrpc":"2.0","id":2,"method":"resources/list"}"#);
+        assert_eq!(listed["result"]["resources"][0]["uri"], "runner://metrics");
+        assert_eq!(
+            listed["result"]["resources"][0]["mimeType"],
+            "application/json"
+        );
+        let templates = send(r#"{"jsonrpc":"2.0","id":3,"method":"resources/templates/list"}"#);
+        assert_eq!(templates["result"]["resourceTemplates"], json!([]));
+        let read = send(
+            r#"{"jsonrpc":"2.0","id":4,"method":"resources/read","params":{"uri":"runner://metrics"}}"#,
+        );
+        let contents = &read["result"]["contents"][0];
+        assert_eq!(contents["mimeType"], "application/json");
+        let metrics: Value = serde_json::from_str(contents["text"].as_str().unwrap()).unwrap();
+        assert_eq!(metrics["caller"], json!(id));
+        let missing = send(
+            r#"{"jsonrpc":"2.0","id":5,"method":"resources/read","params":{"uri":"file:///etc/passwd"}}"#,
+        );
+        assert_eq!(missing["error"]["code"], -32002);
+        assert_eq!(missing["error"]["data"]["uri"], "file:///etc/passwd");
+        let stateless = body(block_on(handle_(
+            &stateless_post("resources/read", json!({"uri": "runner://metrics"})),
+            &backend,
+        )));
+        assert_eq!(stateless["result"]["resultType"], "complete");
+        assert!(stateless["result"]["contents"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("\"caller\": null"));
     }
 
     #[test]

@@ -5,8 +5,10 @@
 //! Loader. Errors cross into JSON-RPC here and nowhere else.
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResult, CancelledNotificationParam, ErrorCode, Implementation,
-    InitializeRequestParams, InitializeResult, ListToolsResult, ProtocolVersion, RequestId,
+    CallToolRequestParams, CallToolResult, CancelledNotificationParam, ErrorCode, ErrorData,
+    Implementation, InitializeRequestParams, InitializeResult, ListResourceTemplatesResult,
+    ListResourcesResult, ListToolsResult, ProtocolVersion, ReadResourceRequestParams,
+    ReadResourceResult, RequestId, Resource, ResourceContents, ResourcesCapability,
     ServerCapabilities, Tool, ToolsCapability,
 };
 use serde::Serialize;
@@ -15,6 +17,7 @@ use serde_json::Value;
 use super::context::{notification, RequestContext};
 use super::events::EventStream;
 use super::jsonrpc::{Notification, Reply, Request};
+use crate::metrics::METRICS_URI;
 use crate::session::LogLevel;
 
 /// Protocol versions this server speaks over sessions, newest first.
@@ -38,7 +41,25 @@ pub mod method {
     pub const LOGGING_SET_LEVEL: &str = "logging/setLevel";
     /// What a 2026-07-28 server speaks and can do, in place of `initialize`.
     pub const SERVER_DISCOVER: &str = "server/discover";
+    /// Lists the resources: the runner's metrics.
+    pub const RESOURCES_LIST: &str = "resources/list";
+    /// Lists resource templates: none.
+    pub const RESOURCES_TEMPLATES_LIST: &str = "resources/templates/list";
+    /// Reads a resource.
+    pub const RESOURCES_READ: &str = "resources/read";
+
+    /// The methods answered for a caller, in a session or without one.
+    pub const FOR_CALLER: &[&str] = &[
+        TOOLS_LIST,
+        TOOLS_CALL,
+        RESOURCES_LIST,
+        RESOURCES_TEMPLATES_LIST,
+        RESOURCES_READ,
+    ];
 }
+
+/// The JSON-RPC error code for a resource URI the server does not have (as the spec has it).
+const RESOURCE_NOT_FOUND: i32 = -32002;
 
 /// How the server introduces itself in `initialize` and `server/discover`.
 pub const INSTRUCTIONS: &str =
@@ -143,6 +164,8 @@ pub trait ServerBackend {
     /// The session's stream of messages unrelated to any request (the GET stream): SSE bytes,
     /// open until the session ends or the client goes away.
     async fn listen(&self, session_id: &str) -> Result<EventStream, BackendError>;
+    /// The runner's metrics as `caller` may see them (the `runner://metrics` resource).
+    async fn metrics(&self, caller: Caller<'_>) -> Result<Value, BackendError>;
 }
 
 /// The version to answer `initialize` with: the client's if supported, else our newest.
@@ -167,10 +190,11 @@ pub fn read_initialize(request: &Request) -> Result<ProtocolVersion, Reply> {
     Ok(negotiate(&params.protocol_version))
 }
 
-/// What the server can do: tools, and log events for clients that ask.
+/// What the server can do: tools, the metrics resource, and log events for clients that ask.
 pub fn capabilities() -> ServerCapabilities {
     let mut capabilities = ServerCapabilities::default();
     capabilities.tools = Some(ToolsCapability::default());
+    capabilities.resources = Some(ResourcesCapability::default());
     capabilities.logging = Some(Default::default());
     capabilities
 }
@@ -196,18 +220,17 @@ pub async fn dispatch(
     request: &Request,
     context: &RequestContext,
 ) -> Option<Reply> {
-    match request.method.as_str() {
-        method::TOOLS_CALL | method::TOOLS_LIST => {
-            serve_tools(backend, Caller::Session(session_id), request, context).await
-        }
-        _ => Some(answer(backend, session_id, request).await),
+    if method::FOR_CALLER.contains(&request.method.as_str()) {
+        serve_caller(backend, Caller::Session(session_id), request, context).await
+    } else {
+        Some(answer(backend, session_id, request).await)
     }
 }
 
-/// Answers `tools/list` or `tools/call` (any other method is not found); `None` when the
+/// Answers one of [`method::FOR_CALLER`] (any other method is not found); `None` when the
 /// call was cancelled. Results carry no `resultType`: the caller adds it where the version
 /// has it.
-pub async fn serve_tools(
+pub async fn serve_caller(
     backend: &impl ServerBackend,
     caller: Caller<'_>,
     request: &Request,
@@ -232,8 +255,58 @@ pub async fn serve_tools(
                 Err(err) => err.into_reply(Some(request.id.clone())),
             }
         }
+        method::RESOURCES_LIST => {
+            let metrics = Resource::new(METRICS_URI, "metrics")
+                .with_title("Runner metrics")
+                .with_description(
+                    "Executions, success rate, errors by class, latency (execution, isolate \
+                     spawn, your upstreams' calls), tool calls and result sizes, and an \
+                     estimate of the tokens code mode saved, for the whole runner.",
+                )
+                .with_mime_type("application/json");
+            let mut result = ListResourcesResult::with_all_items(vec![metrics]);
+            result.result_type = None;
+            result_reply(request, &result)
+        }
+        method::RESOURCES_TEMPLATES_LIST => {
+            let mut result = ListResourceTemplatesResult::with_all_items(Vec::new());
+            result.result_type = None;
+            result_reply(request, &result)
+        }
+        method::RESOURCES_READ => {
+            let params: ReadResourceRequestParams = match typed_params(request) {
+                Ok(params) => params,
+                Err(reply) => return Some(reply),
+            };
+            if params.uri != METRICS_URI {
+                return Some(resource_not_found(request, &params.uri));
+            }
+            match backend.metrics(caller).await {
+                Ok(metrics) => {
+                    let text = serde_json::to_string_pretty(&metrics).unwrap_or_default();
+                    let contents = ResourceContents::text(text, METRICS_URI)
+                        .with_mime_type("application/json");
+                    let mut result = ReadResourceResult::new(vec![contents]);
+                    result.result_type = None;
+                    result_reply(request, &result)
+                }
+                Err(err) => err.into_reply(Some(request.id.clone())),
+            }
+        }
         other => not_found(request, other),
     })
+}
+
+/// The reply to `resources/read` of a URI this server does not have.
+fn resource_not_found(request: &Request, uri: &str) -> Reply {
+    Reply::Error {
+        id: Some(request.id.clone()),
+        error: Box::new(ErrorData::new(
+            ErrorCode(RESOURCE_NOT_FOUND),
+            format!("Resource not found: `{uri}`; this server has `{METRICS_URI}`"),
+            Some(serde_json::json!({ "uri": uri })),
+        )),
+    }
 }
 
 /// Acts on a notification inside a session; only `notifications/cancelled` needs anything.

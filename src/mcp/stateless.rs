@@ -163,12 +163,14 @@ pub fn check(http: &HttpRequest, request: &Request) -> Result<Envelope, Refused>
             Some(json!({"supported": VERSIONS, "requested": envelope.version})),
         ));
     }
-    match request.method.as_str() {
-        method::SERVER_DISCOVER | method::TOOLS_LIST | method::TOOLS_CALL => Ok(envelope),
-        other => Err(Refused {
+    let method_name = request.method.as_str();
+    if method_name == method::SERVER_DISCOVER || method::FOR_CALLER.contains(&method_name) {
+        Ok(envelope)
+    } else {
+        Err(Refused {
             status: 404,
-            reply: server::not_found(request, other),
-        }),
+            reply: server::not_found(request, method_name),
+        })
     }
 }
 
@@ -398,8 +400,8 @@ mod tests {
     }
 
     #[test]
-    fn handshake_methods_do_not_exist_without_a_session() {
-        for name in ["initialize", "ping", "logging/setLevel", "resources/list"] {
+    fn handshake_and_unserved_methods_do_not_exist_without_a_session() {
+        for name in ["initialize", "ping", "logging/setLevel", "prompts/list"] {
             let headers = http(&[("mcp-protocol-version", "2026-07-28"), ("mcp-method", name)]);
             let request = request(name, json!({"_meta": meta()}));
             assert_eq!(refusal(check(&headers, &request)), (404, -32601), "{name}");

@@ -172,6 +172,9 @@ pub struct Outcome {
     /// Every tool call the program made.
     #[serde(default)]
     pub calls: Vec<CallTrace>,
+    /// The length of the JSON the tool calls returned to the program, all together.
+    #[serde(default)]
+    pub call_result_chars: usize,
     /// Why the program failed, if it did.
     #[serde(default)]
     pub error: Option<ThrownError>,

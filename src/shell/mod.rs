@@ -27,7 +27,7 @@ use futures::StreamExt;
 
 use worker::{console_error, console_warn, event, Context, Env, Request, Response, Result};
 
-use crate::admin::{self, ADMIN_PREFIX};
+use crate::admin::{self, ADMIN_PREFIX, METRICS_PATH};
 use crate::mcp::guard::RequestGuard;
 use crate::mcp::http::{handle, Body, HttpRequest};
 
@@ -45,7 +45,9 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     let path = req.path();
     match path.as_str() {
         "/mcp" => serve(req, env, ctx, Endpoint::Mcp).await,
-        _ if path.starts_with(ADMIN_PREFIX) => serve(req, env, ctx, Endpoint::Admin(path)).await,
+        _ if path.starts_with(ADMIN_PREFIX) || path == METRICS_PATH => {
+            serve(req, env, ctx, Endpoint::Admin(path)).await
+        }
         "/" => Response::ok("MCP Isolate Runner: the MCP endpoint is /mcp\n"),
         _ => Response::error("Not Found: the MCP endpoint is /mcp", 404),
     }
@@ -54,7 +56,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
 /// Which endpoint a request is for.
 enum Endpoint {
     Mcp,
-    /// The operator's endpoint, with the request's path.
+    /// The operator's endpoint (`/admin/…`, `/metrics`), with the request's path.
     Admin(String),
 }
 

@@ -26,6 +26,7 @@ use crate::mcp::context::RequestContext;
 use crate::mcp::events::EventStream;
 use crate::mcp::guard::TokenFingerprint;
 use crate::mcp::{BackendError, Caller, ServerBackend};
+use crate::metrics::{definition_chars, Metrics};
 use crate::sandbox::limits::{ExecutionLimits, LimitsError};
 use crate::sandbox::program::{RunRequest, WorkerCode};
 use crate::sandbox::protocol::{CallTrace, Grant};
@@ -304,15 +305,26 @@ impl Runner {
     /// Writes `entry` to the log now and to the ledger after the response.
     fn audit_entry(&self, entry: ExecutionAudit) {
         console_log!("{}", entry.log_line());
-        let env = self.env.clone();
-        let command = LedgerCommand::Record {
+        // The log line is already written; a lost ledger entry is only missing from
+        // /admin/audit and the metrics.
+        self.tell_ledger(LedgerCommand::Record {
             entry: Box::new(entry),
-        };
+        });
+    }
+
+    /// Sends `command` to the ledger after the response, so the client never waits for it.
+    fn tell_ledger(&self, command: LedgerCommand) {
+        let env = self.env.clone();
         self.ctx.wait_until(async move {
-            // The log line is already written; a lost ledger entry is only missing from
-            // /admin/audit.
             let _: worker::Result<bool> = ask(&env, LEDGER, LEDGER_NAME, &command).await;
         });
+    }
+
+    /// The runner's metrics, from the ledger.
+    async fn ledger_metrics(&self) -> Result<Metrics, String> {
+        ask(&self.env, LEDGER, LEDGER_NAME, &LedgerCommand::Metrics)
+            .await
+            .map_err(|e| format!("the ledger failed: {e}"))
     }
 
     /// Resolves with the client's reason if it cancels request `id` of the session; never
@@ -378,6 +390,10 @@ impl AdminBackend for Runner {
         )
         .await
         .map_err(|e| e.to_string())
+    }
+
+    async fn metrics(&self) -> Result<Metrics, String> {
+        self.ledger_metrics().await
     }
 }
 
@@ -466,7 +482,27 @@ impl ServerBackend for Runner {
 
     async fn list_tools(&self, caller: Caller<'_>) -> Result<Vec<Tool>, BackendError> {
         let upstreams = self.upstreams_of(caller, None).await?;
-        Ok(tools::definitions(&self.catalog(&upstreams).await))
+        let catalog = self.catalog(&upstreams).await;
+        let served = tools::definitions(&catalog);
+        let upstream_tools = catalog
+            .namespaces()
+            .iter()
+            .flat_map(|namespace| &namespace.functions)
+            .map(|function| &function.tool);
+        self.tell_ledger(LedgerCommand::Listed {
+            upstream_chars: definition_chars(upstream_tools),
+            served_chars: definition_chars(&served),
+        });
+        Ok(served)
+    }
+
+    async fn metrics(&self, caller: Caller<'_>) -> Result<Value, BackendError> {
+        let upstreams = self.upstreams_of(caller, None).await?;
+        let metrics = self
+            .ledger_metrics()
+            .await
+            .map_err(BackendError::Internal)?;
+        Ok(metrics.summary(&upstreams))
     }
 
     async fn call_tool(
