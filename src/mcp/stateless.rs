@@ -256,7 +256,7 @@ pub fn discover_result(request: &Request) -> Reply {
 }
 
 /// A handler's reply as this protocol shapes results: `resultType`, the server named in
-/// `_meta`, and caching hints on `tools/list`.
+/// `_meta`, and caching hints on lists and resource reads.
 pub fn complete(reply: Reply, method_name: &str) -> Reply {
     let Reply::Result { id, mut result } = reply else {
         return reply;
@@ -269,8 +269,16 @@ pub fn complete(reply: Reply, method_name: &str) -> Reply {
         if let Value::Object(meta) = meta {
             meta.insert(SERVER_INFO_KEY.into(), json!(server::implementation()));
         }
-        if method_name == method::TOOLS_LIST {
-            fields.insert("ttlMs".into(), json!(TOOLS_TTL_MS));
+        let ttl_ms = match method_name {
+            method::TOOLS_LIST | method::RESOURCES_LIST | method::RESOURCES_TEMPLATES_LIST => {
+                Some(TOOLS_TTL_MS)
+            }
+            // The metrics change with every execution.
+            method::RESOURCES_READ => Some(0),
+            _ => None,
+        };
+        if let Some(ttl_ms) = ttl_ms {
+            fields.insert("ttlMs".into(), json!(ttl_ms));
             fields.insert("cacheScope".into(), json!(CacheScope::Private));
         }
     }
@@ -448,6 +456,30 @@ mod tests {
         );
         assert_eq!(result["ttlMs"], TOOLS_TTL_MS);
         assert_eq!(result["cacheScope"], "private");
+    }
+
+    #[test]
+    fn resource_lists_can_be_cached_but_a_metrics_read_is_always_fresh() {
+        let hints = |method_name: &str| {
+            let reply = Reply::Result {
+                id: RequestId::Number(1),
+                result: json!({}),
+            };
+            let Reply::Result { result, .. } = complete(reply, method_name) else {
+                panic!()
+            };
+            (result["ttlMs"].clone(), result["cacheScope"].clone())
+        };
+        assert_eq!(
+            hints("resources/list"),
+            (json!(TOOLS_TTL_MS), json!("private"))
+        );
+        assert_eq!(
+            hints("resources/templates/list"),
+            (json!(TOOLS_TTL_MS), json!("private"))
+        );
+        assert_eq!(hints("resources/read"), (json!(0), json!("private")));
+        assert_eq!(hints("tools/call"), (Value::Null, Value::Null));
     }
 
     #[test]
