@@ -84,18 +84,22 @@ export async function startEverything(logDir = mkdtempSync(join(tmpdir(), "mir-"
   return { url: `http://127.0.0.1:${port}/mcp`, port, process: everything, stop: () => stop(everything) };
 }
 
-/** Starts the Python inventory server with `flags`; returns its URL. */
-export async function startInventory(name, flags, logDir, processes) {
+/**
+ * Starts a Python MCP server, `script` (relative to the repository) with `args` and `--port`,
+ * streamable HTTP at /mcp unless `path` says otherwise; returns its URL.
+ */
+export async function startPythonServer(name, script, args, logDir, processes, path = "mcp") {
   const port = await freePort();
-  const server = start(
-    name,
-    join(process.env.MIR_VENV, "bin/python"),
-    [join(ROOT, "tests/upstreams/inventory_server.py"), "--port", String(port), ...flags],
-    { logDir },
-  );
+  const server = start(name, join(process.env.MIR_VENV, "bin/python"), [join(ROOT, script), "--port", String(port), ...args], { logDir });
   processes.push(server);
   await waitFor(name, () => portOpen(port), processes);
-  return `http://127.0.0.1:${port}/${flags.includes("--sse") ? "sse" : "mcp"}`;
+  return `http://127.0.0.1:${port}/${path}`;
+}
+
+/** Starts the Python inventory server with `flags`; returns its URL. */
+export function startInventory(name, flags, logDir, processes) {
+  const path = flags.includes("--sse") ? "sse" : "mcp";
+  return startPythonServer(name, "tests/upstreams/inventory_server.py", flags, logDir, processes, path);
 }
 
 /**
@@ -124,14 +128,15 @@ export async function startFaulty(logDir, processes) {
 }
 
 /**
- * Starts the three upstreams and the runner. `extraUpstreams` are appended to the configuration;
+ * Starts the three upstreams and the runner. `pythonUpstreams` ([{ name, script, args }]) are
+ * more Python servers to start and configure; `extraUpstreams` are appended to the configuration;
  * `vars` are passed to wrangler as `--var NAME:VALUE`, `secrets` through an env file, as
  * `wrangler secret put` would set them. `legacySse` adds the inventory server on the 2024-11-05
  * transport as `inventory_sse`; `faulty` (an object of extra configuration fields) adds the
  * fault-injecting server as `faulty`; `overrides` maps an upstream's name to configuration fields
  * merged into its entry. Returns { url, base, logDir, upstreams, faulty, stop, ... }.
  */
-export async function startStack({ extraUpstreams = [], vars = {}, secrets = {}, legacySse = false, faulty, overrides = {} } = {}) {
+export async function startStack({ extraUpstreams = [], pythonUpstreams = [], vars = {}, secrets = {}, legacySse = false, faulty, overrides = {} } = {}) {
   const logDir = mkdtempSync(join(tmpdir(), "mir-stack-"));
   const processes = [];
   try {
@@ -151,6 +156,9 @@ export async function startStack({ extraUpstreams = [], vars = {}, secrets = {},
     const faultyServer = faulty && (await startFaulty(logDir, processes));
     if (faultyServer) {
       upstreams.push({ name: "faulty", url: faultyServer.url, ...faulty });
+    }
+    for (const { name, script, args = [] } of pythonUpstreams) {
+      upstreams.push({ name, url: await startPythonServer(name, script, args, logDir, processes) });
     }
     upstreams.push(...extraUpstreams);
     for (const upstream of upstreams) {
