@@ -85,8 +85,12 @@ conformance: setup build ## The official MCP conformance suite against wrangler 
 	$(ENV) node scripts/conformance.mjs
 
 .PHONY: bench
-bench: setup build ## Benchmarks (not part of make test); results in benches/results/
-	$(ENV) node benches/execute_latency.mjs
+bench: setup build ## Benchmarks (not part of make test): benches/results/*.json, then docs/benchmarks.md
+	$(ENV) node benches/tasks.mjs
+	$(ENV) cargo bench --bench tokens
+	$(ENV) node benches/latency.mjs
+	$(ENV) node benches/load.mjs
+	$(ENV) node benches/report.mjs
 
 .PHONY: clean
 clean: ## Remove build outputs (the tool cache stays)

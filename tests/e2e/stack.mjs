@@ -194,6 +194,10 @@ export async function startStack({ extraUpstreams = [], pythonUpstreams = [], va
       get runnerLog() {
         return runner.log;
       },
+      /** The process group of `wrangler dev` and its workerd. */
+      get runnerProcessGroup() {
+        return runner.child.pid;
+      },
       /** Restarts server-everything on its port: it comes back knowing no sessions. */
       async restartEverything() {
         await retire(everything.process, everything.port);

@@ -1,0 +1,47 @@
+// What the latency and load benchmarks share: percentiles, the machine, and the memory of the
+// workerd processes `wrangler dev` runs.
+
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { cpus, release, totalmem } from "node:os";
+import { join } from "node:path";
+
+import { ROOT } from "../../tests/e2e/stack.mjs";
+
+/** The `p`th percentile (0–100) of ascending `sorted` samples. */
+export function percentile(sorted, p) {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/** Milliseconds rounded to 0.01. */
+export const round = (ms) => Math.round(ms * 100) / 100;
+
+/** p50 and p95 of `samples` (milliseconds). */
+export function summary(samples) {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return { p50_ms: round(percentile(sorted, 50)), p95_ms: round(percentile(sorted, 95)) };
+}
+
+/** The machine the benchmarks ran on. */
+export function machine() {
+  const wrangler = JSON.parse(readFileSync(join(ROOT, "node_modules/wrangler/package.json"), "utf8")).version;
+  return {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? "unknown",
+    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    node: process.version,
+    wrangler,
+    os: `${process.platform} ${release()}`,
+  };
+}
+
+/** Resident memory, in MiB, of the workerd processes in process group `group`. */
+export function workerdRssMiB(group) {
+  const table = execFileSync("ps", ["-eo", "pgid=,rss=,comm="], { encoding: "utf8" });
+  const kib = table
+    .split("\n")
+    .map((line) => line.trim().split(/\s+/))
+    .filter(([pgid, , comm]) => Number(pgid) === group && comm === "workerd")
+    .reduce((sum, [, rss]) => sum + Number(rss), 0);
+  return Math.round((kib / 1024) * 10) / 10;
+}
