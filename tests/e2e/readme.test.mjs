@@ -60,6 +60,15 @@ describe("README examples", () => {
     assert.deepEqual(entries[0].calls.map((c) => c.tool), ["everything.get_sum"]);
   });
 
+  test("the metrics example scrapes Prometheus text", async () => {
+    const [command] = commands(example("metrics")).map((c) => c.replaceAll("http://127.0.0.1:8787", stack.base));
+    const { stdout } = await promisify(execFile)("bash", ["-c", command], {
+      env: { ...process.env, ADMIN_TOKEN: "readme-admin-token" },
+    });
+    assert.match(stdout, /^# HELP mir_executions_total /m);
+    assert.match(stdout, /^mir_tool_listings_total \d+$/m);
+  });
+
   test("the scoped URL example's session sees only the upstreams it names", async () => {
     const home = mkdtempSync(join(tmpdir(), "mir-inspector-"));
     const [scoped] = commands(example("scoped")).map((c) => c.replaceAll(README_URL, stack.url));
