@@ -24,7 +24,8 @@ export async function freePort() {
   return port;
 }
 
-function start(name, command, args, { env = {}, logDir }) {
+/** Starts `command` in its own process group, its output in `logDir`/`name`.log. */
+export function start(name, command, args, { env = {}, logDir }) {
   const log = join(logDir, `${name}.log`);
   const fd = openSync(log, "a");
   const child = spawn(command, args, {
@@ -46,7 +47,8 @@ export function stop({ child }) {
   }
 }
 
-async function waitFor(name, ready, processes) {
+/** Waits until `ready()` holds; fails with the logs when a process exits or time runs out. */
+export async function waitFor(name, ready, processes) {
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (await ready().catch(() => false)) {
