@@ -4,7 +4,7 @@
 // - the same 1, 10 and 100 server-everything calls, sequential and parallel, made three ways:
 //   an `execute` on the runner (fresh isolate, calls through the bridge); directly by the
 //   client to server-everything (traditional tool calling, the baseline); and the same program
-//   run by @cloudflare/codemode's DynamicWorkerExecutor in a JS Worker on the same
+//   text run by @cloudflare/codemode's DynamicWorkerExecutor in a JS Worker on the same
 //   wrangler/workerd (benches/codemode_baseline.mjs), when that is present.
 //
 // Writes benches/results/latency.json. Usage: node benches/latency.mjs   (make bench)
@@ -37,11 +37,6 @@ function body(ns, { calls, mode }) {
   return mode === "sequential"
     ? `for (let i = 0; i < ${calls}; i++) { await ${ns}.get_sum({ a: i, b: 1 }); }\nreturn ${calls};`
     : `await Promise.all(Array.from({ length: ${calls} }, (_, i) => ${ns}.get_sum({ a: i, b: 1 })));\nreturn ${calls};`;
-}
-
-/** The same program for @cloudflare/codemode: an async arrow, its tools on `codemode`. */
-function codemodeProgram(scenario) {
-  return `async () => {\n${body("codemode", scenario)}\n}`;
 }
 
 async function time(run, iterations) {
@@ -103,7 +98,7 @@ try {
       iterations,
       runner: await time(() => execute(body("everything", scenario)), iterations),
       direct: await time(directRun, iterations),
-      codemode: codemode ? await time(() => codemode.execute(codemodeProgram(scenario)), iterations) : null,
+      codemode: codemode ? await time(() => codemode.execute(body("everything", scenario)), iterations) : null,
     };
     scenarios.push(row);
     console.log(JSON.stringify(row));

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::codemode::loop_guard::LOOP_LIMIT_ERROR;
+use crate::codemode::source::SourceError;
 use crate::mcp::guard::TokenFingerprint;
 use crate::sandbox::limits::ExecutionLimits;
 use crate::sandbox::protocol::{CallTrace, Outcome, ToolErrorKind};
@@ -180,11 +181,11 @@ impl ExecutionAudit {
         self
     }
 
-    /// The entry of code refused before it ran; `too_large` when its size was the reason.
-    pub fn refused(mut self, error_name: &str, too_large: bool) -> Self {
+    /// The entry of code refused before it ran, for `error`.
+    pub fn refused(mut self, error: &SourceError) -> Self {
         self.ending = Ending::Refused;
-        self.error = Some(error_name.to_owned());
-        if too_large {
+        self.error = Some(error.name().to_owned());
+        if matches!(error, SourceError::TooLarge { .. }) {
             self.limits_hit.push(Limit::MaxCodeBytes);
         }
         self
@@ -390,7 +391,10 @@ mod tests {
 
     #[test]
     fn refused_and_stopped_executions_say_why() {
-        let refused = begun().refused("CodeTooLarge", true);
+        let refused = begun().refused(&SourceError::TooLarge {
+            bytes: 70_000,
+            limit: 65_536,
+        });
         assert_eq!(
             (refused.ending, refused.limits_hit),
             (Ending::Refused, vec![Limit::MaxCodeBytes])

@@ -66,9 +66,10 @@ impl DurableObject for LedgerObject {
     }
 }
 
+/// One stored JSON text, as a query selects it (`… AS json`).
 #[derive(serde::Deserialize)]
 struct Row {
-    entry: String,
+    json: String,
 }
 
 impl LedgerObject {
@@ -105,10 +106,10 @@ impl LedgerObject {
                 .state
                 .storage()
                 .sql()
-                .exec("SELECT body AS entry FROM metrics WHERE id = 1", None)?
+                .exec("SELECT body AS json FROM metrics WHERE id = 1", None)?
                 .to_array()?;
             *cached = Some(match stored.first() {
-                Some(row) => serde_json::from_str(&row.entry)?,
+                Some(row) => serde_json::from_str(&row.json)?,
                 None => Metrics::new(now_ms()),
             });
         }
@@ -123,12 +124,12 @@ impl LedgerObject {
             .storage()
             .sql()
             .exec(
-                "SELECT entry FROM audit ORDER BY seq DESC LIMIT ?",
+                "SELECT entry AS json FROM audit ORDER BY seq DESC LIMIT ?",
                 vec![SqlStorageValue::Integer(limit.min(AUDIT_KEPT) as i64)],
             )?
             .to_array()?;
         rows.iter()
-            .map(|row| serde_json::from_str(&row.entry).map_err(Into::into))
+            .map(|row| serde_json::from_str(&row.json).map_err(Into::into))
             .collect()
     }
 }

@@ -19,7 +19,7 @@ use super::objects::{ask, send, LEDGER, SESSION_OBJECTS, UPSTREAM_OBJECTS};
 use crate::admin::AdminBackend;
 use crate::audit::{Ending, ExecutionAudit, LedgerCommand};
 use crate::codemode::catalog::{Catalog, UpstreamTools};
-use crate::codemode::source::{prepare, SourceError};
+use crate::codemode::source::prepare;
 use crate::codemode::tools::{self, ExecuteInput, SearchInput, EXECUTE_TOOL, SEARCH_TOOL};
 use crate::config::{ConfigError, RunnerConfig};
 use crate::mcp::context::RequestContext;
@@ -242,8 +242,7 @@ impl Runner {
             Ok(program) => program,
             Err(error) => {
                 let result = tools::source_error_result(&error);
-                let too_large = matches!(error, SourceError::TooLarge { .. });
-                return (Some(result), audit.refused(error.name(), too_large));
+                return (Some(result), audit.refused(&error));
             }
         };
         let grant = Grant {

@@ -32,9 +32,9 @@ describe("inbound bearer token", () => {
   });
   after(() => stack?.stop());
 
-  /** A raw JSON-RPC POST to the MCP endpoint. */
-  const post = (body, headers) =>
-    fetch(stack.url, {
+  /** A raw JSON-RPC POST to the MCP endpoint (at `url`, the plain endpoint by default). */
+  const post = (body, headers, url = stack.url) =>
+    fetch(url, {
       method: "POST",
       headers: { "content-type": "application/json", accept: "application/json, text/event-stream", ...headers },
       body: JSON.stringify(body),
@@ -113,18 +113,11 @@ return { everything: typeof (globalThis as any).everything, inventory: typeof in
     } finally {
       await client.close();
     }
-    const everyUpstream = await post(
-      { jsonrpc: "2.0", id: 1, method: "initialize",
-        params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "e2e", version: "1" } } },
-      bearer(TOKEN),
-    ).then(async (response) => ({ status: response.status, body: await response.json() }));
+    const initialize = { jsonrpc: "2.0", id: 1, method: "initialize",
+      params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "e2e", version: "1" } } };
+    const everyUpstream = await post(initialize, bearer(TOKEN));
     assert.equal(everyUpstream.status, 200, "no parameter: every upstream");
-    const refused = await fetch(`${stack.url}?upstreams=everything,nope`, {
-      method: "POST",
-      headers: { "content-type": "application/json", accept: "application/json, text/event-stream", ...bearer(TOKEN) },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize",
-        params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "e2e", version: "1" } } }),
-    });
+    const refused = await post(initialize, bearer(TOKEN), `${stack.url}?upstreams=everything,nope`);
     assert.equal(refused.status, 400);
     const { error } = await refused.json();
     assert.equal(error.code, -32602);
