@@ -1,6 +1,10 @@
 // Latency, measured in one run against one `wrangler dev`, with the MCP TypeScript SDK:
 //
 // - fresh-isolate spawn: the runner's own measurement (audit `spawnMs`) over `return 1;`;
+// - for the runner and codemode, besides the client's view, the time inside the Worker from
+//   receiving the program to having its result (the runner's audit `ms`, codemode's `ms`): the
+//   like-for-like comparison, since the runner is reached through MCP and codemode through a
+//   plain POST;
 // - the same 1, 10 and 100 server-everything calls, sequential and parallel, made three ways:
 //   an `execute` on the runner (fresh isolate, calls through the bridge); directly by the
 //   client to server-everything (traditional tool calling, the baseline); and the same program
@@ -9,8 +13,10 @@
 //
 // Writes benches/results/latency.json. Usage: node benches/latency.mjs   (make bench)
 
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -39,17 +45,25 @@ function body(ns, { calls, mode }) {
     : `await Promise.all(Array.from({ length: ${calls} }, (_, i) => ${ns}.get_sum({ a: i, b: 1 })));\nreturn ${calls};`;
 }
 
+/**
+ * Client-side p50/p95 of `run` over `iterations` runs after a warm-up. When `run` resolves to
+ * a number, that is the run's time inside the Worker, summarised as `inWorker`.
+ */
 async function time(run, iterations) {
   for (let i = 0; i < WARMUP; i += 1) {
     await run();
   }
   const samples = [];
+  const inWorker = [];
   for (let i = 0; i < iterations; i += 1) {
     const started = performance.now();
-    await run();
+    const workerMs = await run();
     samples.push(performance.now() - started);
+    if (typeof workerMs === "number") {
+      inWorker.push(workerMs);
+    }
   }
-  return { ...summary(samples), iterations };
+  return { ...summary(samples), iterations, ...(inWorker.length ? { inWorker: summary(inWorker) } : {}) };
 }
 
 function expectOk(result) {
@@ -72,13 +86,25 @@ try {
   }
 
   const execute = async (code) => expectOk(await runner.callTool({ name: "execute", arguments: { code } }));
+  /** The runner's audit entries of the last `count` executions of `code`, once all are written. */
+  const audited = async (code, count) => {
+    const sha = createHash("sha256").update(code).digest("hex");
+    for (let attempt = 0; attempt < 50; attempt += 1) {
+      const { entries } = await fetch(`${stack.base}/admin/audit?limit=${count}`, {
+        headers: { Authorization: `Bearer ${ADMIN_TOKEN}` },
+      }).then((r) => r.json());
+      if (entries.length === count && entries.every((e) => e.codeSha256 === sha)) {
+        return entries;
+      }
+      // The ledger is written after each response: wait for the last entries.
+      await sleep(100);
+    }
+    throw new Error(`the audit log never held the last ${count} executions of ${JSON.stringify(code)}`);
+  };
   for (let i = 0; i < SPAWN_SAMPLES; i += 1) {
     await execute("return 1;");
   }
-  const audit = await fetch(`${stack.base}/admin/audit?limit=${SPAWN_SAMPLES}`, {
-    headers: { Authorization: `Bearer ${ADMIN_TOKEN}` },
-  }).then((r) => r.json());
-  const spawnSamples = audit.entries.map((e) => e.spawnMs).filter((ms) => ms !== undefined);
+  const spawnSamples = (await audited("return 1;", SPAWN_SAMPLES)).map((e) => e.spawnMs);
 
   const scenarios = [];
   for (const scenario of SCENARIOS) {
@@ -92,13 +118,16 @@ try {
             }
           }
         : () => Promise.all(Array.from({ length: scenario.calls }, (_, i) => directCall(i)));
+    const code = body("everything", scenario);
+    const runnerTimes = await time(() => execute(code), iterations);
+    const runnerInWorker = (await audited(code, iterations)).map((e) => e.ms);
     const row = {
       name: `${scenario.calls} call${scenario.calls === 1 ? "" : "s"}, ${scenario.mode}`,
       ...scenario,
       iterations,
-      runner: await time(() => execute(body("everything", scenario)), iterations),
+      runner: { ...runnerTimes, inWorker: summary(runnerInWorker) },
       direct: await time(directRun, iterations),
-      codemode: codemode ? await time(() => codemode.execute(body("everything", scenario)), iterations) : null,
+      codemode: codemode ? await time(async () => (await codemode.execute(code)).ms, iterations) : null,
     };
     scenarios.push(row);
     console.log(JSON.stringify(row));

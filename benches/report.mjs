@@ -269,9 +269,13 @@ function readLatency(dir) {
     c.number(s, "calls", `${p}.calls`, { min: 1, integer: true });
     c.oneOf(s, "mode", `${p}.mode`, ["sequential", "parallel"]);
     c.number(s, "iterations", `${p}.iterations`, { min: 1, integer: true });
-    c.percentiles(s, "runner", `${p}.runner`);
+    const runner = c.percentiles(s, "runner", `${p}.runner`);
+    c.percentiles(runner, "inWorker", `${p}.runner.inWorker`);
     c.percentiles(s, "direct", `${p}.direct`);
-    c.percentiles(s, "codemode", `${p}.codemode`, { nullable: true });
+    const codemode = c.percentiles(s, "codemode", `${p}.codemode`, { nullable: true });
+    if (codemode) {
+      c.percentiles(codemode, "inWorker", `${p}.codemode.inWorker`);
+    }
   });
   if (scenarios && c.errors.length === 0 && !oneCallScenario(data)) {
     c.fail("scenarios", 'no scenario with calls 1 and mode "sequential" (the code-execution overhead target needs it)');
@@ -343,9 +347,23 @@ function targets(tokens, latency, load) {
   const maxRunner = Math.max(...tokens.footprint.map((r) => r.runner));
   const toolCounts = tokens.footprint.map((r) => r.tools);
   const compared = latency.scenarios.filter((s) => s.codemode);
-  const worst = compared
-    .map((s) => ({ name: s.name, ratio: s.runner.p50_ms / s.codemode.p50_ms }))
-    .reduce((a, b) => (b.ratio > a.ratio ? b : a), { name: null, ratio: -Infinity });
+  /** The scenario where the runner's p50 is furthest above codemode's, as `pick` reads them. */
+  const worstRatio = (pick) =>
+    compared
+      .map((s) => ({ name: s.name, ratio: pick(s.runner).p50_ms / pick(s.codemode).p50_ms }))
+      .reduce((a, b) => (b.ratio > a.ratio ? b : a), { name: null, ratio: -Infinity });
+  const asCodemode = (label, pick) => {
+    const target = `no slower than @cloudflare/codemode on the same runtime (${label})`;
+    if (compared.length === 0) {
+      return { target, measured: "not measured (the @cloudflare/codemode baseline was not run)", met: false };
+    }
+    const worst = worstRatio(pick);
+    return {
+      target,
+      measured: `worst runner/codemode p50 ratio ${times(worst.ratio)} (${worst.name}; limit 1.05× in every one of ${compared.length} scenarios)`,
+      met: compared.every((s) => pick(s.runner).p50_ms <= pick(s.codemode).p50_ms * 1.05),
+    };
+  };
   const total = tokens.tasks?.total;
   return [
     {
@@ -380,17 +398,8 @@ function targets(tokens, latency, load) {
       measured: `${int(maxRunner)} tokens at most (${tokens.footprint.length} upstreams of ${int(Math.min(...toolCounts))} to ${int(Math.max(...toolCounts))} tools)`,
       met: maxRunner <= 1000,
     },
-    compared.length > 0
-      ? {
-          target: "no slower than @cloudflare/codemode on the same runtime",
-          measured: `worst runner/codemode p50 ratio ${times(worst.ratio)} (${worst.name}; limit 1.05× in every one of ${compared.length} scenarios)`,
-          met: compared.every((s) => s.runner.p50_ms <= s.codemode.p50_ms * 1.05),
-        }
-      : {
-          target: "no slower than @cloudflare/codemode on the same runtime",
-          measured: "not measured (the @cloudflare/codemode baseline was not run)",
-          met: false,
-        },
+    asCodemode("inside the Worker, program to result", (side) => side.inWorker),
+    asCodemode("at the client: the runner through MCP, codemode through a plain POST", (side) => side),
   ];
 }
 
@@ -937,6 +946,24 @@ function markdown(tokens, latency, load) {
     ),
     "",
     "![p50 latency per scenario with p95 whiskers, runner against direct tool calls and @cloudflare/codemode](benchmarks/latency.svg)",
+    "",
+    "Inside the Worker, from receiving the program to having its result (the runner's audit `ms`;",
+    "the time around `DynamicWorkerExecutor.execute` in the codemode Worker). This is the like-for-like",
+    "comparison: at the client the runner is reached through MCP (a session, JSON-RPC, an SSE answer),",
+    "codemode through a plain POST. The runner's time includes listing the upstreams' tools, type",
+    "stripping and step checks, the audit entry, and tool calls through each upstream's Durable Object;",
+    "the codemode Worker keeps one MCP session in its own isolate and calls the upstream directly.",
+    "",
+    table(
+      ["scenario", "runner p50", "runner p95", "codemode p50", "codemode p95", "runner / codemode (p50)"],
+      latency.scenarios.map((s) => [
+        s.name,
+        ...pair(s.runner.inWorker),
+        ...pair(s.codemode?.inWorker),
+        s.codemode && s.codemode.inWorker.p50_ms > 0 ? times(s.runner.inWorker.p50_ms / s.codemode.inWorker.p50_ms) : "—",
+      ]),
+      ["l", "r", "r", "r", "r", "r"],
+    ),
     "",
     "## Load",
     "",

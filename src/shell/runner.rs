@@ -34,6 +34,12 @@ use crate::session::{LogLevel, SessionCommand, SessionRecord};
 use crate::upstream::client::UpstreamError;
 use crate::upstream::health::{Health, UpstreamStatus};
 use crate::upstream::protocol::{UpstreamAnswer, UpstreamCommand};
+use crate::upstream::recent::RecentLists;
+
+thread_local! {
+    /// The tool lists this isolate was recently given, shared by its requests.
+    static RECENT_LISTS: RefCell<RecentLists> = RefCell::new(RecentLists::default());
+}
 
 /// The variable holding the upstream configuration.
 const UPSTREAMS_VAR: &str = "UPSTREAMS";
@@ -133,9 +139,16 @@ impl Runner {
             .map_err(|e| BackendError::Internal(format!("session storage failed: {e}")))
     }
 
-    /// The tools of each upstream, asked of all upstreams at once.
+    /// The tools of each upstream: recently listed ones from this isolate's memory, the others
+    /// asked of their objects, all at once.
     async fn catalog(&self, upstreams: &[String]) -> Catalog {
         let lists = upstreams.iter().map(|name| async move {
+            if let Some(tools) = RECENT_LISTS.with(|recent| recent.borrow().get(name, now_ms())) {
+                return UpstreamTools {
+                    upstream: name.clone(),
+                    tools: Ok(tools),
+                };
+            }
             let answer: worker::Result<UpstreamAnswer> = ask(
                 &self.env,
                 UPSTREAM_OBJECTS,
@@ -144,7 +157,11 @@ impl Runner {
             )
             .await;
             let tools = match answer {
-                Ok(UpstreamAnswer::Tools { tools }) => Ok(tools),
+                Ok(UpstreamAnswer::Tools { tools }) => {
+                    RECENT_LISTS
+                        .with(|recent| recent.borrow_mut().put(name, tools.clone(), now_ms()));
+                    Ok(tools)
+                }
                 Ok(UpstreamAnswer::Failed { error }) => Err(error.to_string()),
                 Ok(UpstreamAnswer::Pending {
                     waited_ms,
@@ -224,6 +241,11 @@ impl Runner {
             upstreams,
         );
         let (result, audit) = self.run(audit, code, context).await;
+        {
+            let mem: js_sys::WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
+            let buf: js_sys::ArrayBuffer = mem.buffer().unchecked_into();
+            console_log!("MEMWASM {}", buf.byte_length());
+        }
         self.audit_entry(audit.took(now_ms() - started));
         result
     }

@@ -5,6 +5,7 @@
 //! - [`sse`]: the Server-Sent Events parser for streamed responses.
 //! - [`health`]: the cached tool list and the upstream's record of answers, for the operator.
 //! - [`protocol`]: the messages between the runner and an upstream's Durable Object.
+//! - [`recent`]: the tool lists a Worker isolate reuses for a moment instead of asking again.
 //!
 //! The Durable Object that holds each upstream's session is in the Worker shell.
 
@@ -12,4 +13,5 @@ pub mod arguments;
 pub mod client;
 pub mod health;
 pub mod protocol;
+pub mod recent;
 pub mod sse;

@@ -5,7 +5,8 @@
 // HTTP:
 //   GET  /          200 {"ok": true, ...}: readiness (does not touch the upstream)
 //   POST /execute   {"code": "<program>"} → 200 with the executor's ExecuteResult as JSON:
-//                   {"result": …, "logs": [...]} or {"error": "<message>", "logs": [...]}
+//                   {"result": …, "logs": [...]} or {"error": "<message>", "logs": [...]},
+//                   plus "ms", the time execute() took inside this Worker
 //                   (400 for a bad body; 502 when the upstream cannot be initialized).
 //
 // Program text. DynamicWorkerExecutor.execute(code, providers) passes `code` through codemode's
@@ -268,12 +269,16 @@ export default {
     } catch (error) {
       return problem(502, `upstream ${env.UPSTREAM_URL}: ${error.message}`);
     }
+    const started = Date.now();
+    let outcome;
     try {
-      return Response.json(await executorFor(env).execute(code, providers(env, session.tools)));
+      outcome = await executorFor(env).execute(code, providers(env, session.tools));
     } catch (error) {
       // execute() is documented never to throw, but a program that does not compile makes
       // LOADER.load's isolate fail to start, and that rejection escapes: report it the same way.
-      return Response.json({ error: String(error?.message ?? error), logs: [] });
+      outcome = { error: String(error?.message ?? error), logs: [] };
     }
+    // `ms`: the execution inside this Worker, as the runner's audit `ms` measures its own.
+    return Response.json({ ...outcome, ms: Date.now() - started });
   },
 };
