@@ -190,6 +190,23 @@ function readJson(dir, name, producer) {
   }
 }
 
+/** The commands of the Makefile's `bench` recipe, without the `$(ENV)` prefix. */
+function benchRecipe() {
+  const makefile = readFileSync(join(ROOT, "Makefile"), "utf8").split("\n");
+  const start = makefile.findIndex((line) => line.startsWith("bench:"));
+  if (start < 0) {
+    throw new ReportError("the Makefile has no bench target");
+  }
+  const recipe = [];
+  for (const line of makefile.slice(start + 1)) {
+    if (!line.startsWith("\t")) {
+      break;
+    }
+    recipe.push(line.trim().replace(/^\$\(ENV\)\s*/, ""));
+  }
+  return recipe;
+}
+
 function readTokens(dir) {
   const { shown, data } = readJson(dir, "tokens.json", "cargo bench --bench tokens");
   const c = new Checker(shown);
@@ -871,14 +888,10 @@ function markdown(tokens, latency, load) {
       ],
     ),
     "",
-    "`make bench` builds the Worker and runs, in order:",
+    "`make bench` builds the Worker and runs, in order (its recipe in the Makefile):",
     "",
     "```sh",
-    "cargo bench --bench tokens",
-    "node benches/tasks.mjs",
-    "node benches/latency.mjs",
-    "node benches/load.mjs",
-    "node benches/report.mjs",
+    ...benchRecipe(),
     "```",
     "",
     "Each writes its results to `benches/results/`; the last turns them into this page and its charts.",
