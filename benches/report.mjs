@@ -270,6 +270,10 @@ function readLatency(dir) {
   }
   const spawn = c.percentiles(data, "spawn", "spawn");
   c.number(spawn, "samples", "spawn.samples", { min: 1, integer: true });
+  const liftoffKept = c.object(data, "liftoffKept", "liftoffKept");
+  c.string(liftoffKept, "v8Flags", "liftoffKept.v8Flags");
+  const keptSpawn = c.percentiles(liftoffKept, "spawn", "liftoffKept.spawn");
+  c.number(keptSpawn, "samples", "liftoffKept.spawn.samples", { min: 1, integer: true });
   const scenarios = c.array(data, "scenarios", "scenarios");
   const names = new Set();
   scenarios?.forEach((s, i) => {
@@ -293,6 +297,8 @@ function readLatency(dir) {
     if (codemode) {
       c.percentiles(codemode, "inWorker", `${p}.codemode.inWorker`);
     }
+    const kept = c.percentiles(s, "runnerLiftoffKept", `${p}.runnerLiftoffKept`);
+    c.percentiles(kept, "inWorker", `${p}.runnerLiftoffKept.inWorker`);
   });
   if (scenarios && c.errors.length === 0 && !oneCallScenario(data)) {
     c.fail("scenarios", 'no scenario with calls 1 and mode "sequential" (the code-execution overhead target needs it)');
@@ -976,6 +982,28 @@ function markdown(tokens, latency, load) {
         s.codemode && s.codemode.inWorker.p50_ms > 0 ? times(s.runner.inWorker.p50_ms / s.codemode.inWorker.p50_ms) : "—",
       ]),
       ["l", "r", "r", "r", "r", "r"],
+    ),
+    "",
+    "### Wasm code flushed between executions",
+    "",
+    "Under `wrangler dev`, workerd's V8 throws away the runner's baseline-compiled (Liftoff) wasm as",
+    "dynamic isolates come and go, so every execution compiles the code it runs again; calls that",
+    "start no isolate (`ping`, `tools/list`, `search`) are unaffected, and JavaScript Workers such as",
+    "the codemode baseline do not have this cost. Whether Cloudflare's production runtime does the",
+    "same is not known here. The runner measured once more, on a workerd started with",
+    `\`${latency.liftoffKept.v8Flags}\` (the targets above use the default run): isolate spawn p50`,
+    `${ms(latency.liftoffKept.spawn.p50_ms)}, p95 ${ms(latency.liftoffKept.spawn.p95_ms)}.`,
+    "",
+    table(
+      ["scenario", "runner p50", "Liftoff kept p50", "inside the Worker p50", "Liftoff kept, inside the Worker p50"],
+      latency.scenarios.map((s) => [
+        s.name,
+        ms(s.runner.p50_ms),
+        ms(s.runnerLiftoffKept.p50_ms),
+        ms(s.runner.inWorker.p50_ms),
+        ms(s.runnerLiftoffKept.inWorker.p50_ms),
+      ]),
+      ["l", "r", "r", "r", "r"],
     ),
     "",
     "## Load",
