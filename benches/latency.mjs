@@ -28,7 +28,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 
 import { connectTypeScript } from "../tests/e2e/mcp.mjs";
 import { ROOT, startStack } from "../tests/e2e/stack.mjs";
-import { machine, summary } from "./lib/measure.mjs";
+import { KEEP_LIFTOFF, machine, summary } from "./lib/measure.mjs";
 
 const ADMIN_TOKEN = "bench-operator-token";
 const SPAWN_SAMPLES = 200;
@@ -70,9 +70,6 @@ async function time(run, iterations) {
   }
   return { ...summary(samples), iterations, ...(inWorker.length ? { inWorker: summary(inWorker) } : {}) };
 }
-
-/** The V8 flag that keeps Liftoff code, for the second runner measurement. */
-const KEEP_LIFTOFF = "--no-flush-liftoff-code";
 
 const scenarioName = ({ calls, mode }) => `${calls} call${calls === 1 ? "" : "s"}, ${mode}`;
 

@@ -190,6 +190,16 @@ function readJson(dir, name, producer) {
   }
 }
 
+/** How much workerd's resident memory grew during a load run. */
+function growth(rss) {
+  return rss ? `${fixed(rss.after - rss.before, 0)} MiB` : "not measured";
+}
+
+/** workerd's resident memory before and after a load run. */
+function memory(rss) {
+  return rss ? `${fixed(rss.before, 1)} MiB before, ${fixed(rss.after, 1)} MiB after` : "not measured";
+}
+
 /** The commands of the Makefile's `bench` recipe, without the `$(ENV)` prefix. */
 function benchRecipe() {
   const makefile = readFileSync(join(ROOT, "Makefile"), "utf8").split("\n");
@@ -349,6 +359,16 @@ function readLoad(dir) {
   const rss = c.object(data, "workerdRssMiB", "workerdRssMiB", { nullable: true });
   c.number(rss, "before", "workerdRssMiB.before", { min: 0 });
   c.number(rss, "after", "workerdRssMiB.after", { min: 0 });
+  const kept = c.object(data, "liftoffKept", "liftoffKept");
+  c.string(kept, "v8Flags", "liftoffKept.v8Flags");
+  c.number(kept, "successRate", "liftoffKept.successRate", { min: 0, max: 1 });
+  c.number(kept, "throughputPerS", "liftoffKept.throughputPerS", { min: 0 });
+  for (const key of ["p50_ms", "p95_ms", "p99_ms"]) {
+    c.number(kept, key, `liftoffKept.${key}`, { min: 0 });
+  }
+  const keptRss = c.object(kept, "workerdRssMiB", "liftoffKept.workerdRssMiB", { nullable: true });
+  c.number(keptRss, "before", "liftoffKept.workerdRssMiB.before", { min: 0 });
+  c.number(keptRss, "after", "liftoffKept.workerdRssMiB.after", { min: 0 });
   c.done();
   return data;
 }
@@ -1008,28 +1028,26 @@ function markdown(tokens, latency, load) {
     "",
     "## Load",
     "",
-    `${int(load.executions)} executions, each one upstream call, from ${int(load.concurrency)} concurrent client sessions.`,
+    `${int(load.executions)} executions, each one upstream call, from ${int(load.concurrency)} concurrent client sessions;`,
+    `then the same load on a workerd started with \`${load.liftoffKept.v8Flags}\` (see above), which shows`,
+    `how much of workerd's growth in memory goes with recompiling flushed wasm: ${growth(load.workerdRssMiB)}`,
+    `with the default flags, ${growth(load.liftoffKept.workerdRssMiB)} with Liftoff code kept.`,
     "",
     table(
-      ["", ""],
+      ["", "default", "Liftoff code kept"],
       [
-        ["executions", int(load.executions)],
-        ["concurrency", int(load.concurrency)],
-        ["succeeded", `${int(load.succeeded)} (${rate(load.successRate)})`],
-        ["duration", `${fixed(load.durationS, 1)} s`],
-        ["throughput", `${fixed(load.throughputPerS, 1)} executions/s`],
-        ["p50", ms(load.p50_ms)],
-        ["p95", ms(load.p95_ms)],
-        ["p99", ms(load.p99_ms)],
-        ["max", ms(load.max_ms)],
-        [
-          "workerd resident memory",
-          load.workerdRssMiB
-            ? `${fixed(load.workerdRssMiB.before, 1)} MiB before, ${fixed(load.workerdRssMiB.after, 1)} MiB after`
-            : "not measured",
-        ],
+        ["executions", int(load.executions), int(load.executions)],
+        ["concurrency", int(load.concurrency), int(load.concurrency)],
+        ["succeeded", `${int(load.succeeded)} (${rate(load.successRate)})`, rate(load.liftoffKept.successRate)],
+        ["duration", `${fixed(load.durationS, 1)} s`, "—"],
+        ["throughput", ...[load, load.liftoffKept].map((l) => `${fixed(l.throughputPerS, 1)} executions/s`)],
+        ["p50", ms(load.p50_ms), ms(load.liftoffKept.p50_ms)],
+        ["p95", ms(load.p95_ms), ms(load.liftoffKept.p95_ms)],
+        ["p99", ms(load.p99_ms), ms(load.liftoffKept.p99_ms)],
+        ["max", ms(load.max_ms), "—"],
+        ["workerd resident memory", ...[load, load.liftoffKept].map((l) => memory(l.workerdRssMiB))],
       ],
-      ["l", "r"],
+      ["l", "r", "r"],
     ),
     "",
     "![number of executions per latency bucket under load](benchmarks/load.svg)",

@@ -8,6 +8,12 @@ import { join } from "node:path";
 
 import { ROOT } from "../../tests/e2e/stack.mjs";
 
+/**
+ * The V8 flag (for `MINIFLARE_WORKERD_V8_FLAGS`) that keeps Liftoff code: the benches measure
+ * the runner a second time with it, to show what recompiling flushed wasm costs locally.
+ */
+export const KEEP_LIFTOFF = "--no-flush-liftoff-code";
+
 /** The `p`th percentile (0–100) of ascending `sorted` samples. */
 export function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
