@@ -11,11 +11,11 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::codemode::loop_guard::LOOP_LIMIT_ERROR;
 use crate::codemode::source::SourceError;
 use crate::mcp::guard::TokenFingerprint;
-use crate::sandbox::limits::ExecutionLimits;
-use crate::sandbox::protocol::{CallTrace, Outcome, ToolErrorKind};
+use crate::sandbox::gate::CallRecord;
+use crate::sandbox::limits::{ExecutionLimits, Limit};
+use crate::sandbox::protocol::{CallTrace, Outcome};
 
 /// How many entries the ledger keeps; older ones are dropped.
 pub const AUDIT_KEPT: usize = 1_000;
@@ -105,26 +105,6 @@ pub enum Ending {
     SandboxFailed,
 }
 
-/// An execution limit, by its name in `LIMITS`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum Limit {
-    /// `timeoutMs`: the execution was abandoned.
-    TimeoutMs,
-    /// `maxLoopIterations`: the loop guard stopped the program.
-    MaxLoopIterations,
-    /// `maxToolCalls`: calls past it were refused.
-    MaxToolCalls,
-    /// `maxArgumentBytes`: a call's arguments were refused.
-    MaxArgumentBytes,
-    /// `maxCodeBytes`: the code was refused.
-    MaxCodeBytes,
-    /// `maxResultChars`: the result was cut.
-    MaxResultChars,
-    /// `maxLogEntries`: console entries were dropped.
-    MaxLogEntries,
-}
-
 impl ExecutionAudit {
     /// The entry for `code`, started at `at_ms`, before anything is known of how it ends.
     pub fn begin(
@@ -156,6 +136,15 @@ impl ExecutionAudit {
         }
     }
 
+    /// The entry with the tool calls the bridge's gate recorded, however the execution ended.
+    pub fn called(mut self, record: &CallRecord) -> Self {
+        self.calls = record.calls.iter().take(AUDITED_CALLS).cloned().collect();
+        self.calls_total = record.calls_total;
+        self.call_result_chars = record.call_result_chars;
+        self.hit(record.limits_hit.iter().copied());
+        self
+    }
+
     /// The entry of a program that ran, from its raw outcome (before it is bounded for the
     /// client). `spawn_ms` is how long the isolate took to start it.
     pub fn ran(mut self, outcome: &Outcome, limits: &ExecutionLimits, spawn_ms: u64) -> Self {
@@ -164,8 +153,6 @@ impl ExecutionAudit {
             Some(_) => Ending::Threw,
         };
         self.error = outcome.error.as_ref().map(|thrown| thrown.name.clone());
-        self.calls = outcome.calls.iter().take(AUDITED_CALLS).cloned().collect();
-        self.calls_total = outcome.calls.len();
         self.result_chars = outcome
             .result_chars
             .or_else(|| {
@@ -175,8 +162,8 @@ impl ExecutionAudit {
                     .map(|json| json.chars().count())
             })
             .unwrap_or(0);
-        self.call_result_chars = outcome.call_result_chars;
-        self.limits_hit = limits_hit(outcome, limits, self.result_chars);
+        let hit = limits_hit(outcome, limits, self.result_chars);
+        self.hit(hit);
         self.spawn_ms = Some(spawn_ms);
         self
     }
@@ -186,18 +173,27 @@ impl ExecutionAudit {
         self.ending = Ending::Refused;
         self.error = Some(error.name().to_owned());
         if matches!(error, SourceError::TooLarge { .. }) {
-            self.limits_hit.push(Limit::MaxCodeBytes);
+            self.hit([Limit::MaxCodeBytes]);
         }
         self
     }
 
-    /// The entry of an execution that produced no outcome.
+    /// The entry of an execution that produced no outcome, or whose outcome came too late to
+    /// count (it ran past `timeoutMs`).
     pub fn stopped(mut self, ending: Ending) -> Self {
         self.ending = ending;
         if ending == Ending::TimedOut {
-            self.limits_hit.push(Limit::TimeoutMs);
+            self.error = None;
+            self.hit([Limit::TimeoutMs]);
         }
         self
+    }
+
+    /// Adds `limits` to the limits hit, each named once, in order.
+    fn hit(&mut self, limits: impl IntoIterator<Item = Limit>) {
+        self.limits_hit.extend(limits);
+        self.limits_hit.sort_unstable();
+        self.limits_hit.dedup();
     }
 
     /// The entry with its total duration.
@@ -218,26 +214,10 @@ impl ExecutionAudit {
     }
 }
 
-/// The limits a program's outcome shows it ran into.
+/// The limits a program's outcome shows it ran into; the bridge's gate records the rest.
 fn limits_hit(outcome: &Outcome, limits: &ExecutionLimits, result_chars: usize) -> Vec<Limit> {
-    let allowed_calls = usize::try_from(limits.max_tool_calls).unwrap_or(usize::MAX);
-    // Calls past maxToolCalls are traced as LimitExceeded; any others were too large.
-    let over_count = outcome.calls.len().saturating_sub(allowed_calls);
-    let refused = outcome
-        .calls
-        .iter()
-        .filter(|call| call.error == Some(ToolErrorKind::LimitExceeded))
-        .count();
     let checks = [
-        (
-            outcome
-                .error
-                .as_ref()
-                .is_some_and(|thrown| thrown.name == LOOP_LIMIT_ERROR),
-            Limit::MaxLoopIterations,
-        ),
-        (over_count > 0, Limit::MaxToolCalls),
-        (refused > over_count, Limit::MaxArgumentBytes),
+        (outcome.loop_limit_hit, Limit::MaxLoopIterations),
         (
             result_chars > limits.max_result_chars,
             Limit::MaxResultChars,
@@ -261,7 +241,8 @@ mod tests {
     use serde_json::{json, Value};
 
     use super::*;
-    use crate::sandbox::protocol::ThrownError;
+    use crate::codemode::loop_guard::LOOP_LIMIT_ERROR;
+    use crate::sandbox::protocol::{ThrownError, ToolErrorKind};
 
     const CODE: &str = "return await everything.get_sum({ a: 2, b: 40 });";
 
@@ -310,16 +291,27 @@ mod tests {
         assert!(!line.to_string().contains("alpha\""), "no token in the log");
     }
 
+    fn record(calls: Vec<CallTrace>, limits_hit: &[Limit]) -> CallRecord {
+        CallRecord {
+            calls_total: calls.len(),
+            calls,
+            call_result_chars: 30,
+            limits_hit: limits_hit.iter().copied().collect(),
+        }
+    }
+
     #[test]
     fn a_returned_program_lists_its_calls_without_arguments_or_results() {
         let outcome = Outcome {
             result_json: Some("\"The sum of 2 and 40 is 42.\"".into()),
-            calls: vec![call("everything.get_sum", None)],
             ..Outcome::default()
         };
-        let entry = begun().ran(&outcome, &ExecutionLimits::default(), 4);
+        let entry = begun()
+            .called(&record(vec![call("everything.get_sum", None)], &[]))
+            .ran(&outcome, &ExecutionLimits::default(), 4);
         assert_eq!(entry.ending, Ending::Returned);
         assert_eq!(entry.calls_total, 1);
+        assert_eq!(entry.call_result_chars, 30);
         assert_eq!(entry.result_chars, 28);
         assert_eq!(entry.spawn_ms, Some(4));
         assert!(entry.limits_hit.is_empty());
@@ -327,27 +319,24 @@ mod tests {
     }
 
     #[test]
-    fn every_limit_an_outcome_shows_is_named() {
+    fn every_limit_the_outcome_or_the_gate_shows_is_named_once() {
         let outcome = Outcome {
             result_json: Some("x".repeat(10)),
             result_chars: Some(500),
             logs: vec!["a".into(), "b".into()],
-            // With maxToolCalls 2: arguments too large, one call answered, then two past the
-            // count (a refused call still counts as made).
-            calls: vec![
-                call("a.f", Some(ToolErrorKind::LimitExceeded)),
-                call("a.f", None),
-                call("a.f", Some(ToolErrorKind::LimitExceeded)),
-                call("a.f", Some(ToolErrorKind::LimitExceeded)),
-            ],
             error: Some(ThrownError {
                 name: LOOP_LIMIT_ERROR.into(),
                 message: "stopped".into(),
                 stack: None,
             }),
+            loop_limit_hit: true,
             ..Outcome::default()
         };
-        let entry = begun().ran(&outcome, &limits(), 1);
+        let gate = record(
+            vec![call("a.f", Some(ToolErrorKind::LimitExceeded))],
+            &[Limit::MaxArgumentBytes, Limit::MaxToolCalls],
+        );
+        let entry = begun().called(&gate).ran(&outcome, &limits(), 1);
         assert_eq!(entry.ending, Ending::Threw);
         assert_eq!(entry.error.as_deref(), Some(LOOP_LIMIT_ERROR));
         assert_eq!(
@@ -365,28 +354,27 @@ mod tests {
     }
 
     #[test]
-    fn calls_past_the_count_limit_are_not_mistaken_for_large_arguments() {
-        let outcome = Outcome {
-            calls: vec![
-                call("a.f", None),
-                call("a.f", None),
-                call("a.f", Some(ToolErrorKind::LimitExceeded)),
-            ],
-            ..Outcome::default()
-        };
-        let entry = begun().ran(&outcome, &limits(), 1);
-        assert_eq!(entry.limits_hit, [Limit::MaxToolCalls]);
+    fn an_entry_lists_a_bounded_number_of_calls_and_counts_them_all() {
+        let mut gate = record(vec![call("a.f", None); AUDITED_CALLS + 5], &[]);
+        gate.calls_total += 7;
+        let entry = begun()
+            .called(&gate)
+            .ran(&Outcome::default(), &ExecutionLimits::default(), 1);
+        assert_eq!(entry.calls.len(), AUDITED_CALLS);
+        assert_eq!(entry.calls_total, AUDITED_CALLS + 12);
     }
 
     #[test]
-    fn an_entry_lists_a_bounded_number_of_calls_and_counts_them_all() {
+    fn a_program_that_returned_after_its_deadline_is_audited_as_timed_out() {
         let outcome = Outcome {
-            calls: vec![call("a.f", None); AUDITED_CALLS + 5],
+            result_json: Some("1".into()),
             ..Outcome::default()
         };
-        let entry = begun().ran(&outcome, &ExecutionLimits::default(), 1);
-        assert_eq!(entry.calls.len(), AUDITED_CALLS);
-        assert_eq!(entry.calls_total, AUDITED_CALLS + 5);
+        let entry = begun()
+            .ran(&outcome, &ExecutionLimits::default(), 1)
+            .stopped(Ending::TimedOut);
+        assert_eq!(entry.ending, Ending::TimedOut);
+        assert_eq!(entry.limits_hit, [Limit::TimeoutMs]);
     }
 
     #[test]

@@ -15,7 +15,8 @@ use std::fmt::Write;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::audit::{Ending, ExecutionAudit, Limit};
+use crate::audit::{Ending, ExecutionAudit};
+use crate::sandbox::limits::Limit;
 
 /// The estimate of characters per token used for token savings.
 pub const CHARS_PER_TOKEN: u64 = 4;

@@ -4,14 +4,12 @@
 //! `search`) and what the sandbox binds (the [`Manifest`] mapping each function to its MCP
 //! tool), so the two cannot disagree.
 
-use std::collections::BTreeMap;
-
 use rmcp::model::Tool;
-use serde::Serialize;
 use serde_json::Value;
 
 use super::names::unique_identifiers;
 use super::typescript::{jsdoc, type_of, TypeScope};
+use crate::sandbox::program::Manifest;
 
 /// One upstream's tools, or why they could not be listed.
 #[derive(Debug, Clone)]
@@ -47,10 +45,6 @@ pub struct Function {
     /// The tool as the upstream described it; `tool.name` is what goes on the wire.
     pub tool: Tool,
 }
-
-/// What the sandbox harness needs to build namespace objects: namespace → function → MCP tool.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Manifest(pub BTreeMap<String, BTreeMap<String, String>>);
 
 impl Catalog {
     /// Builds the catalog; identifiers are unique within each namespace.

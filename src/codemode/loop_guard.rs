@@ -25,19 +25,26 @@ pub const RESERVED_PREFIX: &str = "__mir";
 /// The error name a program sees when it runs out of steps.
 pub const LOOP_LIMIT_ERROR: &str = "LoopLimitExceeded";
 
+/// The program module's export that says whether the step budget ran out.
+pub const LOOP_LIMIT_HIT: &str = "__mirLoopLimitHit";
+
 const STEP: &str = "__mirStep();";
 const STEP_THEN: &str = "(__mirStep(), ";
 
 /// Declarations that go on the module's first line, ahead of the program's function: the step
 /// budget and the function that spends it. Past the budget every step throws, so a program
-/// that catches the error still cannot loop on.
+/// that catches the error still cannot loop on. The module also exports [`LOOP_LIMIT_HIT`],
+/// which tells the harness whether the budget ran out, whatever error the program ended with.
 pub fn prelude(budget: u64) -> String {
     format!(
-        "let __mirSteps = {budget}; const __mirError = Error; const __mirStep = () => {{ \
-         if (--__mirSteps < 0) {{ __mirSteps = 0; const e = new __mirError(\"the program ran \
-         more than {budget} loop iterations and function calls (the runner's maxLoopIterations \
-         limit); it may never stop, or need less work per execution\"); e.name = \
-         \"{LOOP_LIMIT_ERROR}\"; throw e; }} }};"
+        "let __mirSteps = {budget}; let __mirSpent = false; const __mirError = Error; \
+         const __mirDefine = Object.defineProperty; \
+         export const {LOOP_LIMIT_HIT} = () => __mirSpent; \
+         const __mirStep = () => {{ if (--__mirSteps < 0) {{ __mirSteps = 0; __mirSpent = true; \
+         const e = new __mirError(\"the program ran more than {budget} loop iterations and \
+         function calls (the runner's maxLoopIterations limit); it may never stop, or need less \
+         work per execution\"); __mirDefine(e, \"name\", {{ value: \"{LOOP_LIMIT_ERROR}\" }}); \
+         throw e; }} }};"
     )
 }
 

@@ -28,9 +28,8 @@ use swc_ts_fast_strip::{operate, Mode, Options};
 
 use super::loop_guard::{self, ColumnShifts, Insertion, RESERVED_PREFIX};
 use crate::sandbox::limits::ExecutionLimits;
+use crate::sandbox::program::PROGRAM_MODULE;
 
-/// The module name the user's program is loaded under in the isolate.
-pub const PROGRAM_MODULE: &str = "program.js";
 /// Lines the wrapper adds above the user's first line.
 pub const PROGRAM_LINE_OFFSET: u32 = 1;
 /// The name the wrapper binds a lone function expression to before calling it.
@@ -132,19 +131,22 @@ pub struct Program {
 }
 
 impl Program {
-    /// Where a runtime error's stack points into the user's code, if it does.
+    /// Where a runtime error's stack points into the user's code, if it does: its innermost
+    /// frame in the user's lines (frames in the runner's first line, such as the loop guard
+    /// that threw, are skipped).
     pub fn locate_in_stack(&self, stack: &str) -> Option<Location> {
         let marker = format!("{PROGRAM_MODULE}:");
-        let start = stack.find(&marker)? + marker.len();
-        let mut numbers = stack[start..].split(':').map(|part| {
-            let digits: String = part.chars().take_while(char::is_ascii_digit).collect();
-            digits.parse::<u32>().ok()
-        });
-        let line = numbers.next()??.checked_sub(PROGRAM_LINE_OFFSET)?.max(1);
-        let column = numbers.next()??;
-        Some(Location {
-            line,
-            column: self.shifts.original_column(line, column),
+        stack.match_indices(&marker).find_map(|(at, _)| {
+            let mut numbers = stack[at + marker.len()..].split(':').map(|part| {
+                let digits: String = part.chars().take_while(char::is_ascii_digit).collect();
+                digits.parse::<u32>().ok()
+            });
+            let line = numbers.next()??.checked_sub(PROGRAM_LINE_OFFSET)?;
+            let column = numbers.next()??;
+            (line >= 1).then(|| Location {
+                line,
+                column: self.shifts.original_column(line, column),
+            })
         })
     }
 }
@@ -708,5 +710,38 @@ mod tests {
             program.locate_in_stack("Error: boom\n    at harness.js:1:1"),
             None
         );
+    }
+
+    #[test]
+    fn a_loop_limit_error_points_at_the_loop_in_the_user_code_not_the_prelude() {
+        let program = prepare(
+            "let n = 0;\nwhile (true) { n++; }",
+            &[],
+            &ExecutionLimits::default(),
+        )
+        .unwrap();
+        let generated = program.module.lines().nth(2).unwrap();
+        let step = generated.find("__mirStep()").unwrap() + 1;
+        let stack = format!(
+            "LoopLimitExceeded: the program ran more\n    at __mirStep (program.js:1:130)\n    \
+             at default (program.js:3:{step})\n    at run (harness.js:40:5)"
+        );
+        assert_eq!(
+            program.locate_in_stack(&stack),
+            Some(Location {
+                line: 2,
+                column: 15
+            })
+        );
+    }
+
+    #[test]
+    fn code_cannot_close_the_wrapper_to_run_at_module_level() {
+        let escape = prepare(
+            "}\nglobalThis.early = 1;\nexport function x() {",
+            &[],
+            &ExecutionLimits::default(),
+        );
+        assert!(escape.is_err(), "{:?}", escape.map(|p| p.module));
     }
 }

@@ -149,6 +149,7 @@ pub fn search_result(catalog: &Catalog, query: &str) -> CallToolResult {
 /// The `execute` result for a program that ran (successfully or not).
 pub fn execution_result(
     outcome: Outcome,
+    calls: Vec<CallTrace>,
     program: &Program,
     limits: &ExecutionLimits,
 ) -> CallToolResult {
@@ -180,7 +181,7 @@ pub fn execution_result(
         result_truncated_from_chars,
         logs: outcome.logs,
         dropped_logs: outcome.dropped_logs,
-        calls: outcome.calls,
+        calls,
         error,
     })
 }
@@ -201,6 +202,16 @@ pub fn sandbox_failure_result(message: impl Into<String>) -> CallToolResult {
     failure("SandboxError", message.into(), None)
 }
 
+/// The error name of an execution that ran past `timeoutMs`.
+pub const TIMED_OUT_ERROR: &str = "TimeoutExceeded";
+
+/// The `execute` result of a program that ran out of time, with the calls it made.
+pub fn timed_out_result(message: impl Into<String>, calls: Vec<CallTrace>) -> CallToolResult {
+    let mut report = failure_report(TIMED_OUT_ERROR, message.into(), None);
+    report.calls = calls;
+    self::report(report)
+}
+
 /// An error result for a call whose arguments did not fit the tool's schema.
 pub fn invalid_arguments_result(tool: &str, detail: &str) -> CallToolResult {
     let mut result = CallToolResult::success(vec![ContentBlock::text(format!(
@@ -211,7 +222,11 @@ pub fn invalid_arguments_result(tool: &str, detail: &str) -> CallToolResult {
 }
 
 fn failure(name: &str, message: String, location: Option<Location>) -> CallToolResult {
-    report(ExecutionReport {
+    report(failure_report(name, message, location))
+}
+
+fn failure_report(name: &str, message: String, location: Option<Location>) -> ExecutionReport {
+    ExecutionReport {
         result: None,
         result_truncated_from_chars: None,
         logs: Vec::new(),
@@ -222,7 +237,7 @@ fn failure(name: &str, message: String, location: Option<Location>) -> CallToolR
             message,
             location,
         }),
-    })
+    }
 }
 
 fn report(report: ExecutionReport) -> CallToolResult {
@@ -320,19 +335,18 @@ mod tests {
     fn a_failed_program_reports_name_message_and_user_line() {
         let outcome = Outcome {
             started_at_ms: None,
-            call_result_chars: 0,
+            loop_limit_hit: false,
             result_json: None,
             result_chars: None,
             logs: vec!["before".into()],
             dropped_logs: 0,
-            calls: vec![],
             error: Some(ThrownError {
                 name: "TypeError".into(),
                 message: "x is not a function".into(),
                 stack: Some("TypeError: x\n    at default (program.js:3:5)".into()),
             }),
         };
-        let result = execution_result(outcome, &program(), &ExecutionLimits::default());
+        let result = execution_result(outcome, Vec::new(), &program(), &ExecutionLimits::default());
         assert_eq!(result.is_error, Some(true));
         assert_eq!(
             result.structured_content.unwrap(),
@@ -346,15 +360,14 @@ mod tests {
         let json = format!("\"{}\"", "x".repeat(limits.max_result_chars + 10));
         let outcome = Outcome {
             started_at_ms: None,
-            call_result_chars: 0,
+            loop_limit_hit: false,
             result_json: Some(json),
             result_chars: None,
             logs: vec![],
             dropped_logs: 0,
-            calls: vec![],
             error: None,
         };
-        let structured = execution_result(outcome, &program(), &limits)
+        let structured = execution_result(outcome, Vec::new(), &program(), &limits)
             .structured_content
             .unwrap();
         assert_eq!(
@@ -376,15 +389,14 @@ mod tests {
         };
         let outcome = Outcome {
             started_at_ms: None,
-            call_result_chars: 0,
+            loop_limit_hit: false,
             result_json: None,
             result_chars: None,
             logs: vec!["abcdef".into(), "ab".into(), "x".into(), "y".into()],
             dropped_logs: 5,
-            calls: vec![],
             error: None,
         };
-        let structured = execution_result(outcome, &program(), &limits)
+        let structured = execution_result(outcome, Vec::new(), &program(), &limits)
             .structured_content
             .unwrap();
         assert_eq!(structured["logs"], json!(["abc… [6 chars, cut]", "ab"]));

@@ -59,6 +59,26 @@ impl Default for ExecutionLimits {
     }
 }
 
+/// An execution limit, by its name in `LIMITS`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Limit {
+    /// `timeoutMs`: the execution was abandoned.
+    TimeoutMs,
+    /// `maxLoopIterations`: the loop guard stopped the program.
+    MaxLoopIterations,
+    /// `maxToolCalls`: calls past it were refused.
+    MaxToolCalls,
+    /// `maxArgumentBytes`: a call's arguments were refused.
+    MaxArgumentBytes,
+    /// `maxCodeBytes`: the code was refused.
+    MaxCodeBytes,
+    /// `maxResultChars`: the result was cut.
+    MaxResultChars,
+    /// `maxLogEntries`: console entries were dropped.
+    MaxLogEntries,
+}
+
 /// A `LIMITS` value the runner refuses, naming the field at fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LimitsError {

@@ -6,14 +6,41 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::limits::{ExecutionLimits, ISOLATE_COMPATIBILITY_DATE};
-use crate::codemode::catalog::Manifest;
-use crate::codemode::source::PROGRAM_MODULE;
 
-/// The harness: builds namespace objects over the bridge, captures the console, runs the
-/// program and reports an outcome.
-pub const HARNESS_SOURCE: &str = include_str!("../../worker-template/harness.js");
 /// The module name the harness is loaded under; it is the isolate's main module.
 pub const HARNESS_MODULE: &str = "harness.js";
+/// The harness's modules, by name: the harness (builds namespace objects over the bridge,
+/// captures the console, runs the program and reports an outcome), the built-ins it captures
+/// before the program's module runs, and the guard on regular expressions.
+pub const HARNESS_MODULES: [(&str, &str); 3] = [
+    (
+        HARNESS_MODULE,
+        include_str!("../../worker-template/harness.js"),
+    ),
+    (
+        "primordials.js",
+        include_str!("../../worker-template/primordials.js"),
+    ),
+    (
+        "regexp_guard.js",
+        include_str!("../../worker-template/regexp_guard.js"),
+    ),
+];
+/// The module name the user's program is loaded under in the isolate.
+pub const PROGRAM_MODULE: &str = "program.js";
+
+/// The functions an execution is given: namespace (the upstream's name) → function → MCP tool.
+/// The harness is told only the names; the bridge's gate resolves a call through this, so a
+/// program can reach no tool it was not given, whatever it sends.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Manifest(pub BTreeMap<String, BTreeMap<String, String>>);
+
+impl Manifest {
+    /// The MCP tool `namespace.function` stands for, if the execution was given it.
+    pub fn tool(&self, namespace: &str, function: &str) -> Option<&str> {
+        self.0.get(namespace)?.get(function).map(String::as_str)
+    }
+}
 
 /// The Worker Loader's `WorkerCode`, less the parts only JavaScript can express (`env` with the
 /// bridge stub, and `globalOutbound: null`), which the shell adds.
@@ -47,8 +74,8 @@ pub struct RunRequest {
     /// Parameter names of the program's wrapper function, in order: `console`, then each
     /// namespace. The harness passes its console and namespace objects in this order.
     pub bindings: Vec<String>,
-    /// Namespace → function → MCP tool name.
-    pub namespaces: Manifest,
+    /// Namespace → the names of its functions.
+    pub namespaces: BTreeMap<String, Vec<String>>,
     /// The execution's limits; the harness applies the console, result and tool-call ones.
     #[serde(flatten)]
     pub limits: ExecutionLimits,
@@ -57,10 +84,11 @@ pub struct RunRequest {
 impl WorkerCode {
     /// The isolate's code for one prepared program module.
     pub fn new(program_module: String, limits: &ExecutionLimits) -> Self {
-        let modules = BTreeMap::from([
-            (HARNESS_MODULE, HARNESS_SOURCE.to_owned()),
-            (PROGRAM_MODULE, program_module),
-        ]);
+        let modules = HARNESS_MODULES
+            .iter()
+            .map(|(name, source)| (*name, (*source).to_owned()))
+            .chain([(PROGRAM_MODULE, program_module)])
+            .collect();
         Self {
             compatibility_date: ISOLATE_COMPATIBILITY_DATE,
             main_module: HARNESS_MODULE,
@@ -75,9 +103,14 @@ impl WorkerCode {
 
 impl RunRequest {
     /// A run request over these namespaces, with the configured limits.
-    pub fn new(namespaces: Manifest, limits: &ExecutionLimits) -> Self {
+    pub fn new(manifest: &Manifest, limits: &ExecutionLimits) -> Self {
         let bindings = std::iter::once("console".to_owned())
-            .chain(namespaces.0.keys().cloned())
+            .chain(manifest.0.keys().cloned())
+            .collect();
+        let namespaces = manifest
+            .0
+            .iter()
+            .map(|(namespace, functions)| (namespace.clone(), functions.keys().cloned().collect()))
             .collect();
         Self {
             bindings,

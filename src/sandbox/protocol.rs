@@ -1,51 +1,17 @@
 //! Values that cross the sandbox boundary, shared with `worker-template/harness.js`.
 //!
-//! Tool calls never throw across RPC: the bridge returns a [`BridgeReply`] and the harness
-//! turns an error reply into a thrown `Error` inside the user's program.
+//! Tool calls never throw across RPC: the bridge returns a [`BridgeReply`] (as JSON text) and
+//! the harness turns an error reply into a thrown `Error` inside the user's program. The
+//! [`Outcome`] is the harness's report, so it holds only what the program itself produced:
+//! its result, console and error. What the program did with tools is recorded on the trusted
+//! side, by the bridge's [gate](super::gate).
 
 use rmcp::model::CallToolResult;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::limits::ExecutionLimits;
 use crate::upstream::client::UpstreamError;
-
-/// What one execution may do, set by the runner as the bridge stub's `props`. The isolate
-/// holds the stub but cannot read or change its props, so it cannot claim another session or
-/// an upstream it was not given.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Grant {
-    /// The MCP session the execution belongs to; none for a 2026-07-28 request.
-    pub session: Option<String>,
-    /// The upstreams this execution may call.
-    pub upstreams: Vec<String>,
-    /// This execution's id, which names its calls so that cancelling it can stop them.
-    pub execution: String,
-    /// The largest arguments of one tool call, as JSON bytes.
-    pub max_argument_bytes: usize,
-}
-
-impl Grant {
-    /// Why a call to `upstream` with `arguments` breaks this grant, if it does: the upstream
-    /// was not granted, or the arguments are larger than allowed. Checked by the bridge on
-    /// every call, whatever the harness checked before.
-    pub fn refusal(&self, upstream: &str, arguments: &Map<String, Value>) -> Option<BridgeReply> {
-        if !self.upstreams.iter().any(|u| u == upstream) {
-            return Some(BridgeReply::Error {
-                kind: ToolErrorKind::NotPermitted,
-                message: format!("upstream `{upstream}` is not available to this session"),
-            });
-        }
-        let bytes = serde_json::to_string(arguments).map_or(usize::MAX, |json| json.len());
-        (bytes > self.max_argument_bytes).then(|| BridgeReply::Error {
-            kind: ToolErrorKind::LimitExceeded,
-            message: format!(
-                "the arguments are {bytes} bytes of JSON; the limit is {} bytes (maxArgumentBytes)",
-                self.max_argument_bytes
-            ),
-        })
-    }
-}
 
 /// Why a tool call from the sandbox failed; each becomes the `name` of the thrown `Error`, so a
 /// program (and the model reading its result) can tell them apart.
@@ -169,15 +135,13 @@ pub struct Outcome {
     /// Console entries dropped past the limit.
     #[serde(default)]
     pub dropped_logs: usize,
-    /// Every tool call the program made.
-    #[serde(default)]
-    pub calls: Vec<CallTrace>,
-    /// The length of the JSON the tool calls returned to the program, all together.
-    #[serde(default)]
-    pub call_result_chars: usize,
     /// Why the program failed, if it did.
     #[serde(default)]
     pub error: Option<ThrownError>,
+    /// Whether the loop guard's step budget ran out (the program may have thrown something
+    /// else after catching its error).
+    #[serde(default)]
+    pub loop_limit_hit: bool,
 }
 
 impl Outcome {
@@ -195,8 +159,6 @@ impl Outcome {
                 entry.push_str(&format!("… [{chars} chars, cut]"));
             }
         }
-        self.calls
-            .truncate(usize::try_from(limits.max_tool_calls).unwrap_or(usize::MAX));
         self
     }
 }
@@ -213,12 +175,12 @@ pub struct ThrownError {
     pub stack: Option<String>,
 }
 
-/// One tool call, as the program made it.
+/// One tool call, as the bridge's gate saw it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CallTrace {
     /// `namespace.function`.
     pub tool: String,
-    /// Milliseconds from call to answer, as the isolate measured.
+    /// Milliseconds from the call reaching the bridge to its answer.
     pub ms: u64,
     /// Whether it succeeded.
     pub ok: bool,
@@ -245,48 +207,6 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-
-    fn grant() -> Grant {
-        Grant {
-            session: Some("s1".into()),
-            upstreams: vec!["everything".into()],
-            execution: "e1".into(),
-            max_argument_bytes: 20,
-        }
-    }
-
-    fn arguments(value: Value) -> Map<String, Value> {
-        value.as_object().cloned().unwrap()
-    }
-
-    #[test]
-    fn a_grant_refuses_an_upstream_it_does_not_name() {
-        let refusal = grant().refusal("admin", &Map::new());
-        assert_eq!(
-            refusal,
-            Some(BridgeReply::Error {
-                kind: ToolErrorKind::NotPermitted,
-                message: "upstream `admin` is not available to this session".into(),
-            })
-        );
-        assert_eq!(grant().refusal("everything", &Map::new()), None);
-    }
-
-    #[test]
-    fn a_grant_refuses_arguments_over_its_size_limit() {
-        let small = arguments(json!({"a": 1}));
-        assert_eq!(grant().refusal("everything", &small), None);
-        let large = arguments(json!({"text": "x".repeat(20)}));
-        let Some(BridgeReply::Error { kind, message }) = grant().refusal("everything", &large)
-        else {
-            panic!("large arguments were accepted");
-        };
-        assert_eq!(kind, ToolErrorKind::LimitExceeded);
-        assert_eq!(
-            message,
-            "the arguments are 31 bytes of JSON; the limit is 20 bytes (maxArgumentBytes)"
-        );
-    }
 
     #[test]
     fn bridge_replies_have_the_shape_the_harness_reads() {

@@ -1,73 +1,100 @@
-//! The Rust half of the bridge: what a tool call from the sandbox does.
+//! The bridge: the one capability a sandboxed program holds, a JavaScript function made by the
+//! runner for one execution and handed to the harness's `run` as an RPC stub.
 //!
-//! `entry.js` declares the `Bridge` entrypoint class and forwards its one method here with the
-//! props the runner set. This is a wasm-bindgen *class* on purpose: worker-build attaches every
-//! free `#[wasm_bindgen]` function to the default entrypoint as an RPC method, while a class is
-//! only reachable by code that imports it, and `entry.js` does not re-export it.
+//! Calling the stub from the isolate runs [`call`] here, in the runner, in the request that
+//! started the execution. Everything that matters about a call happens on this side, out of
+//! the program's reach: the execution's [`CallGate`] resolves the function, applies the
+//! counting limits and records the trace; the session and execution the call belongs to are
+//! captured when the function is made, so nothing the program sends can claim others. A
+//! program that gets hold of the stub itself gains nothing the namespace functions do not give.
 
-use serde_json::{Map, Value};
-use wasm_bindgen::{prelude::wasm_bindgen, JsValue};
+use std::cell::Cell;
+use std::rc::Rc;
+
+use js_sys::Promise;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::future_to_promise;
 use worker::Env;
 
-use super::js::{from_js, to_js};
+use super::js::now_ms;
 use super::objects::{ask, UPSTREAM_OBJECTS};
-use crate::sandbox::protocol::{BridgeReply, Grant, ToolErrorKind};
+use crate::mcp::context::RequestContext;
+use crate::sandbox::gate::{CallGate, ToolCall};
+use crate::sandbox::protocol::{BridgeReply, ToolErrorKind};
 use crate::upstream::protocol::{UpstreamAnswer, UpstreamCommand};
 
-/// Tool calls from sandboxed programs.
-#[wasm_bindgen]
-pub struct BridgeHost {}
-
-#[wasm_bindgen]
-impl BridgeHost {
-    /// Calls `tool` on `upstream` for the execution described by `props`; always resolves to
-    /// a [`BridgeReply`], never rejects.
-    #[wasm_bindgen(js_name = callTool)]
-    pub async fn call_tool(
-        env: Env,
-        props: JsValue,
-        upstream: String,
-        tool: String,
-        args: JsValue,
-    ) -> JsValue {
-        let reply = reply(&env, props, &upstream, &tool, args).await;
-        to_js(&reply).unwrap_or(JsValue::NULL)
-    }
+/// Whose calls a bridge carries, set by the runner.
+pub(crate) struct BridgeOwner {
+    /// The execution's id, which names its calls so that cancelling it can stop them.
+    pub(crate) execution: String,
+    /// The request the execution answers, told of each finished call as progress.
+    pub(crate) context: RequestContext,
 }
 
-async fn reply(
-    env: &Env,
-    props: JsValue,
-    upstream: &str,
-    tool: &str,
-    args: JsValue,
-) -> BridgeReply {
-    let refuse = |kind, message: String| BridgeReply::Error { kind, message };
-    let Ok(grant) = from_js::<Grant>(props) else {
-        return refuse(
-            ToolErrorKind::NotPermitted,
-            "this bridge carries no grant".into(),
-        );
-    };
-    let arguments = match from_js::<Value>(args) {
-        Ok(Value::Object(map)) => map,
-        Ok(Value::Null) => Map::new(),
-        _ => {
-            return refuse(
-                ToolErrorKind::InvalidArguments,
-                "the arguments must be an object".into(),
+/// The bridge function of one execution: `(namespace, function, argumentsJson)` → a promise
+/// of the [`BridgeReply`] as JSON text. It never rejects.
+pub(crate) fn bridge(env: Env, gate: CallGate, owner: BridgeOwner) -> JsValue {
+    let shared = Rc::new((env, gate, owner, Cell::new(0u32)));
+    let function = move |namespace: JsValue, function: JsValue, arguments: JsValue| -> Promise {
+        let shared = Rc::clone(&shared);
+        future_to_promise(async move {
+            let (env, gate, owner, finished) = &*shared;
+            let text = |value: JsValue| value.as_string().unwrap_or_default();
+            let reply = call(
+                env,
+                gate,
+                owner,
+                &text(namespace),
+                &text(function),
+                &text(arguments),
             )
-        }
+            .await;
+            finished.set(finished.get() + 1);
+            owner.context.progress(finished.get(), reply.1);
+            Ok(JsValue::from_str(&reply.0))
+        })
     };
-    if let Some(refusal) = grant.refusal(upstream, &arguments) {
-        return refusal;
-    }
+    Closure::<dyn Fn(JsValue, JsValue, JsValue) -> Promise>::new(function).into_js_value()
+}
+
+/// One call through the gate to the upstream's object: the reply as JSON text, and a line for
+/// the client's progress display.
+async fn call(
+    env: &Env,
+    gate: &CallGate,
+    owner: &BridgeOwner,
+    namespace: &str,
+    function: &str,
+    arguments: &str,
+) -> (String, String) {
+    let (reply, permit) = match gate.admit(namespace, function, arguments, now_ms()).await {
+        Ok((permit, call)) => (forward(env, &owner.execution, call).await, Some(permit)),
+        Err(refusal) => (refusal, None),
+    };
+    let json = serde_json::to_string(&reply).unwrap_or_else(|e| {
+        serde_json::to_string(&BridgeReply::Error {
+            kind: ToolErrorKind::UpstreamProtocolError,
+            message: format!("the upstream's answer could not be passed on: {e}"),
+        })
+        .unwrap_or_default()
+    });
+    let summary = match permit {
+        Some(permit) => permit.finish(&reply, json.len(), now_ms()).summary(),
+        None => format!("{namespace}.{function} was refused"),
+    };
+    (json, summary)
+}
+
+/// Asks the upstream's object to make `call`.
+async fn forward(env: &Env, execution: &str, call: ToolCall) -> BridgeReply {
+    let refuse = |kind, message: String| BridgeReply::Error { kind, message };
     let command = UpstreamCommand::CallTool {
-        name: tool.to_owned(),
-        arguments: Some(arguments),
-        execution: Some(grant.execution),
+        name: call.tool,
+        arguments: Some(call.arguments),
+        execution: Some(execution.to_owned()),
     };
-    match ask::<_, UpstreamAnswer>(env, UPSTREAM_OBJECTS, upstream, &command).await {
+    match ask::<_, UpstreamAnswer>(env, UPSTREAM_OBJECTS, &call.upstream, &command).await {
         Ok(UpstreamAnswer::ToolResult { result }) => BridgeReply::from_tool_result(result),
         Ok(UpstreamAnswer::InvalidArguments { detail }) => refuse(
             ToolErrorKind::InvalidArguments,

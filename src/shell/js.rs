@@ -1,7 +1,7 @@
 //! Small JavaScript helpers: serde values in and out, calling RPC stubs, randomness.
 
 use js_sys::{Array, Function, Reflect};
-use serde::{de::DeserializeOwned, Serialize};
+use serde::Serialize;
 use wasm_bindgen::{prelude::wasm_bindgen, JsCast, JsValue};
 
 #[wasm_bindgen]
@@ -21,11 +21,6 @@ pub(crate) fn to_js<T: Serialize>(value: &T) -> Result<JsValue, String> {
     value
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .map_err(|e| e.to_string())
-}
-
-/// A JS value as a Rust value.
-pub(crate) fn from_js<T: DeserializeOwned>(value: JsValue) -> Result<T, String> {
-    serde_wasm_bindgen::from_value(value).map_err(|e| e.to_string())
 }
 
 /// `target[name]`, or an error naming what is missing.

@@ -5,11 +5,12 @@
 //! - [`runner`] implements the MCP backend with Durable Objects and the Worker Loader;
 //! - [`session_object`], [`upstream_object`] and [`ledger_object`] are the Durable Objects;
 //! - [`loader`] loads a dynamic isolate and runs a program in it;
-//! - [`bridge`] is the Rust half of the one capability the isolate holds;
+//! - [`bridge`] is the one capability the isolate holds: a function whose calls pass the
+//!   execution's gate;
 //! - [`objects`] and [`js`] are the small helpers the rest share.
 //!
-//! `entry.js` beside this file is the Worker's main module: it re-exports worker-build's output
-//! and adds the `Bridge` entrypoint class, which workers-rs cannot declare.
+//! `entry.js` beside this file is the Worker's main module: it re-exports the handler and the
+//! Durable Object classes of worker-build's output, and nothing else.
 
 mod bridge;
 mod js;

@@ -1,20 +1,19 @@
 //! The MCP backend of the Worker: sessions in [`SessionObject`](super::session_object)s, tool
 //! lists from [`UpstreamObject`](super::upstream_object)s, programs in dynamic isolates.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 
 use futures::future::{join_all, pending, ready};
 use futures::StreamExt;
 use rmcp::model::{CallToolRequestParams, CallToolResult, ProtocolVersion, RequestId, Tool};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
-use wasm_bindgen::closure::Closure;
-use wasm_bindgen::{JsCast, JsValue};
 use worker::{console_log, Context, Env};
 
-use super::js::{from_js, now_ms, property, random_uuid};
+use super::bridge::{bridge, BridgeOwner};
+use super::js::{now_ms, random_uuid};
 use super::ledger_object::LEDGER_NAME;
-use super::loader::{run_program, Host, SandboxError};
+use super::loader::{run_program, Execution, Host, SandboxError};
 use super::objects::{ask, send, LEDGER, SESSION_OBJECTS, UPSTREAM_OBJECTS};
 use crate::admin::AdminBackend;
 use crate::audit::{Ending, ExecutionAudit, LedgerCommand};
@@ -27,9 +26,9 @@ use crate::mcp::events::EventStream;
 use crate::mcp::guard::TokenFingerprint;
 use crate::mcp::{BackendError, Caller, ServerBackend};
 use crate::metrics::{definition_chars, Metrics};
+use crate::sandbox::gate::CallGate;
 use crate::sandbox::limits::{ExecutionLimits, LimitsError};
 use crate::sandbox::program::{RunRequest, WorkerCode};
-use crate::sandbox::protocol::{CallTrace, Grant};
 use crate::session::{LogLevel, SessionCommand, SessionRecord};
 use crate::upstream::client::UpstreamError;
 use crate::upstream::health::{Health, UpstreamStatus};
@@ -51,8 +50,6 @@ pub(crate) struct Runner {
     env: Env,
     /// The request's context, for work that must outlive the response.
     ctx: Context,
-    /// `ctx.exports`, where the `Bridge` entrypoint lives.
-    exports: JsValue,
     config: RunnerConfig,
     limits: ExecutionLimits,
     /// The token the request presented, when tokens are required.
@@ -70,8 +67,6 @@ pub(crate) enum StartError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Limits(#[from] LimitsError),
-    #[error("ctx.exports is missing: set compatibility_flags = [\"enable_ctx_exports\"]")]
-    NoExports,
 }
 
 impl Runner {
@@ -93,11 +88,9 @@ impl Runner {
             Ok(text) => ExecutionLimits::from_json(&text.to_string())?,
             Err(_) => ExecutionLimits::default(),
         };
-        let exports = property(ctx.as_ref(), "exports").map_err(|_| StartError::NoExports)?;
         Ok(Self {
             env,
             ctx,
-            exports,
             config,
             limits,
             holder,
@@ -241,17 +234,12 @@ impl Runner {
             upstreams,
         );
         let (result, audit) = self.run(audit, code, context).await;
-        {
-            let mem: js_sys::WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
-            let buf: js_sys::ArrayBuffer = mem.buffer().unchecked_into();
-            console_log!("MEMWASM {}", buf.byte_length());
-        }
         self.audit_entry(audit.took(now_ms() - started));
         result
     }
 
     /// Prepares and runs the code `audit` describes; returns the `execute` result (none when
-    /// cancelled) and the completed audit entry.
+    /// cancelled) and the completed audit entry, whose calls are what the bridge's gate saw.
     async fn run(
         &self,
         audit: ExecutionAudit,
@@ -259,7 +247,8 @@ impl Runner {
         context: &RequestContext,
     ) -> (Option<CallToolResult>, ExecutionAudit) {
         let catalog = self.reported_catalog(&audit.upstreams, context).await;
-        let request = RunRequest::new(catalog.manifest(), &self.limits);
+        let manifest = catalog.manifest();
+        let request = RunRequest::new(&manifest, &self.limits);
         let program = match prepare(code, &request.bindings, &self.limits) {
             Ok(program) => program,
             Err(error) => {
@@ -267,44 +256,51 @@ impl Runner {
                 return (Some(result), audit.refused(&error));
             }
         };
-        let grant = Grant {
-            session: audit.session.clone(),
-            upstreams: audit.upstreams.clone(),
+        let gate = CallGate::new(manifest, self.limits);
+        let owner = BridgeOwner {
             execution: audit.execution.clone(),
-            max_argument_bytes: self.limits.max_argument_bytes,
+            context: context.clone(),
         };
-        let on_call = context
-            .wants_progress()
-            .then(|| progress_reporter(context.clone()));
+        let bridge = bridge(self.env.clone(), gate.clone(), owner);
+        let execution = Execution {
+            id: &audit.execution,
+            session: audit.session.as_deref(),
+            gate: &gate,
+            bridge: &bridge,
+        };
         let loading = now_ms();
         let outcome = run_program(
             &Host {
                 env: &self.env,
                 ctx: &self.ctx,
-                exports: &self.exports,
             },
             &WorkerCode::new(program.module.clone(), &self.limits),
             &request,
-            &grant,
-            on_call.as_ref().map(|c| c.as_ref().unchecked_ref()),
+            &execution,
             self.cancellation(audit.session.as_deref(), context.id()),
             self.limits.timeout_ms,
         )
         .await;
-        let ms = now_ms() - loading;
+        let finished = now_ms();
+        let ms = finished - loading;
+        let record = gate.record();
+        let audit = audit.called(&record);
         match outcome {
             Ok(outcome) => {
                 context.log(
                     LogLevel::Info,
-                    json!({"event": "execution_finished", "ms": ms, "calls": outcome.calls.len(),
+                    json!({"event": "execution_finished", "ms": ms, "calls": record.calls_total,
                            "threw": outcome.error.is_some()}),
                 );
+                // The isolate's clock says when the program started; it is only believed
+                // within the time the runner saw pass.
                 let spawn_ms = outcome
                     .started_at_ms
                     .unwrap_or(loading)
-                    .saturating_sub(loading);
+                    .clamp(loading, finished)
+                    - loading;
                 let audit = audit.ran(&outcome, &self.limits, spawn_ms);
-                let result = tools::execution_result(outcome, &program, &self.limits);
+                let result = tools::execution_result(outcome, record.calls, &program, &self.limits);
                 (Some(result), audit)
             }
             Err(SandboxError::Cancelled(_)) => (None, audit.stopped(Ending::Cancelled)),
@@ -313,12 +309,15 @@ impl Runner {
                     LogLevel::Error,
                     json!({"event": "execution_failed", "ms": ms, "error": error.to_string()}),
                 );
-                let ending = match error {
-                    SandboxError::Timeout(_) => Ending::TimedOut,
-                    _ => Ending::SandboxFailed,
-                };
+                if matches!(
+                    error,
+                    SandboxError::Timeout(_) | SandboxError::Overran { .. }
+                ) {
+                    let result = tools::timed_out_result(error.to_string(), record.calls);
+                    return (Some(result), audit.stopped(Ending::TimedOut));
+                }
                 let result = tools::sandbox_failure_result(error.to_string());
-                (Some(result), audit.stopped(ending))
+                (Some(result), audit.stopped(Ending::SandboxFailed))
             }
         }
     }
@@ -373,17 +372,6 @@ impl Runner {
 /// The key a request is watched under in its session's object.
 fn request_key(id: &RequestId) -> String {
     serde_json::to_string(id).unwrap_or_default()
-}
-
-/// The function the harness calls after each tool call: a progress notification per call.
-fn progress_reporter(context: RequestContext) -> Closure<dyn FnMut(JsValue)> {
-    let finished = Cell::new(0u32);
-    Closure::new(move |trace: JsValue| {
-        if let Ok(trace) = from_js::<CallTrace>(trace) {
-            finished.set(finished.get() + 1);
-            context.progress(finished.get(), trace.summary());
-        }
-    })
 }
 
 impl AdminBackend for Runner {

@@ -1,0 +1,316 @@
+//! The trusted side of an execution's tool calls: every call the program makes passes this
+//! gate, which lives in the runner, out of the program's reach.
+//!
+//! The harness shares its isolate with the program, so whatever it counts or records can be
+//! rewritten by a program that tampers with built-ins. The gate is what the runner believes:
+//! it resolves `namespace.function` to an upstream tool through the execution's [`Manifest`]
+//! (a function the execution was not given does not exist), refuses calls past
+//! `maxToolCalls` and arguments past `maxArgumentBytes`, holds calls past
+//! `maxConcurrentToolCalls` until a slot frees (first come, first served), and records the
+//! trace the `execute` result and the audit entry are made of. Once the execution is over the
+//! gate is closed and every later call is refused.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::rc::Rc;
+
+use futures::channel::oneshot;
+use serde_json::{Map, Value};
+
+use super::limits::{ExecutionLimits, Limit};
+use super::program::Manifest;
+use super::protocol::{BridgeReply, CallTrace, ToolErrorKind};
+
+/// One tool call a program asked for, resolved to the upstream tool it names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolCall {
+    /// The upstream (its namespace in the program).
+    pub upstream: String,
+    /// The upstream's MCP tool name.
+    pub tool: String,
+    /// The arguments, a JSON object.
+    pub arguments: Map<String, Value>,
+}
+
+/// What the gate recorded of an execution's tool calls.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CallRecord {
+    /// The first `maxToolCalls` calls, in the order they finished (refused ones included).
+    pub calls: Vec<CallTrace>,
+    /// Every call the program attempted, refused ones included.
+    pub calls_total: usize,
+    /// Characters of JSON the calls returned to the program, all together.
+    pub call_result_chars: usize,
+    /// The limits that refused a call.
+    pub limits_hit: BTreeSet<Limit>,
+}
+
+/// The gate of one execution; clones share it.
+#[derive(Clone)]
+pub struct CallGate {
+    inner: Rc<Inner>,
+}
+
+struct Inner {
+    manifest: Manifest,
+    limits: ExecutionLimits,
+    state: RefCell<State>,
+}
+
+#[derive(Default)]
+struct State {
+    /// Calls attempted so far; each counts toward `maxToolCalls`.
+    attempted: u32,
+    /// Calls holding a concurrency slot.
+    active: u32,
+    /// Calls waiting for a slot, first come first served.
+    waiting: VecDeque<oneshot::Sender<()>>,
+    /// Admitted calls not yet finished: id → upstream.
+    in_flight: BTreeMap<u64, String>,
+    next_id: u64,
+    record: CallRecord,
+    /// Why the execution is over, once it is.
+    closed: Option<String>,
+}
+
+/// A call the gate admitted; it holds one concurrency slot until it is finished or dropped.
+pub struct Permit {
+    gate: CallGate,
+    id: u64,
+    /// `namespace.function`, as the trace names it.
+    name: String,
+    started_ms: u64,
+}
+
+impl CallGate {
+    /// The gate of an execution given `manifest`'s functions, within `limits`.
+    pub fn new(manifest: Manifest, limits: ExecutionLimits) -> Self {
+        Self {
+            inner: Rc::new(Inner {
+                manifest,
+                limits,
+                state: RefCell::new(State::default()),
+            }),
+        }
+    }
+
+    /// Admits a call of `namespace.function` with `arguments` (JSON text), started at `now_ms`,
+    /// or refuses it with the reply the program gets. Waits while `maxConcurrentToolCalls`
+    /// calls are in flight.
+    pub async fn admit(
+        &self,
+        namespace: &str,
+        function: &str,
+        arguments: &str,
+        now_ms: u64,
+    ) -> Result<(Permit, ToolCall), BridgeReply> {
+        let name = format!("{namespace}.{function}");
+        let call = match self.check(namespace, function, arguments) {
+            Ok(call) => call,
+            Err((refusal, limit)) => return Err(self.refuse(name, refusal, limit)),
+        };
+        let slot = {
+            let mut state = self.inner.state.borrow_mut();
+            if state.active < self.inner.limits.max_concurrent_tool_calls {
+                state.active += 1;
+                None
+            } else {
+                let (hand_over, slot) = oneshot::channel();
+                state.waiting.push_back(hand_over);
+                Some(slot)
+            }
+        };
+        if let Some(slot) = slot {
+            // A finished call hands its slot over; a closed gate drops the waiters.
+            if slot.await.is_err() {
+                return Err(self.closed_reply());
+            }
+        }
+        let mut state = self.inner.state.borrow_mut();
+        if state.closed.is_some() {
+            drop(state);
+            self.release();
+            return Err(self.closed_reply());
+        }
+        let id = state.next_id;
+        state.next_id += 1;
+        state.in_flight.insert(id, call.upstream.clone());
+        let permit = Permit {
+            gate: self.clone(),
+            id,
+            name,
+            started_ms: now_ms,
+        };
+        Ok((permit, call))
+    }
+
+    /// Ends the execution: later calls are refused and waiting ones released. Returns the
+    /// upstreams that still have calls in flight, so they can be told to stop them.
+    pub fn close(&self, reason: &str) -> Vec<String> {
+        let mut state = self.inner.state.borrow_mut();
+        state.closed.get_or_insert_with(|| reason.to_owned());
+        state.waiting.clear();
+        let upstreams: BTreeSet<String> = state.in_flight.values().cloned().collect();
+        upstreams.into_iter().collect()
+    }
+
+    /// What was recorded so far.
+    pub fn record(&self) -> CallRecord {
+        self.inner.state.borrow().record.clone()
+    }
+
+    /// The call, or why it is refused and which limit refused it.
+    fn check(
+        &self,
+        namespace: &str,
+        function: &str,
+        arguments: &str,
+    ) -> Result<ToolCall, (BridgeReply, Option<Limit>)> {
+        let limits = &self.inner.limits;
+        let refusal =
+            |kind, message: String, limit| Err((BridgeReply::Error { kind, message }, limit));
+        let mut state = self.inner.state.borrow_mut();
+        if let Some(reason) = &state.closed {
+            return refusal(
+                ToolErrorKind::Cancelled,
+                format!("the execution is over ({reason})"),
+                None,
+            );
+        }
+        state.attempted = state.attempted.saturating_add(1);
+        if state.attempted > limits.max_tool_calls {
+            return refusal(
+                ToolErrorKind::LimitExceeded,
+                format!(
+                    "this execution already made {} tool calls, its limit (maxToolCalls); do the rest in another execute",
+                    limits.max_tool_calls
+                ),
+                Some(Limit::MaxToolCalls),
+            );
+        }
+        drop(state);
+        let Some(tool) = self.inner.manifest.tool(namespace, function) else {
+            return refusal(
+                ToolErrorKind::NotPermitted,
+                format!("`{namespace}.{function}` is not a function this execution was given"),
+                None,
+            );
+        };
+        if arguments.len() > limits.max_argument_bytes {
+            return refusal(
+                ToolErrorKind::LimitExceeded,
+                format!(
+                    "the arguments are {} bytes of JSON; the limit is {} bytes (maxArgumentBytes)",
+                    arguments.len(),
+                    limits.max_argument_bytes
+                ),
+                Some(Limit::MaxArgumentBytes),
+            );
+        }
+        let arguments = match serde_json::from_str::<Value>(arguments) {
+            Ok(Value::Object(map)) => map,
+            Ok(Value::Null) => Map::new(),
+            _ => {
+                return refusal(
+                    ToolErrorKind::InvalidArguments,
+                    "the arguments must be an object".into(),
+                    None,
+                )
+            }
+        };
+        Ok(ToolCall {
+            upstream: namespace.to_owned(),
+            tool: tool.to_owned(),
+            arguments,
+        })
+    }
+
+    /// Records a call refused before it was admitted and returns its reply.
+    fn refuse(&self, name: String, reply: BridgeReply, limit: Option<Limit>) -> BridgeReply {
+        let mut state = self.inner.state.borrow_mut();
+        if state.closed.is_none() {
+            if let Some(limit) = limit {
+                state.record.limits_hit.insert(limit);
+            }
+            let kind = match &reply {
+                BridgeReply::Error { kind, .. } => Some(*kind),
+                BridgeReply::Ok { .. } => None,
+            };
+            push_trace(&mut state, &self.inner.limits, trace(name, 0, kind));
+        }
+        reply
+    }
+
+    fn closed_reply(&self) -> BridgeReply {
+        let reason = self.inner.state.borrow().closed.clone();
+        BridgeReply::Error {
+            kind: ToolErrorKind::Cancelled,
+            message: format!(
+                "the execution is over ({})",
+                reason.as_deref().unwrap_or("stopped")
+            ),
+        }
+    }
+
+    /// Frees a slot, handing it to the first waiter still waiting.
+    fn release(&self) {
+        let mut state = self.inner.state.borrow_mut();
+        while let Some(waiter) = state.waiting.pop_front() {
+            if waiter.send(()).is_ok() {
+                return;
+            }
+        }
+        state.active = state.active.saturating_sub(1);
+    }
+}
+
+impl Permit {
+    /// Records the call's `reply`, returned to the program as `reply_chars` characters of
+    /// JSON, at `now_ms`; returns the call's trace.
+    pub fn finish(self, reply: &BridgeReply, reply_chars: usize, now_ms: u64) -> CallTrace {
+        let mut state = self.gate.inner.state.borrow_mut();
+        let kind = match reply {
+            BridgeReply::Ok { .. } => {
+                state.record.call_result_chars += reply_chars;
+                None
+            }
+            BridgeReply::Error { kind, .. } => Some(*kind),
+        };
+        let ms = now_ms.saturating_sub(self.started_ms);
+        let trace = trace(self.name.clone(), ms, kind);
+        push_trace(&mut state, &self.gate.inner.limits, trace.clone());
+        trace
+    }
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        self.gate
+            .inner
+            .state
+            .borrow_mut()
+            .in_flight
+            .remove(&self.id);
+        self.gate.release();
+    }
+}
+
+fn trace(tool: String, ms: u64, error: Option<ToolErrorKind>) -> CallTrace {
+    CallTrace {
+        tool,
+        ms,
+        ok: error.is_none(),
+        error,
+    }
+}
+
+/// Counts a finished call; the first `maxToolCalls` are kept one by one.
+fn push_trace(state: &mut State, limits: &ExecutionLimits, trace: CallTrace) {
+    state.record.calls_total += 1;
+    if state.record.calls.len() < usize::try_from(limits.max_tool_calls).unwrap_or(usize::MAX) {
+        state.record.calls.push(trace);
+    }
+}
+
+#[cfg(test)]
+mod tests;
