@@ -97,7 +97,7 @@ function namespace(bridge, name, functions) {
  */
 function toolCallError(kind, message, upstream, tool) {
   const error = new IntrinsicError(message);
-  const own = (key, value) => ReflectDefineProperty(error, key, { value, writable: true, configurable: true });
+  const own = (key, value) => ReflectDefineProperty(error, key, { __proto__: null, value, writable: true, configurable: true });
   own("name", kind);
   own("upstream", upstream);
   own("tool", tool);

@@ -40,5 +40,5 @@ export function list() {
 
 /** Sets `target[key]` as an own data property, whatever setters sit on its prototypes. */
 export function define(target, key, value) {
-  ReflectDefineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
+  ReflectDefineProperty(target, key, { __proto__: null, value, writable: true, enumerable: true, configurable: true });
 }

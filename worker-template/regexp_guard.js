@@ -171,7 +171,7 @@ function refusal(source, why) {
       "inside a repetition (for example match the pieces one at a time, or split the text " +
       "first and test each part)",
   );
-  ReflectDefineProperty(error, "name", { value: "UnsafeRegExp", configurable: true, writable: true });
+  ReflectDefineProperty(error, "name", { __proto__: null, value: "UnsafeRegExp", configurable: true, writable: true });
   return error;
 }
 
@@ -227,7 +227,7 @@ function onFreshCopy(original) {
 
 const wrap = (key, make) => {
   const original = prototype[key];
-  ReflectDefineProperty(prototype, key, { value: make(original), writable: false, enumerable: false, configurable: false });
+  ReflectDefineProperty(prototype, key, { __proto__: null, value: make(original), writable: false, enumerable: false, configurable: false });
 };
 wrap("exec", checked);
 wrap("test", checked);

@@ -43,7 +43,7 @@ pub fn prelude(budget: u64) -> String {
          const __mirStep = () => {{ if (--__mirSteps < 0) {{ __mirSteps = 0; __mirSpent = true; \
          const e = new __mirError(\"the program ran more than {budget} loop iterations and \
          function calls (the runner's maxLoopIterations limit); it may never stop, or need less \
-         work per execution\"); __mirDefine(e, \"name\", {{ value: \"{LOOP_LIMIT_ERROR}\" }}); \
+         work per execution\"); __mirDefine(e, \"name\", {{ __proto__: null, value: \"{LOOP_LIMIT_ERROR}\" }}); \
          throw e; }} }};"
     )
 }

@@ -4,12 +4,10 @@
 // audit entry, as a log line and in the ledger the operator reads at /admin/audit.
 
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 
-import { connectTypeScript, execute } from "./mcp.mjs";
+import { auditEntry, connectTypeScript, execute, sha256 } from "./mcp.mjs";
 import { startStack } from "./stack.mjs";
 
 const TOKEN = "e2e-runner-token-5f0c";
@@ -18,7 +16,6 @@ const ADMIN_TOKEN = "e2e-operator-token-33d1";
 const LIMITS = { maxToolCalls: 3, maxLoopIterations: 100_000 };
 
 const bearer = (token) => ({ Authorization: `Bearer ${token}` });
-const sha256 = (text) => createHash("sha256").update(text).digest("hex");
 /** The fingerprint the runner records for a token: the first 8 bytes of its SHA-256. */
 const fingerprint = (token) => sha256(token).slice(0, 16);
 
@@ -40,21 +37,7 @@ describe("inbound bearer token", () => {
       body: JSON.stringify(body),
     });
 
-  /** The audit entry of `code`'s newest execution, once the ledger has it. */
-  async function auditEntryOf(code) {
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline) {
-      const response = await fetch(`${stack.base}/admin/audit?limit=20`, { headers: bearer(ADMIN_TOKEN) });
-      assert.equal(response.status, 200);
-      const { entries } = await response.json();
-      const entry = entries.find((e) => e.codeSha256 === sha256(code));
-      if (entry) {
-        return entry;
-      }
-      await sleep(100);
-    }
-    throw new Error(`no audit entry for ${code}`);
-  }
+  const auditEntryOf = (code) => auditEntry(stack.base, ADMIN_TOKEN, code);
 
   test("a client without a token, or with another, is refused with 401", async () => {
     for (const headers of [{}, bearer("not-the-token")]) {

@@ -2,7 +2,9 @@
 // through tests/e2e/py_client.py. Both return plain CallToolResult objects.
 
 import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
 import { after, before } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 
@@ -54,4 +56,25 @@ export async function runPython(url, calls) {
     { maxBuffer: 16 * 1024 * 1024 },
   );
   return JSON.parse(stdout);
+}
+
+/** The SHA-256 of `text` in hex, as audit entries name code. */
+export const sha256 = (text) => createHash("sha256").update(text).digest("hex");
+
+/** The audit entry of `code`'s newest execution, once the ledger at `base` has it. */
+export async function auditEntry(base, adminToken, code) {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const response = await fetch(`${base}/admin/audit?limit=50`, { headers: { Authorization: `Bearer ${adminToken}` } });
+    if (response.status !== 200) {
+      throw new Error(`/admin/audit answered ${response.status}: ${await response.text()}`);
+    }
+    const { entries } = await response.json();
+    const entry = entries.find((e) => e.codeSha256 === sha256(code));
+    if (entry) {
+      return entry;
+    }
+    await sleep(100);
+  }
+  throw new Error(`no audit entry for ${code}`);
 }

@@ -8,16 +8,19 @@ import assert from "node:assert/strict";
 import { createServer } from "node:net";
 import { after, before, describe, test } from "node:test";
 
-import { connectTypeScript, execute } from "../e2e/mcp.mjs";
+import { auditEntry, connectTypeScript, execute } from "../e2e/mcp.mjs";
 import { freePort, startStack } from "../e2e/stack.mjs";
 import { CORPUS, LIMITS } from "./corpus.mjs";
+import { TAMPERING } from "./tampering.mjs";
+
+const ADMIN_TOKEN = "security-operator-token-7c2e";
 
 describe("escape corpus", () => {
   let stack;
   let client;
   let listener;
   let connections = 0;
-  const probe = {};
+  const probe = { limits: LIMITS };
 
   before(async () => {
     probe.port = await freePort();
@@ -26,8 +29,9 @@ describe("escape corpus", () => {
       socket.destroy();
     });
     await new Promise((ok) => listener.listen(probe.port, "127.0.0.1", ok));
-    stack = await startStack({ faulty: {}, vars: { LIMITS: JSON.stringify(LIMITS) } });
+    stack = await startStack({ faulty: {}, vars: { LIMITS: JSON.stringify(LIMITS) }, secrets: { ADMIN_TOKEN } });
     probe.faultyLog = () => stack.faulty.log();
+    probe.auditOf = (code) => auditEntry(stack.base, ADMIN_TOKEN, code);
     client = await connectTypeScript(stack.url);
   });
   after(async () => {
@@ -40,12 +44,13 @@ describe("escape corpus", () => {
     assert.ok(CORPUS.length >= 25);
   });
 
-  for (const entry of CORPUS) {
+  for (const entry of [...CORPUS, ...TAMPERING]) {
     test(entry.name, async () => {
       const session = entry.upstreams ? await connectTypeScript(`${stack.url}?upstreams=${entry.upstreams}`) : client;
       try {
-        const report = await execute(session, entry.code(probe));
-        await entry.check(report, probe);
+        const code = entry.code(probe);
+        const report = await execute(session, code);
+        await entry.check(report, probe, code);
         if (entry.next) {
           await entry.next.check(await execute(session, entry.next.code(probe)), probe);
         }
@@ -71,11 +76,57 @@ describe("escape corpus", () => {
     }
   });
 
+  test("a catastrophic regular expression ends with UnsafeRegExp while another session is served within 1 s", async () => {
+    const other = await connectTypeScript(stack.url);
+    try {
+      const regex = execute(client, 'const subject = "a".repeat(64) + "!";\nreturn new RegExp("^(\\\\w+\\\\s?)*$").test(subject);');
+      const started = Date.now();
+      const normal = await execute(other, "return await everything.get_sum({ a: 20, b: 22 });");
+      const ms = Date.now() - started;
+      assert.equal(normal.result, "The sum of 20 and 22 is 42.");
+      assert.ok(ms < 1000, `the other session waited ${ms} ms`);
+      const report = await regex;
+      assert.equal(report.error?.name, "UnsafeRegExp", JSON.stringify(report));
+      assert.equal(report.error.line, 2);
+    } finally {
+      await other.close();
+    }
+  });
+
   test("after the corpus the runner is healthy and nothing reached the listener", async () => {
     const report = await execute(client, "return await everything.get_sum({ a: 2, b: 40 });");
     assert.equal(report.isError, false, JSON.stringify(report));
     assert.equal(report.result, "The sum of 2 and 40 is 42.");
     assert.equal((await client.listTools()).tools.length, 2);
     assert.equal(connections, 0);
+  });
+});
+
+describe("synchronous work past timeoutMs", () => {
+  const limits = { timeoutMs: 1_000 };
+  let stack;
+  let client;
+  before(async () => {
+    stack = await startStack({ vars: { LIMITS: JSON.stringify(limits) }, secrets: { ADMIN_TOKEN } });
+    client = await connectTypeScript(stack.url);
+  });
+  after(async () => {
+    await client?.close();
+    stack?.stop();
+  });
+
+  test("a program that holds the CPU past timeoutMs without a loop is reported and audited as timed out", async () => {
+    // Native work the loop guard does not count: no loop and no function of the program's.
+    const code = "const values = Array(1_500_000).fill(0).map(Math.random);\nvalues.sort();\nreturn values.length;";
+    const started = Date.now();
+    const report = await execute(client, code);
+    assert.ok(Date.now() - started > limits.timeoutMs, "the work took longer than timeoutMs");
+    assert.equal(report.isError, true, JSON.stringify(report));
+    assert.equal(report.error.name, "TimeoutExceeded");
+    assert.match(report.error.message, /past its limit of 1000 ms \(timeoutMs\)/);
+    assert.equal(report.result, undefined, "the late result is discarded");
+    const entry = await auditEntry(stack.base, ADMIN_TOKEN, code);
+    assert.equal(entry.ending, "timedOut");
+    assert.deepEqual(entry.limitsHit, ["timeoutMs"]);
   });
 });
