@@ -326,7 +326,9 @@ impl Renderer<'_> {
         let mut members = String::new();
         if let Some(Value::Object(properties)) = schema.get("properties") {
             for (key, property) in properties {
-                members.push_str(&jsdoc(&doc_lines(property), &indent));
+                let mut lines = doc_lines(property);
+                lines.extend(self.cut_note());
+                members.push_str(&jsdoc(&lines, &indent));
                 let optional = if required.contains(&key.as_str()) {
                     ""
                 } else {
@@ -349,6 +351,24 @@ impl Renderer<'_> {
             return "Record<string, never>".into();
         }
         format!("{{\n{members}{}}}", "  ".repeat(depth))
+    }
+
+    /// Why the next schema will render as `unknown` when a bound rather than the schema says
+    /// so, for the JSDoc the model reads.
+    fn cut_note(&self) -> Option<String> {
+        if self.nesting >= MAX_SCHEMA_DEPTH {
+            Some(format!(
+                "[cut by the runner: nested deeper than {MAX_SCHEMA_DEPTH} levels; the upstream \
+                 checks what is not shown]"
+            ))
+        } else if *self.budget == 0 {
+            Some(format!(
+                "[cut by the runner: the schema is larger than {MAX_RENDERED_SCHEMAS} schemas; \
+                 the upstream checks what is not shown]"
+            ))
+        } else {
+            None
+        }
     }
 
     fn render_ref(&mut self, reference: &str, depth: usize) -> String {
@@ -607,6 +627,21 @@ mod tests {
     }
 
     #[test]
+    fn a_property_cut_for_depth_says_so() {
+        let mut schema = json!({"type": "string"});
+        for _ in 0..20 {
+            schema =
+                json!({"type": "object", "properties": {"child": schema}, "required": ["child"]});
+        }
+        let rendered = ts(&schema);
+        assert!(rendered.contains(
+            "/** [cut by the runner: nested deeper than 12 levels; the upstream checks what is \
+             not shown] */"
+        ));
+        assert_eq!(rendered.matches("child:").count(), 12);
+    }
+
+    #[test]
     fn very_deep_nesting_is_cut_off_instead_of_overflowing() {
         let mut schema = json!({"type": "string"});
         for _ in 0..500 {
@@ -637,10 +672,10 @@ mod tests {
             .collect();
         let rendered = ts(&json!({"type": "object", "properties": properties}));
         assert!(rendered.contains("p1998?: string;"));
-        assert!(
-            rendered.contains("p1999?: unknown;"),
-            "the budget ran out here"
-        );
+        assert!(rendered.contains(
+            "/** [cut by the runner: the schema is larger than 2000 schemas; the upstream checks \
+             what is not shown] */\n  p1999?: unknown;"
+        ));
         assert!(rendered.contains("p9999?: unknown;"));
     }
 }
