@@ -15,11 +15,12 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use futures::future::{select, Either, LocalBoxFuture, Shared};
-use futures::{FutureExt, StreamExt};
+use futures::FutureExt;
 use serde_json::Value;
 use wasm_bindgen_futures::spawn_local;
 use worker::{AbortController, AbortSignal, Fetch, Headers, Method, RequestInit};
 
+use super::body::BodyReader;
 use super::legacy_sse::Channel;
 use super::{Target, Upstream};
 use crate::config::Transport;
@@ -405,13 +406,13 @@ async fn read_answer(
         return read_json_response(&String::from_utf8_lossy(&body), id);
     }
     let mut reader = StreamedResponse::new(id, limit);
-    let mut stream = response.stream().map_err(unreachable)?;
     let mut outcome = None;
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(unreachable)?;
-        outcome = reader.feed(&chunk);
-        if outcome.is_some() {
-            break;
+    if let Some(mut body) = BodyReader::new(response)? {
+        while let Some(chunk) = body.next().await? {
+            outcome = reader.feed(&chunk);
+            if outcome.is_some() {
+                break;
+            }
         }
     }
     if reader
@@ -429,14 +430,12 @@ pub(super) async fn read_body(
     response: &mut worker::Response,
     limit: u64,
 ) -> Result<Vec<u8>, UpstreamError> {
-    let Ok(mut stream) = response.stream() else {
-        // No body to stream: an empty answer.
-        return Ok(Vec::new());
+    let mut body = Vec::new();
+    let Some(mut reader) = BodyReader::new(response)? else {
+        return Ok(body);
     };
     let mut budget = ByteBudget::new(limit);
-    let mut body = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(unreachable)?;
+    while let Some(chunk) = reader.next().await? {
         budget.take(chunk.len())?;
         body.extend_from_slice(&chunk);
     }
@@ -445,11 +444,11 @@ pub(super) async fn read_body(
 
 /// The start of an error answer's body, enough to quote and to judge; the rest is not read.
 pub(super) async fn read_error_body(response: &mut worker::Response) -> String {
-    let Ok(mut stream) = response.stream() else {
+    let mut body = Vec::new();
+    let Ok(Some(mut reader)) = BodyReader::new(response) else {
         return String::new();
     };
-    let mut body = Vec::new();
-    while let Some(Ok(chunk)) = stream.next().await {
+    while let Ok(Some(chunk)) = reader.next().await {
         body.extend_from_slice(&chunk);
         if body.len() as u64 >= ERROR_BODY_BYTES {
             break;

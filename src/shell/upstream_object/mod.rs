@@ -14,6 +14,7 @@
 //! ([`connection`]), and tool calls wait their turn under its `maxConcurrentCalls`
 //! ([`crate::upstream::queue`]).
 
+mod body;
 mod connection;
 mod legacy_sse;
 
