@@ -34,6 +34,18 @@ pub const DEFAULT_TOOLS_TTL_SECONDS: u32 = 300;
 /// Bounds on `timeoutMs`: long enough for one round trip, short of the execution's own limit.
 const TIMEOUT_MS_RANGE: std::ops::RangeInclusive<u32> = 100..=120_000;
 
+/// The largest answer read from an upstream unless its `maxResultBytes` says else: room for a
+/// 10 MB tool result, while the few copies a result passes through stay well inside a Worker's
+/// 128 MB. A larger answer fails with its own error and is not read further.
+pub const DEFAULT_MAX_RESULT_BYTES: u32 = 16 * 1024 * 1024;
+
+/// Bounds on `maxResultBytes`: an MCP answer needs a few hundred bytes; past 32 MiB its copies
+/// crowd a Worker's memory.
+const MAX_RESULT_BYTES_RANGE: std::ops::RangeInclusive<u32> = 1024..=32 * 1024 * 1024;
+
+/// Bounds on `maxConcurrentCalls`.
+const MAX_CONCURRENT_CALLS_RANGE: std::ops::RangeInclusive<u32> = 1..=1000;
+
 /// One upstream MCP server.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -59,6 +71,13 @@ pub struct UpstreamConfig {
     /// Which of the upstream's tools the runner exposes.
     #[serde(default)]
     pub tools: ToolFilter,
+    /// The largest answer read from the upstream, in bytes.
+    #[serde(default = "default_max_result_bytes")]
+    pub max_result_bytes: u32,
+    /// How many of its tool calls may be in flight at once; later ones wait their turn, in
+    /// order. For servers that lose writes under parallel calls. No limit when absent.
+    #[serde(default)]
+    pub max_concurrent_calls: Option<u32>,
 }
 
 /// The MCP transports the runner can speak to an upstream.
@@ -133,6 +152,22 @@ fn default_timeout_ms() -> u32 {
 
 fn default_tools_ttl_seconds() -> u32 {
     DEFAULT_TOOLS_TTL_SECONDS
+}
+
+fn default_max_result_bytes() -> u32 {
+    DEFAULT_MAX_RESULT_BYTES
+}
+
+/// `Err` naming the range when `value` is outside it.
+fn within_range(value: u32, range: &std::ops::RangeInclusive<u32>) -> Result<(), String> {
+    if range.contains(&value) {
+        return Ok(());
+    }
+    Err(format!(
+        "{value} is outside {} to {}",
+        range.start(),
+        range.end()
+    ))
 }
 
 /// A configuration the runner refuses, naming the field at fault.
@@ -253,17 +288,13 @@ impl UpstreamConfig {
             secret_names(value)
                 .map_err(|problem| invalid(index, &format!("headers.{header}"), problem))?;
         }
-        if !TIMEOUT_MS_RANGE.contains(&self.timeout_ms) {
-            return Err(invalid(
-                index,
-                "timeoutMs",
-                format!(
-                    "{} is outside {} to {}",
-                    self.timeout_ms,
-                    TIMEOUT_MS_RANGE.start(),
-                    TIMEOUT_MS_RANGE.end()
-                ),
-            ));
+        within_range(self.timeout_ms, &TIMEOUT_MS_RANGE)
+            .map_err(|problem| invalid(index, "timeoutMs", problem))?;
+        within_range(self.max_result_bytes, &MAX_RESULT_BYTES_RANGE)
+            .map_err(|problem| invalid(index, "maxResultBytes", problem))?;
+        if let Some(calls) = self.max_concurrent_calls {
+            within_range(calls, &MAX_CONCURRENT_CALLS_RANGE)
+                .map_err(|problem| invalid(index, "maxConcurrentCalls", problem))?;
         }
         self.tools
             .validate()
@@ -500,7 +531,8 @@ mod tests {
         let config = RunnerConfig::from_json(
             r#"[{"name": "a", "url": "http://x"},
                 {"name": "b", "url": "http://y/sse", "transport": "sse", "timeoutMs": 500,
-                 "toolsTtlSeconds": 0, "tools": {"allow": ["get_*"], "deny": ["get_secret"]}}]"#,
+                 "toolsTtlSeconds": 0, "tools": {"allow": ["get_*"], "deny": ["get_secret"]},
+                 "maxResultBytes": 2048, "maxConcurrentCalls": 1}]"#,
         )
         .unwrap();
         let [a, b] = &config.upstreams[..] else {
@@ -517,6 +549,14 @@ mod tests {
         assert_eq!(
             (b.transport, b.timeout_ms, b.tools_ttl_seconds),
             (Transport::Sse, 500, 0)
+        );
+        assert_eq!(
+            (a.max_result_bytes, a.max_concurrent_calls),
+            (DEFAULT_MAX_RESULT_BYTES, None)
+        );
+        assert_eq!(
+            (b.max_result_bytes, b.max_concurrent_calls),
+            (2048, Some(1))
         );
         assert!(b.tools.permits("get_stock"));
         assert!(!b.tools.permits("get_secret"), "deny wins over allow");
@@ -602,6 +642,14 @@ mod tests {
             (
                 r#"[{"name": "a", "url": "http://x", "tools": {"deny": [""]}}]"#,
                 "UPSTREAMS[0].tools.deny: a pattern is empty",
+            ),
+            (
+                r#"[{"name": "a", "url": "http://x", "maxConcurrentCalls": 0}]"#,
+                "UPSTREAMS[0].maxConcurrentCalls: 0 is outside 1 to 1000",
+            ),
+            (
+                r#"[{"name": "a", "url": "http://x", "maxResultBytes": 100000000}]"#,
+                "UPSTREAMS[0].maxResultBytes: 100000000 is outside 1024 to 33554432",
             ),
         ];
         for (json, expected) in cases {

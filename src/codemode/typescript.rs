@@ -1,12 +1,13 @@
 //! JSON Schema → TypeScript type expressions.
 //!
 //! Total and bounded: every schema renders (anything unknown becomes `unknown`), nesting is
-//! capped so a hostile schema cannot blow the stack or the output, and only local `$ref`s are
-//! followed. A `$ref` into `$defs`/`definitions` becomes a named type in the namespace's
+//! capped so a hostile schema cannot blow the stack or the output, the schemas one type visits
+//! and the literals one enum spells out are capped so its time is bounded, and only local
+//! `$ref`s are followed. A `$ref` into `$defs`/`definitions` becomes a named type in the namespace's
 //! [`TypeScope`], so recursive schemas render as recursive types; other local refs are inlined
 //! with a guard against cycles.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use serde_json::{Map, Value};
 
@@ -14,6 +15,13 @@ use super::names::{is_reserved_word, to_identifier};
 
 /// How deep nested schemas render before collapsing to `unknown`.
 const MAX_SCHEMA_DEPTH: usize = 12;
+
+/// Schemas one rendered type may visit; past it, the rest renders as `unknown`. The largest tool
+/// of the test upstreams and GitHub's server visits under 100.
+const MAX_RENDERED_SCHEMAS: usize = 2_000;
+
+/// Literals an enum spells out; a longer one renders as the type of its values.
+const MAX_ENUM_LITERALS: usize = 500;
 
 /// Examples shown per property at most.
 const MAX_EXAMPLES: usize = 3;
@@ -109,11 +117,13 @@ impl TypeScope {
 
 /// Renders `schema` as a TypeScript type, with `$defs` it uses added to `scope`.
 pub fn type_of(schema: &Value, scope: &mut TypeScope) -> String {
+    let mut budget = MAX_RENDERED_SCHEMAS;
     Renderer {
         root: schema,
         scope,
         inlined: Vec::new(),
         nesting: 0,
+        budget: &mut budget,
     }
     .render(schema, 0)
 }
@@ -212,14 +222,17 @@ struct Renderer<'a> {
     inlined: Vec<String>,
     /// How many schemas deep the renderer is; past [`MAX_SCHEMA_DEPTH`] it stops.
     nesting: usize,
+    /// Schemas left to visit, shared with the renderers of named types it starts.
+    budget: &'a mut usize,
 }
 
 impl Renderer<'_> {
     /// Renders `schema`; `depth` is its indentation level in the output.
     fn render(&mut self, schema: &Value, depth: usize) -> String {
-        if self.nesting >= MAX_SCHEMA_DEPTH {
+        if self.nesting >= MAX_SCHEMA_DEPTH || *self.budget == 0 {
             return "unknown".into();
         }
+        *self.budget -= 1;
         self.nesting += 1;
         let rendered = self.render_nested(schema, depth);
         self.nesting -= 1;
@@ -252,6 +265,9 @@ impl Renderer<'_> {
             return literal(value);
         }
         if let Some(Value::Array(values)) = schema.get("enum") {
+            if values.len() > MAX_ENUM_LITERALS {
+                return union(values.iter().map(value_type).collect());
+            }
             return union(values.iter().map(literal).collect());
         }
         for (keyword, joiner) in [("anyOf", " | "), ("oneOf", " | "), ("allOf", " & ")] {
@@ -310,7 +326,9 @@ impl Renderer<'_> {
         let mut members = String::new();
         if let Some(Value::Object(properties)) = schema.get("properties") {
             for (key, property) in properties {
-                members.push_str(&jsdoc(&doc_lines(property), &indent));
+                let mut lines = doc_lines(property);
+                lines.extend(self.cut_note());
+                members.push_str(&jsdoc(&lines, &indent));
                 let optional = if required.contains(&key.as_str()) {
                     ""
                 } else {
@@ -335,6 +353,24 @@ impl Renderer<'_> {
         format!("{{\n{members}{}}}", "  ".repeat(depth))
     }
 
+    /// Why the next schema will render as `unknown` when a bound rather than the schema says
+    /// so, for the JSDoc the model reads.
+    fn cut_note(&self) -> Option<String> {
+        if self.nesting >= MAX_SCHEMA_DEPTH {
+            Some(format!(
+                "[cut by the runner: nested deeper than {MAX_SCHEMA_DEPTH} levels; the upstream \
+                 checks what is not shown]"
+            ))
+        } else if *self.budget == 0 {
+            Some(format!(
+                "[cut by the runner: the schema is larger than {MAX_RENDERED_SCHEMAS} schemas; \
+                 the upstream checks what is not shown]"
+            ))
+        } else {
+            None
+        }
+    }
+
     fn render_ref(&mut self, reference: &str, depth: usize) -> String {
         let Some(target) = resolve_local_ref(self.root, reference) else {
             return "unknown".into();
@@ -349,6 +385,7 @@ impl Renderer<'_> {
                     scope: self.scope,
                     inlined: Vec::new(),
                     nesting,
+                    budget: &mut *self.budget,
                 }
                 .render(target, 0);
                 if let Some(named) = self.scope.types.get_mut(&name) {
@@ -390,17 +427,29 @@ fn literal(value: &Value) -> String {
     }
 }
 
+/// The TypeScript type of a JSON value, for an enum too long to spell out.
+fn value_type(value: &Value) -> String {
+    match value {
+        Value::String(_) => "string",
+        Value::Number(_) => "number",
+        Value::Bool(_) => "boolean",
+        Value::Null => "null",
+        Value::Array(_) | Value::Object(_) => "unknown",
+    }
+    .into()
+}
+
 fn union(parts: Vec<String>) -> String {
     join_unique(parts, " | ")
 }
 
+/// `parts` without repeats, in order, joined; linear in their number.
 fn join_unique(parts: Vec<String>, joiner: &str) -> String {
-    let mut unique: Vec<String> = Vec::new();
-    for part in parts {
-        if !unique.contains(&part) {
-            unique.push(part);
-        }
-    }
+    let mut seen = HashSet::new();
+    let unique: Vec<String> = parts
+        .into_iter()
+        .filter(|part| seen.insert(part.clone()))
+        .collect();
     match unique.len() {
         0 => "never".into(),
         _ if unique.iter().any(|p| p == "unknown") && joiner == " | " => "unknown".into(),
@@ -578,11 +627,55 @@ mod tests {
     }
 
     #[test]
+    fn a_property_cut_for_depth_says_so() {
+        let mut schema = json!({"type": "string"});
+        for _ in 0..20 {
+            schema =
+                json!({"type": "object", "properties": {"child": schema}, "required": ["child"]});
+        }
+        let rendered = ts(&schema);
+        assert!(rendered.contains(
+            "/** [cut by the runner: nested deeper than 12 levels; the upstream checks what is \
+             not shown] */"
+        ));
+        assert_eq!(rendered.matches("child:").count(), 12);
+    }
+
+    #[test]
     fn very_deep_nesting_is_cut_off_instead_of_overflowing() {
         let mut schema = json!({"type": "string"});
         for _ in 0..500 {
             schema = json!({"type": "array", "items": schema});
         }
         assert!(ts(&schema).contains("unknown"));
+    }
+
+    #[test]
+    fn a_huge_enum_renders_as_its_values_type_and_fast() {
+        let values: Vec<Value> = (0..50_000).map(|i| json!(format!("v{i}"))).collect();
+        assert_eq!(ts(&json!({"enum": values})), "string");
+        let mixed: Vec<Value> = (0..600)
+            .map(|i| if i % 2 == 0 { json!(i) } else { json!(null) })
+            .collect();
+        assert_eq!(ts(&json!({"enum": mixed})), "number | null");
+        let listed: Vec<Value> = (0..MAX_ENUM_LITERALS).map(|i| json!(i)).collect();
+        assert_eq!(
+            ts(&json!({"enum": listed})).matches(" | ").count(),
+            MAX_ENUM_LITERALS - 1
+        );
+    }
+
+    #[test]
+    fn a_very_wide_schema_stops_rendering_at_its_budget() {
+        let properties: Map<String, Value> = (0..10_000)
+            .map(|i| (format!("p{i}"), json!({"type": "string"})))
+            .collect();
+        let rendered = ts(&json!({"type": "object", "properties": properties}));
+        assert!(rendered.contains("p1998?: string;"));
+        assert!(rendered.contains(
+            "/** [cut by the runner: the schema is larger than 2000 schemas; the upstream checks \
+             what is not shown] */\n  p1999?: unknown;"
+        ));
+        assert!(rendered.contains("p9999?: unknown;"));
     }
 }

@@ -31,6 +31,8 @@ pub enum ToolErrorKind {
     UpstreamProtocolError,
     /// The upstream had ended the session; the call was not processed.
     UpstreamSessionExpired,
+    /// The upstream's answer was larger than its `maxResultBytes`; it was not read further.
+    UpstreamResultTooLarge,
     /// The runner's configuration for the upstream cannot be used.
     UpstreamMisconfigured,
     /// The program asked for an upstream or tool it may not use.
@@ -55,6 +57,7 @@ impl ToolErrorKind {
             UpstreamError::SessionExpired => Self::UpstreamSessionExpired,
             UpstreamError::Misconfigured { .. } => Self::UpstreamMisconfigured,
             UpstreamError::Cancelled { .. } => Self::Cancelled,
+            UpstreamError::TooLarge { .. } => Self::UpstreamResultTooLarge,
         }
     }
 }

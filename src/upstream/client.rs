@@ -8,6 +8,7 @@ use rmcp::model::{ErrorData, ProtocolVersion};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
+use super::bounds::{cut_deep, ByteBudget, MAX_MESSAGE_DEPTH};
 use super::sse;
 use crate::config::redact;
 
@@ -48,8 +49,9 @@ pub enum UpstreamError {
         /// What is wrong (names, never secret values).
         detail: String,
     },
-    /// The server no longer knows the session (HTTP 404, or 400 from some servers, to a request
-    /// carrying it). The request was not processed; the next one opens a new session.
+    /// The server no longer knows the session (HTTP 404, or a 400 saying so, to a request
+    /// carrying it; see [`super::bounds::session_rejected`]). The request was not processed; the
+    /// next one opens a new session.
     #[error("the upstream had ended the session, so the request was not processed; call again")]
     SessionExpired,
     /// The answer is not the JSON-RPC response that was asked for.
@@ -65,6 +67,21 @@ pub enum UpstreamError {
         code: i32,
         /// The server's message.
         message: String,
+    },
+    /// The answer was larger than the upstream's `maxResultBytes`; the runner stopped reading it,
+    /// so it cost no more memory than the limit.
+    #[error(
+        "the answer is too large: {size}, over this upstream's limit of {limit} bytes \
+         (maxResultBytes); the runner did not read it",
+        size = size_text(*.bytes, *.declared, *.limit)
+    )]
+    TooLarge {
+        /// The declared length, or how many bytes had arrived when reading stopped.
+        bytes: u64,
+        /// Whether `bytes` is the answer's declared `Content-Length`.
+        declared: bool,
+        /// The limit.
+        limit: u64,
     },
     /// The runner's client cancelled the execution while the call was in flight; the upstream
     /// was told to stop.
@@ -96,6 +113,15 @@ impl UpstreamError {
             },
             other => other,
         }
+    }
+}
+
+/// How an oversized answer's size is told: its declared length, or where reading stopped.
+fn size_text(bytes: u64, declared: bool, limit: u64) -> String {
+    if declared {
+        format!("{bytes} bytes (its declared length)")
+    } else {
+        format!("more than {limit} bytes (reading stopped at {bytes})")
     }
 }
 
@@ -181,19 +207,36 @@ pub fn empty_result(id: &Value) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "result": {}})
 }
 
-/// Whether an answer says the upstream no longer knows the session the request carried. The
-/// spec's answer is 404; some servers (server-everything) answer 400 "No valid session ID". Either
-/// way the request was refused unprocessed and a new session is needed.
-pub fn session_rejected(status: u16, sent_session: bool) -> bool {
-    sent_session && matches!(status, 400 | 404)
+/// The error for an answer with a non-2xx status and this body. The upstream's words are quoted
+/// (as a JSON string, so they cannot pass for the runner's); a JSON-RPC error body is told by its
+/// code and message.
+pub fn http_failure(status: u16, body: &str) -> UpstreamError {
+    let rpc_error = serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|message| {
+            serde_json::from_value::<ErrorData>(message.get("error")?.clone()).ok()
+        });
+    let detail = match rpc_error {
+        Some(error) => format!(
+            "JSON-RPC error {} {}",
+            error.code.0,
+            quoted(&excerpt(&error.message))
+        ),
+        None => quoted(&excerpt(body)),
+    };
+    UpstreamError::HttpStatus { status, detail }
 }
 
-/// The error for an answer with a non-2xx status and this body.
-pub fn http_failure(status: u16, body: &str) -> UpstreamError {
-    UpstreamError::HttpStatus {
-        status,
-        detail: excerpt(body),
-    }
+/// `text` as a JSON string literal: the upstream's words, in quotes, escapes and all.
+fn quoted(text: &str) -> String {
+    Value::String(text.to_owned()).to_string()
+}
+
+/// Parses one JSON-RPC message from an upstream, with anything nested deeper than
+/// [`MAX_MESSAGE_DEPTH`] replaced by a marker first, so one over-deep value cannot make the rest
+/// of the message unreadable.
+pub fn parse_message(text: &str) -> Result<Value, serde_json::Error> {
+    serde_json::from_str(&cut_deep(text, MAX_MESSAGE_DEPTH))
 }
 
 /// What one JSON-RPC message from an upstream is.
@@ -266,7 +309,7 @@ fn response_outcome(response: &Value, id: &Value) -> Result<Value, UpstreamError
 
 /// Reads the result of request `id` from a 2xx `application/json` answer.
 pub fn read_json_response(body: &str, id: u64) -> Result<Value, UpstreamError> {
-    let value: Value = serde_json::from_str(body).map_err(|e| UpstreamError::Malformed {
+    let value: Value = parse_message(body).map_err(|e| UpstreamError::Malformed {
         detail: format!("the body is not JSON ({e}): {}", excerpt(body)),
     })?;
     let messages = match value {
@@ -291,6 +334,8 @@ pub fn read_json_response(body: &str, id: u64) -> Result<Value, UpstreamError> {
 #[derive(Debug)]
 pub struct StreamedResponse {
     id: Value,
+    /// The stream's bytes so far, against the upstream's size limit.
+    budget: ByteBudget,
     events: sse::EventParser,
     notifications: Vec<String>,
     /// The last event that was not a JSON-RPC message, to explain a stream that ends early.
@@ -298,20 +343,27 @@ pub struct StreamedResponse {
 }
 
 impl StreamedResponse {
-    /// Waits for the response to request `id`.
-    pub fn new(id: u64) -> Self {
+    /// Waits for the response to request `id`, reading at most `max_bytes` of the stream.
+    pub fn new(id: u64, max_bytes: u64) -> Self {
         Self {
             id: json!(id),
+            budget: ByteBudget::new(max_bytes),
             events: sse::EventParser::default(),
             notifications: Vec::new(),
             unreadable: None,
         }
     }
 
-    /// Reads a chunk; returns the outcome once the response has arrived.
+    /// Reads a chunk; returns the outcome once the response has arrived, or once the stream has
+    /// passed its size limit (then it must not be read further).
     pub fn feed(&mut self, chunk: &[u8]) -> Option<Result<Value, UpstreamError>> {
-        let events = self.events.feed(chunk);
-        events.into_iter().find_map(|event| self.event(&event.data))
+        if let Err(too_large) = self.budget.take(chunk.len()) {
+            return Some(Err(too_large));
+        }
+        match self.events.feed(chunk) {
+            Ok(events) => events.into_iter().find_map(|event| self.event(&event.data)),
+            Err(_) => Some(Err(self.budget.exceeded())),
+        }
     }
 
     /// The outcome when the stream has ended.
@@ -338,9 +390,7 @@ impl StreamedResponse {
     }
 
     fn event(&mut self, data: &str) -> Option<Result<Value, UpstreamError>> {
-        let message = serde_json::from_str::<Value>(data)
-            .ok()
-            .and_then(|m| classify(&m).ok());
+        let message = parse_message(data).ok().and_then(|m| classify(&m).ok());
         match message {
             Some(Incoming::Response { id, outcome }) if id == self.id => Some(outcome),
             Some(Incoming::Notification { method }) => {
@@ -384,7 +434,7 @@ mod tests {
     }
 
     fn streamed(body: &str, id: u64) -> (Result<Value, UpstreamError>, Vec<String>) {
-        let mut reader = StreamedResponse::new(id);
+        let mut reader = StreamedResponse::new(id, 1 << 20);
         match reader.feed(body.as_bytes()) {
             Some(outcome) => (outcome, reader.notifications().to_vec()),
             None => {
@@ -409,7 +459,7 @@ mod tests {
 
     #[test]
     fn an_sse_response_is_found_before_the_stream_ends() {
-        let mut reader = StreamedResponse::new(1);
+        let mut reader = StreamedResponse::new(1, 1 << 20);
         assert_eq!(reader.feed(b"data: {\"jsonrpc\":\"2.0\",\"id\":1,"), None);
         assert_eq!(
             reader.feed(b"\"result\":{}}\n\n"),
@@ -491,15 +541,40 @@ mod tests {
     }
 
     #[test]
-    fn a_400_or_404_to_a_request_with_a_session_means_the_session_is_gone() {
-        assert!(session_rejected(404, true));
-        assert!(session_rejected(400, true));
-        assert!(
-            !session_rejected(404, false),
-            "without a session, 404 is just not found"
+    fn a_stream_past_its_size_limit_fails_without_waiting_for_the_response() {
+        let mut reader = StreamedResponse::new(1, 64);
+        assert_eq!(reader.feed(b"data: {\"jsonrpc\":\"2.0\",\"id\":1,"), None);
+        assert_eq!(
+            reader.feed(&[b' '; 40]),
+            Some(Err(UpstreamError::TooLarge {
+                bytes: 70,
+                declared: false,
+                limit: 64
+            }))
         );
-        assert!(!session_rejected(500, true));
-        assert!(!session_rejected(200, true));
+    }
+
+    #[test]
+    fn a_deeply_nested_result_is_read_with_the_deep_part_marked() {
+        let deep = format!("{}{}", "[".repeat(500), "]".repeat(500));
+        let body = format!(r#"{{"jsonrpc":"2.0","id":2,"result":{{"a":1,"b":{deep}}}}}"#);
+        let result = read_json_response(&body, 2).unwrap();
+        assert_eq!(result["a"], 1);
+        assert!(result.to_string().contains("cut by the runner"));
+    }
+
+    #[test]
+    fn an_http_error_quotes_the_upstream_and_reads_a_json_rpc_error_body() {
+        assert_eq!(
+            http_failure(500, "boom \"quoted\"").to_string(),
+            r#"HTTP 500: "boom \"quoted\"""#
+        );
+        let body =
+            r#"{"jsonrpc":"2.0","id":3,"error":{"code":-32602,"message":"order 7 is locked"}}"#;
+        assert_eq!(
+            http_failure(400, body).to_string(),
+            r#"HTTP 400: JSON-RPC error -32602 "order 7 is locked""#
+        );
     }
 
     #[test]
@@ -509,7 +584,7 @@ mod tests {
             http_failure(500, "token s3cr3t refused").redacted(&secrets),
             UpstreamError::HttpStatus {
                 status: 500,
-                detail: "token [redacted] refused".into()
+                detail: "\"token [redacted] refused\"".into()
             }
         );
         let rpc = UpstreamError::Rpc {
@@ -528,7 +603,11 @@ mod tests {
         let UpstreamError::HttpStatus { detail, .. } = http_failure(502, &body) else {
             panic!("expected an HTTP error")
         };
-        assert_eq!(detail.chars().count(), DETAIL_CHARS + 1);
+        assert_eq!(
+            detail.chars().count(),
+            DETAIL_CHARS + 3,
+            "the excerpt, `…` and quotes"
+        );
         assert!(!detail.contains('\n'));
     }
 }

@@ -15,28 +15,82 @@ pub struct Event {
 }
 
 /// An event-stream parser fed with chunks as they arrive, cut anywhere (even inside a UTF-8
-/// character or between `\r` and `\n`).
-#[derive(Debug, Default)]
+/// character or between `\r` and `\n`). Each byte is looked at a bounded number of times, so a
+/// 10 MB event costs the same whether it arrives in one chunk or in thousands.
+#[derive(Debug)]
 pub struct EventParser {
     /// Bytes of a line not yet ended.
     pending: Vec<u8>,
+    /// How much of `pending` is known to hold no line break: the next search starts there.
+    searched: usize,
     /// The event being assembled.
     name: Option<String>,
     data: Option<String>,
+    /// Bytes of the event being assembled, its lines so far.
+    event_bytes: usize,
+    /// The most bytes one event may take, unfinished line included.
+    max_event_bytes: usize,
+}
+
+/// An event larger than the parser's limit: a peer that sends one is not read further, so it
+/// cannot make the runner hold more than the limit.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("an event of the stream passed {limit} bytes (reading stopped at {bytes})")]
+pub struct EventTooLarge {
+    /// The event's bytes when reading stopped.
+    pub bytes: usize,
+    /// The limit it passed.
+    pub limit: usize,
+}
+
+impl Default for EventParser {
+    fn default() -> Self {
+        Self::with_event_limit(usize::MAX)
+    }
 }
 
 impl EventParser {
-    /// The events completed by `chunk`.
-    pub fn feed(&mut self, chunk: &[u8]) -> Vec<Event> {
-        self.pending.extend_from_slice(chunk);
-        let mut events = Vec::new();
-        while let Some(end) = self.pending.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = self.pending.drain(..=end).collect();
-            let line = String::from_utf8_lossy(&line[..end]);
-            let line = line.strip_suffix('\r').unwrap_or(&line);
-            events.extend(self.line(line));
+    /// A parser that refuses events over `max_event_bytes`: for a stream that stays open and
+    /// is not otherwise bounded (the 2024-11-05 transport's GET stream).
+    pub fn with_event_limit(max_event_bytes: usize) -> Self {
+        Self {
+            pending: Vec::new(),
+            searched: 0,
+            name: None,
+            data: None,
+            event_bytes: 0,
+            max_event_bytes,
         }
-        events
+    }
+
+    /// The events completed by `chunk`, or the limit an event passed (the parser is then of no
+    /// further use).
+    pub fn feed(&mut self, chunk: &[u8]) -> Result<Vec<Event>, EventTooLarge> {
+        let mut pending = std::mem::take(&mut self.pending);
+        pending.extend_from_slice(chunk);
+        let mut events = Vec::new();
+        let mut start = 0;
+        while let Some(offset) = pending[self.searched..].iter().position(|&b| b == b'\n') {
+            let end = self.searched + offset;
+            let line = &pending[start..end];
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            self.event_bytes = self.event_bytes.saturating_add(end + 1 - start);
+            events.extend(self.line(&String::from_utf8_lossy(line)));
+            start = end + 1;
+            self.searched = start;
+        }
+        // Only the unended line stays, so this moves at most the bytes of this chunk.
+        pending.drain(..start);
+        self.searched = pending.len();
+        self.pending = pending;
+        let bytes = self.event_bytes.saturating_add(self.pending.len());
+        if bytes > self.max_event_bytes {
+            return Err(EventTooLarge {
+                bytes,
+                limit: self.max_event_bytes,
+            });
+        }
+        Ok(events)
     }
 
     /// The event left when the stream ends without a final blank line.
@@ -72,6 +126,7 @@ impl EventParser {
     }
 
     fn dispatch(&mut self) -> Option<Event> {
+        self.event_bytes = 0;
         let name = self.name.take();
         let data = self.data.take().filter(|d| !d.is_empty())?;
         Some(Event {
@@ -90,7 +145,7 @@ mod tests {
 
     fn all_events(stream: &str) -> Vec<Event> {
         let mut parser = EventParser::default();
-        let mut events = parser.feed(stream.as_bytes());
+        let mut events = parser.feed(stream.as_bytes()).unwrap();
         events.extend(parser.finish());
         events
     }
@@ -133,10 +188,71 @@ mod tests {
         let bytes = stream.as_bytes();
         for cut in 1..bytes.len() {
             let mut parser = EventParser::default();
-            let mut events = parser.feed(&bytes[..cut]);
-            events.extend(parser.feed(&bytes[cut..]));
+            let mut events = parser.feed(&bytes[..cut]).unwrap();
+            events.extend(parser.feed(&bytes[cut..]).unwrap());
             events.extend(parser.finish());
             assert_eq!(events, whole, "cut at byte {cut}");
         }
+    }
+
+    #[test]
+    fn a_large_event_in_small_chunks_is_read_in_linear_time() {
+        // 16 MiB in 1 KiB chunks: a parser that searched its whole pending input on each chunk
+        // would scan about 128 GiB here and never finish in time.
+        let payload = "x".repeat(16 << 20);
+        let stream = format!("data: {payload}\n\ndata: after\n\n");
+        #[cfg(not(target_arch = "wasm32"))]
+        let started = std::time::Instant::now();
+        let mut parser = EventParser::default();
+        let mut events = Vec::new();
+        for chunk in stream.as_bytes().chunks(1024) {
+            events.extend(parser.feed(chunk).unwrap());
+        }
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[0].data.len(), payload.len());
+        assert_eq!(events[1], message("after"));
+        // Time cannot be read on wasm32-unknown-unknown; there a quadratic parser just hangs.
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            let elapsed = started.elapsed();
+            assert!(
+                elapsed < std::time::Duration::from_secs(10),
+                "16 MiB took {elapsed:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn many_small_events_in_one_chunk_are_all_read() {
+        let stream = "data: e\n\n".repeat(50_000);
+        let mut parser = EventParser::default();
+        let events = parser.feed(stream.as_bytes()).unwrap();
+        assert_eq!(events.len(), 50_000);
+        assert!(events.iter().all(|e| *e == message("e")));
+    }
+
+    #[test]
+    fn an_event_over_the_limit_is_refused_before_it_is_complete() {
+        let mut parser = EventParser::with_event_limit(100);
+        assert_eq!(parser.feed(b"data: small\n\n").unwrap(), [message("small")]);
+        assert_eq!(parser.feed(&[b'd'; 60]).unwrap(), []);
+        assert_eq!(
+            parser.feed(&[b'd'; 60]),
+            Err(EventTooLarge {
+                bytes: 120,
+                limit: 100
+            }),
+            "an unended line counts"
+        );
+        let mut parser = EventParser::with_event_limit(100);
+        let lines = "data: 0123456789\n".repeat(10);
+        assert_eq!(
+            parser.feed(lines.as_bytes()),
+            Err(EventTooLarge {
+                bytes: 170,
+                limit: 100
+            }),
+            "the lines of one event add up"
+        );
     }
 }

@@ -2,7 +2,7 @@
 // server-everything (streamable HTTP, SSE answers), the Python inventory server twice (stateful
 // with SSE answers, and stateless with plain JSON answers), and `wrangler dev` with all three
 // configured as upstreams; on request also the inventory server on the 2024-11-05 HTTP+SSE
-// transport and the fault-injecting server. Every process is started in its own process group
+// transport, the fault-injecting server and the hostile server. Every process is started in its own process group
 // and stopped with it; logs go to a temporary directory and are printed when a start fails.
 
 import { spawn } from "node:child_process";
@@ -130,15 +130,36 @@ export async function startFaulty(logDir, processes) {
 }
 
 /**
+ * Starts tests/upstreams/hostile_server.mjs; returns { url, peaks } where `peaks()` returns the
+ * most calls it saw in flight at once, by concurrency key.
+ */
+export async function startHostile(logDir, processes) {
+  const port = await freePort();
+  const server = start("hostile", process.execPath,
+    [join(ROOT, "tests/upstreams/hostile_server.mjs"), "--port", String(port)], { logDir });
+  processes.push(server);
+  await waitFor("hostile server", () => portOpen(port), processes);
+  const base = `http://127.0.0.1:${port}`;
+  return {
+    url: `${base}/mcp`,
+    async peaks() {
+      return (await fetch(`${base}/control/peaks`)).json();
+    },
+  };
+}
+
+/**
  * Starts the three upstreams and the runner. `pythonUpstreams` ([{ name, script, args }]) are
  * more Python servers to start and configure; `extraUpstreams` are appended to the configuration;
  * `vars` are passed to wrangler as `--var NAME:VALUE`, `secrets` through an env file, as
  * `wrangler secret put` would set them. `legacySse` adds the inventory server on the 2024-11-05
  * transport as `inventory_sse`; `faulty` (an object of extra configuration fields) adds the
  * fault-injecting server as `faulty`; `overrides` maps an upstream's name to configuration fields
- * merged into its entry. Returns { url, base, logDir, upstreams, faulty, stop, ... }.
+ * merged into its entry; `hostile` (upstream name → extra configuration fields) adds the hostile
+ * server once, configured under each name. Returns { url, base, logDir, upstreams, faulty,
+ * hostile, stop, ... }.
  */
-export async function startStack({ extraUpstreams = [], pythonUpstreams = [], vars = {}, secrets = {}, legacySse = false, faulty, overrides = {} } = {}) {
+export async function startStack({ extraUpstreams = [], pythonUpstreams = [], vars = {}, secrets = {}, legacySse = false, faulty, hostile, overrides = {} } = {}) {
   const logDir = mkdtempSync(join(tmpdir(), "mir-stack-"));
   const processes = [];
   try {
@@ -158,6 +179,10 @@ export async function startStack({ extraUpstreams = [], pythonUpstreams = [], va
     const faultyServer = faulty && (await startFaulty(logDir, processes));
     if (faultyServer) {
       upstreams.push({ name: "faulty", url: faultyServer.url, ...faulty });
+    }
+    const hostileServer = hostile && (await startHostile(logDir, processes));
+    for (const [name, fields] of Object.entries(hostile ?? {})) {
+      upstreams.push({ name, url: hostileServer.url, ...fields });
     }
     for (const { name, script, args = [] } of pythonUpstreams) {
       upstreams.push({ name, url: await startPythonServer(name, script, args, logDir, processes) });
@@ -193,6 +218,7 @@ export async function startStack({ extraUpstreams = [], pythonUpstreams = [], va
       logDir,
       upstreams,
       faulty: faultyServer,
+      hostile: hostileServer,
       get runnerLog() {
         return runner.log;
       },

@@ -137,7 +137,7 @@ return failure;`);
   };
 
   const FAULTS = [
-    [{ fault: "http500" }, "UpstreamHttpError", /^faulty\.echo: HTTP 500: internal failure while serving request/],
+    [{ fault: "http500" }, "UpstreamHttpError", /^faulty\.echo: HTTP 500: "internal failure while serving request/],
     [{ fault: "malformed-sse" }, "UpstreamProtocolError", /^faulty\.echo: malformed response: the event stream ended without the response to request \d+: an event is not JSON-RPC/],
     [{ fault: "rpc-error" }, "UpstreamRpcError", /^faulty\.echo: JSON-RPC error -32603: database offline/],
     [{ fault: "tool-error" }, "UpstreamToolError", /^faulty\.echo: the tool reported an error: tool failed: inventory locked$/],

@@ -15,18 +15,20 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use futures::future::{select, Either, LocalBoxFuture, Shared};
-use futures::{FutureExt, StreamExt};
+use futures::FutureExt;
 use serde_json::Value;
 use wasm_bindgen_futures::spawn_local;
 use worker::{AbortController, AbortSignal, Fetch, Headers, Method, RequestInit};
 
+use super::body::BodyReader;
 use super::legacy_sse::Channel;
 use super::{Target, Upstream};
 use crate::config::Transport;
+use crate::upstream::bounds::{session_rejected, ByteBudget, ERROR_BODY_BYTES};
 use crate::upstream::client::{
     self, cancelled_notification, http_failure, initialize_request, initialized_notification,
-    negotiated_version, read_json_response, sends_version_header, session_rejected,
-    StreamedResponse, UpstreamError, SESSION_HEADER, TOOLS_LIST_CHANGED,
+    negotiated_version, read_json_response, sends_version_header, StreamedResponse, UpstreamError,
+    SESSION_HEADER, TOOLS_LIST_CHANGED,
 };
 
 /// Resolves, with a reason, when the caller no longer wants the request's answer.
@@ -176,7 +178,7 @@ impl Connection {
         )
         .await?;
         let session_id = response.headers().get(SESSION_HEADER).ok().flatten();
-        let result = read_answer(upstream, &mut response, id).await?;
+        let result = read_answer(upstream, target, &mut response, id).await?;
         let link = Link::Streamable(Session {
             id: session_id,
             version: negotiated_version(&result)?,
@@ -208,7 +210,16 @@ impl Connection {
         };
         let ms = target.config.timeout_ms;
         let error = match select(Box::pin(within(ms, work)), stop).await {
-            Either::Left((Some(exchange), _)) => return exchange,
+            Either::Left((Some(exchange), _)) => {
+                if matches!(
+                    exchange,
+                    Exchange::Answered(Err(UpstreamError::TooLarge { .. }))
+                ) {
+                    // Dropping the body cancelled it; aborting ends the request for certain.
+                    abort.abort();
+                }
+                return exchange;
+            }
             Either::Left((None, _)) => UpstreamError::Timeout { ms },
             Either::Right((reason, _)) => UpstreamError::Cancelled { reason },
         };
@@ -265,10 +276,16 @@ impl Session {
             Ok(response) => response,
             Err(error) => return Exchange::Answered(Err(error)),
         };
-        if session_rejected(response.status_code(), self.id.is_some()) {
-            return Exchange::SessionGone;
+        let status = response.status_code();
+        if self.id.is_some() && matches!(status, 400 | 404) {
+            // Whether the session is gone depends on what the upstream says.
+            let body = read_error_body(&mut response).await;
+            if session_rejected(status, true, &body) {
+                return Exchange::SessionGone;
+            }
+            return Exchange::Answered(Err(http_failure(status, &body)));
         }
-        Exchange::Answered(read_answer(upstream, &mut response, id).await)
+        Exchange::Answered(read_answer(upstream, target, &mut response, id).await)
     }
 
     fn headers(&self) -> Vec<(&'static str, String)> {
@@ -367,32 +384,35 @@ pub(super) async fn send(
 }
 
 /// Reads the result of request `id` from a POST's response: JSON, or an SSE stream read only as
-/// far as the response. Notifications on the way are heeded.
+/// far as the response. Notifications on the way are heeded. Neither is read past the upstream's
+/// `maxResultBytes`: an answer that declares more is refused unread, one that streams more is
+/// dropped (which cancels the rest) as soon as it passes the limit.
 async fn read_answer(
     upstream: &Upstream,
+    target: &Target,
     response: &mut worker::Response,
     id: u64,
 ) -> Result<Value, UpstreamError> {
     let status = response.status_code();
     if !(200..300).contains(&status) {
-        return Err(http_failure(
-            status,
-            &response.text().await.unwrap_or_default(),
-        ));
+        return Err(http_failure(status, &read_error_body(response).await));
     }
+    let limit = u64::from(target.config.max_result_bytes);
+    let declared = response.headers().get("Content-Length").ok().flatten();
+    ByteBudget::new(limit).check_declared(declared.as_deref())?;
     let content_type = response.headers().get("Content-Type").ok().flatten();
     if !content_type.is_some_and(|t| t.trim_start().starts_with("text/event-stream")) {
-        let body = response.text().await.map_err(unreachable)?;
-        return read_json_response(&body, id);
+        let body = read_body(response, limit).await?;
+        return read_json_response(&String::from_utf8_lossy(&body), id);
     }
-    let mut reader = StreamedResponse::new(id);
-    let mut stream = response.stream().map_err(unreachable)?;
+    let mut reader = StreamedResponse::new(id, limit);
     let mut outcome = None;
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(unreachable)?;
-        outcome = reader.feed(&chunk);
-        if outcome.is_some() {
-            break;
+    if let Some(mut body) = BodyReader::new(response)? {
+        while let Some(chunk) = body.next().await? {
+            outcome = reader.feed(&chunk);
+            if outcome.is_some() {
+                break;
+            }
         }
     }
     if reader
@@ -403,6 +423,38 @@ async fn read_answer(
         upstream.tools_changed();
     }
     outcome.unwrap_or_else(|| reader.finish())
+}
+
+/// The body of a response, read only while it stays within `limit` bytes.
+pub(super) async fn read_body(
+    response: &mut worker::Response,
+    limit: u64,
+) -> Result<Vec<u8>, UpstreamError> {
+    let mut body = Vec::new();
+    let Some(mut reader) = BodyReader::new(response)? else {
+        return Ok(body);
+    };
+    let mut budget = ByteBudget::new(limit);
+    while let Some(chunk) = reader.next().await? {
+        budget.take(chunk.len())?;
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// The start of an error answer's body, enough to quote and to judge; the rest is not read.
+pub(super) async fn read_error_body(response: &mut worker::Response) -> String {
+    let mut body = Vec::new();
+    let Ok(Some(mut reader)) = BodyReader::new(response) else {
+        return String::new();
+    };
+    while let Ok(Some(chunk)) = reader.next().await {
+        body.extend_from_slice(&chunk);
+        if body.len() as u64 >= ERROR_BODY_BYTES {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&body).into_owned()
 }
 
 pub(super) fn unreachable(error: impl ToString) -> UpstreamError {

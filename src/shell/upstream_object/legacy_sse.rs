@@ -16,13 +16,16 @@ use serde_json::Value;
 use wasm_bindgen_futures::spawn_local;
 use worker::{ByteStream, Method, Url};
 
-use super::connection::{headers, post, send, unreachable, Connection, Exchange, Link};
+use super::connection::{
+    headers, post, read_error_body, send, unreachable, Connection, Exchange, Link,
+};
 use super::{Target, Upstream};
+use crate::upstream::bounds::session_rejected;
 use crate::upstream::client::{
     classify, empty_result, http_failure, initialize_request, initialized_notification,
-    negotiated_version, Incoming, UpstreamError, TOOLS_LIST_CHANGED,
+    negotiated_version, parse_message, Incoming, UpstreamError, TOOLS_LIST_CHANGED,
 };
-use crate::upstream::sse::{Event, EventParser};
+use crate::upstream::sse::{Event, EventParser, EventTooLarge};
 
 /// An open event stream and the requests waiting for answers on it.
 pub(super) struct Channel {
@@ -32,6 +35,8 @@ pub(super) struct Channel {
     pending: RefCell<HashMap<u64, oneshot::Sender<Result<Value, UpstreamError>>>>,
     /// Cleared when the stream ends.
     open: Cell<bool>,
+    /// Why the stream was given up, when the runner did so: passed to every waiting request.
+    failure: RefCell<Option<UpstreamError>>,
 }
 
 /// Removes a request from the waiting list however its exchange ends (answer, error, timeout).
@@ -57,20 +62,21 @@ impl Channel {
         let mut response = send(&target.config.url, Method::Get, headers, None, None).await?;
         let status = response.status_code();
         if !(200..300).contains(&status) {
-            return Err(http_failure(
-                status,
-                &response.text().await.unwrap_or_default(),
-            ));
+            return Err(http_failure(status, &read_error_body(&mut response).await));
         }
         let mut stream = response.stream().map_err(unreachable)?;
-        let mut parser = EventParser::default();
+        let limit = target.config.max_result_bytes;
+        let mut parser =
+            EventParser::with_event_limit(usize::try_from(limit).unwrap_or(usize::MAX));
         let (endpoint, early) = loop {
             let Some(chunk) = stream.next().await else {
                 return Err(UpstreamError::Malformed {
                     detail: "the event stream ended before naming its message endpoint".into(),
                 });
             };
-            let mut events = parser.feed(&chunk.map_err(unreachable)?);
+            let mut events = parser
+                .feed(&chunk.map_err(unreachable)?)
+                .map_err(|e| too_large(&e))?;
             if let Some(at) = events.iter().position(|e| e.name == "endpoint") {
                 let early = events.split_off(at + 1);
                 break (events.pop().map(|e| e.data).unwrap_or_default(), early);
@@ -80,6 +86,7 @@ impl Channel {
             endpoint: same_origin(&target.config.url, &endpoint)?,
             pending: RefCell::new(HashMap::new()),
             open: Cell::new(true),
+            failure: RefCell::new(None),
         });
         spawn_local(read_events(
             Rc::clone(upstream),
@@ -122,13 +129,31 @@ impl Channel {
         };
         match response.status_code() {
             200..=299 => {}
-            400 | 404 => return Exchange::SessionGone,
             status => {
-                let body = response.text().await.unwrap_or_default();
+                let body = read_error_body(&mut response).await;
+                // The session is in the endpoint's URL, so every POST carries it.
+                if session_rejected(status, true, &body) {
+                    return Exchange::SessionGone;
+                }
                 return Exchange::Answered(Err(http_failure(status, &body)));
             }
         }
-        Exchange::Answered(answer.await.unwrap_or_else(|_| Err(closed())))
+        Exchange::Answered(answer.await.unwrap_or_else(|_| Err(self.ended())))
+    }
+
+    /// Why no answer will come: the runner gave the stream up, or the upstream closed it.
+    fn ended(&self) -> UpstreamError {
+        self.failure.borrow().clone().unwrap_or_else(closed)
+    }
+}
+
+/// The error for an event past the upstream's `maxResultBytes`.
+fn too_large(error: &EventTooLarge) -> UpstreamError {
+    let bytes = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+    UpstreamError::TooLarge {
+        bytes: bytes(error.bytes),
+        declared: false,
+        limit: bytes(error.limit),
     }
 }
 
@@ -167,7 +192,7 @@ async fn read_events(
         if event.name != "message" {
             return;
         }
-        let Ok(message) = serde_json::from_str::<Value>(&event.data) else {
+        let Ok(message) = parse_message(&event.data) else {
             return;
         };
         match classify(&message) {
@@ -194,7 +219,16 @@ async fn read_events(
     };
     early.into_iter().for_each(heed);
     while let Some(Ok(chunk)) = stream.next().await {
-        parser.feed(&chunk).into_iter().for_each(heed);
+        match parser.feed(&chunk) {
+            Ok(events) => events.into_iter().for_each(heed),
+            Err(error) => {
+                // An event past the limit cannot be matched to its request without reading it
+                // all, so the stream is given up (dropping it cancels it) and every request
+                // waiting on it fails with the size error; the next request opens a new one.
+                *channel.failure.borrow_mut() = Some(too_large(&error));
+                break;
+            }
+        }
     }
     channel.open.set(false);
     // Dropping the senders tells every waiting request that no answer will come.

@@ -8,7 +8,13 @@
 //!
 //! Secrets are read here, at request time, and nowhere else; anything the upstream says is
 //! redacted of them before it leaves the object.
+//!
+//! What an upstream sends is bounded here too: a received tool list is capped
+//! ([`crate::upstream::tool_caps`]), answers are read within the upstream's `maxResultBytes`
+//! ([`connection`]), and tool calls wait their turn under its `maxConcurrentCalls`
+//! ([`crate::upstream::queue`]).
 
+mod body;
 mod connection;
 mod legacy_sse;
 
@@ -31,6 +37,8 @@ use crate::upstream::arguments::ArgumentChecker;
 use crate::upstream::client::UpstreamError;
 use crate::upstream::health::{CachedTools, Health, UpstreamStatus};
 use crate::upstream::protocol::{UpstreamAnswer, UpstreamCommand, LIST_WAIT_MS};
+use crate::upstream::queue::CallQueue;
+use crate::upstream::tool_caps::cap_tools;
 
 use connection::{never, Connection, Stop};
 
@@ -70,6 +78,8 @@ pub(super) struct Upstream {
     health: RefCell<Health>,
     /// How to stop the calls in flight, by execution.
     running: RefCell<HashMap<String, Vec<oneshot::Sender<String>>>>,
+    /// Tool calls in flight and waiting, under the upstream's `maxConcurrentCalls`.
+    calls: Rc<CallQueue>,
 }
 
 /// Where and how to reach the upstream, with its secrets resolved.
@@ -93,6 +103,7 @@ impl DurableObject for UpstreamObject {
                 checkers: RefCell::new(HashMap::new()),
                 health: RefCell::new(Health::default()),
                 running: RefCell::new(HashMap::new()),
+                calls: CallQueue::new(usize::MAX),
             }),
         }
     }
@@ -245,6 +256,23 @@ impl Upstream {
         if let Err(detail) = checker.check(&arguments.clone().unwrap_or_default()) {
             return UpstreamAnswer::InvalidArguments { detail };
         }
+        // Wait for a turn under `maxConcurrentCalls`; a call stopped while waiting leaves the
+        // queue without reaching the upstream.
+        let limit = target
+            .config
+            .max_concurrent_calls
+            .map_or(usize::MAX, |calls| {
+                usize::try_from(calls).unwrap_or(usize::MAX)
+            });
+        self.calls.set_limit(limit);
+        let (_permit, stop) = match select(self.calls.turn(), stop).await {
+            Either::Left(turn) => turn,
+            Either::Right((reason, _)) => {
+                return UpstreamAnswer::Failed {
+                    error: UpstreamError::Cancelled { reason },
+                }
+            }
+        };
         let params = json!({"name": name, "arguments": arguments.unwrap_or_default()});
         let result = self
             .timed(
@@ -369,7 +397,7 @@ impl Upstream {
             tools.extend(page.tools);
             match page.next_cursor {
                 Some(next) => cursor = Some(next),
-                None => return Ok(tools),
+                None => return Ok(cap_tools(tools)),
             }
         }
         Err(UpstreamError::Malformed {

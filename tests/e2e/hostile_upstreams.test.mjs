@@ -1,0 +1,194 @@
+// What a hostile upstream can no longer do to the runner. tests/upstreams/hostile_server.mjs (a
+// real MCP SDK server) is configured twice: as `hostile` (maxConcurrentCalls 1, a secret
+// credential) and as `hostile_free` (no call limit, the control for the concurrency test). Each
+// test measures against a real wrangler dev: a 10 MB result against a direct SDK call, `search`
+// over a 50,000-value enum while another session works, a 2 MB description, a schema nested 120
+// levels, a 60 MB result and the runner's memory after it, an HTTP 400 to a call, and a burst
+// of parallel calls at the upstream.
+
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { after, before, describe, test } from "node:test";
+
+import { workerdRssMiB } from "../../benches/lib/measure.mjs";
+import { connectTypeScript, execute } from "./mcp.mjs";
+import { startStack } from "./stack.mjs";
+
+const SECRET = "hostile-credential-5d2b71";
+const MIB = 1024 * 1024;
+const DEFAULT_MAX_RESULT_BYTES = 16 * MIB;
+
+const median = (samples) => [...samples].sort((a, b) => a - b)[Math.floor(samples.length / 2)];
+
+/** Milliseconds `work` takes, and its value. */
+async function timed(work) {
+  const started = performance.now();
+  const value = await work();
+  return { ms: performance.now() - started, value };
+}
+
+describe("hostile upstreams", () => {
+  let stack;
+  let client;
+  let other;
+  let direct;
+  /** Everything the runner returned, for the secret scan. */
+  const seen = [];
+
+  const run = async (code, on = client) => {
+    const report = await execute(on, code);
+    seen.push(JSON.stringify(report));
+    return report;
+  };
+  const search = async (query, on = client) => {
+    const result = await on.callTool({ name: "search", arguments: { query } });
+    const text = result.content[0].text;
+    seen.push(text);
+    return text;
+  };
+
+  before(async () => {
+    stack = await startStack({
+      hostile: {
+        hostile: { maxConcurrentCalls: 1, headers: { Authorization: "Bearer ${HOSTILE_TOKEN}" } },
+        hostile_free: {},
+      },
+      secrets: { HOSTILE_TOKEN: SECRET },
+    });
+    client = await connectTypeScript(stack.url);
+    other = await connectTypeScript(stack.url);
+    direct = await connectTypeScript(stack.hostile.url);
+  });
+
+  after(async () => {
+    await Promise.all([client?.close(), other?.close(), direct?.close()]);
+    stack?.stop();
+  });
+
+  test("a schema nested 120 levels is cut and marked, and the upstream keeps its other tools", async () => {
+    const { tools } = await client.listTools();
+    const description = tools.find((t) => t.name === "execute").description;
+    assert.match(description, /- hostile \(8 functions\)/);
+    assert.match(description, /- hostile_free \(8 functions\)/);
+
+    const declaration = await search("hostile.deep_schema");
+    assert.match(declaration, /function deep_schema\(/);
+    assert.match(declaration, /\/\*\* \[cut by the runner: nested deeper than 12 levels; the upstream checks what is not shown\] \*\/\n\s+child: unknown;/);
+
+    let node = "bottom";
+    for (let level = 0; level < 120; level += 1) {
+      node = { child: node };
+    }
+    const report = await run(`return [await hostile.deep_schema({ node: ${JSON.stringify(node)} }), await hostile.echo({ text: "still here" })];`);
+    assert.deepEqual(report.result, ["depth 120", { echoed: "still here" }], JSON.stringify(report));
+  });
+
+  test("search over a 50,000-value enum answers within 500 ms and another session is unaffected", async (t) => {
+    // Both sessions have listed once: the lists are fetched and cached.
+    await other.listTools();
+    const alone = [];
+    for (let i = 0; i < 3; i += 1) {
+      alone.push((await timed(() => search("sum two numbers", other))).ms);
+    }
+    const [hostileSearch, otherSearch] = await Promise.all([
+      timed(() => search("hostile.pick_code")),
+      timed(() => search("sum two numbers", other)),
+    ]);
+    t.diagnostic(`enum search ${hostileSearch.ms.toFixed(0)} ms; other session ${otherSearch.ms.toFixed(0)} ms meanwhile, ${median(alone).toFixed(0)} ms alone`);
+    assert.ok(hostileSearch.ms < 500, `search took ${hostileSearch.ms} ms`);
+    assert.ok(otherSearch.ms < median(alone) + 250, `the other session's search took ${otherSearch.ms} ms`);
+    assert.match(otherSearch.value, /function get_sum/);
+
+    const declaration = hostileSearch.value;
+    assert.ok(declaration.length < 10_000, `the declaration is ${declaration.length} characters`);
+    assert.match(declaration, /code: string;/);
+    assert.match(declaration, /cut by the runner: the upstream lists 50000 allowed values .*the first 20 are "code_00000", "code_00001",/);
+
+    const report = await run(`const picked = await hostile.pick_code({ code: "code_49999" });
+let refused;
+try { await hostile.pick_code({ code: "nope" }); } catch (e) { refused = e.name; }
+return { picked, refused };`);
+    assert.deepEqual(report.result, { picked: "picked code_49999", refused: "UpstreamToolError" }, JSON.stringify(report));
+  });
+
+  test("a 2 MB description is capped, saying how long it was", async () => {
+    const declaration = await search("hostile.long_description");
+    assert.ok(declaration.length < 10_000, `the declaration is ${declaration.length} characters`);
+    const [, chars] = declaration.match(/cut by the runner: (\d+) characters, the first 4000 shown/) ?? [];
+    assert.ok(Number(chars) > 2_000_000, declaration.slice(0, 300));
+  });
+
+  test("a 10 MB result through execute takes within 1.5x a direct call to the upstream", async (t) => {
+    const viaDirect = () => direct.callTool({ name: "sized_result", arguments: { megabytes: 10 } });
+    const viaRunner = () => run("const text = await hostile.sized_result({ megabytes: 10 }); return text.length;");
+    await viaDirect();
+    await viaRunner();
+    const directMs = [];
+    const runnerMs = [];
+    for (let i = 0; i < 3; i += 1) {
+      const d = await timed(viaDirect);
+      assert.equal(d.value.content[0].text.length, 10 * MIB);
+      directMs.push(d.ms);
+      const r = await timed(viaRunner);
+      assert.equal(r.value.result, 10 * MIB, JSON.stringify(r.value));
+      runnerMs.push(r.ms);
+    }
+    const ratio = median(runnerMs) / median(directMs);
+    t.diagnostic(`10 MB: direct ${directMs.map((ms) => ms.toFixed(0)).join(", ")} ms; through execute ${runnerMs.map((ms) => ms.toFixed(0)).join(", ")} ms; ratio of medians ${ratio.toFixed(2)}`);
+    assert.ok(ratio <= 1.5, `through execute ${median(runnerMs)} ms, direct ${median(directMs)} ms`);
+  });
+
+  test("a 60 MB result fails as too large, naming the size and the limit, and its memory is not kept", async (t) => {
+    const before = workerdRssMiB(stack.runnerProcessGroup);
+    for (let i = 0; i < 3; i += 1) {
+      const report = await run(`try { await hostile.sized_result({ megabytes: 60 }); } catch (e) { return [e.name, e.message]; }`);
+      assert.equal(report.result?.[0], "UpstreamResultTooLarge", JSON.stringify(report));
+      assert.match(report.result[1], new RegExp(`^hostile\\.sized_result: the answer is too large: more than ${DEFAULT_MAX_RESULT_BYTES} bytes \\(reading stopped at \\d+\\), over this upstream's limit of ${DEFAULT_MAX_RESULT_BYTES} bytes \\(maxResultBytes\\); the runner did not read it$`));
+    }
+    const grown = workerdRssMiB(stack.runnerProcessGroup) - before;
+    t.diagnostic(`workerd resident memory: ${before} MiB before three 60 MB results, grew by ${grown.toFixed(1)} MiB`);
+    assert.ok(grown < 64, `workerd grew by ${grown} MiB`);
+    const report = await run('return await hostile.echo({ text: "after" });');
+    assert.deepEqual(report.result, { echoed: "after" });
+  });
+
+  test("an HTTP 400 to a call reports the upstream's error, redacted and quoted, and keeps the session", async () => {
+    const report = await run(`const before = await hostile.session_id({});
+let failure;
+try { await hostile.bad_request({}); } catch (e) { failure = [e.name, e.message]; }
+const after = await hostile.session_id({});
+return { before, after, failure };`);
+    assert.equal(report.isError, false, JSON.stringify(report));
+    const { before, after, failure } = report.result;
+    assert.deepEqual(failure, [
+      "UpstreamHttpError",
+      'hostile.bad_request: HTTP 400: JSON-RPC error -32602 "order 7 is locked by another user (request carried Bearer [redacted])"',
+    ]);
+    assert.match(before, /^[0-9a-f-]{36}$/);
+    assert.equal(after, before, "the same upstream session before and after the 400");
+  });
+
+  test("maxConcurrentCalls 1: a burst of parallel calls reaches the upstream one at a time", async () => {
+    const burst = (namespace, key) => run(`const started = Date.now();
+const answers = await Promise.all(Array.from({ length: 6 }, () => ${namespace}.concurrency({ key: "${key}", ms: 100 })));
+return { peaks: answers.map((a) => a.peak), ms: Date.now() - started };`);
+    const key = `limited-${Date.now()}`;
+    const limited = await burst("hostile", key);
+    assert.deepEqual(limited.result.peaks, [1, 1, 1, 1, 1, 1], JSON.stringify(limited));
+    assert.ok(limited.result.ms >= 600, `six 100 ms calls in turn took ${limited.result.ms} ms`);
+
+    const controlKey = `free-${Date.now()}`;
+    const free = await burst("hostile_free", controlKey);
+    assert.ok(Math.max(...free.result.peaks) > 1, `without the limit the calls overlap: ${JSON.stringify(free.result)}`);
+
+    const peaks = await stack.hostile.peaks();
+    assert.equal(peaks[key], 1);
+    assert.ok(peaks[controlKey] > 1);
+  });
+
+  test("the hostile upstream's credential appears in no result and no log line", () => {
+    const logs = readFileSync(stack.runnerLog, "utf8");
+    const leaks = [...seen, logs].filter((text) => text.includes(SECRET));
+    assert.deepEqual(leaks, []);
+  });
+});

@@ -1,0 +1,198 @@
+#!/usr/bin/env node
+// A hostile MCP server: a real one (the MCP TypeScript SDK's McpServer over
+// StreamableHTTPServerTransport, stateful sessions, SSE answers) whose tools are built to stall
+// or poison a client, to prove that the runner bounds what an upstream sends. Binds 127.0.0.1.
+//
+//     node tests/upstreams/hostile_server.mjs --port N
+//
+// Prints exactly one stdout line, "hostile listening on http://127.0.0.1:N/mcp", once listening;
+// exits on SIGTERM/SIGINT.
+//
+// Tools:
+//   sized_result {megabytes}  a text result of that many MiB (10 and 60 are what the tests use)
+//   pick_code {code}          its input schema's `code` is an enum of 50,000 values
+//   long_description {}       its description is 2 MiB long
+//   deep_schema {node}        its input schema nests 120 levels of objects
+//   bad_request {}            answered with HTTP 400 and a JSON-RPC error quoting the
+//                             Authorization header the request carried (for redaction)
+//   session_id {}             the MCP session id the call arrived in
+//   concurrency {key, ms}     holds the call for `ms`; records how many calls with the same `key`
+//                             were in flight at once and returns {peak} (the most so far)
+//   echo {text}               {echoed: text}
+//
+// Control API (not MCP): GET /control/peaks -> {key: peak} for every concurrency key.
+
+import { randomUUID } from "node:crypto";
+import { createServer } from "node:http";
+import { parseArgs } from "node:util";
+
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import { ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import { z } from "zod";
+
+const ENUM_VALUES = 50_000;
+const DESCRIPTION_BYTES = 2 * 1024 * 1024;
+const SCHEMA_LEVELS = 120;
+
+const { values: options } = parseArgs({ options: { port: { type: "string" } } });
+const port = Number(options.port);
+if (!Number.isInteger(port) || port <= 0) {
+  console.error("usage: hostile_server.mjs --port N");
+  process.exit(2);
+}
+
+const codes = Array.from({ length: ENUM_VALUES }, (_, i) => `code_${String(i).padStart(5, "0")}`);
+const knownCodes = new Set(codes);
+
+/** A schema of `levels` objects, each holding the next as `child`, a string at the bottom. */
+function nestedSchema(levels) {
+  let schema = { type: "string", description: "the innermost value" };
+  for (let level = 0; level < levels; level += 1) {
+    schema = { type: "object", properties: { child: schema }, required: ["child"] };
+  }
+  return schema;
+}
+
+/** What tools/list says beyond what zod can: the raw schemas and the long description. */
+const RAW_LISTING = {
+  pick_code: {
+    inputSchema: {
+      type: "object",
+      properties: { code: { type: "string", enum: codes, description: "One of the known codes" } },
+      required: ["code"],
+    },
+  },
+  long_description: { description: `Does nothing, at length. ${"blah ".repeat(DESCRIPTION_BYTES / 5)}` },
+  deep_schema: {
+    inputSchema: { type: "object", properties: { node: nestedSchema(SCHEMA_LEVELS) }, required: ["node"] },
+  },
+};
+
+const blobs = new Map();
+/** A string of `megabytes` MiB, built once per size. */
+function blob(megabytes) {
+  if (!blobs.has(megabytes)) {
+    blobs.set(megabytes, "x".repeat(megabytes * 1024 * 1024));
+  }
+  return blobs.get(megabytes);
+}
+
+const inFlight = new Map();
+const peaks = new Map();
+const text = (value) => ({ content: [{ type: "text", text: value }] });
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** One McpServer per session, as the SDK's stateful examples do. */
+function makeServer() {
+  const server = new McpServer({ name: "hostile", version: "1.0.0" });
+  server.registerTool("sized_result", {
+    description: "A text result of the given size in MiB.",
+    inputSchema: { megabytes: z.number().int().min(1).max(100) },
+  }, async ({ megabytes }) => text(blob(megabytes)));
+  server.registerTool("pick_code", {
+    description: "Accepts one of 50,000 codes.",
+    inputSchema: { code: z.string() },
+  }, async ({ code }) => (knownCodes.has(code)
+    ? text(`picked ${code}`)
+    : { ...text(`unknown code ${code}`), isError: true }));
+  server.registerTool("long_description", { description: "(replaced in the listing)" }, async () => text("done"));
+  server.registerTool("deep_schema", {
+    description: "Accepts a value nested 120 levels deep.",
+    inputSchema: { node: z.any() },
+  }, async ({ node }) => {
+    let depth = 0;
+    for (let at = node; at && typeof at === "object"; at = at.child) {
+      depth += 1;
+    }
+    return text(`depth ${depth}`);
+  });
+  server.registerTool("bad_request", { description: "Always refused with HTTP 400." }, async () => text("never reached"));
+  server.registerTool("session_id", { description: "The session this call arrived in." }, async (extra) => text(extra.sessionId));
+  server.registerTool("concurrency", {
+    description: "Holds the call for ms milliseconds; returns the most calls of the same key seen in flight at once.",
+    inputSchema: { key: z.string(), ms: z.number().int().min(0).max(10_000) },
+  }, async ({ key, ms }) => {
+    inFlight.set(key, (inFlight.get(key) ?? 0) + 1);
+    peaks.set(key, Math.max(peaks.get(key) ?? 0, inFlight.get(key)));
+    await sleep(ms);
+    inFlight.set(key, inFlight.get(key) - 1);
+    return { content: [{ type: "text", text: JSON.stringify({ peak: peaks.get(key) }) }] };
+  });
+  server.registerTool("echo", {
+    description: "Echo the text back.",
+    inputSchema: { text: z.string() },
+  }, async ({ text: value }) => text(JSON.stringify({ echoed: value })));
+
+  // The listing the SDK generates, with the parts zod cannot say put back in raw.
+  const generated = server.server._requestHandlers.get("tools/list");
+  server.server.setRequestHandler(ListToolsRequestSchema, async (request, extra) => {
+    const listing = await generated(request, extra);
+    return { ...listing, tools: listing.tools.map((tool) => ({ ...tool, ...RAW_LISTING[tool.name] })) };
+  });
+  return server;
+}
+
+const transports = new Map();
+
+async function readJson(req) {
+  const chunks = [];
+  for await (const chunk of req) {
+    chunks.push(chunk);
+  }
+  const body = Buffer.concat(chunks).toString("utf8");
+  return body ? JSON.parse(body) : undefined;
+}
+
+function reply(res, status, body) {
+  res.writeHead(status, { "Content-Type": "application/json" });
+  res.end(JSON.stringify(body));
+}
+
+async function handleMcp(req, res) {
+  const sessionId = req.headers["mcp-session-id"];
+  const body = req.method === "POST" ? await readJson(req) : undefined;
+  if (body?.method === "tools/call" && body.params?.name === "bad_request") {
+    // The upstream's own refusal of this request; the session stays valid.
+    const credential = req.headers.authorization ?? "none";
+    reply(res, 400, {
+      jsonrpc: "2.0",
+      id: body.id,
+      error: { code: -32602, message: `order 7 is locked by another user (request carried ${credential})` },
+    });
+    return;
+  }
+  let transport = sessionId && transports.get(sessionId);
+  if (!transport) {
+    if (sessionId || body?.method !== "initialize") {
+      reply(res, sessionId ? 404 : 400, { jsonrpc: "2.0", id: null, error: { code: -32000, message: "Bad Request: No valid session ID provided" } });
+      return;
+    }
+    transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: randomUUID,
+      onsessioninitialized: (id) => transports.set(id, transport),
+    });
+    transport.onclose = () => transport.sessionId && transports.delete(transport.sessionId);
+    await makeServer().connect(transport);
+  }
+  await transport.handleRequest(req, res, body);
+}
+
+const server = createServer((req, res) => {
+  const { pathname } = new URL(req.url, `http://${req.headers.host}`);
+  const route = pathname === "/mcp" ? handleMcp(req, res)
+    : pathname === "/control/peaks" ? Promise.resolve(reply(res, 200, Object.fromEntries(peaks)))
+    : Promise.resolve(reply(res, 404, { error: "not found" }));
+  route.catch((error) => {
+    if (!res.headersSent) {
+      reply(res, 500, { error: String(error) });
+    }
+  });
+});
+
+server.listen(port, "127.0.0.1", () => {
+  console.log(`hostile listening on http://127.0.0.1:${port}/mcp`);
+});
+for (const signal of ["SIGTERM", "SIGINT"]) {
+  process.on(signal, () => process.exit(0));
+}
