@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::sse;
-use crate::config::redact;
+use crate::redact::Secrets;
 
 /// The version the runner asks upstreams for; they may answer with an older one.
 pub const CLIENT_PROTOCOL_VERSION: ProtocolVersion = ProtocolVersion::V_2025_11_25;
@@ -76,9 +76,10 @@ pub enum UpstreamError {
 }
 
 impl UpstreamError {
-    /// The error with every secret value removed from the text the upstream supplied.
-    pub fn redacted(self, secrets: &[String]) -> Self {
-        let clean = |text: String| redact(&text, secrets);
+    /// The error with every secret removed from its text. Every variant is listed, so a new
+    /// one that carries text cannot be added without deciding how it is redacted.
+    pub fn redacted(self, secrets: &Secrets) -> Self {
+        let clean = |text: String| secrets.string(text);
         match self {
             Self::Unreachable { detail } => Self::Unreachable {
                 detail: clean(detail),
@@ -87,6 +88,11 @@ impl UpstreamError {
                 status,
                 detail: clean(detail),
             },
+            Self::Timeout { ms } => Self::Timeout { ms },
+            Self::Misconfigured { detail } => Self::Misconfigured {
+                detail: clean(detail),
+            },
+            Self::SessionExpired => Self::SessionExpired,
             Self::Malformed { detail } => Self::Malformed {
                 detail: clean(detail),
             },
@@ -94,7 +100,9 @@ impl UpstreamError {
                 code,
                 message: clean(message),
             },
-            other => other,
+            Self::Cancelled { reason } => Self::Cancelled {
+                reason: clean(reason),
+            },
         }
     }
 }
@@ -504,7 +512,7 @@ mod tests {
 
     #[test]
     fn redaction_reaches_the_text_an_upstream_supplied() {
-        let secrets = ["s3cr3t".to_owned()];
+        let secrets = Secrets::new(["s3cr3t".to_owned()]);
         assert_eq!(
             http_failure(500, "token s3cr3t refused").redacted(&secrets),
             UpstreamError::HttpStatus {
