@@ -13,6 +13,7 @@ use serde_json::{json, Map, Value};
 use super::catalog::Catalog;
 use super::search::search;
 use super::source::{Location, Program, SourceError};
+use crate::sandbox::depth;
 use crate::sandbox::limits::ExecutionLimits;
 use crate::sandbox::protocol::{CallTrace, Outcome};
 
@@ -176,7 +177,7 @@ pub fn execution_result(
                 let kept: String = json.chars().take(limits.max_result_chars).collect();
                 (Some(Value::String(kept)), Some(chars))
             } else {
-                let value = serde_json::from_str(&json).unwrap_or(Value::String(json));
+                let value = depth::parse(&json).unwrap_or(Value::String(json));
                 (Some(value), None)
             }
         }
@@ -372,6 +373,30 @@ mod tests {
             result.structured_content.unwrap(),
             json!({"logs": ["before"], "error": {"name": "TypeError", "message": "x is not a function", "line": 2, "column": 5}})
         );
+    }
+
+    #[test]
+    fn a_result_nested_past_the_parsers_limit_is_cut_with_a_marker() {
+        let outcome = Outcome {
+            result_json: Some(format!(
+                "{{\"a\": {}0{}}}",
+                "[".repeat(128),
+                "]".repeat(128)
+            )),
+            ..Outcome::default()
+        };
+        let structured = execution_result(outcome, &program(), &ExecutionLimits::default())
+            .structured_content
+            .unwrap();
+        let mut inner = &structured["result"]["a"];
+        let mut levels = 1;
+        while let Value::Array(items) = inner {
+            inner = &items[0];
+            levels += 1;
+        }
+        assert_eq!(levels, depth::MAX_VALUE_DEPTH);
+        assert_eq!(inner, &json!(depth::TOO_DEEP));
+        assert_eq!(structured.get("resultTruncatedFromChars"), None);
     }
 
     #[test]
