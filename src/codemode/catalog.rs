@@ -431,4 +431,29 @@ mod tests {
         );
         assert_eq!(declaration.matches("*/").count(), 2, "{declaration}");
     }
+
+    #[test]
+    fn special_names_are_declared_and_bound_under_the_same_safe_identifier() {
+        let names = ["__proto__", "constructor", "toString", "then"];
+        let schema = json!({"type": "object"});
+        let catalog = Catalog::new(vec![UpstreamTools {
+            upstream: "odd".into(),
+            tools: Ok(names.iter().map(|n| tool(n, "", schema.clone())).collect()),
+        }]);
+        let manifest = catalog.manifest();
+        let chosen: Vec<(&str, &str)> = manifest.0["odd"]
+            .keys()
+            .map(|ident| ("odd", ident.as_str()))
+            .collect();
+        let declarations = catalog.declarations(chosen);
+        for name in names {
+            let ident = format!("{name}_");
+            assert_eq!(manifest.0["odd"][&ident], name);
+            assert!(
+                declarations.contains(&format!("function {ident}(args?: ")),
+                "{declarations}"
+            );
+        }
+        assert_eq!(manifest.0["odd"].len(), names.len());
+    }
 }
