@@ -2,8 +2,9 @@
 // server-everything (streamable HTTP, SSE answers), the Python inventory server twice (stateful
 // with SSE answers, and stateless with plain JSON answers), and `wrangler dev` with all three
 // configured as upstreams; on request also the inventory server on the 2024-11-05 HTTP+SSE
-// transport and the fault-injecting server. Every process is started in its own process group
-// and stopped with it; logs go to a temporary directory and are printed when a start fails.
+// transport, the fault-injecting server and the credential-echoing server. Every process is
+// started in its own process group and stopped with it; logs go to a temporary directory and
+// are printed when a start fails.
 
 import { spawn } from "node:child_process";
 import { mkdtempSync, openSync, readFileSync, writeFileSync } from "node:fs";
@@ -130,15 +131,38 @@ export async function startFaulty(logDir, processes) {
 }
 
 /**
+ * Starts tests/upstreams/echo_secret_server.mjs, which says back the credential it receives;
+ * returns { url, downUrl, log } where `downUrl` always answers 503 and `log()` returns the
+ * Authorization header of every request it received.
+ */
+export async function startEchoSecret(logDir, processes) {
+  const port = await freePort();
+  const server = start("echo-secret", process.execPath,
+    [join(ROOT, "tests/upstreams/echo_secret_server.mjs"), "--port", String(port)], { logDir });
+  processes.push(server);
+  await waitFor("echo-secret server", () => portOpen(port), processes);
+  const base = `http://127.0.0.1:${port}`;
+  return {
+    url: `${base}/mcp`,
+    downUrl: `${base}/down`,
+    async log() {
+      return (await fetch(`${base}/control/log`)).json();
+    },
+  };
+}
+
+/**
  * Starts the three upstreams and the runner. `pythonUpstreams` ([{ name, script, args }]) are
  * more Python servers to start and configure; `extraUpstreams` are appended to the configuration;
  * `vars` are passed to wrangler as `--var NAME:VALUE`, `secrets` through an env file, as
  * `wrangler secret put` would set them. `legacySse` adds the inventory server on the 2024-11-05
  * transport as `inventory_sse`; `faulty` (an object of extra configuration fields) adds the
- * fault-injecting server as `faulty`; `overrides` maps an upstream's name to configuration fields
- * merged into its entry. Returns { url, base, logDir, upstreams, faulty, stop, ... }.
+ * fault-injecting server as `faulty`; `echoSecret` (extra configuration fields too, such as a
+ * secret `headers` entry) adds the credential-echoing server twice, as `echoer` and as
+ * `echoer_down` (its endpoint that always answers 503); `overrides` maps an upstream's name to configuration fields
+ * merged into its entry. Returns { url, base, logDir, upstreams, faulty, echoSecret, stop, ... }.
  */
-export async function startStack({ extraUpstreams = [], pythonUpstreams = [], vars = {}, secrets = {}, legacySse = false, faulty, overrides = {} } = {}) {
+export async function startStack({ extraUpstreams = [], pythonUpstreams = [], vars = {}, secrets = {}, legacySse = false, faulty, echoSecret, overrides = {} } = {}) {
   const logDir = mkdtempSync(join(tmpdir(), "mir-stack-"));
   const processes = [];
   try {
@@ -158,6 +182,13 @@ export async function startStack({ extraUpstreams = [], pythonUpstreams = [], va
     const faultyServer = faulty && (await startFaulty(logDir, processes));
     if (faultyServer) {
       upstreams.push({ name: "faulty", url: faultyServer.url, ...faulty });
+    }
+    const echoSecretServer = echoSecret && (await startEchoSecret(logDir, processes));
+    if (echoSecretServer) {
+      upstreams.push(
+        { name: "echoer", url: echoSecretServer.url, ...echoSecret },
+        { name: "echoer_down", url: echoSecretServer.downUrl, ...echoSecret },
+      );
     }
     for (const { name, script, args = [] } of pythonUpstreams) {
       upstreams.push({ name, url: await startPythonServer(name, script, args, logDir, processes) });
@@ -193,6 +224,7 @@ export async function startStack({ extraUpstreams = [], pythonUpstreams = [], va
       logDir,
       upstreams,
       faulty: faultyServer,
+      echoSecret: echoSecretServer,
       get runnerLog() {
         return runner.log;
       },
