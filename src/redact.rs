@@ -31,16 +31,27 @@ pub struct Secrets {
 }
 
 impl Secrets {
-    /// The secrets of one upstream (its resolved secret values, and the header values that
-    /// contain them, so an echo of a whole header in some encoding is found too).
-    pub fn new(values: impl IntoIterator<Item = String>) -> Self {
+    /// The secrets of one upstream: its resolved secret `values`, found as they are and
+    /// encoded, and the `wrappers` that hold them (whole header values such as `Bearer …`),
+    /// found encoded: as they are, they hold a secret, which is redacted on its own and leaves
+    /// the rest readable (`Bearer [redacted]`).
+    pub fn new(
+        values: impl IntoIterator<Item = String>,
+        wrappers: impl IntoIterator<Item = String>,
+    ) -> Self {
+        let derived = |value: &str| {
+            encodings(value)
+                .into_iter()
+                .filter(|form| form.chars().count() >= MIN_DERIVED_CHARS)
+                .collect::<Vec<_>>()
+        };
         let mut needles: Vec<String> = Vec::new();
         for value in values.into_iter().filter(|v| !v.is_empty()) {
-            let derived = encodings(&value)
-                .into_iter()
-                .filter(|form| form.chars().count() >= MIN_DERIVED_CHARS);
-            needles.push(value.clone());
-            needles.extend(derived);
+            needles.extend(derived(&value));
+            needles.push(value);
+        }
+        for wrapper in wrappers.into_iter().filter(|w| !w.is_empty()) {
+            needles.extend(derived(&wrapper));
         }
         needles.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         needles.dedup();
@@ -194,7 +205,7 @@ mod tests {
     use super::*;
 
     fn of(values: &[&str]) -> Secrets {
-        Secrets::new(values.iter().map(|v| (*v).to_owned()))
+        Secrets::new(values.iter().map(|v| (*v).to_owned()), [])
     }
 
     #[test]
@@ -204,7 +215,7 @@ mod tests {
             secrets.text("a s3cr3t b s3cr3t"),
             "a [redacted] b [redacted]"
         );
-        assert!(Secrets::new(Vec::new()).is_empty());
+        assert!(Secrets::new([], []).is_empty());
     }
 
     #[test]
@@ -245,6 +256,14 @@ mod tests {
             secrets.text(&format!("Basic {credential}")),
             "Basic [redacted]"
         );
+    }
+
+    #[test]
+    fn a_header_holding_a_secret_is_found_encoded_and_reads_as_itself_otherwise() {
+        let secrets = Secrets::new(["s3cr3t".to_owned()], ["Bearer s3cr3t".to_owned()]);
+        assert_eq!(secrets.text("got Bearer s3cr3t"), "got Bearer [redacted]");
+        let encoded = STANDARD.encode("Bearer s3cr3t");
+        assert_eq!(secrets.text(&format!("got {encoded}")), "got [redacted]");
     }
 
     #[test]

@@ -25,20 +25,20 @@ impl UpstreamConfig {
     }
 
     /// What to remove from anything this upstream says: every secret value its headers use,
-    /// and each header value that holds one (an upstream may echo a whole header, encoded).
+    /// and (encoded) each header value that holds one, since an upstream may echo a whole
+    /// header in base64.
     pub fn secrets(&self, lookup: impl Fn(&str) -> Option<String>) -> Secrets {
         let mut values = Vec::new();
+        let mut wrappers = Vec::new();
         for template in self.headers.values() {
             let names = secret_names(template).unwrap_or_default();
             let resolved: Vec<String> = names.iter().filter_map(|name| lookup(name)).collect();
             if !resolved.is_empty() {
-                if let Ok(whole) = substitute(template, &lookup) {
-                    values.push(whole);
-                }
+                wrappers.extend(substitute(template, &lookup));
             }
             values.extend(resolved);
         }
-        Secrets::new(values)
+        Secrets::new(values, wrappers)
     }
 }
 
@@ -102,7 +102,14 @@ mod tests {
             [("Authorization".to_owned(), "Bearer s3cr3t".to_owned())]
         );
         let secrets = github.secrets(|_| Some("s3cr3t".to_owned()));
-        assert_eq!(secrets.text("Bearer s3cr3t"), "[redacted]");
+        assert_eq!(secrets.text("Bearer s3cr3t"), "Bearer [redacted]");
+        assert_eq!(
+            secrets.text(&base64::Engine::encode(
+                &base64::engine::general_purpose::STANDARD,
+                "Bearer s3cr3t"
+            )),
+            "[redacted]"
+        );
         assert_eq!(secrets.text("token s3cr3t"), "token [redacted]");
         assert!(RunnerConfig::from_json(TWO_UPSTREAMS).unwrap().upstreams[0]
             .secrets(|_| Some("unused".to_owned()))

@@ -512,7 +512,7 @@ mod tests {
 
     #[test]
     fn redaction_reaches_the_text_an_upstream_supplied() {
-        let secrets = Secrets::new(["s3cr3t".to_owned()]);
+        let secrets = Secrets::new(["s3cr3t".to_owned()], []);
         assert_eq!(
             http_failure(500, "token s3cr3t refused").redacted(&secrets),
             UpstreamError::HttpStatus {
