@@ -19,6 +19,14 @@ use serde_json::Value;
 /// What each secret occurrence is replaced by.
 pub const REDACTED: &str = "[redacted]";
 
+/// The mark an excerpt of an upstream's text ends with where it was cut
+/// (`upstream::client`): a secret cut in two there must not leave its first part behind.
+const CUT_MARK: char = '…';
+
+/// The shortest start of a secret that is redacted before a [`CUT_MARK`]; a shorter one says
+/// next to nothing of the secret, and is too likely to be ordinary text.
+const MIN_PARTIAL_BYTES: usize = 3;
+
 /// Derived forms shorter than this are not looked for: a short decoded password would redact
 /// ordinary words. The secret itself is always looked for, whatever its length.
 const MIN_DERIVED_CHARS: usize = 6;
@@ -68,14 +76,43 @@ impl Secrets {
         self.string(text.to_owned())
     }
 
-    /// Like [`Secrets::text`], reusing `text` when it holds no secret.
+    /// Like [`Secrets::text`], reusing `text` when it holds no secret. Where the text was cut
+    /// (a [`CUT_MARK`]), the start of a secret just before the cut is redacted too.
     pub fn string(&self, text: String) -> String {
-        self.needles
-            .iter()
-            .fold(text, |text, needle| match text.contains(needle.as_str()) {
-                true => text.replace(needle.as_str(), REDACTED),
-                false => text,
-            })
+        let whole =
+            self.needles
+                .iter()
+                .fold(text, |text, needle| match text.contains(needle.as_str()) {
+                    true => text.replace(needle.as_str(), REDACTED),
+                    false => text,
+                });
+        self.cut_secrets(whole)
+    }
+
+    /// `text` with the start of a secret that ends at a [`CUT_MARK`] redacted.
+    fn cut_secrets(&self, text: String) -> String {
+        if self.is_empty() || !text.contains(CUT_MARK) {
+            return text;
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find(CUT_MARK) {
+            let before = &rest[..at];
+            let partial = self
+                .needles
+                .iter()
+                .filter_map(|needle| secret_start(before, needle))
+                .max()
+                .unwrap_or(0);
+            out.push_str(&before[..before.len() - partial]);
+            if partial > 0 {
+                out.push_str(REDACTED);
+            }
+            out.push(CUT_MARK);
+            rest = &rest[at + CUT_MARK.len_utf8()..];
+        }
+        out.push_str(rest);
+        out
     }
 
     /// `value` with every string in it redacted, object keys included.
@@ -136,6 +173,14 @@ impl Secrets {
         tool.meta = None;
         tool
     }
+}
+
+/// How many bytes at the end of `text` are the start of `needle` (at least
+/// [`MIN_PARTIAL_BYTES`], and less than all of it), if any.
+fn secret_start(text: &str, needle: &str) -> Option<usize> {
+    (MIN_PARTIAL_BYTES..needle.len())
+        .rev()
+        .find(|&k| needle.is_char_boundary(k) && text.ends_with(&needle[..k]))
 }
 
 /// The forms of `secret` an upstream might echo instead of the secret itself.
@@ -216,6 +261,21 @@ mod tests {
             "a [redacted] b [redacted]"
         );
         assert!(Secrets::new([], []).is_empty());
+    }
+
+    #[test]
+    fn a_secret_cut_by_an_excerpt_loses_its_start_too() {
+        let secrets = of(&["tok/Echo+5f3a9c1e"]);
+        assert_eq!(
+            secrets.text("HTTP 503: for Bearer tok/Ech… and more"),
+            "HTTP 503: for Bearer [redacted]… and more"
+        );
+        assert_eq!(
+            secrets.text("ends to…"),
+            "ends to…",
+            "two characters say nothing"
+        );
+        assert_eq!(secrets.text("plain text…"), "plain text…");
     }
 
     #[test]

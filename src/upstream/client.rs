@@ -531,6 +531,20 @@ mod tests {
     }
 
     #[test]
+    fn a_secret_at_the_cut_of_an_error_body_leaves_no_part_behind() {
+        let secret = "tok/Echo+5f3a9c1e";
+        let secrets = Secrets::new([secret.to_owned()], []);
+        // The secret starts 8 characters before the excerpt ends.
+        let body = format!("{}{secret} and more", "x".repeat(DETAIL_CHARS - 8));
+        let UpstreamError::HttpStatus { detail, .. } = http_failure(503, &body).redacted(&secrets)
+        else {
+            panic!("expected an HTTP error")
+        };
+        assert!(detail.ends_with("x[redacted]…"), "{detail}");
+        assert!(!detail.contains("tok/Ec"), "{detail}");
+    }
+
+    #[test]
     fn long_error_bodies_are_cut_on_a_character_boundary_to_one_line() {
         let body = "é\n".repeat(500);
         let UpstreamError::HttpStatus { detail, .. } = http_failure(502, &body) else {
