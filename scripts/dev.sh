@@ -8,6 +8,16 @@ source scripts/env.sh
 PORT="${PORT:-8787}"
 EVERYTHING_PORT="${EVERYTHING_PORT:-3101}"
 
+# Another process on a port this needs would silently answer in its place: refuse instead.
+for needed in "$EVERYTHING_PORT:the demo upstream (EVERYTHING_PORT)" "$PORT:the runner (PORT)"; do
+  port="${needed%%:*}"
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "make dev: port $port on 127.0.0.1, for ${needed#*:}, is already in use by another process." >&2
+    echo "Stop that process (is another \`make dev\` running?), or choose free ports, e.g. PORT=8788 EVERYTHING_PORT=3102 make dev." >&2
+    exit 1
+  fi
+done
+
 PORT="$EVERYTHING_PORT" node --require ./tests/support/bind-loopback.cjs \
   node_modules/@modelcontextprotocol/server-everything/dist/index.js streamableHttp \
   >"${TMPDIR:-/tmp}/mcp-isolate-runner-everything.log" 2>&1 &

@@ -6,6 +6,13 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 const url = new URL(process.argv[2] ?? "http://127.0.0.1:8787/mcp");
 const code = "return await everything.get_sum({ a: 2, b: 40 });";
 
+// Nothing listening is the usual mistake: say what to do rather than print a fetch stack.
+const listening = await fetch(url, { method: "GET" }).then(() => true, () => false);
+if (!listening) {
+  console.error(`make try: nothing answers at ${url}.\nStart the runner with \`make dev\` in another terminal, then run \`make try\` again.`);
+  process.exit(1);
+}
+
 const client = new Client({ name: "mcp-isolate-runner-try", version: "1.0.0" });
 await client.connect(new StreamableHTTPClientTransport(url));
 const { tools } = await client.listTools();

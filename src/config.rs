@@ -11,6 +11,10 @@ use serde::Deserialize;
 
 use crate::codemode::names::is_reserved_word;
 
+mod headers;
+
+use headers::secret_names;
+
 /// Longest accepted upstream name; names become TypeScript namespaces the model types out.
 const MAX_UPSTREAM_NAME_CHARS: usize = 32;
 
@@ -300,67 +304,6 @@ impl UpstreamConfig {
             .validate()
             .map_err(|(field, problem)| invalid(index, &field, problem))
     }
-
-    /// The request headers with every `${SECRET}` replaced through `lookup`.
-    pub fn resolved_headers(
-        &self,
-        lookup: impl Fn(&str) -> Option<String>,
-    ) -> Result<Vec<(String, String)>, ConfigError> {
-        self.headers
-            .iter()
-            .map(|(header, template)| {
-                let value =
-                    substitute(template, &lookup).map_err(|secret| ConfigError::MissingSecret {
-                        upstream: self.name.clone(),
-                        header: header.clone(),
-                        secret,
-                    })?;
-                Ok((header.clone(), value))
-            })
-            .collect()
-    }
-
-    /// Every distinct secret value this upstream's headers use; used to scrub them from text
-    /// that could leave the runner (error messages from the upstream, for instance).
-    pub fn secret_values(&self, lookup: impl Fn(&str) -> Option<String>) -> Vec<String> {
-        self.headers
-            .values()
-            .flat_map(|template| secret_names(template).unwrap_or_default())
-            .filter_map(|name| lookup(&name))
-            .filter(|value| !value.is_empty())
-            .collect()
-    }
-}
-
-/// `text` with every secret value replaced by `[redacted]`; applied to anything an upstream
-/// says before it leaves the upstream's object.
-pub fn redact(text: &str, secrets: &[String]) -> String {
-    secrets
-        .iter()
-        .filter(|s| !s.is_empty())
-        .fold(text.to_owned(), |t, s| t.replace(s.as_str(), "[redacted]"))
-}
-
-/// `value` with every secret removed from each string in it, keys included; applied to tool
-/// results, since an upstream may echo what it was sent.
-pub fn redact_value(value: serde_json::Value, secrets: &[String]) -> serde_json::Value {
-    use serde_json::Value;
-    match value {
-        Value::String(text) => Value::String(redact(&text, secrets)),
-        Value::Array(items) => Value::Array(
-            items
-                .into_iter()
-                .map(|item| redact_value(item, secrets))
-                .collect(),
-        ),
-        Value::Object(entries) => Value::Object(
-            entries
-                .into_iter()
-                .map(|(key, item)| (redact(&key, secrets), redact_value(item, secrets)))
-                .collect(),
-        ),
-        other => other,
-    }
 }
 
 fn invalid(index: usize, field: &str, problem: String) -> ConfigError {
@@ -387,41 +330,6 @@ fn validate_name(name: &str) -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-/// The secret names a header template refers to, or why the template is malformed.
-fn secret_names(template: &str) -> Result<Vec<String>, String> {
-    let mut names = Vec::new();
-    let mut rest = template;
-    while let Some(start) = rest.find("${") {
-        let after = &rest[start + 2..];
-        let end = after
-            .find('}')
-            .ok_or_else(|| "a `${` has no closing `}`".to_owned())?;
-        let name = &after[..end];
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(format!("`${{{name}}}` is not a secret name (A-Z, 0-9, _)"));
-        }
-        names.push(name.to_owned());
-        rest = &after[end + 1..];
-    }
-    Ok(names)
-}
-
-/// Replaces each `${NAME}` in `template`; on a missing secret, returns its name.
-fn substitute(template: &str, lookup: &impl Fn(&str) -> Option<String>) -> Result<String, String> {
-    let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let Some(end) = after.find('}') else { break };
-        let name = &after[..end];
-        out.push_str(&lookup(name).ok_or_else(|| name.to_owned())?);
-        rest = &after[end + 1..];
-    }
-    out.push_str(rest);
-    Ok(out)
 }
 
 #[cfg(test)]
@@ -496,37 +404,6 @@ mod tests {
     }
 
     #[test]
-    fn resolves_secret_placeholders_in_headers() {
-        let config = RunnerConfig::from_json(TWO_UPSTREAMS).unwrap();
-        let github = config.upstream("github").unwrap();
-        let headers = github
-            .resolved_headers(|name| (name == "GITHUB_TOKEN").then(|| "s3cr3t".to_owned()))
-            .unwrap();
-        assert_eq!(
-            headers,
-            [("Authorization".to_owned(), "Bearer s3cr3t".to_owned())]
-        );
-        assert_eq!(
-            github.secret_values(|_| Some("s3cr3t".to_owned())),
-            ["s3cr3t"]
-        );
-    }
-
-    #[test]
-    fn missing_secret_names_the_secret_but_not_a_value() {
-        let config = RunnerConfig::from_json(TWO_UPSTREAMS).unwrap();
-        let err = config
-            .upstream("github")
-            .unwrap()
-            .resolved_headers(|_| None)
-            .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "upstream `github` header `Authorization` needs secret `GITHUB_TOKEN`, which is not set"
-        );
-    }
-
-    #[test]
     fn per_upstream_settings_have_defaults_and_can_be_set() {
         let config = RunnerConfig::from_json(
             r#"[{"name": "a", "url": "http://x"},
@@ -581,31 +458,6 @@ mod tests {
         for (pattern, name, expected) in cases {
             assert_eq!(glob_matches(pattern, name), expected, "{pattern} ~ {name}");
         }
-    }
-
-    #[test]
-    fn redact_replaces_every_occurrence_of_each_secret() {
-        let secrets = vec!["s3cr3t".to_owned(), String::new()];
-        assert_eq!(
-            redact("a s3cr3t b s3cr3t", &secrets),
-            "a [redacted] b [redacted]"
-        );
-    }
-
-    #[test]
-    fn redact_value_reaches_every_string_in_a_result() {
-        let secrets = vec!["s3cr3t".to_owned()];
-        let result = serde_json::json!({
-            "content": [{"type": "text", "text": "token s3cr3t"}],
-            "structuredContent": {"s3cr3t": ["x s3cr3t", 1, null]}
-        });
-        assert_eq!(
-            redact_value(result, &secrets),
-            serde_json::json!({
-                "content": [{"type": "text", "text": "token [redacted]"}],
-                "structuredContent": {"[redacted]": ["x [redacted]", 1, null]}
-            })
-        );
     }
 
     #[test]

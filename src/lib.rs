@@ -13,6 +13,7 @@
 //! - [`sandbox`]: what crosses into the isolate: the program, the grant, the bridge protocol.
 //! - [`upstream`]: the MCP client side: requests to upstream servers and their responses.
 //! - [`config`]: the operator's configuration.
+//! - [`redact`]: removing secret values (and their encodings) from what upstreams say.
 //! - [`admin`]: the operator's endpoint: upstream health and refresh, the audit log.
 //! - [`audit`]: one entry per execution: who ran what, which calls, which limits it hit.
 //! - [`metrics`]: counts, latencies and token savings, as a resource and for Prometheus.
@@ -26,6 +27,7 @@ pub mod codemode;
 pub mod config;
 pub mod mcp;
 pub mod metrics;
+pub mod redact;
 pub mod sandbox;
 pub mod session;
 pub mod upstream;

@@ -2,6 +2,7 @@
 //!
 //! - [`names`]: turning MCP tool names into stable TypeScript identifiers.
 //! - [`typescript`]: JSON Schema → TypeScript types.
+//! - [`quote`]: upstream text shown quoted, capped and neutralised, as data.
 //! - [`catalog`]: every upstream's tools as namespaces and declarations.
 //! - [`search`]: finding the declarations that match a query.
 //! - [`source`]: checking user code, stripping its types and shaping it for the isolate.
@@ -11,6 +12,7 @@
 pub mod catalog;
 pub mod loop_guard;
 pub mod names;
+pub mod quote;
 pub mod search;
 pub mod source;
 pub mod tools;

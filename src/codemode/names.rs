@@ -61,13 +61,36 @@ const RESERVED_WORDS: &[&str] = &[
     "Infinity",
 ];
 
+/// Names that are valid identifiers but mean something to every plain object: the properties of
+/// `Object.prototype`, and `then`, which makes an object a thenable that `await` would call. A
+/// function bound under one of them on a namespace object would replace the object's prototype
+/// (`__proto__`), be shadowed by or shadow built-in behaviour, or be called by the language
+/// itself, so a tool with such a name gets another identifier, and the declaration and the
+/// binding agree on it.
+const SPECIAL_PROPERTY_NAMES: &[&str] = &[
+    "__proto__",
+    "__defineGetter__",
+    "__defineSetter__",
+    "__lookupGetter__",
+    "__lookupSetter__",
+    "constructor",
+    "hasOwnProperty",
+    "isPrototypeOf",
+    "propertyIsEnumerable",
+    "toLocaleString",
+    "toString",
+    "valueOf",
+    "then",
+];
+
 /// Whether `word` cannot be used as a JavaScript identifier.
 pub fn is_reserved_word(word: &str) -> bool {
     RESERVED_WORDS.contains(&word)
 }
 
 /// `name` as an identifier: every character outside `[A-Za-z0-9_$]` becomes `_`, a leading
-/// digit or an empty name gets a `_` prefix, and a reserved word gets a `_` suffix.
+/// digit or an empty name gets a `_` prefix, and a reserved word or a special property name
+/// (`__proto__`, `constructor`, `then`, …) gets a `_` suffix.
 pub fn to_identifier(name: &str) -> String {
     let mut ident: String = name
         .chars()
@@ -82,7 +105,7 @@ pub fn to_identifier(name: &str) -> String {
     if ident.is_empty() || ident.starts_with(|c: char| c.is_ascii_digit()) {
         ident.insert(0, '_');
     }
-    if is_reserved_word(&ident) {
+    if is_reserved_word(&ident) || SPECIAL_PROPERTY_NAMES.contains(&ident.as_str()) {
         ident.push('_');
     }
     ident
@@ -125,6 +148,19 @@ mod tests {
         assert_eq!(to_identifier("2fa-check"), "_2fa_check");
         assert_eq!(to_identifier("delete"), "delete_");
         assert_eq!(to_identifier(""), "_");
+    }
+
+    #[test]
+    fn special_property_names_get_a_suffix_and_stay_unique() {
+        for name in SPECIAL_PROPERTY_NAMES {
+            let ident = to_identifier(name);
+            assert_eq!(ident, format!("{name}_"));
+            assert!(!SPECIAL_PROPERTY_NAMES.contains(&ident.as_str()));
+        }
+        assert_eq!(
+            unique_identifiers(["__proto__", "__proto___", "toString", "tostring"]),
+            ["__proto___", "__proto____2", "toString_", "tostring"]
+        );
     }
 
     #[test]

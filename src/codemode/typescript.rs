@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, HashSet};
 use serde_json::{Map, Value};
 
 use super::names::{is_reserved_word, to_identifier};
+use super::quote::{bare_or_quoted, quote, PROPERTY_DESCRIPTION_CHARS, TAG_VALUE_CHARS};
 
 /// How deep nested schemas render before collapsing to `unknown`.
 const MAX_SCHEMA_DEPTH: usize = 12;
@@ -151,7 +152,8 @@ pub fn jsdoc(lines: &[String], indent: &str) -> String {
 }
 
 /// The JSDoc lines of a schema: description, bounds and hints, examples, deprecation, and the
-/// keywords the type does not express.
+/// keywords the type does not express. What the upstream wrote is quoted and capped: the
+/// description always, a tag's value when it is long or not plain (see [`super::quote`]).
 pub fn doc_lines(schema: &Value) -> Vec<String> {
     let Some(object) = schema.as_object() else {
         return Vec::new();
@@ -159,7 +161,7 @@ pub fn doc_lines(schema: &Value) -> Vec<String> {
     let mut lines: Vec<String> = Vec::new();
     if let Some(description) = object.get("description").and_then(Value::as_str) {
         if !description.trim().is_empty() {
-            lines.push(description.trim().to_owned());
+            lines.push(quote(description.trim(), PROPERTY_DESCRIPTION_CHARS));
         }
     }
     for tag in DOC_TAGS {
@@ -167,16 +169,20 @@ pub fn doc_lines(schema: &Value) -> Vec<String> {
             let shown = value
                 .as_str()
                 .map_or_else(|| value.to_string(), str::to_owned);
-            lines.push(format!("@{tag} {shown}"));
+            lines.push(format!(
+                "@{tag} {}",
+                bare_or_quoted(&shown, TAG_VALUE_CHARS)
+            ));
         }
     }
     if let Some(Value::Array(examples)) = object.get("examples") {
-        lines.extend(
-            examples
-                .iter()
-                .take(MAX_EXAMPLES)
-                .map(|e| format!("@example {e}")),
-        );
+        lines.extend(examples.iter().take(MAX_EXAMPLES).map(|e| match e {
+            Value::String(text) => format!("@example {}", quote(text, TAG_VALUE_CHARS)),
+            other => format!(
+                "@example {}",
+                bare_or_quoted(&other.to_string(), TAG_VALUE_CHARS)
+            ),
+        }));
     }
     if object.get("deprecated") == Some(&Value::Bool(true)) {
         lines.push("@deprecated".to_owned());
@@ -209,9 +215,9 @@ pub fn property_key(key: &str) -> String {
     }
 }
 
-/// `text` as a TypeScript string literal.
+/// `text` as a TypeScript string literal, exact but neutralised (see [`super::quote`]).
 pub fn string_literal(text: &str) -> String {
-    Value::String(text.to_owned()).to_string()
+    super::quote::string_literal(text)
 }
 
 struct Renderer<'a> {
@@ -503,7 +509,7 @@ mod tests {
         });
         assert_eq!(
             ts(&schema),
-            "{\n  /** First number */\n  a: number;\n  b?: string;\n}"
+            "{\n  /** \"First number\" */\n  a: number;\n  b?: string;\n}"
         );
     }
 
@@ -516,7 +522,7 @@ mod tests {
         }}});
         assert_eq!(
             ts(&schema),
-            "{\n  /**\n   * Where to write\n   * @format email\n   * @pattern ^.+@.+$\n   * @maxLength 80\n   \
+            "{\n  /**\n   * \"Where to write\"\n   * @format email\n   * @pattern ^.+@.+$\n   * @maxLength 80\n   \
              * @default a@b.c\n   * @example \"x@y.z\"\n   * @deprecated\n   * Also constrained by `not` \
              (not expressed in this type).\n   */\n  email?: string;\n}"
         );

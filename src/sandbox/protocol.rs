@@ -10,6 +10,7 @@ use rmcp::model::CallToolResult;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::depth;
 use super::limits::ExecutionLimits;
 use crate::upstream::client::UpstreamError;
 
@@ -114,8 +115,10 @@ impl BridgeReply {
     }
 }
 
+/// `text` parsed when it is JSON (nesting past [`depth::MAX_VALUE_DEPTH`] cut with a marker),
+/// else the text itself.
 fn parse_or_text(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned()))
+    depth::parse(text).unwrap_or_else(|_| Value::String(text.to_owned()))
 }
 
 /// What the harness reports when the program ends.
@@ -262,6 +265,19 @@ mod tests {
                 message: "the tool reported an error: unknown SKU: X".into()
             }
         );
+    }
+
+    #[test]
+    fn a_tool_text_nested_past_the_parsers_limit_is_cut_not_turned_into_a_string() {
+        use rmcp::model::ContentBlock;
+        let deep = format!("{}1{}", "[".repeat(130), "]".repeat(130));
+        let BridgeReply::Ok { value } =
+            BridgeReply::from_tool_result(CallToolResult::success(vec![ContentBlock::text(deep)]))
+        else {
+            panic!("expected a value")
+        };
+        assert!(value.is_array(), "{value}");
+        assert!(value.to_string().contains(depth::TOO_DEEP));
     }
 
     #[test]

@@ -17,7 +17,7 @@ use super::loader::{run_program, Execution, Host, SandboxError};
 use super::objects::{ask, send, LEDGER, SESSION_OBJECTS, UPSTREAM_OBJECTS};
 use crate::admin::AdminBackend;
 use crate::audit::{Ending, ExecutionAudit, LedgerCommand};
-use crate::codemode::catalog::{Catalog, UpstreamTools};
+use crate::codemode::catalog::{Catalog, Unavailable, UpstreamTools};
 use crate::codemode::source::prepare;
 use crate::codemode::tools::{self, ExecuteInput, SearchInput, EXECUTE_TOOL, SEARCH_TOOL};
 use crate::config::{ConfigError, RunnerConfig};
@@ -155,16 +155,21 @@ impl Runner {
                         .with(|recent| recent.borrow_mut().put(name, tools.clone(), now_ms()));
                     Ok(tools)
                 }
-                Ok(UpstreamAnswer::Failed { error }) => Err(error.to_string()),
+                Ok(UpstreamAnswer::Failed { error }) => Err(Unavailable::of(&error)),
                 Ok(UpstreamAnswer::Pending {
                     waited_ms,
                     last_error,
                 }) => Err(match last_error {
-                    Some(error) => format!("{error} (trying again)"),
-                    None => format!("still connecting after {waited_ms} ms; try again shortly"),
+                    Some(error) => Unavailable::of(&error).retrying(),
+                    None => Unavailable::new(format!(
+                        "still connecting after {waited_ms} ms; try again shortly"
+                    )),
                 }),
-                Ok(_) => Err("its object answered out of turn".to_owned()),
-                Err(e) => Err(format!("its object failed: {e}")),
+                Ok(_) => Err(Unavailable::new("its object answered out of turn")),
+                Err(e) => Err(Unavailable {
+                    reported: Some(e.to_string()),
+                    ..Unavailable::new("its object failed")
+                }),
             };
             UpstreamTools {
                 upstream: name.clone(),
@@ -208,7 +213,7 @@ impl Runner {
                 context.log(
                     LogLevel::Warning,
                     json!({"event": "upstream_unavailable", "upstream": namespace.name,
-                           "reason": reason}),
+                           "reason": reason.to_string()}),
                 );
             }
         }

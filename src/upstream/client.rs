@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 
 use super::bounds::{cut_deep, ByteBudget, MAX_MESSAGE_DEPTH};
 use super::sse;
-use crate::config::redact;
+use crate::redact::Secrets;
 
 /// The version the runner asks upstreams for; they may answer with an older one.
 pub const CLIENT_PROTOCOL_VERSION: ProtocolVersion = ProtocolVersion::V_2025_11_25;
@@ -93,9 +93,10 @@ pub enum UpstreamError {
 }
 
 impl UpstreamError {
-    /// The error with every secret value removed from the text the upstream supplied.
-    pub fn redacted(self, secrets: &[String]) -> Self {
-        let clean = |text: String| redact(&text, secrets);
+    /// The error with every secret removed from its text. Every variant is listed, so a new
+    /// one that carries text cannot be added without deciding how it is redacted.
+    pub fn redacted(self, secrets: &Secrets) -> Self {
+        let clean = |text: String| secrets.string(text);
         match self {
             Self::Unreachable { detail } => Self::Unreachable {
                 detail: clean(detail),
@@ -104,6 +105,11 @@ impl UpstreamError {
                 status,
                 detail: clean(detail),
             },
+            Self::Timeout { ms } => Self::Timeout { ms },
+            Self::Misconfigured { detail } => Self::Misconfigured {
+                detail: clean(detail),
+            },
+            Self::SessionExpired => Self::SessionExpired,
             Self::Malformed { detail } => Self::Malformed {
                 detail: clean(detail),
             },
@@ -111,7 +117,18 @@ impl UpstreamError {
                 code,
                 message: clean(message),
             },
-            other => other,
+            Self::TooLarge {
+                bytes,
+                declared,
+                limit,
+            } => Self::TooLarge {
+                bytes,
+                declared,
+                limit,
+            },
+            Self::Cancelled { reason } => Self::Cancelled {
+                reason: clean(reason),
+            },
         }
     }
 }
@@ -579,7 +596,7 @@ mod tests {
 
     #[test]
     fn redaction_reaches_the_text_an_upstream_supplied() {
-        let secrets = ["s3cr3t".to_owned()];
+        let secrets = Secrets::new(["s3cr3t".to_owned()], []);
         assert_eq!(
             http_failure(500, "token s3cr3t refused").redacted(&secrets),
             UpstreamError::HttpStatus {
@@ -595,6 +612,20 @@ mod tests {
             rpc.redacted(&secrets).to_string(),
             "JSON-RPC error -32603: bad [redacted]"
         );
+    }
+
+    #[test]
+    fn a_secret_at_the_cut_of_an_error_body_leaves_no_part_behind() {
+        let secret = "tok/Echo+5f3a9c1e";
+        let secrets = Secrets::new([secret.to_owned()], []);
+        // The secret starts 8 characters before the excerpt ends.
+        let body = format!("{}{secret} and more", "x".repeat(DETAIL_CHARS - 8));
+        let UpstreamError::HttpStatus { detail, .. } = http_failure(503, &body).redacted(&secrets)
+        else {
+            panic!("expected an HTTP error")
+        };
+        assert!(detail.ends_with("x[redacted]…\""), "{detail}");
+        assert!(!detail.contains("tok/Ec"), "{detail}");
     }
 
     #[test]

@@ -48,6 +48,10 @@ pub struct LastError {
     pub at_ms: u64,
     /// What happened (secrets already redacted).
     pub message: String,
+    /// The failure itself, for the object's own answers (which quote the upstream's words
+    /// apart from the runner's); the operator reads `message`.
+    #[serde(skip)]
+    pub error: Option<UpstreamError>,
 }
 
 impl Health {
@@ -64,6 +68,7 @@ impl Health {
         self.last_error = Some(LastError {
             at_ms: now_ms,
             message: error.to_string(),
+            error: Some(error.clone()),
         });
     }
 

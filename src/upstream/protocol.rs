@@ -74,7 +74,7 @@ pub enum UpstreamAnswer {
         /// How long the request waited.
         waited_ms: u32,
         /// Why the last attempt failed, when it did (then the object did not wait).
-        last_error: Option<String>,
+        last_error: Option<UpstreamError>,
     },
     /// The upstream could not answer.
     Failed {

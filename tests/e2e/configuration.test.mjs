@@ -49,7 +49,7 @@ describe("configuration errors", () => {
       const search = await client.callTool({ name: "search", arguments: { query: "sum" } });
       assert.match(
         search.content[0].text,
-        /\/\/ locked is unavailable: misconfigured: upstream `locked` header `Authorization` needs secret `LOCKED_TOKEN`, which is not set/,
+        /\/\/ locked is unavailable: UpstreamMisconfigured: upstream `locked` header `Authorization` needs secret `LOCKED_TOKEN`, which is not set/,
       );
       const report = await execute(client, "return await everything.get_sum({ a: 1, b: 1 });");
       assert.equal(report.result, "The sum of 1 and 1 is 2.");

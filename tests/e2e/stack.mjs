@@ -2,8 +2,9 @@
 // server-everything (streamable HTTP, SSE answers), the Python inventory server twice (stateful
 // with SSE answers, and stateless with plain JSON answers), and `wrangler dev` with all three
 // configured as upstreams; on request also the inventory server on the 2024-11-05 HTTP+SSE
-// transport, the fault-injecting server and the hostile server. Every process is started in its own process group
-// and stopped with it; logs go to a temporary directory and are printed when a start fails.
+// transport, the fault-injecting server, the hostile server and the credential-echoing server.
+// Every process is started in its own process group and stopped with it; logs go to a
+// temporary directory and are printed when a start fails.
 
 import { spawn } from "node:child_process";
 import { mkdtempSync, openSync, readFileSync, writeFileSync } from "node:fs";
@@ -149,17 +150,40 @@ export async function startHostile(logDir, processes) {
 }
 
 /**
+ * Starts tests/upstreams/echo_secret_server.mjs, which says back the credential it receives;
+ * returns { url, downUrl, log } where `downUrl` always answers 503 and `log()` returns the
+ * Authorization header of every request it received.
+ */
+export async function startEchoSecret(logDir, processes) {
+  const port = await freePort();
+  const server = start("echo-secret", process.execPath,
+    [join(ROOT, "tests/upstreams/echo_secret_server.mjs"), "--port", String(port)], { logDir });
+  processes.push(server);
+  await waitFor("echo-secret server", () => portOpen(port), processes);
+  const base = `http://127.0.0.1:${port}`;
+  return {
+    url: `${base}/mcp`,
+    downUrl: `${base}/down`,
+    async log() {
+      return (await fetch(`${base}/control/log`)).json();
+    },
+  };
+}
+
+/**
  * Starts the three upstreams and the runner. `pythonUpstreams` ([{ name, script, args }]) are
  * more Python servers to start and configure; `extraUpstreams` are appended to the configuration;
  * `vars` are passed to wrangler as `--var NAME:VALUE`, `secrets` through an env file, as
  * `wrangler secret put` would set them. `legacySse` adds the inventory server on the 2024-11-05
  * transport as `inventory_sse`; `faulty` (an object of extra configuration fields) adds the
- * fault-injecting server as `faulty`; `overrides` maps an upstream's name to configuration fields
- * merged into its entry; `hostile` (upstream name → extra configuration fields) adds the hostile
- * server once, configured under each name. Returns { url, base, logDir, upstreams, faulty,
- * hostile, stop, ... }.
+ * fault-injecting server as `faulty`; `echoSecret` (extra configuration fields too, such as a
+ * secret `headers` entry) adds the credential-echoing server twice, as `echoer` and as
+ * `echoer_down` (its endpoint that always answers 503); `overrides` maps an upstream's name to
+ * configuration fields merged into its entry; `hostile` (upstream name → extra configuration
+ * fields) adds the hostile server once, configured under each name. Returns { url, base, logDir,
+ * upstreams, faulty, hostile, echoSecret, stop, ... }.
  */
-export async function startStack({ extraUpstreams = [], pythonUpstreams = [], vars = {}, secrets = {}, legacySse = false, faulty, hostile, overrides = {} } = {}) {
+export async function startStack({ extraUpstreams = [], pythonUpstreams = [], vars = {}, secrets = {}, legacySse = false, faulty, hostile, echoSecret, overrides = {} } = {}) {
   const logDir = mkdtempSync(join(tmpdir(), "mir-stack-"));
   const processes = [];
   try {
@@ -183,6 +207,13 @@ export async function startStack({ extraUpstreams = [], pythonUpstreams = [], va
     const hostileServer = hostile && (await startHostile(logDir, processes));
     for (const [name, fields] of Object.entries(hostile ?? {})) {
       upstreams.push({ name, url: hostileServer.url, ...fields });
+    }
+    const echoSecretServer = echoSecret && (await startEchoSecret(logDir, processes));
+    if (echoSecretServer) {
+      upstreams.push(
+        { name: "echoer", url: echoSecretServer.url, ...echoSecret },
+        { name: "echoer_down", url: echoSecretServer.downUrl, ...echoSecret },
+      );
     }
     for (const { name, script, args = [] } of pythonUpstreams) {
       upstreams.push({ name, url: await startPythonServer(name, script, args, logDir, processes) });
@@ -219,6 +250,7 @@ export async function startStack({ extraUpstreams = [], pythonUpstreams = [], va
       upstreams,
       faulty: faultyServer,
       hostile: hostileServer,
+      echoSecret: echoSecretServer,
       get runnerLog() {
         return runner.log;
       },

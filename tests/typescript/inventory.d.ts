@@ -5,7 +5,7 @@ declare namespace inventory {
     city: string;
     postcode: string;
     /**
-     * ISO 3166-1 alpha-2 code
+     * "ISO 3166-1 alpha-2 code"
      * @pattern ^[A-Z]{2}$
      */
     country: string;
@@ -29,15 +29,15 @@ declare namespace inventory {
     /** @default null */
     shipping?: Address | null;
   };
-  /** Inclusive price bounds; either side may be omitted. */
+  /** "Inclusive price bounds; either side may be omitted." */
   type PriceRange = {
     /**
-     * Lowest price, inclusive
+     * "Lowest price, inclusive"
      * @default null
      */
     min?: number | null;
     /**
-     * Highest price, inclusive
+     * "Highest price, inclusive"
      * @default null
      */
     max?: number | null;
@@ -57,32 +57,32 @@ declare namespace inventory {
     tags: string[];
     stock: number;
   };
-  /** All given criteria must match; omitted criteria match everything. */
+  /** "All given criteria must match; omitted criteria match everything." */
   type ProductFilter = {
     /**
-     * Only products of this category
+     * "Only products of this category"
      * @default null
      */
     category?: Category | null;
     /**
-     * Only products within this price range
+     * "Only products within this price range"
      * @default null
      */
     price?: PriceRange | null;
     /**
-     * Only products carrying all of these tags
+     * "Only products carrying all of these tags"
      * @default null
      */
     tags?: string[] | null;
   };
   /**
-   * Search the catalogue. Items are returned in catalogue order (by SKU family).
+   * Upstream's description: "Search the catalogue. Items are returned in catalogue order (by SKU family)."
    * @mcpTool search_products
    */
   function search_products(args: {
     filter: ProductFilter;
     /**
-     * Maximum number of items returned
+     * "Maximum number of items returned"
      * @minimum 1
      * @maximum 100
      * @default 10
@@ -90,11 +90,11 @@ declare namespace inventory {
     limit?: number;
   }): Promise<{
     items: Product[];
-    /** Number of matching products before the limit was applied */
+    /** "Number of matching products before the limit was applied" */
     total: number;
   }>;
   /**
-   * Price an order and assign it the next order id (ord-0001, ord-0002, ...). Stock is not changed.
+   * Upstream's description: "Price an order and assign it the next order id (ord-0001, ord-0002, ...). Stock is not changed."
    * @mcpTool create_order
    */
   function create_order(args: {
@@ -108,18 +108,18 @@ declare namespace inventory {
     shipping?: Address | null;
   }>;
   /**
-   * Current stock for one SKU.
+   * Upstream's description: "Current stock for one SKU."
    * @mcpTool get_stock
    */
   function get_stock(args: {
-    /** Product SKU, e.g. TL-001 */
+    /** "Product SKU, e.g. TL-001" */
     sku: string;
   }): Promise<{
     sku: string;
     stock: number;
   }>;
   /**
-   * Always raises an error carrying `reason` (for testing upstream isError results).
+   * Upstream's description: "Always raises an error carrying `reason` (for testing upstream isError results)."
    * @mcpTool fail_always
    * @returns the tool's text output, parsed as JSON when it is JSON
    */

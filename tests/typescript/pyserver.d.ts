@@ -4,13 +4,13 @@ declare namespace pyserver {
     street: string;
     city: string;
     /**
-     * ISO 3166-1 alpha-2
+     * "ISO 3166-1 alpha-2"
      * @pattern ^[A-Z]{2}$
      */
     country_code: string;
   };
   type LineItem = {
-    /** Stock keeping unit */
+    /** "Stock keeping unit" */
     sku: string;
     /**
      * @minimum 1
@@ -21,12 +21,12 @@ declare namespace pyserver {
     unit_price: number;
   };
   /**
-   * Search documents with filters
+   * Upstream's description: "Search documents with filters"
    * @mcpTool search_docs
    */
   function search_docs(args: {
     /**
-     * Full-text query
+     * "Full-text query"
      * @minLength 1
      * @maxLength 200
      */
@@ -45,7 +45,7 @@ declare namespace pyserver {
     result: Record<string, unknown>[];
   }>;
   /**
-   * Create an order with nested line items and shipping address
+   * Upstream's description: "Create an order with nested line items and shipping address"
    * @mcpTool create_order
    */
   function create_order(args: {
@@ -62,12 +62,12 @@ declare namespace pyserver {
     item_count: number;
   }>;
   /**
-   * Always fails; for testing isError propagation
+   * Upstream's description: "Always fails; for testing isError propagation"
    * @mcpTool fail_always
    */
   function fail_always(args?: {
     /**
-     * Message to raise
+     * "Message to raise"
      * @default boom
      */
     reason?: string;

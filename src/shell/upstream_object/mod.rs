@@ -32,7 +32,8 @@ use wasm_bindgen_futures::spawn_local;
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
 
 use super::js::now_ms;
-use crate::config::{redact_value, RunnerConfig, UpstreamConfig};
+use crate::config::{RunnerConfig, UpstreamConfig};
+use crate::redact::Secrets;
 use crate::upstream::arguments::ArgumentChecker;
 use crate::upstream::client::UpstreamError;
 use crate::upstream::health::{CachedTools, Health, UpstreamStatus};
@@ -86,7 +87,8 @@ pub(super) struct Upstream {
 pub(super) struct Target {
     config: UpstreamConfig,
     headers: Vec<(String, String)>,
-    secrets: Vec<String>,
+    /// What to remove from anything the upstream says.
+    secrets: Secrets,
 }
 
 impl DurableObject for UpstreamObject {
@@ -135,7 +137,7 @@ impl Target {
             .resolved_headers(lookup)
             .map_err(|e| misconfigured(e.to_string()))?;
         Ok(Self {
-            secrets: upstream.secret_values(lookup),
+            secrets: upstream.secrets(lookup),
             config: upstream.clone(),
             headers,
         })
@@ -194,7 +196,7 @@ impl Upstream {
     /// The exposed tools: the cached list at once (refreshed behind the answer when stale), or
     /// the first fetch, waited for at most [`LIST_WAIT_MS`] (not at all after a failure).
     async fn list(self: &Rc<Self>, target: &Rc<Target>) -> UpstreamAnswer {
-        if let Some(cached) = self.cached().await {
+        if let Some(cached) = self.cached(target).await {
             if self.stale.get() || !cached.is_fresh(now_ms(), target.config.tools_ttl_seconds) {
                 drop(self.fetch_tools(target));
             }
@@ -211,7 +213,7 @@ impl Upstream {
                 .last_error
                 .as_ref()
                 .filter(|_| failing)
-                .map(|e| e.message.clone())
+                .and_then(|e| e.error.clone())
         };
         let wait_ms = if last_error.is_some() {
             0
@@ -282,10 +284,11 @@ impl Upstream {
             )
             .await
             .and_then(|value| {
-                serde_json::from_value::<CallToolResult>(redact_value(value, &target.secrets))
-                    .map_err(|e| UpstreamError::Malformed {
+                serde_json::from_value::<CallToolResult>(target.secrets.value(value)).map_err(|e| {
+                    UpstreamError::Malformed {
                         detail: format!("tools/call result: {e}"),
-                    })
+                    }
+                })
             });
         if result
             .as_ref()
@@ -313,7 +316,7 @@ impl Upstream {
         if let Some(checker) = self.checkers.borrow().get(name) {
             return Ok(Some(Rc::clone(checker)));
         }
-        let mut tools = match self.cached().await {
+        let mut tools = match self.cached(target).await {
             Some(cached) => cached,
             None => self.fetch_tools(target).await?,
         };
@@ -330,8 +333,9 @@ impl Upstream {
         Ok(Some(checker))
     }
 
-    /// The cached list, read from storage the first time.
-    async fn cached(&self) -> Option<Rc<CachedTools>> {
+    /// The cached list, read from storage the first time. A stored list is redacted again as it
+    /// is read, for a list stored before a secret was configured or changed.
+    async fn cached(&self, target: &Target) -> Option<Rc<CachedTools>> {
         if !self.cache_loaded.get() {
             let stored = self
                 .state
@@ -342,7 +346,12 @@ impl Upstream {
                 .flatten();
             self.cache_loaded.set(true);
             if self.cache.borrow().is_none() {
-                *self.cache.borrow_mut() = stored.map(Rc::new);
+                *self.cache.borrow_mut() = stored.map(|stored| {
+                    Rc::new(CachedTools {
+                        tools: target.secrets.tools(stored.tools),
+                        ..stored
+                    })
+                });
             }
         }
         self.cache.borrow().clone()
@@ -358,7 +367,9 @@ impl Upstream {
         let fetch = async move {
             let outcome = this.timed(&target, this.list_tools(&target)).await;
             this.fetching.borrow_mut().take();
-            let tools = outcome?;
+            // Redacted before it is stored: a tool list reaches the model, the sandbox's
+            // manifest and the operator's counts.
+            let tools = target.secrets.tools(outcome?);
             let cached = CachedTools {
                 tools,
                 fetched_at_ms: now_ms(),
@@ -426,7 +437,7 @@ impl Upstream {
     }
 
     async fn status(&self, target: &Target) -> UpstreamStatus {
-        let cached = self.cached().await;
+        let cached = self.cached(target).await;
         let fresh = cached.as_ref().is_some_and(|c| {
             !self.stale.get() && c.is_fresh(now_ms(), target.config.tools_ttl_seconds)
         });
