@@ -22,7 +22,7 @@ use serde_json::{Map, Value};
 
 /// Characters of a tool's description kept. Claude Code cuts at 2,048; the longest description
 /// among the test upstreams and GitHub's server is under 500.
-pub const MAX_TOOL_DESCRIPTION_CHARS: usize = 4_000;
+pub const MAX_TOOL_DESCRIPTION_CHARS: usize = 1_800;
 
 /// Characters kept of a title, and of a description inside a schema.
 pub const MAX_SCHEMA_TEXT_CHARS: usize = 1_000;
@@ -228,7 +228,7 @@ mod tests {
         let description = capped.description.unwrap();
         assert!(description.starts_with(&"é".repeat(MAX_TOOL_DESCRIPTION_CHARS)));
         assert!(description
-            .ends_with("… [cut by the runner: 2000000 characters, the first 4000 shown]"));
+            .ends_with("… [cut by the runner: 2000000 characters, the first 1800 shown]"));
         let parameter = json!({"type": "object", "properties": {"p": {"type": "string", "description": "d".repeat(5_000)}}});
         let capped = cap_schema(schema(parameter));
         let text = capped["properties"]["p"]["description"].as_str().unwrap();
