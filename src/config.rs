@@ -339,7 +339,8 @@ mod tests {
 
     use super::*;
 
-    const TWO_UPSTREAMS: &str = r#"[
+    /// Two upstreams, one with a secret header; shared with the header templating tests.
+    pub(super) const TWO_UPSTREAMS: &str = r#"[
         {"name": "everything", "url": "http://127.0.0.1:3101/mcp"},
         {"name": "github", "url": "https://api.example.com/mcp",
          "headers": {"Authorization": "Bearer ${GITHUB_TOKEN}"}}

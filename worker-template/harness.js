@@ -24,7 +24,6 @@ import {
   JSONParse,
   JSONStringify,
   ObjectFreeze,
-  ObjectKeys,
   ReflectApply,
   ReflectDefineProperty,
   StringOf,

@@ -13,7 +13,6 @@ export const ReflectGetOwnPropertyDescriptor = Reflect.getOwnPropertyDescriptor;
 export const ReflectSetPrototypeOf = Reflect.setPrototypeOf;
 export const ObjectCreate = Object.create;
 export const ObjectFreeze = Object.freeze;
-export const ObjectKeys = Object.keys;
 export const JSONParse = JSON.parse;
 export const JSONStringify = JSON.stringify;
 export const DateNow = Date.now;
@@ -24,7 +23,6 @@ export const IntrinsicMap = Map;
 export const MapGet = Map.prototype.get;
 export const MapSet = Map.prototype.set;
 export const StringSlice = String.prototype.slice;
-export const NumberIsFinite = Number.isFinite;
 
 /** A fresh object with no prototype, so no inherited accessor sees it. */
 export function record() {

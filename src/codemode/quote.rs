@@ -5,8 +5,8 @@
 //! A quotation is a JSON string literal: it always fits on one line (line breaks become `\n`),
 //! quotes and backslashes are escaped, `*/` becomes `*\/` (the same text to a JSON reader, and
 //! no longer the end of a comment), and control characters, line and paragraph separators,
-//! bidirectional overrides and zero-width characters become `\uXXXX` escapes, so nothing can be
-//! hidden from a reader or reordered on screen. Text past the cap is cut at a character boundary
+//! bidirectional overrides and zero-width characters become `\u` escapes of four hex digits, so
+//! nothing can be hidden from a reader or reordered on screen. Text past the cap is cut at a character boundary
 //! and the quotation is followed, outside the quotes, by `… [N chars, cut]`.
 
 use std::fmt::Write;

@@ -82,13 +82,8 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
+    use crate::config::tests::TWO_UPSTREAMS;
     use crate::config::RunnerConfig;
-
-    const TWO_UPSTREAMS: &str = r#"[
-        {"name": "everything", "url": "http://127.0.0.1:3101/mcp"},
-        {"name": "github", "url": "https://api.example.com/mcp",
-         "headers": {"Authorization": "Bearer ${GITHUB_TOKEN}"}}
-    ]"#;
 
     #[test]
     fn resolves_secret_placeholders_in_headers() {

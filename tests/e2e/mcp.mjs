@@ -61,15 +61,24 @@ export async function runPython(url, calls) {
 /** The SHA-256 of `text` in hex, as audit entries name code. */
 export const sha256 = (text) => createHash("sha256").update(text).digest("hex");
 
+/** A request to the operator endpoint at `base` + `path` with `adminToken`: { status, text }. */
+export async function adminRequest(base, adminToken, path, init = {}) {
+  const response = await fetch(`${base}${path}`, {
+    ...init,
+    headers: { Authorization: `Bearer ${adminToken}`, ...init.headers },
+  });
+  return { status: response.status, text: await response.text() };
+}
+
 /** The audit entry of `code`'s newest execution, once the ledger at `base` has it. */
 export async function auditEntry(base, adminToken, code) {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
-    const response = await fetch(`${base}/admin/audit?limit=50`, { headers: { Authorization: `Bearer ${adminToken}` } });
-    if (response.status !== 200) {
-      throw new Error(`/admin/audit answered ${response.status}: ${await response.text()}`);
+    const { status, text } = await adminRequest(base, adminToken, "/admin/audit?limit=50");
+    if (status !== 200) {
+      throw new Error(`/admin/audit answered ${status}: ${text}`);
     }
-    const { entries } = await response.json();
+    const { entries } = JSON.parse(text);
     const entry = entries.find((e) => e.codeSha256 === sha256(code));
     if (entry) {
       return entry;

@@ -13,7 +13,7 @@ import { after, before, describe, test } from "node:test";
 
 import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 
-import { connectTypeScript, execute } from "./mcp.mjs";
+import { adminRequest, connectTypeScript, execute } from "./mcp.mjs";
 import { startStack } from "./stack.mjs";
 
 // A token with characters that percent-encoding and base64 change.
@@ -45,13 +45,9 @@ describe("secrets an upstream echoes", () => {
   const seen = [];
 
   const admin = async (path, init = {}) => {
-    const response = await fetch(`${stack.base}${path}`, {
-      ...init,
-      headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, ...init.headers },
-    });
-    const text = await response.text();
+    const { status, text } = await adminRequest(stack.base, ADMIN_TOKEN, path, init);
     seen.push(text);
-    assert.equal(response.status, 200, text);
+    assert.equal(status, 200, text);
     return text;
   };
 

@@ -11,7 +11,7 @@ import { createServer } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 
-import { connectTypeScript, execute } from "./mcp.mjs";
+import { adminRequest, connectTypeScript, execute } from "./mcp.mjs";
 import { freePort, startStack } from "./stack.mjs";
 
 const SECRET = "faulty-credential-7c1e9a";
@@ -31,13 +31,9 @@ describe("many upstreams, faults and restarts", () => {
     return report;
   };
   const admin = async (path, init = {}) => {
-    const response = await fetch(`${stack.base}${path}`, {
-      ...init,
-      headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, ...init.headers },
-    });
-    const text = await response.text();
+    const { status, text } = await adminRequest(stack.base, ADMIN_TOKEN, path, init);
     seen.push(text);
-    return { status: response.status, body: text && JSON.parse(text) };
+    return { status, body: text && JSON.parse(text) };
   };
 
   before(async () => {
