@@ -9,9 +9,10 @@
 // shape, removes `compile` (which would change a checked pattern mid-match), and freezes
 // RegExp and its prototype so the checks cannot be taken off.
 //
-// The check refuses a repetition of something that itself contains an unbounded repetition
-// (star height 2: `(a+)+`, `(\w+\s?)*`, `(.*,){20}`), the shape behind exponential
-// backtracking. It is conservative: some harmless patterns of that shape are refused too, and
+// The check refuses the two shapes behind exponential backtracking: a repetition of something
+// that itself contains an unbounded repetition (star height 2: `(a+)+`, `(\w+\s?)*`,
+// `(.*,){20}`), and a repetition of a choice whose alternatives may match the same text (all
+// but distinct single characters: `(a|aa)+`, `(a|[a-z])*`). It is conservative: some harmless patterns of that shape are refused too, and
 // the error says how to rewrite them. Polynomial backtracking (`\s*$` over long text) is not
 // refused; the platform's CPU limit (`cpuMs`) bounds it in production.
 
@@ -41,11 +42,63 @@ const verdicts = new IntrinsicMap();
 /** `source[i]`, or "" past its end (so no index ever reaches String.prototype). */
 const at = (source, i) => (i < source.length ? source[i] : "");
 
-/** A group of the pattern, or an atom: whether it contains an unbounded repetition. */
-function part(unbounded) {
+/**
+ * A group of the pattern, or an atom. `unbounded`: it contains an unbounded repetition.
+ * `ambiguous`: a group with alternatives that are not all distinct literal characters, so two
+ * of them may match the same text (`(a|aa)`, `(a|a)`, `(a|[a-z])`). `literal`: the character
+ * of a plain one-character atom. While a group is open, `atoms` counts the atoms of its current
+ * alternative, `last` is the literal of its only atom, and `seen` the literals of earlier
+ * one-character alternatives.
+ */
+function part(unbounded, literal = null) {
   const value = record();
   value.unbounded = unbounded;
+  value.literal = literal;
+  value.choice = false;
+  value.wide = false;
+  value.atoms = 0;
+  value.last = null;
+  value.seen = "";
+  value.ambiguous = false;
   return value;
+}
+
+/** Counts `atom` into `group`'s current alternative. */
+function add(group, atom) {
+  group.atoms += 1;
+  group.last = group.atoms === 1 ? atom.literal : null;
+}
+
+/** Ends `group`'s current alternative: a wide or repeated one makes the group wide. */
+function endAlternative(group) {
+  const literal = group.atoms === 1 ? group.last : null;
+  let repeated = false;
+  for (let j = 0; j < group.seen.length; j += 1) {
+    repeated = repeated || at(group.seen, j) === literal;
+  }
+  if (literal === null || repeated) {
+    group.wide = true;
+  } else {
+    group.seen += literal;
+  }
+  group.atoms = 0;
+  group.last = null;
+}
+
+/** The index just past a group's opening: `(`, `(?:`, `(?=`, `(?!`, `(?<=`, `(?<!`, `(?<name>`. */
+function groupStart(source, i) {
+  if (at(source, i + 1) !== "?") {
+    return i + 1;
+  }
+  const kind = at(source, i + 2);
+  if (kind === "<" && at(source, i + 3) !== "=" && at(source, i + 3) !== "!") {
+    let j = i + 3;
+    while (j < source.length && at(source, j) !== ">") {
+      j += 1;
+    }
+    return j + 1;
+  }
+  return kind === "<" ? i + 4 : i + 3;
 }
 
 /**
@@ -61,38 +114,48 @@ export function catastrophe(source) {
   let i = 0;
   while (i < source.length) {
     const c = at(source, i);
-    if (c === "\\") {
-      i += 2;
+    if (c === "\\" || c === "[") {
+      i = c === "[" ? classEnd(source, i) : i + 2;
       atom = part(false);
-    } else if (c === "[") {
-      i = classEnd(source, i);
-      atom = part(false);
+      add(groups[depth], atom);
     } else if (c === "(") {
       depth += 1;
       groups[depth] = part(false);
-      i += 1;
+      i = groupStart(source, i);
       atom = null;
     } else if (c === ")") {
       const group = depth > 0 ? groups[depth] : part(false);
       depth = depth > 0 ? depth - 1 : 0;
+      endAlternative(group);
+      group.ambiguous = group.choice && group.wide;
       if (group.unbounded) {
         groups[depth].unbounded = true;
       }
+      add(groups[depth], group);
       i += 1;
       atom = group;
     } else if (c === "|") {
+      groups[depth].choice = true;
+      endAlternative(groups[depth]);
       i += 1;
       atom = null;
     } else {
       const quantifier = quantifierAt(source, i);
       if (quantifier === null) {
         i += 1;
-        atom = part(false);
+        atom = part(false, c === "." || c === "^" || c === "$" ? null : c);
+        add(groups[depth], atom);
         continue;
       }
-      if (atom !== null && atom.unbounded && quantifier.max > 1) {
-        return `it repeats a group that itself repeats without bound (at offset ${i}), which can take exponential time`;
+      if (atom !== null && quantifier.max > 1) {
+        if (atom.unbounded) {
+          return `it repeats a group that itself repeats without bound (at offset ${i}), which can take exponential time`;
+        }
+        if (atom.ambiguous) {
+          return `it repeats a choice between alternatives that can match the same text (at offset ${i}), which can take exponential time; repeat a character class, or alternatives that are distinct single characters`;
+        }
       }
+      groups[depth].last = null;
       if (quantifier.max > UNBOUNDED) {
         groups[depth].unbounded = true;
       }

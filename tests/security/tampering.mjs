@@ -166,6 +166,7 @@ for (const run of [
   () => subject.match("^(a+)+$"),
   () => subject.replace(new RegExp("(a+)+$", "g"), "x"),
   () => subject.split(/(a|a+)+$/),
+  () => /^(a|aa)+$/.test(subject),
   () => [...subject.matchAll(/(\\w+\\s?)*$/g)],
   () => { const r = /^(a+)+$/; Object.defineProperty(r, "exec", { value: null }); return r.test(subject); },
   () => { (RegExp.prototype as any).exec = () => null; return "replaced"; },
@@ -176,7 +177,7 @@ for (const run of [
 return { attempts, safe: "2026-11-29".split(/-/).length };`,
     check: (report) => {
       assert.deepEqual(report.result, {
-        attempts: ["UnsafeRegExp", "UnsafeRegExp", "UnsafeRegExp", "UnsafeRegExp", "UnsafeRegExp", "UnsafeRegExp", "TypeError", "TypeError"],
+        attempts: ["UnsafeRegExp", "UnsafeRegExp", "UnsafeRegExp", "UnsafeRegExp", "UnsafeRegExp", "UnsafeRegExp", "UnsafeRegExp", "TypeError", "TypeError"],
         safe: 3,
       });
     },
