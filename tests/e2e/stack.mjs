@@ -105,17 +105,21 @@ export function startInventory(name, flags, logDir, processes) {
   return startPythonServer(name, "tests/upstreams/inventory_server.py", flags, logDir, processes, path);
 }
 
+/** Starts the Node server tests/upstreams/`script` on a free port; returns its base URL. */
+async function startNodeServer(name, script, logDir, processes) {
+  const port = await freePort();
+  const server = start(name, process.execPath, [join(ROOT, "tests/upstreams", script), "--port", String(port)], { logDir });
+  processes.push(server);
+  await waitFor(`${name} server`, () => portOpen(port), processes);
+  return `http://127.0.0.1:${port}`;
+}
+
 /**
  * Starts tests/upstreams/faulty_server.mjs; returns { url, control } where `control(fault)`
  * sets its fault and `log()` returns the requests it received.
  */
 export async function startFaulty(logDir, processes) {
-  const port = await freePort();
-  const server = start("faulty", process.execPath,
-    [join(ROOT, "tests/upstreams/faulty_server.mjs"), "--port", String(port)], { logDir });
-  processes.push(server);
-  await waitFor("faulty server", () => portOpen(port), processes);
-  const base = `http://127.0.0.1:${port}`;
+  const base = await startNodeServer("faulty", "faulty_server.mjs", logDir, processes);
   return {
     url: `${base}/mcp`,
     async control(fault) {
@@ -135,12 +139,7 @@ export async function startFaulty(logDir, processes) {
  * most calls it saw in flight at once, by concurrency key.
  */
 export async function startHostile(logDir, processes) {
-  const port = await freePort();
-  const server = start("hostile", process.execPath,
-    [join(ROOT, "tests/upstreams/hostile_server.mjs"), "--port", String(port)], { logDir });
-  processes.push(server);
-  await waitFor("hostile server", () => portOpen(port), processes);
-  const base = `http://127.0.0.1:${port}`;
+  const base = await startNodeServer("hostile", "hostile_server.mjs", logDir, processes);
   return {
     url: `${base}/mcp`,
     async peaks() {
@@ -155,12 +154,7 @@ export async function startHostile(logDir, processes) {
  * Authorization header of every request it received.
  */
 export async function startEchoSecret(logDir, processes) {
-  const port = await freePort();
-  const server = start("echo-secret", process.execPath,
-    [join(ROOT, "tests/upstreams/echo_secret_server.mjs"), "--port", String(port)], { logDir });
-  processes.push(server);
-  await waitFor("echo-secret server", () => portOpen(port), processes);
-  const base = `http://127.0.0.1:${port}`;
+  const base = await startNodeServer("echo-secret", "echo_secret_server.mjs", logDir, processes);
   return {
     url: `${base}/mcp`,
     downUrl: `${base}/down`,
