@@ -744,4 +744,16 @@ mod tests {
         );
         assert!(escape.is_err(), "{:?}", escape.map(|p| p.module));
     }
+
+    #[test]
+    fn type_arguments_after_a_string_before_an_open_template_are_a_syntax_error() {
+        // Found by the parser fuzz test: swc's debug-only span check fails on it.
+        let error = prepare(
+            "\"s\"<T>class A { m() {} }<T>`${",
+            &[],
+            &ExecutionLimits::default(),
+        )
+        .unwrap_err();
+        assert_eq!(error.name(), "SyntaxError");
+    }
 }
