@@ -56,23 +56,26 @@ impl Unavailable {
     pub fn of(error: &UpstreamError) -> Self {
         let class = class_name(ToolErrorKind::of(error));
         let (cause, reported) = match error {
-            UpstreamError::Unreachable { detail } => (class, Some(detail)),
-            UpstreamError::HttpStatus { status, detail } => {
-                (format!("{class} (HTTP {status})"), Some(detail))
-            }
+            UpstreamError::Unreachable { detail } => (class, Some(detail.clone())),
+            // The body is already a JSON string literal there; it is quoted once, below.
+            UpstreamError::HttpStatus { status, detail } => (
+                format!("{class} (HTTP {status})"),
+                Some(serde_json::from_str(detail).unwrap_or_else(|_| detail.clone())),
+            ),
             UpstreamError::Timeout { ms } => (format!("{class} (no answer within {ms} ms)"), None),
             UpstreamError::Misconfigured { detail } => (format!("{class}: {detail}"), None),
             UpstreamError::SessionExpired => (class, None),
-            UpstreamError::Malformed { detail } => (class, Some(detail)),
-            UpstreamError::Rpc { code, message } => {
-                (format!("{class} (JSON-RPC error {code})"), Some(message))
-            }
+            UpstreamError::Malformed { detail } => (class, Some(detail.clone())),
+            UpstreamError::Rpc { code, message } => (
+                format!("{class} (JSON-RPC error {code})"),
+                Some(message.clone()),
+            ),
             UpstreamError::TooLarge { .. } => (format!("{class}: {error}"), None),
-            UpstreamError::Cancelled { reason } => (class, Some(reason)),
+            UpstreamError::Cancelled { reason } => (class, Some(reason.clone())),
         };
         Self {
             cause,
-            reported: reported.cloned(),
+            reported,
             retrying: false,
         }
     }

@@ -136,7 +136,7 @@ return { whoami: await echoer.whoami({}), failures, functions: Object.keys(echoe
     const status = JSON.parse(await admin("/admin/upstreams"));
     const down = status.upstreams.find((u) => u.name === "echoer_down");
     assert.equal(down.state, "failing");
-    assert.match(down.health.lastError.message, /^HTTP 503: Service unavailable for Bearer \[redacted\] /);
+    assert.match(down.health.lastError.message, /^HTTP 503: "Service unavailable for Bearer \[redacted\] /);
     await admin("/admin/upstreams/echoer/refresh", { method: "POST" });
     await admin("/admin/upstreams/echoer_down/refresh", { method: "POST" });
     await admin("/admin/audit?limit=10");
