@@ -11,6 +11,7 @@
 //! with the password part of a decoded `user:password` on its own. An encoding of a secret that
 //! starts mid-way through a longer base64 text is not found: base64 has no fixed alignment.
 
+use aho_corasick::{AhoCorasick, MatchKind};
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine;
 use rmcp::model::Tool;
@@ -31,12 +32,24 @@ const MIN_PARTIAL_BYTES: usize = 3;
 /// ordinary words. The secret itself is always looked for, whatever its length.
 const MIN_DERIVED_CHARS: usize = 6;
 
-/// The texts to remove from what an upstream says: its secrets and their encodings, longest
-/// first so that a longer form is replaced whole before a shorter one inside it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The texts to remove from what an upstream says: its secrets and their encodings, found in
+/// one pass over the text (a 10 MB result is read once, not once per form), the longest form
+/// at a position replaced whole rather than a shorter one inside it.
+#[derive(Debug, Clone, Default)]
 pub struct Secrets {
+    /// Every form, longest first.
     needles: Vec<String>,
+    /// The matcher of all of them; `None` when there is nothing to redact.
+    matcher: Option<AhoCorasick>,
 }
+
+impl PartialEq for Secrets {
+    fn eq(&self, other: &Self) -> bool {
+        self.needles == other.needles
+    }
+}
+
+impl Eq for Secrets {}
 
 impl Secrets {
     /// The secrets of one upstream: its resolved secret `values`, found as they are and
@@ -63,7 +76,12 @@ impl Secrets {
         }
         needles.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         needles.dedup();
-        Self { needles }
+        let matcher = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(&needles)
+            .ok()
+            .filter(|_| !needles.is_empty());
+        Self { needles, matcher }
     }
 
     /// Whether there is nothing to redact.
@@ -79,14 +97,24 @@ impl Secrets {
     /// Like [`Secrets::text`], reusing `text` when it holds no secret. Where the text was cut
     /// (a [`CUT_MARK`]), the start of a secret just before the cut is redacted too.
     pub fn string(&self, text: String) -> String {
-        let whole =
-            self.needles
-                .iter()
-                .fold(text, |text, needle| match text.contains(needle.as_str()) {
-                    true => text.replace(needle.as_str(), REDACTED),
-                    false => text,
-                });
-        self.cut_secrets(whole)
+        let Some(matcher) = &self.matcher else {
+            return text;
+        };
+        // One pass replaces every form that does not overlap a longer one found first; the
+        // rare overlap of two forms is caught by another pass, so no whole form is left.
+        let mut text = text;
+        for _ in 0..self.needles.len() {
+            if !matcher.is_match(&text) {
+                break;
+            }
+            let mut replaced = String::with_capacity(text.len());
+            matcher.replace_all_with(&text, &mut replaced, |_, _, out| {
+                out.push_str(REDACTED);
+                true
+            });
+            text = replaced;
+        }
+        self.cut_secrets(text)
     }
 
     /// `text` with the start of a secret that ends at a [`CUT_MARK`] redacted.
@@ -261,6 +289,21 @@ mod tests {
             "a [redacted] b [redacted]"
         );
         assert!(Secrets::new([], []).is_empty());
+    }
+
+    #[test]
+    fn the_longer_of_two_forms_at_a_place_is_replaced_whole() {
+        let secrets = of(&["abc123", "abc123xyz"]);
+        assert_eq!(secrets.text("<abc123xyz>"), "<[redacted]>");
+    }
+
+    #[test]
+    fn overlapping_secrets_leave_neither_whole() {
+        let secrets = of(&["xyz-123", "123-abc", "c-12"]);
+        let redacted = secrets.text("xyz-123-abc-123-abc");
+        for secret in ["xyz-123", "123-abc", "c-12"] {
+            assert!(!redacted.contains(secret), "{secret} left in {redacted}");
+        }
     }
 
     #[test]

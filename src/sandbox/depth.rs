@@ -21,7 +21,12 @@ pub const TOO_DEEP: &str = "[cut by the runner: nested deeper than 64 levels]";
 
 /// `json` parsed, with whatever is nested deeper than [`MAX_VALUE_DEPTH`] cut to [`TOO_DEEP`].
 pub fn parse(json: &str) -> Result<Value, serde_json::Error> {
-    serde_json::from_str(&cut_deep(json, MAX_VALUE_DEPTH))
+    // Only an array or an object nests; any other text (a scalar, or no JSON at all, which
+    // fails at its first byte) is read as it is, without a pass over a text of megabytes.
+    match json.trim_start().as_bytes().first() {
+        Some(b'[' | b'{') => serde_json::from_str(&cut_deep(json, MAX_VALUE_DEPTH)),
+        _ => serde_json::from_str(json),
+    }
 }
 
 #[cfg(test)]
@@ -69,5 +74,13 @@ mod tests {
     fn text_that_is_not_json_is_still_refused() {
         assert!(parse("not json").is_err());
         assert!(parse(&"[".repeat(300)).is_err());
+    }
+
+    #[test]
+    fn scalars_parse_as_they_are_and_nesting_after_space_is_still_cut() {
+        assert_eq!(parse(" \"text\"").unwrap(), json!("text"));
+        assert_eq!(parse("-1.5").unwrap(), json!(-1.5));
+        let spaced = format!("\n {}", nested(MAX_VALUE_DEPTH + 10));
+        assert_eq!(depth_of(&parse(&spaced).unwrap()), MAX_VALUE_DEPTH);
     }
 }

@@ -265,19 +265,20 @@ impl CallGate {
 }
 
 impl Permit {
-    /// Records the call's `reply`, returned to the program as `reply_chars` characters of
-    /// JSON, at `now_ms`; returns the call's trace.
-    pub fn finish(self, reply: &BridgeReply, reply_chars: usize, now_ms: u64) -> CallTrace {
+    /// Records the call's reply at `now_ms`: its `error` class, or a value returned to the
+    /// program as `reply_chars` characters of JSON. Returns the call's trace.
+    pub fn finish(
+        self,
+        error: Option<ToolErrorKind>,
+        reply_chars: usize,
+        now_ms: u64,
+    ) -> CallTrace {
         let mut state = self.gate.inner.state.borrow_mut();
-        let kind = match reply {
-            BridgeReply::Ok { .. } => {
-                state.record.call_result_chars += reply_chars;
-                None
-            }
-            BridgeReply::Error { kind, .. } => Some(*kind),
-        };
+        if error.is_none() {
+            state.record.call_result_chars += reply_chars;
+        }
         let ms = now_ms.saturating_sub(self.started_ms);
-        let trace = trace(self.name.clone(), ms, kind);
+        let trace = trace(self.name.clone(), ms, error);
         push_trace(&mut state, &self.gate.inner.limits, trace.clone());
         trace
     }

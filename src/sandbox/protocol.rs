@@ -6,13 +6,14 @@
 //! its result, console and error. What the program did with tools is recorded on the trusted
 //! side, by the bridge's [gate](super::gate).
 
-use rmcp::model::CallToolResult;
+use rmcp::model::{CallToolResult, ContentBlock};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::depth;
 use super::limits::ExecutionLimits;
 use crate::upstream::client::UpstreamError;
+use crate::upstream::protocol::UpstreamAnswer;
 
 /// Why a tool call from the sandbox failed; each becomes the `name` of the thrown `Error`, so a
 /// program (and the model reading its result) can tell them apart.
@@ -86,12 +87,13 @@ impl BridgeReply {
     /// (parsed as JSON when it parses; several blocks become an array); `isError` becomes an
     /// [`ToolErrorKind::UpstreamToolError`] carrying the upstream's own message.
     pub fn from_tool_result(result: CallToolResult) -> Self {
+        // Each block's text is moved, not copied: a result can be many megabytes.
         let texts: Vec<String> = result
             .content
-            .iter()
-            .map(|block| match block.as_text() {
-                Some(text) => text.text.clone(),
-                None => serde_json::to_string(block).unwrap_or_default(),
+            .into_iter()
+            .map(|block| match block {
+                ContentBlock::Text(text) => text.text,
+                other => serde_json::to_string(&other).unwrap_or_default(),
             })
             .collect();
         if result.is_error == Some(true) {
@@ -105,20 +107,53 @@ impl BridgeReply {
                 message: format!("the tool reported an error: {message}"),
             };
         }
-        let value = match (result.structured_content, texts.as_slice()) {
-            (Some(structured), _) => structured,
-            (None, []) => Value::Null,
-            (None, [one]) => parse_or_text(one),
-            (None, many) => Value::Array(many.iter().map(|t| parse_or_text(t)).collect()),
+        let value = match result.structured_content {
+            Some(structured) => structured,
+            None => match <[String; 1]>::try_from(texts) {
+                Ok([one]) => parse_or_text(one),
+                Err(texts) if texts.is_empty() => Value::Null,
+                Err(many) => Value::Array(many.into_iter().map(parse_or_text).collect()),
+            },
         };
         BridgeReply::Ok { value }
+    }
+
+    /// The reply for what an upstream's object answered to a call.
+    pub fn from_answer(answer: UpstreamAnswer) -> Self {
+        let refuse = |kind, message: String| BridgeReply::Error { kind, message };
+        match answer {
+            UpstreamAnswer::ToolResult { result } => BridgeReply::from_tool_result(result),
+            UpstreamAnswer::InvalidArguments { detail } => refuse(
+                ToolErrorKind::InvalidArguments,
+                format!("the arguments do not match the tool's input schema: {detail}"),
+            ),
+            UpstreamAnswer::NotPermitted { detail } => refuse(ToolErrorKind::NotPermitted, detail),
+            UpstreamAnswer::Failed { error } => {
+                refuse(ToolErrorKind::of(&error), error.to_string())
+            }
+            UpstreamAnswer::Tools { .. }
+            | UpstreamAnswer::Pending { .. }
+            | UpstreamAnswer::Cancelled { .. }
+            | UpstreamAnswer::Status { .. } => refuse(
+                ToolErrorKind::UpstreamProtocolError,
+                "the upstream's object answered out of turn".into(),
+            ),
+        }
+    }
+
+    /// Why the call failed, or `None` when it returned a value.
+    pub fn error_kind(&self) -> Option<ToolErrorKind> {
+        match self {
+            BridgeReply::Ok { .. } => None,
+            BridgeReply::Error { kind, .. } => Some(*kind),
+        }
     }
 }
 
 /// `text` parsed when it is JSON (nesting past [`depth::MAX_VALUE_DEPTH`] cut with a marker),
 /// else the text itself.
-fn parse_or_text(text: &str) -> Value {
-    depth::parse(text).unwrap_or_else(|_| Value::String(text.to_owned()))
+fn parse_or_text(text: String) -> Value {
+    depth::parse(&text).unwrap_or(Value::String(text))
 }
 
 /// What the harness reports when the program ends.

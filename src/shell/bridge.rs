@@ -11,18 +11,18 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use js_sys::Promise;
+use js_sys::{JsString, Promise};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::future_to_promise;
 use worker::Env;
 
 use super::js::now_ms;
-use super::objects::{ask, UPSTREAM_OBJECTS};
+use super::objects::{read_call_answer, send, CallReply, UPSTREAM_OBJECTS};
 use crate::mcp::context::RequestContext;
 use crate::sandbox::gate::{CallGate, ToolCall};
 use crate::sandbox::protocol::{BridgeReply, ToolErrorKind};
-use crate::upstream::protocol::{UpstreamAnswer, UpstreamCommand};
+use crate::upstream::protocol::UpstreamCommand;
 
 /// Whose calls a bridge carries, set by the runner.
 pub(crate) struct BridgeOwner {
@@ -52,14 +52,14 @@ pub(crate) fn bridge(env: Env, gate: CallGate, owner: BridgeOwner) -> JsValue {
             .await;
             finished.set(finished.get() + 1);
             owner.context.progress(finished.get(), reply.1);
-            Ok(JsValue::from_str(&reply.0))
+            Ok(reply.0.into())
         })
     };
     Closure::<dyn Fn(JsValue, JsValue, JsValue) -> Promise>::new(function).into_js_value()
 }
 
-/// One call through the gate to the upstream's object: the reply as JSON text, and a line for
-/// the client's progress display.
+/// One call through the gate to the upstream's object: the reply's JSON, and a line for the
+/// client's progress display.
 async fn call(
     env: &Env,
     gate: &CallGate,
@@ -67,55 +67,36 @@ async fn call(
     namespace: &str,
     function: &str,
     arguments: &str,
-) -> (String, String) {
-    let (reply, permit) = match gate.admit(namespace, function, arguments, now_ms()).await {
-        Ok((permit, call)) => (forward(env, &owner.execution, call).await, Some(permit)),
-        Err(refusal) => (refusal, None),
-    };
-    let json = serde_json::to_string(&reply).unwrap_or_else(|e| {
-        serde_json::to_string(&BridgeReply::Error {
-            kind: ToolErrorKind::UpstreamProtocolError,
-            message: format!("the upstream's answer could not be passed on: {e}"),
-        })
-        .unwrap_or_default()
-    });
-    let summary = match permit {
-        Some(permit) => permit.finish(&reply, json.len(), now_ms()).summary(),
-        None => format!("{namespace}.{function} was refused"),
-    };
-    (json, summary)
+) -> (JsString, String) {
+    match gate.admit(namespace, function, arguments, now_ms()).await {
+        Ok((permit, call)) => {
+            let reply = forward(env, &owner.execution, call).await;
+            let chars = usize::try_from(reply.json.length()).unwrap_or(usize::MAX);
+            let trace = permit.finish(reply.error, chars, now_ms());
+            (reply.json, trace.summary())
+        }
+        Err(refusal) => (
+            CallReply::of(&refusal).json,
+            format!("{namespace}.{function} was refused"),
+        ),
+    }
 }
 
 /// Asks the upstream's object to make `call`.
-async fn forward(env: &Env, execution: &str, call: ToolCall) -> BridgeReply {
-    let refuse = |kind, message: String| BridgeReply::Error { kind, message };
+async fn forward(env: &Env, execution: &str, call: ToolCall) -> CallReply {
     let command = UpstreamCommand::CallTool {
         name: call.tool,
         arguments: Some(call.arguments),
         execution: Some(execution.to_owned()),
     };
-    match ask::<_, UpstreamAnswer>(env, UPSTREAM_OBJECTS, &call.upstream, &command).await {
-        Ok(UpstreamAnswer::ToolResult { result }) => BridgeReply::from_tool_result(result),
-        Ok(UpstreamAnswer::InvalidArguments { detail }) => refuse(
-            ToolErrorKind::InvalidArguments,
-            format!("the arguments do not match the tool's input schema: {detail}"),
-        ),
-        Ok(UpstreamAnswer::NotPermitted { detail }) => refuse(ToolErrorKind::NotPermitted, detail),
-        Ok(UpstreamAnswer::Failed { error }) => {
-            refuse(ToolErrorKind::of(&error), error.to_string())
-        }
-        Ok(
-            UpstreamAnswer::Tools { .. }
-            | UpstreamAnswer::Pending { .. }
-            | UpstreamAnswer::Cancelled { .. }
-            | UpstreamAnswer::Status { .. },
-        ) => refuse(
-            ToolErrorKind::UpstreamProtocolError,
-            "the upstream's object answered out of turn".into(),
-        ),
-        Err(e) => refuse(
-            ToolErrorKind::UpstreamUnreachable,
-            format!("the upstream's object failed: {e}"),
-        ),
-    }
+    let answer = match send(env, UPSTREAM_OBJECTS, &call.upstream, &command).await {
+        Ok(response) => read_call_answer(response).await,
+        Err(e) => Err(e.to_string()),
+    };
+    answer.unwrap_or_else(|e| {
+        CallReply::of(&BridgeReply::Error {
+            kind: ToolErrorKind::UpstreamUnreachable,
+            message: format!("the upstream's object failed: {e}"),
+        })
+    })
 }

@@ -12,6 +12,8 @@
 
 use std::borrow::Cow;
 
+use memchr::memchr2;
+
 use super::client::UpstreamError;
 
 /// JSON nesting kept from an upstream's message. serde_json refuses nesting past 128, and the
@@ -116,12 +118,13 @@ fn depth_marker(max_depth: usize) -> String {
 /// The index just past the string starting at `start` (a `"`), or the end of the input.
 fn string_end(bytes: &[u8], start: usize) -> usize {
     let mut at = start + 1;
-    while at < bytes.len() {
-        match bytes[at] {
-            b'\\' => at += 2,
-            b'"' => return at + 1,
-            _ => at += 1,
+    // A string can be megabytes long; memchr skips its ordinary bytes many at a time.
+    while let Some(offset) = bytes.get(at..).and_then(|rest| memchr2(b'"', b'\\', rest)) {
+        at += offset;
+        if bytes[at] == b'"' {
+            return at + 1;
         }
+        at += 2;
     }
     bytes.len()
 }
@@ -222,6 +225,8 @@ mod tests {
     #[test]
     fn brackets_inside_strings_and_escapes_do_not_count() {
         let text = r#"[["\"[[[[", "\\"], "]]]]"]"#;
+        assert_eq!(cut_deep(r#"["\"#, 1), r#"["\"#, "an escape at the very end");
+        assert_eq!(cut_deep(r#"["[[[[["#, 1), r#"["[[[[["#, "an unended string");
         assert!(matches!(cut_deep(text, 2), Cow::Borrowed(_)));
         assert_eq!(
             cut_deep("[[[1]]", 1),

@@ -280,8 +280,9 @@ pub enum Incoming {
     },
 }
 
-/// Classifies one message, or says what is wrong with it.
-pub fn classify(message: &Value) -> Result<Incoming, UpstreamError> {
+/// Classifies one message, or says what is wrong with it. The message is taken, so that a
+/// result is moved out of it rather than copied.
+pub fn classify(message: Value) -> Result<Incoming, UpstreamError> {
     let method = message.get("method").and_then(Value::as_str);
     let id = message.get("id").filter(|id| !id.is_null()).cloned();
     match (method, id) {
@@ -305,10 +306,10 @@ pub fn classify(message: &Value) -> Result<Incoming, UpstreamError> {
     }
 }
 
-fn response_outcome(response: &Value, id: &Value) -> Result<Value, UpstreamError> {
-    if let Some(error) = response.get("error") {
+fn response_outcome(mut response: Value, id: &Value) -> Result<Value, UpstreamError> {
+    if let Some(error) = response.get_mut("error").map(Value::take) {
         let error: ErrorData =
-            serde_json::from_value(error.clone()).map_err(|e| UpstreamError::Malformed {
+            serde_json::from_value(error).map_err(|e| UpstreamError::Malformed {
                 detail: format!("unreadable JSON-RPC error: {e}"),
             })?;
         return Err(UpstreamError::Rpc {
@@ -317,8 +318,8 @@ fn response_outcome(response: &Value, id: &Value) -> Result<Value, UpstreamError
         });
     }
     response
-        .get("result")
-        .cloned()
+        .get_mut("result")
+        .map(Value::take)
         .ok_or_else(|| UpstreamError::Malformed {
             detail: format!("response {id} has neither result nor error"),
         })
@@ -334,7 +335,7 @@ pub fn read_json_response(body: &str, id: u64) -> Result<Value, UpstreamError> {
         single => vec![single],
     };
     messages
-        .iter()
+        .into_iter()
         .find_map(|message| match classify(message) {
             Ok(Incoming::Response { id: got, outcome }) if got == json!(id) => Some(outcome),
             _ => None,
@@ -407,7 +408,7 @@ impl StreamedResponse {
     }
 
     fn event(&mut self, data: &str) -> Option<Result<Value, UpstreamError>> {
-        let message = parse_message(data).ok().and_then(|m| classify(&m).ok());
+        let message = parse_message(data).ok().and_then(|m| classify(m).ok());
         match message {
             Some(Incoming::Response { id, outcome }) if id == self.id => Some(outcome),
             Some(Incoming::Notification { method }) => {
@@ -525,19 +526,19 @@ mod tests {
     #[test]
     fn classifies_requests_notifications_and_responses() {
         assert_eq!(
-            classify(&json!({"jsonrpc": "2.0", "id": 7, "method": "ping"})).unwrap(),
+            classify(json!({"jsonrpc": "2.0", "id": 7, "method": "ping"})).unwrap(),
             Incoming::Request {
                 id: json!(7),
                 method: "ping".into()
             }
         );
         assert_eq!(
-            classify(&json!({"jsonrpc": "2.0", "method": TOOLS_LIST_CHANGED})).unwrap(),
+            classify(json!({"jsonrpc": "2.0", "method": TOOLS_LIST_CHANGED})).unwrap(),
             Incoming::Notification {
                 method: TOOLS_LIST_CHANGED.into()
             }
         );
-        assert!(classify(&json!({"jsonrpc": "2.0"})).is_err());
+        assert!(classify(json!({"jsonrpc": "2.0"})).is_err());
     }
 
     #[test]

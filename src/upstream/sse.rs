@@ -5,6 +5,8 @@
 //! HTTP+SSE transport also sends one `endpoint` event. Events with empty data (servers send a
 //! "priming" event holding only an `id:`) are skipped.
 
+use memchr::memchr;
+
 /// One dispatched event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
@@ -70,7 +72,7 @@ impl EventParser {
         pending.extend_from_slice(chunk);
         let mut events = Vec::new();
         let mut start = 0;
-        while let Some(offset) = pending[self.searched..].iter().position(|&b| b == b'\n') {
+        while let Some(offset) = memchr(b'\n', &pending[self.searched..]) {
             let end = self.searched + offset;
             let line = &pending[start..end];
             let line = line.strip_suffix(b"\r").unwrap_or(line);

@@ -118,9 +118,10 @@ return { picked, refused };`);
     assert.ok(Number(chars) > 2_000_000, declaration.slice(0, 300));
   });
 
-  // Runs and reports, but does not fail the suite yet: measured at about 2.5x (issue 15's open
-  // item; the JSON round trip between the upstream's object and the Worker is the cost).
-  test("a 10 MB result through execute takes within 1.5x a direct call to the upstream", { todo: "issue 15: about 2.5x today" }, async (t) => {
+  // Runs and reports, but does not fail the suite yet: measured at about 2.2x (issue 15's open
+  // item). The rest is an execute's fixed cost (about 60 ms) and the hop through the upstream's
+  // object, which issue 21 takes on.
+  test("a 10 MB result through execute takes within 1.5x a direct call to the upstream", { todo: "issue 15: about 2.2x today" }, async (t) => {
     const viaDirect = () => direct.callTool({ name: "sized_result", arguments: { megabytes: 10 } });
     const viaRunner = () => run("const text = await hostile.sized_result({ megabytes: 10 }); return text.length;");
     await viaDirect();

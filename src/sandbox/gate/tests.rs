@@ -38,10 +38,6 @@ fn error_kind(reply: &BridgeReply) -> ToolErrorKind {
     }
 }
 
-fn ok() -> BridgeReply {
-    BridgeReply::Ok { value: Value::Null }
-}
-
 #[test]
 fn a_call_is_resolved_to_the_upstream_tool_through_the_manifest() {
     let gate = gate(ExecutionLimits::default());
@@ -49,7 +45,7 @@ fn a_call_is_resolved_to_the_upstream_tool_through_the_manifest() {
     assert_eq!(call.upstream, "everything");
     assert_eq!(call.tool, "get-sum");
     assert_eq!(call.arguments["a"], 1);
-    permit.finish(&ok(), 42, 25);
+    permit.finish(None, 42, 25);
     let record = gate.record();
     assert_eq!(record.calls_total, 1);
     assert_eq!(record.call_result_chars, 42);
@@ -92,7 +88,7 @@ fn calls_past_max_tool_calls_are_refused_and_the_limit_is_recorded() {
     });
     for _ in 0..2 {
         let (permit, _) = block_on(gate.admit("everything", "echo", "{}", 0)).unwrap();
-        permit.finish(&ok(), 1, 0);
+        permit.finish(None, 1, 0);
     }
     for _ in 0..5 {
         let refusal = block_on(gate.admit("everything", "echo", "{}", 0))
@@ -169,7 +165,7 @@ fn calls_past_max_concurrent_tool_calls_wait_for_a_slot_in_order() {
     let mut fourth = pin!(gate.admit("everything", "echo", r#"{"n":4}"#, 0));
     assert!(third.as_mut().poll(&mut cx).is_pending());
     assert!(fourth.as_mut().poll(&mut cx).is_pending());
-    first.finish(&ok(), 0, 1);
+    first.finish(None, 0, 1);
     let Poll::Ready(Ok((third_permit, third_call))) = third.as_mut().poll(&mut cx) else {
         panic!("the first waiter did not get the freed slot");
     };
@@ -231,11 +227,7 @@ fn closing_refuses_later_and_waiting_calls_and_names_the_upstreams_in_flight() {
 fn a_failed_call_is_traced_with_its_class_and_adds_no_result_chars() {
     let gate = gate(ExecutionLimits::default());
     let (permit, _) = block_on(gate.admit("everything", "echo", "{}", 0)).unwrap();
-    let failure = BridgeReply::Error {
-        kind: ToolErrorKind::UpstreamTimeout,
-        message: "slow".into(),
-    };
-    permit.finish(&failure, 100, 7);
+    permit.finish(Some(ToolErrorKind::UpstreamTimeout), 100, 7);
     let record = gate.record();
     assert_eq!(record.call_result_chars, 0);
     assert_eq!(record.calls[0].error, Some(ToolErrorKind::UpstreamTimeout));

@@ -195,7 +195,7 @@ async fn read_events(
         let Ok(message) = parse_message(&event.data) else {
             return;
         };
-        match classify(&message) {
+        match classify(message) {
             Ok(Incoming::Response { id, outcome }) => {
                 let waiting = id
                     .as_u64()

@@ -32,8 +32,10 @@ use wasm_bindgen_futures::spawn_local;
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
 
 use super::js::now_ms;
+use super::objects::call_answer;
 use crate::config::{RunnerConfig, UpstreamConfig};
 use crate::redact::Secrets;
+use crate::sandbox::protocol::BridgeReply;
 use crate::upstream::arguments::ArgumentChecker;
 use crate::upstream::client::UpstreamError;
 use crate::upstream::health::{CachedTools, Health, UpstreamStatus};
@@ -113,10 +115,14 @@ impl DurableObject for UpstreamObject {
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let name = req.path().trim_start_matches('/').to_owned();
         let command: UpstreamCommand = req.json().await?;
+        let is_call = matches!(command, UpstreamCommand::CallTool { .. });
         let answer = match Target::configured(&self.upstream.env, &name) {
             Ok(target) => self.upstream.answer(&Rc::new(target), command).await,
             Err(error) => UpstreamAnswer::Failed { error },
         };
+        if is_call {
+            return call_answer(&BridgeReply::from_answer(answer));
+        }
         Response::from_json(&answer)
     }
 }
