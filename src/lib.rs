@@ -13,6 +13,7 @@
 //! - [`sandbox`]: what crosses into the isolate: the program, the grant, the bridge protocol.
 //! - [`upstream`]: the MCP client side: requests to upstream servers and their responses.
 //! - [`config`]: the operator's configuration.
+//! - [`execution`]: one `execute` from code to result and audit entry, over a small platform trait.
 //! - [`redact`]: removing secret values (and their encodings) from what upstreams say.
 //! - [`admin`]: the operator's endpoint: upstream health and refresh, the audit log.
 //! - [`audit`]: one entry per execution: who ran what, which calls, which limits it hit.
@@ -25,6 +26,7 @@ pub mod admin;
 pub mod audit;
 pub mod codemode;
 pub mod config;
+pub mod execution;
 pub mod mcp;
 pub mod metrics;
 pub mod redact;

@@ -17,6 +17,7 @@ mod js;
 mod ledger_object;
 mod loader;
 mod objects;
+mod platform;
 mod runner;
 mod session_object;
 mod upstream_object;

@@ -7,28 +7,25 @@ use futures::future::{join_all, pending, ready};
 use futures::StreamExt;
 use rmcp::model::{CallToolRequestParams, CallToolResult, ProtocolVersion, RequestId, Tool};
 use serde::de::DeserializeOwned;
-use serde_json::{json, Value};
+use serde_json::Value;
 use worker::{console_log, Context, Env};
 
-use super::bridge::{bridge, BridgeOwner};
 use super::js::{now_ms, random_uuid};
 use super::ledger_object::LEDGER_NAME;
-use super::loader::{run_program, Execution, Host, SandboxError};
 use super::objects::{ask, send, LEDGER, SESSION_OBJECTS, UPSTREAM_OBJECTS};
+use super::platform::WorkerPlatform;
 use crate::admin::AdminBackend;
-use crate::audit::{Ending, ExecutionAudit, LedgerCommand};
+use crate::audit::{ExecutionAudit, LedgerCommand};
 use crate::codemode::catalog::{Catalog, Unavailable, UpstreamTools};
-use crate::codemode::source::prepare;
 use crate::codemode::tools::{self, ExecuteInput, SearchInput, EXECUTE_TOOL, SEARCH_TOOL};
 use crate::config::{ConfigError, RunnerConfig};
+use crate::execution::{self, Requester};
 use crate::mcp::context::RequestContext;
 use crate::mcp::events::EventStream;
 use crate::mcp::guard::TokenFingerprint;
 use crate::mcp::{BackendError, Caller, ServerBackend};
 use crate::metrics::{definition_chars, Metrics};
-use crate::sandbox::gate::CallGate;
 use crate::sandbox::limits::{ExecutionLimits, LimitsError};
-use crate::sandbox::program::{RunRequest, WorkerCode};
 use crate::session::{LogLevel, SessionCommand, SessionRecord};
 use crate::upstream::client::UpstreamError;
 use crate::upstream::health::{Health, UpstreamStatus};
@@ -47,9 +44,9 @@ const LIMITS_VAR: &str = "LIMITS";
 
 /// Serves one HTTP request's worth of MCP.
 pub(crate) struct Runner {
-    env: Env,
+    pub(super) env: Env,
     /// The request's context, for work that must outlive the response.
-    ctx: Context,
+    pub(super) ctx: Context,
     config: RunnerConfig,
     limits: ExecutionLimits,
     /// The token the request presented, when tokens are required.
@@ -134,7 +131,7 @@ impl Runner {
 
     /// The tools of each upstream: recently listed ones from this isolate's memory, the others
     /// asked of their objects, all at once.
-    async fn catalog(&self, upstreams: &[String]) -> Catalog {
+    pub(super) async fn catalog(&self, upstreams: &[String]) -> Catalog {
         let lists = upstreams.iter().map(|name| async move {
             if let Some(tools) = RECENT_LISTS.with(|recent| recent.borrow().get(name, now_ms())) {
                 return UpstreamTools {
@@ -205,21 +202,6 @@ impl Runner {
             .map_err(|e| BackendError::InvalidParams(e.to_string()))
     }
 
-    /// The catalog of `upstreams`, telling the client (at `warning`) of each one left out.
-    async fn reported_catalog(&self, upstreams: &[String], context: &RequestContext) -> Catalog {
-        let catalog = self.catalog(upstreams).await;
-        for namespace in catalog.namespaces() {
-            if let Some(reason) = &namespace.unavailable {
-                context.log(
-                    LogLevel::Warning,
-                    json!({"event": "upstream_unavailable", "upstream": namespace.name,
-                           "reason": reason.to_string()}),
-                );
-            }
-        }
-        catalog
-    }
-
     /// Runs `code` against `upstreams`; `None` when the client cancelled it. Every execution,
     /// however it ends, leaves an audit entry.
     async fn execute(
@@ -229,106 +211,21 @@ impl Runner {
         code: &str,
         context: &RequestContext,
     ) -> Option<CallToolResult> {
-        let started = now_ms();
-        let audit = ExecutionAudit::begin(
-            started,
-            random_uuid(),
-            caller.session_id().map(str::to_owned),
-            self.holder.clone(),
-            code,
+        let platform = WorkerPlatform {
+            runner: self,
+            session: caller.session_id(),
+            context,
+        };
+        let requester = Requester {
+            session: caller.session_id().map(str::to_owned),
+            holder: self.holder.clone(),
             upstreams,
-        );
-        let (result, audit) = self.run(audit, code, context).await;
-        self.audit_entry(audit.took(now_ms() - started));
-        result
-    }
-
-    /// Prepares and runs the code `audit` describes; returns the `execute` result (none when
-    /// cancelled) and the completed audit entry, whose calls are what the bridge's gate saw.
-    async fn run(
-        &self,
-        audit: ExecutionAudit,
-        code: &str,
-        context: &RequestContext,
-    ) -> (Option<CallToolResult>, ExecutionAudit) {
-        let catalog = self.reported_catalog(&audit.upstreams, context).await;
-        let manifest = catalog.manifest();
-        let request = RunRequest::new(&manifest, &self.limits);
-        let program = match prepare(code, &request.bindings, &self.limits) {
-            Ok(program) => program,
-            Err(error) => {
-                let result = tools::source_error_result(&error);
-                return (Some(result), audit.refused(&error));
-            }
         };
-        let gate = CallGate::new(manifest, self.limits);
-        let owner = BridgeOwner {
-            execution: audit.execution.clone(),
-            context: context.clone(),
-        };
-        let bridge = bridge(self.env.clone(), gate.clone(), owner);
-        let execution = Execution {
-            id: &audit.execution,
-            session: audit.session.as_deref(),
-            gate: &gate,
-            bridge: &bridge,
-        };
-        let loading = now_ms();
-        let outcome = run_program(
-            &Host {
-                env: &self.env,
-                ctx: &self.ctx,
-            },
-            &WorkerCode::new(program.module.clone(), &self.limits),
-            &request,
-            &execution,
-            self.cancellation(audit.session.as_deref(), context.id()),
-            self.limits.timeout_ms,
-        )
-        .await;
-        let finished = now_ms();
-        let ms = finished - loading;
-        let record = gate.record();
-        let audit = audit.called(&record);
-        match outcome {
-            Ok(outcome) => {
-                context.log(
-                    LogLevel::Info,
-                    json!({"event": "execution_finished", "ms": ms, "calls": record.calls_total,
-                           "threw": outcome.error.is_some()}),
-                );
-                // The isolate's clock says when the program started; it is only believed
-                // within the time the runner saw pass.
-                let spawn_ms = outcome
-                    .started_at_ms
-                    .unwrap_or(loading)
-                    .clamp(loading, finished)
-                    - loading;
-                let audit = audit.ran(&outcome, &self.limits, spawn_ms);
-                let result = tools::execution_result(outcome, record.calls, &program, &self.limits);
-                (Some(result), audit)
-            }
-            Err(SandboxError::Cancelled(_)) => (None, audit.stopped(Ending::Cancelled)),
-            Err(error) => {
-                context.log(
-                    LogLevel::Error,
-                    json!({"event": "execution_failed", "ms": ms, "error": error.to_string()}),
-                );
-                if matches!(
-                    error,
-                    SandboxError::Timeout(_) | SandboxError::Overran { .. }
-                ) {
-                    let result = tools::timed_out_result(error.to_string(), record.calls);
-                    return (Some(result), audit.stopped(Ending::TimedOut));
-                }
-                let result = tools::sandbox_failure_result(error.to_string());
-                (Some(result), audit.stopped(Ending::SandboxFailed))
-            }
-        }
+        execution::execute(&platform, requester, code, &self.limits, context).await
     }
 
     /// Writes `entry` to the log now and to the ledger after the response.
-    fn audit_entry(&self, entry: ExecutionAudit) {
+    pub(super) fn audit_entry(&self, entry: ExecutionAudit) {
         console_log!("{}", entry.log_line());
         // The log line is already written; a lost ledger entry is only missing from
         // /admin/audit and the metrics.
@@ -355,7 +252,7 @@ impl Runner {
     /// Resolves with the client's reason if it cancels request `id` of the session; never
     /// otherwise (a stateless request is cancelled by closing its stream, which drops it).
     /// The cancellation may reach another isolate, so it is met in the session's object.
-    async fn cancellation(&self, session_id: Option<&str>, id: &RequestId) -> String {
+    pub(super) async fn cancellation(&self, session_id: Option<&str>, id: &RequestId) -> String {
         let Some(session_id) = session_id else {
             return pending().await;
         };
@@ -538,7 +435,8 @@ impl ServerBackend for Runner {
                     }
                 };
                 let upstreams = self.upstreams_of(caller, Some(context)).await?;
-                let catalog = self.reported_catalog(&upstreams, context).await;
+                let catalog = self.catalog(&upstreams).await;
+                execution::report_unavailable(&catalog, context);
                 Ok(Some(tools::search_result(&catalog, &input.query)))
             }
             EXECUTE_TOOL => {

@@ -1,0 +1,112 @@
+//! An execution's run in its isolate, until whichever comes first: the program's end, its
+//! timeout or the client's cancellation; and what abandoning it stops.
+//!
+//! An execution that runs out of time, is cancelled or loses its client is abandoned: its gate
+//! is closed, so every further call is refused, and the upstreams that still have calls of it
+//! in flight are told to stop them. Once the program has returned the gate is closed too, so a
+//! timer it left behind cannot call a tool.
+
+use futures::future::{select, Either};
+use futures::pin_mut;
+use serde_json::{json, Value};
+
+use super::{IsolateRun, Platform, SandboxError};
+use crate::sandbox::protocol::Outcome;
+
+/// What abandoning an execution stops.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Abandonment {
+    /// The execution's id, which its upstream calls carry.
+    pub execution: String,
+    /// The upstreams that had calls of it in flight.
+    pub upstreams: Vec<String>,
+    /// Why it was abandoned.
+    pub reason: String,
+    /// The session whose GET streams are told what stopped, when the request that started the
+    /// execution has no one left to tell.
+    pub report_to: Option<String>,
+}
+
+impl Abandonment {
+    /// The log event a session's streams hear.
+    pub fn event(&self) -> Value {
+        json!({"event": "execution_abandoned", "execution": self.execution,
+               "reason": self.reason, "stoppedCallsTo": self.upstreams})
+    }
+}
+
+/// Runs `run` on `platform` to its end. A program that returns only after `timeoutMs` (it held
+/// the CPU, so the timer could not fire) has overrun, and its outcome is discarded.
+pub(super) async fn run_to_end<P: Platform>(
+    platform: &P,
+    run: &IsolateRun<'_>,
+) -> Result<Outcome, SandboxError> {
+    let started = platform.now_ms();
+    let program = platform.run(run);
+    let deadline = platform.sleep(run.timeout_ms);
+    let cancelled = platform.cancellation();
+    pin_mut!(program, deadline, cancelled);
+    // Made after the futures, so that it is dropped before them: the calls still in flight are
+    // named before anything else lets go of them.
+    let mut unfinished = Unfinished {
+        platform,
+        run,
+        armed: true,
+    };
+    let ended = select(select(program, deadline), cancelled).await;
+    unfinished.armed = false;
+    let error = match ended {
+        Either::Left((Either::Left((Ok(outcome), _)), _)) => {
+            run.gate.close("the program returned");
+            let ms = platform.now_ms().saturating_sub(started);
+            if ms > u64::from(run.timeout_ms) {
+                return Err(SandboxError::Overran {
+                    ms,
+                    limit: run.timeout_ms,
+                });
+            }
+            return Ok(outcome);
+        }
+        Either::Left((Either::Left((Err(error), _)), _)) => {
+            run.gate.close("the sandbox stopped");
+            return Err(error);
+        }
+        Either::Left((Either::Right(_), _)) => SandboxError::Timeout(run.timeout_ms),
+        Either::Right((reason, _)) => SandboxError::Cancelled(reason),
+    };
+    // A cancelled request gets no answer, so only the session's streams can say what stopped;
+    // a timed-out one is answered with the error.
+    let report = matches!(error, SandboxError::Cancelled(_));
+    platform
+        .abandon(abandonment(run, &error.to_string(), report))
+        .await;
+    Err(error)
+}
+
+/// Closes `run`'s gate for `reason` and says what that leaves to stop.
+fn abandonment(run: &IsolateRun<'_>, reason: &str, report: bool) -> Abandonment {
+    Abandonment {
+        execution: run.id.to_owned(),
+        upstreams: run.gate.close(reason),
+        reason: reason.to_owned(),
+        report_to: run.session.filter(|_| report).map(str::to_owned),
+    }
+}
+
+/// A run under way. Dropped unfinished (the client closed the response stream, which is how a
+/// 2026-07-28 client cancels), it is abandoned in the background.
+struct Unfinished<'p, 'r, 'a, P: Platform> {
+    platform: &'p P,
+    run: &'r IsolateRun<'a>,
+    armed: bool,
+}
+
+impl<P: Platform> Drop for Unfinished<'_, '_, '_, P> {
+    fn drop(&mut self) {
+        if self.armed {
+            let abandonment = abandonment(self.run, "the client closed the connection", true);
+            let work = self.platform.abandon(abandonment);
+            self.platform.in_background(work);
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! One `execute`, from the agent's code to its result and its audit entry.
+//!
+//! Everything an execution decides happens here, in plain Rust: which upstreams' tools it gets,
+//! whether its code may run, the gate its tool calls pass, how long it may take, what an
+//! abandonment stops, and how each ending is reported and audited. What only a Worker can do
+//! (read tool lists from Durable Objects, load an isolate, watch for the client's cancellation,
+//! write the ledger) is asked of a [`Platform`], which the shell implements and the tests fake.
+//!
+//! Every execution, however it ends, leaves exactly one audit entry, written by
+//! [`Platform::audit`] once the ending is known; the calls in it are what the gate saw, never
+//! what the program says it did.
+
+mod isolate;
+mod lifecycle;
+#[cfg(test)]
+mod tests;
+
+use std::future::Future;
+
+use rmcp::model::CallToolResult;
+use serde_json::json;
+
+pub use isolate::{IsolateRun, SandboxError};
+pub use lifecycle::Abandonment;
+
+use crate::audit::{Ending, ExecutionAudit};
+use crate::codemode::catalog::Catalog;
+use crate::codemode::source::prepare;
+use crate::codemode::tools;
+use crate::mcp::context::RequestContext;
+use crate::mcp::guard::TokenFingerprint;
+use crate::sandbox::gate::CallGate;
+use crate::sandbox::limits::ExecutionLimits;
+use crate::sandbox::program::{RunRequest, WorkerCode};
+use crate::sandbox::protocol::Outcome;
+use crate::session::LogLevel;
+
+/// What an execution needs of the Worker it runs in.
+pub trait Platform {
+    /// The tools of each of `upstreams`, or why one is unavailable.
+    fn catalog(&self, upstreams: &[String]) -> impl Future<Output = Catalog>;
+    /// Loads `run` into a fresh isolate and runs it to its outcome; only a failure of the
+    /// sandbox itself is an error ([`SandboxError::Start`] or [`SandboxError::Crashed`]).
+    fn run(&self, run: &IsolateRun<'_>) -> impl Future<Output = Result<Outcome, SandboxError>>;
+    /// Resolves after `ms` milliseconds.
+    fn sleep(&self, ms: u32) -> impl Future<Output = ()>;
+    /// Resolves with the client's reason when it cancels the request; never otherwise.
+    fn cancellation(&self) -> impl Future<Output = String>;
+    /// Tells the upstreams of `abandonment` to stop its calls, and its session what stopped.
+    fn abandon(&self, abandonment: Abandonment) -> impl Future<Output = ()> + 'static;
+    /// Lets `work` finish after the response, when the request that started it is gone.
+    fn in_background(&self, work: impl Future<Output = ()> + 'static);
+    /// Writes a finished execution's audit entry.
+    fn audit(&self, entry: ExecutionAudit);
+    /// Milliseconds since the Unix epoch.
+    fn now_ms(&self) -> u64;
+    /// A new, unguessable execution id.
+    fn new_id(&self) -> String;
+}
+
+/// Who asks for an execution, as the runner established it.
+pub struct Requester {
+    /// The MCP session, if the request came in one.
+    pub session: Option<String>,
+    /// The token the request presented, when tokens are required.
+    pub holder: Option<TokenFingerprint>,
+    /// The upstreams the execution may use.
+    pub upstreams: Vec<String>,
+}
+
+/// Runs `code` for `requester` under `limits`; `None` when the client cancelled it (a
+/// cancelled request gets no answer). Progress and logs go to `context`.
+pub async fn execute<P: Platform>(
+    platform: &P,
+    requester: Requester,
+    code: &str,
+    limits: &ExecutionLimits,
+    context: &RequestContext,
+) -> Option<CallToolResult> {
+    let started = platform.now_ms();
+    let audit = ExecutionAudit::begin(
+        started,
+        platform.new_id(),
+        requester.session,
+        requester.holder,
+        code,
+        requester.upstreams,
+    );
+    let (result, audit) = run(platform, audit, code, limits, context).await;
+    platform.audit(audit.took(platform.now_ms().saturating_sub(started)));
+    result
+}
+
+/// Prepares and runs the code `audit` describes; returns the `execute` result (none when
+/// cancelled) and the completed audit entry.
+async fn run<P: Platform>(
+    platform: &P,
+    audit: ExecutionAudit,
+    code: &str,
+    limits: &ExecutionLimits,
+    context: &RequestContext,
+) -> (Option<CallToolResult>, ExecutionAudit) {
+    let catalog = platform.catalog(&audit.upstreams).await;
+    report_unavailable(&catalog, context);
+    let manifest = catalog.manifest();
+    let request = RunRequest::new(&manifest, limits);
+    let program = match prepare(code, &request.bindings, limits) {
+        Ok(program) => program,
+        Err(error) => {
+            let result = tools::source_error_result(&error);
+            return (Some(result), audit.refused(&error));
+        }
+    };
+    let gate = CallGate::new(manifest, *limits);
+    let mut unanswered = Unanswered {
+        platform,
+        gate: &gate,
+        audit: Some(audit.clone()),
+    };
+    let isolate = IsolateRun {
+        id: &audit.execution,
+        session: audit.session.as_deref(),
+        code: WorkerCode::new(program.module.clone(), limits),
+        request: &request,
+        gate: &gate,
+        timeout_ms: limits.timeout_ms,
+    };
+    let loading = platform.now_ms();
+    let outcome = lifecycle::run_to_end(platform, &isolate).await;
+    unanswered.audit = None;
+    let finished = platform.now_ms();
+    let ms = finished.saturating_sub(loading);
+    let record = gate.record();
+    let audit = audit.called(&record);
+    match outcome {
+        Ok(outcome) => {
+            context.log(
+                LogLevel::Info,
+                json!({"event": "execution_finished", "ms": ms, "calls": record.calls_total,
+                       "threw": outcome.error.is_some()}),
+            );
+            // The isolate's clock says when the program started; it is only believed within
+            // the time the runner saw pass.
+            let spawn_ms = outcome
+                .started_at_ms
+                .unwrap_or(loading)
+                .clamp(loading, finished)
+                - loading;
+            let audit = audit.ran(&outcome, limits, spawn_ms);
+            let result = tools::execution_result(outcome, record.calls, &program, limits);
+            (Some(result), audit)
+        }
+        Err(SandboxError::Cancelled(_)) => (None, audit.stopped(Ending::Cancelled)),
+        Err(error) => {
+            context.log(
+                LogLevel::Error,
+                json!({"event": "execution_failed", "ms": ms, "error": error.to_string()}),
+            );
+            if error.is_timeout() {
+                let result = tools::timed_out_result(error.to_string(), record.calls);
+                return (Some(result), audit.stopped(Ending::TimedOut));
+            }
+            let result = tools::sandbox_failure_result(error.to_string());
+            (Some(result), audit.stopped(Ending::SandboxFailed))
+        }
+    }
+}
+
+/// Tells the client (at `warning`) of each upstream left out of `catalog`: whatever it asked
+/// for (a search, an execution) is answered without that upstream's tools.
+pub fn report_unavailable(catalog: &Catalog, context: &RequestContext) {
+    for namespace in catalog.namespaces() {
+        if let Some(reason) = &namespace.unavailable {
+            context.log(
+                LogLevel::Warning,
+                json!({"event": "upstream_unavailable", "upstream": namespace.name,
+                       "reason": reason.to_string()}),
+            );
+        }
+    }
+}
+
+/// The audit entry of an execution under way. Dropped before the execution ends (its client
+/// went away), it is written as cancelled, with the calls the gate saw, so that leaving does
+/// not dodge the audit log.
+struct Unanswered<'p, 'g, P: Platform> {
+    platform: &'p P,
+    gate: &'g CallGate,
+    audit: Option<ExecutionAudit>,
+}
+
+impl<P: Platform> Drop for Unanswered<'_, '_, P> {
+    fn drop(&mut self) {
+        if let Some(audit) = self.audit.take() {
+            let ms = self.platform.now_ms().saturating_sub(audit.at_ms);
+            let audit = audit.called(&self.gate.record()).stopped(Ending::Cancelled);
+            self.platform.audit(audit.took(ms));
+        }
+    }
+}
