@@ -38,7 +38,7 @@ thread_local! {
 }
 
 /// The variable holding the upstream configuration.
-const UPSTREAMS_VAR: &str = "UPSTREAMS";
+pub(crate) const UPSTREAMS_VAR: &str = "UPSTREAMS";
 /// The variable holding the execution limits.
 const LIMITS_VAR: &str = "LIMITS";
 

@@ -19,5 +19,7 @@ pub mod health;
 pub mod protocol;
 pub mod queue;
 pub mod recent;
+pub mod session;
 pub mod sse;
+pub mod target;
 pub mod tool_caps;

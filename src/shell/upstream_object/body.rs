@@ -12,7 +12,7 @@ use wasm_bindgen::{prelude::wasm_bindgen, JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use worker::ResponseBody;
 
-use super::connection::unreachable;
+use super::http::unreachable;
 use crate::shell::js::describe;
 use crate::upstream::client::UpstreamError;
 

@@ -1,6 +1,7 @@
 //! One Durable Object per upstream MCP server, named by the upstream's configured name. It
-//! owns the MCP client session to that server ([`connection`]), keeps the tool list in storage
-//! so it outlives restarts, forwards tool calls and records how the upstream answers.
+//! owns the MCP client session to that server ([`crate::upstream::session`], over the Worker's
+//! [`http`]), keeps the tool list in storage so it outlives restarts, forwards tool calls and
+//! records how the upstream answers.
 //!
 //! Requests to the object interleave: while one tool call waits on the upstream, others (and
 //! tool-list requests) proceed. The session and the tool-list fetch are each started once and
@@ -11,12 +12,11 @@
 //!
 //! What an upstream sends is bounded here too: a received tool list is capped
 //! ([`crate::upstream::tool_caps`]), answers are read within the upstream's `maxResultBytes`
-//! ([`connection`]), and tool calls wait their turn under its `maxConcurrentCalls`
+//! ([`crate::upstream::session`]), and tool calls wait their turn under its `maxConcurrentCalls`
 //! ([`crate::upstream::queue`]).
 
 mod body;
-mod connection;
-mod legacy_sse;
+mod http;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -33,17 +33,18 @@ use worker::{durable_object, DurableObject, Env, Request, Response, Result, Stat
 
 use super::js::now_ms;
 use super::objects::call_answer;
-use crate::config::{RunnerConfig, UpstreamConfig};
-use crate::redact::Secrets;
+use super::runner::UPSTREAMS_VAR;
 use crate::sandbox::protocol::BridgeReply;
 use crate::upstream::arguments::ArgumentChecker;
 use crate::upstream::client::UpstreamError;
 use crate::upstream::health::{CachedTools, Health, UpstreamStatus};
 use crate::upstream::protocol::{UpstreamAnswer, UpstreamCommand, LIST_WAIT_MS};
 use crate::upstream::queue::CallQueue;
+use crate::upstream::session::{never, Connection, Stop};
+use crate::upstream::target::Target;
 use crate::upstream::tool_caps::cap_tools;
 
-use connection::{never, Connection, Stop};
+use http::WorkerHttp;
 
 /// Pages of `tools/list` followed before giving up on a server that never stops paginating.
 const MAX_TOOL_PAGES: usize = 50;
@@ -61,19 +62,19 @@ pub struct UpstreamObject {
     upstream: Rc<Upstream>,
 }
 
-/// What the object holds; in an `Rc` so that work it starts (a shared fetch, the event-stream
-/// reader of the 2024-11-05 transport) can outlive the request that started it.
-pub(super) struct Upstream {
+/// What the object holds; in an `Rc` so that work it starts (a shared fetch) can outlive the
+/// request that started it.
+struct Upstream {
     state: State,
     env: Env,
     /// The MCP session.
-    connection: Connection,
+    connection: Rc<Connection<WorkerHttp>>,
     /// The tool list, once read from storage or fetched.
     cache: RefCell<Option<Rc<CachedTools>>>,
     /// Whether storage has been read for a cached list.
     cache_loaded: Cell<bool>,
     /// Set when the upstream announced a change or a call failed: refresh at the next chance.
-    stale: Cell<bool>,
+    stale: Rc<Cell<bool>>,
     /// The tool-list fetch in progress.
     fetching: RefCell<Option<SharedFetch>>,
     /// Each tool's compiled input schema, built on the tool's first call.
@@ -85,24 +86,21 @@ pub(super) struct Upstream {
     calls: Rc<CallQueue>,
 }
 
-/// Where and how to reach the upstream, with its secrets resolved.
-pub(super) struct Target {
-    config: UpstreamConfig,
-    headers: Vec<(String, String)>,
-    /// What to remove from anything the upstream says.
-    secrets: Secrets,
-}
-
 impl DurableObject for UpstreamObject {
     fn new(state: State, env: Env) -> Self {
+        let stale = Rc::new(Cell::new(false));
+        let on_tools_changed = {
+            let stale = Rc::clone(&stale);
+            Rc::new(move || stale.set(true))
+        };
         Self {
             upstream: Rc::new(Upstream {
                 state,
                 env,
-                connection: Connection::default(),
+                connection: Connection::new(Rc::new(WorkerHttp), on_tools_changed),
                 cache: RefCell::new(None),
                 cache_loaded: Cell::new(false),
-                stale: Cell::new(false),
+                stale,
                 fetching: RefCell::new(None),
                 checkers: RefCell::new(HashMap::new()),
                 health: RefCell::new(Health::default()),
@@ -116,7 +114,13 @@ impl DurableObject for UpstreamObject {
         let name = req.path().trim_start_matches('/').to_owned();
         let command: UpstreamCommand = req.json().await?;
         let is_call = matches!(command, UpstreamCommand::CallTool { .. });
-        let answer = match Target::configured(&self.upstream.env, &name) {
+        let env = &self.upstream.env;
+        let config = env
+            .var(UPSTREAMS_VAR)
+            .map(|v| v.to_string())
+            .unwrap_or_default();
+        let lookup = |secret: &str| env.secret(secret).ok().map(|s| s.to_string());
+        let answer = match Target::configured(&config, &name, lookup) {
             Ok(target) => self.upstream.answer(&Rc::new(target), command).await,
             Err(error) => UpstreamAnswer::Failed { error },
         };
@@ -124,37 +128,6 @@ impl DurableObject for UpstreamObject {
             return call_answer(&BridgeReply::from_answer(answer));
         }
         Response::from_json(&answer)
-    }
-}
-
-impl Target {
-    fn configured(env: &Env, name: &str) -> std::result::Result<Self, UpstreamError> {
-        let misconfigured = |detail: String| UpstreamError::Misconfigured { detail };
-        let text = env
-            .var("UPSTREAMS")
-            .map(|v| v.to_string())
-            .unwrap_or_default();
-        let config = RunnerConfig::from_json(&text).map_err(|e| misconfigured(e.to_string()))?;
-        let upstream = config
-            .upstream(name)
-            .ok_or_else(|| misconfigured(format!("no upstream is named `{name}`")))?;
-        let lookup = |secret: &str| env.secret(secret).ok().map(|s| s.to_string());
-        let headers = upstream
-            .resolved_headers(lookup)
-            .map_err(|e| misconfigured(e.to_string()))?;
-        Ok(Self {
-            secrets: upstream.secrets(lookup),
-            config: upstream.clone(),
-            headers,
-        })
-    }
-
-    /// The cached tools the operator's filter lets through.
-    fn exposed<'a>(&'a self, cached: &'a CachedTools) -> impl Iterator<Item = &'a Tool> {
-        cached
-            .tools
-            .iter()
-            .filter(|tool| self.config.tools.permits(&tool.name))
     }
 }
 
@@ -285,8 +258,7 @@ impl Upstream {
         let result = self
             .timed(
                 target,
-                self.connection
-                    .request(self, target, "tools/call", params, stop),
+                self.connection.request(target, "tools/call", params, stop),
             )
             .await
             .and_then(|value| {
@@ -405,7 +377,7 @@ impl Upstream {
             let params = cursor.as_ref().map_or(json!({}), |c| json!({"cursor": c}));
             let page = self
                 .connection
-                .request(self, target, "tools/list", params, never())
+                .request(target, "tools/list", params, never())
                 .await?;
             let page: ListToolsResult =
                 serde_json::from_value(page).map_err(|e| UpstreamError::Malformed {
@@ -473,10 +445,5 @@ impl Upstream {
             }
         }
         .boxed_local()
-    }
-
-    /// Marks the tool list for a refresh: the upstream said it changed.
-    pub(super) fn tools_changed(&self) {
-        self.stale.set(true);
     }
 }

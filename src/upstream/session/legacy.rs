@@ -11,21 +11,18 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use futures::channel::oneshot;
-use futures::StreamExt;
 use serde_json::Value;
-use wasm_bindgen_futures::spawn_local;
-use worker::{ByteStream, Method, Url};
+use url::Url;
 
-use super::connection::{
-    headers, post, read_error_body, send, unreachable, Connection, Exchange, Link,
-};
-use super::{Target, Upstream};
+use super::streamable::read_error_body;
+use super::{base_headers, Connection, Exchange, Http, HttpRequest, HttpResponse, Link};
 use crate::upstream::bounds::session_rejected;
 use crate::upstream::client::{
     classify, empty_result, http_failure, initialize_request, initialized_notification,
     negotiated_version, parse_message, Incoming, UpstreamError, TOOLS_LIST_CHANGED,
 };
 use crate::upstream::sse::{Event, EventParser, EventTooLarge};
+use crate::upstream::target::Target;
 
 /// An open event stream and the requests waiting for answers on it.
 pub(super) struct Channel {
@@ -52,31 +49,30 @@ impl Drop for Waiting<'_> {
 }
 
 impl Channel {
-    /// Opens the event stream, learns the endpoint and initializes the session.
-    pub(super) async fn open(
-        connection: &Connection,
-        upstream: &Rc<Upstream>,
+    /// Opens the event stream, learns the endpoint and initializes the session with request
+    /// `id`.
+    pub(super) async fn open<H: Http + 'static>(
+        connection: &Rc<Connection<H>>,
         target: &Rc<Target>,
+        id: u64,
     ) -> Result<Link, UpstreamError> {
-        let headers = headers(target, "text/event-stream")?;
-        let mut response = send(&target.config.url, Method::Get, headers, None, None).await?;
-        let status = response.status_code();
+        let headers = base_headers(target, "text/event-stream");
+        let request = HttpRequest::get(&target.config.url, headers);
+        let mut stream = connection.http.send(request, None).await?;
+        let status = stream.status();
         if !(200..300).contains(&status) {
-            return Err(http_failure(status, &read_error_body(&mut response).await));
+            return Err(http_failure(status, &read_error_body(&mut stream).await));
         }
-        let mut stream = response.stream().map_err(unreachable)?;
         let limit = target.config.max_result_bytes;
         let mut parser =
             EventParser::with_event_limit(usize::try_from(limit).unwrap_or(usize::MAX));
         let (endpoint, early) = loop {
-            let Some(chunk) = stream.next().await else {
+            let Some(piece) = stream.next_piece().await? else {
                 return Err(UpstreamError::Malformed {
                     detail: "the event stream ended before naming its message endpoint".into(),
                 });
             };
-            let mut events = parser
-                .feed(&chunk.map_err(unreachable)?)
-                .map_err(|e| too_large(&e))?;
+            let mut events = parser.feed(&piece).map_err(|e| too_large(&e))?;
             if let Some(at) = events.iter().position(|e| e.name == "endpoint") {
                 let early = events.split_off(at + 1);
                 break (events.pop().map(|e| e.data).unwrap_or_default(), early);
@@ -88,20 +84,23 @@ impl Channel {
             open: Cell::new(true),
             failure: RefCell::new(None),
         });
-        spawn_local(read_events(
-            Rc::clone(upstream),
+        connection.http.spawn(read_events(
+            Rc::clone(connection),
             Rc::clone(target),
             Rc::clone(&channel),
             (stream, parser, early),
         ));
-        let id = connection.next_id();
-        let result = match channel.exchange(target, &initialize_request(id), id).await {
+        let result = match channel
+            .exchange(connection, target, &initialize_request(id), id)
+            .await
+        {
             Exchange::Answered(outcome) => outcome?,
             Exchange::SessionGone => return Err(closed()),
         };
         negotiated_version(&result)?;
         let link = Link::Legacy(channel);
-        link.notify(target, &initialized_notification()).await?;
+        link.notify(connection, target, &initialized_notification())
+            .await?;
         Ok(link)
     }
 
@@ -116,18 +115,27 @@ impl Channel {
     }
 
     /// POSTs request `id` and waits for its answer on the stream.
-    pub(super) async fn exchange(&self, target: &Target, message: &Value, id: u64) -> Exchange {
+    pub(super) async fn exchange<H: Http + 'static>(
+        &self,
+        connection: &Rc<Connection<H>>,
+        target: &Target,
+        message: &Value,
+        id: u64,
+    ) -> Exchange {
         if !self.is_open() {
             return Exchange::SessionGone;
         }
         let (sender, answer) = oneshot::channel();
         self.pending.borrow_mut().insert(id, sender);
         let _waiting = Waiting { channel: self, id };
-        let mut response = match post(target, &self.endpoint, &[], message, None).await {
+        let posted = connection
+            .post(target, &self.endpoint, &[], message, None)
+            .await;
+        let mut response = match posted {
             Ok(response) => response,
             Err(error) => return Exchange::Answered(Err(error)),
         };
-        match response.status_code() {
+        match response.status() {
             200..=299 => {}
             status => {
                 let body = read_error_body(&mut response).await;
@@ -165,7 +173,7 @@ fn closed() -> UpstreamError {
 
 /// The endpoint an `endpoint` event names, resolved against the stream's URL; refused when it
 /// points at another origin.
-fn same_origin(stream_url: &str, endpoint: &str) -> Result<String, UpstreamError> {
+pub(super) fn same_origin(stream_url: &str, endpoint: &str) -> Result<String, UpstreamError> {
     let malformed = |detail: String| UpstreamError::Malformed { detail };
     let base = Url::parse(stream_url).map_err(|e| malformed(format!("the URL: {e}")))?;
     let resolved = base
@@ -181,12 +189,12 @@ fn same_origin(stream_url: &str, endpoint: &str) -> Result<String, UpstreamError
 }
 
 /// Reads the event stream until it ends: answers go to their waiting requests, a tool-list
-/// change marks the cache stale, a `ping` is answered.
-async fn read_events(
-    upstream: Rc<Upstream>,
+/// change is reported, a `ping` is answered.
+async fn read_events<H: Http + 'static>(
+    connection: Rc<Connection<H>>,
     target: Rc<Target>,
     channel: Rc<Channel>,
-    (mut stream, mut parser, early): (ByteStream, EventParser, Vec<Event>),
+    (mut stream, mut parser, early): (H::Response, EventParser, Vec<Event>),
 ) {
     let heed = |event: Event| {
         if event.name != "message" {
@@ -206,20 +214,22 @@ async fn read_events(
                 }
             }
             Ok(Incoming::Notification { method }) if method == TOOLS_LIST_CHANGED => {
-                upstream.tools_changed();
+                (connection.on_tools_changed)();
             }
             Ok(Incoming::Request { id, method }) if method == "ping" => {
-                let (target, endpoint) = (Rc::clone(&target), channel.endpoint.clone());
-                spawn_local(async move {
-                    let _ = post(&target, &endpoint, &[], &empty_result(&id), None).await;
+                let (this, target) = (Rc::clone(&connection), Rc::clone(&target));
+                let endpoint = channel.endpoint.clone();
+                connection.http.spawn(async move {
+                    let answer = empty_result(&id);
+                    let _ = this.post(&target, &endpoint, &[], &answer, None).await;
                 });
             }
             _ => {}
         }
     };
     early.into_iter().for_each(heed);
-    while let Some(Ok(chunk)) = stream.next().await {
-        match parser.feed(&chunk) {
+    while let Ok(Some(piece)) = stream.next_piece().await {
+        match parser.feed(&piece) {
             Ok(events) => events.into_iter().for_each(heed),
             Err(error) => {
                 // An event past the limit cannot be matched to its request without reading it

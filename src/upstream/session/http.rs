@@ -1,0 +1,79 @@
+//! What a session needs of the platform: HTTP requests whose responses are read piece by
+//! piece, aborting them, timers and background work.
+
+use std::future::Future;
+
+use crate::upstream::client::UpstreamError;
+
+/// One HTTP request to an upstream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRequest<'a> {
+    /// `GET` or `POST`.
+    pub method: &'static str,
+    /// Where.
+    pub url: &'a str,
+    /// Every header, in order.
+    pub headers: Vec<(String, String)>,
+    /// The body, for a POST.
+    pub body: Option<String>,
+}
+
+impl<'a> HttpRequest<'a> {
+    /// A POST of `body` to `url`.
+    pub fn post(url: &'a str, headers: Vec<(String, String)>, body: String) -> Self {
+        Self {
+            method: "POST",
+            url,
+            headers,
+            body: Some(body),
+        }
+    }
+
+    /// A GET of `url`.
+    pub fn get(url: &'a str, headers: Vec<(String, String)>) -> Self {
+        Self {
+            method: "GET",
+            url,
+            headers,
+            body: None,
+        }
+    }
+}
+
+/// A response whose body is read as it arrives.
+pub trait HttpResponse {
+    /// The status code.
+    fn status(&self) -> u16;
+    /// A header's value.
+    fn header(&self, name: &str) -> Option<String>;
+    /// The next piece of the body, or `None` at its end. Dropping the response cancels the
+    /// rest of the body.
+    fn next_piece(&mut self) -> impl Future<Output = Result<Option<Vec<u8>>, UpstreamError>>;
+}
+
+/// Ends a request that is still under way.
+pub trait Abort {
+    /// Aborts the request this handle was sent with.
+    fn abort(&self);
+}
+
+/// The network, timers and background work of the platform.
+pub trait Http {
+    /// A response.
+    type Response: HttpResponse + 'static;
+    /// An abort handle.
+    type Abort: Abort;
+
+    /// A handle that aborts the requests sent with it.
+    fn abort(&self) -> Self::Abort;
+    /// Sends `request`; the response once its headers have arrived.
+    fn send(
+        &self,
+        request: HttpRequest<'_>,
+        abort: Option<&Self::Abort>,
+    ) -> impl Future<Output = Result<Self::Response, UpstreamError>>;
+    /// Resolves after `ms` milliseconds.
+    fn sleep(&self, ms: u32) -> impl Future<Output = ()>;
+    /// Runs `work` to its end, whoever waits for it.
+    fn spawn(&self, work: impl Future<Output = ()> + 'static);
+}

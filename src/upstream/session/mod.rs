@@ -1,0 +1,281 @@
+//! The MCP client session with one upstream: opening it (`initialize`, version negotiation,
+//! `notifications/initialized`), sending requests within it, and what happens when it breaks.
+//!
+//! Streamable HTTP ([`streamable`]) sends each message as a POST and reads the answer from the
+//! POST's response, JSON or an SSE stream (read only as far as the answer); the 2024-11-05
+//! HTTP+SSE transport is in [`legacy`]. Every request has the upstream's timeout; past it the
+//! request is aborted and `notifications/cancelled` tells the upstream to stop; so is a request
+//! whose caller gives up (the runner's client cancelled the execution). When the upstream has
+//! ended the session, the next request opens a new one: idempotent requests (`tools/list`) are
+//! sent once more, `tools/call` never is.
+//!
+//! Opening is single-flight: every request that needs the session while it is being opened
+//! waits for the same attempt. The network, timers and background work are the [`Http`]
+//! platform's, which the upstream's Durable Object implements and the tests fake.
+
+mod http;
+mod legacy;
+mod streamable;
+#[cfg(test)]
+mod tests;
+
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::rc::Rc;
+
+use futures::future::{select, Either, LocalBoxFuture, Shared};
+use futures::FutureExt;
+use serde_json::Value;
+
+pub use http::{Abort, Http, HttpRequest, HttpResponse};
+
+use super::client::{self, cancelled_notification, UpstreamError};
+use super::target::Target;
+use crate::config::Transport;
+use legacy::Channel;
+use streamable::Session;
+
+/// Resolves, with a reason, when the caller no longer wants the request's answer.
+pub type Stop = LocalBoxFuture<'static, String>;
+
+/// A [`Stop`] that never comes.
+pub fn never() -> Stop {
+    futures::future::pending().boxed_local()
+}
+
+/// A session being opened or open, shared by every request that needs it.
+type SharedLink = Shared<LocalBoxFuture<'static, Result<Rc<Link>, UpstreamError>>>;
+
+/// The session with one upstream, over the platform's `H`.
+pub struct Connection<H: Http> {
+    http: Rc<H>,
+    /// Told when the upstream says its tool list changed.
+    on_tools_changed: Rc<dyn Fn()>,
+    link: RefCell<Option<SharedLink>>,
+    next_id: Cell<u64>,
+}
+
+/// An open session.
+enum Link {
+    /// Streamable HTTP.
+    Streamable(Session),
+    /// The 2024-11-05 HTTP+SSE transport.
+    Legacy(Rc<Channel>),
+}
+
+/// How one request went.
+enum Exchange {
+    /// The upstream answered (or failed to).
+    Answered(Result<Value, UpstreamError>),
+    /// The upstream had ended the session; the request was not processed.
+    SessionGone,
+}
+
+impl<H: Http + 'static> Connection<H> {
+    /// A connection that has no session yet; `on_tools_changed` is called whenever the
+    /// upstream announces that its tool list changed.
+    pub fn new(http: Rc<H>, on_tools_changed: Rc<dyn Fn()>) -> Rc<Self> {
+        Rc::new(Self {
+            http,
+            on_tools_changed,
+            link: RefCell::new(None),
+            next_id: Cell::new(0),
+        })
+    }
+
+    /// A fresh JSON-RPC id.
+    fn next_id(&self) -> u64 {
+        let id = self.next_id.get() + 1;
+        self.next_id.set(id);
+        id
+    }
+
+    /// Sends request `method` to `target` in the session (opening one if needed) and returns
+    /// its result, unless `stop` comes first.
+    pub async fn request(
+        self: &Rc<Self>,
+        target: &Rc<Target>,
+        method: &str,
+        params: Value,
+        mut stop: Stop,
+    ) -> Result<Value, UpstreamError> {
+        let attempts = if method == "tools/call" { 1 } else { 2 };
+        for _ in 0..attempts {
+            let link = self.link(target).await?;
+            let id = self.next_id();
+            let message = client::request(id, method, params.clone());
+            match self.exchange(target, &link, &message, id, &mut stop).await {
+                Exchange::Answered(outcome) => return outcome,
+                Exchange::SessionGone => self.forget(&link),
+            }
+        }
+        Err(UpstreamError::SessionExpired)
+    }
+
+    /// The open session, or the one being opened; a new one when there is none, the last
+    /// attempt failed, or the session's stream has closed.
+    async fn link(self: &Rc<Self>, target: &Rc<Target>) -> Result<Rc<Link>, UpstreamError> {
+        let current = self.link.borrow().clone();
+        let usable = current.filter(|link| match link.peek() {
+            None => true,
+            Some(Ok(link)) => link.is_open(),
+            Some(Err(_)) => false,
+        });
+        let link = usable.unwrap_or_else(|| {
+            let (this, target) = (Rc::clone(self), Rc::clone(target));
+            let opening = async move { this.open(&target).await }
+                .boxed_local()
+                .shared();
+            *self.link.borrow_mut() = Some(opening.clone());
+            opening
+        });
+        link.await
+    }
+
+    /// Drops `link` unless it has already been replaced.
+    fn forget(&self, link: &Rc<Link>) {
+        let mut current = self.link.borrow_mut();
+        let is_current = current
+            .as_ref()
+            .and_then(|shared| shared.peek().cloned())
+            .is_some_and(|open| open.is_ok_and(|open| Rc::ptr_eq(&open, link)));
+        if is_current {
+            current.take();
+        }
+    }
+
+    /// Opens a session; no part of it may take longer than the upstream's timeout.
+    async fn open(self: &Rc<Self>, target: &Rc<Target>) -> Result<Rc<Link>, UpstreamError> {
+        let opening = async {
+            match target.config.transport {
+                Transport::StreamableHttp => Session::open(self, target, self.next_id()).await,
+                Transport::Sse => Channel::open(self, target, self.next_id()).await,
+            }
+        };
+        let ms = target.config.timeout_ms;
+        within(self.http.as_ref(), ms, opening)
+            .await
+            .unwrap_or(Err(UpstreamError::Timeout { ms }))
+            .map(Rc::new)
+    }
+
+    async fn exchange(
+        self: &Rc<Self>,
+        target: &Rc<Target>,
+        link: &Rc<Link>,
+        message: &Value,
+        id: u64,
+        stop: &mut Stop,
+    ) -> Exchange {
+        let abort = self.http.abort();
+        let work = async {
+            match link.as_ref() {
+                Link::Streamable(session) => {
+                    session.exchange(self, target, message, id, &abort).await
+                }
+                Link::Legacy(channel) => channel.exchange(self, target, message, id).await,
+            }
+        };
+        let ms = target.config.timeout_ms;
+        let error = match select(Box::pin(within(self.http.as_ref(), ms, work)), stop).await {
+            Either::Left((Some(exchange), _)) => {
+                if matches!(
+                    exchange,
+                    Exchange::Answered(Err(UpstreamError::TooLarge { .. }))
+                ) {
+                    // Dropping the body cancelled it; aborting ends the request for certain.
+                    abort.abort();
+                }
+                return exchange;
+            }
+            Either::Left((None, _)) => UpstreamError::Timeout { ms },
+            Either::Right((reason, _)) => UpstreamError::Cancelled { reason },
+        };
+        abort.abort();
+        Exchange::Answered(Err(self.abandoned(target, link, id, error)))
+    }
+
+    /// `error`, for request `id` that the runner gave up on, after telling the upstream to stop
+    /// working on it.
+    fn abandoned(
+        self: &Rc<Self>,
+        target: &Rc<Target>,
+        link: &Rc<Link>,
+        id: u64,
+        error: UpstreamError,
+    ) -> UpstreamError {
+        let (this, target, link) = (Rc::clone(self), Rc::clone(target), Rc::clone(link));
+        let reason = error.to_string();
+        self.http.spawn(async move {
+            // Best effort: the request has failed whether or not the upstream hears this.
+            let _ = link
+                .notify(&this, &target, &cancelled_notification(id, &reason))
+                .await;
+        });
+        error
+    }
+
+    /// POSTs `message` to `url` with the upstream's headers and `extra` ones.
+    async fn post(
+        &self,
+        target: &Target,
+        url: &str,
+        extra: &[(&'static str, String)],
+        message: &Value,
+        abort: Option<&H::Abort>,
+    ) -> Result<H::Response, UpstreamError> {
+        let mut headers = base_headers(target, "application/json, text/event-stream");
+        headers.push(("Content-Type".into(), "application/json".into()));
+        headers.extend(extra.iter().map(|(n, v)| ((*n).to_owned(), v.clone())));
+        let request = HttpRequest::post(url, headers, message.to_string());
+        self.http.send(request, abort).await
+    }
+}
+
+impl Link {
+    /// Whether requests can still be sent on it.
+    fn is_open(&self) -> bool {
+        match self {
+            Link::Streamable(_) => true,
+            Link::Legacy(channel) => channel.is_open(),
+        }
+    }
+
+    /// Sends a message that has no answer (a notification, or an answer to the upstream).
+    async fn notify<H: Http + 'static>(
+        &self,
+        connection: &Rc<Connection<H>>,
+        target: &Target,
+        message: &Value,
+    ) -> Result<(), UpstreamError> {
+        let (url, headers) = match self {
+            Link::Streamable(session) => (target.config.url.as_str(), session.headers()),
+            Link::Legacy(channel) => (channel.endpoint(), Vec::new()),
+        };
+        let response = connection
+            .post(target, url, &headers, message, None)
+            .await?;
+        match response.status() {
+            200..=299 => Ok(()),
+            status => Err(client::http_failure(
+                status,
+                "the upstream refused a notification",
+            )),
+        }
+    }
+}
+
+/// The upstream's configured headers (secrets resolved) and `Accept`.
+fn base_headers(target: &Target, accept: &str) -> Vec<(String, String)> {
+    let mut headers = vec![("Accept".to_owned(), accept.to_owned())];
+    headers.extend(target.headers.iter().cloned());
+    headers
+}
+
+/// `work`'s output, or `None` when `ms` pass first.
+async fn within<H: Http, T>(http: &H, ms: u32, work: impl Future<Output = T>) -> Option<T> {
+    match select(Box::pin(work), Box::pin(http.sleep(ms))).await {
+        Either::Left((output, _)) => Some(output),
+        Either::Right(_) => None,
+    }
+}
