@@ -16,6 +16,7 @@ pub mod arguments;
 pub mod bounds;
 pub mod client;
 pub mod health;
+pub mod keeper;
 pub mod protocol;
 pub mod queue;
 pub mod recent;

@@ -1,4 +1,5 @@
-//! The Worker's `fetch`, timers and `spawn_local` as an upstream session's [`Http`] platform.
+//! The Worker's `fetch`, timers, clock and `spawn_local` as an upstream session's [`Http`]
+//! platform.
 
 use std::future::Future;
 use std::time::Duration;
@@ -7,6 +8,7 @@ use wasm_bindgen_futures::spawn_local;
 use worker::{web_sys, AbortSignal, Delay, Fetch, Headers, Method, RequestInit};
 
 use super::body::BodyReader;
+use crate::shell::js::now_ms;
 use crate::upstream::client::UpstreamError;
 use crate::upstream::session::{Abort, Http, HttpRequest, HttpResponse};
 
@@ -109,6 +111,10 @@ impl Http for WorkerHttp {
 
     fn spawn(&self, work: impl Future<Output = ()> + 'static) {
         spawn_local(work);
+    }
+
+    fn now_ms(&self) -> u64 {
+        now_ms()
     }
 }
 

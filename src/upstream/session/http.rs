@@ -1,5 +1,5 @@
 //! What a session needs of the platform: HTTP requests whose responses are read piece by
-//! piece, aborting them, timers and background work.
+//! piece, aborting them, timers, a clock and background work.
 
 use std::future::Future;
 
@@ -76,4 +76,6 @@ pub trait Http {
     fn sleep(&self, ms: u32) -> impl Future<Output = ()>;
     /// Runs `work` to its end, whoever waits for it.
     fn spawn(&self, work: impl Future<Output = ()> + 'static);
+    /// Milliseconds since the Unix epoch.
+    fn now_ms(&self) -> u64;
 }

@@ -13,6 +13,8 @@
 //! waits for the same attempt. The network, timers and background work are the [`Http`]
 //! platform's, which the upstream's Durable Object implements and the tests fake.
 
+#[cfg(test)]
+pub(crate) mod fake;
 mod http;
 mod legacy;
 mod streamable;

@@ -1,0 +1,268 @@
+//! One upstream, kept: its MCP session, its tool list (cached, stored across restarts,
+//! refreshed when stale, fetched once for everyone waiting), each tool's argument checker, its
+//! health, and its tool calls (checked, queued under `maxConcurrentCalls`, stoppable by
+//! execution). This is what the upstream's Durable Object does; the object only adapts the
+//! Worker to it ([`Http`] for the network, [`ToolStore`] for storage).
+//!
+//! Requests interleave: while one tool call waits on the upstream, others (and tool-list
+//! requests) proceed. Anything the upstream says is redacted of its secrets before it leaves
+//! ([`Target::secrets`]), and a tool list before it is stored.
+
+#[cfg(test)]
+mod tests;
+mod tools;
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::future::Future;
+use std::rc::Rc;
+
+use futures::channel::oneshot;
+use futures::future::{select, Either, LocalBoxFuture, Shared};
+use futures::FutureExt;
+use rmcp::model::CallToolResult;
+use serde_json::{json, Map, Value};
+
+use super::arguments::ArgumentChecker;
+use super::client::UpstreamError;
+use super::health::{CachedTools, Health};
+use super::protocol::{UpstreamAnswer, UpstreamCommand, LIST_WAIT_MS};
+use super::queue::CallQueue;
+use super::session::{never, Connection, Http, Stop};
+use super::target::Target;
+
+/// A tool-list fetch that everyone waiting for it shares.
+type SharedFetch = Shared<LocalBoxFuture<'static, Result<Rc<CachedTools>, UpstreamError>>>;
+
+/// Where the tool list is kept across restarts.
+pub trait ToolStore {
+    /// The stored list, if any.
+    fn load(&self) -> impl Future<Output = Option<CachedTools>>;
+    /// Stores `cached`; a failed write only costs the cache across a restart.
+    fn save(&self, cached: &CachedTools) -> impl Future<Output = ()>;
+}
+
+/// One upstream's session, tool list, health and calls; in an `Rc` so that work it starts (a
+/// shared fetch) can outlive the request that started it.
+pub struct UpstreamKeeper<H: Http, S: ToolStore> {
+    http: Rc<H>,
+    store: S,
+    /// The MCP session.
+    connection: Rc<Connection<H>>,
+    /// The tool list, once read from storage or fetched.
+    cache: RefCell<Option<Rc<CachedTools>>>,
+    /// Whether storage has been read for a cached list.
+    cache_loaded: Cell<bool>,
+    /// Set when the upstream announced a change or a call failed: refresh at the next chance.
+    stale: Rc<Cell<bool>>,
+    /// The tool-list fetch in progress.
+    fetching: RefCell<Option<SharedFetch>>,
+    /// Each tool's compiled input schema, built on the tool's first call.
+    checkers: RefCell<HashMap<String, Rc<ArgumentChecker>>>,
+    health: RefCell<Health>,
+    /// How to stop the calls in flight, by execution.
+    running: RefCell<HashMap<String, Vec<oneshot::Sender<String>>>>,
+    /// Tool calls in flight and waiting, under the upstream's `maxConcurrentCalls`.
+    calls: Rc<CallQueue>,
+}
+
+impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
+    /// A keeper that knows nothing of its upstream yet.
+    pub fn new(http: H, store: S) -> Rc<Self> {
+        let http = Rc::new(http);
+        let stale = Rc::new(Cell::new(false));
+        let on_tools_changed = {
+            let stale = Rc::clone(&stale);
+            Rc::new(move || stale.set(true))
+        };
+        Rc::new(Self {
+            connection: Connection::new(Rc::clone(&http), on_tools_changed),
+            http,
+            store,
+            cache: RefCell::new(None),
+            cache_loaded: Cell::new(false),
+            stale,
+            fetching: RefCell::new(None),
+            checkers: RefCell::new(HashMap::new()),
+            health: RefCell::new(Health::default()),
+            running: RefCell::new(HashMap::new()),
+            calls: CallQueue::new(usize::MAX),
+        })
+    }
+}
+
+impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
+    /// What the upstream's object answers to `command` about `target`.
+    pub async fn answer(
+        self: &Rc<Self>,
+        target: &Rc<Target>,
+        command: UpstreamCommand,
+    ) -> UpstreamAnswer {
+        match command {
+            UpstreamCommand::ListTools => self.list(target).await,
+            UpstreamCommand::CallTool {
+                name,
+                arguments,
+                execution,
+            } => {
+                let stop = execution.map_or_else(never, |execution| self.stoppable(execution));
+                self.call(target, &name, arguments, stop).await
+            }
+            UpstreamCommand::Cancel { execution, reason } => {
+                let stops = self.running.borrow_mut().remove(&execution);
+                let calls = stops
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|stop| stop.send(reason.clone()).ok())
+                    .count();
+                UpstreamAnswer::Cancelled {
+                    calls: u32::try_from(calls).unwrap_or(u32::MAX),
+                }
+            }
+            UpstreamCommand::Status => UpstreamAnswer::Status {
+                report: self.status(target).await,
+            },
+            UpstreamCommand::Refresh => {
+                self.stale.set(true);
+                // The outcome is in the health the status reports.
+                let _ = self.fetch_tools(target).await;
+                UpstreamAnswer::Status {
+                    report: self.status(target).await,
+                }
+            }
+        }
+    }
+
+    /// The exposed tools: the cached list at once (refreshed behind the answer when stale), or
+    /// the first fetch, waited for at most [`LIST_WAIT_MS`] (not at all after a failure).
+    async fn list(self: &Rc<Self>, target: &Rc<Target>) -> UpstreamAnswer {
+        if let Some(cached) = self.cached(target).await {
+            if self.stale.get()
+                || !cached.is_fresh(self.http.now_ms(), target.config.tools_ttl_seconds)
+            {
+                drop(self.fetch_tools(target));
+            }
+            return UpstreamAnswer::Tools {
+                tools: target.exposed(&cached).cloned().collect(),
+            };
+        }
+        // Only a first contact is waited for: once an attempt has failed, answer at once while
+        // the next attempt runs, so a stalled upstream costs other listings nothing.
+        let last_error = {
+            let health = self.health.borrow();
+            let failing = health.is_failing();
+            health
+                .last_error
+                .as_ref()
+                .filter(|_| failing)
+                .and_then(|e| e.error.clone())
+        };
+        let wait_ms = if last_error.is_some() {
+            0
+        } else {
+            LIST_WAIT_MS
+        };
+        let wait = Box::pin(self.http.sleep(wait_ms));
+        match select(self.fetch_tools(target), wait).await {
+            Either::Left((Ok(cached), _)) => UpstreamAnswer::Tools {
+                tools: target.exposed(&cached).cloned().collect(),
+            },
+            Either::Left((Err(error), _)) => UpstreamAnswer::Failed { error },
+            Either::Right(_) => UpstreamAnswer::Pending {
+                waited_ms: wait_ms,
+                last_error,
+            },
+        }
+    }
+
+    async fn call(
+        self: &Rc<Self>,
+        target: &Rc<Target>,
+        name: &str,
+        arguments: Option<Map<String, Value>>,
+        stop: Stop,
+    ) -> UpstreamAnswer {
+        if !target.config.tools.permits(name) {
+            return UpstreamAnswer::NotPermitted {
+                detail: format!("the runner's configuration does not expose `{name}`"),
+            };
+        }
+        let checker = match self.checker(target, name).await {
+            Ok(Some(checker)) => checker,
+            Ok(None) => {
+                return UpstreamAnswer::NotPermitted {
+                    detail: format!("the upstream lists no tool named `{name}`"),
+                }
+            }
+            Err(error) => return UpstreamAnswer::Failed { error },
+        };
+        // Checked here, against the listed schema, so a wrong call never leaves the runner.
+        if let Err(detail) = checker.check(&arguments.clone().unwrap_or_default()) {
+            return UpstreamAnswer::InvalidArguments { detail };
+        }
+        // Wait for a turn under `maxConcurrentCalls`; a call stopped while waiting leaves the
+        // queue without reaching the upstream.
+        let limit = target
+            .config
+            .max_concurrent_calls
+            .map_or(usize::MAX, |calls| {
+                usize::try_from(calls).unwrap_or(usize::MAX)
+            });
+        self.calls.set_limit(limit);
+        let (_permit, stop) = match select(self.calls.turn(), stop).await {
+            Either::Left(turn) => turn,
+            Either::Right((reason, _)) => {
+                return UpstreamAnswer::Failed {
+                    error: UpstreamError::Cancelled { reason },
+                }
+            }
+        };
+        let params = json!({"name": name, "arguments": arguments.unwrap_or_default()});
+        let result = self
+            .timed(
+                target,
+                self.connection.request(target, "tools/call", params, stop),
+            )
+            .await
+            .and_then(|value| {
+                serde_json::from_value::<CallToolResult>(target.secrets.value(value)).map_err(|e| {
+                    UpstreamError::Malformed {
+                        detail: format!("tools/call result: {e}"),
+                    }
+                })
+            });
+        if result
+            .as_ref()
+            .is_err_and(|e| !matches!(e, UpstreamError::Cancelled { .. }))
+        {
+            // The tool list may be what changed.
+            self.stale.set(true);
+        }
+        if self.stale.get() {
+            drop(self.fetch_tools(target));
+        }
+        match result {
+            Ok(result) => UpstreamAnswer::ToolResult { result },
+            Err(error) => UpstreamAnswer::Failed { error },
+        }
+    }
+
+    /// A [`Stop`] for one call of `execution`, fired by [`UpstreamCommand::Cancel`].
+    fn stoppable(&self, execution: String) -> Stop {
+        let (sender, receiver) = oneshot::channel();
+        let mut running = self.running.borrow_mut();
+        // Calls that have finished dropped their receivers; forget them.
+        running.retain(|_, stops| {
+            stops.retain(|stop| !stop.is_canceled());
+            !stops.is_empty()
+        });
+        running.entry(execution).or_default().push(sender);
+        async move {
+            match receiver.await {
+                Ok(reason) => reason,
+                Err(oneshot::Canceled) => futures::future::pending().await,
+            }
+        }
+        .boxed_local()
+    }
+}

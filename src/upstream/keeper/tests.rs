@@ -1,0 +1,248 @@
+//! The keeper against a scripted upstream and an in-memory store: the tool list's cache and
+//! storage, the checks a call passes before it leaves, redaction, and cancellation.
+
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use futures::executor::block_on;
+use futures::future::join;
+use rmcp::model::Tool;
+use serde_json::json;
+
+use super::*;
+use crate::config::RunnerConfig;
+use crate::redact::Secrets;
+use crate::upstream::session::fake::{result, FakeHttp, Reply};
+
+const SECRET: &str = "t0ken-value";
+
+/// A store in memory, shared with the test.
+#[derive(Clone, Default)]
+struct MemoryStore(Rc<RefCell<Option<CachedTools>>>);
+
+impl ToolStore for MemoryStore {
+    async fn load(&self) -> Option<CachedTools> {
+        self.0.borrow().clone()
+    }
+
+    async fn save(&self, cached: &CachedTools) {
+        *self.0.borrow_mut() = Some(cached.clone());
+    }
+}
+
+type Keeper = Rc<UpstreamKeeper<Rc<FakeHttp>, MemoryStore>>;
+
+fn keeper(http: &Rc<FakeHttp>, store: &MemoryStore) -> Keeper {
+    UpstreamKeeper::new(Rc::clone(http), store.clone())
+}
+
+/// The upstream `fake`, whose `Authorization` header holds [`SECRET`], with `extra`
+/// configuration.
+fn target(extra: serde_json::Value) -> Rc<Target> {
+    let mut entry = json!({"name": "fake", "url": "http://127.0.0.1:9/mcp"});
+    entry
+        .as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    let config = RunnerConfig::from_json(&json!([entry]).to_string()).unwrap();
+    Rc::new(Target {
+        config: config.upstream("fake").unwrap().clone(),
+        headers: vec![("Authorization".into(), format!("Bearer {SECRET}"))],
+        secrets: Secrets::new([SECRET.to_owned()], []),
+    })
+}
+
+fn tool(name: &str, description: &str) -> Tool {
+    serde_json::from_value(json!({
+        "name": name,
+        "description": description,
+        "inputSchema": {"type": "object", "properties": {"text": {"type": "string"}},
+                        "required": ["text"]},
+    }))
+    .unwrap()
+}
+
+fn listing(tools: &[Tool]) -> Reply {
+    result(json!({"tools": tools}))
+}
+
+fn ask(keeper: &Keeper, target: &Rc<Target>, command: UpstreamCommand) -> UpstreamAnswer {
+    block_on(keeper.answer(target, command))
+}
+
+fn call(name: &str, arguments: serde_json::Value, execution: Option<&str>) -> UpstreamCommand {
+    UpstreamCommand::CallTool {
+        name: name.into(),
+        arguments: arguments.as_object().cloned(),
+        execution: execution.map(str::to_owned),
+    }
+}
+
+fn sent(http: &FakeHttp, method: &str) -> usize {
+    http.received
+        .borrow()
+        .iter()
+        .filter(|r| r.method() == method)
+        .count()
+}
+
+fn names(answer: &UpstreamAnswer) -> Vec<String> {
+    match answer {
+        UpstreamAnswer::Tools { tools } => tools.iter().map(|t| t.name.to_string()).collect(),
+        other => panic!("expected tools, got {other:?}"),
+    }
+}
+
+#[test]
+fn the_first_listing_is_fetched_stored_and_then_served_from_the_cache() {
+    let http = Rc::new(FakeHttp::default());
+    http.replies
+        .borrow_mut()
+        .push_back(listing(&[tool("echo", "Echo.")]));
+    let store = MemoryStore::default();
+    let keeper = keeper(&http, &store);
+    let target = target(json!({}));
+    assert_eq!(
+        names(&ask(&keeper, &target, UpstreamCommand::ListTools)),
+        ["echo"]
+    );
+    assert_eq!(
+        names(&ask(&keeper, &target, UpstreamCommand::ListTools)),
+        ["echo"]
+    );
+    assert_eq!(sent(&http, "tools/list"), 1);
+    assert_eq!(store.0.borrow().as_ref().unwrap().tools.len(), 1);
+}
+
+#[test]
+fn a_stored_list_serves_a_restarted_object_redacted_again() {
+    let store = MemoryStore::default();
+    *store.0.borrow_mut() = Some(CachedTools {
+        tools: vec![tool("echo", &format!("Uses {SECRET}."))],
+        fetched_at_ms: 1_000,
+    });
+    let http = Rc::new(FakeHttp::default());
+    let keeper = keeper(&http, &store);
+    let answer = ask(&keeper, &target(json!({})), UpstreamCommand::ListTools);
+    let UpstreamAnswer::Tools { tools } = answer else {
+        panic!("{answer:?}");
+    };
+    assert_eq!(tools[0].description.as_deref(), Some("Uses [redacted]."));
+    assert_eq!(sent(&http, "tools/list"), 0, "the stored list was fresh");
+}
+
+#[test]
+fn the_operators_filter_hides_tools_and_refuses_their_calls_before_the_upstream() {
+    let http = Rc::new(FakeHttp::default());
+    http.replies
+        .borrow_mut()
+        .push_back(listing(&[tool("echo", ""), tool("delete", "")]));
+    let keeper = keeper(&http, &MemoryStore::default());
+    let target = target(json!({"tools": {"deny": ["delete"]}}));
+    assert_eq!(
+        names(&ask(&keeper, &target, UpstreamCommand::ListTools)),
+        ["echo"]
+    );
+    let refused = ask(&keeper, &target, call("delete", json!({"text": "x"}), None));
+    assert!(
+        matches!(refused, UpstreamAnswer::NotPermitted { .. }),
+        "{refused:?}"
+    );
+    assert_eq!(sent(&http, "tools/call"), 0);
+}
+
+#[test]
+fn arguments_that_break_the_schema_are_refused_before_the_upstream() {
+    let http = Rc::new(FakeHttp::default());
+    http.replies
+        .borrow_mut()
+        .push_back(listing(&[tool("echo", "")]));
+    let keeper = keeper(&http, &MemoryStore::default());
+    let answer = ask(
+        &keeper,
+        &target(json!({})),
+        call("echo", json!({"text": 1}), None),
+    );
+    let UpstreamAnswer::InvalidArguments { detail } = answer else {
+        panic!("{answer:?}");
+    };
+    assert!(detail.contains("text"), "{detail}");
+    assert_eq!(sent(&http, "tools/call"), 0);
+}
+
+#[test]
+fn a_result_that_echoes_a_secret_is_redacted() {
+    let http = Rc::new(FakeHttp::default());
+    http.replies.borrow_mut().extend([
+        listing(&[tool("echo", "")]),
+        result(
+            json!({"content": [{"type": "text", "text": format!("header was Bearer {SECRET}")}]}),
+        ),
+    ]);
+    let keeper = keeper(&http, &MemoryStore::default());
+    let answer = ask(
+        &keeper,
+        &target(json!({})),
+        call("echo", json!({"text": "x"}), None),
+    );
+    let UpstreamAnswer::ToolResult { result } = answer else {
+        panic!("{answer:?}");
+    };
+    let text = &result.content[0].as_text().unwrap().text;
+    assert_eq!(text, "header was Bearer [redacted]");
+}
+
+#[test]
+fn cancelling_an_execution_stops_its_call_in_flight() {
+    let http = Rc::new(FakeHttp::default());
+    http.replies
+        .borrow_mut()
+        .extend([listing(&[tool("echo", "")]), Reply::Never]);
+    let keeper = keeper(&http, &MemoryStore::default());
+    let target = target(json!({}));
+    let cancel = UpstreamCommand::Cancel {
+        execution: "e1".into(),
+        reason: "the program timed out".into(),
+    };
+    let (called, cancelled) = block_on(join(
+        keeper.answer(&target, call("echo", json!({"text": "x"}), Some("e1"))),
+        keeper.answer(&target, cancel),
+    ));
+    assert_eq!(cancelled, UpstreamAnswer::Cancelled { calls: 1 });
+    let UpstreamAnswer::Failed {
+        error: UpstreamError::Cancelled { reason },
+    } = called
+    else {
+        panic!("{called:?}");
+    };
+    assert_eq!(reason, "the program timed out");
+}
+
+#[test]
+fn an_upstream_that_fails_its_first_listing_is_reported_and_not_waited_for_again() {
+    let http = Rc::new(FakeHttp {
+        timers_under_ms: 1,
+        ..FakeHttp::default()
+    });
+    http.replies.borrow_mut().extend([
+        Reply::With(503, vec![], "down for maintenance".into()),
+        Reply::Never,
+    ]);
+    let keeper = keeper(&http, &MemoryStore::default());
+    let target = target(json!({}));
+    let first = ask(&keeper, &target, UpstreamCommand::ListTools);
+    assert!(matches!(first, UpstreamAnswer::Failed { .. }), "{first:?}");
+    let second = ask(&keeper, &target, UpstreamCommand::ListTools);
+    let UpstreamAnswer::Pending {
+        waited_ms,
+        last_error,
+    } = second
+    else {
+        panic!("{second:?}");
+    };
+    assert_eq!(waited_ms, 0);
+    assert!(last_error.unwrap().to_string().contains("503"));
+}

@@ -1,0 +1,158 @@
+//! The keeper's tool list: read from storage, fetched (page by page, capped, redacted) once
+//! for everyone waiting, each tool's argument checker, and the health every request records.
+
+use std::rc::Rc;
+
+use futures::FutureExt;
+use rmcp::model::{ListToolsResult, Tool};
+use serde_json::json;
+
+use super::{SharedFetch, ToolStore, UpstreamKeeper};
+use crate::upstream::arguments::ArgumentChecker;
+use crate::upstream::client::UpstreamError;
+use crate::upstream::health::{CachedTools, UpstreamStatus};
+use crate::upstream::session::{never, Http};
+use crate::upstream::target::Target;
+use crate::upstream::tool_caps::cap_tools;
+
+/// Pages of `tools/list` followed before giving up on a server that never stops paginating.
+const MAX_TOOL_PAGES: usize = 50;
+
+impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
+    /// The compiled input schema of tool `name`, if the upstream lists it. A name missing from
+    /// the cached list is looked for once more in a fresh list: the tool may be new.
+    pub(super) async fn checker(
+        self: &Rc<Self>,
+        target: &Rc<Target>,
+        name: &str,
+    ) -> Result<Option<Rc<ArgumentChecker>>, UpstreamError> {
+        if let Some(checker) = self.checkers.borrow().get(name) {
+            return Ok(Some(Rc::clone(checker)));
+        }
+        let mut tools = match self.cached(target).await {
+            Some(cached) => cached,
+            None => self.fetch_tools(target).await?,
+        };
+        if !tools.tools.iter().any(|t| t.name == name) {
+            tools = self.fetch_tools(target).await?;
+        }
+        let Some(tool) = tools.tools.iter().find(|t| t.name == name) else {
+            return Ok(None);
+        };
+        let checker = Rc::new(ArgumentChecker::new(&tool.input_schema));
+        self.checkers
+            .borrow_mut()
+            .insert(name.to_owned(), Rc::clone(&checker));
+        Ok(Some(checker))
+    }
+
+    /// The cached list, read from storage the first time. A stored list is redacted again as it
+    /// is read, for a list stored before a secret was configured or changed.
+    pub(super) async fn cached(&self, target: &Target) -> Option<Rc<CachedTools>> {
+        if !self.cache_loaded.get() {
+            let stored = self.store.load().await;
+            self.cache_loaded.set(true);
+            if self.cache.borrow().is_none() {
+                *self.cache.borrow_mut() = stored.map(|stored| {
+                    Rc::new(CachedTools {
+                        tools: target.secrets.tools(stored.tools),
+                        ..stored
+                    })
+                });
+            }
+        }
+        self.cache.borrow().clone()
+    }
+
+    /// Fetches the tool list and stores it; a fetch already in progress is joined rather than
+    /// repeated. The fetch runs to its end even if every caller stops waiting.
+    pub(super) fn fetch_tools(self: &Rc<Self>, target: &Rc<Target>) -> SharedFetch {
+        if let Some(fetching) = self.fetching.borrow().as_ref() {
+            return fetching.clone();
+        }
+        let (this, target) = (Rc::clone(self), Rc::clone(target));
+        let fetch = async move {
+            let outcome = this.timed(&target, this.list_tools(&target)).await;
+            this.fetching.borrow_mut().take();
+            // Redacted before it is stored: a tool list reaches the model, the sandbox's
+            // manifest and the operator's counts.
+            let tools = target.secrets.tools(outcome?);
+            let cached = CachedTools {
+                tools,
+                fetched_at_ms: this.http.now_ms(),
+            };
+            this.store.save(&cached).await;
+            let cached = Rc::new(cached);
+            *this.cache.borrow_mut() = Some(Rc::clone(&cached));
+            this.stale.set(false);
+            this.checkers.borrow_mut().clear();
+            Ok(cached)
+        }
+        .boxed_local()
+        .shared();
+        *self.fetching.borrow_mut() = Some(fetch.clone());
+        self.http.spawn(fetch.clone().map(drop));
+        fetch
+    }
+
+    pub(super) async fn list_tools(
+        self: &Rc<Self>,
+        target: &Rc<Target>,
+    ) -> Result<Vec<Tool>, UpstreamError> {
+        let mut tools = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..MAX_TOOL_PAGES {
+            let params = cursor.as_ref().map_or(json!({}), |c| json!({"cursor": c}));
+            let page = self
+                .connection
+                .request(target, "tools/list", params, never())
+                .await?;
+            let page: ListToolsResult =
+                serde_json::from_value(page).map_err(|e| UpstreamError::Malformed {
+                    detail: format!("tools/list result: {e}"),
+                })?;
+            tools.extend(page.tools);
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return Ok(cap_tools(tools)),
+            }
+        }
+        Err(UpstreamError::Malformed {
+            detail: format!("tools/list had over {MAX_TOOL_PAGES} pages"),
+        })
+    }
+
+    /// Runs `work` against the upstream, recording its outcome in the health and removing
+    /// secrets from its error.
+    pub(super) async fn timed<T>(
+        &self,
+        target: &Target,
+        work: impl std::future::Future<Output = Result<T, UpstreamError>>,
+    ) -> Result<T, UpstreamError> {
+        let started = self.http.now_ms();
+        let outcome = work.await.map_err(|error| error.redacted(&target.secrets));
+        let now = self.http.now_ms();
+        let mut health = self.health.borrow_mut();
+        match &outcome {
+            Ok(_) => health.record_success(now, now - started),
+            // The client's choice says nothing about the upstream.
+            Err(UpstreamError::Cancelled { .. }) => {}
+            Err(error) => health.record_failure(now, error),
+        }
+        outcome
+    }
+
+    pub(super) async fn status(&self, target: &Target) -> UpstreamStatus {
+        let cached = self.cached(target).await;
+        let fresh = cached.as_ref().is_some_and(|c| {
+            !self.stale.get() && c.is_fresh(self.http.now_ms(), target.config.tools_ttl_seconds)
+        });
+        UpstreamStatus::new(
+            &target.config.name,
+            cached.as_deref(),
+            cached.as_ref().map(|c| target.exposed(c).count()),
+            fresh,
+            &self.health.borrow(),
+        )
+    }
+}
