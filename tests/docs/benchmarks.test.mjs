@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
 
-import { ROOT } from "./stack.mjs";
+import { ROOT } from "../support/stack.mjs";
 
 const run = promisify(execFile);
 const REPORT = join(ROOT, "benches/report.mjs");
