@@ -174,6 +174,8 @@ check_node_tools() {
   "$WASM_OPT_BIN" --version >>"$STEP_LOG" 2>&1 || die "wasm-opt (binaryen) does not run: $WASM_OPT_BIN"
   "$ESBUILD_BIN" --version >>"$STEP_LOG" 2>&1 || die "esbuild does not run: $ESBUILD_BIN"
   "$MIR_NODE_MODULES/.bin/tsc" --version >>"$STEP_LOG" 2>&1 || die "tsc does not run"
+  env -C "$MIR_NODE_DIR" "$MIR_NODE_BIN/node" --input-type=module -e 'await import("vega"); await import("vega-lite");' >>"$STEP_LOG" 2>&1 ||
+    die "vega or vega-lite does not load (benches/report.mjs draws the benchmark charts with them)"
 }
 
 if node_cached; then
