@@ -20,7 +20,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { ROOT, freePort, start, startEverything, stop, waitFor } from "../tests/e2e/stack.mjs";
+import { ROOT, freePort, start, startEverything, stop, waitFor } from "../tests/support/stack.mjs";
 
 const CONFIG = join(ROOT, "benches/codemode-worker/wrangler.toml");
 

@@ -26,8 +26,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 
-import { connectTypeScript } from "../tests/e2e/mcp.mjs";
-import { ROOT, startStack } from "../tests/e2e/stack.mjs";
+import { connectTypeScript } from "../tests/support/mcp.mjs";
+import { ROOT, startStack } from "../tests/support/stack.mjs";
 import { KEEP_LIFTOFF, machine, summary } from "./lib/measure.mjs";
 
 const ADMIN_TOKEN = "bench-operator-token";

@@ -9,8 +9,8 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-import { connectTypeScript } from "../tests/e2e/mcp.mjs";
-import { ROOT, startStack } from "../tests/e2e/stack.mjs";
+import { connectTypeScript } from "../tests/support/mcp.mjs";
+import { ROOT, startStack } from "../tests/support/stack.mjs";
 import { KEEP_LIFTOFF, percentile, round, workerdRssMiB } from "./lib/measure.mjs";
 
 const EXECUTIONS = Number(process.argv[2] ?? 10_000);

@@ -14,8 +14,8 @@ import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 
-import { connectTypeScript } from "../tests/e2e/mcp.mjs";
-import { ROOT, startStack } from "../tests/e2e/stack.mjs";
+import { connectTypeScript } from "../tests/support/mcp.mjs";
+import { ROOT, startStack } from "../tests/support/stack.mjs";
 
 const round = (n) => Math.round(n * 100) / 100;
 

@@ -7,8 +7,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { connectTypeScript } from "../tests/e2e/mcp.mjs";
-import { ROOT, startEverything, startInventory, stop } from "../tests/e2e/stack.mjs";
+import { connectTypeScript } from "../tests/support/mcp.mjs";
+import { ROOT, startEverything, startInventory, stop } from "../tests/support/stack.mjs";
 
 const logDir = mkdtempSync(join(tmpdir(), "mir-capture-"));
 const processes = [];

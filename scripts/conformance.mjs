@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 
-import { ROOT, startStack } from "../tests/e2e/stack.mjs";
+import { ROOT, startStack } from "../tests/support/stack.mjs";
 
 const BASELINE = JSON.parse(readFileSync(join(ROOT, "tests/conformance/baseline.json"), "utf8"));
 const suiteVersion = (alias) => JSON.parse(readFileSync(join(ROOT, "node_modules", alias, "package.json"), "utf8")).version;

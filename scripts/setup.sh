@@ -5,7 +5,7 @@
 #   ${MIR_CACHE:-~/.cache/mcp-isolate-runner}/
 #     cargo/bin/           wasm-bindgen-cli (= the wasm-bindgen version in Cargo.lock), worker-build
 #     node/<lock hash>/    npm install of package.json + package-lock.json; ./node_modules links here
-#     venv/<req hash>/     python venv from tests/requirements.txt
+#     venv/<req hash>/     python venvs from tests/requirements.txt and tests/requirements-mcp2.txt
 #     logs/<step>.log      full output of the last run of each step
 #
 # Idempotent: each step checks what is there and only installs what is missing or stale, so a
@@ -122,7 +122,9 @@ if [[ "$have" == "wasm-bindgen $WB_VERSION" && "$have_runner" == "wasm-bindgen-t
 else
   : >"$STEP_LOG"
   note "building $WB_VERSION from crates.io (was: '${have:-none}'; ~10 min on 2 cores; log $STEP_LOG)"
-  # Not --locked: with its lock file a dependency is missing from the registry (PLATFORM.md).
+  # Not --locked: the Cargo.lock published with wasm-bindgen-cli 0.2.130 pins webpki-roots
+  # 1.0.11 (through ureq), which the registry here does not have (`cargo fetch --locked` in the
+  # crate fails on it); without --locked cargo resolves versions the registry has.
   run env -C "$MIR_CACHE" cargo install wasm-bindgen-cli --version "=$WB_VERSION" --root "$MIR_CARGO_ROOT" --force
   have=$("$MIR_CARGO_ROOT/bin/wasm-bindgen" --version 2>/dev/null || true)
   [[ "$have" == "wasm-bindgen $WB_VERSION" ]] || die "installed wasm-bindgen reports '$have', expected $WB_VERSION"
@@ -172,6 +174,8 @@ check_node_tools() {
   "$WASM_OPT_BIN" --version >>"$STEP_LOG" 2>&1 || die "wasm-opt (binaryen) does not run: $WASM_OPT_BIN"
   "$ESBUILD_BIN" --version >>"$STEP_LOG" 2>&1 || die "esbuild does not run: $ESBUILD_BIN"
   "$MIR_NODE_MODULES/.bin/tsc" --version >>"$STEP_LOG" 2>&1 || die "tsc does not run"
+  env -C "$MIR_NODE_DIR" "$MIR_NODE_BIN/node" --input-type=module -e 'await import("vega"); await import("vega-lite");' >>"$STEP_LOG" 2>&1 ||
+    die "vega or vega-lite does not load (benches/report.mjs draws the benchmark charts with them)"
 }
 
 if node_cached; then

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { cpus, release, totalmem } from "node:os";
 import { join } from "node:path";
 
-import { ROOT } from "../../tests/e2e/stack.mjs";
+import { ROOT } from "../../tests/support/stack.mjs";
 
 /**
  * The V8 flag (for `MINIFLARE_WORKERD_V8_FLAGS`) that keeps Liftoff code: the benches measure

@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 
-import { auditEntry, connectTypeScript, execute, sha256 } from "./mcp.mjs";
-import { startStack } from "./stack.mjs";
+import { auditEntry, connectTypeScript, execute, sha256 } from "../support/mcp.mjs";
+import { startStack } from "../support/stack.mjs";
 
 const TOKEN = "e2e-runner-token-5f0c";
 const OTHER_TOKEN = "e2e-second-team-token-91ab";

@@ -5,8 +5,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 
-import { connectTypeScript, runPython } from "./mcp.mjs";
-import { startStack } from "./stack.mjs";
+import { connectTypeScript, runPython } from "../support/mcp.mjs";
+import { startStack } from "../support/stack.mjs";
 
 const run = (code) => ({ tool: "execute", arguments: { code } });
 

@@ -8,8 +8,8 @@ import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 
-import { connectTypeScript, execute } from "./mcp.mjs";
-import { startStack } from "./stack.mjs";
+import { connectTypeScript, execute } from "../support/mcp.mjs";
+import { startStack } from "../support/stack.mjs";
 
 const INITIALIZE = JSON.stringify({
   jsonrpc: "2.0", id: 1, method: "initialize",

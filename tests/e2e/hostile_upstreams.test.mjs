@@ -11,8 +11,8 @@ import { readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 
 import { workerdRssMiB } from "../../benches/lib/measure.mjs";
-import { connectTypeScript, execute } from "./mcp.mjs";
-import { startStack } from "./stack.mjs";
+import { connectTypeScript, execute } from "../support/mcp.mjs";
+import { startStack } from "../support/stack.mjs";
 
 const SECRET = "hostile-credential-5d2b71";
 const MIB = 1024 * 1024;

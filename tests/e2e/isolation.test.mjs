@@ -8,8 +8,8 @@ import { createServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, test } from "node:test";
 
-import { execute, useStackAndClient } from "./mcp.mjs";
-import { freePort } from "./stack.mjs";
+import { execute, useStackAndClient } from "../support/mcp.mjs";
+import { freePort } from "../support/stack.mjs";
 
 describe("sandbox isolation", () => {
   const running = useStackAndClient();

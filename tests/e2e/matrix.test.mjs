@@ -18,7 +18,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2 } from "@modelcontextprotocol/client";
 
-import { ROOT, startStack } from "./stack.mjs";
+import { ROOT, startStack } from "../support/stack.mjs";
 
 /** How long the cancelled program's upstream call would take, and when the client cancels. */
 const SLOW_MS = 2500;

@@ -10,8 +10,8 @@ import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 
-import { connectTypeScript, execute } from "./mcp.mjs";
-import { startStack } from "./stack.mjs";
+import { connectTypeScript, execute } from "../support/mcp.mjs";
+import { startStack } from "../support/stack.mjs";
 
 const ADMIN_TOKEN = "e2e-metrics-operator-token";
 

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import { execute, useStackAndClient } from "./mcp.mjs";
+import { execute, useStackAndClient } from "../support/mcp.mjs";
 
 describe("upstream restarts", () => {
   const running = useStackAndClient();

@@ -13,8 +13,8 @@ import { after, before, describe, test } from "node:test";
 
 import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 
-import { adminRequest, connectTypeScript, execute } from "./mcp.mjs";
-import { startStack } from "./stack.mjs";
+import { adminRequest, connectTypeScript, execute } from "../support/mcp.mjs";
+import { startStack } from "../support/stack.mjs";
 
 // A token with characters that percent-encoding and base64 change.
 const SECRET = "tok/Echo+5f3a9c1e";

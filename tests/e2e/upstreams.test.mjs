@@ -11,8 +11,8 @@ import { createServer } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 
-import { adminRequest, connectTypeScript, execute } from "./mcp.mjs";
-import { freePort, startStack } from "./stack.mjs";
+import { adminRequest, connectTypeScript, execute } from "../support/mcp.mjs";
+import { freePort, startStack } from "../support/stack.mjs";
 
 const SECRET = "faulty-credential-7c1e9a";
 const ADMIN_TOKEN = "operator-token-for-tests";

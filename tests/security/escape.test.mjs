@@ -8,8 +8,8 @@ import assert from "node:assert/strict";
 import { createServer } from "node:net";
 import { after, before, describe, test } from "node:test";
 
-import { auditEntry, connectTypeScript, execute } from "../e2e/mcp.mjs";
-import { freePort, startStack } from "../e2e/stack.mjs";
+import { auditEntry, connectTypeScript, execute } from "../support/mcp.mjs";
+import { freePort, startStack } from "../support/stack.mjs";
 import { CORPUS, LIMITS } from "./corpus.mjs";
 import { TAMPERING } from "./tampering.mjs";
 

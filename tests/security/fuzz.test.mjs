@@ -8,8 +8,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 
-import { connectTypeScript, execute } from "../e2e/mcp.mjs";
-import { startStack } from "../e2e/stack.mjs";
+import { connectTypeScript, execute } from "../support/mcp.mjs";
+import { startStack } from "../support/stack.mjs";
 
 const REQUESTS = 1200;
 const CONCURRENCY = 8;

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Generic MCP client driver (Python `mcp` SDK 1.x, streamable HTTP).
 
-    python tests/e2e/py_client.py --url URL [--calls JSON] [--header 'Name: value' ...]
-                                  [--timeout SECONDS] [--allow-rpc-errors]
+    python tests/support/py_client.py --url URL [--calls JSON] [--header 'Name: value' ...]
+                                      [--timeout SECONDS] [--allow-rpc-errors]
 
 --calls is a JSON array of {"tool": name, "arguments": {...}} (default "[]"); it may
 also be "@path/to/file.json" or "-" (read from stdin).

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { test } from "node:test";
 
-import { ROOT } from "./stack.mjs";
+import { ROOT } from "../support/stack.mjs";
 
 test("wrangler deploy --dry-run bundles the Worker with its wasm module", async () => {
   const outdir = mkdtempSync(join(tmpdir(), "mir-deploy-"));

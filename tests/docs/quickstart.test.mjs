@@ -9,8 +9,8 @@ import { promisify } from "node:util";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, test } from "node:test";
 
-import { example } from "./markdown.mjs";
-import { ROOT, freePort } from "./stack.mjs";
+import { example } from "../support/markdown.mjs";
+import { ROOT, freePort } from "../support/stack.mjs";
 
 const STARTUP_TIMEOUT_MS = 120_000;
 let dev;

@@ -11,9 +11,9 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
 
-import { example } from "./markdown.mjs";
-import { connectTypeScript } from "./mcp.mjs";
-import { ROOT, startStack } from "./stack.mjs";
+import { example } from "../support/markdown.mjs";
+import { connectTypeScript } from "../support/mcp.mjs";
+import { ROOT, startStack } from "../support/stack.mjs";
 
 const README_URL = "http://127.0.0.1:8787/mcp";
 

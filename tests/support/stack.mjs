@@ -1,4 +1,4 @@
-// Starts the real parts the end-to-end tests run against, on free loopback ports:
+// Starts the real parts the tests, benchmarks and scripts run against, on free loopback ports:
 // server-everything (streamable HTTP, SSE answers), the Python inventory server twice (stateful
 // with SSE answers, and stateless with plain JSON answers), and `wrangler dev` with all three
 // configured as upstreams; on request also the inventory server on the 2024-11-05 HTTP+SSE

@@ -1,5 +1,5 @@
-// MCP clients for the end-to-end tests: the TypeScript SDK in-process, and the Python SDK
-// through tests/e2e/py_client.py. Both return plain CallToolResult objects.
+// MCP clients for the tests, benchmarks and scripts: the TypeScript SDK in-process, and the
+// Python SDK through tests/support/py_client.py. Both return plain CallToolResult objects.
 
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -52,7 +52,7 @@ export async function runPython(url, calls) {
   const python = join(process.env.MIR_VENV, "bin/python");
   const { stdout } = await promisify(execFile)(
     python,
-    [join(ROOT, "tests/e2e/py_client.py"), "--url", url, "--calls", JSON.stringify(calls)],
+    [join(ROOT, "tests/support/py_client.py"), "--url", url, "--calls", JSON.stringify(calls)],
     { maxBuffer: 16 * 1024 * 1024 },
   );
   return JSON.parse(stdout);
