@@ -65,8 +65,9 @@ test-wasm: ## The pure-Rust core on wasm32 under Node (wasm-bindgen-test)
 	$(ENV) cargo test --lib --target wasm32-unknown-unknown
 
 .PHONY: test-types
-test-types: ## The generated declarations of every fixture compile with tsc --strict
+test-types: build ## tsc --strict: the fixtures' generated declarations, and the harness and entry module against the Rust contract
 	$(ENV) tsc -p tests/typescript
+	$(ENV) tsc -p worker-template
 
 .PHONY: capture
 capture: setup ## Re-capture the test upstreams' tool lists into tests/fixtures/

@@ -1,3 +1,4 @@
+// @ts-check
 // The main module of every dynamic isolate the runner loads.
 //
 // The isolate has no network (`globalOutbound: null`) and an empty `env`. Its one capability,
@@ -29,6 +30,7 @@ import {
   StringOf,
   StringSlice,
   define,
+  descriptor,
   list,
   record,
 } from "./primordials.js";
@@ -37,13 +39,27 @@ import program, { __mirLoopLimitHit as loopLimitHit } from "./program.js";
 
 const LEVELS = ["log", "info", "warn", "error", "debug"];
 
+/**
+ * The runner's function for this execution: `(namespace, function, argumentsJson)` → the
+ * BridgeReply as JSON text (src/shell/bridge.rs).
+ * @typedef {(namespace: string, fn: string, argumentsJson: string) => Promise<string>} Bridge
+ */
+
+/**
+ * What the program's console fills in: entries kept, and how many more were dropped.
+ * @typedef {{ logs: string[], droppedLogs: number }} Console
+ */
+
 export default class Harness extends WorkerEntrypoint {
   /**
    * Runs the program with tool calls over `bridge`; resolves to the Outcome as JSON text (a
    * string, so resolving the promise looks up no `then` on an object of the harness).
+   * @param {import("./protocol").RunRequest} request
+   * @param {Bridge} bridge
+   * @returns {Promise<string>}
    */
   async run(request, bridge) {
-    const outcome = record();
+    const outcome = /** @type {import("./protocol").Outcome & Console} */ (record());
     outcome.startedAtMs = DateNow();
     outcome.logs = list();
     outcome.droppedLogs = 0;
@@ -73,13 +89,19 @@ export default class Harness extends WorkerEntrypoint {
   }
 }
 
-/** The frozen object of one namespace: a function per tool, each a call over the bridge. */
+/**
+ * The frozen object of one namespace: a function per tool, each a call over the bridge.
+ * @param {Bridge} bridge
+ * @param {string} name
+ * @param {string[]} functions
+ */
 function namespace(bridge, name, functions) {
   const object = record();
   for (let i = 0; i < functions.length; i += 1) {
     const fn = functions[i];
     define(object, fn, async (args = {}) => {
       // The bridge gets plain JSON, whatever the program passed.
+      /** @type {import("./protocol").BridgeReply} */
       const reply = JSONParse(await bridge(name, fn, JSONStringify(args ?? {})));
       if (reply.status === "ok") {
         return reply.value;
@@ -96,13 +118,18 @@ function namespace(bridge, name, functions) {
  */
 function toolCallError(kind, message, upstream, tool) {
   const error = new IntrinsicError(message);
-  const own = (key, value) => ReflectDefineProperty(error, key, { __proto__: null, value, writable: true, configurable: true });
+  const own = (key, value) => ReflectDefineProperty(error, key, descriptor({ __proto__: null, value, writable: true, configurable: true }));
   own("name", kind);
   own("upstream", upstream);
   own("tool", tool);
   return error;
 }
 
+/**
+ * The program's console: entries kept in `outcome.logs` within the request's limits.
+ * @param {Console} outcome
+ * @param {import("./protocol").RunRequest} request
+ */
 function captureConsole(outcome, { maxLogEntries, maxLogEntryChars }) {
   const console = record();
   for (let i = 0; i < LEVELS.length; i += 1) {

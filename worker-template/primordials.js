@@ -1,3 +1,4 @@
+// @ts-check
 // The built-ins the harness relies on, captured before the program's module is evaluated.
 //
 // The program shares this isolate and may replace or wrap any built-in (`JSON.stringify`,
@@ -38,5 +39,15 @@ export function list() {
 
 /** Sets `target[key]` as an own data property, whatever setters sit on its prototypes. */
 export function define(target, key, value) {
-  ReflectDefineProperty(target, key, { __proto__: null, value, writable: true, enumerable: true, configurable: true });
+  ReflectDefineProperty(target, key, descriptor({ __proto__: null, value, writable: true, enumerable: true, configurable: true }));
+}
+
+/**
+ * `fields` as a property descriptor. Written as `{ __proto__: null, ... }` literals, descriptors
+ * inherit no `get` or `set` a program planted on `Object.prototype`.
+ * @param {object} fields
+ * @returns {PropertyDescriptor}
+ */
+export function descriptor(fields) {
+  return fields;
 }

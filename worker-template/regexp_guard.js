@@ -1,3 +1,4 @@
+// @ts-check
 // Regular expressions that can backtrack catastrophically are refused before they run.
 //
 // A pattern such as /^(a+)+$/ takes exponential time on a subject like "aaaa…!", all of it
@@ -27,6 +28,7 @@ import {
   ReflectDefineProperty,
   ReflectGetOwnPropertyDescriptor,
   StringOf,
+  descriptor,
   record,
 } from "./primordials.js";
 
@@ -34,8 +36,13 @@ import {
 const UNBOUNDED = 32;
 
 const prototype = IntrinsicRegExp.prototype;
-const sourceOf = ReflectGetOwnPropertyDescriptor(prototype, "source").get;
-const flagsOf = ReflectGetOwnPropertyDescriptor(prototype, "flags").get;
+/**
+ * The getter of the accessor `RegExp.prototype[key]`.
+ * @param {string} key
+ */
+const getterOf = (key) => /** @type {() => string} */ (/** @type {PropertyDescriptor} */ (ReflectGetOwnPropertyDescriptor(prototype, key)).get);
+const sourceOf = getterOf("source");
+const flagsOf = getterOf("flags");
 /** Verdicts by pattern source: null when safe, else why not. */
 const verdicts = new IntrinsicMap();
 
@@ -110,6 +117,7 @@ export function catastrophe(source) {
   const groups = record();
   let depth = 0;
   groups[0] = part(false);
+  /** @type {ReturnType<typeof part> | null} */
   let atom = null;
   let i = 0;
   while (i < source.length) {
@@ -234,7 +242,7 @@ function refusal(source, why) {
       "inside a repetition (for example match the pieces one at a time, or split the text " +
       "first and test each part)",
   );
-  ReflectDefineProperty(error, "name", { __proto__: null, value: "UnsafeRegExp", configurable: true, writable: true });
+  ReflectDefineProperty(error, "name", descriptor({ __proto__: null, value: "UnsafeRegExp", configurable: true, writable: true }));
   return error;
 }
 
@@ -263,6 +271,7 @@ function isRegExp(value) {
 
 /** A method that checks `this` pattern, then runs the original on `this`. */
 function checked(original) {
+  /** @this {unknown} */
   return function (...args) {
     if (isRegExp(this)) {
       check(this);
@@ -277,6 +286,7 @@ function checked(original) {
  * subclass could point at an unchecked pattern.
  */
 function onFreshCopy(original) {
+  /** @this {RegExp} */
   return function (...args) {
     if (!isRegExp(this)) {
       return ReflectApply(original, this, args);
@@ -290,7 +300,7 @@ function onFreshCopy(original) {
 
 const wrap = (key, make) => {
   const original = prototype[key];
-  ReflectDefineProperty(prototype, key, { __proto__: null, value: make(original), writable: false, enumerable: false, configurable: false });
+  ReflectDefineProperty(prototype, key, descriptor({ __proto__: null, value: make(original), writable: false, enumerable: false, configurable: false }));
 };
 wrap("exec", checked);
 wrap("test", checked);
@@ -299,6 +309,6 @@ wrap(Symbol.replace, checked);
 wrap(Symbol.search, checked);
 wrap(Symbol.matchAll, onFreshCopy);
 wrap(Symbol.split, onFreshCopy);
-delete prototype.compile;
+delete /** @type {{ compile?: unknown }} */ (prototype).compile;
 ObjectFreeze(prototype);
 ObjectFreeze(IntrinsicRegExp);

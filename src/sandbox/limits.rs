@@ -8,13 +8,14 @@
 
 use std::ops::RangeInclusive;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The compatibility date dynamic isolates run with.
 pub const ISOLATE_COMPATIBILITY_DATE: &str = "2026-11-01";
 
 /// Every bound on one execution.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct ExecutionLimits {
     /// Wall-clock budget of one execution, in milliseconds.

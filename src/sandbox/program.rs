@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::limits::{ExecutionLimits, ISOLATE_COMPATIBILITY_DATE};
@@ -68,7 +69,7 @@ pub struct IsolateLimits {
 }
 
 /// What the runner asks the harness to run: `run(request)` on its entrypoint.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RunRequest {
     /// Parameter names of the program's wrapper function, in order: `console`, then each

@@ -7,6 +7,7 @@
 //! side, by the bridge's [gate](super::gate).
 
 use rmcp::model::{CallToolResult, ContentBlock};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -17,7 +18,7 @@ use crate::upstream::protocol::UpstreamAnswer;
 
 /// Why a tool call from the sandbox failed; each becomes the `name` of the thrown `Error`, so a
 /// program (and the model reading its result) can tell them apart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum ToolErrorKind {
     /// The upstream ran the tool and reported failure (`isError: true`).
     UpstreamToolError,
@@ -65,7 +66,7 @@ impl ToolErrorKind {
 }
 
 /// The answer to one tool call made through the bridge.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "status", rename_all = "camelCase")]
 pub enum BridgeReply {
     /// The tool's value: structured content, else its text parsed as JSON when it parses.
@@ -157,7 +158,7 @@ fn parse_or_text(text: String) -> Value {
 }
 
 /// What the harness reports when the program ends.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Outcome {
     /// When the harness started the program, by the isolate's clock (milliseconds since the
@@ -205,7 +206,7 @@ impl Outcome {
 }
 
 /// A value the program threw (or a rejection it did not handle).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ThrownError {
     /// The error's `name` (`TypeError`, `UpstreamToolError`, …).
     pub name: String,

@@ -1,3 +1,4 @@
+// @ts-check
 // The Worker's main module.
 //
 // worker-build's output (build/index.js) holds the Rust fetch handler as the default
