@@ -13,6 +13,7 @@
 //! Durable Object classes of worker-build's output, and nothing else.
 
 mod bridge;
+mod catalog;
 mod js;
 mod ledger_object;
 mod loader;

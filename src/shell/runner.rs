@@ -3,20 +3,21 @@
 
 use std::cell::RefCell;
 
-use futures::future::{join_all, pending, ready};
+use futures::future::{join_all, ready};
 use futures::StreamExt;
 use rmcp::model::{CallToolRequestParams, CallToolResult, ProtocolVersion, RequestId, Tool};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use worker::{console_log, Context, Env};
+use worker::{Context, Env};
 
+use super::catalog::catalog;
 use super::js::{now_ms, random_uuid};
-use super::ledger_object::LEDGER_NAME;
+use super::ledger_object::{tell_ledger, LEDGER_NAME};
 use super::objects::{ask, send, LEDGER, SESSION_OBJECTS, UPSTREAM_OBJECTS};
 use super::platform::WorkerPlatform;
+use super::session_object::request_key;
 use crate::admin::AdminBackend;
 use crate::audit::{ExecutionAudit, LedgerCommand};
-use crate::codemode::catalog::{Catalog, Unavailable, UpstreamTools};
 use crate::codemode::tools::{self, ExecuteInput, SearchInput, EXECUTE_TOOL, SEARCH_TOOL};
 use crate::config::{ConfigError, RunnerConfig};
 use crate::execution::{self, Requester};
@@ -30,12 +31,6 @@ use crate::session::{LogLevel, SessionCommand, SessionRecord};
 use crate::upstream::client::UpstreamError;
 use crate::upstream::health::{Health, UpstreamStatus};
 use crate::upstream::protocol::{UpstreamAnswer, UpstreamCommand};
-use crate::upstream::recent::RecentLists;
-
-thread_local! {
-    /// The tool lists this isolate was recently given, shared by its requests.
-    static RECENT_LISTS: RefCell<RecentLists> = RefCell::new(RecentLists::default());
-}
 
 /// The variable holding the upstream configuration.
 pub(crate) const UPSTREAMS_VAR: &str = "UPSTREAMS";
@@ -44,9 +39,9 @@ const LIMITS_VAR: &str = "LIMITS";
 
 /// Serves one HTTP request's worth of MCP.
 pub(crate) struct Runner {
-    pub(super) env: Env,
+    env: Env,
     /// The request's context, for work that must outlive the response.
-    pub(super) ctx: Context,
+    ctx: Context,
     config: RunnerConfig,
     limits: ExecutionLimits,
     /// The token the request presented, when tokens are required.
@@ -129,53 +124,6 @@ impl Runner {
             .map_err(|e| BackendError::Internal(format!("session storage failed: {e}")))
     }
 
-    /// The tools of each upstream: recently listed ones from this isolate's memory, the others
-    /// asked of their objects, all at once.
-    pub(super) async fn catalog(&self, upstreams: &[String]) -> Catalog {
-        let lists = upstreams.iter().map(|name| async move {
-            if let Some(tools) = RECENT_LISTS.with(|recent| recent.borrow().get(name, now_ms())) {
-                return UpstreamTools {
-                    upstream: name.clone(),
-                    tools: Ok(tools),
-                };
-            }
-            let answer: worker::Result<UpstreamAnswer> = ask(
-                &self.env,
-                UPSTREAM_OBJECTS,
-                name,
-                &UpstreamCommand::ListTools,
-            )
-            .await;
-            let tools = match answer {
-                Ok(UpstreamAnswer::Tools { tools }) => {
-                    RECENT_LISTS
-                        .with(|recent| recent.borrow_mut().put(name, tools.clone(), now_ms()));
-                    Ok(tools)
-                }
-                Ok(UpstreamAnswer::Failed { error }) => Err(Unavailable::of(&error)),
-                Ok(UpstreamAnswer::Pending {
-                    waited_ms,
-                    last_error,
-                }) => Err(match last_error {
-                    Some(error) => Unavailable::of(&error).retrying(),
-                    None => Unavailable::new(format!(
-                        "still connecting after {waited_ms} ms; try again shortly"
-                    )),
-                }),
-                Ok(_) => Err(Unavailable::new("its object answered out of turn")),
-                Err(e) => Err(Unavailable {
-                    reported: Some(e.to_string()),
-                    ..Unavailable::new("its object failed")
-                }),
-            };
-            UpstreamTools {
-                upstream: name.clone(),
-                tools,
-            }
-        });
-        Catalog::new(join_all(lists).await)
-    }
-
     /// The upstreams `caller` may use: its session's, or all of them. A session's log level
     /// goes to `context` (a stateless request brings its own).
     async fn upstreams_of(
@@ -212,7 +160,8 @@ impl Runner {
         context: &RequestContext,
     ) -> Option<CallToolResult> {
         let platform = WorkerPlatform {
-            runner: self,
+            env: &self.env,
+            ctx: &self.ctx,
             session: caller.session_id(),
             context,
         };
@@ -224,56 +173,12 @@ impl Runner {
         execution::execute(&platform, requester, code, &self.limits, context).await
     }
 
-    /// Writes `entry` to the log now and to the ledger after the response.
-    pub(super) fn audit_entry(&self, entry: ExecutionAudit) {
-        console_log!("{}", entry.log_line());
-        // The log line is already written; a lost ledger entry is only missing from
-        // /admin/audit and the metrics.
-        self.tell_ledger(LedgerCommand::Record {
-            entry: Box::new(entry),
-        });
-    }
-
-    /// Sends `command` to the ledger after the response, so the client never waits for it.
-    fn tell_ledger(&self, command: LedgerCommand) {
-        let env = self.env.clone();
-        self.ctx.wait_until(async move {
-            let _: worker::Result<bool> = ask(&env, LEDGER, LEDGER_NAME, &command).await;
-        });
-    }
-
     /// The runner's metrics, from the ledger.
     async fn ledger_metrics(&self) -> Result<Metrics, String> {
         ask(&self.env, LEDGER, LEDGER_NAME, &LedgerCommand::Metrics)
             .await
             .map_err(|e| format!("the ledger failed: {e}"))
     }
-
-    /// Resolves with the client's reason if it cancels request `id` of the session; never
-    /// otherwise (a stateless request is cancelled by closing its stream, which drops it).
-    /// The cancellation may reach another isolate, so it is met in the session's object.
-    pub(super) async fn cancellation(&self, session_id: Option<&str>, id: &RequestId) -> String {
-        let Some(session_id) = session_id else {
-            return pending().await;
-        };
-        let command = SessionCommand::Watch {
-            request: request_key(id),
-        };
-        if let Ok(mut response) = send(&self.env, SESSION_OBJECTS, session_id, &command).await {
-            if let Ok(mut stream) = response.stream() {
-                if let Some(Ok(reason)) = stream.next().await {
-                    return String::from_utf8_lossy(&reason).into_owned();
-                }
-            }
-        }
-        // Nothing to watch with, or the watch ended: this request will not be cancelled.
-        pending().await
-    }
-}
-
-/// The key a request is watched under in its session's object.
-fn request_key(id: &RequestId) -> String {
-    serde_json::to_string(id).unwrap_or_default()
 }
 
 impl AdminBackend for Runner {
@@ -393,17 +298,21 @@ impl ServerBackend for Runner {
 
     async fn list_tools(&self, caller: Caller<'_>) -> Result<Vec<Tool>, BackendError> {
         let upstreams = self.upstreams_of(caller, None).await?;
-        let catalog = self.catalog(&upstreams).await;
+        let catalog = catalog(&self.env, &upstreams).await;
         let served = tools::definitions(&catalog);
         let upstream_tools = catalog
             .namespaces()
             .iter()
             .flat_map(|namespace| &namespace.functions)
             .map(|function| &function.tool);
-        self.tell_ledger(LedgerCommand::Listed {
-            upstream_chars: definition_chars(upstream_tools),
-            served_chars: definition_chars(&served),
-        });
+        tell_ledger(
+            &self.env,
+            &self.ctx,
+            LedgerCommand::Listed {
+                upstream_chars: definition_chars(upstream_tools),
+                served_chars: definition_chars(&served),
+            },
+        );
         Ok(served)
     }
 
@@ -435,7 +344,7 @@ impl ServerBackend for Runner {
                     }
                 };
                 let upstreams = self.upstreams_of(caller, Some(context)).await?;
-                let catalog = self.catalog(&upstreams).await;
+                let catalog = catalog(&self.env, &upstreams).await;
                 execution::report_unavailable(&catalog, context);
                 Ok(Some(tools::search_result(&catalog, &input.query)))
             }

@@ -17,6 +17,7 @@ use std::time::Duration;
 use futures::channel::{mpsc, oneshot};
 use futures::future::{select, Either};
 use futures::{stream, StreamExt};
+use rmcp::model::RequestId;
 use serde_json::Value;
 use wasm_bindgen::JsValue;
 
@@ -30,6 +31,11 @@ use crate::mcp::events;
 use crate::session::{LogLevel, SessionCommand, SessionRecord};
 
 const RECORD_KEY: &str = "session";
+
+/// The key a request is watched under in its session's object.
+pub(crate) fn request_key(id: &RequestId) -> String {
+    serde_json::to_string(id).unwrap_or_default()
+}
 
 /// Cancellations kept for requests not yet watched (the notification overtook the request).
 const EARLY_CANCELLATIONS: usize = 32;

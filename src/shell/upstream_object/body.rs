@@ -12,7 +12,6 @@ use wasm_bindgen::{prelude::wasm_bindgen, JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use worker::ResponseBody;
 
-use super::http::unreachable;
 use crate::shell::js::describe;
 use crate::upstream::client::UpstreamError;
 
@@ -87,4 +86,11 @@ impl Drop for BodyReader {
 
 fn js_error(error: JsValue) -> UpstreamError {
     unreachable(describe(&error))
+}
+
+/// The error for a request that could not be made, or a body that could not be read.
+pub(super) fn unreachable(error: impl ToString) -> UpstreamError {
+    UpstreamError::Unreachable {
+        detail: error.to_string(),
+    }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use wasm_bindgen_futures::spawn_local;
 use worker::{web_sys, AbortSignal, Delay, Fetch, Headers, Method, RequestInit};
 
-use super::body::BodyReader;
+use super::body::{unreachable, BodyReader};
 use crate::shell::js::now_ms;
 use crate::upstream::client::UpstreamError;
 use crate::upstream::session::{Abort, Http, HttpRequest, HttpResponse};
@@ -115,12 +115,5 @@ impl Http for WorkerHttp {
 
     fn now_ms(&self) -> u64 {
         now_ms()
-    }
-}
-
-/// The error for a request that could not be made.
-pub(super) fn unreachable(error: impl ToString) -> UpstreamError {
-    UpstreamError::Unreachable {
-        detail: error.to_string(),
     }
 }
