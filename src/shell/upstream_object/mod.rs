@@ -7,6 +7,7 @@
 mod body;
 mod http;
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
@@ -14,6 +15,7 @@ use worker::{durable_object, DurableObject, Env, Request, Response, Result, Stat
 use super::objects::call_answer;
 use super::runner::UPSTREAMS_VAR;
 use crate::sandbox::protocol::BridgeReply;
+use crate::upstream::client::UpstreamError;
 use crate::upstream::health::CachedTools;
 use crate::upstream::keeper::{ToolStore, UpstreamKeeper};
 use crate::upstream::protocol::{UpstreamAnswer, UpstreamCommand};
@@ -29,6 +31,9 @@ const TOOLS_KEY: &str = "tools";
 pub struct UpstreamObject {
     env: Env,
     keeper: Rc<UpstreamKeeper<WorkerHttp, ObjectStore>>,
+    /// The upstream as first configured in this object's life: the configuration and secrets
+    /// are read once, since changing either deploys a new version, which restarts the object.
+    target: RefCell<Option<Rc<Target>>>,
 }
 
 /// The object's storage, holding the tool list.
@@ -50,6 +55,7 @@ impl DurableObject for UpstreamObject {
         Self {
             env,
             keeper: UpstreamKeeper::new(WorkerHttp, ObjectStore(state)),
+            target: RefCell::new(None),
         }
     }
 
@@ -57,19 +63,31 @@ impl DurableObject for UpstreamObject {
         let name = req.path().trim_start_matches('/').to_owned();
         let command: UpstreamCommand = req.json().await?;
         let is_call = matches!(command, UpstreamCommand::CallTool { .. });
-        let config = self
-            .env
-            .var(UPSTREAMS_VAR)
-            .map(|v| v.to_string())
-            .unwrap_or_default();
-        let lookup = |secret: &str| self.env.secret(secret).ok().map(|s| s.to_string());
-        let answer = match Target::configured(&config, &name, lookup) {
-            Ok(target) => self.keeper.answer(&Rc::new(target), command).await,
+        let answer = match self.target(&name) {
+            Ok(target) => self.keeper.answer(&target, command).await,
             Err(error) => UpstreamAnswer::Failed { error },
         };
         if is_call {
             return call_answer(&BridgeReply::from_answer(answer));
         }
         Response::from_json(&answer)
+    }
+}
+
+impl UpstreamObject {
+    /// The upstream named `name`, read from the configuration and the secrets the first time.
+    fn target(&self, name: &str) -> std::result::Result<Rc<Target>, UpstreamError> {
+        if let Some(target) = self.target.borrow().as_ref() {
+            return Ok(Rc::clone(target));
+        }
+        let config = self
+            .env
+            .var(UPSTREAMS_VAR)
+            .map(|v| v.to_string())
+            .unwrap_or_default();
+        let lookup = |secret: &str| self.env.secret(secret).ok().map(|s| s.to_string());
+        let target = Rc::new(Target::configured(&config, name, lookup)?);
+        *self.target.borrow_mut() = Some(Rc::clone(&target));
+        Ok(target)
     }
 }
