@@ -102,7 +102,7 @@ impl BackendError {
     }
 
     /// This error as the reply to the request with `id`.
-    pub fn into_reply(self, id: Option<rmcp::model::RequestId>) -> Reply {
+    pub fn into_reply(self, id: Option<RequestId>) -> Reply {
         Reply::error(id, self.code(), self.to_string())
     }
 }
