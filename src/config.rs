@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use serde::Deserialize;
 
-use crate::codemode::names::is_reserved_word;
+use crate::names::{is_reserved_word, CONSOLE};
 
 mod headers;
 
@@ -18,8 +18,8 @@ use headers::secret_names;
 /// Longest accepted upstream name; names become TypeScript namespaces the model types out.
 const MAX_UPSTREAM_NAME_CHARS: usize = 32;
 
-/// Names the sandbox harness already binds inside the user's program.
-const NAMES_TAKEN_BY_HARNESS: &[&str] = &["console"];
+/// The Worker variable holding the configuration.
+pub const UPSTREAMS_VAR: &str = "UPSTREAMS";
 
 /// The whole runner configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -324,7 +324,7 @@ fn validate_name(name: &str) -> Result<(), String> {
              starting with a letter"
         ));
     }
-    if is_reserved_word(name) || NAMES_TAKEN_BY_HARNESS.contains(&name) {
+    if is_reserved_word(name) || name == CONSOLE {
         return Err(format!(
             "`{name}` is reserved in JavaScript; choose another name"
         ));

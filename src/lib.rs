@@ -22,11 +22,14 @@
 //! Durable Objects, the Worker Loader and the bridge entrypoint.
 
 pub mod admin;
+pub mod admission;
 pub mod audit;
 pub mod codemode;
 pub mod config;
 pub mod mcp;
 pub mod metrics;
+pub mod names;
+pub mod protocol;
 pub mod redact;
 pub mod sandbox;
 pub mod session;

@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+use rmcp::model::{Resource, ResourceContents};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -22,6 +23,24 @@ use crate::sandbox::limits::Limit;
 pub const CHARS_PER_TOKEN: u64 = 4;
 /// The URI of the metrics resource.
 pub const METRICS_URI: &str = "runner://metrics";
+/// What `resources/list` says of the metrics resource.
+pub fn metrics_resource() -> Resource {
+    Resource::new(METRICS_URI, "metrics")
+        .with_title("Runner metrics")
+        .with_description(
+            "Executions, success rate, errors by class, latency (execution, isolate spawn, your \
+             upstreams' calls), tool calls and result sizes, and an estimate of the tokens code \
+             mode saved, for the whole runner.",
+        )
+        .with_mime_type("application/json")
+}
+
+/// The metrics resource's contents: `summary` as indented JSON.
+pub fn metrics_contents(summary: &Value) -> ResourceContents {
+    let text = serde_json::to_string_pretty(summary).unwrap_or_default();
+    ResourceContents::text(text, METRICS_URI).with_mime_type("application/json")
+}
+
 /// The Prometheus text format's content type.
 pub const PROMETHEUS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 

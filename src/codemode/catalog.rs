@@ -9,9 +9,9 @@ use std::fmt;
 use rmcp::model::Tool;
 use serde_json::Value;
 
-use super::names::unique_identifiers;
 use super::quote::{bare_or_quoted, quote, FAILURE_CHARS, TAG_VALUE_CHARS, TOOL_DESCRIPTION_CHARS};
 use super::typescript::{jsdoc, type_of, TypeScope};
+use crate::names::unique_identifiers;
 use crate::sandbox::program::Manifest;
 use crate::sandbox::protocol::ToolErrorKind;
 use crate::upstream::client::UpstreamError;

@@ -1,6 +1,5 @@
 //! Code mode: the API the model programs against.
 //!
-//! - [`names`]: turning MCP tool names into stable TypeScript identifiers.
 //! - [`typescript`]: JSON Schema → TypeScript types.
 //! - [`quote`]: upstream text shown quoted, capped and neutralised, as data.
 //! - [`catalog`]: every upstream's tools as namespaces and declarations.
@@ -11,7 +10,6 @@
 
 pub mod catalog;
 pub mod loop_guard;
-pub mod names;
 pub mod quote;
 pub mod search;
 pub mod source;

@@ -454,16 +454,17 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
     use super::*;
+    use crate::names::CONSOLE;
 
     fn prepared(code: &str) -> String {
-        let bindings = ["console".into(), "everything".into()];
+        let bindings = [CONSOLE.into(), "everything".into()];
         prepare(code, &bindings, &ExecutionLimits::default())
             .unwrap()
             .module
     }
 
     fn error(code: &str) -> SourceError {
-        prepare(code, &["console".into()], &ExecutionLimits::default()).unwrap_err()
+        prepare(code, &[CONSOLE.into()], &ExecutionLimits::default()).unwrap_err()
     }
 
     #[test]
@@ -651,7 +652,7 @@ mod tests {
             "const { env } = await import('cloudflare:workers'); return Object.keys(env);",
         ] {
             assert!(
-                prepare(code, &["console".into()], &ExecutionLimits::default()).is_ok(),
+                prepare(code, &[CONSOLE.into()], &ExecutionLimits::default()).is_ok(),
                 "{code}"
             );
         }

@@ -11,8 +11,8 @@ use std::collections::{BTreeMap, HashSet};
 
 use serde_json::{Map, Value};
 
-use super::names::{is_reserved_word, to_identifier};
 use super::quote::{bare_or_quoted, quote, PROPERTY_DESCRIPTION_CHARS, TAG_VALUE_CHARS};
+use crate::names::{is_reserved_word, to_identifier};
 
 /// How deep nested schemas render before collapsing to `unknown`.
 const MAX_SCHEMA_DEPTH: usize = 12;

@@ -16,5 +16,7 @@ pub mod http;
 pub mod jsonrpc;
 pub mod server;
 pub mod stateless;
+#[cfg(test)]
+mod testing;
 
 pub use server::{BackendError, Caller, ServerBackend};

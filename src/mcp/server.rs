@@ -14,52 +14,21 @@ use rmcp::model::{
 use serde::Serialize;
 use serde_json::Value;
 
-use super::context::{notification, RequestContext};
-use super::events::EventStream;
+use super::context::RequestContext;
 use super::jsonrpc::{Notification, Reply, Request};
-use crate::metrics::METRICS_URI;
-use crate::session::LogLevel;
+use crate::protocol::http::EventStream;
+use crate::protocol::log_level::LogLevel;
+use crate::protocol::version::SESSION_VERSIONS;
+use crate::protocol::{method, notification};
 
-/// Protocol versions this server speaks over sessions, newest first.
-pub const SUPPORTED_PROTOCOL_VERSIONS: &[ProtocolVersion] = &[
-    ProtocolVersion::V_2025_11_25,
-    ProtocolVersion::V_2025_06_18,
-    ProtocolVersion::V_2025_03_26,
+/// The methods answered for a caller, in a session or without one.
+pub const FOR_CALLER: &[&str] = &[
+    method::TOOLS_LIST,
+    method::TOOLS_CALL,
+    method::RESOURCES_LIST,
+    method::RESOURCES_TEMPLATES_LIST,
+    method::RESOURCES_READ,
 ];
-
-/// MCP method names this server handles.
-pub mod method {
-    /// Opens a session.
-    pub const INITIALIZE: &str = "initialize";
-    /// Liveness check.
-    pub const PING: &str = "ping";
-    /// Lists the code-mode tools.
-    pub const TOOLS_LIST: &str = "tools/list";
-    /// Calls `search` or `execute`.
-    pub const TOOLS_CALL: &str = "tools/call";
-    /// Sets the least severe log event the client wants.
-    pub const LOGGING_SET_LEVEL: &str = "logging/setLevel";
-    /// What a 2026-07-28 server speaks and can do, in place of `initialize`.
-    pub const SERVER_DISCOVER: &str = "server/discover";
-    /// Lists the resources: the runner's metrics.
-    pub const RESOURCES_LIST: &str = "resources/list";
-    /// Lists resource templates: none.
-    pub const RESOURCES_TEMPLATES_LIST: &str = "resources/templates/list";
-    /// Reads a resource.
-    pub const RESOURCES_READ: &str = "resources/read";
-
-    /// The methods answered for a caller, in a session or without one.
-    pub const FOR_CALLER: &[&str] = &[
-        TOOLS_LIST,
-        TOOLS_CALL,
-        RESOURCES_LIST,
-        RESOURCES_TEMPLATES_LIST,
-        RESOURCES_READ,
-    ];
-}
-
-/// The JSON-RPC error code for a resource URI the server does not have (as the spec has it).
-const RESOURCE_NOT_FOUND: i32 = -32002;
 
 /// How the server introduces itself in `initialize` and `server/discover`.
 pub const INSTRUCTIONS: &str =
@@ -164,24 +133,30 @@ pub trait ServerBackend {
     /// The session's stream of messages unrelated to any request (the GET stream): SSE bytes,
     /// open until the session ends or the client goes away.
     async fn listen(&self, session_id: &str) -> Result<EventStream, BackendError>;
-    /// The runner's metrics as `caller` may see them (the `runner://metrics` resource).
-    async fn metrics(&self, caller: Caller<'_>) -> Result<Value, BackendError>;
+    /// The resources `caller` may read; what they are is the product's business, not the
+    /// protocol's.
+    async fn list_resources(&self, caller: Caller<'_>) -> Result<Vec<Resource>, BackendError>;
+    /// The contents of the resource at `uri` as `caller` may see them; `None` when there is no
+    /// such resource.
+    async fn read_resource(
+        &self,
+        caller: Caller<'_>,
+        uri: &str,
+    ) -> Result<Option<ResourceContents>, BackendError>;
 }
 
 /// The version to answer `initialize` with: the client's if supported, else our newest.
 pub fn negotiate(requested: &ProtocolVersion) -> ProtocolVersion {
-    SUPPORTED_PROTOCOL_VERSIONS
+    SESSION_VERSIONS
         .iter()
         .find(|supported| *supported == requested)
-        .unwrap_or(&SUPPORTED_PROTOCOL_VERSIONS[0])
+        .unwrap_or(&SESSION_VERSIONS[0])
         .clone()
 }
 
 /// Whether an `MCP-Protocol-Version` header value is one this server speaks.
 pub fn is_supported(version: &str) -> bool {
-    SUPPORTED_PROTOCOL_VERSIONS
-        .iter()
-        .any(|v| v.as_str() == version)
+    SESSION_VERSIONS.iter().any(|v| v.as_str() == version)
 }
 
 /// Reads `initialize` params and picks the version; `Err` is the reply to send instead.
@@ -220,14 +195,14 @@ pub async fn dispatch(
     request: &Request,
     context: &RequestContext,
 ) -> Option<Reply> {
-    if method::FOR_CALLER.contains(&request.method.as_str()) {
+    if FOR_CALLER.contains(&request.method.as_str()) {
         serve_caller(backend, Caller::Session(session_id), request, context).await
     } else {
         Some(answer(backend, session_id, request).await)
     }
 }
 
-/// Answers one of [`method::FOR_CALLER`] (any other method is not found); `None` when the
+/// Answers one of [`FOR_CALLER`] (any other method is not found); `None` when the
 /// call was cancelled. Results carry no `resultType`: the caller adds it where the version
 /// has it.
 pub async fn serve_caller(
@@ -255,19 +230,14 @@ pub async fn serve_caller(
                 Err(err) => err.into_reply(Some(request.id.clone())),
             }
         }
-        method::RESOURCES_LIST => {
-            let metrics = Resource::new(METRICS_URI, "metrics")
-                .with_title("Runner metrics")
-                .with_description(
-                    "Executions, success rate, errors by class, latency (execution, isolate \
-                     spawn, your upstreams' calls), tool calls and result sizes, and an \
-                     estimate of the tokens code mode saved, for the whole runner.",
-                )
-                .with_mime_type("application/json");
-            let mut result = ListResourcesResult::with_all_items(vec![metrics]);
-            result.result_type = None;
-            result_reply(request, &result)
-        }
+        method::RESOURCES_LIST => match backend.list_resources(caller).await {
+            Ok(resources) => {
+                let mut result = ListResourcesResult::with_all_items(resources);
+                result.result_type = None;
+                result_reply(request, &result)
+            }
+            Err(err) => err.into_reply(Some(request.id.clone())),
+        },
         method::RESOURCES_TEMPLATES_LIST => {
             let mut result = ListResourceTemplatesResult::with_all_items(Vec::new());
             result.result_type = None;
@@ -278,18 +248,13 @@ pub async fn serve_caller(
                 Ok(params) => params,
                 Err(reply) => return Some(reply),
             };
-            if params.uri != METRICS_URI {
-                return Some(resource_not_found(request, &params.uri));
-            }
-            match backend.metrics(caller).await {
-                Ok(metrics) => {
-                    let text = serde_json::to_string_pretty(&metrics).unwrap_or_default();
-                    let contents = ResourceContents::text(text, METRICS_URI)
-                        .with_mime_type("application/json");
+            match backend.read_resource(caller, &params.uri).await {
+                Ok(Some(contents)) => {
                     let mut result = ReadResourceResult::new(vec![contents]);
                     result.result_type = None;
                     result_reply(request, &result)
                 }
+                Ok(None) => resource_not_found(request, &params.uri),
                 Err(err) => err.into_reply(Some(request.id.clone())),
             }
         }
@@ -302,8 +267,10 @@ fn resource_not_found(request: &Request, uri: &str) -> Reply {
     Reply::Error {
         id: Some(request.id.clone()),
         error: Box::new(ErrorData::new(
-            ErrorCode(RESOURCE_NOT_FOUND),
-            format!("Resource not found: `{uri}`; this server has `{METRICS_URI}`"),
+            ErrorCode::RESOURCE_NOT_FOUND,
+            format!(
+                "Resource not found: `{uri}`; resources/list names the resources this server has"
+            ),
             Some(serde_json::json!({ "uri": uri })),
         )),
     }
@@ -399,3 +366,6 @@ fn result_reply(request: &Request, result: &impl Serialize) -> Reply {
             .into_reply(Some(request.id.clone())),
     }
 }
+
+#[cfg(test)]
+mod tests;

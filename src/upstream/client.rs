@@ -6,17 +6,13 @@
 
 use rmcp::model::{ErrorData, ProtocolVersion};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::bounds::{cut_deep, ByteBudget, MAX_MESSAGE_DEPTH};
 use super::sse;
+use crate::protocol::version::{UPSTREAM_REQUESTED, UPSTREAM_VERSIONS};
+use crate::protocol::{method, notification};
 use crate::redact::Secrets;
-
-/// The version the runner asks upstreams for; they may answer with an older one.
-pub const CLIENT_PROTOCOL_VERSION: ProtocolVersion = ProtocolVersion::V_2025_11_25;
-
-/// The header that carries the upstream's session id.
-pub const SESSION_HEADER: &str = "mcp-session-id";
 
 /// Why a request to an upstream failed. Messages never contain header values.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -145,13 +141,6 @@ fn size_text(bytes: u64, declared: bool, limit: u64) -> String {
 /// How much of an error body to quote.
 const DETAIL_CHARS: usize = 200;
 
-/// The protocol versions the runner can speak with an upstream, newest first.
-pub const SUPPORTED_PROTOCOL_VERSIONS: [&str; 4] =
-    ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
-
-/// The notification an upstream sends when its tool list changes.
-pub const TOOLS_LIST_CHANGED: &str = "notifications/tools/list_changed";
-
 /// A JSON-RPC request.
 pub fn request(id: u64, method: &str, params: Value) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})
@@ -161,9 +150,9 @@ pub fn request(id: u64, method: &str, params: Value) -> Value {
 pub fn initialize_request(id: u64) -> Value {
     request(
         id,
-        "initialize",
+        method::INITIALIZE,
         json!({
-            "protocolVersion": CLIENT_PROTOCOL_VERSION,
+            "protocolVersion": UPSTREAM_REQUESTED,
             "capabilities": {},
             "clientInfo": {"name": env!("CARGO_PKG_NAME"), "version": env!("CARGO_PKG_VERSION")}
         }),
@@ -178,13 +167,20 @@ pub fn negotiated_version(initialize_result: &Value) -> Result<String, UpstreamE
         .ok_or_else(|| UpstreamError::Malformed {
             detail: "the initialize result has no protocolVersion".into(),
         })?;
-    if SUPPORTED_PROTOCOL_VERSIONS.contains(&version) {
+    if UPSTREAM_VERSIONS
+        .iter()
+        .any(|known| known.as_str() == version)
+    {
         Ok(version.to_owned())
     } else {
         Err(UpstreamError::Malformed {
             detail: format!(
                 "the upstream speaks protocol {version}; the runner speaks {}",
-                SUPPORTED_PROTOCOL_VERSIONS.join(", ")
+                UPSTREAM_VERSIONS
+                    .iter()
+                    .map(ProtocolVersion::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         })
     }
@@ -198,23 +194,14 @@ pub fn sends_version_header(version: &str) -> bool {
 
 /// The notification that completes initialization.
 pub fn initialized_notification() -> Value {
-    json!({"jsonrpc": "2.0", "method": "notifications/initialized"})
-}
-
-/// `tools/call` for `name` with `arguments`.
-pub fn call_tool_request(id: u64, name: &str, arguments: Option<Map<String, Value>>) -> Value {
-    request(
-        id,
-        "tools/call",
-        json!({"name": name, "arguments": arguments.unwrap_or_default()}),
-    )
+    json!({"jsonrpc": "2.0", "method": notification::INITIALIZED})
 }
 
 /// The notification telling the upstream the runner gave up on request `id`.
 pub fn cancelled_notification(id: u64, reason: &str) -> Value {
     json!({
         "jsonrpc": "2.0",
-        "method": "notifications/cancelled",
+        "method": notification::CANCELLED,
         "params": {"requestId": id, "reason": reason}
     })
 }
@@ -471,7 +458,7 @@ mod tests {
         assert_eq!(outcome.unwrap(), json!({"ok": true}));
         assert_eq!(
             notifications,
-            ["notifications/progress", TOOLS_LIST_CHANGED]
+            ["notifications/progress", notification::TOOLS_LIST_CHANGED]
         );
     }
 
@@ -533,9 +520,10 @@ mod tests {
             }
         );
         assert_eq!(
-            classify(json!({"jsonrpc": "2.0", "method": TOOLS_LIST_CHANGED})).unwrap(),
+            classify(json!({"jsonrpc": "2.0", "method": notification::TOOLS_LIST_CHANGED}))
+                .unwrap(),
             Incoming::Notification {
-                method: TOOLS_LIST_CHANGED.into()
+                method: notification::TOOLS_LIST_CHANGED.into()
             }
         );
         assert!(classify(json!({"jsonrpc": "2.0"})).is_err());
@@ -543,7 +531,7 @@ mod tests {
 
     #[test]
     fn negotiates_down_to_2024_11_05_and_refuses_unknown_versions() {
-        for version in SUPPORTED_PROTOCOL_VERSIONS {
+        for version in UPSTREAM_VERSIONS.iter().map(ProtocolVersion::as_str) {
             assert_eq!(
                 negotiated_version(&json!({"protocolVersion": version})).unwrap(),
                 version

@@ -24,11 +24,13 @@ use super::body::BodyReader;
 use super::legacy_sse::Channel;
 use super::{Target, Upstream};
 use crate::config::Transport;
+use crate::protocol::http::SESSION_HEADER;
+use crate::protocol::method::TOOLS_CALL;
+use crate::protocol::notification::TOOLS_LIST_CHANGED;
 use crate::upstream::bounds::{session_rejected, ByteBudget, ERROR_BODY_BYTES};
 use crate::upstream::client::{
     self, cancelled_notification, http_failure, initialize_request, initialized_notification,
     negotiated_version, read_json_response, sends_version_header, StreamedResponse, UpstreamError,
-    SESSION_HEADER, TOOLS_LIST_CHANGED,
 };
 
 /// Resolves, with a reason, when the caller no longer wants the request's answer.
@@ -91,7 +93,7 @@ impl Connection {
         params: Value,
         mut stop: Stop,
     ) -> Result<Value, UpstreamError> {
-        let attempts = if method == "tools/call" { 1 } else { 2 };
+        let attempts = if method == TOOLS_CALL { 1 } else { 2 };
         for _ in 0..attempts {
             let link = self.link(upstream, target).await?;
             let id = self.next_id();

@@ -20,10 +20,12 @@ use super::connection::{
     headers, post, read_error_body, send, unreachable, Connection, Exchange, Link,
 };
 use super::{Target, Upstream};
+use crate::protocol::method::PING;
+use crate::protocol::notification::TOOLS_LIST_CHANGED;
 use crate::upstream::bounds::session_rejected;
 use crate::upstream::client::{
     classify, empty_result, http_failure, initialize_request, initialized_notification,
-    negotiated_version, parse_message, Incoming, UpstreamError, TOOLS_LIST_CHANGED,
+    negotiated_version, parse_message, Incoming, UpstreamError,
 };
 use crate::upstream::sse::{Event, EventParser, EventTooLarge};
 
@@ -208,7 +210,7 @@ async fn read_events(
             Ok(Incoming::Notification { method }) if method == TOOLS_LIST_CHANGED => {
                 upstream.tools_changed();
             }
-            Ok(Incoming::Request { id, method }) if method == "ping" => {
+            Ok(Incoming::Request { id, method }) if method == PING => {
                 let (target, endpoint) = (Rc::clone(&target), channel.endpoint.clone());
                 spawn_local(async move {
                     let _ = post(&target, &endpoint, &[], &empty_result(&id), None).await;

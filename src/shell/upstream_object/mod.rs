@@ -33,7 +33,8 @@ use worker::{durable_object, DurableObject, Env, Request, Response, Result, Stat
 
 use super::js::now_ms;
 use super::objects::call_answer;
-use crate::config::{RunnerConfig, UpstreamConfig};
+use crate::config::{RunnerConfig, UpstreamConfig, UPSTREAMS_VAR};
+use crate::protocol::method;
 use crate::redact::Secrets;
 use crate::sandbox::protocol::BridgeReply;
 use crate::upstream::arguments::ArgumentChecker;
@@ -131,7 +132,7 @@ impl Target {
     fn configured(env: &Env, name: &str) -> std::result::Result<Self, UpstreamError> {
         let misconfigured = |detail: String| UpstreamError::Misconfigured { detail };
         let text = env
-            .var("UPSTREAMS")
+            .var(UPSTREAMS_VAR)
             .map(|v| v.to_string())
             .unwrap_or_default();
         let config = RunnerConfig::from_json(&text).map_err(|e| misconfigured(e.to_string()))?;
@@ -286,7 +287,7 @@ impl Upstream {
             .timed(
                 target,
                 self.connection
-                    .request(self, target, "tools/call", params, stop),
+                    .request(self, target, method::TOOLS_CALL, params, stop),
             )
             .await
             .and_then(|value| {
@@ -405,7 +406,7 @@ impl Upstream {
             let params = cursor.as_ref().map_or(json!({}), |c| json!({"cursor": c}));
             let page = self
                 .connection
-                .request(self, target, "tools/list", params, never())
+                .request(self, target, method::TOOLS_LIST, params, never())
                 .await?;
             let page: ListToolsResult =
                 serde_json::from_value(page).map_err(|e| UpstreamError::Malformed {
