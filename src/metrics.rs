@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::audit::{Ending, ExecutionAudit};
+use crate::json_size::json_bytes;
 use crate::sandbox::limits::Limit;
 
 /// The estimate of characters per token used for token savings.
@@ -55,10 +56,7 @@ const SIZE_BOUNDS_CHARS: &[u64] = &[100, 1_000, 10_000, 100_000, 1_000_000];
 
 /// How many characters of JSON `tools`' definitions take, as a `tools/list` would send them.
 pub fn definition_chars<'a>(tools: impl IntoIterator<Item = &'a rmcp::model::Tool>) -> usize {
-    tools
-        .into_iter()
-        .map(|tool| serde_json::to_string(tool).map_or(0, |json| json.len()))
-        .sum()
+    tools.into_iter().map(json_bytes).sum()
 }
 
 /// Counts of observations per bucket, as Prometheus histograms have them.

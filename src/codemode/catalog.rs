@@ -181,7 +181,8 @@ impl Catalog {
             .find(|f| f.ident == ident)
     }
 
-    /// The harness manifest.
+    /// The functions an execution over this catalog is given: what the bridge's gate resolves
+    /// each call through (the harness is told only their names).
     pub fn manifest(&self) -> Manifest {
         Manifest(
             self.namespaces

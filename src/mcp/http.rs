@@ -12,7 +12,7 @@ use std::future::Future;
 use std::rc::Rc;
 
 use futures::channel::mpsc;
-use rmcp::model::{ErrorCode, ProtocolVersion};
+use rmcp::model::{CallToolRequestParams, ErrorCode, ProtocolVersion};
 use serde_json::Value;
 
 use super::context::RequestContext;
@@ -198,15 +198,25 @@ async fn handle_stateless<B: ServerBackend + 'static>(
     if req.method == method::SERVER_DISCOVER {
         return reply_response(200, &stateless::discover_result(&req));
     }
-    if req.method == method::TOOLS_CALL {
-        if let Err(reply) = server::typed_params::<rmcp::model::CallToolRequestParams>(&req) {
-            return reply_response(400, &reply);
+    // A call's params are read here, once, so that bad ones get a 400 rather than a stream.
+    let call = if req.method == method::TOOLS_CALL {
+        match server::typed_params::<CallToolRequestParams>(&req) {
+            Ok(params) => Some(params),
+            Err(reply) => return reply_response(400, &reply),
         }
-    }
+    } else {
+        None
+    };
     let backend = Rc::clone(backend);
     respond(req, accept, |req, context| async move {
         context.set_log_level(envelope.log_level);
-        let reply = server::serve_caller(backend.as_ref(), Caller::Stateless, &req, &context).await;
+        let backend = backend.as_ref();
+        let reply = match call {
+            Some(params) => {
+                server::call_tool(backend, Caller::Stateless, &req, params, &context).await
+            }
+            None => server::serve_caller(backend, Caller::Stateless, &req, &context).await,
+        };
         reply.map(|reply| stateless::complete(reply, &req.method))
     })
     .await

@@ -217,18 +217,10 @@ pub async fn serve_caller(
             Err(err) => err.into_reply(Some(request.id.clone())),
         },
         method::TOOLS_CALL => {
-            let params: CallToolRequestParams = match typed_params(request) {
-                Ok(params) => params,
-                Err(reply) => return Some(reply),
+            return match typed_params(request) {
+                Ok(params) => call_tool(backend, caller, request, params, context).await,
+                Err(reply) => Some(reply),
             };
-            match backend.call_tool(caller, params, context).await {
-                Ok(Some(mut result)) => {
-                    result.result_type = None;
-                    result_reply(request, &result)
-                }
-                Ok(None) => return None,
-                Err(err) => err.into_reply(Some(request.id.clone())),
-            }
         }
         method::RESOURCES_LIST => match backend.list_resources(caller).await {
             Ok(resources) => {
@@ -259,6 +251,25 @@ pub async fn serve_caller(
             }
         }
         other => not_found(request, other),
+    })
+}
+
+/// Runs the `tools/call` `request`, whose `params` are already read; `None` when the call was
+/// cancelled. The result carries no `resultType`, as with [`serve_caller`].
+pub async fn call_tool(
+    backend: &impl ServerBackend,
+    caller: Caller<'_>,
+    request: &Request,
+    params: CallToolRequestParams,
+    context: &RequestContext,
+) -> Option<Reply> {
+    Some(match backend.call_tool(caller, params, context).await {
+        Ok(Some(mut result)) => {
+            result.result_type = None;
+            result_reply(request, &result)
+        }
+        Ok(None) => return None,
+        Err(err) => err.into_reply(Some(request.id.clone())),
     })
 }
 
