@@ -9,8 +9,9 @@ use std::fmt;
 use rmcp::model::Tool;
 use serde_json::Value;
 
+use super::jsdoc::jsdoc;
 use super::quote::{bare_or_quoted, quote, FAILURE_CHARS, TAG_VALUE_CHARS, TOOL_DESCRIPTION_CHARS};
-use super::typescript::{jsdoc, type_of, TypeScope};
+use super::typescript::{type_of, TypeScope};
 use crate::names::unique_identifiers;
 use crate::sandbox::program::Manifest;
 use crate::sandbox::protocol::ToolErrorKind;

@@ -1,6 +1,7 @@
 //! Code mode: the API the model programs against.
 //!
 //! - [`typescript`]: JSON Schema → TypeScript types.
+//! - [`jsdoc`]: the JSDoc of a schema: description, bounds, hints, examples.
 //! - [`quote`]: upstream text shown quoted, capped and neutralised, as data.
 //! - [`catalog`]: every upstream's tools as namespaces and declarations.
 //! - [`search`]: finding the declarations that match a query.
@@ -11,6 +12,7 @@
 
 pub mod catalog;
 mod forbidden;
+pub mod jsdoc;
 pub mod loop_guard;
 pub mod quote;
 pub mod search;
