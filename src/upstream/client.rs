@@ -65,7 +65,7 @@ pub fn negotiated_version(initialize_result: &Value) -> Result<String, UpstreamE
 /// Whether requests in a session of `version` carry the `MCP-Protocol-Version` header, which
 /// protocol 2025-06-18 introduced.
 pub fn sends_version_header(version: &str) -> bool {
-    version >= "2025-06-18"
+    version >= ProtocolVersion::V_2025_06_18.as_str()
 }
 
 /// The notification that completes initialization.

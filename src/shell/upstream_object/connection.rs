@@ -24,7 +24,7 @@ use super::body::BodyReader;
 use super::legacy_sse::Channel;
 use super::{Target, Upstream};
 use crate::config::Transport;
-use crate::protocol::http::SESSION_HEADER;
+use crate::protocol::http::{PROTOCOL_VERSION_HEADER, SESSION_HEADER};
 use crate::protocol::method::TOOLS_CALL;
 use crate::protocol::notification::TOOLS_LIST_CHANGED;
 use crate::upstream::bounds::{session_rejected, ByteBudget, ERROR_BODY_BYTES};
@@ -293,7 +293,7 @@ impl Session {
     fn headers(&self) -> Vec<(&'static str, String)> {
         let mut headers = Vec::new();
         if sends_version_header(&self.version) {
-            headers.push(("MCP-Protocol-Version", self.version.clone()));
+            headers.push((PROTOCOL_VERSION_HEADER, self.version.clone()));
         }
         if let Some(id) = &self.id {
             headers.push((SESSION_HEADER, id.clone()));

@@ -39,7 +39,7 @@ pub enum UpstreamError {
         detail: String,
     },
     /// The server no longer knows the session (HTTP 404, or a 400 saying so, to a request
-    /// carrying it; see [`super::bounds::session_rejected`]). The request was not processed; the
+    /// carrying it; see [`crate::upstream::bounds::session_rejected`]). The request was not processed; the
     /// next one opens a new session.
     #[error("the upstream had ended the session, so the request was not processed; call again")]
     SessionExpired,
