@@ -165,7 +165,7 @@ pub fn read_initialize(request: &Request) -> Result<ProtocolVersion, Reply> {
     Ok(negotiate(&params.protocol_version))
 }
 
-/// What the server can do: tools, the metrics resource, and log events for clients that ask.
+/// What the server can do: tools, resources, and log events for clients that ask.
 pub fn capabilities() -> ServerCapabilities {
     let mut capabilities = ServerCapabilities::default();
     capabilities.tools = Some(ToolsCapability::default());
