@@ -196,7 +196,7 @@ async fn handle_stateless<B: ServerBackend + 'static>(
         Err(refused) => return reply_response(refused.status, &refused.reply),
     };
     if req.method == method::SERVER_DISCOVER {
-        return reply_response(200, &stateless::discover_result(&req));
+        return reply_response(200, &stateless::discover_result(&req, B::INSTRUCTIONS));
     }
     // A call's params are read here, once, so that bad ones get a 400 rather than a stream.
     let call = if req.method == method::TOOLS_CALL {
@@ -250,14 +250,17 @@ fn cancelled(id: &rmcp::model::RequestId) -> Reply {
     )
 }
 
-async fn initialize(request: &Request, backend: &impl ServerBackend) -> HttpResponse {
+async fn initialize<B: ServerBackend>(request: &Request, backend: &B) -> HttpResponse {
     let version = match server::read_initialize(request) {
         Ok(version) => version,
         Err(reply) => return reply_response(400, &reply),
     };
     match backend.open_session(&version).await {
-        Ok(session_id) => reply_response(200, &server::initialize_reply(request, version))
-            .with_header(SESSION_HEADER, session_id),
+        Ok(session_id) => reply_response(
+            200,
+            &server::initialize_reply(request, version, B::INSTRUCTIONS),
+        )
+        .with_header(SESSION_HEADER, session_id),
         Err(err) => reply_response(err.http_status(), &err.into_reply(Some(request.id.clone()))),
     }
 }

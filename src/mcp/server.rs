@@ -30,18 +30,12 @@ pub const FOR_CALLER: &[&str] = &[
     method::RESOURCES_READ,
 ];
 
-/// How the server introduces itself in `initialize` and `server/discover`.
-pub const INSTRUCTIONS: &str =
-    "This server exposes upstream MCP servers as a TypeScript API. Call \
-`search` to find functions and their types, then `execute` to run TypeScript that calls them; \
-only the program's return value and console output come back.";
-
 /// Why a backend could not serve a request; becomes a JSON-RPC error.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum BackendError {
     /// `tools/call` named a tool this server does not have.
-    #[error("Unknown tool `{0}`; this server has `search` and `execute`")]
+    #[error("Unknown tool `{0}`; tools/list names the tools this server has")]
     UnknownTool(String),
     /// The request's params were not what the method needs.
     #[error("Invalid params: {0}")]
@@ -100,6 +94,9 @@ impl<'a> Caller<'a> {
 /// Workers run each request on one thread, so the futures need not be `Send`.
 #[allow(async_fn_in_trait)]
 pub trait ServerBackend {
+    /// How the server introduces itself in `initialize` and `server/discover`: what it is
+    /// for is the product's to say.
+    const INSTRUCTIONS: &'static str;
     /// Creates a session that negotiated `protocol_version`; returns its id.
     async fn open_session(
         &self,
@@ -180,11 +177,11 @@ pub fn implementation() -> Implementation {
 }
 
 /// The `initialize` result for a negotiated version.
-pub fn initialize_reply(request: &Request, version: ProtocolVersion) -> Reply {
+pub fn initialize_reply(request: &Request, version: ProtocolVersion, instructions: &str) -> Reply {
     let result = InitializeResult::new(capabilities())
         .with_protocol_version(version)
         .with_server_info(implementation())
-        .with_instructions(INSTRUCTIONS);
+        .with_instructions(instructions);
     result_reply(request, &result)
 }
 

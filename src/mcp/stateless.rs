@@ -39,8 +39,8 @@ pub const LOG_LEVEL_KEY: &str = "io.modelcontextprotocol/logLevel";
 /// The `_meta` key under which results name the server.
 pub const SERVER_INFO_KEY: &str = "io.modelcontextprotocol/serverInfo";
 
-/// How long a client may reuse a `tools/list` answer. The list is `search` and `execute`, but
-/// `execute`'s description names the upstreams available, which changes rarely.
+/// How long a client may reuse a `tools/list` answer: tool lists change rarely, but they do
+/// change (a description may name what the backend can reach).
 pub const TOOLS_TTL_MS: u64 = 60_000;
 
 /// Whether a POST belongs to the stateless protocol: its `MCP-Protocol-Version` header names a
@@ -233,9 +233,9 @@ fn decode_header_value(value: &str) -> Option<String> {
 }
 
 /// The `server/discover` result.
-pub fn discover_result(request: &Request) -> Reply {
+pub fn discover_result(request: &Request, instructions: &str) -> Reply {
     let mut result = DiscoverResult::new(STATELESS_VERSIONS.to_vec(), server::capabilities());
-    result.instructions = Some(server::INSTRUCTIONS.to_owned());
+    result.instructions = Some(instructions.to_owned());
     result.set_server_info(server::implementation());
     match serde_json::to_value(result) {
         Ok(result) => Reply::Result {
@@ -268,7 +268,7 @@ pub fn complete(reply: Reply, method_name: &str) -> Reply {
             method::TOOLS_LIST | method::RESOURCES_LIST | method::RESOURCES_TEMPLATES_LIST => {
                 Some(TOOLS_TTL_MS)
             }
-            // The metrics change with every execution.
+            // A resource may change with every request, so it is read fresh.
             method::RESOURCES_READ => Some(0),
             _ => None,
         };
@@ -479,7 +479,8 @@ mod tests {
 
     #[test]
     fn discover_lists_versions_capabilities_and_the_server() {
-        let Reply::Result { result, .. } = discover_result(&request("server/discover", json!({})))
+        let Reply::Result { result, .. } =
+            discover_result(&request("server/discover", json!({})), "Echoes.")
         else {
             panic!()
         };

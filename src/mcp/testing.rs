@@ -34,6 +34,8 @@ pub(super) struct Sessions {
 }
 
 impl ServerBackend for Sessions {
+    const INSTRUCTIONS: &'static str = "Echoes.";
+
     async fn open_session(&self, _: &ProtocolVersion) -> Result<String, BackendError> {
         let id = format!("s{}", self.open.borrow().len() + 1);
         self.open.borrow_mut().insert(id.clone());

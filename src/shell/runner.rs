@@ -429,6 +429,8 @@ impl Runner {
 }
 
 impl ServerBackend for Runner {
+    const INSTRUCTIONS: &'static str = tools::INSTRUCTIONS;
+
     async fn open_session(
         &self,
         protocol_version: &ProtocolVersion,
