@@ -8,6 +8,12 @@
 //!
 //! Writes `benches/results/tokens.json`. Run by `make bench` (`cargo bench --bench tokens`).
 
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "the report on stdout and the failure on stderr are what the bench is run for"
+)]
+
 #[path = "../tests/support/synthetic.rs"]
 mod synthetic;
 

@@ -11,8 +11,9 @@ use serde_json::json;
 
 use crate::audit::{ExecutionAudit, AUDIT_KEPT};
 use crate::mcp::guard::RequestGuard;
-use crate::mcp::http::{refused, HttpRequest, HttpResponse};
+use crate::mcp::http;
 use crate::metrics::{Metrics, PROMETHEUS_CONTENT_TYPE};
+use crate::protocol::http::{HttpRequest, HttpResponse};
 use crate::upstream::health::UpstreamStatus;
 
 /// The path prefix of the operator's endpoint.
@@ -35,24 +36,26 @@ pub trait AdminBackend {
     async fn metrics(&self) -> Result<Metrics, String>;
 }
 
-/// Serves one request under [`ADMIN_PREFIX`] or to [`METRICS_PATH`], for `path` and its URL's
-/// `query`. `guard` holds the `ADMIN_TOKEN`; without one, the endpoint answers 404.
+/// The response that turns `request` away from the operator's endpoint, if one does: 404 when
+/// `guard` holds no `ADMIN_TOKEN` (the endpoint is off), else the guard's own refusal.
+pub fn refused(request: &HttpRequest, guard: &RequestGuard) -> Option<HttpResponse> {
+    if !guard.requires_token() {
+        return Some(message(
+            404,
+            "the operator endpoint is off: set the ADMIN_TOKEN secret to turn it on",
+        ));
+    }
+    http::refused(request, guard)
+}
+
+/// Serves one request under [`ADMIN_PREFIX`] or to [`METRICS_PATH`] that [`refused`] let
+/// through, for `path` and its URL's `query`.
 pub async fn handle(
     request: &HttpRequest,
     path: &str,
     query: Option<&str>,
-    guard: &RequestGuard,
     backend: &impl AdminBackend,
 ) -> HttpResponse {
-    if !guard.requires_token() {
-        return message(
-            404,
-            "the operator endpoint is off: set the ADMIN_TOKEN secret to turn it on",
-        );
-    }
-    if let Some(refusal) = refused(request, guard) {
-        return refusal;
-    }
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     match (request.method.as_str(), segments.as_slice()) {
         ("GET", ["admin", "upstreams"]) => {
@@ -181,13 +184,9 @@ mod tests {
             None => (path, None),
         };
         let guard = RequestGuard::new(None, None, admin_token.map(str::to_owned));
-        block_on(handle(
-            &request(method, token),
-            path,
-            query,
-            &guard,
-            &TwoUpstreams,
-        ))
+        let request = request(method, token);
+        refused(&request, &guard)
+            .unwrap_or_else(|| block_on(handle(&request, path, query, &TwoUpstreams)))
     }
 
     fn body(response: &HttpResponse) -> serde_json::Value {

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::codemode::source::SourceError;
-use crate::mcp::guard::TokenFingerprint;
+use crate::protocol::token::TokenFingerprint;
 use crate::sandbox::gate::CallRecord;
 use crate::sandbox::limits::{ExecutionLimits, Limit};
 use crate::sandbox::protocol::{CallTrace, Outcome};

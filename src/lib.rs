@@ -6,29 +6,42 @@
 //! against them in a fresh dynamic isolate that has no network and exactly one capability: an
 //! RPC stub back to this Worker that forwards tool calls to the right upstream.
 //!
-//! The crate is split so that almost everything is plain Rust, tested on the host:
+//! The crate is split so that almost everything is plain Rust, tested on the host. From the
+//! ground floor up (a module imports only from the ones listed before it):
 //!
-//! - [`mcp`]: JSON-RPC messages, method dispatch and streamable HTTP (the server side).
-//! - [`codemode`]: JSON Schema → TypeScript, search, and preparing user code for the isolate.
-//! - [`sandbox`]: what crosses into the isolate: the program, the grant, the bridge protocol.
-//! - [`upstream`]: the MCP client side: requests to upstream servers and their responses.
-//! - [`config`]: the operator's configuration.
-//! - [`execution`]: one `execute` from code to result and audit entry, over a small platform trait.
+//! - [`protocol`]: the MCP vocabulary: HTTP values, header, method and notification names,
+//!   error codes, protocol versions, log levels, token fingerprints.
+//! - [`names`]: which identifiers a program may use, and MCP tool names made into them.
+//! - [`json_size`]: the size of a value's JSON without writing it out.
 //! - [`redact`]: removing secret values (and their encodings) from what upstreams say.
-//! - [`admin`]: the operator's endpoint: upstream health and refresh, the audit log.
+//! - [`config`]: the operator's configuration.
+//! - [`session`]: the record each MCP session keeps.
+//! - [`upstream`]: the MCP client side: requests to upstream servers and their responses.
+//! - [`sandbox`]: what crosses into the isolate: the program, the grant, the bridge protocol.
+//! - [`codemode`]: JSON Schema → TypeScript, search, and preparing user code for the isolate.
+//! - [`mcp`]: JSON-RPC messages, method dispatch and streamable HTTP (the server side), which
+//!   knows nothing of the product: its backend trait lists the tools and resources.
 //! - [`audit`]: one entry per execution: who ran what, which calls, which limits it hit.
 //! - [`metrics`]: counts, latencies and token savings, as a resource and for Prometheus.
+//! - [`execution`]: one `execute` from code to result and audit entry, over a small platform
+//!   trait.
+//! - [`admin`]: the operator's endpoint: upstream health and refresh, the audit log.
+//! - [`admission`]: the order a request is served in: the guard before the configuration.
 //!
 //! Only the `shell` module (compiled for `wasm32` alone) touches JavaScript: the fetch handler,
 //! Durable Objects, the Worker Loader and the bridge entrypoint.
 
 pub mod admin;
+pub mod admission;
 pub mod audit;
 pub mod codemode;
 pub mod config;
 pub mod execution;
+pub mod json_size;
 pub mod mcp;
 pub mod metrics;
+pub mod names;
+pub mod protocol;
 pub mod redact;
 pub mod sandbox;
 pub mod session;

@@ -11,7 +11,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::mcp::guard::TokenFingerprint;
+use crate::protocol::log_level::LogLevel;
+use crate::protocol::token::TokenFingerprint;
 
 /// How long a session may go unused before it ends: 24 hours.
 pub const SESSION_IDLE_TIMEOUT_MS: u64 = 24 * 60 * 60 * 1000;
@@ -33,36 +34,6 @@ pub struct SessionRecord {
     /// (`logging/setLevel`); none until it asks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_level: Option<LogLevel>,
-}
-
-/// Log severities, as `logging/setLevel` names them (RFC 5424), least severe first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LogLevel {
-    /// Detailed debugging information.
-    Debug,
-    /// Normal operation.
-    Info,
-    /// Normal but significant.
-    Notice,
-    /// Something to look at.
-    Warning,
-    /// An operation failed.
-    Error,
-    /// A component failed.
-    Critical,
-    /// Action is needed now.
-    Alert,
-    /// The system is unusable.
-    Emergency,
-}
-
-impl LogLevel {
-    /// Whether a client that asked for events at least as severe as `least` (if it asked at
-    /// all) wants an event of this level.
-    pub fn is_wanted(self, least: Option<LogLevel>) -> bool {
-        least.is_some_and(|least| self >= least)
-    }
 }
 
 impl SessionRecord {

@@ -3,9 +3,9 @@
 
 use mcp_isolate_runner::codemode::source::prepare;
 use mcp_isolate_runner::config::RunnerConfig;
-use mcp_isolate_runner::mcp::http::HttpRequest;
 use mcp_isolate_runner::mcp::jsonrpc::{self, Message, Payload};
 use mcp_isolate_runner::mcp::stateless;
+use mcp_isolate_runner::protocol::http::HttpRequest;
 use mcp_isolate_runner::sandbox::limits::ExecutionLimits;
 use proptest::prelude::*;
 use serde_json::{json, Value};

@@ -8,7 +8,8 @@
 
 use std::path::Path;
 
-use mcp_isolate_runner::codemode::typescript::{doc_lines, jsdoc, type_of, TypeScope};
+use mcp_isolate_runner::codemode::jsdoc::{doc_lines, jsdoc};
+use mcp_isolate_runner::codemode::typescript::{type_of, TypeScope};
 use mcp_isolate_runner::sandbox::program::RunRequest;
 use mcp_isolate_runner::sandbox::protocol::{BridgeReply, Outcome};
 use schemars::generate::SchemaSettings;

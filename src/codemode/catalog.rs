@@ -9,9 +9,10 @@ use std::fmt;
 use rmcp::model::Tool;
 use serde_json::Value;
 
-use super::names::unique_identifiers;
+use super::jsdoc::jsdoc;
 use super::quote::{bare_or_quoted, quote, FAILURE_CHARS, TAG_VALUE_CHARS, TOOL_DESCRIPTION_CHARS};
-use super::typescript::{jsdoc, type_of, TypeScope};
+use super::typescript::{type_of, TypeScope};
+use crate::names::unique_identifiers;
 use crate::sandbox::program::Manifest;
 use crate::sandbox::protocol::ToolErrorKind;
 use crate::upstream::client::UpstreamError;
@@ -181,7 +182,8 @@ impl Catalog {
             .find(|f| f.ident == ident)
     }
 
-    /// The harness manifest.
+    /// The functions an execution over this catalog is given: what the bridge's gate resolves
+    /// each call through (the harness is told only their names).
     pub fn manifest(&self) -> Manifest {
         Manifest(
             self.namespaces

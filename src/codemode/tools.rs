@@ -17,6 +17,12 @@ use crate::sandbox::depth;
 use crate::sandbox::limits::ExecutionLimits;
 use crate::sandbox::protocol::{CallTrace, Outcome};
 
+/// How the server introduces itself in `initialize` and `server/discover`.
+pub const INSTRUCTIONS: &str =
+    "This server exposes upstream MCP servers as a TypeScript API. Call \
+`search` to find functions and their types, then `execute` to run TypeScript that calls them; \
+only the program's return value and console output come back.";
+
 /// The search tool's name.
 pub const SEARCH_TOOL: &str = "search";
 /// The execute tool's name.

@@ -28,12 +28,12 @@ use crate::codemode::catalog::Catalog;
 use crate::codemode::source::prepare;
 use crate::codemode::tools;
 use crate::mcp::context::RequestContext;
-use crate::mcp::guard::TokenFingerprint;
+use crate::protocol::log_level::LogLevel;
+use crate::protocol::token::TokenFingerprint;
 use crate::sandbox::gate::CallGate;
 use crate::sandbox::limits::ExecutionLimits;
 use crate::sandbox::program::{RunRequest, WorkerCode};
 use crate::sandbox::protocol::Outcome;
-use crate::session::LogLevel;
 
 /// What an execution needs of the Worker it runs in.
 pub trait Platform {

@@ -12,20 +12,11 @@ use rmcp::model::{ProgressNotificationParam, ProgressToken, RequestId};
 use serde_json::{json, Value};
 
 use super::jsonrpc::Request;
-use crate::session::LogLevel;
+use crate::protocol::log_level::LogLevel;
+use crate::protocol::notification;
 
 /// The logger name on every `notifications/message` the runner sends.
 pub const LOGGER: &str = env!("CARGO_PKG_NAME");
-
-/// The notification method names this server sends.
-pub mod notification {
-    /// Progress of a request that carried a `progressToken`.
-    pub const PROGRESS: &str = "notifications/progress";
-    /// A runner log event.
-    pub const MESSAGE: &str = "notifications/message";
-    /// A client abandoning one of its requests.
-    pub const CANCELLED: &str = "notifications/cancelled";
-}
 
 /// One request, as its handler sees it. Clones report for the same request.
 #[derive(Clone)]

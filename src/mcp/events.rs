@@ -9,17 +9,12 @@ use std::pin::Pin;
 use std::task::Poll;
 
 use futures::channel::mpsc::UnboundedReceiver;
-use futures::stream::{self, LocalBoxStream};
+use futures::stream;
 use futures::{FutureExt, StreamExt};
 use serde_json::Value;
 
 use super::jsonrpc::Reply;
-
-/// The `Content-Type` of an event stream.
-pub const EVENT_STREAM: &str = "text/event-stream";
-
-/// A response body delivered as it is produced.
-pub type EventStream = LocalBoxStream<'static, Vec<u8>>;
+use crate::protocol::http::EventStream;
 
 /// One SSE `message` event carrying a JSON-RPC message.
 pub fn frame(message: &Value) -> Vec<u8> {

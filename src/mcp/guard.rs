@@ -15,8 +15,9 @@
 //! compared on every request. What a request presented is remembered only as a
 //! [`TokenFingerprint`]: sessions are bound to it and the audit log names it.
 
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+
+use crate::protocol::token::TokenFingerprint;
 
 /// Hosts served without configuration.
 const LOOPBACK_HOSTS: &[&str] = &["localhost", "127.0.0.1", "::1"];
@@ -172,25 +173,6 @@ fn bearer(authorization: Option<&str>) -> &str {
         .and_then(|value| value.strip_prefix("Bearer "))
         .map(str::trim)
         .unwrap_or("")
-}
-
-/// Who holds a session, without the secret: the first 8 bytes of the token's SHA-256, in
-/// hex. Safe to store and to log, and enough to tell a handful of tokens apart.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(transparent)]
-pub struct TokenFingerprint(String);
-
-impl TokenFingerprint {
-    /// The fingerprint of `token`.
-    pub fn of(token: &str) -> Self {
-        let digest = Sha256::digest(token.as_bytes());
-        Self(
-            digest[..8]
-                .iter()
-                .map(|byte| format!("{byte:02x}"))
-                .collect(),
-        )
-    }
 }
 
 /// `example.com` for `Example.com:8787`, `::1` for `[::1]:8787`.

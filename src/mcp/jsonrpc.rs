@@ -79,10 +79,13 @@ impl Reply {
     pub fn to_json(&self) -> Value {
         match self {
             Reply::Result { id, result } => json!({"jsonrpc": "2.0", "id": id, "result": result}),
-            Reply::Error { id, error } => {
-                serde_json::to_value(JsonRpcError::new(id.clone(), (**error).clone()))
-                    .unwrap_or_else(|_| json!({"jsonrpc": "2.0", "error": {"code": -32603}}))
-            }
+            Reply::Error { id, error } => serde_json::to_value(JsonRpcError::new(
+                id.clone(),
+                (**error).clone(),
+            ))
+            .unwrap_or_else(
+                |_| json!({"jsonrpc": "2.0", "error": {"code": ErrorCode::INTERNAL_ERROR.0}}),
+            ),
         }
     }
 }

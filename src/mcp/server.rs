@@ -14,65 +14,28 @@ use rmcp::model::{
 use serde::Serialize;
 use serde_json::Value;
 
-use super::context::{notification, RequestContext};
-use super::events::EventStream;
+use super::context::RequestContext;
 use super::jsonrpc::{Notification, Reply, Request};
-use crate::metrics::METRICS_URI;
-use crate::session::LogLevel;
+use crate::protocol::http::EventStream;
+use crate::protocol::log_level::LogLevel;
+use crate::protocol::version::SESSION_VERSIONS;
+use crate::protocol::{method, notification};
 
-/// Protocol versions this server speaks over sessions, newest first.
-pub const SUPPORTED_PROTOCOL_VERSIONS: &[ProtocolVersion] = &[
-    ProtocolVersion::V_2025_11_25,
-    ProtocolVersion::V_2025_06_18,
-    ProtocolVersion::V_2025_03_26,
+/// The methods answered for a caller, in a session or without one.
+pub const FOR_CALLER: &[&str] = &[
+    method::TOOLS_LIST,
+    method::TOOLS_CALL,
+    method::RESOURCES_LIST,
+    method::RESOURCES_TEMPLATES_LIST,
+    method::RESOURCES_READ,
 ];
-
-/// MCP method names this server handles.
-pub mod method {
-    /// Opens a session.
-    pub const INITIALIZE: &str = "initialize";
-    /// Liveness check.
-    pub const PING: &str = "ping";
-    /// Lists the code-mode tools.
-    pub const TOOLS_LIST: &str = "tools/list";
-    /// Calls `search` or `execute`.
-    pub const TOOLS_CALL: &str = "tools/call";
-    /// Sets the least severe log event the client wants.
-    pub const LOGGING_SET_LEVEL: &str = "logging/setLevel";
-    /// What a 2026-07-28 server speaks and can do, in place of `initialize`.
-    pub const SERVER_DISCOVER: &str = "server/discover";
-    /// Lists the resources: the runner's metrics.
-    pub const RESOURCES_LIST: &str = "resources/list";
-    /// Lists resource templates: none.
-    pub const RESOURCES_TEMPLATES_LIST: &str = "resources/templates/list";
-    /// Reads a resource.
-    pub const RESOURCES_READ: &str = "resources/read";
-
-    /// The methods answered for a caller, in a session or without one.
-    pub const FOR_CALLER: &[&str] = &[
-        TOOLS_LIST,
-        TOOLS_CALL,
-        RESOURCES_LIST,
-        RESOURCES_TEMPLATES_LIST,
-        RESOURCES_READ,
-    ];
-}
-
-/// The JSON-RPC error code for a resource URI the server does not have (as the spec has it).
-const RESOURCE_NOT_FOUND: i32 = -32002;
-
-/// How the server introduces itself in `initialize` and `server/discover`.
-pub const INSTRUCTIONS: &str =
-    "This server exposes upstream MCP servers as a TypeScript API. Call \
-`search` to find functions and their types, then `execute` to run TypeScript that calls them; \
-only the program's return value and console output come back.";
 
 /// Why a backend could not serve a request; becomes a JSON-RPC error.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum BackendError {
     /// `tools/call` named a tool this server does not have.
-    #[error("Unknown tool `{0}`; this server has `search` and `execute`")]
+    #[error("Unknown tool `{0}`; tools/list names the tools this server has")]
     UnknownTool(String),
     /// The request's params were not what the method needs.
     #[error("Invalid params: {0}")]
@@ -102,7 +65,7 @@ impl BackendError {
     }
 
     /// This error as the reply to the request with `id`.
-    pub fn into_reply(self, id: Option<rmcp::model::RequestId>) -> Reply {
+    pub fn into_reply(self, id: Option<RequestId>) -> Reply {
         Reply::error(id, self.code(), self.to_string())
     }
 }
@@ -131,6 +94,9 @@ impl<'a> Caller<'a> {
 /// Workers run each request on one thread, so the futures need not be `Send`.
 #[allow(async_fn_in_trait)]
 pub trait ServerBackend {
+    /// How the server introduces itself in `initialize` and `server/discover`: what it is
+    /// for is the product's to say.
+    const INSTRUCTIONS: &'static str;
     /// Creates a session that negotiated `protocol_version`; returns its id.
     async fn open_session(
         &self,
@@ -164,24 +130,30 @@ pub trait ServerBackend {
     /// The session's stream of messages unrelated to any request (the GET stream): SSE bytes,
     /// open until the session ends or the client goes away.
     async fn listen(&self, session_id: &str) -> Result<EventStream, BackendError>;
-    /// The runner's metrics as `caller` may see them (the `runner://metrics` resource).
-    async fn metrics(&self, caller: Caller<'_>) -> Result<Value, BackendError>;
+    /// The resources `caller` may read; what they are is the product's business, not the
+    /// protocol's.
+    async fn list_resources(&self, caller: Caller<'_>) -> Result<Vec<Resource>, BackendError>;
+    /// The contents of the resource at `uri` as `caller` may see them; `None` when there is no
+    /// such resource.
+    async fn read_resource(
+        &self,
+        caller: Caller<'_>,
+        uri: &str,
+    ) -> Result<Option<ResourceContents>, BackendError>;
 }
 
 /// The version to answer `initialize` with: the client's if supported, else our newest.
 pub fn negotiate(requested: &ProtocolVersion) -> ProtocolVersion {
-    SUPPORTED_PROTOCOL_VERSIONS
+    SESSION_VERSIONS
         .iter()
         .find(|supported| *supported == requested)
-        .unwrap_or(&SUPPORTED_PROTOCOL_VERSIONS[0])
+        .unwrap_or(&SESSION_VERSIONS[0])
         .clone()
 }
 
 /// Whether an `MCP-Protocol-Version` header value is one this server speaks.
 pub fn is_supported(version: &str) -> bool {
-    SUPPORTED_PROTOCOL_VERSIONS
-        .iter()
-        .any(|v| v.as_str() == version)
+    SESSION_VERSIONS.iter().any(|v| v.as_str() == version)
 }
 
 /// Reads `initialize` params and picks the version; `Err` is the reply to send instead.
@@ -190,7 +162,7 @@ pub fn read_initialize(request: &Request) -> Result<ProtocolVersion, Reply> {
     Ok(negotiate(&params.protocol_version))
 }
 
-/// What the server can do: tools, the metrics resource, and log events for clients that ask.
+/// What the server can do: tools, resources, and log events for clients that ask.
 pub fn capabilities() -> ServerCapabilities {
     let mut capabilities = ServerCapabilities::default();
     capabilities.tools = Some(ToolsCapability::default());
@@ -205,11 +177,11 @@ pub fn implementation() -> Implementation {
 }
 
 /// The `initialize` result for a negotiated version.
-pub fn initialize_reply(request: &Request, version: ProtocolVersion) -> Reply {
+pub fn initialize_reply(request: &Request, version: ProtocolVersion, instructions: &str) -> Reply {
     let result = InitializeResult::new(capabilities())
         .with_protocol_version(version)
         .with_server_info(implementation())
-        .with_instructions(INSTRUCTIONS);
+        .with_instructions(instructions);
     result_reply(request, &result)
 }
 
@@ -220,14 +192,14 @@ pub async fn dispatch(
     request: &Request,
     context: &RequestContext,
 ) -> Option<Reply> {
-    if method::FOR_CALLER.contains(&request.method.as_str()) {
+    if FOR_CALLER.contains(&request.method.as_str()) {
         serve_caller(backend, Caller::Session(session_id), request, context).await
     } else {
         Some(answer(backend, session_id, request).await)
     }
 }
 
-/// Answers one of [`method::FOR_CALLER`] (any other method is not found); `None` when the
+/// Answers one of [`FOR_CALLER`] (any other method is not found); `None` when the
 /// call was cancelled. Results carry no `resultType`: the caller adds it where the version
 /// has it.
 pub async fn serve_caller(
@@ -242,32 +214,19 @@ pub async fn serve_caller(
             Err(err) => err.into_reply(Some(request.id.clone())),
         },
         method::TOOLS_CALL => {
-            let params: CallToolRequestParams = match typed_params(request) {
-                Ok(params) => params,
-                Err(reply) => return Some(reply),
+            return match typed_params(request) {
+                Ok(params) => call_tool(backend, caller, request, params, context).await,
+                Err(reply) => Some(reply),
             };
-            match backend.call_tool(caller, params, context).await {
-                Ok(Some(mut result)) => {
-                    result.result_type = None;
-                    result_reply(request, &result)
-                }
-                Ok(None) => return None,
-                Err(err) => err.into_reply(Some(request.id.clone())),
+        }
+        method::RESOURCES_LIST => match backend.list_resources(caller).await {
+            Ok(resources) => {
+                let mut result = ListResourcesResult::with_all_items(resources);
+                result.result_type = None;
+                result_reply(request, &result)
             }
-        }
-        method::RESOURCES_LIST => {
-            let metrics = Resource::new(METRICS_URI, "metrics")
-                .with_title("Runner metrics")
-                .with_description(
-                    "Executions, success rate, errors by class, latency (execution, isolate \
-                     spawn, your upstreams' calls), tool calls and result sizes, and an \
-                     estimate of the tokens code mode saved, for the whole runner.",
-                )
-                .with_mime_type("application/json");
-            let mut result = ListResourcesResult::with_all_items(vec![metrics]);
-            result.result_type = None;
-            result_reply(request, &result)
-        }
+            Err(err) => err.into_reply(Some(request.id.clone())),
+        },
         method::RESOURCES_TEMPLATES_LIST => {
             let mut result = ListResourceTemplatesResult::with_all_items(Vec::new());
             result.result_type = None;
@@ -278,22 +237,36 @@ pub async fn serve_caller(
                 Ok(params) => params,
                 Err(reply) => return Some(reply),
             };
-            if params.uri != METRICS_URI {
-                return Some(resource_not_found(request, &params.uri));
-            }
-            match backend.metrics(caller).await {
-                Ok(metrics) => {
-                    let text = serde_json::to_string_pretty(&metrics).unwrap_or_default();
-                    let contents = ResourceContents::text(text, METRICS_URI)
-                        .with_mime_type("application/json");
+            match backend.read_resource(caller, &params.uri).await {
+                Ok(Some(contents)) => {
                     let mut result = ReadResourceResult::new(vec![contents]);
                     result.result_type = None;
                     result_reply(request, &result)
                 }
+                Ok(None) => resource_not_found(request, &params.uri),
                 Err(err) => err.into_reply(Some(request.id.clone())),
             }
         }
         other => not_found(request, other),
+    })
+}
+
+/// Runs the `tools/call` `request`, whose `params` are already read; `None` when the call was
+/// cancelled. The result carries no `resultType`, as with [`serve_caller`].
+pub async fn call_tool(
+    backend: &impl ServerBackend,
+    caller: Caller<'_>,
+    request: &Request,
+    params: CallToolRequestParams,
+    context: &RequestContext,
+) -> Option<Reply> {
+    Some(match backend.call_tool(caller, params, context).await {
+        Ok(Some(mut result)) => {
+            result.result_type = None;
+            result_reply(request, &result)
+        }
+        Ok(None) => return None,
+        Err(err) => err.into_reply(Some(request.id.clone())),
     })
 }
 
@@ -302,8 +275,10 @@ fn resource_not_found(request: &Request, uri: &str) -> Reply {
     Reply::Error {
         id: Some(request.id.clone()),
         error: Box::new(ErrorData::new(
-            ErrorCode(RESOURCE_NOT_FOUND),
-            format!("Resource not found: `{uri}`; this server has `{METRICS_URI}`"),
+            ErrorCode::RESOURCE_NOT_FOUND,
+            format!(
+                "Resource not found: `{uri}`; resources/list names the resources this server has"
+            ),
             Some(serde_json::json!({ "uri": uri })),
         )),
     }
@@ -399,3 +374,6 @@ fn result_reply(request: &Request, result: &impl Serialize) -> Reply {
             .into_reply(Some(request.id.clone())),
     }
 }
+
+#[cfg(test)]
+mod tests;

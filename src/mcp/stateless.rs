@@ -15,17 +15,16 @@ use base64::Engine;
 use rmcp::model::{CacheScope, DiscoverResult, ErrorCode, ErrorData, ProtocolVersion, RequestId};
 use serde_json::{json, Map, Value};
 
-use super::http::{HttpRequest, PROTOCOL_VERSION_HEADER};
 use super::jsonrpc::{Message, Payload, Reply, Request};
-use super::server::{self, method};
-use crate::session::LogLevel;
-
-/// The stateless protocol versions this server speaks.
-pub const VERSIONS: &[ProtocolVersion] = &[ProtocolVersion::V_2026_07_28];
+use super::server;
+use crate::protocol::http::{HttpRequest, PROTOCOL_VERSION_HEADER};
+use crate::protocol::log_level::LogLevel;
+use crate::protocol::method;
+use crate::protocol::version::{SESSION_VERSIONS, STATELESS_VERSIONS};
 
 /// Whether this server speaks `version` without a session.
 pub fn speaks(version: &str) -> bool {
-    VERSIONS.iter().any(|v| v.as_str() == version)
+    STATELESS_VERSIONS.iter().any(|v| v.as_str() == version)
 }
 /// The header repeating the request's method.
 pub const METHOD_HEADER: &str = "Mcp-Method";
@@ -40,14 +39,9 @@ pub const LOG_LEVEL_KEY: &str = "io.modelcontextprotocol/logLevel";
 /// The `_meta` key under which results name the server.
 pub const SERVER_INFO_KEY: &str = "io.modelcontextprotocol/serverInfo";
 
-/// How long a client may reuse a `tools/list` answer. The list is `search` and `execute`, but
-/// `execute`'s description names the upstreams available, which changes rarely.
+/// How long a client may reuse a `tools/list` answer: tool lists change rarely, but they do
+/// change (a description may name what the backend can reach).
 pub const TOOLS_TTL_MS: u64 = 60_000;
-
-/// Header/body disagreement (SEP-2243).
-const HEADER_MISMATCH: ErrorCode = ErrorCode(-32020);
-/// A protocol version this server does not speak.
-const UNSUPPORTED_VERSION: ErrorCode = ErrorCode(-32022);
 
 /// Whether a POST belongs to the stateless protocol: its `MCP-Protocol-Version` header names a
 /// version newer than the handshake era, or its body carries a version in `_meta`.
@@ -111,7 +105,8 @@ impl Refused {
 /// declared, or why it is refused.
 pub fn check(http: &HttpRequest, request: &Request) -> Result<Envelope, Refused> {
     let envelope = read_envelope(request)?;
-    let mismatch = |message: String| Refused::new(400, &request.id, HEADER_MISMATCH, message, None);
+    let mismatch =
+        |message: String| Refused::new(400, &request.id, ErrorCode::HEADER_MISMATCH, message, None);
     let header = |name: &str| http.header(name).map(str::trim);
     if header(PROTOCOL_VERSION_HEADER) != Some(envelope.version.as_str()) {
         return Err(mismatch(format!(
@@ -148,23 +143,23 @@ pub fn check(http: &HttpRequest, request: &Request) -> Result<Envelope, Refused>
         return Err(Refused::new(
             400,
             &request.id,
-            UNSUPPORTED_VERSION,
+            ErrorCode::UNSUPPORTED_PROTOCOL_VERSION,
             format!(
                 "Unsupported protocol version `{}`: this server speaks {} without a session, \
                  and {} after `initialize`",
                 envelope.version,
-                VERSIONS[0].as_str(),
-                server::SUPPORTED_PROTOCOL_VERSIONS
+                STATELESS_VERSIONS[0].as_str(),
+                SESSION_VERSIONS
                     .iter()
                     .map(ProtocolVersion::as_str)
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
-            Some(json!({"supported": VERSIONS, "requested": envelope.version})),
+            Some(json!({"supported": STATELESS_VERSIONS, "requested": envelope.version})),
         ));
     }
     let method_name = request.method.as_str();
-    if method_name == method::SERVER_DISCOVER || method::FOR_CALLER.contains(&method_name) {
+    if method_name == method::SERVER_DISCOVER || server::FOR_CALLER.contains(&method_name) {
         Ok(envelope)
     } else {
         Err(Refused {
@@ -188,7 +183,7 @@ fn read_envelope(request: &Request) -> Result<Envelope, Refused> {
         return Err(invalid(format!(
             "params._meta is required in protocol {}: it carries \"{VERSION_KEY}\" and \
              \"{CAPABILITIES_KEY}\"",
-            VERSIONS[0].as_str()
+            STATELESS_VERSIONS[0].as_str()
         )));
     };
     let Some(meta) = meta.as_object() else {
@@ -238,9 +233,9 @@ fn decode_header_value(value: &str) -> Option<String> {
 }
 
 /// The `server/discover` result.
-pub fn discover_result(request: &Request) -> Reply {
-    let mut result = DiscoverResult::new(VERSIONS.to_vec(), server::capabilities());
-    result.instructions = Some(server::INSTRUCTIONS.to_owned());
+pub fn discover_result(request: &Request, instructions: &str) -> Reply {
+    let mut result = DiscoverResult::new(STATELESS_VERSIONS.to_vec(), server::capabilities());
+    result.instructions = Some(instructions.to_owned());
     result.set_server_info(server::implementation());
     match serde_json::to_value(result) {
         Ok(result) => Reply::Result {
@@ -273,7 +268,7 @@ pub fn complete(reply: Reply, method_name: &str) -> Reply {
             method::TOOLS_LIST | method::RESOURCES_LIST | method::RESOURCES_TEMPLATES_LIST => {
                 Some(TOOLS_TTL_MS)
             }
-            // The metrics change with every execution.
+            // A resource may change with every request, so it is read fresh.
             method::RESOURCES_READ => Some(0),
             _ => None,
         };
@@ -484,7 +479,8 @@ mod tests {
 
     #[test]
     fn discover_lists_versions_capabilities_and_the_server() {
-        let Reply::Result { result, .. } = discover_result(&request("server/discover", json!({})))
+        let Reply::Result { result, .. } =
+            discover_result(&request("server/discover", json!({})), "Echoes.")
         else {
             panic!()
         };

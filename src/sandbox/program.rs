@@ -7,6 +7,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::limits::{ExecutionLimits, ISOLATE_COMPATIBILITY_DATE};
+use crate::names::CONSOLE;
 
 /// The module name the harness is loaded under; it is the isolate's main module.
 pub const HARNESS_MODULE: &str = "harness.js";
@@ -105,7 +106,7 @@ impl WorkerCode {
 impl RunRequest {
     /// A run request over these namespaces, with the configured limits.
     pub fn new(manifest: &Manifest, limits: &ExecutionLimits) -> Self {
-        let bindings = std::iter::once("console".to_owned())
+        let bindings = std::iter::once(CONSOLE.to_owned())
             .chain(manifest.0.keys().cloned())
             .collect();
         let namespaces = manifest

@@ -40,7 +40,7 @@ pub(crate) fn record(env: &Env, ctx: &Context, entry: ExecutionAudit) {
 pub(crate) fn tell_ledger(env: &Env, ctx: &Context, command: LedgerCommand) {
     let env = env.clone();
     ctx.wait_until(async move {
-        let _: worker::Result<bool> = ask(&env, LEDGER, LEDGER_NAME, &command).await;
+        let _: Result<bool> = ask(&env, LEDGER, LEDGER_NAME, &command).await;
     });
 }
 

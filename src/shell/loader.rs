@@ -18,9 +18,10 @@ use worker::Env;
 use super::js::{call_method, describe, property, to_js};
 use super::objects::{ask, SESSION_OBJECTS, UPSTREAM_OBJECTS};
 use crate::execution::{Abandonment, SandboxError};
+use crate::protocol::log_level::LogLevel;
 use crate::sandbox::program::{RunRequest, WorkerCode};
 use crate::sandbox::protocol::Outcome;
-use crate::session::{LogLevel, SessionCommand};
+use crate::session::SessionCommand;
 use crate::upstream::protocol::{UpstreamAnswer, UpstreamCommand};
 
 /// The Worker Loader binding's name in wrangler.toml.

@@ -31,8 +31,10 @@ use futures::StreamExt;
 use worker::{console_error, console_warn, event, Context, Env, Request, Response, Result};
 
 use crate::admin::{self, ADMIN_PREFIX, METRICS_PATH};
+use crate::admission::admit;
 use crate::mcp::guard::RequestGuard;
-use crate::mcp::http::{handle, Body, HttpRequest};
+use crate::mcp::http;
+use crate::protocol::http::{Body, HttpRequest};
 
 /// The secret that, when set, every MCP request must carry as `Authorization: Bearer …`
 /// (one of its comma-separated tokens).
@@ -78,18 +80,6 @@ async fn serve(mut req: Request, env: Env, ctx: Context, endpoint: Endpoint) -> 
         env.secret(token_name).ok().map(|t| t.to_string()),
     );
     let url = req.url()?;
-    let holder = guard.holder(req.headers().get("Authorization")?.as_deref());
-    let requested_upstreams = url
-        .query_pairs()
-        .find(|(name, _)| name == UPSTREAMS_PARAMETER)
-        .map(|(_, value)| value.into_owned());
-    let runner = match runner::Runner::new(env, ctx, holder, requested_upstreams) {
-        Ok(runner) => Rc::new(runner),
-        Err(err) => {
-            console_error!("{err}");
-            return Response::error(format!("The runner is misconfigured: {err}"), 503);
-        }
-    };
     let authority = match (url.host_str(), url.port()) {
         (Some(host), Some(port)) => format!("{host}:{port}"),
         (Some(host), None) => host.to_owned(),
@@ -101,16 +91,32 @@ async fn serve(mut req: Request, env: Env, ctx: Context, endpoint: Endpoint) -> 
         headers: req.headers().entries().collect(),
         body: req.bytes().await.unwrap_or_default(),
     };
-    let response = match endpoint {
-        Endpoint::Mcp => {
-            if !guard.requires_token() && !RequestGuard::is_loopback(&request.authority) {
-                warn_once_without_token(&request.authority);
+    let refusal = match endpoint {
+        Endpoint::Mcp => http::refused(&request, &guard),
+        Endpoint::Admin(_) => admin::refused(&request, &guard),
+    };
+    let holder = guard.holder(request.header("Authorization"));
+    let requested_upstreams = url
+        .query_pairs()
+        .find(|(name, _)| name == UPSTREAMS_PARAMETER)
+        .map(|(_, value)| value.into_owned());
+    let started = admit(refusal, || {
+        runner::Runner::new(env, ctx, holder, requested_upstreams)
+            .inspect_err(|err| console_error!("{err}"))
+    });
+    let response = match started.map(Rc::new) {
+        Err(response) => response,
+        Ok(runner) => match endpoint {
+            Endpoint::Mcp => {
+                if !guard.requires_token() && !RequestGuard::is_loopback(&request.authority) {
+                    warn_once_without_token(&request.authority);
+                }
+                http::handle(&request, &runner).await
             }
-            handle(&request, &guard, &runner).await
-        }
-        Endpoint::Admin(path) => {
-            admin::handle(&request, &path, url.query(), &guard, runner.as_ref()).await
-        }
+            Endpoint::Admin(path) => {
+                admin::handle(&request, &path, url.query(), runner.as_ref()).await
+            }
+        },
     };
     let mut builder = Response::builder().with_status(response.status);
     for (name, value) in &response.headers {

@@ -5,7 +5,10 @@ use std::cell::RefCell;
 
 use futures::future::{join_all, ready};
 use futures::StreamExt;
-use rmcp::model::{CallToolRequestParams, CallToolResult, ProtocolVersion, RequestId, Tool};
+use rmcp::model::{
+    CallToolRequestParams, CallToolResult, ProtocolVersion, RequestId, Resource, ResourceContents,
+    Tool,
+};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use worker::{Context, Env};
@@ -19,21 +22,20 @@ use super::session_object::request_key;
 use crate::admin::AdminBackend;
 use crate::audit::{ExecutionAudit, LedgerCommand};
 use crate::codemode::tools::{self, ExecuteInput, SearchInput, EXECUTE_TOOL, SEARCH_TOOL};
-use crate::config::{ConfigError, RunnerConfig};
+use crate::config::{ConfigError, RunnerConfig, UPSTREAMS_VAR};
 use crate::execution::{self, Requester};
 use crate::mcp::context::RequestContext;
-use crate::mcp::events::EventStream;
-use crate::mcp::guard::TokenFingerprint;
 use crate::mcp::{BackendError, Caller, ServerBackend};
-use crate::metrics::{definition_chars, Metrics};
+use crate::metrics::{definition_chars, metrics_contents, metrics_resource, Metrics, METRICS_URI};
+use crate::protocol::http::EventStream;
+use crate::protocol::log_level::LogLevel;
+use crate::protocol::token::TokenFingerprint;
 use crate::sandbox::limits::{ExecutionLimits, LimitsError};
-use crate::session::{LogLevel, SessionCommand, SessionRecord};
+use crate::session::{SessionCommand, SessionRecord};
 use crate::upstream::client::UpstreamError;
 use crate::upstream::health::{Health, UpstreamStatus};
 use crate::upstream::protocol::{UpstreamAnswer, UpstreamCommand};
 
-/// The variable holding the upstream configuration.
-pub(crate) const UPSTREAMS_VAR: &str = "UPSTREAMS";
 /// The variable holding the execution limits.
 const LIMITS_VAR: &str = "LIMITS";
 
@@ -229,6 +231,8 @@ impl Runner {
 }
 
 impl ServerBackend for Runner {
+    const INSTRUCTIONS: &'static str = tools::INSTRUCTIONS;
+
     async fn open_session(
         &self,
         protocol_version: &ProtocolVersion,
@@ -316,13 +320,24 @@ impl ServerBackend for Runner {
         Ok(served)
     }
 
-    async fn metrics(&self, caller: Caller<'_>) -> Result<Value, BackendError> {
+    async fn list_resources(&self, _caller: Caller<'_>) -> Result<Vec<Resource>, BackendError> {
+        Ok(vec![metrics_resource()])
+    }
+
+    async fn read_resource(
+        &self,
+        caller: Caller<'_>,
+        uri: &str,
+    ) -> Result<Option<ResourceContents>, BackendError> {
+        if uri != METRICS_URI {
+            return Ok(None);
+        }
         let upstreams = self.upstreams_of(caller, None).await?;
         let metrics = self
             .ledger_metrics()
             .await
             .map_err(BackendError::Internal)?;
-        Ok(metrics.summary(&upstreams))
+        Ok(Some(metrics_contents(&metrics.summary(&upstreams))))
     }
 
     async fn call_tool(

@@ -28,7 +28,8 @@ use worker::{
 
 use crate::mcp::context::log_message;
 use crate::mcp::events;
-use crate::session::{LogLevel, SessionCommand, SessionRecord};
+use crate::protocol::log_level::LogLevel;
+use crate::session::{SessionCommand, SessionRecord};
 
 const RECORD_KEY: &str = "session";
 

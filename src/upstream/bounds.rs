@@ -14,7 +14,7 @@ use std::borrow::Cow;
 
 use memchr::memchr2;
 
-use super::client::UpstreamError;
+use super::error::UpstreamError;
 
 /// JSON nesting kept from an upstream's message. serde_json refuses nesting past 128, and the
 /// runner's own messages wrap an upstream's values a few levels deeper, so this leaves room.

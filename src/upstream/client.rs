@@ -5,152 +5,15 @@
 //! response (perhaps after notifications); both are read here.
 
 use rmcp::model::{ErrorData, ProtocolVersion};
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
+
+use super::error::{excerpt, one_line};
+pub use super::error::{http_failure, UpstreamError};
 
 use super::bounds::{cut_deep, ByteBudget, MAX_MESSAGE_DEPTH};
 use super::sse;
-use crate::redact::Secrets;
-
-/// The version the runner asks upstreams for; they may answer with an older one.
-pub const CLIENT_PROTOCOL_VERSION: ProtocolVersion = ProtocolVersion::V_2025_11_25;
-
-/// The header that carries the upstream's session id.
-pub const SESSION_HEADER: &str = "mcp-session-id";
-
-/// Why a request to an upstream failed. Messages never contain header values.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-#[serde(tag = "kind", rename_all = "camelCase")]
-#[non_exhaustive]
-pub enum UpstreamError {
-    /// The request did not reach the server or got no answer.
-    #[error("unreachable: {detail}")]
-    Unreachable {
-        /// The transport's message.
-        detail: String,
-    },
-    /// The server answered with an HTTP error status.
-    #[error("HTTP {status}: {detail}")]
-    HttpStatus {
-        /// The status.
-        status: u16,
-        /// The start of the body.
-        detail: String,
-    },
-    /// No answer arrived in time.
-    #[error("no answer within {ms} ms")]
-    Timeout {
-        /// The time waited.
-        ms: u32,
-    },
-    /// The runner's configuration for this upstream cannot be used.
-    #[error("misconfigured: {detail}")]
-    Misconfigured {
-        /// What is wrong (names, never secret values).
-        detail: String,
-    },
-    /// The server no longer knows the session (HTTP 404, or a 400 saying so, to a request
-    /// carrying it; see [`super::bounds::session_rejected`]). The request was not processed; the
-    /// next one opens a new session.
-    #[error("the upstream had ended the session, so the request was not processed; call again")]
-    SessionExpired,
-    /// The answer is not the JSON-RPC response that was asked for.
-    #[error("malformed response: {detail}")]
-    Malformed {
-        /// What was wrong.
-        detail: String,
-    },
-    /// The server answered with a JSON-RPC error.
-    #[error("JSON-RPC error {code}: {message}")]
-    Rpc {
-        /// The error code.
-        code: i32,
-        /// The server's message.
-        message: String,
-    },
-    /// The answer was larger than the upstream's `maxResultBytes`; the runner stopped reading it,
-    /// so it cost no more memory than the limit.
-    #[error(
-        "the answer is too large: {size}, over this upstream's limit of {limit} bytes \
-         (maxResultBytes); the runner did not read it",
-        size = size_text(*.bytes, *.declared, *.limit)
-    )]
-    TooLarge {
-        /// The declared length, or how many bytes had arrived when reading stopped.
-        bytes: u64,
-        /// Whether `bytes` is the answer's declared `Content-Length`.
-        declared: bool,
-        /// The limit.
-        limit: u64,
-    },
-    /// The runner's client cancelled the execution while the call was in flight; the upstream
-    /// was told to stop.
-    #[error("cancelled by the client ({reason})")]
-    Cancelled {
-        /// The client's reason.
-        reason: String,
-    },
-}
-
-impl UpstreamError {
-    /// The error with every secret removed from its text. Every variant is listed, so a new
-    /// one that carries text cannot be added without deciding how it is redacted.
-    pub fn redacted(self, secrets: &Secrets) -> Self {
-        let clean = |text: String| secrets.string(text);
-        match self {
-            Self::Unreachable { detail } => Self::Unreachable {
-                detail: clean(detail),
-            },
-            Self::HttpStatus { status, detail } => Self::HttpStatus {
-                status,
-                detail: clean(detail),
-            },
-            Self::Timeout { ms } => Self::Timeout { ms },
-            Self::Misconfigured { detail } => Self::Misconfigured {
-                detail: clean(detail),
-            },
-            Self::SessionExpired => Self::SessionExpired,
-            Self::Malformed { detail } => Self::Malformed {
-                detail: clean(detail),
-            },
-            Self::Rpc { code, message } => Self::Rpc {
-                code,
-                message: clean(message),
-            },
-            Self::TooLarge {
-                bytes,
-                declared,
-                limit,
-            } => Self::TooLarge {
-                bytes,
-                declared,
-                limit,
-            },
-            Self::Cancelled { reason } => Self::Cancelled {
-                reason: clean(reason),
-            },
-        }
-    }
-}
-
-/// How an oversized answer's size is told: its declared length, or where reading stopped.
-fn size_text(bytes: u64, declared: bool, limit: u64) -> String {
-    if declared {
-        format!("{bytes} bytes (its declared length)")
-    } else {
-        format!("more than {limit} bytes (reading stopped at {bytes})")
-    }
-}
-
-/// How much of an error body to quote.
-const DETAIL_CHARS: usize = 200;
-
-/// The protocol versions the runner can speak with an upstream, newest first.
-pub const SUPPORTED_PROTOCOL_VERSIONS: [&str; 4] =
-    ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
-
-/// The notification an upstream sends when its tool list changes.
-pub const TOOLS_LIST_CHANGED: &str = "notifications/tools/list_changed";
+use crate::protocol::version::{UPSTREAM_REQUESTED, UPSTREAM_VERSIONS};
+use crate::protocol::{method, notification};
 
 /// A JSON-RPC request.
 pub fn request(id: u64, method: &str, params: Value) -> Value {
@@ -161,9 +24,9 @@ pub fn request(id: u64, method: &str, params: Value) -> Value {
 pub fn initialize_request(id: u64) -> Value {
     request(
         id,
-        "initialize",
+        method::INITIALIZE,
         json!({
-            "protocolVersion": CLIENT_PROTOCOL_VERSION,
+            "protocolVersion": UPSTREAM_REQUESTED,
             "capabilities": {},
             "clientInfo": {"name": env!("CARGO_PKG_NAME"), "version": env!("CARGO_PKG_VERSION")}
         }),
@@ -178,13 +41,20 @@ pub fn negotiated_version(initialize_result: &Value) -> Result<String, UpstreamE
         .ok_or_else(|| UpstreamError::Malformed {
             detail: "the initialize result has no protocolVersion".into(),
         })?;
-    if SUPPORTED_PROTOCOL_VERSIONS.contains(&version) {
+    if UPSTREAM_VERSIONS
+        .iter()
+        .any(|known| known.as_str() == version)
+    {
         Ok(version.to_owned())
     } else {
         Err(UpstreamError::Malformed {
             detail: format!(
                 "the upstream speaks protocol {version}; the runner speaks {}",
-                SUPPORTED_PROTOCOL_VERSIONS.join(", ")
+                UPSTREAM_VERSIONS
+                    .iter()
+                    .map(ProtocolVersion::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         })
     }
@@ -193,28 +63,19 @@ pub fn negotiated_version(initialize_result: &Value) -> Result<String, UpstreamE
 /// Whether requests in a session of `version` carry the `MCP-Protocol-Version` header, which
 /// protocol 2025-06-18 introduced.
 pub fn sends_version_header(version: &str) -> bool {
-    version >= "2025-06-18"
+    version >= ProtocolVersion::V_2025_06_18.as_str()
 }
 
 /// The notification that completes initialization.
 pub fn initialized_notification() -> Value {
-    json!({"jsonrpc": "2.0", "method": "notifications/initialized"})
-}
-
-/// `tools/call` for `name` with `arguments`.
-pub fn call_tool_request(id: u64, name: &str, arguments: Option<Map<String, Value>>) -> Value {
-    request(
-        id,
-        "tools/call",
-        json!({"name": name, "arguments": arguments.unwrap_or_default()}),
-    )
+    json!({"jsonrpc": "2.0", "method": notification::INITIALIZED})
 }
 
 /// The notification telling the upstream the runner gave up on request `id`.
 pub fn cancelled_notification(id: u64, reason: &str) -> Value {
     json!({
         "jsonrpc": "2.0",
-        "method": "notifications/cancelled",
+        "method": notification::CANCELLED,
         "params": {"requestId": id, "reason": reason}
     })
 }
@@ -222,31 +83,6 @@ pub fn cancelled_notification(id: u64, reason: &str) -> Value {
 /// An empty result for request `id`: the answer to an upstream's `ping`.
 pub fn empty_result(id: &Value) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "result": {}})
-}
-
-/// The error for an answer with a non-2xx status and this body. The upstream's words are quoted
-/// (as a JSON string, so they cannot pass for the runner's); a JSON-RPC error body is told by its
-/// code and message.
-pub fn http_failure(status: u16, body: &str) -> UpstreamError {
-    let rpc_error = serde_json::from_str::<Value>(body)
-        .ok()
-        .and_then(|message| {
-            serde_json::from_value::<ErrorData>(message.get("error")?.clone()).ok()
-        });
-    let detail = match rpc_error {
-        Some(error) => format!(
-            "JSON-RPC error {} {}",
-            error.code.0,
-            quoted(&excerpt(&error.message))
-        ),
-        None => quoted(&excerpt(body)),
-    };
-    UpstreamError::HttpStatus { status, detail }
-}
-
-/// `text` as a JSON string literal: the upstream's words, in quotes, escapes and all.
-fn quoted(text: &str) -> String {
-    Value::String(text.to_owned()).to_string()
 }
 
 /// Parses one JSON-RPC message from an upstream, with anything nested deeper than
@@ -424,222 +260,5 @@ impl StreamedResponse {
     }
 }
 
-/// The first characters of `text` on one line, cut at a character boundary.
-fn excerpt(text: &str) -> String {
-    let line = one_line(text);
-    match line.char_indices().nth(DETAIL_CHARS) {
-        Some((cut, _)) => format!("{}…", &line[..cut]),
-        None => line,
-    }
-}
-
-/// `text` with its line breaks as spaces, so a cause stays one line.
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 #[cfg(test)]
-mod tests {
-    #[cfg(target_arch = "wasm32")]
-    use wasm_bindgen_test::wasm_bindgen_test as test;
-
-    use super::*;
-
-    #[test]
-    fn reads_a_json_response() {
-        let body = r#"{"jsonrpc":"2.0","id":3,"result":{"tools":[]}}"#;
-        assert_eq!(read_json_response(body, 3).unwrap(), json!({"tools": []}));
-    }
-
-    fn streamed(body: &str, id: u64) -> (Result<Value, UpstreamError>, Vec<String>) {
-        let mut reader = StreamedResponse::new(id, 1 << 20);
-        match reader.feed(body.as_bytes()) {
-            Some(outcome) => (outcome, reader.notifications().to_vec()),
-            None => {
-                let seen = reader.notifications().to_vec();
-                (reader.finish(), seen)
-            }
-        }
-    }
-
-    #[test]
-    fn reads_an_sse_response_after_a_priming_event_and_notifications() {
-        let body = "id: a\ndata:\n\nevent: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{}}\n\n\
-                    data: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/tools/list_changed\"}\n\n\
-                    event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":9,\"result\":{\"ok\":true}}\n\n";
-        let (outcome, notifications) = streamed(body, 9);
-        assert_eq!(outcome.unwrap(), json!({"ok": true}));
-        assert_eq!(
-            notifications,
-            ["notifications/progress", TOOLS_LIST_CHANGED]
-        );
-    }
-
-    #[test]
-    fn an_sse_response_is_found_before_the_stream_ends() {
-        let mut reader = StreamedResponse::new(1, 1 << 20);
-        assert_eq!(reader.feed(b"data: {\"jsonrpc\":\"2.0\",\"id\":1,"), None);
-        assert_eq!(
-            reader.feed(b"\"result\":{}}\n\n"),
-            Some(Ok(json!({}))),
-            "the response is returned as soon as its event is complete"
-        );
-    }
-
-    #[test]
-    fn a_stream_that_ends_without_the_response_says_what_it_saw() {
-        let (outcome, _) = streamed("event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":\n\n", 4);
-        let Err(UpstreamError::Malformed { detail }) = outcome else {
-            panic!("expected a malformed-response error, got {outcome:?}")
-        };
-        assert!(
-            detail.contains("ended without the response to request 4")
-                && detail.contains(r#"{"jsonrpc":"2.0","id":"#),
-            "{detail}"
-        );
-    }
-
-    #[test]
-    fn each_failure_has_its_own_error() {
-        assert!(matches!(
-            http_failure(500, "boom"),
-            UpstreamError::HttpStatus { status: 500, .. }
-        ));
-        assert!(matches!(
-            read_json_response("<html>", 1),
-            Err(UpstreamError::Malformed { .. })
-        ));
-        assert!(matches!(
-            read_json_response(r#"{"jsonrpc":"2.0","id":2,"result":{}}"#, 1),
-            Err(UpstreamError::Malformed { .. })
-        ));
-        let rpc = r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32602,"message":"bad\nthing"}}"#;
-        assert_eq!(
-            read_json_response(rpc, 1),
-            Err(UpstreamError::Rpc {
-                code: -32602,
-                message: "bad thing".into()
-            })
-        );
-    }
-
-    #[test]
-    fn classifies_requests_notifications_and_responses() {
-        assert_eq!(
-            classify(json!({"jsonrpc": "2.0", "id": 7, "method": "ping"})).unwrap(),
-            Incoming::Request {
-                id: json!(7),
-                method: "ping".into()
-            }
-        );
-        assert_eq!(
-            classify(json!({"jsonrpc": "2.0", "method": TOOLS_LIST_CHANGED})).unwrap(),
-            Incoming::Notification {
-                method: TOOLS_LIST_CHANGED.into()
-            }
-        );
-        assert!(classify(json!({"jsonrpc": "2.0"})).is_err());
-    }
-
-    #[test]
-    fn negotiates_down_to_2024_11_05_and_refuses_unknown_versions() {
-        for version in SUPPORTED_PROTOCOL_VERSIONS {
-            assert_eq!(
-                negotiated_version(&json!({"protocolVersion": version})).unwrap(),
-                version
-            );
-        }
-        let err = negotiated_version(&json!({"protocolVersion": "2023-01-01"})).unwrap_err();
-        assert!(
-            err.to_string().contains("speaks protocol 2023-01-01"),
-            "{err}"
-        );
-        assert!(!sends_version_header("2025-03-26"));
-        assert!(sends_version_header("2025-06-18"));
-    }
-
-    #[test]
-    fn a_stream_past_its_size_limit_fails_without_waiting_for_the_response() {
-        let mut reader = StreamedResponse::new(1, 64);
-        assert_eq!(reader.feed(b"data: {\"jsonrpc\":\"2.0\",\"id\":1,"), None);
-        assert_eq!(
-            reader.feed(&[b' '; 40]),
-            Some(Err(UpstreamError::TooLarge {
-                bytes: 70,
-                declared: false,
-                limit: 64
-            }))
-        );
-    }
-
-    #[test]
-    fn a_deeply_nested_result_is_read_with_the_deep_part_marked() {
-        let deep = format!("{}{}", "[".repeat(500), "]".repeat(500));
-        let body = format!(r#"{{"jsonrpc":"2.0","id":2,"result":{{"a":1,"b":{deep}}}}}"#);
-        let result = read_json_response(&body, 2).unwrap();
-        assert_eq!(result["a"], 1);
-        assert!(result.to_string().contains("cut by the runner"));
-    }
-
-    #[test]
-    fn an_http_error_quotes_the_upstream_and_reads_a_json_rpc_error_body() {
-        assert_eq!(
-            http_failure(500, "boom \"quoted\"").to_string(),
-            r#"HTTP 500: "boom \"quoted\"""#
-        );
-        let body =
-            r#"{"jsonrpc":"2.0","id":3,"error":{"code":-32602,"message":"order 7 is locked"}}"#;
-        assert_eq!(
-            http_failure(400, body).to_string(),
-            r#"HTTP 400: JSON-RPC error -32602 "order 7 is locked""#
-        );
-    }
-
-    #[test]
-    fn redaction_reaches_the_text_an_upstream_supplied() {
-        let secrets = Secrets::new(["s3cr3t".to_owned()], []);
-        assert_eq!(
-            http_failure(500, "token s3cr3t refused").redacted(&secrets),
-            UpstreamError::HttpStatus {
-                status: 500,
-                detail: "\"token [redacted] refused\"".into()
-            }
-        );
-        let rpc = UpstreamError::Rpc {
-            code: -32603,
-            message: "bad s3cr3t".into(),
-        };
-        assert_eq!(
-            rpc.redacted(&secrets).to_string(),
-            "JSON-RPC error -32603: bad [redacted]"
-        );
-    }
-
-    #[test]
-    fn a_secret_at_the_cut_of_an_error_body_leaves_no_part_behind() {
-        let secret = "tok/Echo+5f3a9c1e";
-        let secrets = Secrets::new([secret.to_owned()], []);
-        // The secret starts 8 characters before the excerpt ends.
-        let body = format!("{}{secret} and more", "x".repeat(DETAIL_CHARS - 8));
-        let UpstreamError::HttpStatus { detail, .. } = http_failure(503, &body).redacted(&secrets)
-        else {
-            panic!("expected an HTTP error")
-        };
-        assert!(detail.ends_with("x[redacted]…\""), "{detail}");
-        assert!(!detail.contains("tok/Ec"), "{detail}");
-    }
-
-    #[test]
-    fn long_error_bodies_are_cut_on_a_character_boundary_to_one_line() {
-        let body = "é\n".repeat(500);
-        let UpstreamError::HttpStatus { detail, .. } = http_failure(502, &body) else {
-            panic!("expected an HTTP error")
-        };
-        assert_eq!(
-            detail.chars().count(),
-            DETAIL_CHARS + 3,
-            "the excerpt, `…` and quotes"
-        );
-        assert!(!detail.contains('\n'));
-    }
-}
+mod tests;

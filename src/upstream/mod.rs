@@ -15,6 +15,7 @@
 pub mod arguments;
 pub mod bounds;
 pub mod client;
+pub mod error;
 pub mod health;
 pub mod keeper;
 pub mod protocol;

@@ -20,6 +20,8 @@ use std::sync::Arc;
 use rmcp::model::{JsonObject, Tool};
 use serde_json::{Map, Value};
 
+use crate::json_size::json_bytes;
+
 /// Characters of a tool's description kept. Claude Code cuts at 2,048; the longest description
 /// among the test upstreams and GitHub's server is under 500.
 pub const MAX_TOOL_DESCRIPTION_CHARS: usize = 1_800;
@@ -81,7 +83,7 @@ fn cap_object(mut object: Map<String, Value>, level: usize) -> Map<String, Value
     }
     let mut notes = Vec::new();
     if let Some(Value::Array(values)) = object.get("enum") {
-        let chars: usize = values.iter().map(|v| v.to_string().len()).sum();
+        let chars: usize = values.iter().map(json_bytes).sum();
         if values.len() > MAX_ENUM_VALUES || chars > MAX_ENUM_CHARS {
             notes.push(enum_note(values, chars));
             if !object.contains_key("type") {

@@ -1,7 +1,7 @@
 // Configuration mistakes are reported, not guessed around: an invalid UPSTREAMS stops the runner
-// from serving with an error naming the field (to the client and in the log), and a header that
-// names a secret the Worker lacks makes that one upstream unavailable, naming the secret, while
-// the others keep working.
+// from serving with an error naming the field (to the client and in the log; with RUNNER_TOKEN
+// set, only to a client that presents a token), and a header that names a secret the Worker
+// lacks makes that one upstream unavailable, naming the secret, while the others keep working.
 
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -35,6 +35,35 @@ describe("configuration errors", () => {
         await sleep(100);
       }
       assert.ok(logged, readFileSync(stack.runnerLog, "utf8"));
+    } finally {
+      stack.stop();
+    }
+  });
+
+  test("with RUNNER_TOKEN set, a caller without the token gets 401, not the configuration's error", async () => {
+    const stack = await startStack({
+      extraUpstreams: [{ name: "slowpoke", url: "http://127.0.0.1:9/mcp", timeoutMs: 5 }],
+      secrets: { RUNNER_TOKEN: "e2e-config-token" },
+    });
+    const post = (authorization) =>
+      fetch(stack.url, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          ...(authorization ? { authorization } : {}),
+        },
+        body: INITIALIZE,
+      });
+    try {
+      for (const authorization of [undefined, "Bearer wrong-token"]) {
+        const response = await post(authorization);
+        assert.equal(response.status, 401);
+        assert.doesNotMatch(await response.text(), /UPSTREAMS|slowpoke|127\.0\.0\.1:9/);
+      }
+      const admitted = await post("Bearer e2e-config-token");
+      assert.equal(admitted.status, 503);
+      assert.match(await admitted.text(), /UPSTREAMS\[3\]\.timeoutMs/);
     } finally {
       stack.stop();
     }

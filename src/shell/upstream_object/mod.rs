@@ -13,7 +13,7 @@ use std::rc::Rc;
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
 
 use super::objects::call_answer;
-use super::runner::UPSTREAMS_VAR;
+use crate::config::UPSTREAMS_VAR;
 use crate::sandbox::protocol::BridgeReply;
 use crate::upstream::client::UpstreamError;
 use crate::upstream::health::CachedTools;

@@ -30,6 +30,7 @@ use super::protocol::{UpstreamAnswer, UpstreamCommand, LIST_WAIT_MS};
 use super::queue::CallQueue;
 use super::session::{never, Connection, Http, Stop};
 use super::target::Target;
+use crate::protocol::method;
 
 /// A tool-list fetch that everyone waiting for it shares.
 type SharedFetch = Shared<LocalBoxFuture<'static, Result<Rc<CachedTools>, UpstreamError>>>;
@@ -221,7 +222,8 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
         let result = self
             .timed(
                 target,
-                self.connection.request(target, "tools/call", params, stop),
+                self.connection
+                    .request(target, method::TOOLS_CALL, params, stop),
             )
             .await
             .and_then(|value| {

@@ -10,7 +10,7 @@ use std::rc::Rc;
 use futures::executor::block_on;
 use futures::future::join;
 use rmcp::model::Tool;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::*;
 use crate::config::RunnerConfig;
@@ -41,7 +41,7 @@ fn keeper(http: &Rc<FakeHttp>, store: &MemoryStore) -> Keeper {
 
 /// The upstream `fake`, whose `Authorization` header holds [`SECRET`], with `extra`
 /// configuration.
-fn target(extra: serde_json::Value) -> Rc<Target> {
+fn target(extra: Value) -> Rc<Target> {
     let mut entry = json!({"name": "fake", "url": "http://127.0.0.1:9/mcp"});
     entry
         .as_object_mut()
@@ -73,7 +73,7 @@ fn ask(keeper: &Keeper, target: &Rc<Target>, command: UpstreamCommand) -> Upstre
     block_on(keeper.answer(target, command))
 }
 
-fn call(name: &str, arguments: serde_json::Value, execution: Option<&str>) -> UpstreamCommand {
+fn call(name: &str, arguments: Value, execution: Option<&str>) -> UpstreamCommand {
     UpstreamCommand::CallTool {
         name: name.into(),
         arguments: arguments.as_object().cloned(),

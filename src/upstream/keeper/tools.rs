@@ -8,6 +8,7 @@ use rmcp::model::{ListToolsResult, Tool};
 use serde_json::json;
 
 use super::{SharedFetch, ToolStore, UpstreamKeeper};
+use crate::protocol::method;
 use crate::upstream::arguments::ArgumentChecker;
 use crate::upstream::client::UpstreamError;
 use crate::upstream::health::{CachedTools, UpstreamStatus};
@@ -105,7 +106,7 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
             let params = cursor.as_ref().map_or(json!({}), |c| json!({"cursor": c}));
             let page = self
                 .connection
-                .request(target, "tools/list", params, never())
+                .request(target, method::TOOLS_LIST, params, never())
                 .await?;
             let page: ListToolsResult =
                 serde_json::from_value(page).map_err(|e| UpstreamError::Malformed {

@@ -16,10 +16,12 @@ use url::Url;
 
 use super::streamable::read_error_body;
 use super::{base_headers, Connection, Exchange, Http, HttpRequest, HttpResponse, Link};
+use crate::protocol::method::PING;
+use crate::protocol::notification::TOOLS_LIST_CHANGED;
 use crate::upstream::bounds::session_rejected;
 use crate::upstream::client::{
     classify, empty_result, http_failure, initialize_request, initialized_notification,
-    negotiated_version, parse_message, Incoming, UpstreamError, TOOLS_LIST_CHANGED,
+    negotiated_version, parse_message, Incoming, UpstreamError,
 };
 use crate::upstream::sse::{Event, EventParser, EventTooLarge};
 use crate::upstream::target::Target;
@@ -216,7 +218,7 @@ async fn read_events<H: Http + 'static>(
             Ok(Incoming::Notification { method }) if method == TOOLS_LIST_CHANGED => {
                 (connection.on_tools_changed)();
             }
-            Ok(Incoming::Request { id, method }) if method == "ping" => {
+            Ok(Incoming::Request { id, method }) if method == PING => {
                 let (this, target) = (Rc::clone(&connection), Rc::clone(&target));
                 let endpoint = channel.endpoint.clone();
                 connection.http.spawn(async move {

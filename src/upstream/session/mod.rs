@@ -34,6 +34,7 @@ pub use http::{Abort, Http, HttpRequest, HttpResponse};
 use super::client::{self, cancelled_notification, UpstreamError};
 use super::target::Target;
 use crate::config::Transport;
+use crate::protocol::method::TOOLS_CALL;
 use legacy::Channel;
 use streamable::Session;
 
@@ -101,7 +102,7 @@ impl<H: Http + 'static> Connection<H> {
         params: Value,
         mut stop: Stop,
     ) -> Result<Value, UpstreamError> {
-        let attempts = if method == "tools/call" { 1 } else { 2 };
+        let attempts = if method == TOOLS_CALL { 1 } else { 2 };
         for _ in 0..attempts {
             let link = self.link(target).await?;
             let id = self.next_id();

@@ -6,11 +6,12 @@ use std::rc::Rc;
 use serde_json::Value;
 
 use super::{Connection, Exchange, Http, HttpResponse, Link};
+use crate::protocol::http::{PROTOCOL_VERSION_HEADER, SESSION_HEADER};
+use crate::protocol::notification::TOOLS_LIST_CHANGED;
 use crate::upstream::bounds::{session_rejected, ByteBudget, ERROR_BODY_BYTES};
 use crate::upstream::client::{
     http_failure, initialize_request, initialized_notification, negotiated_version,
-    read_json_response, sends_version_header, StreamedResponse, UpstreamError, SESSION_HEADER,
-    TOOLS_LIST_CHANGED,
+    read_json_response, sends_version_header, StreamedResponse, UpstreamError,
 };
 use crate::upstream::target::Target;
 
@@ -78,7 +79,7 @@ impl Session {
     pub(super) fn headers(&self) -> Vec<(&'static str, String)> {
         let mut headers = Vec::new();
         if sends_version_header(&self.version) {
-            headers.push(("MCP-Protocol-Version", self.version.clone()));
+            headers.push((PROTOCOL_VERSION_HEADER, self.version.clone()));
         }
         if let Some(id) = &self.id {
             headers.push((SESSION_HEADER, id.clone()));

@@ -6,6 +6,9 @@
 
 use std::collections::HashSet;
 
+/// The global the sandbox harness binds in every program, which no upstream namespace may take.
+pub const CONSOLE: &str = "console";
+
 /// JavaScript reserved words and literals that cannot be used as an identifier in module code.
 const RESERVED_WORDS: &[&str] = &[
     "await",

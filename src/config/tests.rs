@@ -1,0 +1,159 @@
+//! The operator's configuration as it is parsed, defaulted, scoped and refused.
+
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+use super::*;
+
+/// Two upstreams, one with a secret header; shared with the header templating tests.
+pub(super) const TWO_UPSTREAMS: &str = r#"[
+    {"name": "everything", "url": "http://127.0.0.1:3101/mcp"},
+    {"name": "github", "url": "https://api.example.com/mcp",
+     "headers": {"Authorization": "Bearer ${GITHUB_TOKEN}"}}
+]"#;
+
+#[test]
+fn parses_upstreams_in_order() {
+    let config = RunnerConfig::from_json(TWO_UPSTREAMS).unwrap();
+    assert_eq!(config.upstream_names(), ["everything", "github"]);
+    assert_eq!(
+        config.upstream("github").unwrap().url,
+        "https://api.example.com/mcp"
+    );
+}
+
+#[test]
+fn a_scope_narrows_to_configured_upstreams_in_configuration_order() {
+    let config = RunnerConfig::from_json(
+        r#"[{"name": "a", "url": "http://127.0.0.1:1/mcp"},
+            {"name": "b", "url": "http://127.0.0.1:2/mcp"},
+            {"name": "c", "url": "http://127.0.0.1:3/mcp"}]"#,
+    )
+    .unwrap();
+    assert_eq!(config.scope(None).unwrap(), ["a", "b", "c"]);
+    assert_eq!(config.scope(Some("c, a,")).unwrap(), ["a", "c"]);
+    assert_eq!(config.scope(Some(" , ")), Err(ScopeError::Empty));
+    let unknown = config.scope(Some("a,zz")).unwrap_err();
+    assert_eq!(
+        unknown.to_string(),
+        "the `upstreams` URL parameter names `zz`, which is not configured; the configured \
+         upstreams are: a, b, c"
+    );
+}
+
+/// The fenced block after `<!-- example: NAME -->` in README.md.
+fn readme_example(name: &str) -> &'static str {
+    let readme = include_str!("../../README.md");
+    let marker = format!("<!-- example: {name} -->");
+    let after_marker = &readme[readme.find(&marker).expect("example is in README.md")..];
+    let body = &after_marker[after_marker.find("```").unwrap()..];
+    let body = &body[body.find('\n').unwrap() + 1..];
+    &body[..body.find("\n```").unwrap()]
+}
+
+#[test]
+fn the_readme_limits_example_is_valid() {
+    let limits =
+        crate::sandbox::limits::ExecutionLimits::from_json(readme_example("limits")).unwrap();
+    assert_eq!((limits.timeout_ms, limits.max_tool_calls), (60_000, 200));
+}
+
+#[test]
+fn the_readme_configuration_example_is_valid() {
+    let config = RunnerConfig::from_json(readme_example("config")).unwrap();
+    assert_eq!(config.upstream_names(), ["everything", "github", "legacy"]);
+    assert_eq!(config.upstreams[2].transport, Transport::Sse);
+    let github = config.upstream("github").unwrap();
+    assert_eq!(
+        github.resolved_headers(|_| Some("t".into())).unwrap()[0].1,
+        "Bearer t"
+    );
+}
+
+#[test]
+fn per_upstream_settings_have_defaults_and_can_be_set() {
+    let config = RunnerConfig::from_json(
+        r#"[{"name": "a", "url": "http://x"},
+            {"name": "b", "url": "http://y/sse", "transport": "sse", "timeoutMs": 500,
+             "toolsTtlSeconds": 0, "tools": {"allow": ["get_*"], "deny": ["get_secret"]},
+             "maxResultBytes": 2048, "maxConcurrentCalls": 1}]"#,
+    )
+    .unwrap();
+    let [a, b] = &config.upstreams[..] else {
+        panic!("two upstreams")
+    };
+    assert_eq!(
+        (a.transport, a.timeout_ms, a.tools_ttl_seconds),
+        (
+            Transport::StreamableHttp,
+            DEFAULT_TIMEOUT_MS,
+            DEFAULT_TOOLS_TTL_SECONDS
+        )
+    );
+    assert_eq!(
+        (b.transport, b.timeout_ms, b.tools_ttl_seconds),
+        (Transport::Sse, 500, 0)
+    );
+    assert_eq!(
+        (a.max_result_bytes, a.max_concurrent_calls),
+        (DEFAULT_MAX_RESULT_BYTES, None)
+    );
+    assert_eq!(
+        (b.max_result_bytes, b.max_concurrent_calls),
+        (2048, Some(1))
+    );
+    assert!(b.tools.permits("get_stock"));
+    assert!(!b.tools.permits("get_secret"), "deny wins over allow");
+    assert!(!b.tools.permits("create_order"), "not in allow");
+    assert!(a.tools.permits("anything"), "no filter exposes every tool");
+}
+
+#[test]
+fn rejects_each_bad_field_by_name() {
+    let cases = [
+        (
+            r#"[{"name": "Bad-Name", "url": "http://x"}]"#,
+            "UPSTREAMS[0].name",
+        ),
+        (r#"[{"name": "ok", "url": "ftp://x"}]"#, "UPSTREAMS[0].url"),
+        (
+            r#"[{"name": "ok", "url": "http://x", "headers": {"A": "${"}}]"#,
+            "headers.A",
+        ),
+        (
+            r#"[{"name": "a", "url": "http://x"}, {"name": "a", "url": "http://y"}]"#,
+            "[1].name",
+        ),
+        (r#"[{"name": "class", "url": "http://x"}]"#, "reserved"),
+        (r#"[{"name": "console", "url": "http://x"}]"#, "reserved"),
+        (
+            r#"[{"name": "a", "url": "http://x", "extra": 1}]"#,
+            "unknown field `extra`",
+        ),
+        (r#"{"name": "a"}"#, "UPSTREAMS is not valid"),
+        (
+            r#"[{"name": "a", "url": "http://x", "transport": "websocket"}]"#,
+            "unknown variant `websocket`",
+        ),
+        (
+            r#"[{"name": "a", "url": "http://x", "timeoutMs": 5}]"#,
+            "UPSTREAMS[0].timeoutMs: 5 is outside 100 to 120000",
+        ),
+        (
+            r#"[{"name": "a", "url": "http://x", "tools": {"deny": [""]}}]"#,
+            "UPSTREAMS[0].tools.deny: a pattern is empty",
+        ),
+        (
+            r#"[{"name": "a", "url": "http://x", "maxConcurrentCalls": 0}]"#,
+            "UPSTREAMS[0].maxConcurrentCalls: 0 is outside 1 to 1000",
+        ),
+        (
+            r#"[{"name": "a", "url": "http://x", "maxResultBytes": 100000000}]"#,
+            "UPSTREAMS[0].maxResultBytes: 100000000 is outside 1024 to 33554432",
+        ),
+    ];
+    for (json, expected) in cases {
+        let err = RunnerConfig::from_json(json).unwrap_err().to_string();
+        assert!(err.contains(expected), "{json}: {err}");
+    }
+}

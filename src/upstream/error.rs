@@ -1,0 +1,174 @@
+//! Why a request to an upstream failed, and how the upstream's own words are quoted in it:
+//! cut to one line, capped, and in quotes so they cannot pass for the runner's.
+
+use rmcp::model::ErrorData;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::redact::Secrets;
+
+/// Why a request to an upstream failed. Messages never contain header values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+#[non_exhaustive]
+pub enum UpstreamError {
+    /// The request did not reach the server or got no answer.
+    #[error("unreachable: {detail}")]
+    Unreachable {
+        /// The transport's message.
+        detail: String,
+    },
+    /// The server answered with an HTTP error status.
+    #[error("HTTP {status}: {detail}")]
+    HttpStatus {
+        /// The status.
+        status: u16,
+        /// The start of the body.
+        detail: String,
+    },
+    /// No answer arrived in time.
+    #[error("no answer within {ms} ms")]
+    Timeout {
+        /// The time waited.
+        ms: u32,
+    },
+    /// The runner's configuration for this upstream cannot be used.
+    #[error("misconfigured: {detail}")]
+    Misconfigured {
+        /// What is wrong (names, never secret values).
+        detail: String,
+    },
+    /// The server no longer knows the session (HTTP 404, or a 400 saying so, to a request
+    /// carrying it; see [`crate::upstream::bounds::session_rejected`]). The request was not processed; the
+    /// next one opens a new session.
+    #[error("the upstream had ended the session, so the request was not processed; call again")]
+    SessionExpired,
+    /// The answer is not the JSON-RPC response that was asked for.
+    #[error("malformed response: {detail}")]
+    Malformed {
+        /// What was wrong.
+        detail: String,
+    },
+    /// The server answered with a JSON-RPC error.
+    #[error("JSON-RPC error {code}: {message}")]
+    Rpc {
+        /// The error code.
+        code: i32,
+        /// The server's message.
+        message: String,
+    },
+    /// The answer was larger than the upstream's `maxResultBytes`; the runner stopped reading it,
+    /// so it cost no more memory than the limit.
+    #[error(
+        "the answer is too large: {size}, over this upstream's limit of {limit} bytes \
+         (maxResultBytes); the runner did not read it",
+        size = size_text(*.bytes, *.declared, *.limit)
+    )]
+    TooLarge {
+        /// The declared length, or how many bytes had arrived when reading stopped.
+        bytes: u64,
+        /// Whether `bytes` is the answer's declared `Content-Length`.
+        declared: bool,
+        /// The limit.
+        limit: u64,
+    },
+    /// The runner's client cancelled the execution while the call was in flight; the upstream
+    /// was told to stop.
+    #[error("cancelled by the client ({reason})")]
+    Cancelled {
+        /// The client's reason.
+        reason: String,
+    },
+}
+
+impl UpstreamError {
+    /// The error with every secret removed from its text. Every variant is listed, so a new
+    /// one that carries text cannot be added without deciding how it is redacted.
+    pub fn redacted(self, secrets: &Secrets) -> Self {
+        let clean = |text: String| secrets.string(text);
+        match self {
+            Self::Unreachable { detail } => Self::Unreachable {
+                detail: clean(detail),
+            },
+            Self::HttpStatus { status, detail } => Self::HttpStatus {
+                status,
+                detail: clean(detail),
+            },
+            Self::Timeout { ms } => Self::Timeout { ms },
+            Self::Misconfigured { detail } => Self::Misconfigured {
+                detail: clean(detail),
+            },
+            Self::SessionExpired => Self::SessionExpired,
+            Self::Malformed { detail } => Self::Malformed {
+                detail: clean(detail),
+            },
+            Self::Rpc { code, message } => Self::Rpc {
+                code,
+                message: clean(message),
+            },
+            Self::TooLarge {
+                bytes,
+                declared,
+                limit,
+            } => Self::TooLarge {
+                bytes,
+                declared,
+                limit,
+            },
+            Self::Cancelled { reason } => Self::Cancelled {
+                reason: clean(reason),
+            },
+        }
+    }
+}
+
+/// How an oversized answer's size is told: its declared length, or where reading stopped.
+fn size_text(bytes: u64, declared: bool, limit: u64) -> String {
+    if declared {
+        format!("{bytes} bytes (its declared length)")
+    } else {
+        format!("more than {limit} bytes (reading stopped at {bytes})")
+    }
+}
+
+/// How much of an error body to quote.
+pub(super) const DETAIL_CHARS: usize = 200;
+
+/// The error for an answer with a non-2xx status and this body. The upstream's words are quoted
+/// (as a JSON string, so they cannot pass for the runner's); a JSON-RPC error body is told by its
+/// code and message.
+pub fn http_failure(status: u16, body: &str) -> UpstreamError {
+    let rpc_error = serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|message| {
+            serde_json::from_value::<ErrorData>(message.get("error")?.clone()).ok()
+        });
+    let detail = match rpc_error {
+        Some(error) => format!(
+            "JSON-RPC error {} {}",
+            error.code.0,
+            quoted(&excerpt(&error.message))
+        ),
+        None => quoted(&excerpt(body)),
+    };
+    UpstreamError::HttpStatus { status, detail }
+}
+
+/// `text` as a JSON string literal: the upstream's words, in quotes, escapes and all.
+fn quoted(text: &str) -> String {
+    Value::String(text.to_owned()).to_string()
+}
+
+/// The first characters of `text` on one line, cut at a character boundary.
+pub(super) fn excerpt(text: &str) -> String {
+    let line = one_line(text);
+    match line.char_indices().nth(DETAIL_CHARS) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line,
+    }
+}
+
+/// `text` with its line breaks as spaces, so a cause stays one line.
+pub(super) fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
