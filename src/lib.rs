@@ -27,6 +27,8 @@
 //!   trait.
 //! - [`admin`]: the operator's endpoint: upstream health and refresh, the audit log.
 //! - [`admission`]: the order a request is served in: the guard before the configuration.
+//! - [`runner`]: the product's MCP backend (sessions, the two tools, metrics, the operator's
+//!   view) over the services the Worker provides.
 //!
 //! Only the `shell` module (compiled for `wasm32` alone) touches JavaScript: the fetch handler,
 //! Durable Objects, the Worker Loader and the bridge entrypoint.
@@ -43,6 +45,7 @@ pub mod metrics;
 pub mod names;
 pub mod protocol;
 pub mod redact;
+pub mod runner;
 pub mod sandbox;
 pub mod session;
 pub mod upstream;

@@ -9,6 +9,7 @@
 //! A session belongs to the token that opened it: a request bearing another token (or none,
 //! once tokens are required) finds no such session, exactly as if the id were never issued.
 
+use rmcp::model::RequestId;
 use serde::{Deserialize, Serialize};
 
 use crate::protocol::log_level::LogLevel;
@@ -16,6 +17,12 @@ use crate::protocol::token::TokenFingerprint;
 
 /// How long a session may go unused before it ends: 24 hours.
 pub const SESSION_IDLE_TIMEOUT_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// The key a request is watched under in its session's object: its JSON-RPC id as JSON, so
+/// `1` and `"1"` stay apart.
+pub fn request_key(id: &RequestId) -> String {
+    serde_json::to_string(id).unwrap_or_default()
+}
 
 /// What the runner remembers about one MCP session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -23,6 +23,7 @@ const LAYERS: &[&[&str]] = &[
     &["audit", "metrics"],
     &["execution"],
     &["admin", "admission"],
+    &["runner"],
     &["shell"],
 ];
 

@@ -2,7 +2,8 @@
 //!
 //! - the fetch handler (this module) routes `/mcp` to [`crate::mcp::http`] and `/admin/…` to
 //!   [`crate::admin`];
-//! - [`runner`] implements the MCP backend with Durable Objects and the Worker Loader;
+//! - [`services`] is the Worker as the [runner](crate::runner)'s services, [`platform`] as an
+//!   [execution](crate::execution)'s platform, and [`catalog`] reads the upstreams' tool lists;
 //! - [`session_object`], [`upstream_object`] and [`ledger_object`] are the Durable Objects;
 //! - [`loader`] loads a dynamic isolate and runs a program in it;
 //! - [`bridge`] is the one capability the isolate holds: a function whose calls pass the
@@ -19,7 +20,7 @@ mod ledger_object;
 mod loader;
 mod objects;
 mod platform;
-mod runner;
+mod services;
 mod session_object;
 mod upstream_object;
 
@@ -101,7 +102,7 @@ async fn serve(mut req: Request, env: Env, ctx: Context, endpoint: Endpoint) -> 
         .find(|(name, _)| name == UPSTREAMS_PARAMETER)
         .map(|(_, value)| value.into_owned());
     let started = admit(refusal, || {
-        runner::Runner::new(env, ctx, holder, requested_upstreams)
+        services::start(env, ctx, holder, requested_upstreams)
             .inspect_err(|err| console_error!("{err}"))
     });
     let response = match started.map(Rc::new) {

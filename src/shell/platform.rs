@@ -16,12 +16,12 @@ use super::js::{now_ms, random_uuid};
 use super::ledger_object::record;
 use super::loader::{abandon, run_program};
 use super::objects::{send, SESSION_OBJECTS};
-use super::session_object::request_key;
 use crate::audit::ExecutionAudit;
 use crate::codemode::catalog::Catalog;
 use crate::execution::{Abandonment, IsolateRun, Platform, SandboxError};
 use crate::mcp::context::RequestContext;
 use crate::sandbox::protocol::Outcome;
+use crate::session::request_key;
 use crate::session::SessionCommand;
 
 /// One request's executions.

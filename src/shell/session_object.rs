@@ -17,7 +17,6 @@ use std::time::Duration;
 use futures::channel::{mpsc, oneshot};
 use futures::future::{select, Either};
 use futures::{stream, StreamExt};
-use rmcp::model::RequestId;
 use serde_json::Value;
 use wasm_bindgen::JsValue;
 
@@ -32,11 +31,6 @@ use crate::protocol::log_level::LogLevel;
 use crate::session::{SessionCommand, SessionRecord};
 
 const RECORD_KEY: &str = "session";
-
-/// The key a request is watched under in its session's object.
-pub(crate) fn request_key(id: &RequestId) -> String {
-    serde_json::to_string(id).unwrap_or_default()
-}
 
 /// Cancellations kept for requests not yet watched (the notification overtook the request).
 const EARLY_CANCELLATIONS: usize = 32;

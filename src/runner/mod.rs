@@ -1,0 +1,164 @@
+//! The product's MCP backend: sessions, the `search` and `execute` tools, the metrics resource
+//! and the operator's view, for one request, over the [`Services`] the Worker provides (the
+//! session, upstream and ledger objects, the catalog, executions).
+//!
+//! Identity is the runner's: the token a request presented is fixed when the runner is made,
+//! a session opened with another token reads as no session at all, and what a session may use
+//! is the `?upstreams=` scope it was opened with.
+
+mod admin;
+mod server;
+#[cfg(test)]
+mod tests;
+
+use std::cell::RefCell;
+use std::future::Future;
+
+use rmcp::model::CallToolResult;
+use serde::de::DeserializeOwned;
+
+use crate::audit::LedgerCommand;
+use crate::codemode::catalog::Catalog;
+use crate::config::RunnerConfig;
+use crate::execution::Requester;
+use crate::mcp::context::RequestContext;
+use crate::mcp::{BackendError, Caller};
+use crate::protocol::http::EventStream;
+use crate::protocol::token::TokenFingerprint;
+use crate::sandbox::limits::ExecutionLimits;
+use crate::session::{SessionCommand, SessionRecord};
+use crate::upstream::protocol::{UpstreamAnswer, UpstreamCommand};
+
+/// What the runner needs of the Worker. Errors are one line, for the operator.
+pub trait Services {
+    /// Sends `command` to the object of session `session_id`, for its answer.
+    fn ask_session<A: DeserializeOwned>(
+        &self,
+        session_id: &str,
+        command: &SessionCommand,
+    ) -> impl Future<Output = Result<A, String>>;
+    /// The session's GET stream.
+    fn listen(&self, session_id: &str) -> impl Future<Output = Result<EventStream, String>>;
+    /// Sends `command` to the object of upstream `name`.
+    fn ask_upstream(
+        &self,
+        name: &str,
+        command: &UpstreamCommand,
+    ) -> impl Future<Output = Result<UpstreamAnswer, String>>;
+    /// Asks the ledger.
+    fn ask_ledger<A: DeserializeOwned>(
+        &self,
+        command: &LedgerCommand,
+    ) -> impl Future<Output = Result<A, String>>;
+    /// Tells the ledger after the response, so the client never waits for it.
+    fn tell_ledger(&self, command: LedgerCommand);
+    /// The tools of each of `upstreams`.
+    fn catalog(&self, upstreams: &[String]) -> impl Future<Output = Catalog>;
+    /// Runs `code` for `requester` (see [`crate::execution::execute`]).
+    fn execute(
+        &self,
+        requester: Requester,
+        code: &str,
+        limits: &ExecutionLimits,
+        context: &RequestContext,
+    ) -> impl Future<Output = Option<CallToolResult>>;
+    /// Milliseconds since the Unix epoch.
+    fn now_ms(&self) -> u64;
+    /// A new, unguessable id.
+    fn new_id(&self) -> String;
+}
+
+/// Serves one HTTP request's worth of MCP.
+pub struct Runner<S: Services> {
+    services: S,
+    config: RunnerConfig,
+    limits: ExecutionLimits,
+    /// The token the request presented, when tokens are required.
+    holder: Option<TokenFingerprint>,
+    /// The `upstreams` URL parameter: what a new session or a stateless request is limited to.
+    requested_upstreams: Option<String>,
+    /// The session looked up for this request, so each request reads it once.
+    session: RefCell<Option<(String, SessionRecord)>>,
+}
+
+impl<S: Services> Runner<S> {
+    /// The runner for one request presenting `holder`'s token and asking, with the URL's
+    /// `upstreams` parameter, for `requested_upstreams`.
+    pub fn new(
+        services: S,
+        config: RunnerConfig,
+        limits: ExecutionLimits,
+        holder: Option<TokenFingerprint>,
+        requested_upstreams: Option<String>,
+    ) -> Self {
+        Self {
+            services,
+            config,
+            limits,
+            holder,
+            requested_upstreams,
+            session: RefCell::new(None),
+        }
+    }
+
+    /// The session's record, if it is live and held by this request's token.
+    async fn record(&self, session_id: &str) -> Result<Option<SessionRecord>, BackendError> {
+        if let Some((id, record)) = self.session.borrow().as_ref() {
+            if id == session_id {
+                return Ok(Some(record.clone()));
+            }
+        }
+        let record: Option<SessionRecord> = self
+            .ask_session::<Option<SessionRecord>>(session_id, &SessionCommand::Get)
+            .await?
+            // Another token's session looks exactly like one that does not exist.
+            .filter(|record| record.is_held_by(self.holder.as_ref()));
+        if let Some(record) = &record {
+            *self.session.borrow_mut() = Some((session_id.to_owned(), record.clone()));
+        }
+        Ok(record)
+    }
+
+    async fn live_record(&self, session_id: &str) -> Result<SessionRecord, BackendError> {
+        self.record(session_id)
+            .await?
+            .ok_or_else(|| BackendError::Internal("the session ended during the request".into()))
+    }
+
+    async fn ask_session<A: DeserializeOwned>(
+        &self,
+        session_id: &str,
+        command: &SessionCommand,
+    ) -> Result<A, BackendError> {
+        self.services
+            .ask_session(session_id, command)
+            .await
+            .map_err(|e| BackendError::Internal(format!("session storage failed: {e}")))
+    }
+
+    /// The upstreams `caller` may use: its session's, or all of them. A session's log level
+    /// goes to `context` (a stateless request brings its own).
+    async fn upstreams_of(
+        &self,
+        caller: Caller<'_>,
+        context: Option<&RequestContext>,
+    ) -> Result<Vec<String>, BackendError> {
+        match caller {
+            Caller::Session(session_id) => {
+                let record = self.live_record(session_id).await?;
+                if let Some(context) = context {
+                    context.set_log_level(record.log_level);
+                }
+                Ok(record.upstreams)
+            }
+            Caller::Stateless => self.scope(),
+        }
+    }
+
+    /// The upstreams the request's URL asks for (all of them when it does not ask).
+    fn scope(&self) -> Result<Vec<String>, BackendError> {
+        self.config
+            .scope(self.requested_upstreams.as_deref())
+            .map_err(|e| BackendError::InvalidParams(e.to_string()))
+    }
+}

@@ -1,0 +1,158 @@
+//! The runner as the MCP server's backend: sessions kept in their objects, the two tools and
+//! the metrics resource.
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResult, ProtocolVersion, RequestId, Resource, ResourceContents,
+    Tool,
+};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use super::{Runner, Services};
+use crate::audit::LedgerCommand;
+use crate::codemode::tools::{self, ExecuteInput, SearchInput, EXECUTE_TOOL, SEARCH_TOOL};
+use crate::execution::{self, Requester};
+use crate::mcp::context::RequestContext;
+use crate::mcp::{BackendError, Caller, ServerBackend};
+use crate::metrics::{definition_chars, metrics_contents, metrics_resource, METRICS_URI};
+use crate::protocol::http::EventStream;
+use crate::protocol::log_level::LogLevel;
+use crate::session::{request_key, SessionCommand, SessionRecord};
+
+impl<S: Services> ServerBackend for Runner<S> {
+    const INSTRUCTIONS: &'static str = tools::INSTRUCTIONS;
+
+    async fn open_session(
+        &self,
+        protocol_version: &ProtocolVersion,
+    ) -> Result<String, BackendError> {
+        let session_id = self.services.new_id();
+        let record = SessionRecord::new(
+            protocol_version.to_string(),
+            self.scope()?,
+            self.holder.clone(),
+            self.services.now_ms(),
+        );
+        let _: bool = self
+            .ask_session(&session_id, &SessionCommand::Open { record })
+            .await?;
+        Ok(session_id)
+    }
+
+    async fn session_exists(&self, session_id: &str) -> Result<bool, BackendError> {
+        Ok(self.record(session_id).await?.is_some())
+    }
+
+    async fn close_session(&self, session_id: &str) -> Result<bool, BackendError> {
+        self.session.borrow_mut().take();
+        self.ask_session(session_id, &SessionCommand::Close).await
+    }
+
+    async fn set_log_level(&self, session_id: &str, level: LogLevel) -> Result<(), BackendError> {
+        self.session.borrow_mut().take();
+        let _existed: bool = self
+            .ask_session(session_id, &SessionCommand::SetLogLevel { level })
+            .await?;
+        Ok(())
+    }
+
+    async fn cancel(
+        &self,
+        session_id: &str,
+        request_id: &RequestId,
+        reason: &str,
+    ) -> Result<(), BackendError> {
+        let command = SessionCommand::Cancel {
+            request: request_key(request_id),
+            reason: reason.to_owned(),
+        };
+        let _watched: bool = self.ask_session(session_id, &command).await?;
+        Ok(())
+    }
+
+    async fn listen(&self, session_id: &str) -> Result<EventStream, BackendError> {
+        self.services
+            .listen(session_id)
+            .await
+            .map_err(|e| BackendError::Internal(format!("session stream failed: {e}")))
+    }
+
+    async fn list_tools(&self, caller: Caller<'_>) -> Result<Vec<Tool>, BackendError> {
+        let upstreams = self.upstreams_of(caller, None).await?;
+        let catalog = self.services.catalog(&upstreams).await;
+        let served = tools::definitions(&catalog);
+        let upstream_tools = catalog
+            .namespaces()
+            .iter()
+            .flat_map(|namespace| &namespace.functions)
+            .map(|function| &function.tool);
+        self.services.tell_ledger(LedgerCommand::Listed {
+            upstream_chars: definition_chars(upstream_tools),
+            served_chars: definition_chars(&served),
+        });
+        Ok(served)
+    }
+
+    async fn list_resources(&self, _caller: Caller<'_>) -> Result<Vec<Resource>, BackendError> {
+        Ok(vec![metrics_resource()])
+    }
+
+    async fn read_resource(
+        &self,
+        caller: Caller<'_>,
+        uri: &str,
+    ) -> Result<Option<ResourceContents>, BackendError> {
+        if uri != METRICS_URI {
+            return Ok(None);
+        }
+        let upstreams = self.upstreams_of(caller, None).await?;
+        let metrics = self
+            .ledger_metrics()
+            .await
+            .map_err(BackendError::Internal)?;
+        Ok(Some(metrics_contents(&metrics.summary(&upstreams))))
+    }
+
+    async fn call_tool(
+        &self,
+        caller: Caller<'_>,
+        params: CallToolRequestParams,
+        context: &RequestContext,
+    ) -> Result<Option<CallToolResult>, BackendError> {
+        let arguments = params.arguments.unwrap_or_default();
+        match params.name.as_ref() {
+            SEARCH_TOOL => {
+                let input: SearchInput = match input(arguments) {
+                    Ok(input) => input,
+                    Err(e) => return Ok(Some(tools::invalid_arguments_result(SEARCH_TOOL, &e))),
+                };
+                let upstreams = self.upstreams_of(caller, Some(context)).await?;
+                let catalog = self.services.catalog(&upstreams).await;
+                execution::report_unavailable(&catalog, context);
+                Ok(Some(tools::search_result(&catalog, &input.query)))
+            }
+            EXECUTE_TOOL => {
+                let input: ExecuteInput = match input(arguments) {
+                    Ok(input) => input,
+                    Err(e) => return Ok(Some(tools::invalid_arguments_result(EXECUTE_TOOL, &e))),
+                };
+                let requester = Requester {
+                    session: caller.session_id().map(str::to_owned),
+                    holder: self.holder.clone(),
+                    upstreams: self.upstreams_of(caller, Some(context)).await?,
+                };
+                let limits = &self.limits;
+                Ok(self
+                    .services
+                    .execute(requester, &input.code, limits, context)
+                    .await)
+            }
+            other => Err(BackendError::UnknownTool(other.to_owned())),
+        }
+    }
+}
+
+/// A tool's arguments as its input type, or what is wrong with them.
+fn input<T: DeserializeOwned>(arguments: Map<String, Value>) -> Result<T, String> {
+    serde_json::from_value(Value::Object(arguments)).map_err(|e| e.to_string())
+}

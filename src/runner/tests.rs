@@ -1,0 +1,248 @@
+//! The runner against in-memory services: who a session belongs to, what a session may use,
+//! how bad tool input is answered, what the ledger is told, and how a failing upstream object
+//! reads to the operator.
+
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use futures::executor::block_on;
+use rmcp::model::{CallToolRequestParams, ProtocolVersion, RequestId};
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+
+use super::*;
+use crate::admin::AdminBackend;
+use crate::codemode::catalog::UpstreamTools;
+use crate::mcp::ServerBackend;
+use crate::protocol::log_level::LogLevel;
+
+/// Sessions, the ledger and executions in memory.
+#[derive(Default)]
+struct FakeServices {
+    sessions: RefCell<HashMap<String, SessionRecord>>,
+    /// Every command the ledger was told.
+    told: RefCell<Vec<LedgerCommand>>,
+    /// The upstreams of each execution.
+    executed: RefCell<Vec<Vec<String>>>,
+}
+
+impl FakeServices {
+    fn answer<A: DeserializeOwned>(value: Value) -> Result<A, String> {
+        serde_json::from_value(value).map_err(|e| e.to_string())
+    }
+}
+
+impl Services for &FakeServices {
+    async fn ask_session<A: DeserializeOwned>(
+        &self,
+        session_id: &str,
+        command: &SessionCommand,
+    ) -> Result<A, String> {
+        let mut sessions = self.sessions.borrow_mut();
+        let answer = match command {
+            SessionCommand::Open { record } => {
+                sessions.insert(session_id.to_owned(), record.clone());
+                json!(true)
+            }
+            SessionCommand::Get => json!(sessions.get(session_id)),
+            SessionCommand::Close => json!(sessions.remove(session_id).is_some()),
+            SessionCommand::SetLogLevel { level } => match sessions.get_mut(session_id) {
+                Some(record) => {
+                    record.log_level = Some(*level);
+                    json!(true)
+                }
+                None => json!(false),
+            },
+            SessionCommand::Cancel { .. } => json!(false),
+            other => return Err(format!("not faked: {other:?}")),
+        };
+        FakeServices::answer(answer)
+    }
+
+    async fn listen(&self, _session_id: &str) -> Result<EventStream, String> {
+        Err("no streams here".into())
+    }
+
+    async fn ask_upstream(
+        &self,
+        name: &str,
+        _command: &UpstreamCommand,
+    ) -> Result<UpstreamAnswer, String> {
+        Err(format!("the object of {name} is gone"))
+    }
+
+    async fn ask_ledger<A: DeserializeOwned>(&self, command: &LedgerCommand) -> Result<A, String> {
+        match command {
+            LedgerCommand::Recent { .. } => FakeServices::answer(json!([])),
+            _ => Err("the ledger is busy".into()),
+        }
+    }
+
+    fn tell_ledger(&self, command: LedgerCommand) {
+        self.told.borrow_mut().push(command);
+    }
+
+    async fn catalog(&self, upstreams: &[String]) -> Catalog {
+        let tool: rmcp::model::Tool =
+            serde_json::from_value(json!({"name": "echo", "inputSchema": {"type": "object"}}))
+                .unwrap();
+        Catalog::new(
+            upstreams
+                .iter()
+                .map(|name| UpstreamTools {
+                    upstream: name.clone(),
+                    tools: Ok(vec![tool.clone()]),
+                })
+                .collect(),
+        )
+    }
+
+    async fn execute(
+        &self,
+        requester: Requester,
+        _code: &str,
+        _limits: &ExecutionLimits,
+        _context: &RequestContext,
+    ) -> Option<CallToolResult> {
+        self.executed.borrow_mut().push(requester.upstreams);
+        Some(CallToolResult::success(vec![]))
+    }
+
+    fn now_ms(&self) -> u64 {
+        1_000
+    }
+
+    fn new_id(&self) -> String {
+        "session-1".into()
+    }
+}
+
+const CONFIG: &str = r#"[{"name": "everything", "url": "http://127.0.0.1:9/mcp"},
+                         {"name": "memory", "url": "http://127.0.0.1:8/mcp"}]"#;
+
+fn runner<'s>(
+    services: &'s FakeServices,
+    holder: Option<&str>,
+    scope: Option<&str>,
+) -> Runner<&'s FakeServices> {
+    Runner::new(
+        services,
+        RunnerConfig::from_json(CONFIG).unwrap(),
+        ExecutionLimits::default(),
+        holder.map(TokenFingerprint::of),
+        scope.map(str::to_owned),
+    )
+}
+
+fn context() -> RequestContext {
+    let request = crate::mcp::jsonrpc::Request {
+        id: RequestId::Number(1),
+        method: "tools/call".into(),
+        params: None,
+    };
+    RequestContext::new(&request, None)
+}
+
+fn call(name: &str, arguments: Value) -> CallToolRequestParams {
+    serde_json::from_value(json!({"name": name, "arguments": arguments})).unwrap()
+}
+
+#[test]
+fn a_session_opened_with_one_token_is_no_session_to_another() {
+    let services = FakeServices::default();
+    let alice = runner(&services, Some("alice-token"), None);
+    let id = block_on(alice.open_session(&ProtocolVersion::V_2025_06_18)).unwrap();
+    assert!(block_on(alice.session_exists(&id)).unwrap());
+    let mallory = runner(&services, Some("mallory-token"), None);
+    assert!(!block_on(mallory.session_exists(&id)).unwrap());
+    let executed = block_on(mallory.call_tool(
+        Caller::Session(&id),
+        call("execute", json!({"code": "return 1"})),
+        &context(),
+    ));
+    assert!(executed.is_err(), "another token's session cannot run code");
+    assert!(services.executed.borrow().is_empty());
+}
+
+#[test]
+fn a_session_keeps_the_scope_it_was_opened_with() {
+    let services = FakeServices::default();
+    let opened = runner(&services, None, Some("memory"));
+    let id = block_on(opened.open_session(&ProtocolVersion::V_2025_06_18)).unwrap();
+    // A later request's URL cannot widen what the session may use.
+    let later = runner(&services, None, None);
+    let code = call("execute", json!({"code": "return 1"}));
+    block_on(later.call_tool(Caller::Session(&id), code, &context())).unwrap();
+    assert_eq!(*services.executed.borrow(), vec![vec!["memory".to_owned()]]);
+}
+
+#[test]
+fn an_unknown_scope_is_the_clients_mistake() {
+    let services = FakeServices::default();
+    let runner = runner(&services, None, Some("nowhere"));
+    let refused = block_on(runner.open_session(&ProtocolVersion::V_2025_06_18)).unwrap_err();
+    assert!(
+        matches!(refused, BackendError::InvalidParams(_)),
+        "{refused:?}"
+    );
+}
+
+#[test]
+fn bad_tool_input_is_a_tool_error_naming_the_tool_and_an_unknown_tool_a_protocol_error() {
+    let services = FakeServices::default();
+    let runner = runner(&services, None, None);
+    let bad = block_on(runner.call_tool(Caller::Stateless, call("execute", json!({})), &context()))
+        .unwrap()
+        .unwrap();
+    assert_eq!(bad.is_error, Some(true));
+    let text = &bad.content[0].as_text().unwrap().text;
+    assert!(text.contains("execute") && text.contains("code"), "{text}");
+    let unknown =
+        block_on(runner.call_tool(Caller::Stateless, call("delete", json!({})), &context()));
+    assert!(matches!(unknown, Err(BackendError::UnknownTool(_))));
+}
+
+#[test]
+fn listing_tools_tells_the_ledger_what_the_listing_saved() {
+    let services = FakeServices::default();
+    let runner = runner(&services, None, None);
+    let tools = block_on(runner.list_tools(Caller::Stateless)).unwrap();
+    let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+    assert_eq!(names, ["search", "execute"]);
+    assert!(matches!(
+        services.told.borrow().as_slice(),
+        [LedgerCommand::Listed { upstream_chars, served_chars }] if *upstream_chars > 0 && *served_chars > 0
+    ));
+}
+
+#[test]
+fn an_upstream_whose_object_fails_reads_as_unreachable_to_the_operator() {
+    let services = FakeServices::default();
+    let runner = runner(&services, None, None);
+    let statuses = block_on(runner.statuses());
+    assert_eq!(statuses.len(), 2);
+    let status = serde_json::to_value(&statuses[0]).unwrap();
+    assert!(
+        status
+            .to_string()
+            .contains("the object of everything is gone"),
+        "{status}"
+    );
+    assert!(block_on(runner.refresh("nowhere")).is_none());
+    let failed = block_on(runner.metrics()).unwrap_err();
+    assert!(failed.contains("the ledger failed"), "{failed}");
+}
+
+#[test]
+fn a_log_level_change_is_read_back_within_the_request() {
+    let services = FakeServices::default();
+    let runner = runner(&services, None, None);
+    let id = block_on(runner.open_session(&ProtocolVersion::V_2025_06_18)).unwrap();
+    assert!(block_on(runner.session_exists(&id)).unwrap());
+    block_on(runner.set_log_level(&id, LogLevel::Debug)).unwrap();
+    let record = block_on(runner.record(&id)).unwrap().unwrap();
+    assert_eq!(record.log_level, Some(LogLevel::Debug));
+}
