@@ -11,10 +11,8 @@
 //! It also holds the session's GET streams, for what the runner says outside any request.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
-use futures::channel::{mpsc, oneshot};
 use futures::future::{select, Either};
 use futures::{stream, StreamExt};
 use serde_json::Value;
@@ -28,15 +26,9 @@ use worker::{
 use crate::mcp::context::log_message;
 use crate::mcp::events;
 use crate::protocol::log_level::LogLevel;
-use crate::session::{SessionCommand, SessionRecord};
+use crate::session::{Room, SessionCommand, SessionRecord};
 
 const RECORD_KEY: &str = "session";
-
-/// Cancellations kept for requests not yet watched (the notification overtook the request).
-const EARLY_CANCELLATIONS: usize = 32;
-
-/// GET streams kept open per session; a newer one closes the oldest. A client needs one.
-const LISTENERS: usize = 4;
 
 /// How often an idle GET stream carries a comment, so proxies do not close it as dead.
 const KEEP_ALIVE: Duration = Duration::from_secs(25);
@@ -45,21 +37,15 @@ const KEEP_ALIVE: Duration = Duration::from_secs(25);
 #[durable_object]
 pub struct SessionObject {
     state: State,
-    /// Running requests' watchers, by request id.
-    watchers: RefCell<HashMap<String, oneshot::Sender<String>>>,
-    /// Recent cancellations that found no watcher: request id and reason.
-    early: RefCell<VecDeque<(String, String)>>,
-    /// The open GET streams, oldest first.
-    listeners: RefCell<VecDeque<mpsc::UnboundedSender<Vec<u8>>>>,
+    /// Cancellation watchers and GET streams.
+    room: RefCell<Room>,
 }
 
 impl DurableObject for SessionObject {
     fn new(state: State, _env: Env) -> Self {
         Self {
             state,
-            watchers: RefCell::new(HashMap::new()),
-            early: RefCell::new(VecDeque::new()),
-            listeners: RefCell::new(VecDeque::new()),
+            room: RefCell::new(Room::default()),
         }
     }
 
@@ -83,12 +69,12 @@ impl DurableObject for SessionObject {
             }
             SessionCommand::Watch { request } => self.watch(request),
             SessionCommand::Cancel { request, reason } => {
-                Response::from_json(&self.cancel(request, reason))
+                Response::from_json(&self.room.borrow_mut().cancel(request, reason))
             }
             SessionCommand::Close => {
                 let existed = self.state.storage().delete(RECORD_KEY).await?;
                 self.state.storage().delete_alarm().await?;
-                self.listeners.borrow_mut().clear();
+                self.room.borrow_mut().close_streams();
                 Response::from_json(&existed)
             }
             SessionCommand::Listen => self.listen(),
@@ -108,21 +94,7 @@ impl DurableObject for SessionObject {
 impl SessionObject {
     /// A stream that carries the reason once `request` is cancelled.
     fn watch(&self, request: String) -> Result<Response> {
-        let (sender, receiver) = oneshot::channel();
-        let mut early = self.early.borrow_mut();
-        match early.iter().position(|(id, _)| *id == request) {
-            Some(at) => {
-                let (_, reason) = early.remove(at).unwrap_or_default();
-                // The receiver is alive just below, so this cannot fail.
-                let _ = sender.send(reason);
-            }
-            None => {
-                let mut watchers = self.watchers.borrow_mut();
-                // A finished request dropped its stream, and with it the receiver.
-                watchers.retain(|_, watcher| !watcher.is_canceled());
-                watchers.insert(request, sender);
-            }
-        }
+        let receiver = self.room.borrow_mut().watch(request);
         let reason = stream::once(receiver).filter_map(|outcome| async move {
             outcome
                 .ok()
@@ -131,33 +103,13 @@ impl SessionObject {
         Response::from_stream(reason)
     }
 
-    /// Delivers a cancellation to its watcher; kept a while when the request is not watched yet.
-    fn cancel(&self, request: String, reason: String) -> bool {
-        let watcher = self.watchers.borrow_mut().remove(&request);
-        match watcher {
-            Some(watcher) => watcher.send(reason).is_ok(),
-            None => {
-                let mut early = self.early.borrow_mut();
-                if early.len() == EARLY_CANCELLATIONS {
-                    early.pop_front();
-                }
-                early.push_back((request, reason));
-                false
-            }
-        }
-    }
-
     /// A new GET stream: a comment at once (so the client sees it open), then each published
     /// event, with a keep-alive comment whenever it has been idle a while.
     fn listen(&self) -> Result<Response> {
-        let (sender, receiver) = mpsc::unbounded();
-        let _ = sender.unbounded_send(events::comment("session stream open"));
-        let mut listeners = self.listeners.borrow_mut();
-        listeners.retain(|listener| !listener.is_closed());
-        if listeners.len() == LISTENERS {
-            listeners.pop_front();
-        }
-        listeners.push_back(sender);
+        let receiver = self
+            .room
+            .borrow_mut()
+            .listen(events::comment("session stream open"));
         let frames = stream::unfold(receiver, |mut receiver| async move {
             let next = {
                 let wait = Delay::from(KEEP_ALIVE);
@@ -182,9 +134,7 @@ impl SessionObject {
             return Ok(0);
         }
         let frame = events::frame(&log_message(level, data));
-        let mut listeners = self.listeners.borrow_mut();
-        listeners.retain(|listener| listener.unbounded_send(frame.clone()).is_ok());
-        Ok(listeners.len())
+        Ok(self.room.borrow_mut().publish(&frame))
     }
 
     /// The record if the session is live, renewed when due; an expired one is deleted and its
@@ -197,7 +147,7 @@ impl SessionObject {
         let now = now_ms();
         if record.is_expired(now) {
             storage.delete_all().await?;
-            self.listeners.borrow_mut().clear();
+            self.room.borrow_mut().close_streams();
             return Ok(None);
         }
         match record.renewed(now) {

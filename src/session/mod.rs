@@ -9,6 +9,10 @@
 //! A session belongs to the token that opened it: a request bearing another token (or none,
 //! once tokens are required) finds no such session, exactly as if the id were never issued.
 
+mod room;
+
+pub use room::Room;
+
 use rmcp::model::RequestId;
 use serde::{Deserialize, Serialize};
 
