@@ -27,11 +27,12 @@ impl ArgumentChecker {
         }
     }
 
-    /// `Ok` when `arguments` satisfy the schema (or it could not be compiled), else one line per
-    /// problem, joined, naming where each is: `at /filter/category: "toys" is not one of [...]`.
-    pub fn check(&self, arguments: &Map<String, Value>) -> Result<(), String> {
+    /// `Ok` when `arguments` (a call's arguments object) satisfy the schema (or it could not be
+    /// compiled), else one line per problem, joined, naming where each is:
+    /// `at /filter/category: "toys" is not one of [...]`.
+    pub fn check(&self, arguments: &Value) -> Result<(), String> {
         match &self.validator {
-            Some(validator) => problems(validator, &Value::Object(arguments.clone())),
+            Some(validator) => problems(validator, arguments),
             None => Ok(()),
         }
     }
@@ -98,7 +99,7 @@ mod tests {
     use super::*;
 
     fn check(schema: &Map<String, Value>, arguments: &Map<String, Value>) -> Result<(), String> {
-        ArgumentChecker::new(schema).check(arguments)
+        ArgumentChecker::new(schema).check(&Value::Object(arguments.clone()))
     }
 
     fn object(value: Value) -> Map<String, Value> {

@@ -198,7 +198,8 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
             Err(error) => return UpstreamAnswer::Failed { error },
         };
         // Checked here, against the listed schema, so a wrong call never leaves the runner.
-        if let Err(detail) = checker.check(&arguments.clone().unwrap_or_default()) {
+        let arguments = Value::Object(arguments.unwrap_or_default());
+        if let Err(detail) = checker.check(&arguments) {
             return UpstreamAnswer::InvalidArguments { detail };
         }
         // Wait for a turn under `maxConcurrentCalls`; a call stopped while waiting leaves the
@@ -218,7 +219,7 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
                 }
             }
         };
-        let params = json!({"name": name, "arguments": arguments.unwrap_or_default()});
+        let params = json!({"name": name, "arguments": arguments});
         let result = self
             .timed(
                 target,
