@@ -61,12 +61,16 @@ pub(crate) struct CallReply {
 impl CallReply {
     /// `reply`, written here.
     pub(crate) fn of(reply: &BridgeReply) -> Self {
-        let json = serde_json::to_string(reply).unwrap_or_else(|e| {
-            format!(r#"{{"status":"error","kind":"UpstreamProtocolError","message":"the reply could not be written: {e}"}}"#)
-        });
-        Self {
-            json: JsString::from(json),
-            error: reply.error_kind(),
+        match serde_json::to_string(reply) {
+            Ok(json) => Self {
+                json: JsString::from(json),
+                error: reply.error_kind(),
+            },
+            // An error reply holds only strings, so it is always written.
+            Err(e) => Self::of(&BridgeReply::Error {
+                kind: ToolErrorKind::UpstreamProtocolError,
+                message: format!("the reply could not be written: {e}"),
+            }),
         }
     }
 }

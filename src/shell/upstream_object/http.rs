@@ -10,7 +10,7 @@ use worker::{web_sys, AbortSignal, Delay, Fetch, Headers, Method, RequestInit};
 use super::body::{unreachable, BodyReader};
 use crate::shell::js::now_ms;
 use crate::upstream::client::UpstreamError;
-use crate::upstream::session::{Abort, Http, HttpRequest, HttpResponse};
+use crate::upstream::session::{self, Abort, Http, UpstreamRequest, UpstreamResponse};
 
 /// The Worker's network.
 pub(super) struct WorkerHttp;
@@ -36,7 +36,7 @@ impl Abort for WorkerAbort {
     }
 }
 
-impl HttpResponse for WorkerResponse {
+impl UpstreamResponse for WorkerResponse {
     fn status(&self) -> u16 {
         self.response.status_code()
     }
@@ -71,7 +71,7 @@ impl Http for WorkerHttp {
 
     async fn send(
         &self,
-        request: HttpRequest<'_>,
+        request: UpstreamRequest<'_>,
         abort: Option<&WorkerAbort>,
     ) -> Result<WorkerResponse, UpstreamError> {
         let headers = Headers::new();
@@ -79,8 +79,8 @@ impl Http for WorkerHttp {
             headers.set(name, value).map_err(unreachable)?;
         }
         let method = match request.method {
-            "GET" => Method::Get,
-            _ => Method::Post,
+            session::Method::Get => Method::Get,
+            session::Method::Post => Method::Post,
         };
         let mut init = RequestInit::new();
         init.with_method(method)

@@ -11,7 +11,7 @@ use futures::future::{pending, ready, LocalBoxFuture};
 use futures::FutureExt;
 use serde_json::{json, Value};
 
-use super::{Abort, Connection, Http, HttpRequest, HttpResponse};
+use super::{Abort, Connection, Http, UpstreamRequest, UpstreamResponse};
 use crate::config::RunnerConfig;
 use crate::redact::Secrets;
 use crate::upstream::client::UpstreamError;
@@ -75,7 +75,7 @@ pub(crate) struct FakeResponse {
     body: Option<Vec<u8>>,
 }
 
-impl HttpResponse for FakeResponse {
+impl UpstreamResponse for FakeResponse {
     fn status(&self) -> u16 {
         self.status
     }
@@ -111,7 +111,7 @@ impl Http for Rc<FakeHttp> {
 
     fn send(
         &self,
-        request: HttpRequest<'_>,
+        request: UpstreamRequest<'_>,
         _abort: Option<&CountingAbort>,
     ) -> impl Future<Output = Result<FakeResponse, UpstreamError>> {
         let message: Value =

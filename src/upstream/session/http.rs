@@ -5,11 +5,20 @@ use std::future::Future;
 
 use crate::upstream::client::UpstreamError;
 
+/// The two methods a session sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// The 2024-11-05 transport's event stream.
+    Get,
+    /// Every message.
+    Post,
+}
+
 /// One HTTP request to an upstream.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpRequest<'a> {
+pub struct UpstreamRequest<'a> {
     /// `GET` or `POST`.
-    pub method: &'static str,
+    pub method: Method,
     /// Where.
     pub url: &'a str,
     /// Every header, in order.
@@ -18,11 +27,11 @@ pub struct HttpRequest<'a> {
     pub body: Option<String>,
 }
 
-impl<'a> HttpRequest<'a> {
+impl<'a> UpstreamRequest<'a> {
     /// A POST of `body` to `url`.
     pub fn post(url: &'a str, headers: Vec<(String, String)>, body: String) -> Self {
         Self {
-            method: "POST",
+            method: Method::Post,
             url,
             headers,
             body: Some(body),
@@ -32,7 +41,7 @@ impl<'a> HttpRequest<'a> {
     /// A GET of `url`.
     pub fn get(url: &'a str, headers: Vec<(String, String)>) -> Self {
         Self {
-            method: "GET",
+            method: Method::Get,
             url,
             headers,
             body: None,
@@ -41,7 +50,7 @@ impl<'a> HttpRequest<'a> {
 }
 
 /// A response whose body is read as it arrives.
-pub trait HttpResponse {
+pub trait UpstreamResponse {
     /// The status code.
     fn status(&self) -> u16;
     /// A header's value.
@@ -60,7 +69,7 @@ pub trait Abort {
 /// The network, timers and background work of the platform.
 pub trait Http {
     /// A response.
-    type Response: HttpResponse + 'static;
+    type Response: UpstreamResponse + 'static;
     /// An abort handle.
     type Abort: Abort;
 
@@ -69,7 +78,7 @@ pub trait Http {
     /// Sends `request`; the response once its headers have arrived.
     fn send(
         &self,
-        request: HttpRequest<'_>,
+        request: UpstreamRequest<'_>,
         abort: Option<&Self::Abort>,
     ) -> impl Future<Output = Result<Self::Response, UpstreamError>>;
     /// Resolves after `ms` milliseconds.

@@ -15,7 +15,7 @@ use serde_json::Value;
 use url::Url;
 
 use super::streamable::read_error_body;
-use super::{base_headers, Connection, Exchange, Http, HttpRequest, HttpResponse, Link};
+use super::{base_headers, Connection, Exchange, Http, Link, UpstreamRequest, UpstreamResponse};
 use crate::protocol::method::PING;
 use crate::protocol::notification::TOOLS_LIST_CHANGED;
 use crate::upstream::bounds::session_rejected;
@@ -59,7 +59,7 @@ impl Channel {
         id: u64,
     ) -> Result<Link, UpstreamError> {
         let headers = base_headers(target, "text/event-stream");
-        let request = HttpRequest::get(&target.config.url, headers);
+        let request = UpstreamRequest::get(&target.config.url, headers);
         let mut stream = connection.http.send(request, None).await?;
         let status = stream.status();
         if !(200..300).contains(&status) {

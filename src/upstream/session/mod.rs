@@ -29,7 +29,7 @@ use futures::future::{select, Either, LocalBoxFuture, Shared};
 use futures::FutureExt;
 use serde_json::Value;
 
-pub use http::{Abort, Http, HttpRequest, HttpResponse};
+pub use http::{Abort, Http, Method, UpstreamRequest, UpstreamResponse};
 
 use super::client::{self, cancelled_notification, UpstreamError};
 use super::target::Target;
@@ -230,7 +230,7 @@ impl<H: Http + 'static> Connection<H> {
         let mut headers = base_headers(target, "application/json, text/event-stream");
         headers.push(("Content-Type".into(), "application/json".into()));
         headers.extend(extra.iter().map(|(n, v)| ((*n).to_owned(), v.clone())));
-        let request = HttpRequest::post(url, headers, message.to_string());
+        let request = UpstreamRequest::post(url, headers, message.to_string());
         self.http.send(request, abort).await
     }
 }

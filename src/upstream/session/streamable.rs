@@ -5,7 +5,7 @@ use std::rc::Rc;
 
 use serde_json::Value;
 
-use super::{Connection, Exchange, Http, HttpResponse, Link};
+use super::{Connection, Exchange, Http, Link, UpstreamResponse};
 use crate::protocol::http::{PROTOCOL_VERSION_HEADER, SESSION_HEADER};
 use crate::protocol::notification::TOOLS_LIST_CHANGED;
 use crate::upstream::bounds::{session_rejected, ByteBudget, ERROR_BODY_BYTES};
@@ -129,7 +129,10 @@ async fn read_answer<H: Http>(
 }
 
 /// The body of a response, read only while it stays within `limit` bytes.
-async fn read_body(response: &mut impl HttpResponse, limit: u64) -> Result<Vec<u8>, UpstreamError> {
+async fn read_body(
+    response: &mut impl UpstreamResponse,
+    limit: u64,
+) -> Result<Vec<u8>, UpstreamError> {
     let mut body = Vec::new();
     let mut budget = ByteBudget::new(limit);
     while let Some(piece) = response.next_piece().await? {
@@ -140,7 +143,7 @@ async fn read_body(response: &mut impl HttpResponse, limit: u64) -> Result<Vec<u
 }
 
 /// The start of an error answer's body, enough to quote and to judge; the rest is not read.
-pub(super) async fn read_error_body(response: &mut impl HttpResponse) -> String {
+pub(super) async fn read_error_body(response: &mut impl UpstreamResponse) -> String {
     let mut body = Vec::new();
     while let Ok(Some(piece)) = response.next_piece().await {
         body.extend_from_slice(&piece);
