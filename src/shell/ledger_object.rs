@@ -1,23 +1,17 @@
-//! The ledger: one Durable Object for the whole runner that keeps the last
-//! [`AUDIT_KEPT`] audit entries in its SQLite storage, for `GET /admin/audit`, and the
-//! runner's [`Metrics`], which every entry and every `tools/list` updates.
-//!
-//! One object serves every execution, which bounds the rate it can record at (a Durable
-//! Object handles on the order of a thousand requests a second); entries are sent after the
-//! response, so a slow ledger never slows an execution, and the log line is written first,
-//! so nothing is lost from Workers Logs when the ledger is busy.
+//! The [ledger](crate::audit::ledger)'s Durable Object: one for the whole runner, keeping its
+//! entries and metrics in the object's SQLite storage.
 
-use std::cell::{RefCell, RefMut};
+use std::cell::RefCell;
 
 use worker::{
     console_log, durable_object, Context, DurableObject, Env, Request, Response, Result,
-    SqlStorageValue, State,
+    SqlStorage, SqlStorageValue, State,
 };
 
 use super::js::now_ms;
 use super::objects::{ask, LEDGER};
-use crate::audit::{ExecutionAudit, LedgerCommand, AUDIT_KEPT};
-use crate::metrics::Metrics;
+use crate::audit::ledger::{Ledger, LedgerStore};
+use crate::audit::{ExecutionAudit, LedgerCommand};
 
 /// The name of the one ledger object.
 pub(crate) const LEDGER_NAME: &str = "ledger";
@@ -47,9 +41,7 @@ pub(crate) fn tell_ledger(env: &Env, ctx: &Context, command: LedgerCommand) {
 /// The runner's ledger Durable Object.
 #[durable_object]
 pub struct LedgerObject {
-    state: State,
-    /// The metrics as last stored, read on first use.
-    metrics: RefCell<Option<Metrics>>,
+    ledger: RefCell<Ledger<SqlLedger>>,
 }
 
 impl DurableObject for LedgerObject {
@@ -63,32 +55,19 @@ impl DurableObject for LedgerObject {
             let _ = sql.exec(&format!("CREATE TABLE IF NOT EXISTS {table}"), None);
         }
         Self {
-            state,
-            metrics: RefCell::new(None),
+            ledger: RefCell::new(Ledger::new(SqlLedger(sql))),
         }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        match req.json::<LedgerCommand>().await? {
-            LedgerCommand::Record { entry } => {
-                self.keep(&entry)?;
-                self.update_metrics(|metrics| metrics.record_execution(&entry))?;
-                Response::from_json(&true)
-            }
-            LedgerCommand::Recent { limit } => Response::from_json(&self.recent(limit)?),
-            LedgerCommand::Listed {
-                upstream_chars,
-                served_chars,
-            } => {
-                self.update_metrics(|metrics| {
-                    metrics.record_listing(upstream_chars, served_chars)
-                })?;
-                Response::from_json(&true)
-            }
-            LedgerCommand::Metrics => Response::from_json(&*self.metrics()?),
-        }
+        let command: LedgerCommand = req.json().await?;
+        let answer = self.ledger.borrow_mut().answer(command, now_ms());
+        Response::from_json(&answer.map_err(|e| worker::Error::RustError(e.to_string()))?)
     }
 }
+
+/// The object's SQLite storage: the `audit` and `metrics` tables.
+struct SqlLedger(SqlStorage);
 
 /// One stored JSON text, as a query selects it (`… AS json`).
 #[derive(serde::Deserialize)]
@@ -96,64 +75,37 @@ struct Row {
     json: String,
 }
 
-impl LedgerObject {
-    /// Stores `entry` and drops what falls past the newest [`AUDIT_KEPT`].
-    fn keep(&self, entry: &ExecutionAudit) -> Result<()> {
-        let sql = self.state.storage().sql();
-        sql.exec(
-            "INSERT INTO audit (entry) VALUES (?)",
-            vec![SqlStorageValue::String(serde_json::to_string(entry)?)],
-        )?;
-        sql.exec(
-            "DELETE FROM audit WHERE seq <= (SELECT MAX(seq) FROM audit) - ?",
-            vec![SqlStorageValue::Integer(AUDIT_KEPT as i64)],
-        )?;
-        Ok(())
+impl SqlLedger {
+    /// The JSON texts `query` selects.
+    fn select(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Result<Vec<String>> {
+        let rows: Vec<Row> = self.0.exec(query, bindings)?.to_array()?;
+        Ok(rows.into_iter().map(|row| row.json).collect())
+    }
+}
+
+impl LedgerStore for SqlLedger {
+    type Error = worker::Error;
+
+    fn append(&self, entry: &str, kept: usize) -> Result<()> {
+        self.0
+            .exec("INSERT INTO audit (entry) VALUES (?)", vec![entry.into()])?;
+        let kept = SqlStorageValue::Integer(kept as i64);
+        let trim = "DELETE FROM audit WHERE seq <= (SELECT MAX(seq) FROM audit) - ?";
+        self.0.exec(trim, vec![kept]).map(drop)
     }
 
-    /// Applies `change` to the metrics and stores them.
-    fn update_metrics(&self, change: impl FnOnce(&mut Metrics)) -> Result<()> {
-        let mut metrics = self.metrics()?;
-        change(&mut metrics);
-        self.state.storage().sql().exec(
-            "INSERT OR REPLACE INTO metrics (id, body) VALUES (1, ?)",
-            vec![SqlStorageValue::String(serde_json::to_string(&*metrics)?)],
-        )?;
-        Ok(())
+    fn recent(&self, limit: usize) -> Result<Vec<String>> {
+        let query = "SELECT entry AS json FROM audit ORDER BY seq DESC LIMIT ?";
+        self.select(query, vec![SqlStorageValue::Integer(limit as i64)])
     }
 
-    /// The metrics, read from storage on first use.
-    fn metrics(&self) -> Result<RefMut<'_, Metrics>> {
-        let mut cached = self.metrics.borrow_mut();
-        if cached.is_none() {
-            let stored: Vec<Row> = self
-                .state
-                .storage()
-                .sql()
-                .exec("SELECT body AS json FROM metrics WHERE id = 1", None)?
-                .to_array()?;
-            *cached = Some(match stored.first() {
-                Some(row) => serde_json::from_str(&row.json)?,
-                None => Metrics::new(now_ms()),
-            });
-        }
-        RefMut::filter_map(cached, Option::as_mut)
-            .map_err(|_| worker::Error::RustError("the metrics were not loaded".into()))
+    fn metrics(&self) -> Result<Option<String>> {
+        let query = "SELECT body AS json FROM metrics WHERE id = 1";
+        Ok(self.select(query, Vec::new())?.pop())
     }
 
-    /// The newest `limit` entries, newest first.
-    fn recent(&self, limit: usize) -> Result<Vec<ExecutionAudit>> {
-        let rows: Vec<Row> = self
-            .state
-            .storage()
-            .sql()
-            .exec(
-                "SELECT entry AS json FROM audit ORDER BY seq DESC LIMIT ?",
-                vec![SqlStorageValue::Integer(limit.min(AUDIT_KEPT) as i64)],
-            )?
-            .to_array()?;
-        rows.iter()
-            .map(|row| serde_json::from_str(&row.json).map_err(Into::into))
-            .collect()
+    fn put_metrics(&self, metrics: &str) -> Result<()> {
+        let query = "INSERT OR REPLACE INTO metrics (id, body) VALUES (1, ?)";
+        self.0.exec(query, vec![metrics.into()]).map(drop)
     }
 }

@@ -1,0 +1,263 @@
+//! The ledger: one Durable Object for the whole runner that keeps the last [`AUDIT_KEPT`]
+//! audit entries, for `GET /admin/audit`, and the runner's [`Metrics`], which every entry and
+//! every `tools/list` updates. This is what the object does; the object only adapts its
+//! storage to a [`LedgerStore`].
+//!
+//! One object serves every execution, which bounds the rate it can record at (a Durable
+//! Object handles on the order of a thousand requests a second); entries are sent after the
+//! response, so a slow ledger never slows an execution, and the log line is written first,
+//! so nothing is lost from Workers Logs when the ledger is busy.
+
+use serde_json::Value;
+
+use super::{ExecutionAudit, LedgerCommand, AUDIT_KEPT};
+use crate::metrics::Metrics;
+
+/// Where the ledger keeps its entries and its metrics, as JSON text.
+pub trait LedgerStore {
+    /// Why the storage failed.
+    type Error: std::error::Error + 'static;
+    /// Stores one entry, then drops all but the newest `kept`.
+    fn append(&self, entry: &str, kept: usize) -> Result<(), Self::Error>;
+    /// The newest `limit` entries, newest first.
+    fn recent(&self, limit: usize) -> Result<Vec<String>, Self::Error>;
+    /// The stored metrics, if any.
+    fn metrics(&self) -> Result<Option<String>, Self::Error>;
+    /// Stores the metrics in place of the ones before.
+    fn put_metrics(&self, metrics: &str) -> Result<(), Self::Error>;
+}
+
+/// Why the ledger could not answer.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError<E: std::error::Error + 'static> {
+    /// Its storage failed.
+    #[error("the ledger's storage failed: {0}")]
+    Storage(#[source] E),
+    /// What it stored, or was sent, is not the JSON it expects.
+    #[error("the ledger could not read or write JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// The ledger over its storage, with the metrics cached after their first use.
+pub struct Ledger<S> {
+    store: S,
+    /// The metrics as last stored, read on first use.
+    metrics: Option<Metrics>,
+}
+
+impl<S: LedgerStore> Ledger<S> {
+    /// The ledger kept in `store`.
+    pub fn new(store: S) -> Self {
+        Self {
+            store,
+            metrics: None,
+        }
+    }
+
+    /// Carries out `command` at `now_ms`; its answer as the runner reads it (see
+    /// [`LedgerCommand`]).
+    pub fn answer(
+        &mut self,
+        command: LedgerCommand,
+        now_ms: u64,
+    ) -> Result<Value, LedgerError<S::Error>> {
+        match command {
+            LedgerCommand::Record { entry } => {
+                let json = serde_json::to_string(&entry)?;
+                self.store
+                    .append(&json, AUDIT_KEPT)
+                    .map_err(LedgerError::Storage)?;
+                self.update_metrics(now_ms, |metrics| metrics.record_execution(&entry))?;
+                Ok(Value::Bool(true))
+            }
+            LedgerCommand::Recent { limit } => {
+                let entries = self
+                    .store
+                    .recent(limit.min(AUDIT_KEPT))
+                    .map_err(LedgerError::Storage)?
+                    .iter()
+                    .map(|json| serde_json::from_str::<ExecutionAudit>(json))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(serde_json::to_value(entries)?)
+            }
+            LedgerCommand::Listed {
+                upstream_chars,
+                served_chars,
+            } => {
+                self.update_metrics(now_ms, |metrics| {
+                    metrics.record_listing(upstream_chars, served_chars)
+                })?;
+                Ok(Value::Bool(true))
+            }
+            LedgerCommand::Metrics => Ok(serde_json::to_value(self.metrics(now_ms)?)?),
+        }
+    }
+
+    /// Applies `change` to the metrics and stores them.
+    fn update_metrics(
+        &mut self,
+        now_ms: u64,
+        change: impl FnOnce(&mut Metrics),
+    ) -> Result<(), LedgerError<S::Error>> {
+        let metrics = self.metrics(now_ms)?;
+        change(metrics);
+        let json = serde_json::to_string(metrics)?;
+        self.store.put_metrics(&json).map_err(LedgerError::Storage)
+    }
+
+    /// The metrics, read from storage on first use (new ones from `now_ms` when none are).
+    fn metrics(&mut self, now_ms: u64) -> Result<&mut Metrics, LedgerError<S::Error>> {
+        let metrics = match self.metrics.take() {
+            Some(metrics) => metrics,
+            None => match self.store.metrics().map_err(LedgerError::Storage)? {
+                Some(json) => serde_json::from_str(&json)?,
+                None => Metrics::new(now_ms),
+            },
+        };
+        Ok(self.metrics.insert(metrics))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    use std::cell::{Cell, RefCell};
+    use std::rc::Rc;
+
+    use super::*;
+    use crate::audit::Ending;
+
+    /// A ledger's storage in memory, shared so a test can look at it or restart the ledger.
+    #[derive(Clone, Default)]
+    struct Memory {
+        entries: Rc<RefCell<Vec<String>>>,
+        metrics: Rc<RefCell<Option<String>>>,
+        /// How many times the metrics were read from storage.
+        metrics_reads: Rc<Cell<u32>>,
+        /// Whether every write fails.
+        broken: Rc<Cell<bool>>,
+    }
+
+    impl LedgerStore for Memory {
+        type Error = std::io::Error;
+
+        fn append(&self, entry: &str, kept: usize) -> Result<(), Self::Error> {
+            self.fail()?;
+            let mut entries = self.entries.borrow_mut();
+            entries.push(entry.to_owned());
+            let excess = entries.len().saturating_sub(kept);
+            entries.drain(..excess);
+            Ok(())
+        }
+
+        fn recent(&self, limit: usize) -> Result<Vec<String>, Self::Error> {
+            Ok(self
+                .entries
+                .borrow()
+                .iter()
+                .rev()
+                .take(limit)
+                .cloned()
+                .collect())
+        }
+
+        fn metrics(&self) -> Result<Option<String>, Self::Error> {
+            self.metrics_reads.set(self.metrics_reads.get() + 1);
+            Ok(self.metrics.borrow().clone())
+        }
+
+        fn put_metrics(&self, metrics: &str) -> Result<(), Self::Error> {
+            self.fail()?;
+            *self.metrics.borrow_mut() = Some(metrics.to_owned());
+            Ok(())
+        }
+    }
+
+    impl Memory {
+        fn fail(&self) -> Result<(), std::io::Error> {
+            match self.broken.get() {
+                true => Err(std::io::Error::other("the disk is full")),
+                false => Ok(()),
+            }
+        }
+    }
+
+    fn entry(execution: &str) -> LedgerCommand {
+        let entry = ExecutionAudit::begin(5, execution.into(), None, None, "return 1", vec![])
+            .stopped(Ending::Returned)
+            .took(3);
+        LedgerCommand::Record {
+            entry: Box::new(entry),
+        }
+    }
+
+    fn metrics(ledger: &mut Ledger<Memory>) -> Metrics {
+        serde_json::from_value(ledger.answer(LedgerCommand::Metrics, 7).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn the_newest_entries_are_kept_and_listed_newest_first() {
+        let mut ledger = Ledger::new(Memory::default());
+        for n in 0..AUDIT_KEPT + 2 {
+            let answer = ledger.answer(entry(&format!("exec-{n}")), 10).unwrap();
+            assert_eq!(answer, Value::Bool(true));
+        }
+        assert_eq!(ledger.store.entries.borrow().len(), AUDIT_KEPT);
+        let recent = ledger
+            .answer(LedgerCommand::Recent { limit: 2 }, 10)
+            .unwrap();
+        let recent: Vec<ExecutionAudit> = serde_json::from_value(recent).unwrap();
+        let names: Vec<&str> = recent.iter().map(|e| e.execution.as_str()).collect();
+        let newest = AUDIT_KEPT + 1;
+        assert_eq!(
+            names,
+            [format!("exec-{newest}"), format!("exec-{}", newest - 1)]
+        );
+        let all = ledger
+            .answer(LedgerCommand::Recent { limit: usize::MAX }, 10)
+            .unwrap();
+        assert_eq!(all.as_array().unwrap().len(), AUDIT_KEPT);
+    }
+
+    #[test]
+    fn entries_and_listings_are_counted_in_metrics_read_once_and_stored_each_time() {
+        let store = Memory::default();
+        let mut ledger = Ledger::new(store.clone());
+        ledger.answer(entry("exec-1"), 10).unwrap();
+        let listed = LedgerCommand::Listed {
+            upstream_chars: 4_000,
+            served_chars: 400,
+        };
+        assert_eq!(ledger.answer(listed, 11).unwrap(), Value::Bool(true));
+        let counted = metrics(&mut ledger);
+        assert_eq!(counted.since_ms, 10, "counting started with the first use");
+        assert_eq!(counted.execution_count(), 1);
+        assert_eq!(counted.tool_listings, 1);
+        assert_eq!(store.metrics_reads.get(), 1);
+        // A restarted object reads what was stored.
+        let mut restarted = Ledger::new(store.clone());
+        assert_eq!(metrics(&mut restarted), counted);
+    }
+
+    #[test]
+    fn a_fresh_ledger_counts_from_now_and_a_failed_write_is_an_error() {
+        let store = Memory::default();
+        let mut ledger = Ledger::new(store.clone());
+        assert_eq!(metrics(&mut ledger).since_ms, 7);
+        store.broken.set(true);
+        let failed = ledger.answer(entry("exec-1"), 10).unwrap_err();
+        assert!(matches!(failed, LedgerError::Storage(_)), "{failed}");
+        assert!(failed.to_string().contains("the disk is full"), "{failed}");
+    }
+
+    #[test]
+    fn unreadable_stored_metrics_are_an_error_not_a_reset() {
+        let store = Memory::default();
+        *store.metrics.borrow_mut() = Some("{not json".into());
+        let mut ledger = Ledger::new(store);
+        let failed = ledger.answer(LedgerCommand::Metrics, 1).unwrap_err();
+        assert!(matches!(failed, LedgerError::Json(_)), "{failed}");
+    }
+}
