@@ -8,6 +8,7 @@
 
 mod admin;
 mod server;
+pub mod session_keeper;
 #[cfg(test)]
 mod tests;
 
