@@ -1,13 +1,12 @@
 //! One Durable Object per upstream MCP server, named by the upstream's configured name: the
 //! Worker's side of an [`UpstreamKeeper`], which owns the MCP session, the tool list, the
-//! health and the calls. The object reads the configuration and the secrets for each command
-//! (here, at request time, and nowhere else), keeps the tool list in its storage so it outlives
-//! restarts, and answers a tool call in the form the isolate takes.
+//! health and the calls. The object reads the configuration and the secrets when the keeper
+//! first needs them (here, at request time, and nowhere else), keeps the tool list in its
+//! storage so it outlives restarts, and answers a tool call in the form the isolate takes.
 
 mod body;
 mod http;
 
-use std::cell::RefCell;
 use std::rc::Rc;
 
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
@@ -15,10 +14,9 @@ use worker::{durable_object, DurableObject, Env, Request, Response, Result, Stat
 use super::objects::call_answer;
 use crate::config::UPSTREAMS_VAR;
 use crate::sandbox::protocol::BridgeReply;
-use crate::upstream::client::UpstreamError;
 use crate::upstream::health::CachedTools;
 use crate::upstream::keeper::{ToolStore, UpstreamKeeper};
-use crate::upstream::protocol::{UpstreamAnswer, UpstreamCommand};
+use crate::upstream::protocol::UpstreamCommand;
 use crate::upstream::target::Target;
 
 use http::WorkerHttp;
@@ -31,9 +29,6 @@ const TOOLS_KEY: &str = "tools";
 pub struct UpstreamObject {
     env: Env,
     keeper: Rc<UpstreamKeeper<WorkerHttp, ObjectStore>>,
-    /// The upstream as first configured in this object's life: the configuration and secrets
-    /// are read once, since changing either deploys a new version, which restarts the object.
-    target: RefCell<Option<Rc<Target>>>,
 }
 
 /// The object's storage, holding the tool list.
@@ -55,7 +50,6 @@ impl DurableObject for UpstreamObject {
         Self {
             env,
             keeper: UpstreamKeeper::new(WorkerHttp, ObjectStore(state)),
-            target: RefCell::new(None),
         }
     }
 
@@ -63,31 +57,16 @@ impl DurableObject for UpstreamObject {
         let name = req.path().trim_start_matches('/').to_owned();
         let command: UpstreamCommand = req.json().await?;
         let is_call = matches!(command, UpstreamCommand::CallTool { .. });
-        let answer = match self.target(&name) {
-            Ok(target) => self.keeper.answer(&target, command).await,
-            Err(error) => UpstreamAnswer::Failed { error },
+        let env = &self.env;
+        let configure = || {
+            let config = env.var(UPSTREAMS_VAR).map(|v| v.to_string());
+            let lookup = |secret: &str| env.secret(secret).ok().map(|s| s.to_string());
+            Target::configured(&config.unwrap_or_default(), &name, lookup)
         };
+        let answer = self.keeper.answer_configured(configure, command).await;
         if is_call {
             return call_answer(&BridgeReply::from_answer(answer));
         }
         Response::from_json(&answer)
-    }
-}
-
-impl UpstreamObject {
-    /// The upstream named `name`, read from the configuration and the secrets the first time.
-    fn target(&self, name: &str) -> std::result::Result<Rc<Target>, UpstreamError> {
-        if let Some(target) = self.target.borrow().as_ref() {
-            return Ok(Rc::clone(target));
-        }
-        let config = self
-            .env
-            .var(UPSTREAMS_VAR)
-            .map(|v| v.to_string())
-            .unwrap_or_default();
-        let lookup = |secret: &str| self.env.secret(secret).ok().map(|s| s.to_string());
-        let target = Rc::new(Target::configured(&config, name, lookup)?);
-        *self.target.borrow_mut() = Some(Rc::clone(&target));
-        Ok(target)
     }
 }

@@ -65,6 +65,9 @@ pub struct UpstreamKeeper<H: Http, S: ToolStore> {
     running: RefCell<HashMap<String, Vec<oneshot::Sender<String>>>>,
     /// Tool calls in flight and waiting, under the upstream's `maxConcurrentCalls`.
     calls: Rc<CallQueue>,
+    /// The upstream as first configured: the configuration and secrets are read once, since
+    /// changing either deploys a new version of the Worker, which restarts the object.
+    target: RefCell<Option<Rc<Target>>>,
 }
 
 impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
@@ -88,11 +91,28 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
             health: RefCell::new(Health::default()),
             running: RefCell::new(HashMap::new()),
             calls: CallQueue::new(usize::MAX),
+            target: RefCell::new(None),
         })
     }
 }
 
 impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
+    /// What the upstream's object answers to `command` about the upstream `configure` reads
+    /// from the configuration and secrets, the first time only (a failure is not kept).
+    pub async fn answer_configured(
+        self: &Rc<Self>,
+        configure: impl FnOnce() -> Result<Target, UpstreamError>,
+        command: UpstreamCommand,
+    ) -> UpstreamAnswer {
+        let configured = self.target.borrow().clone();
+        let target = match configured.map_or_else(|| configure().map(Rc::new), Ok) {
+            Ok(target) => target,
+            Err(error) => return UpstreamAnswer::Failed { error },
+        };
+        *self.target.borrow_mut() = Some(Rc::clone(&target));
+        self.answer(&target, command).await
+    }
+
     /// What the upstream's object answers to `command` about `target`.
     pub async fn answer(
         self: &Rc<Self>,

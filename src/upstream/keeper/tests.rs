@@ -42,17 +42,22 @@ fn keeper(http: &Rc<FakeHttp>, store: &MemoryStore) -> Keeper {
 /// The upstream `fake`, whose `Authorization` header holds [`SECRET`], with `extra`
 /// configuration.
 fn target(extra: Value) -> Rc<Target> {
+    Rc::new(configured(extra))
+}
+
+/// The upstream of [`target`], not yet shared.
+fn configured(extra: Value) -> Target {
     let mut entry = json!({"name": "fake", "url": "http://127.0.0.1:9/mcp"});
     entry
         .as_object_mut()
         .unwrap()
         .extend(extra.as_object().unwrap().clone());
     let config = RunnerConfig::from_json(&json!([entry]).to_string()).unwrap();
-    Rc::new(Target {
+    Target {
         config: config.upstream("fake").unwrap().clone(),
         headers: vec![("Authorization".into(), format!("Bearer {SECRET}"))],
         secrets: Secrets::new([SECRET.to_owned()], []),
-    })
+    }
 }
 
 fn tool(name: &str, description: &str) -> Tool {
@@ -245,4 +250,28 @@ fn an_upstream_that_fails_its_first_listing_is_reported_and_not_waited_for_again
     };
     assert_eq!(waited_ms, 0);
     assert!(last_error.unwrap().to_string().contains("503"));
+}
+
+#[test]
+fn the_upstream_is_configured_at_first_use_and_kept_but_a_failure_is_not() {
+    let keeper = keeper(&Rc::new(FakeHttp::default()), &MemoryStore::default());
+    let cancel = || UpstreamCommand::Cancel {
+        execution: "exec-1".into(),
+        reason: "stopped".into(),
+    };
+    let misconfigured = || {
+        Err(UpstreamError::Misconfigured {
+            detail: "no upstream is named `fake`".into(),
+        })
+    };
+    let failed = block_on(keeper.answer_configured(misconfigured, cancel()));
+    assert!(
+        matches!(failed, UpstreamAnswer::Failed { .. }),
+        "{failed:?}"
+    );
+    let stopped = UpstreamAnswer::Cancelled { calls: 0 };
+    let first = block_on(keeper.answer_configured(|| Ok(configured(json!({}))), cancel()));
+    assert_eq!(first, stopped);
+    let kept = block_on(keeper.answer_configured(|| panic!("configured again"), cancel()));
+    assert_eq!(kept, stopped);
 }
