@@ -1,5 +1,6 @@
 //! What an execution asks of the isolate it runs in, and how that run can fail.
 
+use crate::mcp::context::RequestContext;
 use crate::sandbox::gate::CallGate;
 use crate::sandbox::program::{RunRequest, WorkerCode};
 
@@ -9,6 +10,9 @@ pub struct IsolateRun<'a> {
     pub id: &'a str,
     /// The MCP session it belongs to, told of what an abandonment stopped.
     pub session: Option<&'a str>,
+    /// The request it answers: told of each finished call as progress, and watched for its
+    /// cancellation.
+    pub context: &'a RequestContext,
     /// The isolate's modules: the harness and the prepared program.
     pub code: WorkerCode,
     /// What the harness is asked to run.

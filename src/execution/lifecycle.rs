@@ -6,12 +6,18 @@
 //! in flight are told to stop them. Once the program has returned the gate is closed too, so a
 //! timer it left behind cannot call a tool.
 
-use futures::future::{select, Either};
+use std::future::Future;
+
+use futures::future::{join_all, select, Either};
 use futures::pin_mut;
 use serde_json::{json, Value};
 
+use super::objects::{Object, Objects};
 use super::{IsolateRun, Platform, SandboxError};
+use crate::protocol::log_level::LogLevel;
 use crate::sandbox::protocol::Outcome;
+use crate::session::SessionCommand;
+use crate::upstream::protocol::{UpstreamAnswer, UpstreamCommand};
 
 /// What abandoning an execution stops.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +39,34 @@ impl Abandonment {
         json!({"event": "execution_abandoned", "execution": self.execution,
                "reason": self.reason, "stoppedCallsTo": self.upstreams})
     }
+
+    /// Tells each upstream that the execution's calls are no longer wanted, then its session
+    /// (when it is to be told) what stopped. The future owns what it needs, so it can outlive
+    /// the request.
+    pub fn carry_out(self, objects: &impl Objects) -> impl Future<Output = ()> + 'static {
+        let cancel = UpstreamCommand::Cancel {
+            execution: self.execution.clone(),
+            reason: self.reason.clone(),
+        };
+        let cancels: Vec<_> = (self.upstreams.iter())
+            .map(|name| objects.ask::<UpstreamAnswer, _>(Object::Upstream(name), &cancel))
+            .collect();
+        let report = self.report_to.as_deref().map(|session| {
+            let event = SessionCommand::Publish {
+                level: LogLevel::Info,
+                data: self.event(),
+            };
+            objects.ask::<usize, _>(Object::Session(session), &event)
+        });
+        async move {
+            // Best effort: an unreachable object has no call to stop.
+            join_all(cancels).await;
+            if let Some(report) = report {
+                // Best effort: the session may have ended with its client.
+                let _ = report.await;
+            }
+        }
+    }
 }
 
 /// Runs `run` on `platform` to its end. A program that returns only after `timeoutMs` (it held
@@ -44,7 +78,7 @@ pub(super) async fn run_to_end<P: Platform>(
     let started = platform.now_ms();
     let program = platform.run(run);
     let deadline = platform.sleep(run.timeout_ms);
-    let cancelled = platform.cancellation();
+    let cancelled = platform.cancellation(run);
     pin_mut!(program, deadline, cancelled);
     // Made after the futures, so that it is dropped before them: the calls still in flight are
     // named before anything else lets go of them.

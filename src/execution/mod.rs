@@ -12,6 +12,7 @@
 
 mod isolate;
 mod lifecycle;
+pub mod objects;
 #[cfg(test)]
 mod tests;
 
@@ -44,8 +45,9 @@ pub trait Platform {
     fn run(&self, run: &IsolateRun<'_>) -> impl Future<Output = Result<Outcome, SandboxError>>;
     /// Resolves after `ms` milliseconds.
     fn sleep(&self, ms: u32) -> impl Future<Output = ()>;
-    /// Resolves with the client's reason when it cancels the request; never otherwise.
-    fn cancellation(&self) -> impl Future<Output = String>;
+    /// Resolves with the client's reason when it cancels the request `run` answers; never
+    /// otherwise.
+    fn cancellation(&self, run: &IsolateRun<'_>) -> impl Future<Output = String>;
     /// Tells the upstreams of `abandonment` to stop its calls, and its session what stopped.
     fn abandon(&self, abandonment: Abandonment) -> impl Future<Output = ()> + 'static;
     /// Lets `work` finish after the response, when the request that started it is gone.
@@ -120,6 +122,7 @@ async fn run<P: Platform>(
     let isolate = IsolateRun {
         id: &audit.execution,
         session: audit.session.as_deref(),
+        context,
         code: WorkerCode::new(program.module.clone(), limits),
         request: &request,
         gate: &gate,

@@ -135,7 +135,7 @@ impl Platform for FakePlatform {
         }
     }
 
-    async fn cancellation(&self) -> String {
+    async fn cancellation(&self, _run: &IsolateRun<'_>) -> String {
         match self.cancels_with {
             Some(reason) => reason.to_owned(),
             None => pending().await,

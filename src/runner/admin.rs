@@ -5,6 +5,7 @@ use futures::future::join_all;
 use super::{Runner, Services};
 use crate::admin::AdminBackend;
 use crate::audit::{ExecutionAudit, LedgerCommand};
+use crate::execution::objects::Object;
 use crate::metrics::Metrics;
 use crate::upstream::client::UpstreamError;
 use crate::upstream::health::{Health, UpstreamStatus};
@@ -28,7 +29,7 @@ impl<S: Services> AdminBackend for Runner<S> {
 
     async fn audit(&self, limit: usize) -> Result<Vec<ExecutionAudit>, String> {
         self.services
-            .ask_ledger(&LedgerCommand::Recent { limit })
+            .ask(Object::Ledger, &LedgerCommand::Recent { limit })
             .await
     }
 
@@ -41,7 +42,7 @@ impl<S: Services> Runner<S> {
     /// The status an upstream's object reports after `command`; an object that fails reads as
     /// an unreachable upstream.
     async fn report(&self, name: &str, command: UpstreamCommand) -> UpstreamStatus {
-        let failure = match self.services.ask_upstream(name, &command).await {
+        let failure = match self.services.ask(Object::Upstream(name), &command).await {
             Ok(UpstreamAnswer::Status { report }) => return report,
             Ok(_) => "its object answered out of turn".to_owned(),
             Err(e) => format!("its object failed: {e}"),
@@ -55,7 +56,7 @@ impl<S: Services> Runner<S> {
     /// The runner's metrics, from the ledger.
     pub(super) async fn ledger_metrics(&self) -> Result<Metrics, String> {
         self.services
-            .ask_ledger(&LedgerCommand::Metrics)
+            .ask(Object::Ledger, &LedgerCommand::Metrics)
             .await
             .map_err(|e| format!("the ledger failed: {e}"))
     }

@@ -19,54 +19,43 @@ use rmcp::model::CallToolResult;
 use serde::de::DeserializeOwned;
 
 use crate::audit::LedgerCommand;
-use crate::codemode::catalog::Catalog;
 use crate::config::RunnerConfig;
-use crate::execution::Requester;
+use crate::execution::objects::{Object, Objects};
+use crate::execution::{self, Platform, Requester};
 use crate::mcp::context::RequestContext;
 use crate::mcp::{BackendError, Caller};
 use crate::protocol::http::EventStream;
 use crate::protocol::token::TokenFingerprint;
 use crate::sandbox::limits::ExecutionLimits;
 use crate::session::{SessionCommand, SessionRecord};
-use crate::upstream::protocol::{UpstreamAnswer, UpstreamCommand};
 
-/// What the runner needs of the Worker. Errors are one line, for the operator.
-pub trait Services {
-    /// Sends `command` to the object of session `session_id`, for its answer.
-    fn ask_session<A: DeserializeOwned>(
-        &self,
-        session_id: &str,
-        command: &SessionCommand,
-    ) -> impl Future<Output = Result<A, String>>;
+/// What the runner needs of the Worker: what an execution needs, and the runner's objects.
+/// Everything the runner asks of them is written here, once, over those.
+pub trait Services: Platform + Objects + Sized {
     /// The session's GET stream.
-    fn listen(&self, session_id: &str) -> impl Future<Output = Result<EventStream, String>>;
-    /// Sends `command` to the object of upstream `name`.
-    fn ask_upstream(
-        &self,
-        name: &str,
-        command: &UpstreamCommand,
-    ) -> impl Future<Output = Result<UpstreamAnswer, String>>;
-    /// Asks the ledger.
-    fn ask_ledger<A: DeserializeOwned>(
-        &self,
-        command: &LedgerCommand,
-    ) -> impl Future<Output = Result<A, String>>;
+    fn listen(&self, session_id: &str) -> impl Future<Output = Result<EventStream, String>> {
+        self.open(Object::Session(session_id), &SessionCommand::Listen)
+    }
+
     /// Tells the ledger after the response, so the client never waits for it.
-    fn tell_ledger(&self, command: LedgerCommand);
-    /// The tools of each of `upstreams`.
-    fn catalog(&self, upstreams: &[String]) -> impl Future<Output = Catalog>;
-    /// Runs `code` for `requester` (see [`crate::execution::execute`]).
+    fn tell_ledger(&self, command: LedgerCommand) {
+        let told = self.ask::<bool, _>(Object::Ledger, &command);
+        self.in_background(async move {
+            // A lost message is only missing from /admin/audit and the metrics.
+            let _ = told.await;
+        });
+    }
+
+    /// Runs `code` for `requester` (see [`execution::execute`]).
     fn execute(
         &self,
         requester: Requester,
         code: &str,
         limits: &ExecutionLimits,
         context: &RequestContext,
-    ) -> impl Future<Output = Option<CallToolResult>>;
-    /// Milliseconds since the Unix epoch.
-    fn now_ms(&self) -> u64;
-    /// A new, unguessable id.
-    fn new_id(&self) -> String;
+    ) -> impl Future<Output = Option<CallToolResult>> {
+        execution::execute(self, requester, code, limits, context)
+    }
 }
 
 /// Serves one HTTP request's worth of MCP.
@@ -126,13 +115,13 @@ impl<S: Services> Runner<S> {
             .ok_or_else(|| BackendError::Internal("the session ended during the request".into()))
     }
 
-    async fn ask_session<A: DeserializeOwned>(
+    async fn ask_session<A: DeserializeOwned + 'static>(
         &self,
         session_id: &str,
         command: &SessionCommand,
     ) -> Result<A, BackendError> {
         self.services
-            .ask_session(session_id, command)
+            .ask(Object::Session(session_id), command)
             .await
             .map_err(|e| BackendError::Internal(format!("session storage failed: {e}")))
     }

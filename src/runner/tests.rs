@@ -9,82 +9,88 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use futures::executor::block_on;
+use futures::future::{pending, ready};
 use rmcp::model::{CallToolRequestParams, ProtocolVersion, RequestId};
-use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
 use super::*;
 use crate::admin::AdminBackend;
-use crate::codemode::catalog::UpstreamTools;
+use crate::audit::ExecutionAudit;
+use crate::codemode::catalog::{Catalog, UpstreamTools};
+use crate::execution::{Abandonment, IsolateRun, SandboxError};
 use crate::mcp::ServerBackend;
 use crate::protocol::log_level::LogLevel;
+use crate::sandbox::protocol::Outcome;
 
-/// Sessions, the ledger and executions in memory.
+/// Sessions and the ledger in memory, and isolates whose programs return at once.
 #[derive(Default)]
 struct FakeServices {
     sessions: RefCell<HashMap<String, SessionRecord>>,
-    /// Every command the ledger was told.
+    /// Every command the ledger was sent.
     told: RefCell<Vec<LedgerCommand>>,
-    /// The upstreams of each execution.
-    executed: RefCell<Vec<Vec<String>>>,
+    /// The audit entry of each execution.
+    audits: RefCell<Vec<ExecutionAudit>>,
 }
 
 impl FakeServices {
-    fn answer<A: DeserializeOwned>(value: Value) -> Result<A, String> {
-        serde_json::from_value(value).map_err(|e| e.to_string())
-    }
-}
-
-impl Services for &FakeServices {
-    async fn ask_session<A: DeserializeOwned>(
-        &self,
-        session_id: &str,
-        command: &SessionCommand,
-    ) -> Result<A, String> {
+    /// What the object of session `id` answers to `command`.
+    fn session(&self, id: &str, command: SessionCommand) -> Result<Value, String> {
         let mut sessions = self.sessions.borrow_mut();
-        let answer = match command {
+        Ok(match command {
             SessionCommand::Open { record } => {
-                sessions.insert(session_id.to_owned(), record.clone());
+                sessions.insert(id.to_owned(), record);
                 json!(true)
             }
-            SessionCommand::Get => json!(sessions.get(session_id)),
-            SessionCommand::Close => json!(sessions.remove(session_id).is_some()),
-            SessionCommand::SetLogLevel { level } => match sessions.get_mut(session_id) {
+            SessionCommand::Get => json!(sessions.get(id)),
+            SessionCommand::Close => json!(sessions.remove(id).is_some()),
+            SessionCommand::SetLogLevel { level } => match sessions.get_mut(id) {
                 Some(record) => {
-                    record.log_level = Some(*level);
+                    record.log_level = Some(level);
                     json!(true)
                 }
                 None => json!(false),
             },
             SessionCommand::Cancel { .. } => json!(false),
             other => return Err(format!("not faked: {other:?}")),
-        };
-        FakeServices::answer(answer)
+        })
     }
 
-    async fn listen(&self, _session_id: &str) -> Result<EventStream, String> {
+    /// What the ledger answers to `command`; it keeps every one.
+    fn ledger(&self, command: LedgerCommand) -> Result<Value, String> {
+        let answer = match command {
+            LedgerCommand::Recent { .. } => Ok(json!([])),
+            LedgerCommand::Metrics => Err("the ledger is busy".into()),
+            _ => Ok(json!(true)),
+        };
+        self.told.borrow_mut().push(command);
+        answer
+    }
+}
+
+impl<'s> Objects for &'s FakeServices {
+    fn send_json(
+        &self,
+        object: Object<'_>,
+        command: String,
+    ) -> impl Future<Output = Result<String, String>> + 'static + use<'s> {
+        let answer = match object {
+            Object::Session(id) => self.session(id, serde_json::from_str(&command).unwrap()),
+            Object::Upstream(name) => Err(format!("the object of {name} is gone")),
+            Object::Ledger => self.ledger(serde_json::from_str(&command).unwrap()),
+        };
+        ready(answer.map(|value| value.to_string()))
+    }
+
+    async fn open_json(
+        &self,
+        _object: Object<'_>,
+        _command: String,
+    ) -> Result<EventStream, String> {
         Err("no streams here".into())
     }
+}
 
-    async fn ask_upstream(
-        &self,
-        name: &str,
-        _command: &UpstreamCommand,
-    ) -> Result<UpstreamAnswer, String> {
-        Err(format!("the object of {name} is gone"))
-    }
-
-    async fn ask_ledger<A: DeserializeOwned>(&self, command: &LedgerCommand) -> Result<A, String> {
-        match command {
-            LedgerCommand::Recent { .. } => FakeServices::answer(json!([])),
-            _ => Err("the ledger is busy".into()),
-        }
-    }
-
-    fn tell_ledger(&self, command: LedgerCommand) {
-        self.told.borrow_mut().push(command);
-    }
-
+impl Platform for &FakeServices {
     async fn catalog(&self, upstreams: &[String]) -> Catalog {
         let tool: rmcp::model::Tool =
             serde_json::from_value(json!({"name": "echo", "inputSchema": {"type": "object"}}))
@@ -100,15 +106,29 @@ impl Services for &FakeServices {
         )
     }
 
-    async fn execute(
-        &self,
-        requester: Requester,
-        _code: &str,
-        _limits: &ExecutionLimits,
-        _context: &RequestContext,
-    ) -> Option<CallToolResult> {
-        self.executed.borrow_mut().push(requester.upstreams);
-        Some(CallToolResult::success(vec![]))
+    async fn run(&self, _run: &IsolateRun<'_>) -> Result<Outcome, SandboxError> {
+        Ok(Outcome::default())
+    }
+
+    async fn sleep(&self, _ms: u32) {
+        pending().await
+    }
+
+    async fn cancellation(&self, _run: &IsolateRun<'_>) -> String {
+        pending().await
+    }
+
+    fn abandon(&self, _abandonment: Abandonment) -> impl Future<Output = ()> + 'static {
+        ready(())
+    }
+
+    fn in_background(&self, work: impl Future<Output = ()> + 'static) {
+        // What the work sends was sent when it was made.
+        drop(work);
+    }
+
+    fn audit(&self, entry: ExecutionAudit) {
+        self.audits.borrow_mut().push(entry);
     }
 
     fn now_ms(&self) -> u64 {
@@ -117,6 +137,16 @@ impl Services for &FakeServices {
 
     fn new_id(&self) -> String {
         "session-1".into()
+    }
+}
+
+impl Services for &FakeServices {}
+
+impl FakeServices {
+    /// The upstreams of each execution.
+    fn executed(&self) -> Vec<Vec<String>> {
+        let audits = self.audits.borrow();
+        audits.iter().map(|audit| audit.upstreams.clone()).collect()
     }
 }
 
@@ -164,7 +194,7 @@ fn a_session_opened_with_one_token_is_no_session_to_another() {
         &context(),
     ));
     assert!(executed.is_err(), "another token's session cannot run code");
-    assert!(services.executed.borrow().is_empty());
+    assert!(services.executed().is_empty());
 }
 
 #[test]
@@ -176,7 +206,7 @@ fn a_session_keeps_the_scope_it_was_opened_with() {
     let later = runner(&services, None, None);
     let code = call("execute", json!({"code": "return 1"}));
     block_on(later.call_tool(Caller::Session(&id), code, &context())).unwrap();
-    assert_eq!(*services.executed.borrow(), vec![vec!["memory".to_owned()]]);
+    assert_eq!(services.executed(), [["memory"]]);
 }
 
 #[test]

@@ -63,6 +63,19 @@ impl ToolErrorKind {
             UpstreamError::TooLarge { .. } => Self::UpstreamResultTooLarge,
         }
     }
+
+    /// The kind's name as it is serialized (`UpstreamTimeout`), for a header to carry.
+    pub fn name(self) -> String {
+        match serde_json::to_value(self) {
+            Ok(Value::String(name)) => name,
+            _ => format!("{self:?}"),
+        }
+    }
+
+    /// The kind whose [`name`](Self::name) is `name`, if there is one.
+    pub fn named(name: &str) -> Option<Self> {
+        serde_json::from_value(Value::String(name.to_owned())).ok()
+    }
 }
 
 /// The answer to one tool call made through the bridge.
@@ -140,6 +153,18 @@ impl BridgeReply {
                 "the upstream's object answered out of turn".into(),
             ),
         }
+    }
+
+    /// The reply's JSON, as the harness reads it. A reply that cannot be written (a value
+    /// serde refuses) becomes an error reply saying so, which holds only strings and always is.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|e| {
+            BridgeReply::Error {
+                kind: ToolErrorKind::UpstreamProtocolError,
+                message: format!("the reply could not be written: {e}"),
+            }
+            .to_json()
+        })
     }
 
     /// Why the call failed, or `None` when it returned a value.
@@ -321,6 +346,21 @@ mod tests {
         let outcome: Outcome = serde_json::from_value(json!({"logs": ["hi"]})).unwrap();
         assert_eq!(outcome.result_json, None);
         assert_eq!(outcome.logs, ["hi"]);
+    }
+
+    #[test]
+    fn an_error_kind_is_named_as_it_is_serialized_and_read_back_from_its_name() {
+        for kind in [ToolErrorKind::UpstreamTimeout, ToolErrorKind::NotPermitted] {
+            assert_eq!(json!(kind.name()), serde_json::to_value(kind).unwrap());
+            assert_eq!(ToolErrorKind::named(&kind.name()), Some(kind));
+        }
+        assert_eq!(ToolErrorKind::named("Teapot"), None);
+        let reply = BridgeReply::Error {
+            kind: ToolErrorKind::LimitExceeded,
+            message: "too many calls".into(),
+        };
+        let json: Value = serde_json::from_str(&reply.to_json()).unwrap();
+        assert_eq!(json["kind"], "LimitExceeded");
     }
 
     #[test]

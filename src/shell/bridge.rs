@@ -18,59 +18,52 @@ use wasm_bindgen_futures::future_to_promise;
 use worker::Env;
 
 use super::js::now_ms;
-use super::objects::{read_call_answer, send, CallReply, UPSTREAM_OBJECTS};
-use crate::mcp::context::RequestContext;
+use super::objects::{read_call_answer, send, CallReply};
+use crate::execution::objects::Object;
+use crate::execution::IsolateRun;
 use crate::sandbox::gate::{CallGate, ToolCall};
 use crate::sandbox::protocol::{BridgeReply, ToolErrorKind};
 use crate::upstream::protocol::UpstreamCommand;
 
-/// Whose calls a bridge carries, set by the runner.
-pub(crate) struct BridgeOwner {
-    /// The execution's id, which names its calls so that cancelling it can stop them.
-    pub(crate) execution: String,
-    /// The request the execution answers, told of each finished call as progress.
-    pub(crate) context: RequestContext,
-}
-
-/// The bridge function of one execution: `(namespace, function, argumentsJson)` → a promise
-/// of the [`BridgeReply`] as JSON text. It never rejects.
-pub(crate) fn bridge(env: Env, gate: CallGate, owner: BridgeOwner) -> JsValue {
-    let shared = Rc::new((env, gate, owner, Cell::new(0u32)));
+/// The bridge function of `run`: `(namespace, function, argumentsJson)` → a promise of the
+/// [`BridgeReply`] as JSON text. It never rejects.
+pub(crate) fn bridge(env: Env, run: &IsolateRun<'_>) -> JsValue {
+    let owner = (
+        env,
+        run.gate.clone(),
+        run.id.to_owned(),
+        run.context.clone(),
+    );
+    let shared = Rc::new((owner, Cell::new(0u32)));
     let function = move |namespace: JsValue, function: JsValue, arguments: JsValue| -> Promise {
         let shared = Rc::clone(&shared);
         future_to_promise(async move {
-            let (env, gate, owner, finished) = &*shared;
-            let text = |value: JsValue| value.as_string().unwrap_or_default();
-            let reply = call(
-                env,
-                gate,
-                owner,
-                &text(namespace),
-                &text(function),
-                &text(arguments),
-            )
-            .await;
+            let ((env, gate, execution, context), finished) = &*shared;
+            let [namespace, function, arguments] =
+                [namespace, function, arguments].map(|value| value.as_string().unwrap_or_default());
+            let (reply, summary) =
+                call(env, gate, execution, &namespace, &function, &arguments).await;
             finished.set(finished.get() + 1);
-            owner.context.progress(finished.get(), reply.1);
-            Ok(reply.0.into())
+            context.progress(finished.get(), summary);
+            Ok(reply.into())
         })
     };
     Closure::<dyn Fn(JsValue, JsValue, JsValue) -> Promise>::new(function).into_js_value()
 }
 
-/// One call through the gate to the upstream's object: the reply's JSON, and a line for the
-/// client's progress display.
+/// One call of `execution` through its gate to the upstream's object: the reply's JSON, and a
+/// line for the client's progress display.
 async fn call(
     env: &Env,
     gate: &CallGate,
-    owner: &BridgeOwner,
+    execution: &str,
     namespace: &str,
     function: &str,
     arguments: &str,
 ) -> (JsString, String) {
     match gate.admit(namespace, function, arguments, now_ms()).await {
         Ok((permit, call)) => {
-            let reply = forward(env, &owner.execution, call).await;
+            let reply = forward(env, execution, call).await;
             let chars = usize::try_from(reply.json.length()).unwrap_or(usize::MAX);
             let trace = permit.finish(reply.error, chars, now_ms());
             (reply.json, trace.summary())
@@ -82,18 +75,19 @@ async fn call(
     }
 }
 
-/// Asks the upstream's object to make `call`.
+/// Asks the upstream's object to make `call` for `execution`.
 async fn forward(env: &Env, execution: &str, call: ToolCall) -> CallReply {
     let command = UpstreamCommand::CallTool {
         name: call.tool,
         arguments: Some(call.arguments),
         execution: Some(execution.to_owned()),
     };
-    let answer = match send(env, UPSTREAM_OBJECTS, &call.upstream, &command).await {
-        Ok(response) => read_call_answer(response).await,
-        Err(e) => Err(e.to_string()),
+    let answer = async {
+        let json = serde_json::to_string(&command).map_err(|e| e.to_string())?;
+        let sent = send(env, Object::Upstream(&call.upstream), json).await;
+        read_call_answer(sent.map_err(|e| e.to_string())?).await
     };
-    answer.unwrap_or_else(|e| {
+    answer.await.unwrap_or_else(|e| {
         CallReply::of(&BridgeReply::Error {
             kind: ToolErrorKind::UpstreamUnreachable,
             message: format!("the upstream's object failed: {e}"),

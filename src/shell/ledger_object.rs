@@ -4,39 +4,13 @@
 use std::cell::RefCell;
 
 use worker::{
-    console_log, durable_object, Context, DurableObject, Env, Request, Response, Result,
-    SqlStorage, SqlStorageValue, State,
+    durable_object, DurableObject, Env, Request, Response, Result, SqlStorage, SqlStorageValue,
+    State,
 };
 
 use super::js::now_ms;
-use super::objects::{ask, LEDGER};
 use crate::audit::ledger::{Ledger, LedgerStore};
-use crate::audit::{ExecutionAudit, LedgerCommand};
-
-/// The name of the one ledger object.
-pub(crate) const LEDGER_NAME: &str = "ledger";
-
-/// Writes `entry` to the log now and to the ledger after the response.
-pub(crate) fn record(env: &Env, ctx: &Context, entry: ExecutionAudit) {
-    console_log!("{}", entry.log_line());
-    // The log line is already written; a lost ledger entry is only missing from /admin/audit
-    // and the metrics.
-    tell_ledger(
-        env,
-        ctx,
-        LedgerCommand::Record {
-            entry: Box::new(entry),
-        },
-    );
-}
-
-/// Sends `command` to the ledger after the response, so the client never waits for it.
-pub(crate) fn tell_ledger(env: &Env, ctx: &Context, command: LedgerCommand) {
-    let env = env.clone();
-    ctx.wait_until(async move {
-        let _: Result<bool> = ask(&env, LEDGER, LEDGER_NAME, &command).await;
-    });
-}
+use crate::audit::LedgerCommand;
 
 /// The runner's ledger Durable Object.
 #[durable_object]

@@ -1,5 +1,4 @@
-//! Running a program in a fresh dynamic isolate through the Worker Loader binding, and
-//! telling the upstreams of an abandoned one to stop its calls.
+//! Running a program in a fresh dynamic isolate through the Worker Loader binding.
 //!
 //! `LOADER.load()` is used rather than `LOADER.get(id)`: every execution gets a new isolate, so
 //! nothing one program leaves behind (globals, prototypes, timers) is seen by the next.
@@ -9,20 +8,15 @@
 //! isolate reach the network. When a run ends, and what it stops, is decided by the
 //! [execution](crate::execution) module.
 
-use futures::future::join_all;
 use js_sys::{Object, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use worker::Env;
 
 use super::js::{call_method, describe, property, to_js};
-use super::objects::{ask, SESSION_OBJECTS, UPSTREAM_OBJECTS};
-use crate::execution::{Abandonment, SandboxError};
-use crate::protocol::log_level::LogLevel;
+use crate::execution::SandboxError;
 use crate::sandbox::program::{RunRequest, WorkerCode};
 use crate::sandbox::protocol::Outcome;
-use crate::session::SessionCommand;
-use crate::upstream::protocol::{UpstreamAnswer, UpstreamCommand};
 
 /// The Worker Loader binding's name in wrangler.toml.
 const LOADER_BINDING: &str = "LOADER";
@@ -45,30 +39,6 @@ pub(crate) async fn run_program(
         .map_err(|error| SandboxError::Crashed(describe(&error)))?;
     serde_json::from_str(&report.as_string().unwrap_or_default())
         .map_err(|e| SandboxError::Crashed(format!("the harness's report is unreadable: {e}")))
-}
-
-/// Tells each upstream of `abandonment` that the execution's calls are no longer wanted, then
-/// its session (when it is to be told) what stopped. The future owns what it needs, so it can
-/// outlive the request's handler.
-pub(crate) async fn abandon(env: Env, abandonment: Abandonment) {
-    let command = UpstreamCommand::Cancel {
-        execution: abandonment.execution.clone(),
-        reason: abandonment.reason.clone(),
-    };
-    join_all(abandonment.upstreams.iter().map(|name| async {
-        // Best effort: an unreachable object has no call to stop.
-        let _: worker::Result<UpstreamAnswer> = ask(&env, UPSTREAM_OBJECTS, name, &command).await;
-    }))
-    .await;
-    let Some(session) = &abandonment.report_to else {
-        return;
-    };
-    let event = SessionCommand::Publish {
-        level: LogLevel::Info,
-        data: abandonment.event(),
-    };
-    // Best effort: the session may have ended with its client.
-    let _: worker::Result<usize> = ask(&env, SESSION_OBJECTS, session, &event).await;
 }
 
 /// The harness entrypoint of a freshly loaded isolate, whose `env` is empty.

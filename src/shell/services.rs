@@ -1,29 +1,21 @@
-//! The Worker as the runner's [`Services`]: the session, upstream and ledger objects, the
-//! catalog's reads and executions; and making the [`Runner`] of one request from the
-//! configuration and limits in the Worker's variables.
+//! The Worker as the runner's [`Services`]: the runner's Durable Objects, reached through
+//! their bindings (what it needs as an execution's platform is in [`super::platform`]); and
+//! making the [`Runner`] of one request from the configuration and limits in the Worker's
+//! variables.
+
+use std::future::Future;
 
 use futures::future::ready;
 use futures::StreamExt;
-use rmcp::model::CallToolResult;
-use serde::de::DeserializeOwned;
 use worker::{Context, Env};
 
-use super::catalog::catalog;
-use super::js::{now_ms, random_uuid};
-use super::ledger_object::{tell_ledger, LEDGER_NAME};
-use super::objects::{ask, send, LEDGER, SESSION_OBJECTS, UPSTREAM_OBJECTS};
-use super::platform::WorkerPlatform;
-use crate::audit::LedgerCommand;
-use crate::codemode::catalog::Catalog;
+use super::objects::send;
 use crate::config::{ConfigError, RunnerConfig, UPSTREAMS_VAR};
-use crate::execution::{self, Requester};
-use crate::mcp::context::RequestContext;
+use crate::execution::objects::{Object, Objects};
 use crate::protocol::http::EventStream;
 use crate::protocol::token::TokenFingerprint;
 use crate::runner::{Runner, Services};
 use crate::sandbox::limits::{ExecutionLimits, LimitsError};
-use crate::session::SessionCommand;
-use crate::upstream::protocol::{UpstreamAnswer, UpstreamCommand};
 
 /// The variable holding the execution limits.
 const LIMITS_VAR: &str = "LIMITS";
@@ -39,9 +31,9 @@ pub(crate) enum StartError {
 
 /// One request's bindings and context.
 pub(crate) struct WorkerServices {
-    env: Env,
+    pub(super) env: Env,
     /// The request's context, for work that must outlive the response.
-    ctx: Context,
+    pub(super) ctx: Context,
 }
 
 /// The runner for one request presenting `holder`'s token and asking, with the URL's
@@ -72,76 +64,29 @@ pub(crate) fn start(
     ))
 }
 
-impl Services for WorkerServices {
-    async fn ask_session<A: DeserializeOwned>(
+impl Objects for WorkerServices {
+    fn send_json(
         &self,
-        session_id: &str,
-        command: &SessionCommand,
-    ) -> Result<A, String> {
-        ask(&self.env, SESSION_OBJECTS, session_id, command)
-            .await
-            .map_err(|e| e.to_string())
+        object: Object<'_>,
+        command: String,
+    ) -> impl Future<Output = Result<String, String>> + 'static + use<> {
+        let sent = send(&self.env, object, command);
+        async move {
+            let mut answer = sent.await.map_err(|e| e.to_string())?;
+            answer.text().await.map_err(|e| e.to_string())
+        }
     }
 
-    async fn listen(&self, session_id: &str) -> Result<EventStream, String> {
-        let command = SessionCommand::Listen;
-        let mut response = send(&self.env, SESSION_OBJECTS, session_id, &command)
-            .await
-            .map_err(|e| e.to_string())?;
-        let frames = response.stream().map_err(|e| e.to_string())?;
-        // A broken stream ends; the client reconnects with a new GET.
+    async fn open_json(&self, object: Object<'_>, command: String) -> Result<EventStream, String> {
+        let sent = send(&self.env, object, command).await;
+        let frames = sent.and_then(|mut answer| answer.stream());
+        // A broken stream ends; a GET stream's client reconnects with a new GET.
         Ok(frames
+            .map_err(|e| e.to_string())?
             .take_while(|frame| ready(frame.is_ok()))
             .filter_map(|frame| ready(frame.ok()))
             .boxed_local())
     }
-
-    async fn ask_upstream(
-        &self,
-        name: &str,
-        command: &UpstreamCommand,
-    ) -> Result<UpstreamAnswer, String> {
-        ask(&self.env, UPSTREAM_OBJECTS, name, command)
-            .await
-            .map_err(|e| e.to_string())
-    }
-
-    async fn ask_ledger<A: DeserializeOwned>(&self, command: &LedgerCommand) -> Result<A, String> {
-        ask(&self.env, LEDGER, LEDGER_NAME, command)
-            .await
-            .map_err(|e| e.to_string())
-    }
-
-    fn tell_ledger(&self, command: LedgerCommand) {
-        tell_ledger(&self.env, &self.ctx, command);
-    }
-
-    async fn catalog(&self, upstreams: &[String]) -> Catalog {
-        catalog(&self.env, upstreams).await
-    }
-
-    async fn execute(
-        &self,
-        requester: Requester,
-        code: &str,
-        limits: &ExecutionLimits,
-        context: &RequestContext,
-    ) -> Option<CallToolResult> {
-        let session = requester.session.clone();
-        let platform = WorkerPlatform {
-            env: &self.env,
-            ctx: &self.ctx,
-            session: session.as_deref(),
-            context,
-        };
-        execution::execute(&platform, requester, code, limits, context).await
-    }
-
-    fn now_ms(&self) -> u64 {
-        now_ms()
-    }
-
-    fn new_id(&self) -> String {
-        random_uuid()
-    }
 }
+
+impl Services for WorkerServices {}
