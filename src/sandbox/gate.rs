@@ -12,6 +12,7 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::future::Future;
 use std::rc::Rc;
 
 use futures::channel::oneshot;
@@ -20,6 +21,7 @@ use serde_json::{Map, Value};
 use super::limits::{ExecutionLimits, Limit};
 use super::program::Manifest;
 use super::protocol::{BridgeReply, CallTrace, ToolErrorKind};
+use crate::upstream::protocol::UpstreamCommand;
 
 /// One tool call a program asked for, resolved to the upstream tool it names.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,6 +32,19 @@ pub struct ToolCall {
     pub tool: String,
     /// The arguments, a JSON object.
     pub arguments: Map<String, Value>,
+}
+
+impl ToolCall {
+    /// The upstream to ask, and the command that makes this call there on behalf of
+    /// `execution` (which cancelling it names).
+    pub fn into_command(self, execution: &str) -> (String, UpstreamCommand) {
+        let command = UpstreamCommand::CallTool {
+            name: self.tool,
+            arguments: Some(self.arguments),
+            execution: Some(execution.to_owned()),
+        };
+        (self.upstream, command)
+    }
 }
 
 /// What the gate recorded of an execution's tool calls.
@@ -71,6 +86,17 @@ struct State {
     record: CallRecord,
     /// Why the execution is over, once it is.
     closed: Option<String>,
+}
+
+/// A tool call's reply in whatever form the bridge holds it (the Worker keeps its JSON out of
+/// wasm memory), measured by the gate.
+pub trait HeldReply {
+    /// `reply`, held.
+    fn of(reply: &BridgeReply) -> Self;
+    /// Why the call failed, or `None` when it returned a value.
+    fn error(&self) -> Option<ToolErrorKind>;
+    /// The length of its JSON, in characters.
+    fn chars(&self) -> usize;
 }
 
 /// A call the gate admitted; it holds one concurrency slot until it is finished or dropped.
@@ -142,6 +168,28 @@ impl CallGate {
             started_ms: now_ms,
         };
         Ok((permit, call))
+    }
+
+    /// One call of `namespace.function` with `arguments` (JSON text), timed by `clock`:
+    /// admitted, `forward` makes it and the gate records it; refused, the refusal is the reply.
+    /// Returns the reply and a line for the client's progress display.
+    pub async fn pass<R: HeldReply, F: Future<Output = R>>(
+        &self,
+        (namespace, function, arguments): (&str, &str, &str),
+        clock: impl Fn() -> u64,
+        forward: impl FnOnce(ToolCall) -> F,
+    ) -> (R, String) {
+        match self.admit(namespace, function, arguments, clock()).await {
+            Ok((permit, call)) => {
+                let reply = forward(call).await;
+                let trace = permit.finish(reply.error(), reply.chars(), clock());
+                (reply, trace.summary())
+            }
+            Err(refusal) => (
+                R::of(&refusal),
+                format!("{namespace}.{function} was refused"),
+            ),
+        }
     }
 
     /// Ends the execution: later calls are refused and waiting ones released. Returns the

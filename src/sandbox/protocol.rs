@@ -72,11 +72,17 @@ impl ToolErrorKind {
         }
     }
 
-    /// The kind whose [`name`](Self::name) is `name`, if there is one.
-    pub fn named(name: &str) -> Option<Self> {
-        serde_json::from_value(Value::String(name.to_owned())).ok()
+    /// The kind whose [`name`](Self::name) is `name`.
+    pub fn named(name: &str) -> Result<Self, UnknownErrorKind> {
+        serde_json::from_value(Value::String(name.to_owned()))
+            .map_err(|_| UnknownErrorKind(name.to_owned()))
     }
 }
+
+/// A name that is no [`ToolErrorKind`]'s.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not an error class")]
+pub struct UnknownErrorKind(pub String);
 
 /// The answer to one tool call made through the bridge.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -352,9 +358,10 @@ mod tests {
     fn an_error_kind_is_named_as_it_is_serialized_and_read_back_from_its_name() {
         for kind in [ToolErrorKind::UpstreamTimeout, ToolErrorKind::NotPermitted] {
             assert_eq!(json!(kind.name()), serde_json::to_value(kind).unwrap());
-            assert_eq!(ToolErrorKind::named(&kind.name()), Some(kind));
+            assert_eq!(ToolErrorKind::named(&kind.name()), Ok(kind));
         }
-        assert_eq!(ToolErrorKind::named("Teapot"), None);
+        let unknown = ToolErrorKind::named("Teapot").unwrap_err();
+        assert_eq!(unknown.to_string(), "`Teapot` is not an error class");
         let reply = BridgeReply::Error {
             kind: ToolErrorKind::LimitExceeded,
             message: "too many calls".into(),

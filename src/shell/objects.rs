@@ -13,6 +13,7 @@ use worker::{web_sys, Env, Method, Request, RequestInit, Response};
 
 use super::js::describe;
 use crate::execution::objects::Object;
+use crate::sandbox::gate::HeldReply;
 use crate::sandbox::protocol::{BridgeReply, ToolErrorKind};
 
 /// The binding (in wrangler.toml) of `object`'s namespace.
@@ -55,13 +56,20 @@ pub(crate) struct CallReply {
     pub(crate) error: Option<ToolErrorKind>,
 }
 
-impl CallReply {
-    /// `reply`, written here.
-    pub(crate) fn of(reply: &BridgeReply) -> Self {
+impl HeldReply for CallReply {
+    fn of(reply: &BridgeReply) -> Self {
         Self {
             json: JsString::from(reply.to_json()),
             error: reply.error_kind(),
         }
+    }
+
+    fn error(&self) -> Option<ToolErrorKind> {
+        self.error
+    }
+
+    fn chars(&self) -> usize {
+        usize::try_from(self.json.length()).unwrap_or(usize::MAX)
     }
 }
 
@@ -82,14 +90,12 @@ pub(crate) async fn read_call_answer(response: Response) -> Result<CallReply, St
     if response.status_code() != 200 {
         return Err(format!("it answered HTTP {}", response.status_code()));
     }
-    let error = match response.headers().get(CALL_ERROR_HEADER) {
-        Ok(Some(name)) => Some(
-            ToolErrorKind::named(&name)
-                .ok_or_else(|| format!("it named an unknown error class `{name}`"))?,
-        ),
-        Ok(None) => None,
-        Err(e) => return Err(e.to_string()),
-    };
+    let header = response
+        .headers()
+        .get(CALL_ERROR_HEADER)
+        .map_err(|e| e.to_string())?;
+    let error = header.as_deref().map(ToolErrorKind::named).transpose();
+    let error = error.map_err(|e| e.to_string())?;
     let body = web_sys::Response::from(response)
         .text()
         .map_err(|e| describe(&e))?;

@@ -233,3 +233,57 @@ fn a_failed_call_is_traced_with_its_class_and_adds_no_result_chars() {
     assert_eq!(record.calls[0].error, Some(ToolErrorKind::UpstreamTimeout));
     assert_eq!(record.calls[0].ms, 7);
 }
+
+/// A reply held as its error class and size.
+#[derive(Debug, PartialEq)]
+struct Held(Option<ToolErrorKind>, usize);
+
+impl HeldReply for Held {
+    fn of(reply: &BridgeReply) -> Self {
+        Held(reply.error_kind(), reply.to_json().chars().count())
+    }
+
+    fn error(&self) -> Option<ToolErrorKind> {
+        self.0
+    }
+
+    fn chars(&self) -> usize {
+        self.1
+    }
+}
+
+#[test]
+fn a_passed_call_is_forwarded_and_recorded_and_a_refused_one_is_not_forwarded() {
+    let gate = gate(ExecutionLimits::default());
+    let clock = std::cell::Cell::new(100);
+    let tick = || {
+        clock.set(clock.get() + 5);
+        clock.get()
+    };
+    let forward = |call: ToolCall| async move {
+        let (upstream, command) = call.into_command("exec-1");
+        assert_eq!(upstream, "everything");
+        let UpstreamCommand::CallTool {
+            name, execution, ..
+        } = command
+        else {
+            panic!("{command:?}");
+        };
+        assert_eq!(
+            (name.as_str(), execution.as_deref()),
+            ("echo", Some("exec-1"))
+        );
+        Held(None, 12)
+    };
+    let call = ("everything", "echo", "{}");
+    let (reply, summary) = block_on(gate.pass(call, tick, forward));
+    assert_eq!(reply, Held(None, 12));
+    assert_eq!(summary, "everything.echo answered in 5 ms");
+    assert_eq!(gate.record().call_result_chars, 12);
+    let unknown = ("everything", "delete_all", "{}");
+    let never = |_: ToolCall| async { panic!("a refused call is not forwarded") };
+    let (reply, summary): (Held, _) = block_on(gate.pass(unknown, tick, never));
+    assert_eq!(reply.0, Some(ToolErrorKind::NotPermitted));
+    assert_eq!(summary, "everything.delete_all was refused");
+    assert_eq!(gate.record().calls_total, 2);
+}
