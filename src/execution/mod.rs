@@ -23,8 +23,9 @@ use serde_json::json;
 
 pub use isolate::{IsolateRun, SandboxError};
 pub use lifecycle::Abandonment;
+use objects::{Object, Objects};
 
-use crate::audit::{Ending, ExecutionAudit};
+use crate::audit::{Ending, ExecutionAudit, LedgerCommand};
 use crate::codemode::catalog::Catalog;
 use crate::codemode::source::prepare;
 use crate::codemode::tools;
@@ -36,8 +37,10 @@ use crate::sandbox::limits::ExecutionLimits;
 use crate::sandbox::program::{RunRequest, WorkerCode};
 use crate::sandbox::protocol::Outcome;
 
-/// What an execution needs of the Worker it runs in.
-pub trait Platform {
+/// What an execution needs of the Worker it runs in. How it watches for the client's
+/// cancellation, abandons a run and keeps its audit entry is written here, over the runner's
+/// [`Objects`].
+pub trait Platform: Objects + Sized {
     /// The tools of each of `upstreams`, or why one is unavailable.
     fn catalog(&self, upstreams: &[String]) -> impl Future<Output = Catalog>;
     /// Loads `run` into a fresh isolate and runs it to its outcome; only a failure of the
@@ -45,19 +48,43 @@ pub trait Platform {
     fn run(&self, run: &IsolateRun<'_>) -> impl Future<Output = Result<Outcome, SandboxError>>;
     /// Resolves after `ms` milliseconds.
     fn sleep(&self, ms: u32) -> impl Future<Output = ()>;
-    /// Resolves with the client's reason when it cancels the request `run` answers; never
-    /// otherwise.
-    fn cancellation(&self, run: &IsolateRun<'_>) -> impl Future<Output = String>;
-    /// Tells the upstreams of `abandonment` to stop its calls, and its session what stopped.
-    fn abandon(&self, abandonment: Abandonment) -> impl Future<Output = ()> + 'static;
     /// Lets `work` finish after the response, when the request that started it is gone.
     fn in_background(&self, work: impl Future<Output = ()> + 'static);
-    /// Writes a finished execution's audit entry.
-    fn audit(&self, entry: ExecutionAudit);
+    /// Writes `line` to the Worker's log.
+    fn log(&self, line: &str);
     /// Milliseconds since the Unix epoch.
     fn now_ms(&self) -> u64;
     /// A new, unguessable execution id.
     fn new_id(&self) -> String;
+
+    /// Resolves with the client's reason when it cancels the request `run` answers; never
+    /// otherwise.
+    fn cancellation(&self, run: &IsolateRun<'_>) -> impl Future<Output = String> {
+        objects::cancellation(self, run.session, run.context.id())
+    }
+
+    /// Tells the upstreams of `abandonment` to stop its calls, and its session what stopped.
+    fn abandon(&self, abandonment: Abandonment) -> impl Future<Output = ()> + 'static {
+        abandonment.carry_out(self)
+    }
+
+    /// Writes a finished execution's audit entry: to the log at once, then to the ledger, so
+    /// a lost ledger message only leaves it out of `/admin/audit` and the metrics.
+    fn audit(&self, entry: ExecutionAudit) {
+        self.log(&entry.log_line());
+        self.tell_ledger(LedgerCommand::Record {
+            entry: Box::new(entry),
+        });
+    }
+
+    /// Tells the ledger after the response, so the client never waits for it.
+    fn tell_ledger(&self, command: LedgerCommand) {
+        let told = self.ask::<bool, _>(Object::Ledger, &command);
+        self.in_background(async move {
+            // A lost message is only missing from /admin/audit and the metrics.
+            let _ = told.await;
+        });
+    }
 }
 
 /// Who asks for an execution, as the runner established it.

@@ -10,7 +10,7 @@ use std::rc::Rc;
 use std::task::Context;
 
 use futures::executor::block_on;
-use futures::future::pending;
+use futures::future::{pending, ready};
 use futures::task::noop_waker;
 use rmcp::model::{CallToolResult, RequestId, Tool};
 use serde_json::{json, Value};
@@ -18,6 +18,7 @@ use serde_json::{json, Value};
 use super::*;
 use crate::codemode::catalog::{Catalog, Unavailable, UpstreamTools};
 use crate::mcp::jsonrpc::Request;
+use crate::protocol::http::EventStream;
 use crate::sandbox::limits::Limit;
 use crate::sandbox::protocol::ThrownError;
 
@@ -70,6 +71,21 @@ impl FakePlatform {
         let audits = self.audits.borrow();
         assert_eq!(audits.len(), 1, "exactly one audit entry");
         audits[0].clone()
+    }
+}
+
+/// Never reached: the fake platform answers for itself what would reach the objects.
+impl Objects for FakePlatform {
+    fn send_json(
+        &self,
+        object: Object<'_>,
+        _command: String,
+    ) -> impl Future<Output = Result<String, String>> + 'static + use<> {
+        ready(Err(format!("{object:?} is not faked")))
+    }
+
+    async fn open_json(&self, object: Object<'_>, _command: String) -> Result<EventStream, String> {
+        Err(format!("{object:?} is not faked"))
     }
 }
 
@@ -151,6 +167,8 @@ impl Platform for FakePlatform {
         self.background.set(self.background.get() + 1);
         block_on(work);
     }
+
+    fn log(&self, _line: &str) {}
 
     fn audit(&self, entry: ExecutionAudit) {
         self.audits.borrow_mut().push(entry);

@@ -18,9 +18,8 @@ use std::future::Future;
 use rmcp::model::CallToolResult;
 use serde::de::DeserializeOwned;
 
-use crate::audit::LedgerCommand;
 use crate::config::RunnerConfig;
-use crate::execution::objects::{Object, Objects};
+use crate::execution::objects::Object;
 use crate::execution::{self, Platform, Requester};
 use crate::mcp::context::RequestContext;
 use crate::mcp::{BackendError, Caller};
@@ -29,21 +28,12 @@ use crate::protocol::token::TokenFingerprint;
 use crate::sandbox::limits::ExecutionLimits;
 use crate::session::{SessionCommand, SessionRecord};
 
-/// What the runner needs of the Worker: what an execution needs, and the runner's objects.
-/// Everything the runner asks of them is written here, once, over those.
-pub trait Services: Platform + Objects + Sized {
+/// What the runner needs of the Worker: what an execution needs, which includes the runner's
+/// objects. Everything the runner asks of them is written here, once, over those.
+pub trait Services: Platform {
     /// The session's GET stream.
     fn listen(&self, session_id: &str) -> impl Future<Output = Result<EventStream, String>> {
         self.open(Object::Session(session_id), &SessionCommand::Listen)
-    }
-
-    /// Tells the ledger after the response, so the client never waits for it.
-    fn tell_ledger(&self, command: LedgerCommand) {
-        let told = self.ask::<bool, _>(Object::Ledger, &command);
-        self.in_background(async move {
-            // A lost message is only missing from /admin/audit and the metrics.
-            let _ = told.await;
-        });
     }
 
     /// Runs `code` for `requester` (see [`execution::execute`]).

@@ -15,9 +15,10 @@ use serde_json::{json, Value};
 
 use super::*;
 use crate::admin::AdminBackend;
-use crate::audit::ExecutionAudit;
+use crate::audit::LedgerCommand;
 use crate::codemode::catalog::{Catalog, UpstreamTools};
-use crate::execution::{Abandonment, IsolateRun, SandboxError};
+use crate::execution::objects::Objects;
+use crate::execution::{IsolateRun, SandboxError};
 use crate::mcp::ServerBackend;
 use crate::protocol::log_level::LogLevel;
 use crate::sandbox::protocol::Outcome;
@@ -28,8 +29,6 @@ struct FakeServices {
     sessions: RefCell<HashMap<String, SessionRecord>>,
     /// Every command the ledger was sent.
     told: RefCell<Vec<LedgerCommand>>,
-    /// The audit entry of each execution.
-    audits: RefCell<Vec<ExecutionAudit>>,
 }
 
 impl FakeServices {
@@ -114,22 +113,12 @@ impl Platform for &FakeServices {
         pending().await
     }
 
-    async fn cancellation(&self, _run: &IsolateRun<'_>) -> String {
-        pending().await
-    }
-
-    fn abandon(&self, _abandonment: Abandonment) -> impl Future<Output = ()> + 'static {
-        ready(())
-    }
-
     fn in_background(&self, work: impl Future<Output = ()> + 'static) {
         // What the work sends was sent when it was made.
         drop(work);
     }
 
-    fn audit(&self, entry: ExecutionAudit) {
-        self.audits.borrow_mut().push(entry);
-    }
+    fn log(&self, _line: &str) {}
 
     fn now_ms(&self) -> u64 {
         1_000
@@ -143,10 +132,14 @@ impl Platform for &FakeServices {
 impl Services for &FakeServices {}
 
 impl FakeServices {
-    /// The upstreams of each execution.
+    /// The upstreams of each execution the ledger was told of.
     fn executed(&self) -> Vec<Vec<String>> {
-        let audits = self.audits.borrow();
-        audits.iter().map(|audit| audit.upstreams.clone()).collect()
+        let told = self.told.borrow();
+        let entries = told.iter().filter_map(|command| match command {
+            LedgerCommand::Record { entry } => Some(entry.upstreams.clone()),
+            _ => None,
+        });
+        entries.collect()
     }
 }
 

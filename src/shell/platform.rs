@@ -1,27 +1,26 @@
 //! The Worker as an execution's [`Platform`]: tool lists through the upstreams' objects,
-//! programs in the Worker Loader's isolates with the bridge, timers, the session's
-//! cancellation watch, the log and the ledger.
+//! programs in the Worker Loader's isolates with the bridge, timers, background work, the log,
+//! the clock and ids.
 
 use std::future::Future;
+use std::rc::Rc;
 use std::time::Duration;
 
 use worker::{console_log, Delay};
 
 use super::bridge::bridge;
-use super::catalog::recent_lists;
+use super::catalog::RECENT_LISTS;
 use super::js::{now_ms, random_uuid};
 use super::loader::run_program;
 use super::services::WorkerServices;
-use crate::audit::{ExecutionAudit, LedgerCommand};
 use crate::codemode::catalog::Catalog;
-use crate::execution::objects::{cancellation, catalog};
-use crate::execution::{Abandonment, IsolateRun, Platform, SandboxError};
-use crate::runner::Services;
+use crate::execution::objects::catalog;
+use crate::execution::{IsolateRun, Platform, SandboxError};
 use crate::sandbox::protocol::Outcome;
 
 impl Platform for WorkerServices {
     async fn catalog(&self, upstreams: &[String]) -> Catalog {
-        catalog(self, &recent_lists(), now_ms, upstreams).await
+        catalog(self, &RECENT_LISTS.with(Rc::clone), now_ms, upstreams).await
     }
 
     async fn run(&self, run: &IsolateRun<'_>) -> Result<Outcome, SandboxError> {
@@ -33,25 +32,12 @@ impl Platform for WorkerServices {
         Delay::from(Duration::from_millis(ms.into())).await;
     }
 
-    async fn cancellation(&self, run: &IsolateRun<'_>) -> String {
-        cancellation(self, run.session, run.context.id()).await
-    }
-
-    fn abandon(&self, abandonment: Abandonment) -> impl Future<Output = ()> + 'static {
-        abandonment.carry_out(self)
-    }
-
     fn in_background(&self, work: impl Future<Output = ()> + 'static) {
         self.ctx.wait_until(work);
     }
 
-    fn audit(&self, entry: ExecutionAudit) {
-        // The log line is written first: a lost ledger entry is only missing from
-        // /admin/audit and the metrics.
-        console_log!("{}", entry.log_line());
-        self.tell_ledger(LedgerCommand::Record {
-            entry: Box::new(entry),
-        });
+    fn log(&self, line: &str) {
+        console_log!("{line}");
     }
 
     fn now_ms(&self) -> u64 {
