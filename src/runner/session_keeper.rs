@@ -15,13 +15,14 @@ use std::cell::RefCell;
 use std::future::Future;
 use std::time::Duration;
 
-use futures::channel::{mpsc, oneshot};
-use futures::future::{select, Either};
+use futures::channel::mpsc;
+use futures::future::{ready, select, Either};
 use futures::{stream, Stream, StreamExt};
 use serde_json::{json, Value};
 
 use crate::mcp::context::log_message;
 use crate::mcp::events;
+use crate::protocol::http::EventStream;
 use crate::protocol::log_level::LogLevel;
 use crate::session::{Room, SessionCommand, SessionRecord};
 
@@ -41,12 +42,12 @@ pub trait RecordStore {
 }
 
 /// A session object's answer to a command.
-#[derive(Debug)]
 pub enum SessionAnswer {
     /// The answer as JSON (what each command answers is on [`SessionCommand`]).
     Value(Value),
-    /// For [`SessionCommand::Watch`]: the client's reason, once it cancels the request.
-    Cancellation(oneshot::Receiver<String>),
+    /// For [`SessionCommand::Watch`]: a stream that carries the client's reason once it
+    /// cancels the request, and ends empty if it never does.
+    Cancellation(EventStream),
     /// For [`SessionCommand::Listen`]: the GET stream's Server-Sent Events, starting with a
     /// comment so the client sees it open.
     Events(mpsc::UnboundedReceiver<Vec<u8>>),
@@ -94,8 +95,10 @@ impl<S: RecordStore> SessionKeeper<S> {
                 None => json!(false),
             },
             SessionCommand::Watch { request } => {
-                let receiver = self.room.borrow_mut().watch(request);
-                return Ok(SessionAnswer::Cancellation(receiver));
+                let reason = self.room.borrow_mut().watch(request);
+                let reason = stream::once(reason).filter_map(|reason| ready(reason.ok()));
+                let reason = reason.map(String::into_bytes).boxed_local();
+                return Ok(SessionAnswer::Cancellation(reason));
             }
             SessionCommand::Cancel { request, reason } => {
                 json!(self.room.borrow_mut().cancel(request, reason))
@@ -225,14 +228,14 @@ mod tests {
     fn value(keeper: &SessionKeeper<&Memory>, command: SessionCommand, now_ms: u64) -> Value {
         match block_on(keeper.answer(command, now_ms)).unwrap() {
             SessionAnswer::Value(value) => value,
-            other => panic!("not a value: {other:?}"),
+            _ => panic!("not a value"),
         }
     }
 
     fn listen(keeper: &SessionKeeper<&Memory>) -> mpsc::UnboundedReceiver<Vec<u8>> {
         match block_on(keeper.answer(SessionCommand::Listen, OPENED)).unwrap() {
             SessionAnswer::Events(frames) => frames,
-            other => panic!("not a stream: {other:?}"),
+            _ => panic!("not the GET stream"),
         }
     }
 
@@ -331,8 +334,7 @@ mod tests {
         let watch = SessionCommand::Watch {
             request: "7".into(),
         };
-        let SessionAnswer::Cancellation(mut reason) =
-            block_on(keeper.answer(watch, OPENED)).unwrap()
+        let SessionAnswer::Cancellation(reason) = block_on(keeper.answer(watch, OPENED)).unwrap()
         else {
             panic!("not a watch");
         };
@@ -341,7 +343,12 @@ mod tests {
             reason: "user stopped".into(),
         };
         assert_eq!(value(&keeper, cancel, OPENED), json!(true));
-        assert_eq!(reason.try_recv().unwrap().as_deref(), Some("user stopped"));
+        let reasons: Vec<Vec<u8>> = block_on(reason.collect());
+        assert_eq!(
+            reasons,
+            [b"user stopped".to_vec()],
+            "once, then the stream ends"
+        );
     }
 
     #[test]

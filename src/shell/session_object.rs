@@ -1,8 +1,7 @@
 //! One Durable Object per MCP session, named by the session id: the Worker's side of a
 //! [`SessionKeeper`], with the record in the object's storage and an alarm at its expiry.
 
-use futures::future::ready;
-use futures::{stream, StreamExt};
+use futures::StreamExt;
 use wasm_bindgen::JsValue;
 use worker::{
     durable_object, Delay, DurableObject, Env, Request, Response, Result, ScheduledTime, State,
@@ -33,9 +32,9 @@ impl DurableObject for SessionObject {
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         match self.keeper.answer(req.json().await?, now_ms()).await? {
             SessionAnswer::Value(value) => Response::from_json(&value),
-            SessionAnswer::Cancellation(reason) => Response::from_stream(
-                stream::once(reason).filter_map(|reason| ready(reason.ok().map(bytes))),
-            ),
+            SessionAnswer::Cancellation(reason) => {
+                Response::from_stream(reason.map(Ok::<_, worker::Error>))
+            }
             SessionAnswer::Events(frames) => Response::from_stream(
                 with_keep_alive(frames, || Delay::from(KEEP_ALIVE)).map(Ok::<_, worker::Error>),
             ),
@@ -46,11 +45,6 @@ impl DurableObject for SessionObject {
         self.keeper.alarm(now_ms()).await?;
         Response::empty()
     }
-}
-
-/// A cancellation's reason as a body's bytes.
-fn bytes(reason: String) -> Result<Vec<u8>> {
-    Ok(reason.into_bytes())
 }
 
 /// The object's storage, holding the record.
