@@ -1,28 +1,28 @@
 //! The Worker's `fetch`, timers, clock and `spawn_local` as an upstream session's [`Http`]
-//! platform.
+//! platform, with responses read in large pieces.
+//!
+//! A fetched body's default reader hands workerd's data over 4 KiB at a time, and each piece
+//! costs a promise, a wake-up and a copy into wasm: a 10 MiB answer took 2,561 reads and 350 ms.
+//! A BYOB ("bring your own buffer") reader with a large buffer takes whatever has arrived, up to
+//! [`PIECE_BYTES`], in one read, while still returning as soon as anything is there (an SSE
+//! stream's events are not held back). Dropping the reader cancels the body, so what is not
+//! read is not received.
 
 use std::future::Future;
 use std::time::Duration;
 
-use wasm_bindgen_futures::spawn_local;
-use worker::{web_sys, AbortSignal, Delay, Fetch, Headers, Method, RequestInit};
+use js_sys::{Promise, Reflect, Uint8Array};
+use serde_json::json;
+use wasm_bindgen::{prelude::wasm_bindgen, JsCast, JsValue};
+use wasm_bindgen_futures::{spawn_local, JsFuture};
+use worker::{web_sys, AbortSignal, Delay, Fetch, Headers, Method, RequestInit, ResponseBody};
 
-use super::body::{unreachable, BodyReader};
-use crate::shell::js::now_ms;
+use crate::shell::js::{call_method, describe, now_ms, to_js};
 use crate::upstream::client::UpstreamError;
 use crate::upstream::session::{self, Abort, Http, UpstreamRequest, UpstreamResponse};
 
 /// The Worker's network.
 pub(super) struct WorkerHttp;
-
-/// A fetched response, its body read in large pieces.
-pub(super) struct WorkerResponse {
-    response: worker::Response,
-    /// The body's reader, made at the first read.
-    body: Option<BodyReader>,
-    /// Whether the body has been read to its end (or there was none).
-    ended: bool,
-}
 
 /// A request's `AbortController` (none where the runtime could not make one: then the
 /// request runs to its end, unread).
@@ -33,31 +33,6 @@ impl Abort for WorkerAbort {
         if let Some(controller) = &self.0 {
             controller.abort();
         }
-    }
-}
-
-impl UpstreamResponse for WorkerResponse {
-    fn status(&self) -> u16 {
-        self.response.status_code()
-    }
-
-    fn header(&self, name: &str) -> Option<String> {
-        self.response.headers().get(name).ok().flatten()
-    }
-
-    async fn next_piece(&mut self) -> Result<Option<Vec<u8>>, UpstreamError> {
-        if self.ended {
-            return Ok(None);
-        }
-        if self.body.is_none() {
-            self.body = BodyReader::new(&self.response)?;
-        }
-        let piece = match self.body.as_mut() {
-            Some(body) => body.next().await?,
-            None => None,
-        };
-        self.ended = piece.is_none();
-        Ok(piece)
     }
 }
 
@@ -98,11 +73,7 @@ impl Http for WorkerHttp {
             None => fetch.send().await,
         }
         .map_err(unreachable)?;
-        Ok(WorkerResponse {
-            response,
-            body: None,
-            ended: false,
-        })
+        Ok(WorkerResponse::new(response))
     }
 
     async fn sleep(&self, ms: u32) {
@@ -115,5 +86,104 @@ impl Http for WorkerHttp {
 
     fn now_ms(&self) -> u64 {
         now_ms()
+    }
+}
+
+/// The most one read takes.
+const PIECE_BYTES: u32 = 1024 * 1024;
+
+#[wasm_bindgen]
+extern "C" {
+    /// A `ReadableStreamBYOBReader`.
+    type ByobReader;
+
+    #[wasm_bindgen(method)]
+    fn read(this: &ByobReader, view: &Uint8Array) -> Promise;
+
+    #[wasm_bindgen(method)]
+    fn cancel(this: &ByobReader) -> Promise;
+}
+
+/// A fetched response, its body read piece by piece.
+pub(super) struct WorkerResponse {
+    response: worker::Response,
+    /// The body's reader, made at the first read.
+    reader: Option<ByobReader>,
+    /// Whether the body has been read to its end (or there was none).
+    done: bool,
+}
+
+impl WorkerResponse {
+    /// `response`, its body not read yet.
+    pub(super) fn new(response: worker::Response) -> Self {
+        Self {
+            response,
+            reader: None,
+            done: false,
+        }
+    }
+
+    /// The body's reader, made at the first read; `None` when there is no body.
+    fn reader(&mut self) -> Result<Option<&ByobReader>, UpstreamError> {
+        if self.reader.is_none() {
+            let ResponseBody::Stream(stream) = self.response.body() else {
+                return Ok(None);
+            };
+            let options = to_js(&json!({"mode": "byob"})).map_err(unreachable)?;
+            let reader = call_method(stream, "getReader", &[&options]).map_err(unreachable)?;
+            self.reader = Some(reader.unchecked_into());
+        }
+        Ok(self.reader.as_ref())
+    }
+}
+
+impl UpstreamResponse for WorkerResponse {
+    fn status(&self) -> u16 {
+        self.response.status_code()
+    }
+
+    fn header(&self, name: &str) -> Option<String> {
+        self.response.headers().get(name).ok().flatten()
+    }
+
+    async fn next_piece(&mut self) -> Result<Option<Vec<u8>>, UpstreamError> {
+        while !self.done {
+            let Some(reader) = self.reader()? else {
+                self.done = true;
+                break;
+            };
+            let view = Uint8Array::new_with_length(PIECE_BYTES);
+            let result = JsFuture::from(reader.read(&view)).await.map_err(js_error)?;
+            self.done = Reflect::get(&result, &"done".into())
+                .map_err(js_error)?
+                .is_truthy();
+            let value = Reflect::get(&result, &"value".into()).map_err(js_error)?;
+            if let Some(piece) = value.dyn_ref::<Uint8Array>() {
+                if piece.length() > 0 {
+                    return Ok(Some(piece.to_vec()));
+                }
+            }
+        }
+        Ok(None)
+    }
+}
+
+impl Drop for WorkerResponse {
+    fn drop(&mut self) {
+        if let (Some(reader), false) = (&self.reader, self.done) {
+            // Best effort: the body is abandoned either way.
+            drop(reader.cancel());
+        }
+    }
+}
+
+fn js_error(error: JsValue) -> UpstreamError {
+    unreachable(describe(&error))
+}
+
+/// The error for a request that could not be made, or a body that could not be read.
+fn unreachable(error: impl ToString) -> UpstreamError {
+    UpstreamError::Unreachable {
+        detail: error.to_string(),
     }
 }

@@ -4,7 +4,6 @@
 //! first needs them (here, at request time, and nowhere else), keeps the tool list in its
 //! storage so it outlives restarts, and answers a tool call in the form the isolate takes.
 
-mod body;
 mod http;
 
 use std::rc::Rc;
