@@ -48,7 +48,7 @@ impl<S: Services> Runner<S> {
             Err(e) => format!("its object failed: {e}"),
         };
         let mut health = Health::default();
-        let error = UpstreamError::Unreachable { detail: failure };
+        let error = UpstreamError::unreachable(failure);
         health.record_failure(self.services.now_ms(), &error);
         UpstreamStatus::new(name, None, None, false, &health)
     }

@@ -82,6 +82,14 @@ pub enum UpstreamError {
 }
 
 impl UpstreamError {
+    /// The error for a request that could not be made, or an answer that could not be read,
+    /// for the reason `detail` gives.
+    pub fn unreachable(detail: impl ToString) -> Self {
+        Self::Unreachable {
+            detail: detail.to_string(),
+        }
+    }
+
     /// The error with every secret removed from its text. Every variant is listed, so a new
     /// one that carries text cannot be added without deciding how it is redacted.
     pub fn redacted(self, secrets: &Secrets) -> Self {

@@ -51,7 +51,9 @@ impl Http for WorkerHttp {
     ) -> Result<WorkerResponse, UpstreamError> {
         let headers = Headers::new();
         for (name, value) in &request.headers {
-            headers.set(name, value).map_err(unreachable)?;
+            headers
+                .set(name, value)
+                .map_err(UpstreamError::unreachable)?;
         }
         let method = match request.method {
             session::Method::Get => Method::Get,
@@ -62,7 +64,8 @@ impl Http for WorkerHttp {
             .with_headers(headers)
             .with_body(request.body.map(Into::into));
         let fetch = Fetch::Request(
-            worker::Request::new_with_init(request.url, &init).map_err(unreachable)?,
+            worker::Request::new_with_init(request.url, &init)
+                .map_err(UpstreamError::unreachable)?,
         );
         let response = match abort.and_then(|abort| abort.0.as_ref()) {
             Some(controller) => {
@@ -72,7 +75,7 @@ impl Http for WorkerHttp {
             }
             None => fetch.send().await,
         }
-        .map_err(unreachable)?;
+        .map_err(UpstreamError::unreachable)?;
         Ok(WorkerResponse::new(response))
     }
 
@@ -129,8 +132,9 @@ impl WorkerResponse {
             let ResponseBody::Stream(stream) = self.response.body() else {
                 return Ok(None);
             };
-            let options = to_js(&json!({"mode": "byob"})).map_err(unreachable)?;
-            let reader = call_method(stream, "getReader", &[&options]).map_err(unreachable)?;
+            let options = to_js(&json!({"mode": "byob"})).map_err(UpstreamError::unreachable)?;
+            let reader = call_method(stream, "getReader", &[&options])
+                .map_err(UpstreamError::unreachable)?;
             self.reader = Some(reader.unchecked_into());
         }
         Ok(self.reader.as_ref())
@@ -178,12 +182,5 @@ impl Drop for WorkerResponse {
 }
 
 fn js_error(error: JsValue) -> UpstreamError {
-    unreachable(describe(&error))
-}
-
-/// The error for a request that could not be made, or a body that could not be read.
-fn unreachable(error: impl ToString) -> UpstreamError {
-    UpstreamError::Unreachable {
-        detail: error.to_string(),
-    }
+    UpstreamError::unreachable(describe(&error))
 }

@@ -168,9 +168,7 @@ fn too_large(error: &EventTooLarge) -> UpstreamError {
 }
 
 fn closed() -> UpstreamError {
-    UpstreamError::Unreachable {
-        detail: "the upstream closed its event stream before answering".into(),
-    }
+    UpstreamError::unreachable("the upstream closed its event stream before answering")
 }
 
 /// The endpoint an `endpoint` event names, resolved against the stream's URL; refused when it
