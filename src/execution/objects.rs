@@ -33,6 +33,15 @@ pub enum Object<'a> {
 }
 
 impl Object<'_> {
+    /// The Worker's binding (in wrangler.toml) of the object's namespace.
+    pub fn binding(&self) -> &'static str {
+        match self {
+            Object::Session(_) => "SESSION_OBJECTS",
+            Object::Upstream(_) => "UPSTREAM_OBJECTS",
+            Object::Ledger => "LEDGER",
+        }
+    }
+
     /// The object's name in its namespace.
     pub fn name(&self) -> &str {
         match self {

@@ -1,4 +1,4 @@
-//! Sending one of the runner's Durable Objects a command: its JSON in a POST.
+//! The runner's Durable Objects, reached through their bindings: a command's JSON in a POST.
 //!
 //! A tool call is answered in the form the isolate takes: the [`BridgeReply`]'s JSON, passed
 //! through the Worker as a JavaScript string that never enters wasm memory, so a result of
@@ -6,24 +6,19 @@
 
 use std::future::Future;
 
+use futures::future::ready;
+use futures::StreamExt;
 use js_sys::JsString;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use worker::{web_sys, Env, Method, Request, RequestInit, Response};
 
 use super::js::describe;
-use crate::execution::objects::Object;
+use super::services::WorkerServices;
+use crate::execution::objects::{Object, Objects};
+use crate::protocol::http::EventStream;
 use crate::sandbox::gate::HeldReply;
 use crate::sandbox::protocol::{BridgeReply, ToolErrorKind};
-
-/// The binding (in wrangler.toml) of `object`'s namespace.
-fn binding(object: Object<'_>) -> &'static str {
-    match object {
-        Object::Session(_) => "SESSION_OBJECTS",
-        Object::Upstream(_) => "UPSTREAM_OBJECTS",
-        Object::Ledger => "LEDGER",
-    }
-}
 
 /// Sends `command` to `object`, for its answer unread. The future owns what it needs, so it
 /// can finish after the request.
@@ -32,7 +27,7 @@ pub(crate) fn send(
     object: Object<'_>,
     command: String,
 ) -> impl Future<Output = worker::Result<Response>> + 'static {
-    let binding = binding(object);
+    let binding = object.binding();
     let url = format!("https://{binding}.internal/{}", object.name());
     let mut init = RequestInit::new();
     init.with_method(Method::Post)
@@ -42,6 +37,31 @@ pub(crate) fn send(
         .and_then(|n| n.get_by_name(object.name()));
     let request = Request::new_with_init(&url, &init);
     async move { stub?.fetch_with_request(request?).await }
+}
+
+impl Objects for WorkerServices {
+    fn send_json(
+        &self,
+        object: Object<'_>,
+        command: String,
+    ) -> impl Future<Output = Result<String, String>> + 'static + use<> {
+        let sent = send(&self.env, object, command);
+        async move {
+            let mut answer = sent.await.map_err(|e| e.to_string())?;
+            answer.text().await.map_err(|e| e.to_string())
+        }
+    }
+
+    async fn open_json(&self, object: Object<'_>, command: String) -> Result<EventStream, String> {
+        let sent = send(&self.env, object, command).await;
+        let frames = sent.and_then(|mut answer| answer.stream());
+        // A broken stream ends; a GET stream's client reconnects with a new GET.
+        Ok(frames
+            .map_err(|e| e.to_string())?
+            .take_while(|frame| ready(frame.is_ok()))
+            .filter_map(|frame| ready(frame.ok()))
+            .boxed_local())
+    }
 }
 
 /// The header of an upstream object's answer to a call that names the call's error class;

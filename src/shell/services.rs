@@ -1,18 +1,10 @@
-//! The Worker as the runner's [`Services`]: the runner's Durable Objects, reached through
-//! their bindings (what it needs as an execution's platform is in [`super::platform`]); and
-//! making the [`Runner`] of one request from the configuration and limits in the Worker's
-//! variables.
+//! The Worker as the runner's [`Services`] (an execution's platform, in [`super::platform`],
+//! and the runner's objects, in [`super::objects`]); and making the [`Runner`] of one request
+//! from the configuration and limits in the Worker's variables.
 
-use std::future::Future;
-
-use futures::future::ready;
-use futures::StreamExt;
 use worker::{Context, Env};
 
-use super::objects::send;
 use crate::config::{ConfigError, RunnerConfig, UPSTREAMS_VAR};
-use crate::execution::objects::{Object, Objects};
-use crate::protocol::http::EventStream;
 use crate::protocol::token::TokenFingerprint;
 use crate::runner::{Runner, Services};
 use crate::sandbox::limits::{ExecutionLimits, LimitsError};
@@ -62,31 +54,6 @@ pub(crate) fn start(
         holder,
         requested_upstreams,
     ))
-}
-
-impl Objects for WorkerServices {
-    fn send_json(
-        &self,
-        object: Object<'_>,
-        command: String,
-    ) -> impl Future<Output = Result<String, String>> + 'static + use<> {
-        let sent = send(&self.env, object, command);
-        async move {
-            let mut answer = sent.await.map_err(|e| e.to_string())?;
-            answer.text().await.map_err(|e| e.to_string())
-        }
-    }
-
-    async fn open_json(&self, object: Object<'_>, command: String) -> Result<EventStream, String> {
-        let sent = send(&self.env, object, command).await;
-        let frames = sent.and_then(|mut answer| answer.stream());
-        // A broken stream ends; a GET stream's client reconnects with a new GET.
-        Ok(frames
-            .map_err(|e| e.to_string())?
-            .take_while(|frame| ready(frame.is_ok()))
-            .filter_map(|frame| ready(frame.ok()))
-            .boxed_local())
-    }
 }
 
 impl Services for WorkerServices {}
