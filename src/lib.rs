@@ -21,17 +21,18 @@
 //! - [`codemode`]: JSON Schema → TypeScript, search, and preparing user code for the isolate.
 //! - [`mcp`]: JSON-RPC messages, method dispatch and streamable HTTP (the server side), which
 //!   knows nothing of the product: its backend trait lists the tools and resources.
-//! - [`audit`]: one entry per execution: who ran what, which calls, which limits it hit.
+//! - [`audit`]: one entry per execution: who ran what, which calls, which limits it hit; and
+//!   the ledger that keeps the last of them.
 //! - [`metrics`]: counts, latencies and token savings, as a resource and for Prometheus.
 //! - [`execution`]: one `execute` from code to result and audit entry, over a small platform
 //!   trait.
 //! - [`admin`]: the operator's endpoint: upstream health and refresh, the audit log.
 //! - [`admission`]: the order a request is served in: the guard before the configuration.
 //! - [`runner`]: the product's MCP backend (sessions, the two tools, metrics, the operator's
-//!   view) over the services the Worker provides.
+//!   view) over the services the Worker provides, and what a session's object does.
 //!
 //! Only the `shell` module (compiled for `wasm32` alone) touches JavaScript: the fetch handler,
-//! Durable Objects, the Worker Loader and the bridge entrypoint.
+//! the Durable Objects' storage and requests, the Worker Loader and the bridge function.
 
 pub mod admin;
 pub mod admission;

@@ -1,6 +1,7 @@
 //! The product's MCP backend: sessions, the `search` and `execute` tools, the metrics resource
 //! and the operator's view, for one request, over the [`Services`] the Worker provides (the
-//! session, upstream and ledger objects, the catalog, executions).
+//! session, upstream and ledger objects, the catalog, executions). What a session's object
+//! does with the commands the runner sends it is [`session_keeper`].
 //!
 //! Identity is the runner's: the token a request presented is fixed when the runner is made,
 //! a session opened with another token reads as no session at all, and what a session may use

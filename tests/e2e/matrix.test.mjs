@@ -164,7 +164,7 @@ describe("client matrix", () => {
       if (version === "2026-07-28") {
         // Such a client cancels by closing the response stream. `wrangler dev`'s proxy does not
         // pass the disconnect on to workerd, so locally the program runs on, unseen; on
-        // Cloudflare the dropped stream abandons it (src/shell/loader.rs, `Running`).
+        // Cloudflare the dropped stream abandons it (src/execution/lifecycle.rs, `Unfinished`).
         return;
       }
       // The cancelled request gets no answer; the session's GET stream says what was stopped.
