@@ -28,17 +28,13 @@ use crate::sandbox::protocol::{BridgeReply, ToolErrorKind};
 /// The bridge function of `run`: `(namespace, function, argumentsJson)` → a promise of the
 /// [`BridgeReply`] as JSON text. It never rejects.
 pub(crate) fn bridge(env: Env, run: &IsolateRun<'_>) -> JsValue {
-    let owner = (
-        env,
-        run.gate.clone(),
-        run.id.to_owned(),
-        run.context.clone(),
-    );
-    let shared = Rc::new((owner, Cell::new(0u32)));
+    // What each call needs, and how many calls have finished.
+    let (gate, execution, context) = (run.gate.clone(), run.id.to_owned(), run.context.clone());
+    let shared = Rc::new((env, gate, execution, context, Cell::new(0u32)));
     let function = move |namespace: JsValue, function: JsValue, arguments: JsValue| -> Promise {
         let shared = Rc::clone(&shared);
         future_to_promise(async move {
-            let ((env, gate, execution, context), finished) = &*shared;
+            let (env, gate, execution, context, finished) = &*shared;
             let [namespace, function, arguments] =
                 [namespace, function, arguments].map(|value| value.as_string().unwrap_or_default());
             let call = (namespace.as_str(), function.as_str(), arguments.as_str());
