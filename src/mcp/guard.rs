@@ -10,14 +10,13 @@
 //! A browser `Origin` must be the runner's own origin, a loopback origin, or listed in
 //! `ALLOWED_ORIGINS`.
 //!
-//! `RUNNER_TOKEN` may hold several comma-separated tokens, one per client or team, so one can
-//! be revoked without the others. Each is compared in constant time, and all of them are
-//! compared on every request. What a request presented is remembered only as a
-//! [`TokenFingerprint`]: sessions are bound to it and the audit log names it.
+//! `RUNNER_TOKEN` holds the operator's [`AccessKeys`], `NAME=KEY` entries, one per person or
+//! script, so one can be revoked without the others. Each is compared in constant time, and
+//! all of them are compared on every request. What a request presented is remembered only as
+//! the [`Person`] holding it: sessions are bound to them and the audit log names them.
 
-use subtle::ConstantTimeEq;
-
-use crate::protocol::token::TokenFingerprint;
+use crate::config::AccessKeys;
+use crate::protocol::person::Person;
 
 /// Hosts served without configuration.
 const LOOPBACK_HOSTS: &[&str] = &["localhost", "127.0.0.1", "::1"];
@@ -31,8 +30,8 @@ pub struct RequestGuard {
     allowed_hosts: Vec<String>,
     /// Extra origins (`scheme://host[:port]`), lower case.
     allowed_origins: Vec<String>,
-    /// The bearer tokens of which every request must carry one; none means no token needed.
-    tokens: Vec<String>,
+    /// The keys of which every request must carry one; none means no key needed.
+    keys: AccessKeys,
 }
 
 impl std::fmt::Debug for RequestGuard {
@@ -40,7 +39,7 @@ impl std::fmt::Debug for RequestGuard {
         f.debug_struct("RequestGuard")
             .field("allowed_hosts", &self.allowed_hosts)
             .field("allowed_origins", &self.allowed_origins)
-            .field("tokens", &self.tokens.len())
+            .field("keys", &self.keys)
             .finish()
     }
 }
@@ -71,7 +70,7 @@ impl Refusal {
 
 impl RequestGuard {
     /// A guard from the comma-separated `ALLOWED_HOSTS` and `ALLOWED_ORIGINS` values and the
-    /// comma-separated tokens of a secret (`RUNNER_TOKEN`; empty items are ignored).
+    /// access keys of a secret (`RUNNER_TOKEN`).
     pub fn new(
         allowed_hosts: Option<&str>,
         allowed_origins: Option<&str>,
@@ -88,28 +87,19 @@ impl RequestGuard {
         Self {
             allowed_hosts: list(allowed_hosts),
             allowed_origins: list(allowed_origins),
-            tokens: tokens
-                .as_deref()
-                .unwrap_or("")
-                .split(',')
-                .map(str::trim)
-                .filter(|token| !token.is_empty())
-                .map(str::to_owned)
-                .collect(),
+            keys: AccessKeys::parse(tokens.as_deref()),
         }
     }
 
     /// Whether requests need a token.
     pub fn requires_token(&self) -> bool {
-        !self.tokens.is_empty()
+        !self.keys.is_empty()
     }
 
-    /// The fingerprint of the token an `Authorization` header presents, when tokens are
-    /// required (the request must have passed [`check`](Self::check)); `None` when they are
-    /// not, so every tokenless request counts as the same holder.
-    pub fn holder(&self, authorization: Option<&str>) -> Option<TokenFingerprint> {
-        self.requires_token()
-            .then(|| TokenFingerprint::of(bearer(authorization)))
+    /// The person holding the key an `Authorization` header presents; `None` when keys are
+    /// not required (every keyless request is the same anonymous caller) or it is not one.
+    pub fn person(&self, authorization: Option<&str>) -> Option<Person> {
+        self.keys.identify(bearer(authorization))
     }
 
     /// Whether `host` (a `Host` value) names this machine.
@@ -128,15 +118,9 @@ impl RequestGuard {
         if !self.requires_token() {
             return Ok(());
         }
-        let given = bearer(authorization).as_bytes();
-        // No early exit: the time taken does not say which token came closest.
-        let matched = self.tokens.iter().fold(0u8, |matched, token| {
-            matched | given.ct_eq(token.as_bytes()).unwrap_u8()
-        });
-        if matched == 1 {
-            Ok(())
-        } else {
-            Err(Refusal::Token)
+        match self.person(authorization) {
+            Some(_) => Ok(()),
+            None => Err(Refusal::Token),
         }
     }
 
@@ -271,16 +255,14 @@ mod tests {
     }
 
     #[test]
-    fn holders_are_told_apart_by_fingerprint_without_the_token() {
-        let guard = RequestGuard::new(None, None, Some("alpha-token,beta-token".into()));
-        let alpha = guard.holder(Some("Bearer alpha-token")).unwrap();
-        let beta = guard.holder(Some("Bearer beta-token")).unwrap();
-        assert_ne!(alpha, beta);
-        assert_eq!(alpha, TokenFingerprint::of("alpha-token"));
-        let shown = serde_json::to_string(&alpha).unwrap();
-        assert_eq!(shown.len(), 2 + 16);
-        assert!(!shown.contains("alpha"));
-        assert_eq!(RequestGuard::default().holder(Some("Bearer x")), None);
+    fn the_person_is_the_holder_of_the_key_presented_and_never_the_key() {
+        let guard = RequestGuard::new(None, None, Some("alice=alpha-token,bob=beta-token".into()));
+        let alice = guard.person(Some("Bearer alpha-token")).unwrap();
+        assert_eq!(alice, Person::access_key("alice"));
+        assert_eq!(guard.person(Some("Bearer beta-token")).unwrap().name, "bob");
+        assert!(!serde_json::to_string(&alice).unwrap().contains("alpha"));
+        assert_eq!(guard.person(Some("Bearer gamma-token")), None);
+        assert_eq!(RequestGuard::default().person(Some("Bearer x")), None);
     }
 
     #[test]

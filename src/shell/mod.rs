@@ -36,9 +36,10 @@ use crate::admission::admit;
 use crate::mcp::guard::RequestGuard;
 use crate::mcp::http;
 use crate::protocol::http::{Body, HttpRequest};
+use crate::protocol::person::SignedIn;
 
-/// The secret that, when set, every MCP request must carry as `Authorization: Bearer …`
-/// (one of its comma-separated tokens).
+/// The secret holding the operator's access keys (`NAME=KEY`, comma-separated); when set, an
+/// MCP request must carry one as `Authorization: Bearer …` unless the OAuth layer signed it in.
 const RUNNER_TOKEN: &str = "RUNNER_TOKEN";
 /// The secret that turns on the operator's endpoint; its requests must carry it as a bearer.
 const ADMIN_TOKEN: &str = "ADMIN_TOKEN";
@@ -75,10 +76,19 @@ async fn serve(mut req: Request, env: Env, ctx: Context, endpoint: Endpoint) -> 
         Endpoint::Mcp => RUNNER_TOKEN,
         Endpoint::Admin(_) => ADMIN_TOKEN,
     };
+    // A person the OAuth layer signed in needs no access key; anyone else does, if keys are set.
+    let signed_in = match endpoint {
+        Endpoint::Mcp => ctx.props::<SignedIn>().ok().and_then(|props| props.person),
+        Endpoint::Admin(_) => None,
+    };
+    let keys = match signed_in {
+        Some(_) => None,
+        None => env.secret(token_name).ok().map(|t| t.to_string()),
+    };
     let guard = RequestGuard::new(
         var("ALLOWED_HOSTS").as_deref(),
         var("ALLOWED_ORIGINS").as_deref(),
-        env.secret(token_name).ok().map(|t| t.to_string()),
+        keys,
     );
     let url = req.url()?;
     let authority = match (url.host_str(), url.port()) {
@@ -96,23 +106,27 @@ async fn serve(mut req: Request, env: Env, ctx: Context, endpoint: Endpoint) -> 
         Endpoint::Mcp => http::refused(&request, &guard),
         Endpoint::Admin(_) => admin::refused(&request, &guard),
     };
-    let holder = guard.holder(request.header("Authorization"));
+    let person = signed_in.or_else(|| guard.person(request.header("Authorization")));
+    let anonymous = person.is_none();
     let requested_upstreams = url
         .query_pairs()
         .find(|(name, _)| name == UPSTREAMS_PARAMETER)
         .map(|(_, value)| value.into_owned());
     let started = admit(refusal, || {
-        services::start(env, ctx, holder, requested_upstreams)
+        services::start(env, ctx, person, requested_upstreams)
             .inspect_err(|err| console_error!("{err}"))
     });
     let response = match started.map(Rc::new) {
         Err(response) => response,
         Ok(runner) => match endpoint {
             Endpoint::Mcp => {
-                if !guard.requires_token() && !RequestGuard::is_loopback(&request.authority) {
+                if anonymous && !RequestGuard::is_loopback(&request.authority) {
                     warn_once_without_token(&request.authority);
                 }
-                http::handle(&request, &runner).await
+                match runner.refusal() {
+                    Some(refusal) => refusal,
+                    None => http::handle(&request, &runner).await,
+                }
             }
             Endpoint::Admin(path) => {
                 admin::handle(&request, &path, url.query(), runner.as_ref()).await

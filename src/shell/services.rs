@@ -15,11 +15,13 @@ use super::objects::{ask, send, LEDGER, SESSION_OBJECTS, UPSTREAM_OBJECTS};
 use super::platform::WorkerPlatform;
 use crate::audit::LedgerCommand;
 use crate::codemode::catalog::Catalog;
-use crate::config::{ConfigError, RunnerConfig, UPSTREAMS_VAR};
+use crate::config::{
+    AccessError, AccessPolicy, ConfigError, RunnerConfig, ACCESS_VAR, UPSTREAMS_VAR,
+};
 use crate::execution::{self, Requester};
 use crate::mcp::context::RequestContext;
 use crate::protocol::http::EventStream;
-use crate::protocol::token::TokenFingerprint;
+use crate::protocol::person::Person;
 use crate::runner::{Runner, Services};
 use crate::sandbox::limits::{ExecutionLimits, LimitsError};
 use crate::session::SessionCommand;
@@ -35,6 +37,8 @@ pub(crate) enum StartError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Limits(#[from] LimitsError),
+    #[error(transparent)]
+    Access(#[from] AccessError),
 }
 
 /// One request's bindings and context.
@@ -44,12 +48,12 @@ pub(crate) struct WorkerServices {
     ctx: Context,
 }
 
-/// The runner for one request presenting `holder`'s token and asking, with the URL's
-/// `upstreams` parameter, for `requested_upstreams`.
+/// The runner for one request from `person`, asking with the URL's `upstreams` parameter for
+/// `requested_upstreams`.
 pub(crate) fn start(
     env: Env,
     ctx: Context,
-    holder: Option<TokenFingerprint>,
+    person: Option<Person>,
     requested_upstreams: Option<String>,
 ) -> Result<Runner<WorkerServices>, StartError> {
     let config = match env.var(UPSTREAMS_VAR) {
@@ -62,12 +66,15 @@ pub(crate) fn start(
         Ok(text) => ExecutionLimits::from_json(&text.to_string())?,
         Err(_) => ExecutionLimits::default(),
     };
+    let access = env.var(ACCESS_VAR).ok().map(|text| text.to_string());
+    let access = AccessPolicy::from_json(access.as_deref(), &config.upstream_names())?;
     let services = WorkerServices { env, ctx };
     Ok(Runner::new(
         services,
         config,
+        &access,
         limits,
-        holder,
+        person,
         requested_upstreams,
     ))
 }
