@@ -18,6 +18,9 @@
 use crate::config::AccessKeys;
 use crate::protocol::person::Person;
 
+/// The realm of the runner's bearer challenges.
+const REALM: &str = "mcp-isolate-runner";
+
 /// Hosts served without configuration.
 const LOOPBACK_HOSTS: &[&str] = &["localhost", "127.0.0.1", "::1"];
 /// Deployed Workers' default domain.
@@ -32,6 +35,9 @@ pub struct RequestGuard {
     allowed_origins: Vec<String>,
     /// The keys of which every request must carry one; none means no key needed.
     keys: AccessKeys,
+    /// Where the OAuth layer in front of the runner publishes its protected resource metadata
+    /// (RFC 9728), named in the challenge of a refused token so a client can sign in instead.
+    resource_metadata: Option<String>,
 }
 
 impl std::fmt::Debug for RequestGuard {
@@ -40,6 +46,7 @@ impl std::fmt::Debug for RequestGuard {
             .field("allowed_hosts", &self.allowed_hosts)
             .field("allowed_origins", &self.allowed_origins)
             .field("keys", &self.keys)
+            .field("resource_metadata", &self.resource_metadata)
             .finish()
     }
 }
@@ -88,6 +95,26 @@ impl RequestGuard {
             allowed_hosts: list(allowed_hosts),
             allowed_origins: list(allowed_origins),
             keys: AccessKeys::parse(tokens.as_deref()),
+            resource_metadata: None,
+        }
+    }
+
+    /// The guard of a runner behind the OAuth layer, whose metadata is at `url`.
+    pub fn with_resource_metadata(self, url: String) -> Self {
+        Self {
+            resource_metadata: Some(url),
+            ..self
+        }
+    }
+
+    /// The `WWW-Authenticate` challenge of a refused token: where to sign in, when the OAuth
+    /// layer is there.
+    pub fn challenge(&self) -> String {
+        match &self.resource_metadata {
+            Some(url) => format!(
+                r#"Bearer realm="{REALM}", error="invalid_token", resource_metadata="{url}""#
+            ),
+            None => format!(r#"Bearer realm="{REALM}""#),
         }
     }
 
@@ -230,6 +257,19 @@ mod tests {
         }
         assert_eq!(Refusal::Token.status(), 401);
         assert!(!format!("{guard:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn a_refused_token_is_told_where_to_sign_in_when_oauth_is_there() {
+        let guard = RequestGuard::new(None, None, Some("k".into()));
+        assert_eq!(guard.challenge(), r#"Bearer realm="mcp-isolate-runner""#);
+        let url = "https://mcp.example.com/.well-known/oauth-protected-resource/mcp";
+        let challenge = guard.with_resource_metadata(url.into()).challenge();
+        assert!(
+            challenge.ends_with(&format!(r#"resource_metadata="{url}""#)),
+            "{challenge}"
+        );
+        assert!(challenge.contains(r#"error="invalid_token""#));
     }
 
     #[test]

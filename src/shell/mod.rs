@@ -41,6 +41,8 @@ use crate::protocol::person::SignedIn;
 /// The secret holding the operator's access keys (`NAME=KEY`, comma-separated); when set, an
 /// MCP request must carry one as `Authorization: Bearer …` unless the OAuth layer signed it in.
 const RUNNER_TOKEN: &str = "RUNNER_TOKEN";
+/// Where the OAuth layer publishes the MCP endpoint's protected resource metadata (RFC 9728).
+const RESOURCE_METADATA_PATH: &str = "/.well-known/oauth-protected-resource/mcp";
 /// The secret that turns on the operator's endpoint; its requests must carry it as a bearer.
 const ADMIN_TOKEN: &str = "ADMIN_TOKEN";
 
@@ -76,20 +78,29 @@ async fn serve(mut req: Request, env: Env, ctx: Context, endpoint: Endpoint) -> 
         Endpoint::Mcp => RUNNER_TOKEN,
         Endpoint::Admin(_) => ADMIN_TOKEN,
     };
-    // A person the OAuth layer signed in needs no access key; anyone else does, if keys are set.
-    let signed_in = match endpoint {
-        Endpoint::Mcp => ctx.props::<SignedIn>().ok().and_then(|props| props.person),
+    // Behind the OAuth layer, the MCP endpoint's requests carry its props: a person it signed
+    // in needs no access key; anyone else does, if keys are set.
+    let behind_oauth = match endpoint {
+        Endpoint::Mcp => ctx.props::<SignedIn>().ok(),
         Endpoint::Admin(_) => None,
     };
+    let oauth_metadata = behind_oauth.is_some().then(|| {
+        let origin = req.url().map(|url| url.origin().ascii_serialization());
+        format!("{}{RESOURCE_METADATA_PATH}", origin.unwrap_or_default())
+    });
+    let signed_in = behind_oauth.and_then(|props| props.person);
     let keys = match signed_in {
         Some(_) => None,
         None => env.secret(token_name).ok().map(|t| t.to_string()),
     };
-    let guard = RequestGuard::new(
+    let mut guard = RequestGuard::new(
         var("ALLOWED_HOSTS").as_deref(),
         var("ALLOWED_ORIGINS").as_deref(),
         keys,
     );
+    if let Some(url) = oauth_metadata {
+        guard = guard.with_resource_metadata(url);
+    }
     let url = req.url()?;
     let authority = match (url.host_str(), url.port()) {
         (Some(host), Some(port)) => format!("{host}:{port}"),

@@ -39,16 +39,16 @@ describe("inbound bearer token", () => {
 
   const auditEntryOf = (code) => auditEntry(stack.base, ADMIN_TOKEN, code);
 
-  test("a client without a token, or with another, is refused with 401", async () => {
+  test("a client without a token, or with another, is refused with 401 and told where to sign in", async () => {
+    const metadata = `${stack.base}/.well-known/oauth-protected-resource/mcp`;
     for (const headers of [{}, bearer("not-the-token")]) {
-      await assert.rejects(connectTypeScript(stack.url, headers), (error) => {
-        assert.match(String(error), /401|Unauthorized/);
-        return true;
-      });
+      const raw = await post({ jsonrpc: "2.0", id: 1, method: "ping" }, headers);
+      assert.equal(raw.status, 401);
+      assert.match(raw.headers.get("www-authenticate"), new RegExp(`^Bearer .*resource_metadata="${metadata}"`));
     }
-    const raw = await post({ jsonrpc: "2.0", id: 1, method: "ping" }, {});
-    assert.equal(raw.status, 401);
-    assert.match(raw.headers.get("www-authenticate"), /^Bearer realm=/);
+    const described = await (await fetch(metadata)).json();
+    assert.equal(described.resource, stack.url);
+    assert.deepEqual(described.authorization_servers, [stack.base]);
   });
 
   test("a client with either token lists tools and executes", async () => {
