@@ -22,6 +22,7 @@ mod objects;
 mod platform;
 mod services;
 mod session_object;
+mod signin;
 mod upstream_object;
 
 use std::rc::Rc;
@@ -33,10 +34,12 @@ use worker::{console_error, console_warn, event, Context, Env, Request, Response
 
 use crate::admin::{self, ADMIN_PREFIX, METRICS_PATH};
 use crate::admission::admit;
+use crate::config::AccessKeys;
 use crate::mcp::guard::RequestGuard;
 use crate::mcp::http;
 use crate::protocol::http::{Body, HttpRequest};
 use crate::protocol::person::SignedIn;
+use crate::signin::{AUTHORIZE_PATH, CONFIRM_PATH};
 
 /// The secret holding the operator's access keys (`NAME=KEY`, comma-separated); when set, an
 /// MCP request must carry one as `Authorization: Bearer …` unless the OAuth layer signed it in.
@@ -56,6 +59,15 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         "/mcp" => serve(req, env, ctx, Endpoint::Mcp).await,
         _ if path.starts_with(ADMIN_PREFIX) || path == METRICS_PATH => {
             serve(req, env, ctx, Endpoint::Admin(path)).await
+        }
+        AUTHORIZE_PATH | CONFIRM_PATH => {
+            let keys = AccessKeys::parse(
+                env.secret(RUNNER_TOKEN)
+                    .ok()
+                    .map(|t| t.to_string())
+                    .as_deref(),
+            );
+            signin::serve(req, &env, &keys).await
         }
         "/" => Response::ok("MCP Isolate Runner: the MCP endpoint is /mcp\n"),
         _ => Response::error("Not Found: the MCP endpoint is /mcp", 404),

@@ -56,18 +56,11 @@ pub(crate) fn start(
     person: Option<Person>,
     requested_upstreams: Option<String>,
 ) -> Result<Runner<WorkerServices>, StartError> {
-    let config = match env.var(UPSTREAMS_VAR) {
-        Ok(text) => RunnerConfig::from_json(&text.to_string())?,
-        Err(_) => RunnerConfig {
-            upstreams: Vec::new(),
-        },
-    };
+    let (config, access) = operator_policy(&env)?;
     let limits = match env.var(LIMITS_VAR) {
         Ok(text) => ExecutionLimits::from_json(&text.to_string())?,
         Err(_) => ExecutionLimits::default(),
     };
-    let access = env.var(ACCESS_VAR).ok().map(|text| text.to_string());
-    let access = AccessPolicy::from_json(access.as_deref(), &config.upstream_names())?;
     let services = WorkerServices { env, ctx };
     Ok(Runner::new(
         services,
@@ -77,6 +70,19 @@ pub(crate) fn start(
         person,
         requested_upstreams,
     ))
+}
+
+/// The upstreams (`UPSTREAMS`) and who may use them (`ACCESS`).
+pub(crate) fn operator_policy(env: &Env) -> Result<(RunnerConfig, AccessPolicy), StartError> {
+    let config = match env.var(UPSTREAMS_VAR) {
+        Ok(text) => RunnerConfig::from_json(&text.to_string())?,
+        Err(_) => RunnerConfig {
+            upstreams: Vec::new(),
+        },
+    };
+    let access = env.var(ACCESS_VAR).ok().map(|text| text.to_string());
+    let access = AccessPolicy::from_json(access.as_deref(), &config.upstream_names())?;
+    Ok((config, access))
 }
 
 impl Services for WorkerServices {
