@@ -39,7 +39,7 @@ use crate::mcp::guard::RequestGuard;
 use crate::mcp::http;
 use crate::protocol::http::{Body, HttpRequest};
 use crate::protocol::person::SignedIn;
-use crate::signin::{AUTHORIZE_PATH, CONFIRM_PATH};
+use crate::signin::{AUTHORIZE_PATH, CALLBACK_PATH, CONFIRM_PATH};
 
 /// The secret holding the operator's access keys (`NAME=KEY`, comma-separated); when set, an
 /// MCP request must carry one as `Authorization: Bearer …` unless the OAuth layer signed it in.
@@ -60,7 +60,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         _ if path.starts_with(ADMIN_PREFIX) || path == METRICS_PATH => {
             serve(req, env, ctx, Endpoint::Admin(path)).await
         }
-        AUTHORIZE_PATH | CONFIRM_PATH => {
+        AUTHORIZE_PATH | CONFIRM_PATH | CALLBACK_PATH => {
             let keys = AccessKeys::parse(
                 env.secret(RUNNER_TOKEN)
                     .ok()

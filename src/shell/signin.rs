@@ -7,14 +7,16 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use worker::{console_error, Env, Headers, Method, Request, Response};
 
-use super::js::{call_method, describe, property, to_js};
+use super::js::{call_method, describe, property, random_uuid, to_js};
 use super::services::operator_policy;
+use super::upstream_object::WorkerHttp;
 use crate::config::AccessKeys;
 use crate::protocol::person::Person;
+use crate::signin::oidc::{CodeExchange, OidcConfig};
 use crate::signin::page::{consent_page, error_page, sign_in_page, ClientView, SignInMethods};
 use crate::signin::{
     approved, denied_redirect, grant_user_id, upstreams_for, AuthRequest, GrantProps, Pending,
-    SignInForm, AUTHORIZE_PATH, CONFIRM_PATH,
+    SignInForm, AUTHORIZE_PATH, CALLBACK_PATH, CONFIRM_PATH,
 };
 
 /// Why a sign-in step cannot go on.
@@ -54,9 +56,10 @@ pub(crate) async fn serve(
     };
     let path = req.path();
     let step = match (req.method(), path.as_str()) {
-        (Method::Get, AUTHORIZE_PATH) => begin(&req, &helpers, keys).await,
+        (Method::Get, AUTHORIZE_PATH) => begin(&req, env, &helpers, keys).await,
         (Method::Post, AUTHORIZE_PATH) => sign_in(&mut req, env, &helpers, keys).await,
         (Method::Post, CONFIRM_PATH) => confirm(&mut req, &helpers).await,
+        (Method::Get, CALLBACK_PATH) => callback(&req, env, &helpers).await,
         _ => Err(Failure::Page(
             405,
             "This page only answers its own forms.".into(),
@@ -66,12 +69,12 @@ pub(crate) async fn serve(
 }
 
 /// The sign-in page for a client's authorization request.
-async fn begin(req: &Request, helpers: &JsValue, keys: &AccessKeys) -> Step {
+async fn begin(req: &Request, env: &Env, helpers: &JsValue, keys: &AccessKeys) -> Step {
     let request = call(helpers, "parseAuthRequest", &[req.inner()]).await?;
     let client = client_view(helpers, &request).await?;
     let consent = call(helpers, "beginConsent", &[&request]).await?;
     let handle = string(&consent, "handle")?;
-    let body = sign_in_page(&client, &handle, &methods(keys), None);
+    let body = sign_in_page(&client, &handle, &methods(env, keys)?, None);
     Ok(page(
         200,
         &body,
@@ -102,16 +105,118 @@ async fn sign_in(req: &mut Request, env: &Env, helpers: &JsValue, keys: &AccessK
                 let error = "That access key is not one this runner knows.";
                 Ok(page(
                     401,
-                    &sign_in_page(&client, &handle, &methods(keys), Some(error)),
+                    &sign_in_page(&client, &handle, &methods(env, keys)?, Some(error)),
                     None,
                 )?)
             }
         },
-        SignInForm::Provider { .. } => Err(Failure::Page(
+        SignInForm::Provider { handle } => {
+            let oidc = provider(env)?;
+            let metadata = oidc.discover(&WorkerHttp).await.map_err(provider_failed)?;
+            let approved = call(helpers, "approveConsent", &[req.inner(), &handle.into()]).await?;
+            let (verifier, nonce) = (secret(), secret());
+            let pending = Pending::Provider {
+                verifier: verifier.clone(),
+                nonce: nonce.clone(),
+            };
+            let options = object(&[
+                ("data", to_js(&pending).map_err(internal)?),
+                ("headers", property(&approved, "headers").map_err(no_field)?),
+            ])?;
+            let request = property(&approved, "request").map_err(no_field)?;
+            let begun = call(helpers, "beginUpstream", &[&request, &options]).await?;
+            let state = string(&begun, "state")?;
+            let location = oidc
+                .authorization_url(&metadata, &callback_url(req)?, &state, &verifier, &nonce)
+                .map_err(provider_failed)?;
+            redirect(&location, &begun)
+        }
+    }
+}
+
+/// The identity provider's redirect back: the code exchanged, the ID token verified, and the
+/// consent page for the person it names (or the client told no, if they declined there).
+async fn callback(req: &Request, env: &Env, helpers: &JsValue) -> Step {
+    let finished = call(helpers, "finishUpstream", &[req.inner()]).await?;
+    let request = property(&finished, "request").map_err(no_field)?;
+    let Pending::Provider { verifier, nonce } =
+        from_js(&property(&finished, "data").map_err(no_field)?)?
+    else {
+        return Err(Failure::Page(400, "This is not a sign-in's return.".into()));
+    };
+    let oidc = provider(env)?;
+    let url = req.url()?;
+    let query = |name: &str| {
+        url.query_pairs()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.into_owned())
+    };
+    if query("iss").is_some_and(|iss| iss != oidc.issuer) {
+        return Err(Failure::Page(
+            400,
+            "The sign-in came back from another issuer.".into(),
+        ));
+    }
+    let Some(code) = query("code") else {
+        let auth: AuthRequest = from_js(&request)?;
+        let location = denied_redirect(&auth)
+            .ok_or_else(|| Failure::Page(400, "The app's redirect URI is not a URL.".into()))?;
+        return redirect(&location, &finished);
+    };
+    let metadata = oidc.discover(&WorkerHttp).await.map_err(provider_failed)?;
+    let exchange = CodeExchange {
+        code: &code,
+        redirect_uri: &callback_url(req)?,
+        verifier: &verifier,
+        nonce: &nonce,
+    };
+    let person = oidc
+        .signed_in(&WorkerHttp, &metadata, &exchange)
+        .await
+        .map_err(provider_failed)?;
+    let headers = property(&finished, "headers").map_err(no_field)?;
+    ask_consent(env, helpers, &request, person, headers).await
+}
+
+/// The operator's identity provider, or the page saying there is none.
+fn provider(env: &Env) -> Result<OidcConfig, Failure> {
+    oidc_config(env)?.ok_or_else(|| {
+        Failure::Page(
             400,
             "No identity provider is configured on this runner.".into(),
-        )),
-    }
+        )
+    })
+}
+
+/// The identity provider's settings from the Worker's variables and secrets, if one is set.
+fn oidc_config(env: &Env) -> Result<Option<OidcConfig>, Failure> {
+    OidcConfig::from_vars(|name| {
+        env.var(name)
+            .or_else(|_| env.secret(name))
+            .ok()
+            .map(|value| value.to_string())
+    })
+    .map_err(provider_failed)
+}
+
+/// Where the identity provider sends people back: this runner's `/callback`.
+fn callback_url(req: &Request) -> Result<String, Failure> {
+    let url = req.url()?;
+    Ok(format!(
+        "{}{CALLBACK_PATH}",
+        url.origin().ascii_serialization()
+    ))
+}
+
+/// A fresh random value for a PKCE verifier or a nonce: 244 bits from the runtime's CSPRNG.
+fn secret() -> String {
+    format!("{}{}", random_uuid(), random_uuid()).replace('-', "")
+}
+
+/// A sign-in at the identity provider that failed: logged for the operator, said to the person.
+fn provider_failed(error: crate::signin::oidc::OidcError) -> Failure {
+    console_error!("sign-in at the identity provider failed: {error}");
+    Failure::Page(502, format!("Signing in failed: {error}."))
 }
 
 /// The consent page for `person`: the client's request waits, sealed and bound to this
@@ -176,11 +281,11 @@ async fn confirm(req: &mut Request, helpers: &JsValue) -> Step {
 }
 
 /// The sign-in methods the operator configured.
-fn methods(keys: &AccessKeys) -> SignInMethods {
-    SignInMethods {
+fn methods(env: &Env, keys: &AccessKeys) -> Result<SignInMethods, Failure> {
+    Ok(SignInMethods {
         access_key: !keys.is_empty(),
-        provider: None,
-    }
+        provider: oidc_config(env)?.map(|oidc| oidc.name),
+    })
 }
 
 /// What the OAuth layer knows of the client behind `request`.

@@ -11,6 +11,7 @@
 //! 3. The [consent page](page::consent_page) then names the person and the upstreams the client
 //!    will reach as them; `POST` [`CONFIRM_PATH`] allows or denies.
 
+pub mod oidc;
 pub mod page;
 
 use serde::{Deserialize, Serialize};

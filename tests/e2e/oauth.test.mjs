@@ -101,7 +101,7 @@ describe("OAuth 2.1 sign-in", () => {
   });
 
   test("the TypeScript SDK signs in with an access key and runs code as that person", async () => {
-    const { client } = await connectWithOAuth(stack.url, KEYS.alice);
+    const { client } = await connectWithOAuth(stack.url, { key: KEYS.alice });
     try {
       const code = "return await everything.get_sum({ a: 20, b: 22 });";
       assert.equal((await execute(client, code)).result, "The sum of 20 and 22 is 42.");

@@ -36,7 +36,7 @@ export class CookieJar {
 
 /** The value of `<input name="name" value="…">` in `html`. */
 export function inputValue(html, name) {
-  const match = html.match(new RegExp(`name="${name}" value="([^"]*)"`));
+  const match = html.match(new RegExp(`name="${name}" value="([^"]*)"`)) ?? html.match(new RegExp(`name="${name}"[^>]*value="([^"]*)"`));
   if (!match) {
     throw new Error(`the page has no ${name}: ${html.slice(0, 500)}`);
   }
@@ -66,12 +66,35 @@ export async function submit(url, fields, jar) {
   return response;
 }
 
+/** Follows redirects from `response` (keeping cookies) to a page; returns { url, status, html }. */
+async function follow(response, url, jar) {
+  while (response.status >= 300 && response.status < 400) {
+    url = new URL(response.headers.get("location"), url).href;
+    if (url.startsWith(REDIRECT_URL) || !url.startsWith("http://127.0.0.1")) {
+      return { url, status: response.status, html: "" };
+    }
+    response = await fetch(url, { redirect: "manual", headers: jar.header() });
+    jar.take(response);
+  }
+  return { url, status: response.status, html: await response.text() };
+}
+
+/** The action of the page's first form whose action matches `pattern`. */
+function formAction(html, pattern) {
+  const action = [...html.matchAll(/<form[^>]*action="([^"]*)"/g)].map((m) => decodeEntities(m[1])).find((a) => pattern.test(a));
+  if (!action) {
+    throw new Error(`no form matching ${pattern}: ${html.slice(0, 500)}`);
+  }
+  return action;
+}
+
 /**
- * Signs in at `authorizationUrl` with the access key `key` and allows (or, with
- * `approve: false`, denies) the client. Returns the URL the runner redirected the browser to:
- * the client's redirect URI with `code` (or `error`), `state` and `iss`.
+ * Signs in at `authorizationUrl` one of two ways, `{ key }` (an access key) or `{ login }`
+ * (at the identity provider, whose development pages take any login name), and allows (or,
+ * with `approve: false`, denies) the client. Returns the URL the runner redirected the browser
+ * to: the client's redirect URI with `code` (or `error`), `state` and `iss`.
  */
-export async function signInWithKey(authorizationUrl, key, { approve = true } = {}) {
+export async function signIn(authorizationUrl, { key, login, approve = true }) {
   const jar = new CookieJar();
   const signInPage = await fetch(authorizationUrl, { redirect: "manual" });
   jar.take(signInPage);
@@ -79,18 +102,36 @@ export async function signInWithKey(authorizationUrl, key, { approve = true } = 
   if (signInPage.status !== 200) {
     throw new Error(`the sign-in page answered ${signInPage.status}: ${html.slice(0, 500)}`);
   }
-  const consent = await submit(authorizationUrl, { handle: inputValue(html, "handle"), action: "key", key }, jar);
-  const consentHtml = await consent.text();
-  if (consent.status !== 200) {
-    throw new Error(`signing in answered ${consent.status}: ${consentHtml.slice(0, 500)}`);
+  const handle = inputValue(html, "handle");
+  let consent;
+  if (key !== undefined) {
+    const answer = await submit(authorizationUrl, { handle, action: "key", key }, jar);
+    consent = { url: authorizationUrl, status: answer.status, html: await answer.text() };
+  } else {
+    const toProvider = await submit(authorizationUrl, { handle, action: "provider" }, jar);
+    let page = await follow(toProvider, authorizationUrl, jar);
+    // The provider's development pages: sign in with any login name, then consent.
+    while (/\/interaction\//.test(page.url)) {
+      const action = new URL(formAction(page.html, /\/interaction\//), page.url).href;
+      const prompt = inputValue(page.html, "prompt");
+      const fields = prompt === "login" ? { prompt, login, password: "any" } : { prompt };
+      page = await follow(await submit(action, fields, jar), action, jar);
+    }
+    consent = page;
   }
-  const confirmUrl = new URL(confirmAction(consentHtml), authorizationUrl).href;
+  if (consent.status !== 200) {
+    throw new Error(`signing in answered ${consent.status}: ${consent.html.slice(0, 500)}`);
+  }
+  const confirmUrl = new URL(confirmAction(consent.html), authorizationUrl).href;
   const answer = await submit(confirmUrl, { decision: approve ? "approve" : "deny" }, jar);
   if (answer.status !== 302) {
     throw new Error(`the consent answer was ${answer.status}: ${(await answer.text()).slice(0, 500)}`);
   }
   return new URL(answer.headers.get("location"));
 }
+
+/** Signs in with the access key `key`; see {@link signIn}. */
+export const signInWithKey = (authorizationUrl, key, options = {}) => signIn(authorizationUrl, { key, ...options });
 
 /** An OAuth client's state for the TypeScript SDK, in memory. */
 export class MemoryOAuthClient {
@@ -138,11 +179,11 @@ export class MemoryOAuthClient {
 }
 
 /**
- * Connects the TypeScript SDK to `url` as the person holding `key`, through the whole OAuth
- * flow: discovery, registration (or `oauth`'s CIMD URL), sign-in, consent, token. Returns the
- * connected client and the OAuth client state.
+ * Connects the TypeScript SDK to `url`, signing in as `person` ({ key } or { login }, see
+ * {@link signIn}), through the whole OAuth flow: discovery, registration (or `oauth`'s CIMD
+ * URL), sign-in, consent, token. Returns the connected client and the OAuth client state.
  */
-export async function connectWithOAuth(url, key, oauth = new MemoryOAuthClient()) {
+export async function connectWithOAuth(url, person, oauth = new MemoryOAuthClient()) {
   const first = new StreamableHTTPClientTransport(new URL(url), { authProvider: oauth });
   try {
     await new Client({ name: oauth.name, version: "1.0.0" }).connect(first);
@@ -152,7 +193,7 @@ export async function connectWithOAuth(url, key, oauth = new MemoryOAuthClient()
       throw error;
     }
   }
-  const back = await signInWithKey(oauth.authorizationUrl.href, key);
+  const back = await signIn(oauth.authorizationUrl.href, person);
   await first.finishAuth(back.searchParams.get("code"));
   const client = new Client({ name: oauth.name, version: "1.0.0" });
   await client.connect(new StreamableHTTPClientTransport(new URL(url), { authProvider: oauth }));

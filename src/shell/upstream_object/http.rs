@@ -13,10 +13,10 @@ use crate::upstream::client::UpstreamError;
 use crate::upstream::session::{self, Abort, Http, UpstreamRequest, UpstreamResponse};
 
 /// The Worker's network.
-pub(super) struct WorkerHttp;
+pub(crate) struct WorkerHttp;
 
 /// A fetched response, its body read in large pieces.
-pub(super) struct WorkerResponse {
+pub(crate) struct WorkerResponse {
     response: worker::Response,
     /// The body's reader, made at the first read.
     body: Option<BodyReader>,
@@ -26,7 +26,7 @@ pub(super) struct WorkerResponse {
 
 /// A request's `AbortController` (none where the runtime could not make one: then the
 /// request runs to its end, unread).
-pub(super) struct WorkerAbort(Option<web_sys::AbortController>);
+pub(crate) struct WorkerAbort(Option<web_sys::AbortController>);
 
 impl Abort for WorkerAbort {
     fn abort(&self) {
