@@ -5,14 +5,17 @@
 // spec asks for, with nothing issued.
 
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
 import { after, before, describe, test } from "node:test";
 
 import { auditEntry, execute } from "../support/mcp.mjs";
 import {
   CookieJar, REDIRECT_URL, confirmAction, connectWithOAuth, inputValue, signInWithKey, submit,
 } from "../support/oauth.mjs";
-import { startStack } from "../support/stack.mjs";
+import { ROOT, startStack } from "../support/stack.mjs";
 
 const KEYS = { alice: "e2e-oauth-alice-key-61c0", bob: "e2e-oauth-bob-key-2f9d" };
 const ADMIN_TOKEN = "e2e-oauth-operator-7a51";
@@ -111,6 +114,40 @@ describe("OAuth 2.1 sign-in", () => {
       await client.close();
     }
   });
+
+  /**
+   * The Python SDK in `venv` (mcp 1.x or 2.x) signs in through its OAuth client, the test
+   * playing the browser when it prints the authorization URL; returns its JSON report.
+   */
+  async function runPythonOAuth(venv, code, key) {
+    const child = spawn(join(venv, "bin/python"), [join(ROOT, "tests/support/py_oauth_client.py"), "--url", stack.url, "--code", code], {
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (chunk) => { stderr += chunk; });
+    const exited = new Promise((resolve) => child.on("exit", resolve));
+    let report;
+    for await (const line of createInterface({ input: child.stdout })) {
+      if (line.startsWith("AUTHORIZE ")) {
+        child.stdin.write(`${(await signInWithKey(line.slice("AUTHORIZE ".length), key)).href}\n`);
+      } else if (line.startsWith("{")) {
+        report = JSON.parse(line);
+      }
+    }
+    assert.equal(await exited, 0, stderr);
+    return report;
+  }
+
+  for (const [version, venv] of [["1.x", process.env.MIR_VENV], ["2.x", process.env.MIR_VENV_MCP2]]) {
+    test(`the Python SDK ${version} signs in through its OAuth client and runs code`, async () => {
+      const code = `return "python ${version}: " + (await everything.get_sum({ a: 1, b: 2 }));`;
+      const report = await runPythonOAuth(venv, code, KEYS.alice);
+      assert.deepEqual(report.tools, ["search", "execute"]);
+      assert.equal(report.result.structuredContent.result, `python ${version}: The sum of 1 and 2 is 3.`);
+      const entry = await auditEntry(stack.base, ADMIN_TOKEN, code);
+      assert.deepEqual(entry.person, { id: "key:alice", name: "alice" });
+    });
+  }
 
   test("a refresh rotates the refresh token and the old one stops working", async () => {
     const clientId = await register();
