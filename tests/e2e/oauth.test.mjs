@@ -1,6 +1,7 @@
 // The runner as an OAuth 2.1 authorization server and protected resource, against a real
 // `wrangler dev`, with the MCP TypeScript SDK's OAuth client and the test playing the browser:
-// discovery from the 401, dynamic client registration, sign-in with an access key, consent,
+// discovery from the 401, dynamic client registration and Client ID Metadata Documents (served
+// over HTTPS by a local server the runner trusts), sign-in with an access key, consent,
 // tokens bound to the runner's /mcp, refresh with rotation, revocation, and each refusal the
 // spec asks for, with nothing issued.
 
@@ -11,9 +12,10 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, before, describe, test } from "node:test";
 
+import { startClientMetadataServer } from "../support/client_metadata_server.mjs";
 import { auditEntry, execute } from "../support/mcp.mjs";
 import {
-  CookieJar, REDIRECT_URL, confirmAction, connectWithOAuth, inputValue, signInWithKey, submit,
+  CookieJar, MemoryOAuthClient, REDIRECT_URL, confirmAction, connectWithOAuth, inputValue, signInWithKey, submit,
 } from "../support/oauth.mjs";
 import { ROOT, startStack } from "../support/stack.mjs";
 
@@ -26,14 +28,20 @@ const s256 = (verifier) => createHash("sha256").update(verifier).digest("base64u
 describe("OAuth 2.1 sign-in", () => {
   let stack;
   let metadata;
+  let documents;
   before(async () => {
+    documents = await startClientMetadataServer(REDIRECT_URL);
     stack = await startStack({
+      trustedCertificate: documents.certificate,
       secrets: { RUNNER_TOKEN: Object.entries(KEYS).map(([n, k]) => `${n}=${k}`).join(","), ADMIN_TOKEN },
       vars: { ACCESS: JSON.stringify(ACCESS) },
     });
     metadata = await (await fetch(`${stack.base}/.well-known/oauth-authorization-server`)).json();
   });
-  after(() => stack?.stop());
+  after(() => {
+    stack?.stop();
+    documents?.stop();
+  });
 
   /** Registers a public client (DCR) redirecting to REDIRECT_URL; returns its client_id. */
   async function register(name = "e2e raw client") {
@@ -148,6 +156,31 @@ describe("OAuth 2.1 sign-in", () => {
       assert.deepEqual(entry.person, { id: "key:alice", name: "alice" });
     });
   }
+
+  test("a client identified by its metadata document (CIMD) signs in, the document fetched once", async () => {
+    const clientMetadataUrl = documents.url("client.json");
+    for (let connection = 0; connection < 2; connection += 1) {
+      const { client, oauth } = await connectWithOAuth(stack.url, { key: KEYS.alice }, new MemoryOAuthClient({ clientMetadataUrl }));
+      try {
+        assert.equal(oauth.clientInformation().client_id, clientMetadataUrl, "no registration: the URL is the client id");
+        assert.equal((await execute(client, "return 1 + 1;")).result, 2);
+      } finally {
+        await client.close();
+      }
+    }
+    assert.equal(documents.fetched("client.json"), 1, "cached after the first fetch");
+    const page = await (await fetch(authorization(clientMetadataUrl).url)).text();
+    assert.match(page, /Published by <strong>127\.0\.0\.1<\/strong>/);
+  });
+
+  test("a metadata document too large, too slow or not matching its URL is refused, nothing issued", async () => {
+    for (const name of ["large.json", "slow.json", "mismatch.json"]) {
+      const response = await fetch(authorization(documents.url(name)).url, { redirect: "manual" });
+      assert.equal(response.status, 400, name);
+      assert.equal(response.headers.get("location"), null, name);
+      assert.match(await response.text(), /could not be verified/, name);
+    }
+  });
 
   test("a refresh rotates the refresh token and the old one stops working", async () => {
     const clientId = await register();
