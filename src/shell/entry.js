@@ -16,7 +16,12 @@ export default {
    * @param {ExecutionContext} ctx
    */
   fetch(request, env, ctx) {
-    const provider = signInConfigured(env) ? providerFor(new URL(request.url).origin, runner) : undefined;
+    let provider;
+    try {
+      provider = signInConfigured(env) ? providerFor(new URL(request.url).origin, runner, env) : undefined;
+    } catch (error) {
+      return new Response(`The runner is misconfigured: ${error instanceof Error ? error.message : error}`, { status: 503 });
+    }
     if (provider) {
       return provider.fetch(request, env, ctx);
     }

@@ -17,8 +17,12 @@ import { OAuthProvider } from "@cloudflare/workers-oauth-provider";
 
 /** The MCP endpoint, the resource every token is bound to. */
 const MCP_PATH = "/mcp";
-/** An access token's lifetime: one hour, then the client refreshes. */
+/** An access token's lifetime unless OAUTH_ACCESS_TOKEN_TTL_SECONDS says else: one hour. */
 const ACCESS_TOKEN_TTL_SECONDS = 60 * 60;
+/** The shortest access token lifetime the operator may set: KV's shortest expiry. */
+const MIN_ACCESS_TOKEN_TTL_SECONDS = 60;
+/** The longest access token lifetime the operator may set: one day. */
+const MAX_ACCESS_TOKEN_TTL_SECONDS = 24 * 60 * 60;
 /** A grant's lifetime without use: 30 days, renewed by each refresh. */
 const REFRESH_TOKEN_IDLE_TTL_SECONDS = 30 * 24 * 60 * 60;
 /** The one scope: using the runner's MCP endpoint. */
@@ -38,14 +42,34 @@ export function signInConfigured(env) {
 }
 
 /**
+ * The access token lifetime the operator set, in seconds.
+ * @param {Record<string, unknown>} env
+ * @returns {number}
+ */
+export function accessTokenTtl(env) {
+  const given = env.OAUTH_ACCESS_TOKEN_TTL_SECONDS;
+  if (given === undefined || given === "") {
+    return ACCESS_TOKEN_TTL_SECONDS;
+  }
+  const seconds = Number(given);
+  if (!Number.isInteger(seconds) || seconds < MIN_ACCESS_TOKEN_TTL_SECONDS || seconds > MAX_ACCESS_TOKEN_TTL_SECONDS) {
+    throw new RangeError(
+      `OAUTH_ACCESS_TOKEN_TTL_SECONDS must be a whole number of seconds from ${MIN_ACCESS_TOKEN_TTL_SECONDS} to ${MAX_ACCESS_TOKEN_TTL_SECONDS}, not \`${given}\``,
+    );
+  }
+  return seconds;
+}
+
+/**
  * The provider for requests to `origin`. Tokens are bound to the URL the client reached the
  * runner at, so each origin (the workers.dev name, a custom domain, 127.0.0.1 locally) has its
  * own. Returns `undefined` for an origin no token could be bound to (plain http beyond
  * loopback), which the runner then refuses by its Host rules.
  * @param {string} origin
  * @param {any} handler the Rust handler (worker-build's entrypoint class)
+ * @param {Record<string, unknown>} env
  */
-export function providerFor(origin, handler) {
+export function providerFor(origin, handler, env) {
   let provider = providers.get(origin);
   if (provider) {
     return provider;
@@ -64,7 +88,7 @@ export function providerFor(origin, handler) {
     clientRegistrationEndpoint: "/register",
     clientIdMetadataDocumentEnabled: true,
     scopesSupported: [SCOPE],
-    accessTokenTTL: ACCESS_TOKEN_TTL_SECONDS,
+    accessTokenTTL: accessTokenTtl(env),
     refreshTokenTTL: REFRESH_TOKEN_IDLE_TTL_SECONDS,
     refreshTokenIdleTTL: REFRESH_TOKEN_IDLE_TTL_SECONDS,
     resourceMetadata: {

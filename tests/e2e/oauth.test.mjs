@@ -23,20 +23,29 @@ const KEYS = { alice: "e2e-oauth-alice-key-61c0", bob: "e2e-oauth-bob-key-2f9d" 
 const ADMIN_TOKEN = "e2e-oauth-operator-7a51";
 const ACCESS = { people: { "key:alice": { everything: {} }, "key:bob": { inventory: {} } } };
 
+/** The shortest access token lifetime: a token issued first is checked, expired, last. */
+const TOKEN_TTL_SECONDS = 60;
+
 const s256 = (verifier) => createHash("sha256").update(verifier).digest("base64url");
 
 describe("OAuth 2.1 sign-in", () => {
   let stack;
   let metadata;
   let documents;
+  /** A grant made first, whose access token has expired by the last test. */
+  let early;
   before(async () => {
     documents = await startClientMetadataServer(REDIRECT_URL);
     stack = await startStack({
       trustedCertificate: documents.certificate,
       secrets: { RUNNER_TOKEN: Object.entries(KEYS).map(([n, k]) => `${n}=${k}`).join(","), ADMIN_TOKEN },
-      vars: { ACCESS: JSON.stringify(ACCESS) },
+      vars: { ACCESS: JSON.stringify(ACCESS), OAUTH_ACCESS_TOKEN_TTL_SECONDS: String(TOKEN_TTL_SECONDS) },
     });
     metadata = await (await fetch(`${stack.base}/.well-known/oauth-authorization-server`)).json();
+    const clientId = await register();
+    const granted = await code(clientId);
+    const response = await token({ grant_type: "authorization_code", client_id: clientId, code: granted.code, code_verifier: granted.verifier });
+    early = { clientId, issuedAt: Date.now(), ...(await response.json()) };
   });
   after(() => {
     stack?.stop();
@@ -277,5 +286,15 @@ describe("OAuth 2.1 sign-in", () => {
     assert.equal(response.status, 302, "an invalid resource goes back to the registered client");
     assert.equal(new URL(location).searchParams.get("error"), "invalid_target");
     assert.equal(new URL(location).searchParams.get("code"), null);
+  });
+
+  test("an expired access token is refused with 401, and a refresh brings a working one", async () => {
+    assert.equal(early.expires_in, TOKEN_TTL_SECONDS);
+    assert.equal(await listWith(early.access_token), 200);
+    const expiry = early.issuedAt + (TOKEN_TTL_SECONDS + 1) * 1000;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, expiry - Date.now())));
+    assert.equal(await listWith(early.access_token), 401);
+    const refreshed = await (await token({ grant_type: "refresh_token", client_id: early.clientId, refresh_token: early.refresh_token })).json();
+    assert.equal(await listWith(refreshed.access_token), 200);
   });
 });
