@@ -48,7 +48,7 @@ try: ## Call a running `make dev` with the MCP TypeScript SDK: list tools, run o
 	@$(ENV) node scripts/try.mjs $(MCP_URL)
 
 .PHONY: test
-test: setup lint test-rust test-wasm test-types build test-e2e test-docs test-security conformance ## Everything below, in order
+test: setup lint test-rust test-wasm test-types build test-e2e test-browser test-docs test-security conformance ## Everything below, in order
 
 .PHONY: lint
 lint: ## rustfmt and clippy (host and wasm32), warnings are errors
@@ -76,6 +76,10 @@ capture: setup ## Re-capture the test upstreams' tool lists into tests/fixtures/
 .PHONY: test-e2e
 test-e2e: build ## Real clients against a real wrangler dev with real upstreams
 	$(ENV) node --test --test-concurrency=1 --test-reporter=spec tests/e2e/*.test.mjs
+
+.PHONY: test-browser
+test-browser: build ## The pages the runner serves, in a real headless chromium (playwright-core)
+	$(ENV) node --test --test-concurrency=1 --test-reporter=spec tests/browser/*.test.mjs
 
 .PHONY: test-docs
 test-docs: build ## The docs hold true: README examples and quick start, deploy bundle, docs/benchmarks.md

@@ -1,20 +1,24 @@
 // Runs the official MCP conformance suite's server scenarios against a real `wrangler dev` with
-// real upstreams, and writes docs/conformance.md.
+// real upstreams, and its authorization-server scenarios against the runner's OAuth layer, and
+// writes docs/conformance.md.
 //
 //     node scripts/conformance.mjs          (make conformance)
 //
 // Runs: the latest stable suite (0.1.x) for spec 2025-11-25, and the 0.2.0 alpha for the
-// scenarios 2025-11-25 and 2026-07-28 require. A scenario passes when none of its checks fails.
+// scenarios 2025-11-25 and 2026-07-28 require and for the authorization server (a client
+// registered by DCR; this script plays the browser, signing in with an access key). A scenario passes when none of its checks fails.
 // Every run must match tests/conformance/baseline.json exactly: any other failure, or a
 // baseline entry that now passes, fails the run.
 
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
+import { createInterface } from "node:readline";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 
-import { ROOT, startStack } from "../tests/support/stack.mjs";
+import { signInWithKey } from "../tests/support/oauth.mjs";
+import { ROOT, freePort, startStack } from "../tests/support/stack.mjs";
 
 const BASELINE = JSON.parse(readFileSync(join(ROOT, "tests/conformance/baseline.json"), "utf8"));
 const suiteVersion = (alias) => JSON.parse(readFileSync(join(ROOT, "node_modules", alias, "package.json"), "utf8")).version;
@@ -24,6 +28,11 @@ const RUNS = [
   { alias: "mcp-conformance-next", revision: "2025-11-25", args: ["--requirements", "2025-11-25"] },
   { alias: "mcp-conformance-next", revision: "2026-07-28", args: ["--requirements", "2026-07-28"] },
 ];
+
+/** The authorization-server role: the alpha suite, against a runner whose people sign in. */
+const AUTHORIZATION_RUN = { alias: "mcp-conformance-next", revision: "authorization server" };
+/** The access key the script signs in with in the authorization-server role. */
+const CONFORMANCE_KEY = "conformance-sign-in-key-8e4b";
 
 /** Runs one suite; returns [{ scenario, passed, failed, failures }] in the suite's order. */
 async function runSuite(url, { alias, args }) {
@@ -38,6 +47,45 @@ async function runSuite(url, { alias, args }) {
       throw error;
     }
   });
+  return results(out);
+}
+
+/**
+ * Runs the suite's authorization-server scenarios against the runner at `stack`: registers a
+ * client whose redirect URI is the suite's callback server, and when the suite prints the
+ * authorization URL for a person to open, signs in there and delivers the redirect to it.
+ */
+async function runAuthorization(stack, { alias }) {
+  const out = mkdtempSync(join(tmpdir(), "mir-conformance-"));
+  const cli = join(ROOT, "node_modules", alias, "dist/index.js");
+  const port = await freePort();
+  const registered = await fetch(`${stack.base}/register`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      client_name: "MCP conformance suite",
+      redirect_uris: [`http://127.0.0.1:${port}/callback`],
+      token_endpoint_auth_method: "none",
+    }),
+  });
+  const { client_id: clientId } = await registered.json();
+  const args = ["authorization", "--url", stack.base, "--client-id", clientId, "--resource", stack.url, "--port", String(port), "-o", out];
+  const suite = spawn(process.execPath, [cli, ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  const exited = new Promise((resolve) => suite.on("exit", resolve));
+  const timeout = setTimeout(() => suite.kill(), 5 * 60_000);
+  for await (const line of createInterface({ input: suite.stdout })) {
+    if (line.startsWith(`${stack.base}/authorize?`)) {
+      const back = await signInWithKey(line, CONFORMANCE_KEY);
+      await (await fetch(back)).text();
+    }
+  }
+  await exited;
+  clearTimeout(timeout);
+  return results(out);
+}
+
+/** The scenarios a suite run left in `out`: [{ scenario, passed, failed, failures }]. */
+function results(out) {
   return readdirSync(out)
     .sort()
     .map((dir) => {
@@ -48,7 +96,7 @@ async function runSuite(url, { alias, args }) {
         : [{ id: "scenario", status: "FAILURE", errorMessage: "the scenario could not run" }];
       const failures = checks.filter((c) => c.status === "FAILURE");
       return {
-        scenario: dir.replace(/^server-/, "").replace(/-\d{4}-\d{2}-\d{2}T[\d-]+Z$/, ""),
+        scenario: dir.replace(/^(authorization-server|server)-/, "").replace(/-\d{4}-\d{2}-\d{2}T[\d-]+Z$/, ""),
         passed: checks.filter((c) => c.status === "SUCCESS").length,
         failed: failures.length,
         failures: failures.map((c) => `${c.id}: ${(c.errorMessage ?? "").split("\n")[0].slice(0, 160)}`),
@@ -78,7 +126,9 @@ function markdown(reports) {
     "Generated by `make conformance` (`scripts/conformance.mjs`): the official",
     "[`@modelcontextprotocol/conformance`](https://www.npmjs.com/package/@modelcontextprotocol/conformance)",
     "server scenarios against `wrangler dev` with server-everything and the Python inventory server",
-    "as upstreams. A scenario passes when none of its checks fails. Expected failures, each with",
+    "as upstreams, and its authorization-server scenarios against the runner's OAuth layer (a client",
+    "registered by DCR; the script plays the browser and signs in with an access key). A scenario",
+    "passes when none of its checks fails. Expected failures, each with",
     "its reason, are in `tests/conformance/baseline.json`; any other failure fails `make test`.",
     "",
     "| suite | requirements | scenarios passing | expected failures | other failures |",
@@ -103,14 +153,24 @@ function markdown(reports) {
   return lines.join("\n");
 }
 
+/** Records `results` of `run` in `reports` and says how it went. */
+function report(reports, run, results) {
+  reports.push({ run, version: `${run.alias.replace("mcp-conformance-", "")} ${suiteVersion(run.alias)}`, results });
+  const passing = results.filter((r) => r.failed === 0).length;
+  console.log(`conformance ${suiteVersion(run.alias)} ${run.revision}: ${passing} of ${results.length} scenarios pass`);
+}
+
+const reports = [];
+const signedIn = await startStack({ secrets: { RUNNER_TOKEN: `conformance=${CONFORMANCE_KEY}` } });
+try {
+  report(reports, AUTHORIZATION_RUN, await runAuthorization(signedIn, AUTHORIZATION_RUN));
+} finally {
+  signedIn.stop();
+}
 const stack = await startStack();
 try {
-  const reports = [];
   for (const run of RUNS) {
-    const results = await runSuite(stack.url, run);
-    reports.push({ run, version: `${run.alias.replace("mcp-conformance-", "")} ${suiteVersion(run.alias)}`, results });
-    const passing = results.filter((r) => r.failed === 0).length;
-    console.log(`conformance ${suiteVersion(run.alias)} ${run.revision}: ${passing} of ${results.length} scenarios pass`);
+    report(reports, run, await runSuite(stack.url, run));
   }
   writeFileSync(join(ROOT, "docs/conformance.md"), markdown(reports));
   const found = reports.flatMap((r) => problems(r.results, r.run.revision));

@@ -8,6 +8,8 @@
 #     venv/<req hash>/     python venvs from tests/requirements.txt and tests/requirements-mcp2.txt
 #     logs/<step>.log      full output of the last run of each step
 #
+# and Debian's chromium (for the browser tests), with apt-get, when it is not installed.
+#
 # Idempotent: each step checks what is there and only installs what is missing or stale, so a
 # second run (or a second checkout with the same manifests) takes seconds. Then use the tools
 # with `source scripts/env.sh`. Override the Python interpreter with MIR_PYTHON.
@@ -243,6 +245,25 @@ make_venv() { # make_venv <venv dir> <requirements file>
 }
 make_venv "$MIR_VENV" tests/requirements.txt
 make_venv "$MIR_VENV_MCP2" tests/requirements-mcp2.txt
+
+# ---------------------------------------------------------------------------------------------
+# e. A real browser for the sign-in pages' tests: Debian's chromium (Playwright's own download
+#    needs the internet). CHROMIUM_PATH names another one.
+begin "chromium" chromium
+chromium=${CHROMIUM_PATH:-/usr/bin/chromium}
+if [[ -x "$chromium" ]]; then
+  finish cached "$("$chromium" --version 2>/dev/null || echo "$chromium")"
+else
+  : >"$STEP_LOG"
+  need apt-get "install chromium with your package manager, or set CHROMIUM_PATH to a Chromium binary"
+  sudo=()
+  ((EUID == 0)) || sudo=(sudo)
+  note "apt-get install chromium (log $STEP_LOG)"
+  run "${sudo[@]}" apt-get update
+  run env DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends chromium
+  [[ -x "$chromium" ]] || die "apt-get installed chromium but $chromium is not there; set CHROMIUM_PATH"
+  finish installed "$("$chromium" --version 2>/dev/null)"
+fi
 
 # ---------------------------------------------------------------------------------------------
 STEP="summary"

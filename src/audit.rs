@@ -4,7 +4,7 @@
 //! folds every entry into the runner's [metrics](crate::metrics).
 //!
 //! An entry says who ran what and what it did, never with what data: the code is a SHA-256,
-//! the token a [`TokenFingerprint`], a tool call its name, duration and outcome. Arguments,
+//! the caller the [`Person`] the runner signed in, a tool call its name, duration and outcome. Arguments,
 //! results, console output and error messages stay out, because any of them may hold what an
 //! upstream returned.
 
@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::codemode::source::SourceError;
-use crate::protocol::token::TokenFingerprint;
+use crate::protocol::person::Person;
 use crate::sandbox::gate::CallRecord;
 use crate::sandbox::limits::{ExecutionLimits, Limit};
 use crate::sandbox::protocol::{CallTrace, Outcome};
@@ -59,8 +59,9 @@ pub struct ExecutionAudit {
     pub execution: String,
     /// The MCP session; none for a stateless request.
     pub session: Option<String>,
-    /// The token the request presented; none when no token is required.
-    pub holder: Option<TokenFingerprint>,
+    /// Who ran it; none when the runner asks for no sign-in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<Person>,
     /// SHA-256 of the code as the client sent it, in hex.
     pub code_sha256: String,
     /// The code's size in bytes.
@@ -113,7 +114,7 @@ impl ExecutionAudit {
         at_ms: u64,
         execution: String,
         session: Option<String>,
-        holder: Option<TokenFingerprint>,
+        person: Option<Person>,
         code: &str,
         upstreams: Vec<String>,
     ) -> Self {
@@ -122,7 +123,7 @@ impl ExecutionAudit {
             at_ms,
             execution,
             session,
-            holder,
+            person,
             code_sha256: digest.iter().map(|byte| format!("{byte:02x}")).collect(),
             code_bytes: code.len(),
             upstreams,
@@ -253,7 +254,7 @@ mod tests {
             1_000,
             "exec-1".into(),
             Some("session-1".into()),
-            Some(TokenFingerprint::of("alpha")),
+            Some(Person::access_key("alpha")),
             CODE,
             vec!["everything".into()],
         )
@@ -278,7 +279,7 @@ mod tests {
     }
 
     #[test]
-    fn an_entry_names_the_code_by_hash_and_the_token_by_fingerprint() {
+    fn an_entry_names_the_code_by_hash_and_the_caller_by_person() {
         let line: Value = serde_json::from_str(&begun().took(5).log_line()).unwrap();
         assert_eq!(line["audit"], "execution");
         assert_eq!(line["session"], "session-1");
@@ -288,9 +289,9 @@ mod tests {
             64,
             "a hex SHA-256"
         );
-        assert_eq!(line["holder"], json!(TokenFingerprint::of("alpha")));
+        assert_eq!(line["person"]["id"], json!("key:alpha"));
+        assert_eq!(line["person"]["name"], json!("alpha"));
         assert!(!line.to_string().contains("get_sum"), "no code in the log");
-        assert!(!line.to_string().contains("alpha\""), "no token in the log");
     }
 
     fn record(calls: Vec<CallTrace>, limits_hit: &[Limit]) -> CallRecord {

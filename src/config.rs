@@ -11,9 +11,13 @@ use serde::Deserialize;
 
 use crate::names::{is_reserved_word, CONSOLE};
 
+mod access;
+mod access_keys;
 mod headers;
 mod tool_filter;
 
+pub use access::{AccessError, AccessPolicy, Grant, ACCESS_VAR};
+pub use access_keys::AccessKeys;
 use headers::secret_names;
 pub use tool_filter::ToolFilter;
 
@@ -250,7 +254,7 @@ impl UpstreamConfig {
         }
         self.tools
             .validate()
-            .map_err(|(field, problem)| invalid(index, &field, problem))
+            .map_err(|(list, problem)| invalid(index, &format!("tools.{list}"), problem))
     }
 }
 

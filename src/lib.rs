@@ -10,11 +10,11 @@
 //! ground floor up (a module imports only from the ones listed before it):
 //!
 //! - [`protocol`]: the MCP vocabulary: HTTP values, header, method and notification names,
-//!   error codes, protocol versions, log levels, token fingerprints.
+//!   error codes, protocol versions, log levels, token fingerprints, the signed-in person.
 //! - [`names`]: which identifiers a program may use, and MCP tool names made into them.
 //! - [`json_size`]: the size of a value's JSON without writing it out.
 //! - [`redact`]: removing secret values (and their encodings) from what upstreams say.
-//! - [`config`]: the operator's configuration.
+//! - [`config`]: the operator's configuration: upstreams, access keys, the access policy.
 //! - [`session`]: the record each MCP session keeps.
 //! - [`upstream`]: the MCP client side: requests to upstream servers and their responses.
 //! - [`sandbox`]: what crosses into the isolate: the program, the grant, the bridge protocol.
@@ -28,6 +28,7 @@
 //!   trait.
 //! - [`admin`]: the operator's endpoint: upstream health and refresh, the audit log.
 //! - [`admission`]: the order a request is served in: the guard before the configuration.
+//! - [`signin`]: the pages a person signs in on to let an OAuth client use the runner.
 //! - [`runner`]: the product's MCP backend (sessions, the two tools, metrics, the operator's
 //!   view) over the services the Worker provides, and what a session's object does.
 //!
@@ -49,6 +50,7 @@ pub mod redact;
 pub mod runner;
 pub mod sandbox;
 pub mod session;
+pub mod signin;
 pub mod upstream;
 
 #[cfg(target_arch = "wasm32")]

@@ -139,6 +139,9 @@ pub struct TokensSaved {
     pub intermediate_results: u64,
 }
 
+/// The `person` label of executions run without sign-in.
+const ANONYMOUS: &str = "anonymous";
+
 /// Everything the runner counts, since `since_ms`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -147,6 +150,9 @@ pub struct Metrics {
     pub since_ms: u64,
     /// Executions by how they ended.
     pub executions: BTreeMap<Ending, u64>,
+    /// Executions, by who ran them (the person's name; `anonymous` without sign-in).
+    #[serde(default)]
+    pub executions_by_person: BTreeMap<String, u64>,
     /// Executions that failed, by error class (`TypeError`, `LoopLimitExceeded`, …).
     pub errors: BTreeMap<String, u64>,
     /// Executions that hit each limit.
@@ -177,6 +183,7 @@ impl Metrics {
         Self {
             since_ms: now_ms,
             executions: BTreeMap::new(),
+            executions_by_person: BTreeMap::new(),
             errors: BTreeMap::new(),
             limits_hit: BTreeMap::new(),
             tool_calls: 0,
@@ -194,6 +201,11 @@ impl Metrics {
     /// Counts one execution.
     pub fn record_execution(&mut self, entry: &ExecutionAudit) {
         *self.executions.entry(entry.ending).or_default() += 1;
+        let person = entry.person.as_ref().map_or(ANONYMOUS, |p| p.name.as_str());
+        *self
+            .executions_by_person
+            .entry(person.to_owned())
+            .or_default() += 1;
         if let Some(error) = &entry.error {
             *self.errors.entry(error.clone()).or_default() += 1;
         }

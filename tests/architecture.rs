@@ -22,7 +22,7 @@ const LAYERS: &[&[&str]] = &[
     &["mcp"],
     &["audit", "metrics"],
     &["execution"],
-    &["admin", "admission"],
+    &["admin", "admission", "signin"],
     &["runner"],
     &["shell"],
 ];

@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::jsdoc::jsdoc;
 use super::quote::{bare_or_quoted, quote, FAILURE_CHARS, TAG_VALUE_CHARS, TOOL_DESCRIPTION_CHARS};
 use super::typescript::{type_of, TypeScope};
+use crate::config::Grant;
 use crate::names::unique_identifiers;
 use crate::sandbox::program::Manifest;
 use crate::sandbox::protocol::ToolErrorKind;
@@ -165,6 +166,17 @@ impl Catalog {
             })
             .collect();
         Self { namespaces }
+    }
+
+    /// The catalog without the tools `grant` does not allow; identifiers stay as they were, so
+    /// a function has one name whoever is shown it.
+    pub fn granted(mut self, grant: &Grant) -> Self {
+        for namespace in &mut self.namespaces {
+            namespace
+                .functions
+                .retain(|f| grant.permits(&namespace.name, &f.tool.name));
+        }
+        self
     }
 
     /// The namespaces, in configuration order.

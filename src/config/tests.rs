@@ -4,6 +4,7 @@
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
 use super::*;
+use crate::protocol::person::Person;
 
 /// Two upstreams, one with a secret header; shared with the header templating tests.
 pub(super) const TWO_UPSTREAMS: &str = r#"[
@@ -68,6 +69,38 @@ fn the_readme_configuration_example_is_valid() {
         github.resolved_headers(|_| Some("t".into())).unwrap()[0].1,
         "Bearer t"
     );
+}
+
+#[test]
+fn the_readme_access_example_grants_as_it_says() {
+    let config = RunnerConfig::from_json(readme_example("config")).unwrap();
+    let access =
+        AccessPolicy::from_json(Some(readme_example("access")), &config.upstream_names()).unwrap();
+    let ci = access.grant_for(Some(&Person::access_key("ci-bot")));
+    assert!(ci.permits("github", "search_issues") && !ci.permits("github", "create_issue"));
+    assert!(
+        !ci.reaches("everything"),
+        "an entry of one's own replaces the default"
+    );
+    let alice = Person::signed_in("1", Some("alice@example.com".into()), vec![]);
+    assert!(access.grant_for(Some(&alice)).permits("legacy", "anything"));
+    let engineer = Person::signed_in("2", None, vec!["engineering".into()]);
+    let engineering = access.grant_for(Some(&engineer));
+    assert!(engineering.permits("github", "create_issue"));
+    assert!(!engineering.permits("github", "delete_repo"));
+    let stranger = access.grant_for(Some(&Person::access_key("stranger")));
+    assert!(stranger.reaches("everything") && !stranger.reaches("github"));
+}
+
+#[test]
+fn the_readme_access_keys_example_names_each_key() {
+    let line = readme_example("runner-token")
+        .lines()
+        .find_map(|line| line.strip_prefix("RUNNER_TOKEN="))
+        .unwrap();
+    let keys = AccessKeys::parse(Some(line));
+    assert_eq!(keys.identify("k-7Hq2vT9xLmP4").unwrap().name, "alice");
+    assert_eq!(keys.identify("k-Zr81Wd0sYcQe").unwrap().name, "ci-bot");
 }
 
 #[test]

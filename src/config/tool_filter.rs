@@ -1,18 +1,18 @@
 //! Which of an upstream's tools the operator exposes: `allow` and `deny` lists of name
 //! patterns.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Tool names the operator exposes or hides; `*` in a pattern matches any run of characters.
 /// With `allow`, only matching tools are exposed; `deny` then hides tools from what remains.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ToolFilter {
     /// If set, the only tools exposed.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allow: Option<Vec<String>>,
     /// Tools never exposed.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deny: Vec<String>,
 }
 
@@ -26,11 +26,12 @@ impl ToolFilter {
         allowed && !self.deny.iter().any(|p| glob_matches(p, tool))
     }
 
-    pub(super) fn validate(&self) -> Result<(), (String, String)> {
+    /// Checks every pattern; on error, the list (`allow` or `deny`) and the problem.
+    pub(super) fn validate(&self) -> Result<(), (&'static str, String)> {
         let patterns = self.allow.iter().flatten().map(|p| ("allow", p));
         for (list, pattern) in patterns.chain(self.deny.iter().map(|p| ("deny", p))) {
             if pattern.is_empty() {
-                return Err((format!("tools.{list}"), "a pattern is empty".to_owned()));
+                return Err((list, "a pattern is empty".to_owned()));
             }
         }
         Ok(())

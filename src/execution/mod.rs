@@ -29,9 +29,10 @@ use crate::audit::{Ending, ExecutionAudit, LedgerCommand};
 use crate::codemode::catalog::Catalog;
 use crate::codemode::source::prepare;
 use crate::codemode::tools;
+use crate::config::Grant;
 use crate::mcp::context::RequestContext;
 use crate::protocol::log_level::LogLevel;
-use crate::protocol::token::TokenFingerprint;
+use crate::protocol::person::Person;
 use crate::sandbox::gate::CallGate;
 use crate::sandbox::limits::ExecutionLimits;
 use crate::sandbox::program::{RunRequest, WorkerCode};
@@ -91,10 +92,12 @@ pub trait Platform: Objects + Sized {
 pub struct Requester {
     /// The MCP session, if the request came in one.
     pub session: Option<String>,
-    /// The token the request presented, when tokens are required.
-    pub holder: Option<TokenFingerprint>,
+    /// Who signed in; none when the runner asks for no sign-in.
+    pub person: Option<Person>,
     /// The upstreams the execution may use.
     pub upstreams: Vec<String>,
+    /// The tools the operator's policy lets the person use there.
+    pub grant: Grant,
 }
 
 /// Runs `code` for `requester` under `limits`; `None` when the client cancelled it (a
@@ -111,11 +114,11 @@ pub async fn execute<P: Platform>(
         started,
         platform.new_id(),
         requester.session,
-        requester.holder,
+        requester.person,
         code,
         requester.upstreams,
     );
-    let (result, audit) = run(platform, audit, code, limits, context).await;
+    let (result, audit) = run(platform, audit, &requester.grant, code, limits, context).await;
     platform.audit(audit.took(platform.now_ms().saturating_sub(started)));
     result
 }
@@ -125,11 +128,12 @@ pub async fn execute<P: Platform>(
 async fn run<P: Platform>(
     platform: &P,
     audit: ExecutionAudit,
+    grant: &Grant,
     code: &str,
     limits: &ExecutionLimits,
     context: &RequestContext,
 ) -> (Option<CallToolResult>, ExecutionAudit) {
-    let catalog = platform.catalog(&audit.upstreams).await;
+    let catalog = platform.catalog(&audit.upstreams).await.granted(grant);
     report_unavailable(&catalog, context);
     let manifest = catalog.manifest();
     let request = RunRequest::new(&manifest, limits);

@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 
 use super::*;
 use crate::codemode::catalog::{Catalog, Unavailable, UpstreamTools};
+use crate::config::AccessPolicy;
 use crate::mcp::jsonrpc::Request;
 use crate::protocol::http::EventStream;
 use crate::sandbox::limits::Limit;
@@ -26,6 +27,8 @@ use crate::sandbox::protocol::ThrownError;
 enum Program {
     /// Makes these calls (namespace, function), then returns `1`.
     Calls(&'static [(&'static str, &'static str)]),
+    /// Tries these calls, noting in `admitted` whether the gate let each through.
+    Tries(&'static [(&'static str, &'static str)]),
     /// Throws this error.
     Throws(&'static str),
     /// Starts one call and never finishes.
@@ -50,6 +53,8 @@ struct FakePlatform {
     background: Cell<u32>,
     /// The gate of the last run, to try it after the run.
     gate: RefCell<Option<CallGate>>,
+    /// Whether the gate admitted each call of a [`Program::Tries`].
+    admitted: RefCell<Vec<bool>>,
 }
 
 impl FakePlatform {
@@ -64,6 +69,7 @@ impl FakePlatform {
             abandoned: Rc::default(),
             background: Cell::new(0),
             gate: RefCell::default(),
+            admitted: RefCell::default(),
         }
     }
 
@@ -121,6 +127,16 @@ impl Platform for FakePlatform {
                 for (namespace, function) in *calls {
                     let (permit, _) = run.gate.admit(namespace, function, "{}", 0).await.unwrap();
                     permit.finish(None, 10, 5);
+                }
+                Ok(returned)
+            }
+            Program::Tries(calls) => {
+                for (namespace, function) in *calls {
+                    let admitted = run.gate.admit(namespace, function, "{}", 0).await;
+                    self.admitted.borrow_mut().push(admitted.is_ok());
+                    if let Ok((permit, _)) = admitted {
+                        permit.finish(None, 10, 5);
+                    }
                 }
                 Ok(returned)
             }
@@ -186,8 +202,9 @@ impl Platform for FakePlatform {
 fn requester(upstreams: &[&str]) -> Requester {
     Requester {
         session: Some("session-1".into()),
-        holder: None,
+        person: None,
         upstreams: upstreams.iter().map(|u| (*u).to_owned()).collect(),
+        grant: Grant::everything(),
     }
 }
 
@@ -217,6 +234,32 @@ fn run_code(platform: &FakePlatform, code: &str) -> Option<CallToolResult> {
         &ExecutionLimits::default(),
         &context,
     ))
+}
+
+#[test]
+fn the_gate_admits_only_the_tools_the_person_is_granted() {
+    let platform = FakePlatform::new(Program::Tries(&[
+        ("everything", "get_sum"),
+        ("everything", "echo"),
+    ]));
+    let access = AccessPolicy::from_json(
+        Some(r#"{"default": {"everything": {"allow": ["get-*"]}}}"#),
+        &["everything".to_owned()],
+    )
+    .unwrap();
+    let requester = Requester {
+        grant: access.grant_for(None),
+        ..requester(&["everything"])
+    };
+    let (context, _) = context();
+    block_on(execute(
+        &platform,
+        requester,
+        CODE,
+        &ExecutionLimits::default(),
+        &context,
+    ));
+    assert_eq!(*platform.admitted.borrow(), [true, false]);
 }
 
 fn text_of(result: &CallToolResult) -> String {

@@ -10,14 +10,16 @@
 //! A browser `Origin` must be the runner's own origin, a loopback origin, or listed in
 //! `ALLOWED_ORIGINS`.
 //!
-//! `RUNNER_TOKEN` may hold several comma-separated tokens, one per client or team, so one can
-//! be revoked without the others. Each is compared in constant time, and all of them are
-//! compared on every request. What a request presented is remembered only as a
-//! [`TokenFingerprint`]: sessions are bound to it and the audit log names it.
+//! `RUNNER_TOKEN` holds the operator's [`AccessKeys`], `NAME=KEY` entries, one per person or
+//! script, so one can be revoked without the others. Each is compared in constant time, and
+//! all of them are compared on every request. What a request presented is remembered only as
+//! the [`Person`] holding it: sessions are bound to them and the audit log names them.
 
-use subtle::ConstantTimeEq;
+use crate::config::AccessKeys;
+use crate::protocol::person::Person;
 
-use crate::protocol::token::TokenFingerprint;
+/// The realm of the runner's bearer challenges.
+const REALM: &str = "mcp-isolate-runner";
 
 /// Hosts served without configuration.
 const LOOPBACK_HOSTS: &[&str] = &["localhost", "127.0.0.1", "::1"];
@@ -31,8 +33,11 @@ pub struct RequestGuard {
     allowed_hosts: Vec<String>,
     /// Extra origins (`scheme://host[:port]`), lower case.
     allowed_origins: Vec<String>,
-    /// The bearer tokens of which every request must carry one; none means no token needed.
-    tokens: Vec<String>,
+    /// The keys of which every request must carry one; none means no key needed.
+    keys: AccessKeys,
+    /// Where the OAuth layer in front of the runner publishes its protected resource metadata
+    /// (RFC 9728), named in the challenge of a refused token so a client can sign in instead.
+    resource_metadata: Option<String>,
 }
 
 impl std::fmt::Debug for RequestGuard {
@@ -40,7 +45,8 @@ impl std::fmt::Debug for RequestGuard {
         f.debug_struct("RequestGuard")
             .field("allowed_hosts", &self.allowed_hosts)
             .field("allowed_origins", &self.allowed_origins)
-            .field("tokens", &self.tokens.len())
+            .field("keys", &self.keys)
+            .field("resource_metadata", &self.resource_metadata)
             .finish()
     }
 }
@@ -71,7 +77,7 @@ impl Refusal {
 
 impl RequestGuard {
     /// A guard from the comma-separated `ALLOWED_HOSTS` and `ALLOWED_ORIGINS` values and the
-    /// comma-separated tokens of a secret (`RUNNER_TOKEN`; empty items are ignored).
+    /// access keys of a secret (`RUNNER_TOKEN`).
     pub fn new(
         allowed_hosts: Option<&str>,
         allowed_origins: Option<&str>,
@@ -88,28 +94,39 @@ impl RequestGuard {
         Self {
             allowed_hosts: list(allowed_hosts),
             allowed_origins: list(allowed_origins),
-            tokens: tokens
-                .as_deref()
-                .unwrap_or("")
-                .split(',')
-                .map(str::trim)
-                .filter(|token| !token.is_empty())
-                .map(str::to_owned)
-                .collect(),
+            keys: AccessKeys::parse(tokens.as_deref()),
+            resource_metadata: None,
+        }
+    }
+
+    /// The guard of a runner behind the OAuth layer, whose metadata is at `url`.
+    pub fn with_resource_metadata(self, url: String) -> Self {
+        Self {
+            resource_metadata: Some(url),
+            ..self
+        }
+    }
+
+    /// The `WWW-Authenticate` challenge of a refused token: where to sign in, when the OAuth
+    /// layer is there.
+    pub fn challenge(&self) -> String {
+        match &self.resource_metadata {
+            Some(url) => format!(
+                r#"Bearer realm="{REALM}", error="invalid_token", resource_metadata="{url}""#
+            ),
+            None => format!(r#"Bearer realm="{REALM}""#),
         }
     }
 
     /// Whether requests need a token.
     pub fn requires_token(&self) -> bool {
-        !self.tokens.is_empty()
+        !self.keys.is_empty()
     }
 
-    /// The fingerprint of the token an `Authorization` header presents, when tokens are
-    /// required (the request must have passed [`check`](Self::check)); `None` when they are
-    /// not, so every tokenless request counts as the same holder.
-    pub fn holder(&self, authorization: Option<&str>) -> Option<TokenFingerprint> {
-        self.requires_token()
-            .then(|| TokenFingerprint::of(bearer(authorization)))
+    /// The person holding the key an `Authorization` header presents; `None` when keys are
+    /// not required (every keyless request is the same anonymous caller) or it is not one.
+    pub fn person(&self, authorization: Option<&str>) -> Option<Person> {
+        self.keys.identify(bearer(authorization))
     }
 
     /// Whether `host` (a `Host` value) names this machine.
@@ -128,15 +145,9 @@ impl RequestGuard {
         if !self.requires_token() {
             return Ok(());
         }
-        let given = bearer(authorization).as_bytes();
-        // No early exit: the time taken does not say which token came closest.
-        let matched = self.tokens.iter().fold(0u8, |matched, token| {
-            matched | given.ct_eq(token.as_bytes()).unwrap_u8()
-        });
-        if matched == 1 {
-            Ok(())
-        } else {
-            Err(Refusal::Token)
+        match self.person(authorization) {
+            Some(_) => Ok(()),
+            None => Err(Refusal::Token),
         }
     }
 
@@ -249,6 +260,19 @@ mod tests {
     }
 
     #[test]
+    fn a_refused_token_is_told_where_to_sign_in_when_oauth_is_there() {
+        let guard = RequestGuard::new(None, None, Some("k".into()));
+        assert_eq!(guard.challenge(), r#"Bearer realm="mcp-isolate-runner""#);
+        let url = "https://mcp.example.com/.well-known/oauth-protected-resource/mcp";
+        let challenge = guard.with_resource_metadata(url.into()).challenge();
+        assert!(
+            challenge.ends_with(&format!(r#"resource_metadata="{url}""#)),
+            "{challenge}"
+        );
+        assert!(challenge.contains(r#"error="invalid_token""#));
+    }
+
+    #[test]
     fn an_empty_token_means_no_token() {
         assert!(!RequestGuard::new(None, None, Some(String::new())).requires_token());
         assert!(!RequestGuard::new(None, None, Some(" , ".into())).requires_token());
@@ -271,16 +295,14 @@ mod tests {
     }
 
     #[test]
-    fn holders_are_told_apart_by_fingerprint_without_the_token() {
-        let guard = RequestGuard::new(None, None, Some("alpha-token,beta-token".into()));
-        let alpha = guard.holder(Some("Bearer alpha-token")).unwrap();
-        let beta = guard.holder(Some("Bearer beta-token")).unwrap();
-        assert_ne!(alpha, beta);
-        assert_eq!(alpha, TokenFingerprint::of("alpha-token"));
-        let shown = serde_json::to_string(&alpha).unwrap();
-        assert_eq!(shown.len(), 2 + 16);
-        assert!(!shown.contains("alpha"));
-        assert_eq!(RequestGuard::default().holder(Some("Bearer x")), None);
+    fn the_person_is_the_holder_of_the_key_presented_and_never_the_key() {
+        let guard = RequestGuard::new(None, None, Some("alice=alpha-token,bob=beta-token".into()));
+        let alice = guard.person(Some("Bearer alpha-token")).unwrap();
+        assert_eq!(alice, Person::access_key("alice"));
+        assert_eq!(guard.person(Some("Bearer beta-token")).unwrap().name, "bob");
+        assert!(!serde_json::to_string(&alice).unwrap().contains("alpha"));
+        assert_eq!(guard.person(Some("Bearer gamma-token")), None);
+        assert_eq!(RequestGuard::default().person(Some("Bearer x")), None);
     }
 
     #[test]

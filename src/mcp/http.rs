@@ -40,9 +40,7 @@ pub fn refused(request: &HttpRequest, guard: &RequestGuard) -> Option<HttpRespon
         .err()?;
     let response = transport_error(refusal.status(), &refusal.to_string());
     Some(match refusal {
-        Refusal::Token => {
-            response.with_header("WWW-Authenticate", r#"Bearer realm="mcp-isolate-runner""#)
-        }
+        Refusal::Token => response.with_header("WWW-Authenticate", guard.challenge()),
         _ => response,
     })
 }

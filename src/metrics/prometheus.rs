@@ -23,6 +23,15 @@ impl Metrics {
         counter_family(
             &mut out,
             (
+                "person_executions_total",
+                "Executions, by who ran them (anonymous without sign-in).",
+            ),
+            "person",
+            &labelled(&self.executions_by_person),
+        );
+        counter_family(
+            &mut out,
+            (
                 "execution_errors_total",
                 "Failed executions, by error class.",
             ),
@@ -243,6 +252,7 @@ mod tests {
         }
         assert!(text.contains("mir_executions_total{ending=\"returned\"} 1\n"));
         assert!(text.contains("mir_executions_total{ending=\"timedOut\"} 1\n"));
+        assert!(text.contains("mir_person_executions_total{person=\"anonymous\"} 2\n"));
         assert!(text.contains("mir_execution_success_ratio 0.5\n"));
         assert!(text.contains("mir_execution_duration_seconds_bucket{le=\"0.05\"} 2\n"));
         assert!(text.contains("mir_execution_duration_seconds_bucket{le=\"+Inf\"} 2\n"));

@@ -8,11 +8,13 @@
 //! - [`version`]: the protocol versions spoken, to clients and to upstreams.
 //! - [`log_level`]: the severities of `logging/setLevel`.
 //! - [`token`]: who presented a bearer token, without the token.
+//! - [`person`]: who is using the runner, as the runner signed them in.
 
 pub mod error_code;
 pub mod http;
 pub mod log_level;
 pub mod method;
 pub mod notification;
+pub mod person;
 pub mod token;
 pub mod version;

@@ -20,4 +20,9 @@ impl TokenFingerprint {
                 .collect(),
         )
     }
+
+    /// The fingerprint as hex.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }

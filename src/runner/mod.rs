@@ -3,9 +3,10 @@
 //! session, upstream and ledger objects, the catalog, executions). What a session's object
 //! does with the commands the runner sends it is [`session_keeper`].
 //!
-//! Identity is the runner's: the token a request presented is fixed when the runner is made,
-//! a session opened with another token reads as no session at all, and what a session may use
-//! is the `?upstreams=` scope it was opened with.
+//! Identity is the runner's: the person a request is signed in as is fixed when the runner is
+//! made, a session opened by someone else reads as no session at all, and what a session may
+//! use is the operator's grant to that person, narrowed by the `?upstreams=` scope it was
+//! opened with.
 
 mod admin;
 mod server;
@@ -19,13 +20,13 @@ use std::future::Future;
 use rmcp::model::CallToolResult;
 use serde::de::DeserializeOwned;
 
-use crate::config::RunnerConfig;
+use crate::config::{AccessPolicy, Grant, RunnerConfig};
 use crate::execution::objects::Object;
 use crate::execution::{self, Platform, Requester};
 use crate::mcp::context::RequestContext;
 use crate::mcp::{BackendError, Caller};
-use crate::protocol::http::EventStream;
-use crate::protocol::token::TokenFingerprint;
+use crate::protocol::http::{Body, EventStream, HttpResponse};
+use crate::protocol::person::Person;
 use crate::sandbox::limits::ExecutionLimits;
 use crate::session::{SessionCommand, SessionRecord};
 
@@ -54,8 +55,10 @@ pub struct Runner<S: Services> {
     services: S,
     config: RunnerConfig,
     limits: ExecutionLimits,
-    /// The token the request presented, when tokens are required.
-    holder: Option<TokenFingerprint>,
+    /// Who the request is signed in as; none when the runner asks for no sign-in.
+    person: Option<Person>,
+    /// What the operator's policy lets them use.
+    grant: Grant,
     /// The `upstreams` URL parameter: what a new session or a stateless request is limited to.
     requested_upstreams: Option<String>,
     /// The session looked up for this request, so each request reads it once.
@@ -63,20 +66,22 @@ pub struct Runner<S: Services> {
 }
 
 impl<S: Services> Runner<S> {
-    /// The runner for one request presenting `holder`'s token and asking, with the URL's
-    /// `upstreams` parameter, for `requested_upstreams`.
+    /// The runner for one request from `person`, whom `access` grants what they may use,
+    /// asking with the URL's `upstreams` parameter for `requested_upstreams`.
     pub fn new(
         services: S,
         config: RunnerConfig,
+        access: &AccessPolicy,
         limits: ExecutionLimits,
-        holder: Option<TokenFingerprint>,
+        person: Option<Person>,
         requested_upstreams: Option<String>,
     ) -> Self {
         Self {
             services,
             config,
             limits,
-            holder,
+            grant: access.grant_for(person.as_ref()),
+            person,
             requested_upstreams,
             session: RefCell::new(None),
         }
@@ -92,8 +97,8 @@ impl<S: Services> Runner<S> {
         let record: Option<SessionRecord> = self
             .ask_session::<Option<SessionRecord>>(session_id, &SessionCommand::Get)
             .await?
-            // Another token's session looks exactly like one that does not exist.
-            .filter(|record| record.is_held_by(self.holder.as_ref()));
+            // Another person's session looks exactly like one that does not exist.
+            .filter(|record| record.is_held_by(self.person.as_ref()));
         if let Some(record) = &record {
             *self.session.borrow_mut() = Some((session_id.to_owned(), record.clone()));
         }
@@ -130,16 +135,60 @@ impl<S: Services> Runner<S> {
                 if let Some(context) = context {
                     context.set_log_level(record.log_level);
                 }
-                Ok(record.upstreams)
+                // The policy may have changed since the session opened.
+                Ok(self.granted(record.upstreams))
             }
             Caller::Stateless => self.scope(),
         }
     }
 
-    /// The upstreams the request's URL asks for (all of them when it does not ask).
+    /// The upstreams the request's URL asks for (all it may use when it does not ask).
     fn scope(&self) -> Result<Vec<String>, BackendError> {
-        self.config
-            .scope(self.requested_upstreams.as_deref())
-            .map_err(|e| BackendError::InvalidParams(e.to_string()))
+        let requested = self.requested_upstreams.as_deref();
+        let scope = self
+            .config
+            .scope(requested)
+            .map_err(|e| BackendError::InvalidParams(e.to_string()))?;
+        if requested.is_some() {
+            if let Some(refused) = scope.iter().find(|u| !self.grant.reaches(u)) {
+                return Err(BackendError::InvalidParams(format!(
+                    "the `upstreams` URL parameter names `{refused}`, which the operator's \
+                     ACCESS policy does not grant to {}",
+                    self.who()
+                )));
+            }
+        }
+        Ok(self.granted(scope))
+    }
+
+    /// `upstreams` without those the grant does not reach.
+    fn granted(&self, mut upstreams: Vec<String>) -> Vec<String> {
+        upstreams.retain(|u| self.grant.reaches(u));
+        upstreams
+    }
+
+    /// The person, as the operator names them.
+    fn who(&self) -> String {
+        match &self.person {
+            Some(person) => format!("`{}`", person.name),
+            None => "callers who do not sign in".to_owned(),
+        }
+    }
+
+    /// The answer for a person the operator's policy grants nothing: 403, saying so. `None`
+    /// when they may use something.
+    pub fn refusal(&self) -> Option<HttpResponse> {
+        self.grant.is_empty().then(|| HttpResponse {
+            status: 403,
+            headers: vec![("Content-Type".into(), "text/plain; charset=utf-8".into())],
+            body: Body::Complete(
+                format!(
+                    "Forbidden: the operator's ACCESS policy grants {} no upstream on this \
+                     runner. Ask the operator to add an entry for you.",
+                    self.who()
+                )
+                .into_bytes(),
+            ),
+        })
     }
 }

@@ -30,7 +30,7 @@ impl<S: Services> ServerBackend for Runner<S> {
         let record = SessionRecord::new(
             protocol_version.to_string(),
             self.scope()?,
-            self.holder.clone(),
+            self.person.as_ref(),
             self.services.now_ms(),
         );
         let _: bool = self
@@ -79,7 +79,7 @@ impl<S: Services> ServerBackend for Runner<S> {
 
     async fn list_tools(&self, caller: Caller<'_>) -> Result<Vec<Tool>, BackendError> {
         let upstreams = self.upstreams_of(caller, None).await?;
-        let catalog = self.services.catalog(&upstreams).await;
+        let catalog = self.services.catalog(&upstreams).await.granted(&self.grant);
         let served = tools::definitions(&catalog);
         let upstream_tools = catalog
             .namespaces()
@@ -127,7 +127,7 @@ impl<S: Services> ServerBackend for Runner<S> {
                     Err(e) => return Ok(Some(tools::invalid_arguments_result(SEARCH_TOOL, &e))),
                 };
                 let upstreams = self.upstreams_of(caller, Some(context)).await?;
-                let catalog = self.services.catalog(&upstreams).await;
+                let catalog = self.services.catalog(&upstreams).await.granted(&self.grant);
                 execution::report_unavailable(&catalog, context);
                 Ok(Some(tools::search_result(&catalog, &input.query)))
             }
@@ -138,8 +138,9 @@ impl<S: Services> ServerBackend for Runner<S> {
                 };
                 let requester = Requester {
                     session: caller.session_id().map(str::to_owned),
-                    holder: self.holder.clone(),
+                    person: self.person.clone(),
                     upstreams: self.upstreams_of(caller, Some(context)).await?,
+                    grant: self.grant.clone(),
                 };
                 let limits = &self.limits;
                 Ok(self

@@ -148,17 +148,33 @@ const CONFIG: &str = r#"[{"name": "everything", "url": "http://127.0.0.1:9/mcp"}
 
 fn runner<'s>(
     services: &'s FakeServices,
-    holder: Option<&str>,
+    person: Option<&str>,
     scope: Option<&str>,
 ) -> Runner<&'s FakeServices> {
+    governed(services, None, person, scope)
+}
+
+/// A runner under the `ACCESS` policy `access`, for the access key holder `person`.
+fn governed<'s>(
+    services: &'s FakeServices,
+    access: Option<&str>,
+    person: Option<&str>,
+    scope: Option<&str>,
+) -> Runner<&'s FakeServices> {
+    let config = RunnerConfig::from_json(CONFIG).unwrap();
+    let access = AccessPolicy::from_json(access, &config.upstream_names()).unwrap();
     Runner::new(
         services,
-        RunnerConfig::from_json(CONFIG).unwrap(),
+        config,
+        &access,
         ExecutionLimits::default(),
-        holder.map(TokenFingerprint::of),
+        person.map(Person::access_key),
         scope.map(str::to_owned),
     )
 }
+
+/// Alice may use `everything`, Bob `memory`; nobody else anything.
+const SPLIT: &str = r#"{"people": {"key:alice": {"everything": {}}, "key:bob": {"memory": {}}}}"#;
 
 fn context() -> RequestContext {
     let request = crate::mcp::jsonrpc::Request {
@@ -174,19 +190,22 @@ fn call(name: &str, arguments: Value) -> CallToolRequestParams {
 }
 
 #[test]
-fn a_session_opened_with_one_token_is_no_session_to_another() {
+fn a_session_opened_by_one_person_is_no_session_to_another() {
     let services = FakeServices::default();
-    let alice = runner(&services, Some("alice-token"), None);
+    let alice = runner(&services, Some("alice"), None);
     let id = block_on(alice.open_session(&ProtocolVersion::V_2025_06_18)).unwrap();
     assert!(block_on(alice.session_exists(&id)).unwrap());
-    let mallory = runner(&services, Some("mallory-token"), None);
+    let mallory = runner(&services, Some("mallory"), None);
     assert!(!block_on(mallory.session_exists(&id)).unwrap());
     let executed = block_on(mallory.call_tool(
         Caller::Session(&id),
         call("execute", json!({"code": "return 1"})),
         &context(),
     ));
-    assert!(executed.is_err(), "another token's session cannot run code");
+    assert!(
+        executed.is_err(),
+        "another person's session cannot run code"
+    );
     assert!(services.executed().is_empty());
 }
 
@@ -268,4 +287,89 @@ fn a_log_level_change_is_read_back_within_the_request() {
     block_on(runner.set_log_level(&id, LogLevel::Debug)).unwrap();
     let record = block_on(runner.record(&id)).unwrap().unwrap();
     assert_eq!(record.log_level, Some(LogLevel::Debug));
+}
+
+fn search_text(runner: &Runner<&FakeServices>) -> String {
+    let found = block_on(runner.call_tool(
+        Caller::Stateless,
+        call("search", json!({"query": "echo"})),
+        &context(),
+    ))
+    .unwrap()
+    .unwrap();
+    found.content[0].as_text().unwrap().text.clone()
+}
+
+#[test]
+fn two_people_with_different_grants_find_different_namespaces() {
+    let services = FakeServices::default();
+    let alice = search_text(&governed(&services, Some(SPLIT), Some("alice"), None));
+    let bob = search_text(&governed(&services, Some(SPLIT), Some("bob"), None));
+    assert!(
+        alice.contains("everything") && !alice.contains("memory"),
+        "{alice}"
+    );
+    assert!(
+        bob.contains("memory") && !bob.contains("everything"),
+        "{bob}"
+    );
+}
+
+#[test]
+fn an_execution_may_use_only_what_the_person_is_granted() {
+    let services = FakeServices::default();
+    let alice = governed(&services, Some(SPLIT), Some("alice"), None);
+    let code = call("execute", json!({"code": "return 1"}));
+    block_on(alice.call_tool(Caller::Stateless, code, &context())).unwrap();
+    assert_eq!(services.executed(), [["everything"]]);
+}
+
+#[test]
+fn the_url_may_narrow_a_grant_but_never_widen_it() {
+    let services = FakeServices::default();
+    let widened = governed(
+        &services,
+        Some(SPLIT),
+        Some("alice"),
+        Some("everything,memory"),
+    );
+    let refused = block_on(widened.open_session(&ProtocolVersion::V_2025_06_18)).unwrap_err();
+    let BackendError::InvalidParams(message) = refused else {
+        panic!("{refused:?}")
+    };
+    assert!(
+        message.contains("`memory`") && message.contains("`alice`"),
+        "{message}"
+    );
+    let narrowed = governed(&services, Some(SPLIT), Some("alice"), Some("everything"));
+    assert!(block_on(narrowed.open_session(&ProtocolVersion::V_2025_06_18)).is_ok());
+}
+
+#[test]
+fn a_policy_change_reaches_a_session_already_open() {
+    let services = FakeServices::default();
+    let opened = governed(&services, None, Some("alice"), None);
+    let id = block_on(opened.open_session(&ProtocolVersion::V_2025_06_18)).unwrap();
+    let now = governed(&services, Some(SPLIT), Some("alice"), None);
+    let code = call("execute", json!({"code": "return 1"}));
+    block_on(now.call_tool(Caller::Session(&id), code, &context())).unwrap();
+    assert_eq!(services.executed(), [["everything"]]);
+}
+
+#[test]
+fn a_person_with_no_grant_is_refused_with_403_saying_so() {
+    let services = FakeServices::default();
+    let refusal = governed(&services, Some(SPLIT), Some("carol"), None)
+        .refusal()
+        .expect("carol has no grant");
+    assert_eq!(refusal.status, 403);
+    let text = String::from_utf8_lossy(refusal.bytes()).into_owned();
+    assert!(
+        text.contains("`carol`") && text.contains("ACCESS"),
+        "{text}"
+    );
+    assert!(governed(&services, Some(SPLIT), Some("alice"), None)
+        .refusal()
+        .is_none());
+    assert!(runner(&services, None, None).refusal().is_none());
 }

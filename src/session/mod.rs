@@ -6,8 +6,9 @@
 //! less than half the timeout remains, so a busy session costs a storage write at most about
 //! twice per timeout rather than once per request.
 //!
-//! A session belongs to the token that opened it: a request bearing another token (or none,
-//! once tokens are required) finds no such session, exactly as if the id were never issued.
+//! A session belongs to the person who opened it: a request signed in as someone else (or
+//! as no one, once sign-in is required) finds no such session, exactly as if the id were never
+//! issued. It is bound to the person, not the token, so it outlives a refreshed OAuth token.
 
 mod room;
 
@@ -17,7 +18,7 @@ use rmcp::model::RequestId;
 use serde::{Deserialize, Serialize};
 
 use crate::protocol::log_level::LogLevel;
-use crate::protocol::token::TokenFingerprint;
+use crate::protocol::person::Person;
 
 /// How long a session may go unused before it ends: 24 hours.
 pub const SESSION_IDLE_TIMEOUT_MS: u64 = 24 * 60 * 60 * 1000;
@@ -36,9 +37,9 @@ pub struct SessionRecord {
     pub protocol_version: String,
     /// The upstreams executions in this session may call.
     pub upstreams: Vec<String>,
-    /// The fingerprint of the token that opened the session; none when no token was required.
+    /// The id of the person who opened the session; none when no sign-in was required.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub holder: Option<TokenFingerprint>,
+    pub person: Option<String>,
     /// When the session ends unless used, in milliseconds since the Unix epoch.
     pub expires_at_ms: u64,
     /// The least severe runner log event the client wants as `notifications/message`
@@ -48,25 +49,25 @@ pub struct SessionRecord {
 }
 
 impl SessionRecord {
-    /// A session opened at `now_ms` by `holder`.
+    /// A session opened at `now_ms` by `person`.
     pub fn new(
         protocol_version: String,
         upstreams: Vec<String>,
-        holder: Option<TokenFingerprint>,
+        person: Option<&Person>,
         now_ms: u64,
     ) -> Self {
         Self {
             protocol_version,
             upstreams,
-            holder,
+            person: person.map(|p| p.id.clone()),
             expires_at_ms: now_ms + SESSION_IDLE_TIMEOUT_MS,
             log_level: None,
         }
     }
 
-    /// Whether a request presenting `holder`'s token may use this session.
-    pub fn is_held_by(&self, holder: Option<&TokenFingerprint>) -> bool {
-        self.holder.as_ref() == holder
+    /// Whether a request signed in as `person` may use this session.
+    pub fn is_held_by(&self, person: Option<&Person>) -> bool {
+        self.person.as_deref() == person.map(|p| p.id.as_str())
     }
 
     /// Whether the session has ended by `now_ms`.
@@ -142,23 +143,24 @@ mod tests {
         SessionRecord::new(
             "2025-11-25".into(),
             vec!["everything".into()],
-            Some(TokenFingerprint::of("alpha")),
+            Some(&Person::access_key("alpha")),
             OPENED,
         )
     }
 
     #[test]
-    fn a_session_is_held_only_by_the_token_that_opened_it() {
+    fn a_session_is_held_only_by_the_person_who_opened_it() {
         let record = record();
-        assert!(record.is_held_by(Some(&TokenFingerprint::of("alpha"))));
-        assert!(!record.is_held_by(Some(&TokenFingerprint::of("beta"))));
+        assert!(record.is_held_by(Some(&Person::access_key("alpha"))));
+        assert!(!record.is_held_by(Some(&Person::access_key("beta"))));
+        assert!(!record.is_held_by(Some(&Person::signed_in("alpha", None, vec![]))));
         assert!(!record.is_held_by(None));
         let open = SessionRecord {
-            holder: None,
+            person: None,
             ..record
         };
         assert!(open.is_held_by(None));
-        assert!(!open.is_held_by(Some(&TokenFingerprint::of("alpha"))));
+        assert!(!open.is_held_by(Some(&Person::access_key("alpha"))));
     }
 
     #[test]

@@ -1,11 +1,31 @@
 // @ts-check
 // The Worker's main module.
 //
-// worker-build's output (build/index.js) holds the Rust fetch handler as the default
-// entrypoint and the Durable Object classes; this module re-exports exactly those, so nothing
-// else worker-build attaches to its output becomes an entrypoint others could call.
+// worker-build's output (build/index.js) holds the Rust fetch handler as an entrypoint class and
+// the Durable Object classes. This module exports the Durable Objects and a fetch handler that
+// puts the OAuth layer (oauth.js) in front of the Rust handler once people sign in, and nothing
+// else, so nothing worker-build attaches to its output becomes an entrypoint others could call.
 
 import runner, { LedgerObject, SessionObject, UpstreamObject } from "../../build/index.js";
+import { providerFor, signInConfigured } from "./oauth.js";
 
-export default runner;
+export default {
+  /**
+   * @param {Request} request
+   * @param {Record<string, unknown>} env
+   * @param {ExecutionContext} ctx
+   */
+  fetch(request, env, ctx) {
+    let provider;
+    try {
+      provider = signInConfigured(env) ? providerFor(new URL(request.url).origin, runner, env) : undefined;
+    } catch (error) {
+      return new Response(`The runner is misconfigured: ${error instanceof Error ? error.message : error}`, { status: 503 });
+    }
+    if (provider) {
+      return provider.fetch(request, env, ctx);
+    }
+    return new runner(ctx, env).fetch(request);
+  },
+};
 export { LedgerObject, SessionObject, UpstreamObject };

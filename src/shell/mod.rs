@@ -22,6 +22,7 @@ mod objects;
 mod platform;
 mod services;
 mod session_object;
+mod signin;
 mod upstream_object;
 
 use std::rc::Rc;
@@ -33,13 +34,18 @@ use worker::{console_error, console_warn, event, Context, Env, Request, Response
 
 use crate::admin::{self, ADMIN_PREFIX, METRICS_PATH};
 use crate::admission::admit;
+use crate::config::AccessKeys;
 use crate::mcp::guard::RequestGuard;
 use crate::mcp::http;
 use crate::protocol::http::{Body, HttpRequest};
+use crate::protocol::person::SignedIn;
+use crate::signin::{AUTHORIZE_PATH, CALLBACK_PATH, CONFIRM_PATH};
 
-/// The secret that, when set, every MCP request must carry as `Authorization: Bearer …`
-/// (one of its comma-separated tokens).
+/// The secret holding the operator's access keys (`NAME=KEY`, comma-separated); when set, an
+/// MCP request must carry one as `Authorization: Bearer …` unless the OAuth layer signed it in.
 const RUNNER_TOKEN: &str = "RUNNER_TOKEN";
+/// Where the OAuth layer publishes the MCP endpoint's protected resource metadata (RFC 9728).
+const RESOURCE_METADATA_PATH: &str = "/.well-known/oauth-protected-resource/mcp";
 /// The secret that turns on the operator's endpoint; its requests must carry it as a bearer.
 const ADMIN_TOKEN: &str = "ADMIN_TOKEN";
 
@@ -53,6 +59,15 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         "/mcp" => serve(req, env, ctx, Endpoint::Mcp).await,
         _ if path.starts_with(ADMIN_PREFIX) || path == METRICS_PATH => {
             serve(req, env, ctx, Endpoint::Admin(path)).await
+        }
+        AUTHORIZE_PATH | CONFIRM_PATH | CALLBACK_PATH => {
+            let keys = AccessKeys::parse(
+                env.secret(RUNNER_TOKEN)
+                    .ok()
+                    .map(|t| t.to_string())
+                    .as_deref(),
+            );
+            signin::serve(req, &env, &keys).await
         }
         "/" => Response::ok("MCP Isolate Runner: the MCP endpoint is /mcp\n"),
         _ => Response::error("Not Found: the MCP endpoint is /mcp", 404),
@@ -75,11 +90,29 @@ async fn serve(mut req: Request, env: Env, ctx: Context, endpoint: Endpoint) -> 
         Endpoint::Mcp => RUNNER_TOKEN,
         Endpoint::Admin(_) => ADMIN_TOKEN,
     };
-    let guard = RequestGuard::new(
+    // Behind the OAuth layer, the MCP endpoint's requests carry its props: a person it signed
+    // in needs no access key; anyone else does, if keys are set.
+    let behind_oauth = match endpoint {
+        Endpoint::Mcp => ctx.props::<SignedIn>().ok(),
+        Endpoint::Admin(_) => None,
+    };
+    let oauth_metadata = behind_oauth.is_some().then(|| {
+        let origin = req.url().map(|url| url.origin().ascii_serialization());
+        format!("{}{RESOURCE_METADATA_PATH}", origin.unwrap_or_default())
+    });
+    let signed_in = behind_oauth.and_then(|props| props.person);
+    let keys = match signed_in {
+        Some(_) => None,
+        None => env.secret(token_name).ok().map(|t| t.to_string()),
+    };
+    let mut guard = RequestGuard::new(
         var("ALLOWED_HOSTS").as_deref(),
         var("ALLOWED_ORIGINS").as_deref(),
-        env.secret(token_name).ok().map(|t| t.to_string()),
+        keys,
     );
+    if let Some(url) = oauth_metadata {
+        guard = guard.with_resource_metadata(url);
+    }
     let url = req.url()?;
     let authority = match (url.host_str(), url.port()) {
         (Some(host), Some(port)) => format!("{host}:{port}"),
@@ -96,23 +129,27 @@ async fn serve(mut req: Request, env: Env, ctx: Context, endpoint: Endpoint) -> 
         Endpoint::Mcp => http::refused(&request, &guard),
         Endpoint::Admin(_) => admin::refused(&request, &guard),
     };
-    let holder = guard.holder(request.header("Authorization"));
+    let person = signed_in.or_else(|| guard.person(request.header("Authorization")));
+    let anonymous = person.is_none();
     let requested_upstreams = url
         .query_pairs()
         .find(|(name, _)| name == UPSTREAMS_PARAMETER)
         .map(|(_, value)| value.into_owned());
     let started = admit(refusal, || {
-        services::start(env, ctx, holder, requested_upstreams)
+        services::start(env, ctx, person, requested_upstreams)
             .inspect_err(|err| console_error!("{err}"))
     });
     let response = match started.map(Rc::new) {
         Err(response) => response,
         Ok(runner) => match endpoint {
             Endpoint::Mcp => {
-                if !guard.requires_token() && !RequestGuard::is_loopback(&request.authority) {
+                if anonymous && !RequestGuard::is_loopback(&request.authority) {
                     warn_once_without_token(&request.authority);
                 }
-                http::handle(&request, &runner).await
+                match runner.refusal() {
+                    Some(refusal) => refusal,
+                    None => http::handle(&request, &runner).await,
+                }
             }
             Endpoint::Admin(path) => {
                 admin::handle(&request, &path, url.query(), runner.as_ref()).await

@@ -4,8 +4,10 @@
 
 use worker::{Context, Env};
 
-use crate::config::{ConfigError, RunnerConfig, UPSTREAMS_VAR};
-use crate::protocol::token::TokenFingerprint;
+use crate::config::{
+    AccessError, AccessPolicy, ConfigError, RunnerConfig, ACCESS_VAR, UPSTREAMS_VAR,
+};
+use crate::protocol::person::Person;
 use crate::runner::{Runner, Services};
 use crate::sandbox::limits::{ExecutionLimits, LimitsError};
 
@@ -19,6 +21,8 @@ pub(crate) enum StartError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Limits(#[from] LimitsError),
+    #[error(transparent)]
+    Access(#[from] AccessError),
 }
 
 /// One request's bindings and context.
@@ -28,20 +32,15 @@ pub(crate) struct WorkerServices {
     pub(super) ctx: Context,
 }
 
-/// The runner for one request presenting `holder`'s token and asking, with the URL's
-/// `upstreams` parameter, for `requested_upstreams`.
+/// The runner for one request from `person`, asking with the URL's `upstreams` parameter for
+/// `requested_upstreams`.
 pub(crate) fn start(
     env: Env,
     ctx: Context,
-    holder: Option<TokenFingerprint>,
+    person: Option<Person>,
     requested_upstreams: Option<String>,
 ) -> Result<Runner<WorkerServices>, StartError> {
-    let config = match env.var(UPSTREAMS_VAR) {
-        Ok(text) => RunnerConfig::from_json(&text.to_string())?,
-        Err(_) => RunnerConfig {
-            upstreams: Vec::new(),
-        },
-    };
+    let (config, access) = operator_policy(&env)?;
     let limits = match env.var(LIMITS_VAR) {
         Ok(text) => ExecutionLimits::from_json(&text.to_string())?,
         Err(_) => ExecutionLimits::default(),
@@ -50,10 +49,24 @@ pub(crate) fn start(
     Ok(Runner::new(
         services,
         config,
+        &access,
         limits,
-        holder,
+        person,
         requested_upstreams,
     ))
+}
+
+/// The upstreams (`UPSTREAMS`) and who may use them (`ACCESS`).
+pub(crate) fn operator_policy(env: &Env) -> Result<(RunnerConfig, AccessPolicy), StartError> {
+    let config = match env.var(UPSTREAMS_VAR) {
+        Ok(text) => RunnerConfig::from_json(&text.to_string())?,
+        Err(_) => RunnerConfig {
+            upstreams: Vec::new(),
+        },
+    };
+    let access = env.var(ACCESS_VAR).ok().map(|text| text.to_string());
+    let access = AccessPolicy::from_json(access.as_deref(), &config.upstream_names())?;
+    Ok((config, access))
 }
 
 impl Services for WorkerServices {}

@@ -109,10 +109,12 @@ describe("README examples", () => {
     assert.deepEqual(config, { mcpServers: { "isolate-runner": { url: README_URL } } });
   });
 
-  test("the Claude Code command adds the MCP URL over HTTP", () => {
-    // The claude CLI needs an account, so only the command's shape is checked here.
+  test("the Claude Code commands add the MCP URL over HTTP, with or without an access key", () => {
+    // The claude CLI needs an account, so only the commands' shape is checked here; the header
+    // form is what auth.test.mjs and people.test.mjs send.
     assert.deepEqual(commands(example("claude-code")), [
       `claude mcp add --transport http isolate-runner ${README_URL}`,
+      `claude mcp add --transport http isolate-runner ${README_URL} --header "Authorization: Bearer $RUNNER_KEY"`,
     ]);
   });
 });

@@ -1,6 +1,6 @@
-// Who may use what, against a real `wrangler dev`: with RUNNER_TOKEN set (two tokens here),
-// every request needs one of them as a bearer token; a session answers only the token that
-// opened it; `?upstreams=` limits a session to some upstreams; and every execution leaves an
+// Who may use what, against a real `wrangler dev`: with RUNNER_TOKEN set (two access keys
+// here, one unnamed and one named `bob`), every request needs one of them as a bearer token; a
+// session answers only the person who opened it; `?upstreams=` limits a session to some upstreams; and every execution leaves an
 // audit entry, as a log line and in the ledger the operator reads at /admin/audit.
 
 import assert from "node:assert/strict";
@@ -16,14 +16,14 @@ const ADMIN_TOKEN = "e2e-operator-token-33d1";
 const LIMITS = { maxToolCalls: 3, maxLoopIterations: 100_000 };
 
 const bearer = (token) => ({ Authorization: `Bearer ${token}` });
-/** The fingerprint the runner records for a token: the first 8 bytes of its SHA-256. */
-const fingerprint = (token) => sha256(token).slice(0, 16);
+/** The name the runner gives an unnamed key: `key-` and the first 8 bytes of its SHA-256. */
+const unnamed = (token) => `key-${sha256(token).slice(0, 16)}`;
 
 describe("inbound bearer token", () => {
   let stack;
   before(async () => {
     stack = await startStack({
-      secrets: { RUNNER_TOKEN: `${TOKEN},${OTHER_TOKEN}`, ADMIN_TOKEN },
+      secrets: { RUNNER_TOKEN: `${TOKEN},bob=${OTHER_TOKEN}`, ADMIN_TOKEN },
       vars: { LIMITS: JSON.stringify(LIMITS) },
     });
   });
@@ -39,16 +39,16 @@ describe("inbound bearer token", () => {
 
   const auditEntryOf = (code) => auditEntry(stack.base, ADMIN_TOKEN, code);
 
-  test("a client without a token, or with another, is refused with 401", async () => {
+  test("a client without a token, or with another, is refused with 401 and told where to sign in", async () => {
+    const metadata = `${stack.base}/.well-known/oauth-protected-resource/mcp`;
     for (const headers of [{}, bearer("not-the-token")]) {
-      await assert.rejects(connectTypeScript(stack.url, headers), (error) => {
-        assert.match(String(error), /401|Unauthorized/);
-        return true;
-      });
+      const raw = await post({ jsonrpc: "2.0", id: 1, method: "ping" }, headers);
+      assert.equal(raw.status, 401);
+      assert.match(raw.headers.get("www-authenticate"), new RegExp(`^Bearer .*resource_metadata="${metadata}"`));
     }
-    const raw = await post({ jsonrpc: "2.0", id: 1, method: "ping" }, {});
-    assert.equal(raw.status, 401);
-    assert.match(raw.headers.get("www-authenticate"), /^Bearer realm=/);
+    const described = await (await fetch(metadata)).json();
+    assert.equal(described.resource, stack.url);
+    assert.deepEqual(described.authorization_servers, [stack.base]);
   });
 
   test("a client with either token lists tools and executes", async () => {
@@ -115,7 +115,7 @@ return { everything: typeof (globalThis as any).everything, inventory: typeof in
       assert.equal((await execute(client, code)).result, secretish);
       const entry = await auditEntryOf(code);
       assert.equal(entry.session, client.transport.sessionId);
-      assert.equal(entry.holder, fingerprint(OTHER_TOKEN));
+      assert.deepEqual(entry.person, { id: "key:bob", name: "bob" });
       assert.equal(entry.ending, "returned");
       assert.deepEqual(entry.upstreams, ["everything", "inventory", "inventory_json"]);
       assert.deepEqual(entry.calls.map((c) => [c.tool, c.ok]), [["everything.get_sum", true]]);
@@ -148,6 +148,14 @@ return { everything: typeof (globalThis as any).everything, inventory: typeof in
       assert.ok(!logged[0].includes(secretish));
     } finally {
       await client.close();
+    }
+    const unnamedClient = await connectTypeScript(stack.url, bearer(TOKEN));
+    try {
+      const code = "return 'run with the unnamed key';";
+      await execute(unnamedClient, code);
+      assert.deepEqual((await auditEntryOf(code)).person, { id: `key:${unnamed(TOKEN)}`, name: unnamed(TOKEN) });
+    } finally {
+      await unnamedClient.close();
     }
   });
 

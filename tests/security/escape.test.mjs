@@ -10,10 +10,12 @@ import { after, before, describe, test } from "node:test";
 
 import { auditEntry, connectTypeScript, execute } from "../support/mcp.mjs";
 import { freePort, startStack } from "../support/stack.mjs";
-import { CORPUS, LIMITS } from "./corpus.mjs";
+import { ACCESS, CORPUS, KEYS, LIMITS } from "./corpus.mjs";
 import { TAMPERING } from "./tampering.mjs";
 
 const ADMIN_TOKEN = "security-operator-token-7c2e";
+/** `Authorization` for `person`, one of the corpus's KEYS (the corpus runs as `corpus`). */
+const as = (person = "corpus") => ({ Authorization: `Bearer ${KEYS[person]}` });
 
 describe("escape corpus", () => {
   let stack;
@@ -29,10 +31,14 @@ describe("escape corpus", () => {
       socket.destroy();
     });
     await new Promise((ok) => listener.listen(probe.port, "127.0.0.1", ok));
-    stack = await startStack({ faulty: {}, vars: { LIMITS: JSON.stringify(LIMITS) }, secrets: { ADMIN_TOKEN } });
+    stack = await startStack({
+      faulty: {},
+      vars: { LIMITS: JSON.stringify(LIMITS), ACCESS: JSON.stringify(ACCESS) },
+      secrets: { ADMIN_TOKEN, RUNNER_TOKEN: Object.entries(KEYS).map(([name, key]) => `${name}=${key}`).join(",") },
+    });
     probe.faultyLog = () => stack.faulty.log();
     probe.auditOf = (code) => auditEntry(stack.base, ADMIN_TOKEN, code);
-    client = await connectTypeScript(stack.url);
+    client = await connectTypeScript(stack.url, as());
   });
   after(async () => {
     await client?.close();
@@ -46,7 +52,9 @@ describe("escape corpus", () => {
 
   for (const entry of [...CORPUS, ...TAMPERING]) {
     test(entry.name, async () => {
-      const session = entry.upstreams ? await connectTypeScript(`${stack.url}?upstreams=${entry.upstreams}`) : client;
+      const separate = entry.upstreams || entry.person;
+      const query = entry.upstreams ? `?upstreams=${entry.upstreams}` : "";
+      const session = separate ? await connectTypeScript(`${stack.url}${query}`, as(entry.person)) : client;
       try {
         const code = entry.code(probe);
         const report = await execute(session, code);
@@ -63,7 +71,7 @@ describe("escape corpus", () => {
   }
 
   test("infinite loops end while another client is served", async () => {
-    const other = await connectTypeScript(stack.url);
+    const other = await connectTypeScript(stack.url, as());
     try {
       const loops = Array.from({ length: 3 }, () => execute(client, "let n = 0;\nwhile (true) { n++; }"));
       const normal = await execute(other, "return await everything.get_sum({ a: 20, b: 22 });");
@@ -77,7 +85,7 @@ describe("escape corpus", () => {
   });
 
   test("a catastrophic regular expression ends with UnsafeRegExp while another session is served within 1 s", async () => {
-    const other = await connectTypeScript(stack.url);
+    const other = await connectTypeScript(stack.url, as());
     try {
       const regex = execute(client, 'const subject = "a".repeat(64) + "!";\nreturn new RegExp("^(\\\\w+\\\\s?)*$").test(subject);');
       const started = Date.now();

@@ -174,10 +174,11 @@ export async function startEchoSecret(logDir, processes) {
  * secret `headers` entry) adds the credential-echoing server twice, as `echoer` and as
  * `echoer_down` (its endpoint that always answers 503); `overrides` maps an upstream's name to
  * configuration fields merged into its entry; `hostile` (upstream name → extra configuration
- * fields) adds the hostile server once, configured under each name. Returns { url, base, logDir,
+ * fields) adds the hostile server once, configured under each name; `trustedCertificate` (a PEM
+ * file) is a certificate the runner trusts, for a test's own HTTPS server. Returns { url, base, logDir,
  * upstreams, faulty, hostile, echoSecret, stop, ... }.
  */
-export async function startStack({ extraUpstreams = [], pythonUpstreams = [], vars = {}, secrets = {}, legacySse = false, faulty, hostile, echoSecret, overrides = {} } = {}) {
+export async function startStack({ extraUpstreams = [], pythonUpstreams = [], vars = {}, secrets = {}, legacySse = false, faulty, hostile, echoSecret, overrides = {}, trustedCertificate } = {}) {
   const logDir = mkdtempSync(join(tmpdir(), "mir-stack-"));
   const processes = [];
   try {
@@ -225,7 +226,9 @@ export async function startStack({ extraUpstreams = [], pythonUpstreams = [], va
       ...Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`])];
     const base = `http://127.0.0.1:${port}`;
     const startRunner = async () => {
-      const runner = start("wrangler", join(ROOT, "node_modules/.bin/wrangler"), wranglerArgs, { logDir });
+      // Miniflare adds NODE_EXTRA_CA_CERTS to what workerd trusts: a test's own HTTPS server.
+      const env = trustedCertificate ? { NODE_EXTRA_CA_CERTS: trustedCertificate } : {};
+      const runner = start("wrangler", join(ROOT, "node_modules/.bin/wrangler"), wranglerArgs, { env, logDir });
       processes.push(runner);
       await waitFor("wrangler dev", async () => (await fetch(`${base}/`)).ok, processes);
       return runner;

@@ -22,11 +22,11 @@ use crate::upstream::client::UpstreamError;
 use crate::upstream::session::{self, Abort, Http, UpstreamRequest, UpstreamResponse};
 
 /// The Worker's network.
-pub(super) struct WorkerHttp;
+pub(crate) struct WorkerHttp;
 
 /// A request's `AbortController` (none where the runtime could not make one: then the
 /// request runs to its end, unread).
-pub(super) struct WorkerAbort(Option<web_sys::AbortController>);
+pub(crate) struct WorkerAbort(Option<web_sys::AbortController>);
 
 impl Abort for WorkerAbort {
     fn abort(&self) {
@@ -108,7 +108,7 @@ extern "C" {
 }
 
 /// A fetched response, its body read piece by piece.
-pub(super) struct WorkerResponse {
+pub(crate) struct WorkerResponse {
     response: worker::Response,
     /// The body's reader, made at the first read.
     reader: Option<ByobReader>,

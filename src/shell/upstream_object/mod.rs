@@ -18,7 +18,7 @@ use crate::upstream::keeper::{ToolStore, UpstreamKeeper};
 use crate::upstream::protocol::UpstreamCommand;
 use crate::upstream::target::Target;
 
-use http::WorkerHttp;
+pub(crate) use http::WorkerHttp;
 
 /// The storage key of the cached tool list.
 const TOOLS_KEY: &str = "tools";

@@ -3,6 +3,7 @@
 
 use std::future::Future;
 
+use crate::upstream::bounds::ByteBudget;
 use crate::upstream::client::UpstreamError;
 
 /// The two methods a session sends.
@@ -87,4 +88,18 @@ pub trait Http {
     fn spawn(&self, work: impl Future<Output = ()> + 'static);
     /// Milliseconds since the Unix epoch.
     fn now_ms(&self) -> u64;
+}
+
+/// The body of a response, read only while it stays within `limit` bytes.
+pub async fn read_body(
+    response: &mut impl UpstreamResponse,
+    limit: u64,
+) -> Result<Vec<u8>, UpstreamError> {
+    let mut body = Vec::new();
+    let mut budget = ByteBudget::new(limit);
+    while let Some(piece) = response.next_piece().await? {
+        budget.take(piece.len())?;
+        body.extend_from_slice(&piece);
+    }
+    Ok(body)
 }

@@ -29,7 +29,7 @@ use futures::future::{select, Either, LocalBoxFuture, Shared};
 use futures::FutureExt;
 use serde_json::Value;
 
-pub use http::{Abort, Http, Method, UpstreamRequest, UpstreamResponse};
+pub use http::{read_body, Abort, Http, Method, UpstreamRequest, UpstreamResponse};
 
 use super::client::{self, cancelled_notification, UpstreamError};
 use super::target::Target;

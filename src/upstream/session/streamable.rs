@@ -5,7 +5,7 @@ use std::rc::Rc;
 
 use serde_json::Value;
 
-use super::{Connection, Exchange, Http, Link, UpstreamResponse};
+use super::{read_body, Connection, Exchange, Http, Link, UpstreamResponse};
 use crate::protocol::http::{PROTOCOL_VERSION_HEADER, SESSION_HEADER};
 use crate::protocol::notification::TOOLS_LIST_CHANGED;
 use crate::upstream::bounds::{session_rejected, ByteBudget, ERROR_BODY_BYTES};
@@ -126,20 +126,6 @@ async fn read_answer<H: Http>(
         (connection.on_tools_changed)();
     }
     outcome.unwrap_or_else(|| reader.finish())
-}
-
-/// The body of a response, read only while it stays within `limit` bytes.
-async fn read_body(
-    response: &mut impl UpstreamResponse,
-    limit: u64,
-) -> Result<Vec<u8>, UpstreamError> {
-    let mut body = Vec::new();
-    let mut budget = ByteBudget::new(limit);
-    while let Some(piece) = response.next_piece().await? {
-        budget.take(piece.len())?;
-        body.extend_from_slice(&piece);
-    }
-    Ok(body)
 }
 
 /// The start of an error answer's body, enough to quote and to judge; the rest is not read.
