@@ -9,6 +9,7 @@
 //! opened with.
 
 mod admin;
+pub mod arrival;
 mod server;
 pub mod session_keeper;
 #[cfg(test)]

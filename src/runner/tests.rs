@@ -25,7 +25,7 @@ use crate::sandbox::protocol::Outcome;
 
 /// Sessions and the ledger in memory, and isolates whose programs return at once.
 #[derive(Default)]
-struct FakeServices {
+pub(super) struct FakeServices {
     sessions: RefCell<HashMap<String, SessionRecord>>,
     /// Every command the ledger was sent.
     told: RefCell<Vec<LedgerCommand>>,
@@ -143,7 +143,7 @@ impl FakeServices {
     }
 }
 
-const CONFIG: &str = r#"[{"name": "everything", "url": "http://127.0.0.1:9/mcp"},
+pub(super) const CONFIG: &str = r#"[{"name": "everything", "url": "http://127.0.0.1:9/mcp"},
                          {"name": "memory", "url": "http://127.0.0.1:8/mcp"}]"#;
 
 fn runner<'s>(

@@ -11,6 +11,7 @@
 //! 3. The [consent page](page::consent_page) then names the person and the upstreams the client
 //!    will reach as them; `POST` [`CONFIRM_PATH`] allows or denies.
 
+pub mod flow;
 pub mod oidc;
 pub mod page;
 
@@ -157,5 +158,7 @@ pub fn upstreams_for(config: &RunnerConfig, access: &AccessPolicy, person: &Pers
         .collect()
 }
 
+#[cfg(test)]
+mod testing;
 #[cfg(test)]
 mod tests;

@@ -5,36 +5,7 @@ use jsonwebtoken::{encode, EncodingKey, Header};
 use serde_json::json;
 
 use super::*;
-
-/// A test identity provider's RSA key (PKCS#1 DER) and its published JWKS.
-const SIGNING_KEY: &[u8] = include_bytes!("../../../tests/fixtures/oidc/signing-key.der");
-const JWKS: &str = include_str!("../../../tests/fixtures/oidc/jwks.json");
-
-const NOW: u64 = 1_800_000_000;
-
-fn config() -> OidcConfig {
-    let vars = |name: &str| match name {
-        ISSUER_VAR => Some("https://idp.example.com".to_owned()),
-        CLIENT_ID_VAR => Some("runner".to_owned()),
-        CLIENT_SECRET_VAR => Some("s3cret".to_owned()),
-        _ => None,
-    };
-    OidcConfig::from_vars(vars).unwrap().unwrap()
-}
-
-fn claims() -> Value {
-    json!({
-        "iss": "https://idp.example.com", "aud": "runner", "sub": "248289761001",
-        "exp": NOW + 300, "iat": NOW, "nonce": "n-1",
-        "email": "alice@example.com", "email_verified": true, "groups": ["eng", "ops"],
-    })
-}
-
-fn signed(claims: &Value) -> String {
-    let mut header = Header::new(Algorithm::RS256);
-    header.kid = Some("test-key-1".into());
-    encode(&header, claims, &EncodingKey::from_rsa_der(SIGNING_KEY)).unwrap()
-}
+use crate::signin::testing::{claims, config, provider, signed, Provider, JWKS, NOW};
 
 fn person(token: &str) -> Result<Person, OidcError> {
     config().person(token, &parse_keys(JWKS).unwrap(), "n-1", NOW)
@@ -162,96 +133,6 @@ fn a_failed_token_request_says_its_status_and_error_code_only() {
         refused.to_string(),
         "the identity provider did not issue an ID token: HTTP 400 (invalid_grant)"
     );
-}
-
-/// A provider on a scripted network: each URL answers with its status and body; a URL not
-/// scripted never answers, and the timer fires at once when `timers_fire`.
-#[derive(Default)]
-struct Provider {
-    answers: std::collections::HashMap<String, (u16, String)>,
-    timers_fire: bool,
-    sent: std::cell::RefCell<Vec<(String, Option<String>)>>,
-}
-
-struct Answer(u16, Option<Vec<u8>>);
-
-impl UpstreamResponse for Answer {
-    fn status(&self) -> u16 {
-        self.0
-    }
-
-    fn header(&self, _name: &str) -> Option<String> {
-        None
-    }
-
-    async fn next_piece(
-        &mut self,
-    ) -> Result<Option<Vec<u8>>, crate::upstream::client::UpstreamError> {
-        Ok(self.1.take())
-    }
-}
-
-struct NoAbort;
-
-impl crate::upstream::session::Abort for NoAbort {
-    fn abort(&self) {}
-}
-
-impl Http for Provider {
-    type Response = Answer;
-    type Abort = NoAbort;
-
-    fn abort(&self) -> NoAbort {
-        NoAbort
-    }
-
-    async fn send(
-        &self,
-        request: UpstreamRequest<'_>,
-        _abort: Option<&NoAbort>,
-    ) -> Result<Answer, crate::upstream::client::UpstreamError> {
-        self.sent
-            .borrow_mut()
-            .push((request.url.to_owned(), request.body.clone()));
-        match self.answers.get(request.url) {
-            Some((status, body)) => Ok(Answer(*status, Some(body.clone().into_bytes()))),
-            None => futures::future::pending().await,
-        }
-    }
-
-    async fn sleep(&self, _ms: u32) {
-        if !self.timers_fire {
-            futures::future::pending::<()>().await;
-        }
-    }
-
-    fn spawn(&self, _work: impl std::future::Future<Output = ()> + 'static) {}
-
-    fn now_ms(&self) -> u64 {
-        NOW * 1000
-    }
-}
-
-const DISCOVERY: &str = r#"{"issuer": "https://idp.example.com",
-    "authorization_endpoint": "https://idp.example.com/auth",
-    "token_endpoint": "https://idp.example.com/token", "jwks_uri": "https://idp.example.com/jwks"}"#;
-
-fn provider(token_answer: (u16, String)) -> Provider {
-    let answers = [
-        (
-            "https://idp.example.com/.well-known/openid-configuration",
-            (200, DISCOVERY.to_owned()),
-        ),
-        ("https://idp.example.com/token", token_answer),
-        ("https://idp.example.com/jwks", (200, JWKS.to_owned())),
-    ];
-    Provider {
-        answers: answers
-            .into_iter()
-            .map(|(u, a)| (u.to_owned(), a))
-            .collect(),
-        ..Provider::default()
-    }
 }
 
 const EXCHANGE: CodeExchange<'static> = CodeExchange {
