@@ -1,13 +1,18 @@
 //! The operator's endpoint: `GET /admin/upstreams` lists every upstream with its health,
 //! `POST /admin/upstreams/{name}/refresh` drops that upstream's cached tool list and fetches it
 //! again, `GET /admin/audit?limit=N` returns the newest audit entries, newest first, and
-//! `GET /metrics` the runner's metrics in the Prometheus text format.
+//! `GET /metrics` the runner's metrics in the Prometheus text format. For people:
+//! `GET /admin/people/{id}` shows what a person is granted, their OAuth grants (the clients
+//! they allowed) and their open sessions, `DELETE /admin/people/{id}` revokes those grants and
+//! ends those sessions, and `GET /admin/clients` and `DELETE /admin/clients/{id}` list and
+//! remove registered OAuth clients (a percent-encoded id, since a metadata document's is a URL).
 //!
 //! It is off unless the operator sets the `ADMIN_TOKEN` secret, and then every request must
 //! carry it as a bearer token (compared in constant time). Host and Origin are checked as for
 //! the MCP endpoint. Nothing it returns contains a secret value.
 
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 
 use crate::audit::{ExecutionAudit, AUDIT_KEPT};
 use crate::mcp::guard::RequestGuard;
@@ -23,6 +28,69 @@ pub const METRICS_PATH: &str = "/metrics";
 /// How many audit entries `GET /admin/audit` returns without a `limit`.
 pub const AUDIT_PAGE: usize = 100;
 
+/// An OAuth grant: a client a person allowed, as the OAuth layer files it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OAuthGrant {
+    /// The grant's id.
+    pub id: String,
+    /// The client it was given to.
+    pub client_id: String,
+    /// The scopes granted.
+    #[serde(default)]
+    pub scope: Vec<String>,
+    /// When, in seconds since the Unix epoch.
+    #[serde(default)]
+    pub created_at: Option<u64>,
+    /// When it expires unless refreshed, in seconds since the Unix epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<u64>,
+    /// What the runner filed with it (the person who signed in); not shown.
+    #[serde(default, skip_serializing)]
+    pub metadata: Value,
+}
+
+/// A registered OAuth client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OAuthClient {
+    /// Its id: one the OAuth layer issued, or its metadata document's URL.
+    pub client_id: String,
+    /// The name it gave itself.
+    #[serde(default)]
+    pub client_name: Option<String>,
+    /// Where its tokens may go.
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    /// When it registered, in seconds since the Unix epoch.
+    #[serde(default)]
+    pub registration_date: Option<u64>,
+}
+
+/// What the operator may know of one person.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PersonView {
+    /// The person's id.
+    pub person: String,
+    /// What `ACCESS` grants them: `"everything"`, or each upstream's tool filters.
+    pub grant: Value,
+    /// The clients they allowed.
+    pub oauth_grants: Vec<OAuthGrant>,
+    /// Their open sessions' ids, newest first.
+    pub sessions: Vec<String>,
+}
+
+/// What revoking a person undid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Revocation {
+    /// OAuth grants revoked, with their tokens.
+    pub oauth_grants: usize,
+    /// Sessions ended.
+    pub sessions: usize,
+}
+
 /// What the operator's endpoint needs from the Worker.
 #[allow(async_fn_in_trait)]
 pub trait AdminBackend {
@@ -34,6 +102,14 @@ pub trait AdminBackend {
     async fn audit(&self, limit: usize) -> Result<Vec<ExecutionAudit>, String>;
     /// The runner's metrics; `Err` says why they cannot be read.
     async fn metrics(&self) -> Result<Metrics, String>;
+    /// What the operator may know of the person `id`.
+    async fn person(&self, id: &str) -> Result<PersonView, String>;
+    /// Revokes the OAuth grants of the person `id` and ends their sessions.
+    async fn revoke_person(&self, id: &str) -> Result<Revocation, String>;
+    /// The registered OAuth clients.
+    async fn clients(&self) -> Result<Vec<OAuthClient>, String>;
+    /// Removes the OAuth client `id`; `false` when there was none.
+    async fn remove_client(&self, id: &str) -> Result<bool, String>;
 }
 
 /// The response that turns `request` away from the operator's endpoint, if one does: 404 when
@@ -77,21 +153,38 @@ pub async fn handle(
             Ok(metrics) => HttpResponse::text(200, PROMETHEUS_CONTENT_TYPE, metrics.prometheus()),
             Err(problem) => message(503, &format!("the metrics cannot be read: {problem}")),
         },
+        ("GET", ["admin", "people", id]) => answer(backend.person(&decoded(id)).await),
+        ("DELETE", ["admin", "people", id]) => answer(backend.revoke_person(&decoded(id)).await),
+        ("GET", ["admin", "clients"]) => answer(
+            backend
+                .clients()
+                .await
+                .map(|clients| json!({ "clients": clients })),
+        ),
+        ("DELETE", ["admin", "clients", id]) => match backend.remove_client(&decoded(id)).await {
+            Ok(true) => HttpResponse::json(200, &json!({ "removed": decoded(id) })),
+            Ok(false) => message(404, &format!("no client has the id `{}`", decoded(id))),
+            Err(problem) => message(503, &problem),
+        },
         (
             _,
             ["admin", "upstreams"]
             | ["admin", "upstreams", _, "refresh"]
             | ["admin", "audit"]
-            | ["metrics"],
+            | ["metrics"]
+            | ["admin", "people", _]
+            | ["admin", "clients"]
+            | ["admin", "clients", _],
         ) => message(
             405,
-            "use GET /admin/upstreams, POST /admin/upstreams/{name}/refresh, GET /admin/audit \
-             or GET /metrics",
+            "use GET /admin/upstreams, POST /admin/upstreams/{name}/refresh, GET /admin/audit, \
+             GET /metrics, GET or DELETE /admin/people/{id}, GET /admin/clients or DELETE \
+             /admin/clients/{id}",
         ),
         _ => message(
             404,
             "the operator endpoint has /admin/upstreams, /admin/upstreams/{name}/refresh, \
-             /admin/audit and /metrics",
+             /admin/audit, /metrics, /admin/people/{id} and /admin/clients",
         ),
     }
 }
@@ -110,6 +203,21 @@ fn audit_limit(query: Option<&str>) -> Result<usize, String> {
         _ => Err(format!(
             "`limit` must be a whole number from 1 to {AUDIT_KEPT}, not `{given}`"
         )),
+    }
+}
+
+/// A path segment, percent-decoded (a person's id may hold `:`, a client's id is a URL).
+fn decoded(segment: &str) -> String {
+    percent_encoding::percent_decode_str(segment)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// `outcome` as JSON, or 503 saying why it could not be had.
+fn answer<T: Serialize>(outcome: Result<T, String>) -> HttpResponse {
+    match outcome {
+        Ok(value) => HttpResponse::json(200, &json!(value)),
+        Err(problem) => message(503, &problem),
     }
 }
 
@@ -159,6 +267,27 @@ mod tests {
                 })
                 .collect())
         }
+
+        async fn person(&self, id: &str) -> Result<PersonView, String> {
+            Ok(PersonView {
+                person: id.to_owned(),
+                grant: json!("everything"),
+                oauth_grants: Vec::new(),
+                sessions: vec!["s-1".into()],
+            })
+        }
+
+        async fn revoke_person(&self, _id: &str) -> Result<Revocation, String> {
+            Err("the OAuth layer is down".into())
+        }
+
+        async fn clients(&self) -> Result<Vec<OAuthClient>, String> {
+            Ok(Vec::new())
+        }
+
+        async fn remove_client(&self, id: &str) -> Result<bool, String> {
+            Ok(id == "https://claude.ai/oauth/client.json")
+        }
     }
 
     fn request(method: &str, token: Option<&str>) -> HttpRequest {
@@ -189,7 +318,38 @@ mod tests {
             .unwrap_or_else(|| block_on(handle(&request, path, query, &TwoUpstreams)))
     }
 
-    fn body(response: &HttpResponse) -> serde_json::Value {
+    #[test]
+    fn people_and_clients_are_read_and_removed_by_their_encoded_ids() {
+        let person = serve("GET", "/admin/people/key%3Aalice", Some("t"), Some("t"));
+        assert_eq!(person.status, 200);
+        assert_eq!(body(&person)["person"], "key:alice");
+        assert_eq!(body(&person)["sessions"], json!(["s-1"]));
+        let failed = serve("DELETE", "/admin/people/key:alice", Some("t"), Some("t"));
+        assert_eq!(failed.status, 503);
+        assert!(body(&failed)["error"]
+            .as_str()
+            .unwrap()
+            .contains("OAuth layer is down"));
+        let encoded = "https%3A%2F%2Fclaude.ai%2Foauth%2Fclient.json";
+        let removed = serve(
+            "DELETE",
+            &format!("/admin/clients/{encoded}"),
+            Some("t"),
+            Some("t"),
+        );
+        assert_eq!(
+            body(&removed)["removed"],
+            "https://claude.ai/oauth/client.json"
+        );
+        let unknown = serve("DELETE", "/admin/clients/nobody", Some("t"), Some("t"));
+        assert_eq!(unknown.status, 404);
+        assert_eq!(
+            serve("PUT", "/admin/clients", Some("t"), Some("t")).status,
+            405
+        );
+    }
+
+    fn body(response: &HttpResponse) -> Value {
         serde_json::from_slice(response.bytes()).unwrap()
     }
 

@@ -47,7 +47,29 @@ pub enum LedgerCommand {
     },
     /// The metrics so far; answers [`Metrics`](crate::metrics::Metrics).
     Metrics,
+    /// Remember that `person` (their id) opened `session`; answers `true`.
+    SessionOpened {
+        /// The person's id.
+        person: String,
+        /// The session's id.
+        session: String,
+    },
+    /// Forget these sessions (ended, or found gone); answers `true`.
+    SessionsEnded {
+        /// The sessions' ids.
+        sessions: Vec<String>,
+    },
+    /// The sessions `person` opened and that were not seen to end, newest first; answers
+    /// `Vec<String>`.
+    SessionsOf {
+        /// The person's id.
+        person: String,
+    },
 }
+
+/// How long the ledger remembers a session after it was opened: sessions end after a day
+/// unused, so one not seen to end is forgotten after a month.
+pub const SESSIONS_KEPT_MS: u64 = 30 * 24 * 60 * 60 * 1000;
 
 /// What one execution did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

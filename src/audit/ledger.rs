@@ -10,7 +10,7 @@
 
 use serde_json::Value;
 
-use super::{ExecutionAudit, LedgerCommand, AUDIT_KEPT};
+use super::{ExecutionAudit, LedgerCommand, AUDIT_KEPT, SESSIONS_KEPT_MS};
 use crate::metrics::Metrics;
 
 /// Where the ledger keeps its entries and its metrics, as JSON text.
@@ -25,6 +25,19 @@ pub trait LedgerStore {
     fn metrics(&self) -> Result<Option<String>, Self::Error>;
     /// Stores the metrics in place of the ones before.
     fn put_metrics(&self, metrics: &str) -> Result<(), Self::Error>;
+    /// Remembers that `person` opened `session` at `at_ms`, and forgets sessions opened
+    /// before `forget_before_ms`.
+    fn add_session(
+        &self,
+        person: &str,
+        session: &str,
+        at_ms: u64,
+        forget_before_ms: u64,
+    ) -> Result<(), Self::Error>;
+    /// Forgets `sessions`.
+    fn remove_sessions(&self, sessions: &[String]) -> Result<(), Self::Error>;
+    /// The sessions `person` opened, newest first.
+    fn sessions_of(&self, person: &str) -> Result<Vec<String>, Self::Error>;
 }
 
 /// Why the ledger could not answer.
@@ -90,6 +103,26 @@ impl<S: LedgerStore> Ledger<S> {
                 Ok(Value::Bool(true))
             }
             LedgerCommand::Metrics => Ok(serde_json::to_value(self.metrics(now_ms)?)?),
+            LedgerCommand::SessionOpened { person, session } => {
+                let forget_before = now_ms.saturating_sub(SESSIONS_KEPT_MS);
+                self.store
+                    .add_session(&person, &session, now_ms, forget_before)
+                    .map_err(LedgerError::Storage)?;
+                Ok(Value::Bool(true))
+            }
+            LedgerCommand::SessionsEnded { sessions } => {
+                self.store
+                    .remove_sessions(&sessions)
+                    .map_err(LedgerError::Storage)?;
+                Ok(Value::Bool(true))
+            }
+            LedgerCommand::SessionsOf { person } => {
+                let sessions = self
+                    .store
+                    .sessions_of(&person)
+                    .map_err(LedgerError::Storage)?;
+                Ok(serde_json::to_value(sessions)?)
+            }
         }
     }
 
@@ -138,6 +171,8 @@ mod tests {
         metrics_reads: Rc<Cell<u32>>,
         /// Whether every write fails.
         broken: Rc<Cell<bool>>,
+        /// (person, session, opened at).
+        sessions: Rc<RefCell<Vec<(String, String, u64)>>>,
     }
 
     impl LedgerStore for Memory {
@@ -172,6 +207,33 @@ mod tests {
             self.fail()?;
             *self.metrics.borrow_mut() = Some(metrics.to_owned());
             Ok(())
+        }
+
+        fn add_session(
+            &self,
+            person: &str,
+            session: &str,
+            at_ms: u64,
+            forget_before_ms: u64,
+        ) -> Result<(), Self::Error> {
+            self.fail()?;
+            let mut sessions = self.sessions.borrow_mut();
+            sessions.retain(|(_, _, at)| *at >= forget_before_ms);
+            sessions.push((person.to_owned(), session.to_owned(), at_ms));
+            Ok(())
+        }
+
+        fn remove_sessions(&self, ended: &[String]) -> Result<(), Self::Error> {
+            self.sessions
+                .borrow_mut()
+                .retain(|(_, session, _)| !ended.contains(session));
+            Ok(())
+        }
+
+        fn sessions_of(&self, person: &str) -> Result<Vec<String>, Self::Error> {
+            let sessions = self.sessions.borrow();
+            let mine = sessions.iter().rev().filter(|(p, _, _)| p == person);
+            Ok(mine.map(|(_, session, _)| session.clone()).collect())
         }
     }
 
@@ -259,5 +321,36 @@ mod tests {
         let mut ledger = Ledger::new(store);
         let failed = ledger.answer(LedgerCommand::Metrics, 1).unwrap_err();
         assert!(matches!(failed, LedgerError::Json(_)), "{failed}");
+    }
+
+    #[test]
+    fn a_persons_sessions_are_remembered_until_they_end_or_a_month_passes() {
+        let memory = Memory::default();
+        let mut ledger = Ledger::new(memory.clone());
+        let opened = |person: &str, session: &str| LedgerCommand::SessionOpened {
+            person: person.into(),
+            session: session.into(),
+        };
+        let sessions_of = |ledger: &mut Ledger<Memory>, now| {
+            let command = LedgerCommand::SessionsOf {
+                person: "key:alice".into(),
+            };
+            ledger.answer(command, now).unwrap()
+        };
+        ledger.answer(opened("key:alice", "s-1"), 1_000).unwrap();
+        ledger.answer(opened("key:bob", "s-2"), 2_000).unwrap();
+        ledger.answer(opened("key:alice", "s-3"), 3_000).unwrap();
+        assert_eq!(
+            sessions_of(&mut ledger, 4_000),
+            serde_json::json!(["s-3", "s-1"])
+        );
+        let ended = LedgerCommand::SessionsEnded {
+            sessions: vec!["s-3".into()],
+        };
+        ledger.answer(ended, 5_000).unwrap();
+        assert_eq!(sessions_of(&mut ledger, 6_000), serde_json::json!(["s-1"]));
+        let a_month_on = 1_000 + SESSIONS_KEPT_MS + 1;
+        ledger.answer(opened("key:bob", "s-4"), a_month_on).unwrap();
+        assert_eq!(sessions_of(&mut ledger, a_month_on), serde_json::json!([]));
     }
 }

@@ -158,6 +158,26 @@ impl Grant {
         Self { entries: None }
     }
 
+    /// The grant as the operator reads it: `"everything"`, or each upstream (or `*`) with the
+    /// tool filters that allow its tools.
+    pub fn summary(&self) -> serde_json::Value {
+        let Some(entries) = &self.entries else {
+            return serde_json::Value::from("everything");
+        };
+        let mut upstreams = serde_json::Map::new();
+        for (upstream, filter) in entries {
+            let filters = upstreams
+                .entry(upstream.clone())
+                .or_insert_with(|| serde_json::Value::Array(Vec::new()));
+            if let (serde_json::Value::Array(filters), Ok(filter)) =
+                (filters, serde_json::to_value(filter))
+            {
+                filters.push(filter);
+            }
+        }
+        serde_json::Value::Object(upstreams)
+    }
+
     /// Whether it allows nothing at all.
     pub fn is_empty(&self) -> bool {
         self.entries.as_ref().is_some_and(Vec::is_empty)

@@ -1,12 +1,16 @@
-//! The operator's view of the runner: upstream health and refresh, the audit log, metrics.
+//! The operator's view of the runner: upstream health and refresh, the audit log, metrics, and
+//! people: what each is granted, the clients they allowed, their sessions.
 
 use futures::future::join_all;
 
 use super::{Runner, Services};
-use crate::admin::AdminBackend;
+use crate::admin::{AdminBackend, OAuthClient, OAuthGrant, PersonView, Revocation};
 use crate::audit::{ExecutionAudit, LedgerCommand};
 use crate::execution::objects::Object;
 use crate::metrics::Metrics;
+use crate::protocol::person::{Person, ACCESS_KEY_PREFIX};
+use crate::session::{SessionCommand, SessionRecord};
+use crate::signin::{grant_user_id, GrantProps};
 use crate::upstream::client::UpstreamError;
 use crate::upstream::health::{Health, UpstreamStatus};
 use crate::upstream::protocol::{UpstreamAnswer, UpstreamCommand};
@@ -36,6 +40,80 @@ impl<S: Services> AdminBackend for Runner<S> {
     async fn metrics(&self) -> Result<Metrics, String> {
         self.ledger_metrics().await
     }
+
+    async fn person(&self, id: &str) -> Result<PersonView, String> {
+        let oauth_grants = self.services.oauth_grants(&grant_user_id_of(id)).await?;
+        let person = known_person(id, &oauth_grants);
+        Ok(PersonView {
+            person: id.to_owned(),
+            grant: self.access.grant_for(Some(&person)).summary(),
+            sessions: self.live_sessions(id).await?,
+            oauth_grants,
+        })
+    }
+
+    async fn revoke_person(&self, id: &str) -> Result<Revocation, String> {
+        let user_id = grant_user_id_of(id);
+        let grants = self.services.oauth_grants(&user_id).await?;
+        for grant in &grants {
+            self.services
+                .revoke_oauth_grant(&grant.id, &user_id)
+                .await?;
+        }
+        let sessions = self.live_sessions(id).await?;
+        for session in &sessions {
+            let _existed: bool = self
+                .services
+                .ask(Object::Session(session), &SessionCommand::Close)
+                .await?;
+        }
+        self.services.tell_ledger(LedgerCommand::SessionsEnded {
+            sessions: sessions.clone(),
+        });
+        Ok(Revocation {
+            oauth_grants: grants.len(),
+            sessions: sessions.len(),
+        })
+    }
+
+    async fn clients(&self) -> Result<Vec<OAuthClient>, String> {
+        self.services.oauth_clients().await
+    }
+
+    async fn remove_client(&self, id: &str) -> Result<bool, String> {
+        self.services.remove_oauth_client(id).await
+    }
+}
+
+/// The id the OAuth layer files the grants of the person `id` under.
+fn grant_user_id_of(id: &str) -> String {
+    grant_user_id(&Person {
+        id: id.to_owned(),
+        name: String::new(),
+        email: None,
+        groups: Vec::new(),
+    })
+}
+
+/// The person `id` as well as the runner knows them: an access key's holder by name; someone
+/// the identity provider signed in as their newest grant recorded them (email and groups).
+fn known_person(id: &str, grants: &[OAuthGrant]) -> Person {
+    if let Some(name) = id.strip_prefix(ACCESS_KEY_PREFIX) {
+        return Person::access_key(name);
+    }
+    let recorded = grants
+        .iter()
+        .rev()
+        .find_map(|grant| serde_json::from_value::<GrantProps>(grant.metadata.clone()).ok());
+    match recorded {
+        Some(props) if props.person.id == id => props.person,
+        _ => Person {
+            id: id.to_owned(),
+            name: id.to_owned(),
+            email: None,
+            groups: Vec::new(),
+        },
+    }
 }
 
 impl<S: Services> Runner<S> {
@@ -51,6 +129,32 @@ impl<S: Services> Runner<S> {
         let error = UpstreamError::unreachable(failure);
         health.record_failure(self.services.now_ms(), &error);
         UpstreamStatus::new(name, None, None, false, &health)
+    }
+
+    /// The sessions of the person `id` that are still open, newest first; those found gone
+    /// are forgotten by the ledger.
+    async fn live_sessions(&self, id: &str) -> Result<Vec<String>, String> {
+        let command = LedgerCommand::SessionsOf {
+            person: id.to_owned(),
+        };
+        let remembered: Vec<String> = self.services.ask(Object::Ledger, &command).await?;
+        let mut live = Vec::new();
+        let mut gone = Vec::new();
+        for session in remembered {
+            let record: Option<SessionRecord> = self
+                .services
+                .ask(Object::Session(&session), &SessionCommand::Get)
+                .await?;
+            match record {
+                Some(record) if record.person.as_deref() == Some(id) => live.push(session),
+                _ => gone.push(session),
+            }
+        }
+        if !gone.is_empty() {
+            self.services
+                .tell_ledger(LedgerCommand::SessionsEnded { sessions: gone });
+        }
+        Ok(live)
     }
 
     /// The runner's metrics, from the ledger.

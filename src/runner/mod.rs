@@ -21,6 +21,7 @@ use std::future::Future;
 use rmcp::model::CallToolResult;
 use serde::de::DeserializeOwned;
 
+use crate::admin::{OAuthClient, OAuthGrant};
 use crate::config::{AccessPolicy, Grant, RunnerConfig};
 use crate::execution::objects::Object;
 use crate::execution::{self, Platform, Requester};
@@ -39,6 +40,19 @@ pub trait Services: Platform {
         self.open(Object::Session(session_id), &SessionCommand::Listen)
     }
 
+    /// The OAuth layer's grants filed under `user_id` (none where there is no OAuth layer).
+    fn oauth_grants(&self, user_id: &str) -> impl Future<Output = Result<Vec<OAuthGrant>, String>>;
+    /// Revokes the OAuth grant `grant_id` of `user_id`, with its tokens.
+    fn revoke_oauth_grant(
+        &self,
+        grant_id: &str,
+        user_id: &str,
+    ) -> impl Future<Output = Result<(), String>>;
+    /// The registered OAuth clients (none where there is no OAuth layer).
+    fn oauth_clients(&self) -> impl Future<Output = Result<Vec<OAuthClient>, String>>;
+    /// Removes the OAuth client `client_id`; `false` when there was none.
+    fn remove_oauth_client(&self, client_id: &str) -> impl Future<Output = Result<bool, String>>;
+
     /// Runs `code` for `requester` (see [`execution::execute`]).
     fn execute(
         &self,
@@ -55,6 +69,8 @@ pub trait Services: Platform {
 pub struct Runner<S: Services> {
     services: S,
     config: RunnerConfig,
+    /// Who may use what.
+    access: AccessPolicy,
     limits: ExecutionLimits,
     /// Who the request is signed in as; none when the runner asks for no sign-in.
     person: Option<Person>,
@@ -82,6 +98,7 @@ impl<S: Services> Runner<S> {
             config,
             limits,
             grant: access.grant_for(person.as_ref()),
+            access: access.clone(),
             person,
             requested_upstreams,
             session: RefCell::new(None),

@@ -36,6 +36,12 @@ impl<S: Services> ServerBackend for Runner<S> {
         let _: bool = self
             .ask_session(&session_id, &SessionCommand::Open { record })
             .await?;
+        if let Some(person) = &self.person {
+            self.services.tell_ledger(LedgerCommand::SessionOpened {
+                person: person.id.clone(),
+                session: session_id.clone(),
+            });
+        }
         Ok(session_id)
     }
 
@@ -45,7 +51,11 @@ impl<S: Services> ServerBackend for Runner<S> {
 
     async fn close_session(&self, session_id: &str) -> Result<bool, BackendError> {
         self.session.borrow_mut().take();
-        self.ask_session(session_id, &SessionCommand::Close).await
+        let closed = self.ask_session(session_id, &SessionCommand::Close).await?;
+        self.services.tell_ledger(LedgerCommand::SessionsEnded {
+            sessions: vec![session_id.to_owned()],
+        });
+        Ok(closed)
     }
 
     async fn set_log_level(&self, session_id: &str, level: LogLevel) -> Result<(), BackendError> {

@@ -14,7 +14,7 @@ use rmcp::model::{CallToolRequestParams, ProtocolVersion, RequestId};
 use serde_json::{json, Value};
 
 use super::*;
-use crate::admin::AdminBackend;
+use crate::admin::{AdminBackend, OAuthClient, OAuthGrant};
 use crate::audit::LedgerCommand;
 use crate::codemode::catalog::{Catalog, UpstreamTools};
 use crate::execution::objects::Objects;
@@ -29,6 +29,10 @@ pub(super) struct FakeServices {
     sessions: RefCell<HashMap<String, SessionRecord>>,
     /// Every command the ledger was sent.
     told: RefCell<Vec<LedgerCommand>>,
+    /// The OAuth layer's grants: (user id, grant).
+    oauth_grants: RefCell<Vec<(String, OAuthGrant)>>,
+    /// The OAuth layer's clients.
+    oauth_clients: RefCell<Vec<OAuthClient>>,
 }
 
 impl FakeServices {
@@ -56,9 +60,19 @@ impl FakeServices {
 
     /// What the ledger answers to `command`; it keeps every one.
     fn ledger(&self, command: LedgerCommand) -> Result<Value, String> {
-        let answer = match command {
+        let answer = match &command {
             LedgerCommand::Recent { .. } => Ok(json!([])),
             LedgerCommand::Metrics => Err("the ledger is busy".into()),
+            LedgerCommand::SessionsOf { person } => {
+                let told = self.told.borrow();
+                let opened = told.iter().filter_map(|command| match command {
+                    LedgerCommand::SessionOpened { person: p, session } if p == person => {
+                        Some(session.clone())
+                    }
+                    _ => None,
+                });
+                Ok(json!(opened.collect::<Vec<_>>()))
+            }
             _ => Ok(json!(true)),
         };
         self.told.borrow_mut().push(command);
@@ -129,7 +143,30 @@ impl Platform for &FakeServices {
     }
 }
 
-impl Services for &FakeServices {}
+impl Services for &FakeServices {
+    async fn oauth_grants(&self, user_id: &str) -> Result<Vec<OAuthGrant>, String> {
+        let grants = self.oauth_grants.borrow();
+        let theirs = grants.iter().filter(|(user, _)| user == user_id);
+        Ok(theirs.map(|(_, grant)| grant.clone()).collect())
+    }
+
+    async fn revoke_oauth_grant(&self, grant_id: &str, user_id: &str) -> Result<(), String> {
+        let mut grants = self.oauth_grants.borrow_mut();
+        grants.retain(|(user, grant)| !(user == user_id && grant.id == grant_id));
+        Ok(())
+    }
+
+    async fn oauth_clients(&self) -> Result<Vec<OAuthClient>, String> {
+        Ok(self.oauth_clients.borrow().clone())
+    }
+
+    async fn remove_oauth_client(&self, client_id: &str) -> Result<bool, String> {
+        let mut clients = self.oauth_clients.borrow_mut();
+        let before = clients.len();
+        clients.retain(|client| client.client_id != client_id);
+        Ok(clients.len() < before)
+    }
+}
 
 impl FakeServices {
     /// The upstreams of each execution the ledger was told of.
@@ -372,4 +409,69 @@ fn a_person_with_no_grant_is_refused_with_403_saying_so() {
         .refusal()
         .is_none());
     assert!(runner(&services, None, None).refusal().is_none());
+}
+
+/// A grant of the OAuth layer to `client` for `person`, as the runner files it.
+fn oauth_grant(id: &str, client: &str, person: &Person) -> OAuthGrant {
+    OAuthGrant {
+        id: id.into(),
+        client_id: client.into(),
+        scope: vec!["mcp".into()],
+        created_at: Some(1),
+        expires_at: None,
+        metadata: json!({ "person": person }),
+    }
+}
+
+#[test]
+fn the_operator_sees_a_persons_grant_clients_and_open_sessions() {
+    let services = FakeServices::default();
+    let carol = Person::signed_in("c-1", Some("carol@example.com".into()), vec!["eng".into()]);
+    let user = crate::signin::grant_user_id(&carol);
+    services
+        .oauth_grants
+        .borrow_mut()
+        .push((user, oauth_grant("g-1", "claude", &carol)));
+    let access = r#"{"groups": {"eng": {"memory": {}}}}"#;
+    let signed_in = Runner::new(
+        &services,
+        RunnerConfig::from_json(CONFIG).unwrap(),
+        &AccessPolicy::from_json(Some(access), &["everything".into(), "memory".into()]).unwrap(),
+        ExecutionLimits::default(),
+        Some(carol.clone()),
+        None,
+    );
+    let session = block_on(signed_in.open_session(&ProtocolVersion::V_2025_06_18)).unwrap();
+    let operator = governed(&services, Some(access), None, None);
+    let view = block_on(operator.person("oidc:c-1")).unwrap();
+    assert_eq!(
+        view.grant,
+        json!({"memory": [{}]}),
+        "from the groups recorded with the grant"
+    );
+    assert_eq!(view.oauth_grants[0].client_id, "claude");
+    assert_eq!(view.sessions, [session.clone()]);
+    let shown = serde_json::to_string(&view).unwrap();
+    assert!(!shown.contains("metadata"), "{shown}");
+}
+
+#[test]
+fn revoking_a_person_revokes_their_grants_and_ends_their_sessions() {
+    let services = FakeServices::default();
+    let alice = Person::access_key("alice");
+    let user = crate::signin::grant_user_id(&alice);
+    services
+        .oauth_grants
+        .borrow_mut()
+        .push((user, oauth_grant("g-1", "claude", &alice)));
+    let opened = runner(&services, Some("alice"), None);
+    let session = block_on(opened.open_session(&ProtocolVersion::V_2025_06_18)).unwrap();
+    let operator = runner(&services, None, None);
+    let revoked = block_on(operator.revoke_person("key:alice")).unwrap();
+    assert_eq!((revoked.oauth_grants, revoked.sessions), (1, 1));
+    assert!(services.oauth_grants.borrow().is_empty());
+    assert!(!block_on(opened.session_exists(&session)).unwrap());
+    let after = block_on(operator.person("key:alice")).unwrap();
+    assert!(after.sessions.is_empty() && after.oauth_grants.is_empty());
+    assert_eq!(after.grant, json!("everything"));
 }

@@ -45,6 +45,16 @@ pub(crate) fn call_method(
     Reflect::apply(&method, target, &args).map_err(|e| describe(&e))
 }
 
+/// Calls `target[name](...args)` and awaits what it returns.
+pub(crate) async fn call_async(
+    target: &JsValue,
+    name: &str,
+    args: &[&JsValue],
+) -> Result<JsValue, JsValue> {
+    let returned = call_method(target, name, args).map_err(JsValue::from)?;
+    wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(&returned)).await
+}
+
 /// A readable message for a thrown JS value.
 pub(crate) fn describe(error: &JsValue) -> String {
     error

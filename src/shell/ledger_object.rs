@@ -25,6 +25,7 @@ impl DurableObject for LedgerObject {
         for table in [
             "audit (seq INTEGER PRIMARY KEY AUTOINCREMENT, entry TEXT NOT NULL)",
             "metrics (id INTEGER PRIMARY KEY CHECK (id = 1), body TEXT NOT NULL)",
+            "sessions (session TEXT PRIMARY KEY, person TEXT NOT NULL, at INTEGER NOT NULL)",
         ] {
             let _ = sql.exec(&format!("CREATE TABLE IF NOT EXISTS {table}"), None);
         }
@@ -40,7 +41,7 @@ impl DurableObject for LedgerObject {
     }
 }
 
-/// The object's SQLite storage: the `audit` and `metrics` tables.
+/// The object's SQLite storage: the `audit`, `metrics` and `sessions` tables.
 struct SqlLedger(SqlStorage);
 
 /// One stored JSON text, as a query selects it (`… AS json`).
@@ -81,5 +82,37 @@ impl LedgerStore for SqlLedger {
     fn put_metrics(&self, metrics: &str) -> Result<()> {
         let query = "INSERT OR REPLACE INTO metrics (id, body) VALUES (1, ?)";
         self.0.exec(query, vec![metrics.into()]).map(drop)
+    }
+
+    fn add_session(
+        &self,
+        person: &str,
+        session: &str,
+        at_ms: u64,
+        forget_before_ms: u64,
+    ) -> Result<()> {
+        let forget = SqlStorageValue::Integer(forget_before_ms as i64);
+        self.0
+            .exec("DELETE FROM sessions WHERE at < ?", vec![forget])?;
+        let query = "INSERT OR REPLACE INTO sessions (session, person, at) VALUES (?, ?, ?)";
+        let at = SqlStorageValue::Integer(at_ms as i64);
+        self.0
+            .exec(query, vec![session.into(), person.into(), at])
+            .map(drop)
+    }
+
+    fn remove_sessions(&self, sessions: &[String]) -> Result<()> {
+        for session in sessions {
+            self.0.exec(
+                "DELETE FROM sessions WHERE session = ?",
+                vec![session.as_str().into()],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn sessions_of(&self, person: &str) -> Result<Vec<String>> {
+        let query = "SELECT session AS json FROM sessions WHERE person = ? ORDER BY at DESC";
+        self.select(query, vec![person.into()])
     }
 }

@@ -2,8 +2,13 @@
 //! and the runner's objects, in [`super::objects`]); and making the [`Runner`] of one request
 //! from the configuration and limits in the Worker's variables.
 
+use serde::de::DeserializeOwned;
+use wasm_bindgen::JsValue;
 use worker::{Context, Env};
 
+use super::js::{call_async, describe, property};
+
+use crate::admin::{OAuthClient, OAuthGrant};
 use crate::config::{
     AccessError, AccessPolicy, ConfigError, RunnerConfig, ACCESS_VAR, UPSTREAMS_VAR,
 };
@@ -69,4 +74,68 @@ pub(crate) fn operator_policy(env: &Env) -> Result<(RunnerConfig, AccessPolicy),
     Ok((config, access))
 }
 
-impl Services for WorkerServices {}
+/// The OAuth layer's helpers, where the OAuth layer is in front (sign-in is configured).
+fn oauth_layer(env: &Env) -> Option<JsValue> {
+    property(env, "OAUTH_PROVIDER").ok()
+}
+
+/// `helpers[name](...args)` of the OAuth layer, its answer as a Rust value.
+async fn ask_layer<T: DeserializeOwned>(
+    layer: &JsValue,
+    name: &str,
+    args: &[&JsValue],
+) -> Result<T, String> {
+    let answer = call_async(layer, name, args)
+        .await
+        .map_err(|e| describe(&e))?;
+    serde_wasm_bindgen::from_value(answer).map_err(|e| e.to_string())
+}
+
+/// A page of the OAuth layer's listing.
+#[derive(serde::Deserialize)]
+struct Listed<T> {
+    items: Vec<T>,
+}
+
+impl Services for WorkerServices {
+    async fn oauth_grants(&self, user_id: &str) -> Result<Vec<OAuthGrant>, String> {
+        let Some(layer) = oauth_layer(&self.env) else {
+            return Ok(Vec::new());
+        };
+        let listed: Listed<OAuthGrant> =
+            ask_layer(&layer, "listUserGrants", &[&user_id.into()]).await?;
+        Ok(listed.items)
+    }
+
+    async fn revoke_oauth_grant(&self, grant_id: &str, user_id: &str) -> Result<(), String> {
+        let layer = oauth_layer(&self.env).ok_or("sign-in is not configured")?;
+        let args: [&JsValue; 2] = [&grant_id.into(), &user_id.into()];
+        call_async(&layer, "revokeGrant", &args)
+            .await
+            .map(drop)
+            .map_err(|e| describe(&e))
+    }
+
+    async fn oauth_clients(&self) -> Result<Vec<OAuthClient>, String> {
+        let Some(layer) = oauth_layer(&self.env) else {
+            return Ok(Vec::new());
+        };
+        let listed: Listed<OAuthClient> = ask_layer(&layer, "listClients", &[]).await?;
+        Ok(listed.items)
+    }
+
+    async fn remove_oauth_client(&self, client_id: &str) -> Result<bool, String> {
+        let Some(layer) = oauth_layer(&self.env) else {
+            return Ok(false);
+        };
+        let known: Option<OAuthClient> =
+            ask_layer(&layer, "lookupClient", &[&client_id.into()]).await?;
+        if known.is_none() {
+            return Ok(false);
+        }
+        call_async(&layer, "deleteClient", &[&client_id.into()])
+            .await
+            .map_err(|e| describe(&e))?;
+        Ok(true)
+    }
+}

@@ -2,12 +2,11 @@
 //! the environment of every request it hands the runner) as [`OAuthLayer`], and the answers of
 //! [`crate::signin::flow`] as responses.
 
-use js_sys::{Object, Promise, Reflect};
+use js_sys::{Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
 use worker::{console_error, web_sys, Env, Headers, Method, Request, Response};
 
-use super::js::{call_method, describe, property, random_uuid, to_js};
+use super::js::{call_async, describe, property, random_uuid, to_js};
 use super::services::operator_policy;
 use super::upstream_object::WorkerHttp;
 use crate::config::AccessKeys;
@@ -95,8 +94,7 @@ struct JsLayer<'a> {
 impl JsLayer<'_> {
     /// `helpers[name](...args)`, awaited.
     async fn call(&self, name: &str, args: &[&JsValue]) -> Result<JsValue, JsValue> {
-        let returned = call_method(&self.helpers, name, args).map_err(JsValue::from)?;
-        JsFuture::from(Promise::resolve(&returned)).await
+        call_async(&self.helpers, name, args).await
     }
 }
 

@@ -13,7 +13,7 @@ import { createInterface } from "node:readline";
 import { after, before, describe, test } from "node:test";
 
 import { startClientMetadataServer } from "../support/client_metadata_server.mjs";
-import { auditEntry, execute } from "../support/mcp.mjs";
+import { adminRequest, auditEntry, execute } from "../support/mcp.mjs";
 import {
   CookieJar, MemoryOAuthClient, REDIRECT_URL, confirmAction, connectWithOAuth, inputValue, signInWithKey, submit,
 } from "../support/oauth.mjs";
@@ -188,6 +188,36 @@ describe("OAuth 2.1 sign-in", () => {
       assert.equal(response.status, 400, name);
       assert.equal(response.headers.get("location"), null, name);
       assert.match(await response.text(), /could not be verified/, name);
+    }
+  });
+
+  test("the operator sees a person's grants and sessions, and revoking them ends both: the client gets 401", async () => {
+    const { client, oauth } = await connectWithOAuth(stack.url, { key: KEYS.bob }, new MemoryOAuthClient({ name: "Revoked App" }));
+    const admin = (path, method = "GET") => adminRequest(stack.base, ADMIN_TOKEN, path, { method });
+    try {
+      assert.equal((await execute(client, "return 2;")).result, 2);
+      const seen = JSON.parse((await admin("/admin/people/key%3Abob")).text);
+      assert.deepEqual(seen.grant, { inventory: [{}] });
+      assert.ok(seen.oauthGrants.some((g) => g.clientId === oauth.clientInformation().client_id), JSON.stringify(seen));
+      assert.ok(seen.sessions.includes(client.transport.sessionId), JSON.stringify(seen));
+      const clients = JSON.parse((await admin("/admin/clients")).text).clients;
+      assert.ok(clients.some((c) => c.clientName === "Revoked App"));
+
+      const revoked = await admin("/admin/people/key%3Abob", "DELETE");
+      assert.equal(revoked.status, 200, revoked.text);
+      const undone = JSON.parse(revoked.text);
+      assert.ok(undone.oauthGrants >= 1 && undone.sessions >= 1, revoked.text);
+      assert.equal(await listWith(oauth.tokens().access_token), 401, "the revoked grant's token");
+      const refreshed = await token({ grant_type: "refresh_token", client_id: oauth.clientInformation().client_id, refresh_token: oauth.tokens().refresh_token });
+      assert.equal(refreshed.status, 400, "nor can it be refreshed");
+      const after = JSON.parse((await admin("/admin/people/key%3Abob")).text);
+      assert.deepEqual([after.oauthGrants, after.sessions], [[], []]);
+
+      const removed = await admin(`/admin/clients/${encodeURIComponent(oauth.clientInformation().client_id)}`, "DELETE");
+      assert.equal(removed.status, 200, removed.text);
+      assert.equal((await admin(`/admin/clients/${encodeURIComponent(oauth.clientInformation().client_id)}`, "DELETE")).status, 404);
+    } finally {
+      await client.close().catch(() => {});
     }
   });
 

@@ -62,6 +62,23 @@ fn someone_with_no_entry_gets_the_default_and_without_one_nothing() {
 }
 
 #[test]
+fn the_operator_reads_a_grant_as_upstreams_and_their_filters() {
+    let policy = policy(
+        r#"{"people": {"alice@example.com": {"github": {"allow": ["search_*"]}}},
+            "groups": {"eng": {"github": {}, "docs": {}}}}"#,
+    );
+    let summary = policy.grant_for(Some(&alice())).summary();
+    assert_eq!(
+        summary,
+        serde_json::json!({"github": [{"allow": ["search_*"]}, {}], "docs": [{}]})
+    );
+    assert_eq!(
+        AccessPolicy::default().grant_for(None).summary(),
+        "everything"
+    );
+}
+
+#[test]
 fn a_star_entry_covers_every_upstream() {
     let policy = policy(r#"{"people": {"key:admin": {"*": {}}}}"#);
     let grant = policy.grant_for(Some(&Person::access_key("admin")));
