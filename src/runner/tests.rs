@@ -450,7 +450,7 @@ fn the_operator_sees_a_persons_grant_clients_and_open_sessions() {
         "from the groups recorded with the grant"
     );
     assert_eq!(view.oauth_grants[0].client_id, "claude");
-    assert_eq!(view.sessions, [session.clone()]);
+    assert_eq!(view.sessions, [session]);
     let shown = serde_json::to_string(&view).unwrap();
     assert!(!shown.contains("metadata"), "{shown}");
 }
