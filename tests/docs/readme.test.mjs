@@ -104,6 +104,18 @@ describe("README examples", () => {
     }
   });
 
+  test("the people examples show and revoke a person", async () => {
+    const [show, revoke] = commands(example("people")).map((c) => c.replaceAll("http://127.0.0.1:8787", stack.base));
+    const run = async (command) => JSON.parse((await promisify(execFile)("bash", ["-c", command], {
+      env: { ...process.env, ADMIN_TOKEN: "readme-admin-token" },
+    })).stdout);
+    const shown = await run(show);
+    assert.equal(shown.person, "key:alice");
+    assert.equal(shown.grant, "everything");
+    assert.deepEqual(shown.sessions, []);
+    assert.deepEqual(await run(revoke), { oauthGrants: 0, sessions: 0 });
+  });
+
   test("the Cursor configuration is valid JSON pointing at the MCP URL", () => {
     const config = JSON.parse(example("cursor"));
     assert.deepEqual(config, { mcpServers: { "isolate-runner": { url: README_URL } } });
