@@ -144,7 +144,7 @@ async fn run<P: Platform>(
             return (Some(result), audit.refused(&error));
         }
     };
-    let gate = CallGate::new(manifest, *limits);
+    let gate = CallGate::new(manifest, *limits, audit.person.clone());
     let mut unanswered = Unanswered {
         platform,
         gate: &gate,

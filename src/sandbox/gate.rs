@@ -21,6 +21,7 @@ use serde_json::{Map, Value};
 use super::limits::{ExecutionLimits, Limit};
 use super::program::Manifest;
 use super::protocol::{BridgeReply, CallTrace, ToolErrorKind};
+use crate::protocol::person::Person;
 use crate::upstream::protocol::UpstreamCommand;
 
 /// One tool call a program asked for, resolved to the upstream tool it names.
@@ -32,6 +33,8 @@ pub struct ToolCall {
     pub tool: String,
     /// The arguments, a JSON object.
     pub arguments: Map<String, Value>,
+    /// Who the execution runs for.
+    pub person: Option<Person>,
 }
 
 impl ToolCall {
@@ -42,6 +45,7 @@ impl ToolCall {
             name: self.tool,
             arguments: Some(self.arguments),
             execution: Some(execution.to_owned()),
+            person: self.person,
         };
         (self.upstream, command)
     }
@@ -69,6 +73,8 @@ pub struct CallGate {
 struct Inner {
     manifest: Manifest,
     limits: ExecutionLimits,
+    /// Who the execution runs for: every call carries them to the upstream's object.
+    person: Option<Person>,
     state: RefCell<State>,
 }
 
@@ -110,11 +116,12 @@ pub struct Permit {
 
 impl CallGate {
     /// The gate of an execution given `manifest`'s functions, within `limits`.
-    pub fn new(manifest: Manifest, limits: ExecutionLimits) -> Self {
+    pub fn new(manifest: Manifest, limits: ExecutionLimits, person: Option<Person>) -> Self {
         Self {
             inner: Rc::new(Inner {
                 manifest,
                 limits,
+                person,
                 state: RefCell::new(State::default()),
             }),
         }
@@ -270,6 +277,7 @@ impl CallGate {
             upstream: namespace.to_owned(),
             tool: tool.to_owned(),
             arguments,
+            person: self.inner.person.clone(),
         })
     }
 

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use super::client::UpstreamError;
 use super::health::UpstreamStatus;
+use crate::protocol::person::Person;
 
 /// How long a tool-list request waits for an upstream contacted for the first time, with no
 /// cached list. Past it (and at once when the last attempt failed) the object answers
@@ -30,6 +31,10 @@ pub enum UpstreamCommand {
         /// The execution making the call, which [`UpstreamCommand::Cancel`] names.
         #[serde(default)]
         execution: Option<String>,
+        /// Who the execution runs for, whose grant the object checks again; none when the
+        /// runner asks for no sign-in.
+        #[serde(default)]
+        person: Option<Person>,
     },
     /// Abandon the calls of an execution that are still in flight, telling the upstream to
     /// stop them (`notifications/cancelled`).

@@ -5,7 +5,7 @@ use rmcp::model::Tool;
 
 use super::client::UpstreamError;
 use super::health::CachedTools;
-use crate::config::{RunnerConfig, UpstreamConfig};
+use crate::config::{AccessPolicy, RunnerConfig, UpstreamConfig};
 use crate::redact::Secrets;
 
 /// One upstream, ready to be called.
@@ -16,12 +16,16 @@ pub struct Target {
     pub headers: Vec<(String, String)>,
     /// What to remove from anything it says.
     pub secrets: Secrets,
+    /// Who may use which of its tools.
+    pub access: AccessPolicy,
 }
 
 impl Target {
-    /// Upstream `name` of the configuration `config_json`, its secrets read with `lookup`.
+    /// Upstream `name` of the configuration `config_json`, under the policy `access_json`
+    /// (`ACCESS`), its secrets read with `lookup`.
     pub fn configured(
         config_json: &str,
+        access_json: Option<&str>,
         name: &str,
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, UpstreamError> {
@@ -34,10 +38,13 @@ impl Target {
         let headers = upstream
             .resolved_headers(&lookup)
             .map_err(|e| misconfigured(e.to_string()))?;
+        let access = AccessPolicy::from_json(access_json, &config.upstream_names())
+            .map_err(|e| misconfigured(e.to_string()))?;
         Ok(Self {
             secrets: upstream.secrets(&lookup),
             config: upstream.clone(),
             headers,
+            access,
         })
     }
 

@@ -28,7 +28,7 @@ fn manifest() -> Manifest {
 }
 
 fn gate(limits: ExecutionLimits) -> CallGate {
-    CallGate::new(manifest(), limits)
+    CallGate::new(manifest(), limits, None)
 }
 
 fn error_kind(reply: &BridgeReply) -> ToolErrorKind {
@@ -286,4 +286,17 @@ fn a_passed_call_is_forwarded_and_recorded_and_a_refused_one_is_not_forwarded() 
     assert_eq!(reply.0, Some(ToolErrorKind::NotPermitted));
     assert_eq!(summary, "everything.delete_all was refused");
     assert_eq!(gate.record().calls_total, 2);
+}
+
+#[test]
+fn every_call_carries_the_person_the_execution_runs_for() {
+    let alice = Person::access_key("alice");
+    let gate = CallGate::new(manifest(), ExecutionLimits::default(), Some(alice.clone()));
+    let (permit, call) = block_on(gate.admit("everything", "echo", "{}", 0)).unwrap();
+    permit.finish(None, 1, 1);
+    let (_, command) = call.into_command("exec-1");
+    let UpstreamCommand::CallTool { person, .. } = command else {
+        panic!("{command:?}");
+    };
+    assert_eq!(person, Some(alice));
 }

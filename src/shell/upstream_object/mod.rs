@@ -11,7 +11,7 @@ use std::rc::Rc;
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
 
 use super::objects::call_answer;
-use crate::config::UPSTREAMS_VAR;
+use crate::config::{ACCESS_VAR, UPSTREAMS_VAR};
 use crate::sandbox::protocol::BridgeReply;
 use crate::upstream::health::CachedTools;
 use crate::upstream::keeper::{ToolStore, UpstreamKeeper};
@@ -59,8 +59,14 @@ impl DurableObject for UpstreamObject {
         let env = &self.env;
         let configure = || {
             let config = env.var(UPSTREAMS_VAR).map(|v| v.to_string());
+            let access = env.var(ACCESS_VAR).ok().map(|v| v.to_string());
             let lookup = |secret: &str| env.secret(secret).ok().map(|s| s.to_string());
-            Target::configured(&config.unwrap_or_default(), &name, lookup)
+            Target::configured(
+                &config.unwrap_or_default(),
+                access.as_deref(),
+                &name,
+                lookup,
+            )
         };
         let answer = self.keeper.answer_configured(configure, command).await;
         if is_call {

@@ -125,7 +125,17 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
                 name,
                 arguments,
                 execution,
+                person,
             } => {
+                if !target
+                    .access
+                    .grant_for(person.as_ref())
+                    .permits(&target.config.name, &name)
+                {
+                    return UpstreamAnswer::NotPermitted {
+                        detail: format!("the operator's ACCESS policy does not grant `{name}`"),
+                    };
+                }
                 let stop = execution.map_or_else(never, |execution| self.stoppable(execution));
                 self.call(target, &name, arguments, stop).await
             }

@@ -13,7 +13,8 @@ use rmcp::model::Tool;
 use serde_json::{json, Value};
 
 use super::*;
-use crate::config::RunnerConfig;
+use crate::config::{AccessPolicy, RunnerConfig};
+use crate::protocol::person::Person;
 use crate::redact::Secrets;
 use crate::upstream::session::fake::{result, FakeHttp, Reply};
 
@@ -57,6 +58,7 @@ fn configured(extra: Value) -> Target {
         config: config.upstream("fake").unwrap().clone(),
         headers: vec![("Authorization".into(), format!("Bearer {SECRET}"))],
         secrets: Secrets::new([SECRET.to_owned()], []),
+        access: AccessPolicy::default(),
     }
 }
 
@@ -83,6 +85,7 @@ fn call(name: &str, arguments: Value, execution: Option<&str>) -> UpstreamComman
         name: name.into(),
         arguments: arguments.as_object().cloned(),
         execution: execution.map(str::to_owned),
+        person: None,
     }
 }
 
@@ -274,4 +277,31 @@ fn the_upstream_is_configured_at_first_use_and_kept_but_a_failure_is_not() {
     assert_eq!(first, stopped);
     let kept = block_on(keeper.answer_configured(|| panic!("configured again"), cancel()));
     assert_eq!(kept, stopped);
+}
+
+#[test]
+fn the_object_refuses_a_call_the_persons_grant_does_not_allow() {
+    let mut configured = configured(json!({}));
+    configured.access = AccessPolicy::from_json(
+        Some(r#"{"people": {"key:alice": {"fake": {"allow": ["echo"]}}}}"#),
+        &["fake".to_owned()],
+    )
+    .unwrap();
+    let target = Rc::new(configured);
+    let http = Rc::new(FakeHttp::default());
+    let keeper = keeper(&http, &MemoryStore::default());
+    let as_person = |person: &str, tool: &str| UpstreamCommand::CallTool {
+        name: tool.into(),
+        arguments: json!({"text": "hi"}).as_object().cloned(),
+        execution: None,
+        person: Some(Person::access_key(person)),
+    };
+    for (person, tool) in [("alice", "delete"), ("mallory", "echo")] {
+        let answer = ask(&keeper, &target, as_person(person, tool));
+        assert!(
+            matches!(&answer, UpstreamAnswer::NotPermitted { detail } if detail.contains("ACCESS")),
+            "{person} {tool}: {answer:?}"
+        );
+    }
+    assert_eq!(sent(&http, "tools/call"), 0, "nothing reached the upstream");
 }

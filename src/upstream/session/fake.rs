@@ -12,7 +12,7 @@ use futures::FutureExt;
 use serde_json::{json, Value};
 
 use super::{Abort, Connection, Http, UpstreamRequest, UpstreamResponse};
-use crate::config::RunnerConfig;
+use crate::config::{AccessPolicy, RunnerConfig};
 use crate::redact::Secrets;
 use crate::upstream::client::UpstreamError;
 use crate::upstream::target::Target;
@@ -199,6 +199,7 @@ pub(crate) fn target() -> Rc<Target> {
         config: config.upstream("fake").unwrap().clone(),
         headers: vec![("Authorization".into(), "Bearer t0ken-value".into())],
         secrets: Secrets::default(),
+        access: AccessPolicy::default(),
     })
 }
 
