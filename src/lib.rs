@@ -30,10 +30,12 @@
 //! - [`admission`]: the order a request is served in: the guard before the configuration.
 //! - [`signin`]: the pages a person signs in on to let an OAuth client use the runner.
 //! - [`runner`]: the product's MCP backend (sessions, the two tools, metrics, the operator's
-//!   view) over the services the Worker provides, and what a session's object does.
+//!   view) over the services the Worker provides, what a session's object does, and a
+//!   request's arrival: guard, person, configuration, grant.
 //!
 //! Only the `shell` module (compiled for `wasm32` alone) touches JavaScript: the fetch handler,
-//! the Durable Objects' storage and requests, the Worker Loader and the bridge function.
+//! the Durable Objects' storage and requests, the Worker Loader, the bridge function and the
+//! OAuth layer's helpers.
 
 pub mod admin;
 pub mod admission;
