@@ -172,6 +172,12 @@ fn consent_state(html: &str) -> String {
     html[at..].split('"').next().unwrap().to_owned()
 }
 
+/// The sign-in page's answer `form`, once the page was shown (its handle is `consent-1`).
+fn answered(setup: &Setup, layer: &Layer, form: &[u8]) -> Step<Layer> {
+    block_on(setup.sign_in().begin(layer)).unwrap();
+    block_on(setup.sign_in().sign_in(layer, form))
+}
+
 #[test]
 fn the_sign_in_page_offers_the_configured_methods_bound_to_the_browser() {
     let setup = Setup::new(Provider::default());
@@ -187,11 +193,10 @@ fn the_sign_in_page_offers_the_configured_methods_bound_to_the_browser() {
 fn a_wrong_key_shows_the_page_again_and_keeps_the_transaction_open() {
     let setup = Setup::new(Provider::default());
     let layer = Layer::default();
-    block_on(setup.sign_in().begin(&layer)).unwrap();
-    let (status, html) = page(block_on(
-        setup
-            .sign_in()
-            .sign_in(&layer, b"handle=consent-1&action=key&key=nope"),
+    let (status, html) = page(answered(
+        &setup,
+        &layer,
+        b"handle=consent-1&action=key&key=nope",
     ));
     assert_eq!(status, 401);
     assert!(html.contains(UNKNOWN_KEY));
@@ -202,11 +207,10 @@ fn a_wrong_key_shows_the_page_again_and_keeps_the_transaction_open() {
 fn a_key_then_allow_completes_the_authorization_for_its_holder() {
     let setup = Setup::new(Provider::default());
     let layer = Layer::default();
-    block_on(setup.sign_in().begin(&layer)).unwrap();
-    let (status, html) = page(block_on(
-        setup
-            .sign_in()
-            .sign_in(&layer, b"handle=consent-1&action=key&key=k-alice"),
+    let (status, html) = page(answered(
+        &setup,
+        &layer,
+        b"handle=consent-1&action=key&key=k-alice",
     ));
     assert_eq!(status, 200);
     assert!(html.contains("<li><code>docs</code></li>") && !html.contains("github"));
@@ -227,23 +231,17 @@ fn a_key_then_allow_completes_the_authorization_for_its_holder() {
 fn declining_sends_the_client_access_denied_and_issues_nothing() {
     let setup = Setup::new(Provider::default());
     let layer = Layer::default();
-    block_on(setup.sign_in().begin(&layer)).unwrap();
-    let html = page(block_on(
-        setup
-            .sign_in()
-            .sign_in(&layer, b"handle=consent-1&action=key&key=k-alice"),
+    let html = page(answered(
+        &setup,
+        &layer,
+        b"handle=consent-1&action=key&key=k-alice",
     ))
     .1;
     *layer.state.borrow_mut() = consent_state(&html);
     let location = redirect(block_on(setup.sign_in().confirm(&layer, b"decision=deny")));
     assert!(location.contains("error=access_denied") && location.contains("state=client-state"));
     assert!(layer.completed.borrow().is_empty());
-    block_on(setup.sign_in().begin(&layer)).unwrap();
-    let cancelled = redirect(block_on(
-        setup
-            .sign_in()
-            .sign_in(&layer, b"handle=consent-3&action=deny"),
-    ));
+    let cancelled = redirect(answered(&setup, &layer, b"handle=consent-3&action=deny"));
     assert!(cancelled.contains("error=access_denied"));
 }
 
@@ -252,11 +250,10 @@ fn signing_in_at_the_provider_comes_back_to_consent_for_the_person_it_names() {
     let token = json!({"id_token": signed(&claims())}).to_string();
     let setup = Setup::new(provider((200, token)));
     let layer = Layer::default();
-    block_on(setup.sign_in().begin(&layer)).unwrap();
-    let to_provider = redirect(block_on(
-        setup
-            .sign_in()
-            .sign_in(&layer, b"handle=consent-1&action=provider"),
+    let to_provider = redirect(answered(
+        &setup,
+        &layer,
+        b"handle=consent-1&action=provider",
     ));
     assert!(to_provider.starts_with("https://idp.example.com/auth?"));
     assert!(to_provider.contains("state=state-2") && to_provider.contains("nonce=n-1"));
@@ -334,12 +331,7 @@ fn the_provider_button_without_a_provider_is_a_clear_error() {
     let mut setup = Setup::new(Provider::default());
     setup.provider = None;
     let layer = Layer::default();
-    block_on(setup.sign_in().begin(&layer)).unwrap();
-    let refused = block_on(
-        setup
-            .sign_in()
-            .sign_in(&layer, b"handle=consent-1&action=provider"),
-    );
+    let refused = answered(&setup, &layer, b"handle=consent-1&action=provider");
     assert_eq!(
         refused,
         Err(StepError::Page(
