@@ -23,7 +23,9 @@ export default {
       return new Response(`The runner is misconfigured: ${error instanceof Error ? error.message : error}`, { status: 503 });
     }
     if (provider) {
-      return provider.fetch(request, env, ctx);
+      // A copy: the layer leaves its helpers on the env it is given (`OAUTH_PROVIDER`), and
+      // the isolate's env is shared by every request, whatever origin it came to.
+      return provider.fetch(request, { ...env }, ctx);
     }
     return new runner(ctx, env).fetch(request);
   },

@@ -6,18 +6,16 @@
 // spec asks for, with nothing issued.
 
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { after, before, describe, test } from "node:test";
 
 import { startClientMetadataServer } from "../support/client_metadata_server.mjs";
 import { adminRequest, auditEntry, execute } from "../support/mcp.mjs";
 import {
-  CookieJar, MemoryOAuthClient, REDIRECT_URL, confirmAction, connectWithOAuth, inputValue, signInWithKey, submit,
+  CookieJar, MemoryOAuthClient, REDIRECT_URL, confirmAction, connectWithOAuth, inputValue, runPythonOAuth, signInWithKey,
+  submit,
 } from "../support/oauth.mjs";
-import { ROOT, startStack } from "../support/stack.mjs";
+import { startStack } from "../support/stack.mjs";
 
 const KEYS = { alice: "e2e-oauth-alice-key-61c0", bob: "e2e-oauth-bob-key-2f9d" };
 const ADMIN_TOKEN = "e2e-oauth-operator-7a51";
@@ -132,33 +130,10 @@ describe("OAuth 2.1 sign-in", () => {
     }
   });
 
-  /**
-   * The Python SDK in `venv` (mcp 1.x or 2.x) signs in through its OAuth client, the test
-   * playing the browser when it prints the authorization URL; returns its JSON report.
-   */
-  async function runPythonOAuth(venv, code, key) {
-    const child = spawn(join(venv, "bin/python"), [join(ROOT, "tests/support/py_oauth_client.py"), "--url", stack.url, "--code", code], {
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    let stderr = "";
-    child.stderr.on("data", (chunk) => { stderr += chunk; });
-    const exited = new Promise((resolve) => child.on("exit", resolve));
-    let report;
-    for await (const line of createInterface({ input: child.stdout })) {
-      if (line.startsWith("AUTHORIZE ")) {
-        child.stdin.write(`${(await signInWithKey(line.slice("AUTHORIZE ".length), key)).href}\n`);
-      } else if (line.startsWith("{")) {
-        report = JSON.parse(line);
-      }
-    }
-    assert.equal(await exited, 0, stderr);
-    return report;
-  }
-
   for (const [version, venv] of [["1.x", process.env.MIR_VENV], ["2.x", process.env.MIR_VENV_MCP2]]) {
     test(`the Python SDK ${version} signs in through its OAuth client and runs code`, async () => {
       const code = `return "python ${version}: " + (await everything.get_sum({ a: 1, b: 2 }));`;
-      const report = await runPythonOAuth(venv, code, KEYS.alice);
+      const report = await runPythonOAuth(venv, stack.url, code, { key: KEYS.alice });
       assert.deepEqual(report.tools, ["search", "execute"]);
       assert.equal(report.result.structuredContent.result, `python ${version}: The sum of 1 and 2 is 3.`);
       const entry = await auditEntry(stack.base, ADMIN_TOKEN, code);
@@ -306,6 +281,32 @@ describe("OAuth 2.1 sign-in", () => {
     const denied = await signInWithKey(authorization(clientId).url, KEYS.bob, { approve: false });
     assert.equal(denied.searchParams.get("error"), "access_denied");
     assert.ok(state);
+  });
+
+  test("a token bound to another origin's /mcp is refused there", async () => {
+    const other = stack.base.replace("127.0.0.1", "localhost");
+    const otherMetadata = await (await fetch(`${other}/.well-known/oauth-authorization-server`)).json();
+    const registered = await (await fetch(otherMetadata.registration_endpoint, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ client_name: "other origin", redirect_uris: [REDIRECT_URL], token_endpoint_auth_method: "none" }),
+    })).json();
+    const verifier = randomBytes(32).toString("base64url");
+    const params = new URLSearchParams({
+      response_type: "code", client_id: registered.client_id, redirect_uri: REDIRECT_URL, state: "s",
+      code_challenge: s256(verifier), code_challenge_method: "S256", resource: `${other}/mcp`,
+    });
+    const back = await signInWithKey(`${otherMetadata.authorization_endpoint}?${params}`, KEYS.alice);
+    const issued = await (await fetch(otherMetadata.token_endpoint, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({
+        grant_type: "authorization_code", client_id: registered.client_id, code: back.searchParams.get("code"),
+        code_verifier: verifier, redirect_uri: REDIRECT_URL,
+      }),
+    })).json();
+    assert.ok(issued.access_token, JSON.stringify(issued));
+    assert.equal(await listWith(issued.access_token), 401, "a token for localhost's /mcp is not 127.0.0.1's");
   });
 
   test("a token for another resource is refused", async () => {

@@ -9,7 +9,7 @@ import { after, before, describe, test } from "node:test";
 
 import { startIdentityProvider } from "../support/identity_provider.mjs";
 import { auditEntry, execute } from "../support/mcp.mjs";
-import { connectWithOAuth, signIn } from "../support/oauth.mjs";
+import { connectWithOAuth, runPythonOAuth, signIn } from "../support/oauth.mjs";
 import { freePort, startStack } from "../support/stack.mjs";
 
 const CLIENT_ID = "mcp-isolate-runner";
@@ -60,6 +60,15 @@ describe("sign-in with an OpenID Connect provider", () => {
       await client.close();
     }
   });
+
+  for (const [version, venv] of [["1.x", process.env.MIR_VENV], ["2.x", process.env.MIR_VENV_MCP2]]) {
+    test(`the Python SDK ${version} signs in at the provider through its OAuth client`, async () => {
+      const code = `return "python ${version}: " + (await everything.get_sum({ a: 2, b: 3 }));`;
+      const report = await runPythonOAuth(venv, stack.url, code, { login: "alice" });
+      assert.equal(report.result.structuredContent.result, `python ${version}: The sum of 2 and 3 is 5.`);
+      assert.equal((await auditEntry(stack.base, ADMIN_TOKEN, code)).person.id, "oidc:alice");
+    });
+  }
 
   test("a person granted by verified email sees only their upstream", async () => {
     const { client } = await connectWithOAuth(stack.url, { login: "bob" });

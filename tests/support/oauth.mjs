@@ -2,9 +2,15 @@
 // the authorize URL, submits the sign-in and consent forms with the cookies the pages set, and
 // follows the redirect back to the client, as a person in a browser would.
 
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
+
+import { ROOT } from "./stack.mjs";
 
 /** Where the test clients say their authorization responses go (nothing listens there). */
 export const REDIRECT_URL = "http://127.0.0.1:33418/callback";
@@ -198,4 +204,32 @@ export async function connectWithOAuth(url, person, oauth = new MemoryOAuthClien
   const client = new Client({ name: oauth.name, version: "1.0.0" });
   await client.connect(new StreamableHTTPClientTransport(new URL(url), { authProvider: oauth }));
   return { client, oauth };
+}
+
+/**
+ * The Python SDK in `venv` (mcp 1.x or 2.x) connects to `url` through its OAuth client and runs
+ * `code`, the test signing in as `person` ({ key } or { login }, see {@link signIn}) when it
+ * prints the authorization URL. Returns its report: { tools, result }.
+ */
+export async function runPythonOAuth(venv, url, code, person) {
+  const script = join(ROOT, "tests/support/py_oauth_client.py");
+  const child = spawn(join(venv, "bin/python"), [script, "--url", url, "--code", code], { stdio: ["pipe", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (chunk) => {
+    stderr += chunk;
+  });
+  const exited = new Promise((resolve) => child.on("exit", resolve));
+  let report;
+  for await (const line of createInterface({ input: child.stdout })) {
+    if (line.startsWith("AUTHORIZE ")) {
+      child.stdin.write(`${(await signIn(line.slice("AUTHORIZE ".length), person)).href}\n`);
+    } else if (line.startsWith("{")) {
+      report = JSON.parse(line);
+    }
+  }
+  const status = await exited;
+  if (status !== 0) {
+    throw new Error(`py_oauth_client exited ${status}: ${stderr}`);
+  }
+  return report;
 }
