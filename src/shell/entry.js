@@ -7,7 +7,7 @@
 // else, so nothing worker-build attaches to its output becomes an entrypoint others could call.
 
 import runner, { LedgerObject, SessionObject, UpstreamObject } from "../../build/index.js";
-import { providerFor, signInConfigured } from "./oauth.js";
+import { providerFor, signInConfigured, withResourceMetadata } from "./oauth.js";
 
 export default {
   /**
@@ -25,7 +25,7 @@ export default {
     if (provider) {
       // A copy: the layer leaves its helpers on the env it is given (`OAUTH_PROVIDER`), and
       // the isolate's env is shared by every request, whatever origin it came to.
-      return provider.fetch(request, { ...env }, ctx);
+      return provider.fetch(withResourceMetadata(request), { ...env }, ctx);
     }
     return new runner(ctx, env).fetch(request);
   },

@@ -30,6 +30,23 @@ const SCOPE = "mcp";
 /** How many origins keep a provider; past it the cache starts over. */
 const CACHED_ORIGINS = 16;
 
+/** Where protected resource metadata lives for an origin (RFC 9728 §3). */
+const RESOURCE_METADATA = "/.well-known/oauth-protected-resource";
+
+/**
+ * `request`, with the origin's protected resource metadata asked for as `/mcp`'s: the runner
+ * has one protected resource, and clients that look at the origin's well-known path first
+ * should find it there too.
+ * @param {Request} request
+ */
+export function withResourceMetadata(request) {
+  const url = new URL(request.url);
+  if (url.pathname !== RESOURCE_METADATA) {
+    return request;
+  }
+  return new Request(new URL(`${RESOURCE_METADATA}${MCP_PATH}${url.search}`, url), request);
+}
+
 /** @type {Map<string, OAuthProvider>} */
 const providers = new Map();
 

@@ -116,6 +116,8 @@ describe("OAuth 2.1 sign-in", () => {
     assert.equal(metadata.authorization_response_iss_parameter_supported, true);
     const resource = await (await fetch(`${stack.base}/.well-known/oauth-protected-resource/mcp`)).json();
     assert.equal(resource.resource, stack.url);
+    const atOrigin = await (await fetch(`${stack.base}/.well-known/oauth-protected-resource`)).json();
+    assert.deepEqual(atOrigin, resource, "the origin's well-known path describes /mcp too");
   });
 
   test("the TypeScript SDK signs in with an access key and runs code as that person", async () => {
