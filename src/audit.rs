@@ -8,8 +8,6 @@
 //! results, console output and error messages stay out, because any of them may hold what an
 //! upstream returned.
 
-pub mod ledger;
-
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 

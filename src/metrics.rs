@@ -19,6 +19,7 @@ use crate::audit::{Ending, ExecutionAudit};
 use crate::json_size::json_bytes;
 use crate::sandbox::limits::Limit;
 
+pub mod ledger;
 mod prometheus;
 
 /// The estimate of characters per token used for token savings.

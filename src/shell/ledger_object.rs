@@ -1,4 +1,4 @@
-//! The [ledger](crate::audit::ledger)'s Durable Object: one for the whole runner, keeping its
+//! The [ledger](crate::metrics::ledger)'s Durable Object: one for the whole runner, keeping its
 //! entries and metrics in the object's SQLite storage.
 
 use std::cell::RefCell;
@@ -9,8 +9,8 @@ use worker::{
 };
 
 use super::js::now_ms;
-use crate::audit::ledger::{Ledger, LedgerStore};
 use crate::audit::LedgerCommand;
+use crate::metrics::ledger::{Ledger, LedgerStore};
 
 /// The runner's ledger Durable Object.
 #[durable_object]

@@ -10,8 +10,8 @@
 
 use serde_json::Value;
 
-use super::{ExecutionAudit, LedgerCommand, AUDIT_KEPT, SESSIONS_KEPT_MS};
-use crate::metrics::Metrics;
+use super::Metrics;
+use crate::audit::{ExecutionAudit, LedgerCommand, AUDIT_KEPT, SESSIONS_KEPT_MS};
 
 /// Where the ledger keeps its entries and its metrics, as JSON text.
 pub trait LedgerStore {
