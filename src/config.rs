@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::names::{is_reserved_word, CONSOLE};
 
@@ -59,7 +59,7 @@ const MAX_RESULT_BYTES_RANGE: std::ops::RangeInclusive<u32> = 1024..=32 * 1024 *
 const MAX_CONCURRENT_CALLS_RANGE: std::ops::RangeInclusive<u32> = 1..=1000;
 
 /// One upstream MCP server.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UpstreamConfig {
     /// The namespace the upstream's tools appear under in TypeScript (`name.tool(...)`), and
@@ -93,7 +93,7 @@ pub struct UpstreamConfig {
 }
 
 /// The MCP transports the runner can speak to an upstream.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Transport {
     /// Streamable HTTP (protocol 2025-03-26 and later): one POST per message.

@@ -53,6 +53,64 @@ impl RunnerConfig {
     }
 }
 
+/// What the runner asks of the registry that keeps the runtime upstreams (one Durable Object
+/// for the runner).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "command", rename_all = "camelCase")]
+pub enum RegistryCommand {
+    /// Every runtime upstream, in the order they were first added; answers
+    /// `Vec<UpstreamConfig>`.
+    List,
+    /// Add `upstream`, or replace the one of its name in place; answers `true`.
+    Put {
+        /// The upstream, already checked with [`RunnerConfig::addable`].
+        upstream: UpstreamConfig,
+    },
+    /// Remove the upstream `name`; answers whether there was one.
+    Remove {
+        /// Its name.
+        name: String,
+    },
+}
+
+/// Where the registry keeps its upstreams.
+pub trait RegistryStore {
+    /// Why the storage failed.
+    type Error;
+    /// The upstreams kept, in order.
+    fn load(&self) -> Result<Vec<UpstreamConfig>, Self::Error>;
+    /// Keeps `upstreams` in place of those before.
+    fn save(&self, upstreams: &[UpstreamConfig]) -> Result<(), Self::Error>;
+}
+
+/// Carries out `command` on the upstreams in `store`; its answer as the runner reads it.
+pub fn answer<S: RegistryStore>(
+    store: &S,
+    command: RegistryCommand,
+) -> Result<serde_json::Value, S::Error> {
+    let mut upstreams = store.load()?;
+    Ok(match command {
+        RegistryCommand::List => serde_json::to_value(&upstreams).unwrap_or_default(),
+        RegistryCommand::Put { upstream } => {
+            match upstreams.iter_mut().find(|kept| kept.name == upstream.name) {
+                Some(kept) => *kept = upstream,
+                None => upstreams.push(upstream),
+            }
+            store.save(&upstreams)?;
+            serde_json::Value::Bool(true)
+        }
+        RegistryCommand::Remove { name } => {
+            let before = upstreams.len();
+            upstreams.retain(|kept| kept.name != name);
+            let removed = upstreams.len() < before;
+            if removed {
+                store.save(&upstreams)?;
+            }
+            serde_json::Value::Bool(removed)
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     #[cfg(target_arch = "wasm32")]
@@ -101,5 +159,42 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("unknown field `hedaers`"));
+    }
+
+    #[derive(Default)]
+    struct Memory(std::cell::RefCell<Vec<UpstreamConfig>>);
+
+    impl RegistryStore for Memory {
+        type Error = std::convert::Infallible;
+
+        fn load(&self) -> Result<Vec<UpstreamConfig>, Self::Error> {
+            Ok(self.0.borrow().clone())
+        }
+
+        fn save(&self, upstreams: &[UpstreamConfig]) -> Result<(), Self::Error> {
+            *self.0.borrow_mut() = upstreams.to_vec();
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_registry_adds_replaces_in_place_and_removes() {
+        let store = Memory::default();
+        let upstream = |name: &str, url: &str| {
+            RunnerConfig::addable(&format!(r#"{{"name": "{name}", "url": "{url}"}}"#), &[]).unwrap()
+        };
+        let put = |upstream| answer(&store, RegistryCommand::Put { upstream }).unwrap();
+        put(upstream("linear", "https://a/mcp"));
+        put(upstream("sentry", "https://b/mcp"));
+        put(upstream("linear", "https://c/mcp"));
+        let listed: Vec<UpstreamConfig> =
+            serde_json::from_value(answer(&store, RegistryCommand::List).unwrap()).unwrap();
+        let urls: Vec<&str> = listed.iter().map(|u| u.url.as_str()).collect();
+        assert_eq!(urls, ["https://c/mcp", "https://b/mcp"]);
+        let remove =
+            |name: &str| answer(&store, RegistryCommand::Remove { name: name.into() }).unwrap();
+        assert_eq!(remove("linear"), serde_json::json!(true));
+        assert_eq!(remove("linear"), serde_json::json!(false));
+        assert_eq!(store.0.borrow().len(), 1);
     }
 }
