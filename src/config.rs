@@ -14,13 +14,12 @@ use crate::names::{is_reserved_word, CONSOLE};
 mod access;
 mod access_keys;
 mod headers;
-mod runtime;
+pub mod runtime;
 mod tool_filter;
 
 pub use access::{AccessError, AccessPolicy, Grant, ACCESS_VAR};
 pub use access_keys::AccessKeys;
 use headers::secret_names;
-pub use runtime::AddError;
 pub use tool_filter::ToolFilter;
 
 /// Longest accepted upstream name; names become TypeScript namespaces the model types out.
