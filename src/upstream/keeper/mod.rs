@@ -150,6 +150,10 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
                     calls: u32::try_from(calls).unwrap_or(u32::MAX),
                 }
             }
+            UpstreamCommand::Forget => {
+                self.forget();
+                UpstreamAnswer::Forgotten
+            }
             UpstreamCommand::Status => UpstreamAnswer::Status {
                 report: self.status(target).await,
             },
@@ -278,6 +282,17 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
             Ok(result) => UpstreamAnswer::ToolResult { result },
             Err(error) => UpstreamAnswer::Failed { error },
         }
+    }
+
+    /// Forgets the upstream as configured, its tool list (the stored one is only refreshed
+    /// behind the next answer) and its checkers.
+    fn forget(&self) {
+        self.target.borrow_mut().take();
+        self.cache.borrow_mut().take();
+        self.cache_loaded.set(true);
+        self.stale.set(true);
+        self.checkers.borrow_mut().clear();
+        self.fetching.borrow_mut().take();
     }
 
     /// A [`Stop`] for one call of `execution`, fired by [`UpstreamCommand::Cancel`].

@@ -305,3 +305,32 @@ fn the_object_refuses_a_call_the_persons_grant_does_not_allow() {
     }
     assert_eq!(sent(&http, "tools/call"), 0, "nothing reached the upstream");
 }
+
+#[test]
+fn a_forgotten_upstream_is_configured_again_and_its_list_fetched_anew() {
+    let http = Rc::new(FakeHttp::default());
+    http.replies
+        .borrow_mut()
+        .push_back(listing(&[tool("echo", "Echo.")]));
+    http.replies
+        .borrow_mut()
+        .push_back(listing(&[tool("echo", "Echo."), tool("add", "Add.")]));
+    let keeper = keeper(&http, &MemoryStore::default());
+    let list = |configured_again: &Cell<u32>| {
+        block_on(keeper.answer_configured(
+            || {
+                configured_again.set(configured_again.get() + 1);
+                Ok(configured(json!({})))
+            },
+            UpstreamCommand::ListTools,
+        ))
+    };
+    let configurations = Cell::new(0);
+    assert_eq!(names(&list(&configurations)), ["echo"]);
+    let forgotten =
+        block_on(keeper.answer_configured(|| panic!("not read"), UpstreamCommand::Forget));
+    assert_eq!(forgotten, UpstreamAnswer::Forgotten);
+    assert_eq!(names(&list(&configurations)), ["echo", "add"]);
+    assert_eq!(configurations.get(), 2, "the configuration was read again");
+    assert_eq!(sent(&http, "tools/list"), 2);
+}
