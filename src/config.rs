@@ -29,10 +29,13 @@ const MAX_UPSTREAM_NAME_CHARS: usize = 32;
 pub const UPSTREAMS_VAR: &str = "UPSTREAMS";
 
 /// The whole runner configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunnerConfig {
-    /// The upstream MCP servers, in the order the operator listed them.
+    /// The upstream MCP servers, in the order the operator listed them: those of `UPSTREAMS`,
+    /// then those added at runtime.
     pub upstreams: Vec<UpstreamConfig>,
+    /// How many of `upstreams` come from `UPSTREAMS`.
+    pub deployed: usize,
 }
 
 /// How long the runner waits for one answer from an upstream unless its `timeoutMs` says else.
@@ -172,12 +175,21 @@ impl RunnerConfig {
                 ));
             }
         }
-        Ok(Self { upstreams })
+        Ok(Self {
+            deployed: upstreams.len(),
+            upstreams,
+        })
     }
 
     /// The upstream with this name, if configured.
     pub fn upstream(&self, name: &str) -> Option<&UpstreamConfig> {
         self.upstreams.iter().find(|u| u.name == name)
+    }
+
+    /// The names of the upstreams `UPSTREAMS` configures (not those added at runtime).
+    pub fn deployed_names(&self) -> Vec<String> {
+        let deployed = self.upstreams.iter().take(self.deployed);
+        deployed.map(|u| u.name.clone()).collect()
     }
 
     /// Every configured upstream name, in configuration order.
