@@ -91,6 +91,36 @@ pub struct Revocation {
     pub sessions: usize,
 }
 
+/// Why an upstream cannot be added, changed or removed at runtime.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChangeError {
+    /// The request is not a valid upstream for that name (400).
+    #[error("{0}")]
+    Invalid(String),
+    /// The configuration that is deployed (`UPSTREAMS`, `ACCESS`) holds it; a deploy changes
+    /// it (409).
+    #[error("{0}")]
+    Deployed(String),
+    /// No upstream was added under that name (404).
+    #[error("no upstream was added under the name `{0}`")]
+    Unknown(String),
+    /// The registry failed (503).
+    #[error("the registry of added upstreams failed: {0}")]
+    Unavailable(String),
+}
+
+impl ChangeError {
+    /// The HTTP status that says it.
+    fn status(&self) -> u16 {
+        match self {
+            ChangeError::Invalid(_) => 400,
+            ChangeError::Deployed(_) => 409,
+            ChangeError::Unknown(_) => 404,
+            ChangeError::Unavailable(_) => 503,
+        }
+    }
+}
+
 /// What the operator's endpoint needs from the Worker.
 #[allow(async_fn_in_trait)]
 pub trait AdminBackend {
@@ -98,6 +128,11 @@ pub trait AdminBackend {
     async fn statuses(&self) -> Vec<UpstreamStatus>;
     /// Refreshes the upstream named `name`; `None` when no upstream has that name.
     async fn refresh(&self, name: &str) -> Option<UpstreamStatus>;
+    /// Adds the upstream `name` (or changes the one added under it) from its JSON `body`;
+    /// effective at the next request.
+    async fn put_upstream(&self, name: &str, body: &[u8]) -> Result<(), ChangeError>;
+    /// Removes the upstream added under `name`, with its tool list.
+    async fn remove_upstream(&self, name: &str) -> Result<(), ChangeError>;
     /// The newest `limit` audit entries, newest first; `Err` says why they cannot be read.
     async fn audit(&self, limit: usize) -> Result<Vec<ExecutionAudit>, String>;
     /// The runner's metrics; `Err` says why they cannot be read.
@@ -138,6 +173,16 @@ pub async fn handle(
             let upstreams = backend.statuses().await;
             HttpResponse::json(200, &json!({ "upstreams": upstreams }))
         }
+        ("PUT", ["admin", "upstreams", name]) => {
+            match backend.put_upstream(name, &request.body).await {
+                Ok(()) => HttpResponse::json(200, &json!({ "saved": name })),
+                Err(error) => message(error.status(), &error.to_string()),
+            }
+        }
+        ("DELETE", ["admin", "upstreams", name]) => match backend.remove_upstream(name).await {
+            Ok(()) => HttpResponse::json(200, &json!({ "removed": name })),
+            Err(error) => message(error.status(), &error.to_string()),
+        },
         ("POST", ["admin", "upstreams", name, "refresh"]) => match backend.refresh(name).await {
             Some(status) => HttpResponse::json(200, &json!(status)),
             None => message(404, &format!("no upstream is named `{name}`")),
@@ -169,6 +214,7 @@ pub async fn handle(
         (
             _,
             ["admin", "upstreams"]
+            | ["admin", "upstreams", _]
             | ["admin", "upstreams", _, "refresh"]
             | ["admin", "audit"]
             | ["metrics"]
@@ -249,6 +295,20 @@ mod tests {
             (name == "a").then(|| UpstreamStatus::new(name, None, None, false, &Health::default()))
         }
 
+        async fn put_upstream(&self, name: &str, body: &[u8]) -> Result<(), ChangeError> {
+            match (name, body.is_empty()) {
+                ("a", _) => Err(ChangeError::Deployed(
+                    "`a` is configured in UPSTREAMS".into(),
+                )),
+                (_, true) => Err(ChangeError::Invalid("the body is empty".into())),
+                _ => Ok(()),
+            }
+        }
+
+        async fn remove_upstream(&self, name: &str) -> Result<(), ChangeError> {
+            Err(ChangeError::Unknown(name.to_owned()))
+        }
+
         async fn metrics(&self) -> Result<Metrics, String> {
             Ok(Metrics::new(0))
         }
@@ -316,6 +376,21 @@ mod tests {
         let request = request(method, token);
         refused(&request, &guard)
             .unwrap_or_else(|| block_on(handle(&request, path, query, &TwoUpstreams)))
+    }
+
+    #[test]
+    fn an_upstream_is_put_and_removed_with_the_status_of_what_went_wrong() {
+        assert_eq!(
+            serve("PUT", "/admin/upstreams/a", Some("t"), Some("t")).status,
+            409
+        );
+        assert_eq!(
+            serve("PUT", "/admin/upstreams/b", Some("t"), Some("t")).status,
+            400
+        );
+        let unknown = serve("DELETE", "/admin/upstreams/c", Some("t"), Some("t"));
+        assert_eq!(unknown.status, 404);
+        assert!(body(&unknown)["error"].as_str().unwrap().contains("`c`"));
     }
 
     #[test]

@@ -4,20 +4,24 @@
 //! configuration is broken (whose message may name an upstream's URL).
 
 use std::fmt::Display;
+use std::future::Future;
 
 use crate::protocol::http::{Body, HttpResponse};
 
 /// The backend `start` builds from the configuration, for a request the endpoint's guard did
 /// not turn away: `refusal` is that guard's answer, sent instead when there is one. A
 /// configuration `start` cannot read is answered 503 with its error, for the operator.
-pub fn admit<Backend, Error: Display>(
+pub async fn admit<Backend, Error: Display, Started>(
     refusal: Option<HttpResponse>,
-    start: impl FnOnce() -> Result<Backend, Error>,
-) -> Result<Backend, HttpResponse> {
+    start: impl FnOnce() -> Started,
+) -> Result<Backend, HttpResponse>
+where
+    Started: Future<Output = Result<Backend, Error>>,
+{
     if let Some(refusal) = refusal {
         return Err(refusal);
     }
-    start().map_err(|err| HttpResponse {
+    start().await.map_err(|err| HttpResponse {
         status: 503,
         headers: Vec::new(),
         body: Body::Complete(format!("The runner is misconfigured: {err}").into_bytes()),
@@ -30,6 +34,9 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
     use std::cell::Cell;
+
+    use futures::executor::block_on;
+    use futures::future::ready;
 
     use super::*;
     use crate::admin;
@@ -61,14 +68,15 @@ mod tests {
         let started = Cell::new(false);
         let start = || {
             started.set(true);
-            Err::<(), _>(MISCONFIGURED)
+            ready(Err::<(), _>(MISCONFIGURED))
         };
         for request in [post(None), post(Some("Bearer wrong"))] {
-            let refused = admit(http::refused(&request, &guard), start).unwrap_err();
+            let refused = block_on(admit(http::refused(&request, &guard), start)).unwrap_err();
             assert_eq!(refused.status, 401);
             assert!(!text(&refused).contains("crm"), "{}", text(&refused));
         }
-        let admin_refused = admit(admin::refused(&post(None), &guard), start).unwrap_err();
+        let admin_refused =
+            block_on(admit(admin::refused(&post(None), &guard), start)).unwrap_err();
         assert_eq!(admin_refused.status, 401);
         assert!(!text(&admin_refused).contains("crm"));
         assert!(!started.get(), "the configuration was never read");
@@ -78,9 +86,10 @@ mod tests {
     fn a_foreign_host_is_403_before_the_configuration_is_read() {
         let mut rebound = post(None);
         rebound.authority = "evil.example.com".into();
-        let refused = admit(http::refused(&rebound, &RequestGuard::default()), || {
-            Err::<(), _>(MISCONFIGURED)
-        })
+        let refused = block_on(admit(
+            http::refused(&rebound, &RequestGuard::default()),
+            || ready(Err::<(), _>(MISCONFIGURED)),
+        ))
         .unwrap_err();
         assert_eq!(refused.status, 403);
         assert!(!text(&refused).contains("crm"));
@@ -90,15 +99,18 @@ mod tests {
     fn an_admitted_caller_of_a_misconfigured_runner_is_told_what_is_wrong_with_503() {
         let guard = RequestGuard::new(None, None, Some("t0ken".into()));
         let request = post(Some("Bearer t0ken"));
-        let answer = admit(http::refused(&request, &guard), || {
-            Err::<(), _>(MISCONFIGURED)
-        });
+        let answer = block_on(admit(http::refused(&request, &guard), || {
+            ready(Err::<(), _>(MISCONFIGURED))
+        }));
         let response = answer.unwrap_err();
         assert_eq!(response.status, 503);
         assert_eq!(
             text(&response),
             format!("The runner is misconfigured: {MISCONFIGURED}")
         );
-        assert_eq!(admit(None, || Ok::<_, String>(7)).unwrap(), 7);
+        assert_eq!(
+            block_on(admit(None, || ready(Ok::<_, String>(7)))).unwrap(),
+            7
+        );
     }
 }

@@ -7,13 +7,14 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::names::{is_reserved_word, CONSOLE};
 
 mod access;
 mod access_keys;
 mod headers;
+pub mod runtime;
 mod tool_filter;
 
 pub use access::{AccessError, AccessPolicy, Grant, ACCESS_VAR};
@@ -28,10 +29,13 @@ const MAX_UPSTREAM_NAME_CHARS: usize = 32;
 pub const UPSTREAMS_VAR: &str = "UPSTREAMS";
 
 /// The whole runner configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunnerConfig {
-    /// The upstream MCP servers, in the order the operator listed them.
+    /// The upstream MCP servers, in the order the operator listed them: those of `UPSTREAMS`,
+    /// then those added at runtime.
     pub upstreams: Vec<UpstreamConfig>,
+    /// How many of `upstreams` come from `UPSTREAMS`.
+    pub deployed: usize,
 }
 
 /// How long the runner waits for one answer from an upstream unless its `timeoutMs` says else.
@@ -57,7 +61,7 @@ const MAX_RESULT_BYTES_RANGE: std::ops::RangeInclusive<u32> = 1024..=32 * 1024 *
 const MAX_CONCURRENT_CALLS_RANGE: std::ops::RangeInclusive<u32> = 1..=1000;
 
 /// One upstream MCP server.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UpstreamConfig {
     /// The namespace the upstream's tools appear under in TypeScript (`name.tool(...)`), and
@@ -91,7 +95,7 @@ pub struct UpstreamConfig {
 }
 
 /// The MCP transports the runner can speak to an upstream.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Transport {
     /// Streamable HTTP (protocol 2025-03-26 and later): one POST per message.
@@ -171,12 +175,21 @@ impl RunnerConfig {
                 ));
             }
         }
-        Ok(Self { upstreams })
+        Ok(Self {
+            deployed: upstreams.len(),
+            upstreams,
+        })
     }
 
     /// The upstream with this name, if configured.
     pub fn upstream(&self, name: &str) -> Option<&UpstreamConfig> {
         self.upstreams.iter().find(|u| u.name == name)
+    }
+
+    /// The names of the upstreams `UPSTREAMS` configures (not those added at runtime).
+    pub fn deployed_names(&self) -> Vec<String> {
+        let deployed = self.upstreams.iter().take(self.deployed);
+        deployed.map(|u| u.name.clone()).collect()
     }
 
     /// Every configured upstream name, in configuration order.

@@ -106,6 +106,17 @@ impl AccessPolicy {
         Ok(Self { rules: Some(rules) })
     }
 
+    /// Whether any entry names the upstream `name` (so it cannot go while the policy stays).
+    pub fn names(&self, name: &str) -> bool {
+        let Some(rules) = &self.rules else {
+            return false;
+        };
+        let mut all = std::iter::once(&rules.default)
+            .chain(rules.people.values())
+            .chain(rules.groups.values());
+        all.any(|rule| rule.contains_key(name))
+    }
+
     /// What `person` may use; `None` is a caller of a runner that asks for no sign-in.
     pub fn grant_for(&self, person: Option<&Person>) -> Grant {
         let Some(rules) = &self.rules else {

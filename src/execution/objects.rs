@@ -20,6 +20,8 @@ use crate::upstream::recent::RecentLists;
 
 /// The name of the one ledger object.
 const LEDGER_NAME: &str = "ledger";
+/// The name of the one registry object.
+const REGISTRY_NAME: &str = "registry";
 
 /// One of the runner's Durable Objects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +32,8 @@ pub enum Object<'a> {
     Upstream(&'a str),
     /// The one ledger (audit log and metrics).
     Ledger,
+    /// The one registry of upstreams added at runtime.
+    Registry,
 }
 
 impl Object<'_> {
@@ -39,6 +43,7 @@ impl Object<'_> {
             Object::Session(_) => "SESSION_OBJECTS",
             Object::Upstream(_) => "UPSTREAM_OBJECTS",
             Object::Ledger => "LEDGER",
+            Object::Registry => "REGISTRY",
         }
     }
 
@@ -47,6 +52,7 @@ impl Object<'_> {
         match self {
             Object::Session(name) | Object::Upstream(name) => name,
             Object::Ledger => LEDGER_NAME,
+            Object::Registry => REGISTRY_NAME,
         }
     }
 }

@@ -4,8 +4,10 @@
 use futures::future::join_all;
 
 use super::{Runner, Services};
-use crate::admin::{AdminBackend, OAuthClient, OAuthGrant, PersonView, Revocation};
+use crate::admin::{AdminBackend, ChangeError, OAuthClient, OAuthGrant, PersonView, Revocation};
 use crate::audit::{ExecutionAudit, LedgerCommand};
+use crate::config::runtime::{AddError, RegistryCommand};
+use crate::config::RunnerConfig;
 use crate::execution::objects::Object;
 use crate::metrics::Metrics;
 use crate::protocol::person::{Person, ACCESS_KEY_PREFIX};
@@ -39,6 +41,55 @@ impl<S: Services> AdminBackend for Runner<S> {
 
     async fn metrics(&self) -> Result<Metrics, String> {
         self.ledger_metrics().await
+    }
+
+    async fn put_upstream(&self, name: &str, body: &[u8]) -> Result<(), ChangeError> {
+        let text = std::str::from_utf8(body)
+            .map_err(|_| ChangeError::Invalid("the body is not UTF-8 JSON".into()))?;
+        let upstream =
+            RunnerConfig::addable(text, &self.config.deployed_names()).map_err(|e| match e {
+                AddError::Configured(_) => ChangeError::Deployed(e.to_string()),
+                other => ChangeError::Invalid(other.to_string()),
+            })?;
+        if upstream.name != name {
+            return Err(ChangeError::Invalid(format!(
+                "the body names `{}`, the path `{name}`",
+                upstream.name
+            )));
+        }
+        let _saved: bool = self
+            .services
+            .ask(Object::Registry, &RegistryCommand::Put { upstream })
+            .await
+            .map_err(ChangeError::Unavailable)?;
+        self.forget(name).await;
+        Ok(())
+    }
+
+    async fn remove_upstream(&self, name: &str) -> Result<(), ChangeError> {
+        if self.config.deployed_names().iter().any(|n| n == name) {
+            return Err(ChangeError::Deployed(format!(
+                "`{name}` is configured in UPSTREAMS; remove it there and deploy"
+            )));
+        }
+        if self.access.names(name) {
+            return Err(ChangeError::Deployed(format!(
+                "the ACCESS policy names `{name}`; change it first"
+            )));
+        }
+        let command = RegistryCommand::Remove {
+            name: name.to_owned(),
+        };
+        let removed: bool = self
+            .services
+            .ask(Object::Registry, &command)
+            .await
+            .map_err(ChangeError::Unavailable)?;
+        if !removed {
+            return Err(ChangeError::Unknown(name.to_owned()));
+        }
+        self.forget(name).await;
+        Ok(())
     }
 
     async fn person(&self, id: &str) -> Result<PersonView, String> {
@@ -129,6 +180,20 @@ impl<S: Services> Runner<S> {
         let error = UpstreamError::unreachable(failure);
         health.record_failure(self.services.now_ms(), &error);
         UpstreamStatus::new(name, None, None, false, &health)
+    }
+
+    /// Tells the object of upstream `name` to forget it, so the next request reads the
+    /// configuration again; an object that fails to hear it restarts knowing nothing anyway.
+    async fn forget(&self, name: &str) {
+        let forgotten: Result<UpstreamAnswer, String> = self
+            .services
+            .ask(Object::Upstream(name), &UpstreamCommand::Forget)
+            .await;
+        if let Err(e) = forgotten {
+            self.services.log(&format!(
+                "the object of upstream `{name}` did not forget it: {e}"
+            ));
+        }
     }
 
     /// The sessions of the person `id` that are still open, newest first; those found gone

@@ -4,6 +4,7 @@
 //! runner.
 
 use std::fmt::Display;
+use std::future::Future;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -55,12 +56,15 @@ pub struct Arrival {
 /// Answers `arrival`. `setting` reads a Worker variable or secret; `start` makes the runner for
 /// a person asking for some upstreams (the configuration is read only for a request the guard
 /// let through); `log` tells the operator.
-pub async fn serve<S: Services + 'static, E: Display>(
+pub async fn serve<S: Services + 'static, E: Display, Started>(
     arrival: Arrival,
     setting: impl Fn(&str) -> Option<String>,
-    start: impl FnOnce(Option<Person>, Option<String>) -> Result<Runner<S>, E>,
+    start: impl FnOnce(Option<Person>, Option<String>) -> Started,
     log: impl Fn(LogLevel, &str),
-) -> HttpResponse {
+) -> HttpResponse
+where
+    Started: Future<Output = Result<Runner<S>, E>>,
+{
     let Arrival {
         endpoint,
         request,
@@ -96,9 +100,11 @@ pub async fn serve<S: Services + 'static, E: Display>(
         url::form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes())
             .find(|(name, _)| name == UPSTREAMS_PARAMETER)
             .map(|(_, value)| value.into_owned());
-    let started = admit(refusal, || {
-        start(person, requested_upstreams).inspect_err(|err| log(LogLevel::Error, &err.to_string()))
-    });
+    let started = admit(refusal, || async {
+        let started = start(person, requested_upstreams).await;
+        started.inspect_err(|err| log(LogLevel::Error, &err.to_string()))
+    })
+    .await;
     let runner = match started {
         Err(response) => return response,
         Ok(runner) => Rc::new(runner),

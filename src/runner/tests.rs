@@ -14,9 +14,11 @@ use rmcp::model::{CallToolRequestParams, ProtocolVersion, RequestId};
 use serde_json::{json, Value};
 
 use super::*;
-use crate::admin::{AdminBackend, OAuthClient, OAuthGrant};
+use crate::admin::{AdminBackend, ChangeError, OAuthClient, OAuthGrant};
 use crate::audit::LedgerCommand;
 use crate::codemode::catalog::{Catalog, UpstreamTools};
+use crate::config::runtime::{self, RegistryStore};
+use crate::config::UpstreamConfig;
 use crate::execution::objects::Objects;
 use crate::execution::{IsolateRun, SandboxError};
 use crate::mcp::ServerBackend;
@@ -33,6 +35,21 @@ pub(super) struct FakeServices {
     oauth_grants: RefCell<Vec<(String, OAuthGrant)>>,
     /// The OAuth layer's clients.
     oauth_clients: RefCell<Vec<OAuthClient>>,
+    /// The upstreams added at runtime.
+    registry: RefCell<Vec<UpstreamConfig>>,
+}
+
+impl RegistryStore for FakeServices {
+    type Error = std::convert::Infallible;
+
+    fn load(&self) -> Result<Vec<UpstreamConfig>, Self::Error> {
+        Ok(self.registry.borrow().clone())
+    }
+
+    fn save(&self, upstreams: &[UpstreamConfig]) -> Result<(), Self::Error> {
+        *self.registry.borrow_mut() = upstreams.to_vec();
+        Ok(())
+    }
 }
 
 impl FakeServices {
@@ -90,6 +107,10 @@ impl<'s> Objects for &'s FakeServices {
             Object::Session(id) => self.session(id, serde_json::from_str(&command).unwrap()),
             Object::Upstream(name) => Err(format!("the object of {name} is gone")),
             Object::Ledger => self.ledger(serde_json::from_str(&command).unwrap()),
+            Object::Registry => {
+                let answer = runtime::answer(*self, serde_json::from_str(&command).unwrap());
+                Ok(answer.unwrap())
+            }
         };
         ready(answer.map(|value| value.to_string()))
     }
@@ -474,4 +495,39 @@ fn revoking_a_person_revokes_their_grants_and_ends_their_sessions() {
     let after = block_on(operator.person("key:alice")).unwrap();
     assert!(after.sessions.is_empty() && after.oauth_grants.is_empty());
     assert_eq!(after.grant, json!("everything"));
+}
+
+#[test]
+fn the_operator_adds_changes_and_removes_an_upstream_but_not_a_deployed_one() {
+    let services = FakeServices::default();
+    let operator = runner(&services, None, None);
+    let linear = br#"{"name": "linear", "url": "https://mcp.linear.app/mcp"}"#;
+    block_on(operator.put_upstream("linear", linear)).unwrap();
+    let moved = br#"{"name": "linear", "url": "https://mcp2.linear.app/mcp"}"#;
+    block_on(operator.put_upstream("linear", moved)).unwrap();
+    assert_eq!(services.registry.borrow().len(), 1);
+    assert_eq!(
+        services.registry.borrow()[0].url,
+        "https://mcp2.linear.app/mcp"
+    );
+
+    let deployed = br#"{"name": "memory", "url": "https://x/mcp"}"#;
+    let refused = block_on(operator.put_upstream("memory", deployed)).unwrap_err();
+    assert!(matches!(refused, ChangeError::Deployed(_)), "{refused:?}");
+    let mismatched = block_on(operator.put_upstream("other", linear)).unwrap_err();
+    assert!(
+        matches!(mismatched, ChangeError::Invalid(_)),
+        "{mismatched:?}"
+    );
+    assert!(matches!(
+        block_on(operator.remove_upstream("memory")),
+        Err(ChangeError::Deployed(_))
+    ));
+
+    block_on(operator.remove_upstream("linear")).unwrap();
+    assert!(services.registry.borrow().is_empty());
+    assert_eq!(
+        block_on(operator.remove_upstream("linear")),
+        Err(ChangeError::Unknown("linear".into()))
+    );
 }

@@ -154,7 +154,8 @@ impl BridgeReply {
             UpstreamAnswer::Tools { .. }
             | UpstreamAnswer::Pending { .. }
             | UpstreamAnswer::Cancelled { .. }
-            | UpstreamAnswer::Status { .. } => refuse(
+            | UpstreamAnswer::Status { .. }
+            | UpstreamAnswer::Forgotten => refuse(
                 ToolErrorKind::UpstreamProtocolError,
                 "the upstream's object answered out of turn".into(),
             ),

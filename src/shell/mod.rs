@@ -20,6 +20,7 @@ mod ledger_object;
 mod loader;
 mod objects;
 mod platform;
+mod registry_object;
 mod services;
 mod session_object;
 mod signin;

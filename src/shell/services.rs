@@ -8,10 +8,14 @@ use worker::{Context, Env};
 
 use super::js::{call_async, describe, property};
 
+use super::objects::send;
 use crate::admin::{OAuthClient, OAuthGrant};
+use crate::config::runtime::RegistryCommand;
+use crate::config::UpstreamConfig;
 use crate::config::{
     AccessError, AccessPolicy, ConfigError, RunnerConfig, ACCESS_VAR, UPSTREAMS_VAR,
 };
+use crate::execution::objects::Object;
 use crate::protocol::person::Person;
 use crate::runner::{Runner, Services};
 use crate::sandbox::limits::{ExecutionLimits, LimitsError};
@@ -28,6 +32,9 @@ pub(crate) enum StartError {
     Limits(#[from] LimitsError),
     #[error(transparent)]
     Access(#[from] AccessError),
+    /// The registry of runtime upstreams could not be read.
+    #[error("the registry of added upstreams could not be read: {0}")]
+    Registry(String),
 }
 
 /// One request's bindings and context.
@@ -39,13 +46,13 @@ pub(crate) struct WorkerServices {
 
 /// The runner for one request from `person`, asking with the URL's `upstreams` parameter for
 /// `requested_upstreams`.
-pub(crate) fn start(
+pub(crate) async fn start(
     env: Env,
     ctx: Context,
     person: Option<Person>,
     requested_upstreams: Option<String>,
 ) -> Result<Runner<WorkerServices>, StartError> {
-    let (config, access) = operator_policy(&env)?;
+    let (config, access) = operator_policy(&env).await?;
     let limits = match env.var(LIMITS_VAR) {
         Ok(text) => ExecutionLimits::from_json(&text.to_string())?,
         Err(_) => ExecutionLimits::default(),
@@ -61,14 +68,23 @@ pub(crate) fn start(
     ))
 }
 
-/// The upstreams (`UPSTREAMS`) and who may use them (`ACCESS`).
-pub(crate) fn operator_policy(env: &Env) -> Result<(RunnerConfig, AccessPolicy), StartError> {
+/// The upstreams (`UPSTREAMS`, then those added at runtime) and who may use them (`ACCESS`).
+pub(crate) async fn operator_policy(env: &Env) -> Result<(RunnerConfig, AccessPolicy), StartError> {
     let config = match env.var(UPSTREAMS_VAR) {
         Ok(text) => RunnerConfig::from_json(&text.to_string())?,
-        Err(_) => RunnerConfig {
-            upstreams: Vec::new(),
-        },
+        Err(_) => RunnerConfig::default(),
     };
+    let command = serde_json::to_string(&RegistryCommand::List).unwrap_or_default();
+    let registry = async {
+        send(env, Object::Registry, command)
+            .await?
+            .json::<Vec<UpstreamConfig>>()
+            .await
+    };
+    let added = registry
+        .await
+        .map_err(|e| StartError::Registry(e.to_string()))?;
+    let config = config.with_added(&added);
     let access = env.var(ACCESS_VAR).ok().map(|text| text.to_string());
     let access = AccessPolicy::from_json(access.as_deref(), &config.upstream_names())?;
     Ok((config, access))

@@ -35,7 +35,7 @@ pub(crate) async fn serve(
         let value = env.var(name).or_else(|_| env.secret(name));
         value.ok().map(|value| value.to_string())
     });
-    let (policy, provider) = match (operator_policy(env), provider) {
+    let (policy, provider) = match (operator_policy(env).await, provider) {
         (Ok(policy), Ok(provider)) => (policy, provider),
         (Err(e), _) => return misconfigured(&e.to_string()),
         (_, Err(e)) => return misconfigured(&e.to_string()),

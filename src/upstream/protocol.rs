@@ -48,6 +48,10 @@ pub enum UpstreamCommand {
     Status,
     /// Drop the cached tool list and fetch it again, then report health.
     Refresh,
+    /// Forget the upstream as configured, its tool list and its checkers: the operator changed
+    /// or removed it, so the next command reads the configuration again; answers
+    /// [`UpstreamAnswer::Forgotten`].
+    Forget,
 }
 
 /// What the object answers.
@@ -96,4 +100,6 @@ pub enum UpstreamAnswer {
         /// Its health and cache.
         report: UpstreamStatus,
     },
+    /// The object forgot the upstream (see [`UpstreamCommand::Forget`]).
+    Forgotten,
 }

@@ -21,24 +21,20 @@ pub struct Target {
 }
 
 impl Target {
-    /// Upstream `name` of the configuration `config_json`, under the policy `access_json`
-    /// (`ACCESS`), its secrets read with `lookup`.
+    /// Upstream `name` of `config`, under the operator's policy `access`, its secrets read
+    /// with `lookup`.
     pub fn configured(
-        config_json: &str,
-        access_json: Option<&str>,
+        config: &RunnerConfig,
+        access: AccessPolicy,
         name: &str,
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, UpstreamError> {
         let misconfigured = |detail: String| UpstreamError::Misconfigured { detail };
-        let config =
-            RunnerConfig::from_json(config_json).map_err(|e| misconfigured(e.to_string()))?;
         let upstream = config
             .upstream(name)
             .ok_or_else(|| misconfigured(format!("no upstream is named `{name}`")))?;
         let headers = upstream
             .resolved_headers(&lookup)
-            .map_err(|e| misconfigured(e.to_string()))?;
-        let access = AccessPolicy::from_json(access_json, &config.upstream_names())
             .map_err(|e| misconfigured(e.to_string()))?;
         Ok(Self {
             secrets: upstream.secrets(&lookup),

@@ -12,7 +12,7 @@ import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
 
 import { example } from "../support/markdown.mjs";
-import { connectTypeScript } from "../support/mcp.mjs";
+import { adminRequest, connectTypeScript } from "../support/mcp.mjs";
 import { ROOT, startStack } from "../support/stack.mjs";
 
 const README_URL = "http://127.0.0.1:8787/mcp";
@@ -102,6 +102,17 @@ describe("README examples", () => {
     } finally {
       await client.close();
     }
+  });
+
+  test("the runtime upstream examples add and remove an upstream", async () => {
+    const [put, remove] = commands(example("add-upstream")).map((c) => c.replaceAll("http://127.0.0.1:8787", stack.base));
+    const run = async (command) => JSON.parse((await promisify(execFile)("bash", ["-c", command], {
+      env: { ...process.env, ADMIN_TOKEN: "readme-admin-token" },
+    })).stdout);
+    assert.deepEqual(await run(put), { saved: "docs" });
+    const { text } = await adminRequest(stack.base, "readme-admin-token", "/admin/upstreams");
+    assert.ok(JSON.parse(text).upstreams.some((u) => u.name === "docs"));
+    assert.deepEqual(await run(remove), { removed: "docs" });
   });
 
   test("the people examples show and revoke a person", async () => {

@@ -11,8 +11,9 @@ use std::rc::Rc;
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
 
 use super::objects::call_answer;
-use crate::config::{ACCESS_VAR, UPSTREAMS_VAR};
+use super::services::operator_policy;
 use crate::sandbox::protocol::BridgeReply;
+use crate::upstream::client::UpstreamError;
 use crate::upstream::health::CachedTools;
 use crate::upstream::keeper::{ToolStore, UpstreamKeeper};
 use crate::upstream::protocol::UpstreamCommand;
@@ -57,16 +58,15 @@ impl DurableObject for UpstreamObject {
         let command: UpstreamCommand = req.json().await?;
         let is_call = matches!(command, UpstreamCommand::CallTool { .. });
         let env = &self.env;
-        let configure = || {
-            let config = env.var(UPSTREAMS_VAR).map(|v| v.to_string());
-            let access = env.var(ACCESS_VAR).ok().map(|v| v.to_string());
+        let configure = || async {
+            let (config, access) =
+                operator_policy(env)
+                    .await
+                    .map_err(|e| UpstreamError::Misconfigured {
+                        detail: e.to_string(),
+                    })?;
             let lookup = |secret: &str| env.secret(secret).ok().map(|s| s.to_string());
-            Target::configured(
-                &config.unwrap_or_default(),
-                access.as_deref(),
-                &name,
-                lookup,
-            )
+            Target::configured(&config, access, &name, lookup)
         };
         let answer = self.keeper.answer_configured(configure, command).await;
         if is_call {

@@ -99,15 +99,23 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
 impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
     /// What the upstream's object answers to `command` about the upstream `configure` reads
     /// from the configuration and secrets, the first time only (a failure is not kept).
-    pub async fn answer_configured(
+    pub async fn answer_configured<F: Future<Output = Result<Target, UpstreamError>>>(
         self: &Rc<Self>,
-        configure: impl FnOnce() -> Result<Target, UpstreamError>,
+        configure: impl FnOnce() -> F,
         command: UpstreamCommand,
     ) -> UpstreamAnswer {
+        if command == UpstreamCommand::Forget {
+            // Nothing to read: what is forgotten is read again at the next command.
+            self.forget();
+            return UpstreamAnswer::Forgotten;
+        }
         let configured = self.target.borrow().clone();
-        let target = match configured.map_or_else(|| configure().map(Rc::new), Ok) {
-            Ok(target) => target,
-            Err(error) => return UpstreamAnswer::Failed { error },
+        let target = match configured {
+            Some(target) => target,
+            None => match configure().await {
+                Ok(target) => Rc::new(target),
+                Err(error) => return UpstreamAnswer::Failed { error },
+            },
         };
         *self.target.borrow_mut() = Some(Rc::clone(&target));
         self.answer(&target, command).await
@@ -149,6 +157,10 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
                 UpstreamAnswer::Cancelled {
                     calls: u32::try_from(calls).unwrap_or(u32::MAX),
                 }
+            }
+            UpstreamCommand::Forget => {
+                self.forget();
+                UpstreamAnswer::Forgotten
             }
             UpstreamCommand::Status => UpstreamAnswer::Status {
                 report: self.status(target).await,
@@ -278,6 +290,17 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
             Ok(result) => UpstreamAnswer::ToolResult { result },
             Err(error) => UpstreamAnswer::Failed { error },
         }
+    }
+
+    /// Forgets the upstream as configured, its tool list (the stored one is only refreshed
+    /// behind the next answer) and its checkers.
+    fn forget(&self) {
+        self.target.borrow_mut().take();
+        self.cache.borrow_mut().take();
+        self.cache_loaded.set(true);
+        self.stale.set(true);
+        self.checkers.borrow_mut().clear();
+        self.fetching.borrow_mut().take();
     }
 
     /// A [`Stop`] for one call of `execution`, fired by [`UpstreamCommand::Cancel`].

@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use futures::executor::block_on;
-use futures::future::join;
+use futures::future::{join, ready, Ready};
 use rmcp::model::Tool;
 use serde_json::{json, Value};
 
@@ -263,9 +263,9 @@ fn the_upstream_is_configured_at_first_use_and_kept_but_a_failure_is_not() {
         reason: "stopped".into(),
     };
     let misconfigured = || {
-        Err(UpstreamError::Misconfigured {
+        ready(Err(UpstreamError::Misconfigured {
             detail: "no upstream is named `fake`".into(),
-        })
+        }))
     };
     let failed = block_on(keeper.answer_configured(misconfigured, cancel()));
     assert!(
@@ -273,9 +273,10 @@ fn the_upstream_is_configured_at_first_use_and_kept_but_a_failure_is_not() {
         "{failed:?}"
     );
     let stopped = UpstreamAnswer::Cancelled { calls: 0 };
-    let first = block_on(keeper.answer_configured(|| Ok(configured(json!({}))), cancel()));
+    let first = block_on(keeper.answer_configured(|| ready(Ok(configured(json!({})))), cancel()));
     assert_eq!(first, stopped);
-    let kept = block_on(keeper.answer_configured(|| panic!("configured again"), cancel()));
+    let kept =
+        block_on(keeper.answer_configured(|| -> Ready<_> { panic!("configured again") }, cancel()));
     assert_eq!(kept, stopped);
 }
 
@@ -304,4 +305,35 @@ fn the_object_refuses_a_call_the_persons_grant_does_not_allow() {
         );
     }
     assert_eq!(sent(&http, "tools/call"), 0, "nothing reached the upstream");
+}
+
+#[test]
+fn a_forgotten_upstream_is_configured_again_and_its_list_fetched_anew() {
+    let http = Rc::new(FakeHttp::default());
+    http.replies
+        .borrow_mut()
+        .push_back(listing(&[tool("echo", "Echo.")]));
+    http.replies
+        .borrow_mut()
+        .push_back(listing(&[tool("echo", "Echo."), tool("add", "Add.")]));
+    let keeper = keeper(&http, &MemoryStore::default());
+    let list = |configured_again: &Cell<u32>| {
+        block_on(keeper.answer_configured(
+            || {
+                configured_again.set(configured_again.get() + 1);
+                ready(Ok(configured(json!({}))))
+            },
+            UpstreamCommand::ListTools,
+        ))
+    };
+    let configurations = Cell::new(0);
+    assert_eq!(names(&list(&configurations)), ["echo"]);
+    let forgotten = block_on(keeper.answer_configured(
+        || -> Ready<_> { panic!("not read") },
+        UpstreamCommand::Forget,
+    ));
+    assert_eq!(forgotten, UpstreamAnswer::Forgotten);
+    assert_eq!(names(&list(&configurations)), ["echo", "add"]);
+    assert_eq!(configurations.get(), 2, "the configuration was read again");
+    assert_eq!(sent(&http, "tools/list"), 2);
 }
