@@ -6,17 +6,13 @@
 
 use std::future::Future;
 
-use futures::future::ready;
-use futures::StreamExt;
 use js_sys::JsString;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use worker::{web_sys, Env, Method, Request, RequestInit, Response};
 
 use super::js::describe;
-use super::services::WorkerServices;
-use crate::execution::objects::{Object, Objects};
-use crate::protocol::http::EventStream;
+use crate::execution::objects::Object;
 use crate::sandbox::gate::HeldReply;
 use crate::sandbox::protocol::{BridgeReply, ToolErrorKind};
 
@@ -37,31 +33,6 @@ pub(crate) fn send(
         .and_then(|n| n.get_by_name(object.name()));
     let request = Request::new_with_init(&url, &init);
     async move { stub?.fetch_with_request(request?).await }
-}
-
-impl Objects for WorkerServices {
-    fn send_json(
-        &self,
-        object: Object<'_>,
-        command: String,
-    ) -> impl Future<Output = Result<String, String>> + 'static + use<> {
-        let sent = send(&self.env, object, command);
-        async move {
-            let mut answer = sent.await.map_err(|e| e.to_string())?;
-            answer.text().await.map_err(|e| e.to_string())
-        }
-    }
-
-    async fn open_json(&self, object: Object<'_>, command: String) -> Result<EventStream, String> {
-        let sent = send(&self.env, object, command).await;
-        let frames = sent.and_then(|mut answer| answer.stream());
-        // A broken stream ends; a GET stream's client reconnects with a new GET.
-        Ok(frames
-            .map_err(|e| e.to_string())?
-            .take_while(|frame| ready(frame.is_ok()))
-            .filter_map(|frame| ready(frame.ok()))
-            .boxed_local())
-    }
 }
 
 /// The header of an upstream object's answer to a call that names the call's error class;

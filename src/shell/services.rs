@@ -1,7 +1,12 @@
 //! The Worker as the runner's [`Services`] (an execution's platform, in [`super::platform`],
-//! and the runner's objects, in [`super::objects`]); and making the [`Runner`] of one request
-//! from the configuration and limits in the Worker's variables.
+//! and the runner's objects, reached with [`super::objects::send`]); and making the [`Runner`]
+//! of one request from the configuration (`UPSTREAMS`, the registry's added upstreams,
+//! `ACCESS`) and limits in the Worker's variables.
 
+use std::future::Future;
+
+use futures::future::ready;
+use futures::StreamExt;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsValue;
 use worker::{Context, Env};
@@ -15,7 +20,8 @@ use crate::config::UpstreamConfig;
 use crate::config::{
     AccessError, AccessPolicy, ConfigError, RunnerConfig, ACCESS_VAR, UPSTREAMS_VAR,
 };
-use crate::execution::objects::Object;
+use crate::execution::objects::{Object, Objects};
+use crate::protocol::http::EventStream;
 use crate::protocol::person::Person;
 use crate::runner::{Runner, Services};
 use crate::sandbox::limits::{ExecutionLimits, LimitsError};
@@ -153,5 +159,30 @@ impl Services for WorkerServices {
             .await
             .map_err(|e| describe(&e))?;
         Ok(true)
+    }
+}
+
+impl Objects for WorkerServices {
+    fn send_json(
+        &self,
+        object: Object<'_>,
+        command: String,
+    ) -> impl Future<Output = Result<String, String>> + 'static + use<> {
+        let sent = send(&self.env, object, command);
+        async move {
+            let mut answer = sent.await.map_err(|e| e.to_string())?;
+            answer.text().await.map_err(|e| e.to_string())
+        }
+    }
+
+    async fn open_json(&self, object: Object<'_>, command: String) -> Result<EventStream, String> {
+        let sent = send(&self.env, object, command).await;
+        let frames = sent.and_then(|mut answer| answer.stream());
+        // A broken stream ends; a GET stream's client reconnects with a new GET.
+        Ok(frames
+            .map_err(|e| e.to_string())?
+            .take_while(|frame| ready(frame.is_ok()))
+            .filter_map(|frame| ready(frame.ok()))
+            .boxed_local())
     }
 }
