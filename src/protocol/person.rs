@@ -24,8 +24,9 @@ pub struct Person {
 /// What the OAuth layer in front of the Worker tells it about a request it let through (the
 /// request's `ctx.props`): the person its grant belongs to, or nothing when the request
 /// presented a bearer token the OAuth layer did not issue, which the runner then checks as an
-/// access key itself.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+/// access key itself. The runner completes every authorization with these props, and files
+/// them as the grant's metadata.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedIn {
     /// The person the token's grant was issued to.
     #[serde(default)]

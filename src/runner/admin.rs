@@ -10,9 +10,9 @@ use crate::config::runtime::{AddError, RegistryCommand};
 use crate::config::RunnerConfig;
 use crate::execution::objects::Object;
 use crate::metrics::Metrics;
-use crate::protocol::person::{Person, ACCESS_KEY_PREFIX};
+use crate::protocol::person::{Person, SignedIn, ACCESS_KEY_PREFIX};
 use crate::session::{SessionCommand, SessionRecord};
-use crate::signin::{grant_user_id, GrantProps};
+use crate::signin::grant_user_id;
 use crate::upstream::client::UpstreamError;
 use crate::upstream::health::{Health, UpstreamStatus};
 use crate::upstream::protocol::{UpstreamAnswer, UpstreamCommand};
@@ -93,7 +93,7 @@ impl<S: Services> AdminBackend for Runner<S> {
     }
 
     async fn person(&self, id: &str) -> Result<PersonView, String> {
-        let oauth_grants = self.services.oauth_grants(&grant_user_id_of(id)).await?;
+        let oauth_grants = self.services.oauth_grants(&grant_user_id(id)).await?;
         let person = known_person(id, &oauth_grants);
         Ok(PersonView {
             person: id.to_owned(),
@@ -104,7 +104,7 @@ impl<S: Services> AdminBackend for Runner<S> {
     }
 
     async fn revoke_person(&self, id: &str) -> Result<Revocation, String> {
-        let user_id = grant_user_id_of(id);
+        let user_id = grant_user_id(id);
         let grants = self.services.oauth_grants(&user_id).await?;
         for grant in &grants {
             self.services
@@ -136,16 +136,6 @@ impl<S: Services> AdminBackend for Runner<S> {
     }
 }
 
-/// The id the OAuth layer files the grants of the person `id` under.
-fn grant_user_id_of(id: &str) -> String {
-    grant_user_id(&Person {
-        id: id.to_owned(),
-        name: String::new(),
-        email: None,
-        groups: Vec::new(),
-    })
-}
-
 /// The person `id` as well as the runner knows them: an access key's holder by name; someone
 /// the identity provider signed in as their newest grant recorded them (email and groups).
 fn known_person(id: &str, grants: &[OAuthGrant]) -> Person {
@@ -155,9 +145,10 @@ fn known_person(id: &str, grants: &[OAuthGrant]) -> Person {
     let recorded = grants
         .iter()
         .rev()
-        .find_map(|grant| serde_json::from_value::<GrantProps>(grant.metadata.clone()).ok());
+        .find_map(|grant| serde_json::from_value::<SignedIn>(grant.metadata.clone()).ok())
+        .and_then(|props| props.person);
     match recorded {
-        Some(props) if props.person.id == id => props.person,
+        Some(person) if person.id == id => person,
         _ => Person {
             id: id.to_owned(),
             name: id.to_owned(),

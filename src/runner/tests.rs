@@ -448,7 +448,7 @@ fn oauth_grant(id: &str, client: &str, person: &Person) -> OAuthGrant {
 fn the_operator_sees_a_persons_grant_clients_and_open_sessions() {
     let services = FakeServices::default();
     let carol = Person::signed_in("c-1", Some("carol@example.com".into()), vec!["eng".into()]);
-    let user = crate::signin::grant_user_id(&carol);
+    let user = crate::signin::grant_user_id(&carol.id);
     services
         .oauth_grants
         .borrow_mut()
@@ -480,7 +480,7 @@ fn the_operator_sees_a_persons_grant_clients_and_open_sessions() {
 fn revoking_a_person_revokes_their_grants_and_ends_their_sessions() {
     let services = FakeServices::default();
     let alice = Person::access_key("alice");
-    let user = crate::signin::grant_user_id(&alice);
+    let user = crate::signin::grant_user_id(&alice.id);
     services
         .oauth_grants
         .borrow_mut()

@@ -10,12 +10,12 @@ use super::js::{call_async, describe, property, random_uuid, to_js};
 use super::services::operator_policy;
 use super::upstream_object::WorkerHttp;
 use crate::config::AccessKeys;
-use crate::protocol::person::Person;
+use crate::protocol::person::{Person, SignedIn};
 use crate::signin::flow::{Answer, OAuthLayer, SignIn, StepError};
 use crate::signin::oidc::OidcConfig;
 use crate::signin::page::{error_page, ClientView};
 use crate::signin::{
-    grant_user_id, AuthRequest, GrantProps, Pending, AUTHORIZE_PATH, CALLBACK_PATH, CONFIRM_PATH,
+    grant_user_id, AuthRequest, Pending, AUTHORIZE_PATH, CALLBACK_PATH, CONFIRM_PATH,
 };
 
 /// Serves a request to one of the sign-in paths; `keys` are the operator's access keys.
@@ -152,12 +152,12 @@ impl OAuthLayer for JsLayer<'_> {
     }
 
     async fn complete(&self, request: &JsValue, person: &Person) -> Result<String, JsValue> {
-        let props = to_js(&GrantProps {
-            person: person.clone(),
+        let props = to_js(&SignedIn {
+            person: Some(person.clone()),
         })?;
         let options = object(&[
             ("request", request.clone()),
-            ("userId", grant_user_id(person).into()),
+            ("userId", grant_user_id(&person.id).into()),
             ("metadata", props.clone()),
             ("scope", field(request, "scope")?),
             ("props", props),

@@ -116,14 +116,6 @@ pub fn denied_redirect(request: &AuthRequest) -> Option<String> {
     Some(url.into())
 }
 
-/// What the runner completes an authorization with: the person, carried encrypted in every
-/// token of the grant and read back as [`SignedIn`](crate::protocol::person::SignedIn).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GrantProps {
-    /// Who signed in.
-    pub person: Person,
-}
-
 /// What a sign-in transaction carries between steps, sealed by the OAuth layer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -142,10 +134,10 @@ pub enum Pending {
     },
 }
 
-/// The id the OAuth layer files `person`'s grants under. It splits its tokens on `:`, so the
-/// person's id is percent-encoded (`key:alice` is `key%3Aalice`).
-pub fn grant_user_id(person: &Person) -> String {
-    person.id.replace('%', "%25").replace(':', "%3A")
+/// The id the OAuth layer files the grants of the person `person_id` under. It splits its
+/// tokens on `:`, so the id is percent-encoded (`key:alice` is `key%3Aalice`).
+pub fn grant_user_id(person_id: &str) -> String {
+    person_id.replace('%', "%25").replace(':', "%3A")
 }
 
 /// The upstreams `person` will reach, in configuration order.

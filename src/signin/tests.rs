@@ -60,13 +60,16 @@ fn a_denial_goes_back_to_the_registered_redirect_with_state_and_issuer() {
 
 #[test]
 fn a_grant_user_id_never_holds_the_separator_the_oauth_layer_splits_on() {
-    assert_eq!(grant_user_id(&Person::access_key("alice")), "key%3Aalice");
+    assert_eq!(
+        grant_user_id(&Person::access_key("alice").id),
+        "key%3Aalice"
+    );
     let odd = Person::signed_in("a:b%3Ac", None, vec![]);
-    let id = grant_user_id(&odd);
+    let id = grant_user_id(&odd.id);
     assert!(!id.contains(':'));
     assert_ne!(
         id,
-        grant_user_id(&Person::signed_in("a%3Ab:c", None, vec![]))
+        grant_user_id(&Person::signed_in("a%3Ab:c", None, vec![]).id)
     );
 }
 
