@@ -18,6 +18,7 @@ pub mod client;
 pub mod error;
 pub mod health;
 pub mod keeper;
+pub mod oauth;
 pub mod protocol;
 pub mod queue;
 pub mod recent;
