@@ -12,15 +12,19 @@ use serde::{Deserialize, Serialize};
 use crate::names::{is_reserved_word, CONSOLE};
 
 mod access;
+mod accounts;
 mod access_keys;
 mod headers;
 pub mod runtime;
 mod tool_filter;
+mod upstream_auth;
 
 pub use access::{AccessError, AccessPolicy, Grant, ACCESS_VAR};
+pub use accounts::{account_of_object, Accounts};
 pub use access_keys::AccessKeys;
 use headers::secret_names;
 pub use tool_filter::ToolFilter;
+pub use upstream_auth::{OAuthConfig, Per, UpstreamAuth, PUBLIC_URL_VAR};
 
 /// Longest accepted upstream name; names become TypeScript namespaces the model types out.
 const MAX_UPSTREAM_NAME_CHARS: usize = 32;
@@ -92,6 +96,9 @@ pub struct UpstreamConfig {
     /// order. For servers that lose writes under parallel calls. No limit when absent.
     #[serde(default)]
     pub max_concurrent_calls: Option<u32>,
+    /// How the runner signs in to the upstream, when it accepts only OAuth.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<UpstreamAuth>,
 }
 
 /// The MCP transports the runner can speak to an upstream.
@@ -265,9 +272,37 @@ impl UpstreamConfig {
             within_range(calls, &MAX_CONCURRENT_CALLS_RANGE)
                 .map_err(|problem| invalid(index, "maxConcurrentCalls", problem))?;
         }
+        if let Some(UpstreamAuth::OAuth(oauth)) = &self.auth {
+            if self.transport != Transport::StreamableHttp {
+                return Err(invalid(
+                    index,
+                    "auth",
+                    "OAuth is spoken only over streamable HTTP (the 2025-03-26 transport and later)"
+                        .into(),
+                ));
+            }
+            if self.headers.keys().any(|h| h.eq_ignore_ascii_case("authorization")) {
+                return Err(invalid(
+                    index,
+                    "headers.Authorization",
+                    "an OAuth upstream's Authorization header carries its tokens; remove it".into(),
+                ));
+            }
+            oauth
+                .validate()
+                .map_err(|(field, problem)| invalid(index, &format!("auth.{field}"), problem))?;
+        }
         self.tools
             .validate()
             .map_err(|(list, problem)| invalid(index, &format!("tools.{list}"), problem))
+    }
+
+    /// Its OAuth settings, when it signs in with OAuth.
+    pub fn oauth(&self) -> Option<&OAuthConfig> {
+        match &self.auth {
+            Some(UpstreamAuth::OAuth(oauth)) => Some(oauth),
+            None => None,
+        }
     }
 }
 

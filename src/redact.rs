@@ -74,6 +74,11 @@ impl Secrets {
         for wrapper in wrappers.into_iter().filter(|w| !w.is_empty()) {
             needles.extend(derived(&wrapper));
         }
+        Self::from_needles(needles)
+    }
+
+    /// The matcher of `needles`, longest first.
+    fn from_needles(mut needles: Vec<String>) -> Self {
         needles.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         needles.dedup();
         let matcher = AhoCorasick::builder()
@@ -82,6 +87,17 @@ impl Secrets {
             .ok()
             .filter(|_| !needles.is_empty());
         Self { needles, matcher }
+    }
+
+    /// These secrets and `values` too, found as they are and encoded.
+    pub fn and(&self, values: impl IntoIterator<Item = String>) -> Self {
+        let more = Self::new(values, []);
+        if more.is_empty() {
+            return self.clone();
+        }
+        let mut needles = self.needles.clone();
+        needles.extend(more.needles);
+        Self::from_needles(needles)
     }
 
     /// Whether there is nothing to redact.

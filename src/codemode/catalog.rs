@@ -74,6 +74,15 @@ impl Unavailable {
             ),
             UpstreamError::TooLarge { .. } => (format!("{class}: {error}"), None),
             UpstreamError::Cancelled { reason } => (class, Some(reason.clone())),
+            UpstreamError::Unauthorized { status, challenge } => (
+                format!("{class} (HTTP {status}: the upstream refused the runner's credentials)"),
+                challenge.clone(),
+            ),
+            // The link is the runner's own, so it is not quoted as the upstream's words.
+            UpstreamError::AuthorizationRequired { url, reason, .. } => (
+                format!("{class}: {reason}; the person signs in at {url}"),
+                None,
+            ),
         };
         Self {
             cause,

@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 
 use super::objects::{Object, Objects};
 use super::{IsolateRun, Platform, SandboxError};
+use crate::config::account_of_object;
 use crate::protocol::log_level::LogLevel;
 use crate::sandbox::protocol::Outcome;
 use crate::session::SessionCommand;
@@ -24,7 +25,7 @@ use crate::upstream::protocol::{UpstreamAnswer, UpstreamCommand};
 pub struct Abandonment {
     /// The execution's id, which its upstream calls carry.
     pub execution: String,
-    /// The upstreams that had calls of it in flight.
+    /// The objects of the upstreams that had calls of it in flight.
     pub upstreams: Vec<String>,
     /// Why it was abandoned.
     pub reason: String,
@@ -37,7 +38,8 @@ impl Abandonment {
     /// The log event a session's streams hear.
     pub fn event(&self) -> Value {
         json!({"event": "execution_abandoned", "execution": self.execution,
-               "reason": self.reason, "stoppedCallsTo": self.upstreams})
+               "reason": self.reason,
+               "stoppedCallsTo": self.upstreams.iter().map(|o| account_of_object(o).0).collect::<Vec<_>>()})
     }
 
     /// Tells each upstream that the execution's calls are no longer wanted, then its session

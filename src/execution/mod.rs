@@ -29,7 +29,7 @@ use crate::audit::{Ending, ExecutionAudit, LedgerCommand};
 use crate::codemode::catalog::Catalog;
 use crate::codemode::source::prepare;
 use crate::codemode::tools;
-use crate::config::Grant;
+use crate::config::{Accounts, Grant};
 use crate::mcp::context::RequestContext;
 use crate::protocol::log_level::LogLevel;
 use crate::protocol::person::Person;
@@ -42,8 +42,9 @@ use crate::sandbox::protocol::Outcome;
 /// cancellation, abandons a run and keeps its audit entry is written here, over the runner's
 /// [`Objects`].
 pub trait Platform: Objects + Sized {
-    /// The tools of each of `upstreams`, or why one is unavailable.
-    fn catalog(&self, upstreams: &[String]) -> impl Future<Output = Catalog>;
+    /// The tools of each of `upstreams`, asked of the objects `accounts` names, or why one is
+    /// unavailable.
+    fn catalog(&self, upstreams: &[String], accounts: &Accounts) -> impl Future<Output = Catalog>;
     /// Loads `run` into a fresh isolate and runs it to its outcome; only a failure of the
     /// sandbox itself is an error ([`SandboxError::Start`] or [`SandboxError::Crashed`]).
     fn run(&self, run: &IsolateRun<'_>) -> impl Future<Output = Result<Outcome, SandboxError>>;
@@ -98,6 +99,8 @@ pub struct Requester {
     pub upstreams: Vec<String>,
     /// The tools the operator's policy lets the person use there.
     pub grant: Grant,
+    /// Which objects hold the person's upstream sessions.
+    pub accounts: Accounts,
 }
 
 /// Runs `code` for `requester` under `limits`; `None` when the client cancelled it (a
@@ -110,15 +113,16 @@ pub async fn execute<P: Platform>(
     context: &RequestContext,
 ) -> Option<CallToolResult> {
     let started = platform.now_ms();
-    let audit = ExecutionAudit::begin(
-        started,
-        platform.new_id(),
-        requester.session,
-        requester.person,
-        code,
-        requester.upstreams,
-    );
-    let (result, audit) = run(platform, audit, &requester.grant, code, limits, context).await;
+    let Requester {
+        session,
+        person,
+        upstreams,
+        grant,
+        accounts,
+    } = requester;
+    let audit = ExecutionAudit::begin(started, platform.new_id(), session, person, code, upstreams);
+    let access = (&grant, &accounts);
+    let (result, audit) = run(platform, audit, access, code, limits, context).await;
     platform.audit(audit.took(platform.now_ms().saturating_sub(started)));
     result
 }
@@ -128,12 +132,12 @@ pub async fn execute<P: Platform>(
 async fn run<P: Platform>(
     platform: &P,
     audit: ExecutionAudit,
-    grant: &Grant,
+    (grant, accounts): (&Grant, &Accounts),
     code: &str,
     limits: &ExecutionLimits,
     context: &RequestContext,
 ) -> (Option<CallToolResult>, ExecutionAudit) {
-    let catalog = platform.catalog(&audit.upstreams).await.granted(grant);
+    let catalog = platform.catalog(&audit.upstreams, accounts).await.granted(grant);
     report_unavailable(&catalog, context);
     let manifest = catalog.manifest();
     let request = RunRequest::new(&manifest, limits);
@@ -144,7 +148,12 @@ async fn run<P: Platform>(
             return (Some(result), audit.refused(&error));
         }
     };
-    let gate = CallGate::new(manifest, *limits, audit.person.clone());
+    let gate = CallGate::new(
+        manifest,
+        *limits,
+        audit.person.clone(),
+        accounts.clone(),
+    );
     let mut unanswered = Unanswered {
         platform,
         gate: &gate,

@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::codemode::catalog::{Catalog, Unavailable, UpstreamTools};
+use crate::config::Accounts;
 use crate::protocol::http::EventStream;
 use crate::session::{request_key, SessionCommand};
 use crate::upstream::protocol::{UpstreamAnswer, UpstreamCommand};
@@ -120,24 +121,27 @@ pub async fn cancellation(
     pending().await
 }
 
-/// The tools of each of `upstreams`: those in `recent` (this isolate's memory) when listed
-/// lately by the `clock`, the others asked of their objects, all at once.
+/// The tools of each of `upstreams`, from the objects `accounts` names: those in `recent`
+/// (this isolate's memory, by object) when listed lately by the `clock`, the others asked of
+/// their objects, all at once.
 pub async fn catalog(
     objects: &impl Objects,
     recent: &RefCell<RecentLists>,
     clock: impl Fn() -> u64,
     upstreams: &[String],
+    accounts: &Accounts,
 ) -> Catalog {
     let clock = &clock;
     let lists = upstreams.iter().map(|name| async move {
-        let remembered = recent.borrow().get(name, clock());
+        let object = accounts.object(name);
+        let remembered = recent.borrow().get(object, clock());
         let tools = match remembered {
             Some(tools) => Ok(tools),
             None => {
-                let asked = objects.ask(Object::Upstream(name), &UpstreamCommand::ListTools);
+                let asked = objects.ask(Object::Upstream(object), &UpstreamCommand::ListTools);
                 let tools = listed(asked.await);
                 if let Ok(tools) = &tools {
-                    recent.borrow_mut().put(name, tools.clone(), clock());
+                    recent.borrow_mut().put(object, tools.clone(), clock());
                 }
                 tools
             }
@@ -272,7 +276,8 @@ mod tests {
         let recent = RefCell::default();
         let now = Cell::new(1_000);
         let names = upstreams(&["memory", "slow", "gone"]);
-        let read = || block_on(catalog(&objects, &recent, || now.get(), &names));
+        let accounts = Accounts::default();
+        let read = || block_on(catalog(&objects, &recent, || now.get(), &names, &accounts));
         let first = read();
         let [memory, slow, gone] = first.namespaces() else {
             panic!("three namespaces");

@@ -100,7 +100,7 @@ fn tool(name: &str) -> Tool {
 }
 
 impl Platform for FakePlatform {
-    async fn catalog(&self, upstreams: &[String]) -> Catalog {
+    async fn catalog(&self, upstreams: &[String], _: &Accounts) -> Catalog {
         Catalog::new(
             upstreams
                 .iter()
@@ -205,6 +205,7 @@ fn requester(upstreams: &[&str]) -> Requester {
         person: None,
         upstreams: upstreams.iter().map(|u| (*u).to_owned()).collect(),
         grant: Grant::everything(),
+        accounts: Accounts::default(),
     }
 }
 

@@ -22,7 +22,7 @@ use rmcp::model::CallToolResult;
 use serde::de::DeserializeOwned;
 
 use crate::admin::{OAuthClient, OAuthGrant};
-use crate::config::{AccessPolicy, Grant, RunnerConfig};
+use crate::config::{AccessPolicy, Accounts, Grant, RunnerConfig};
 use crate::execution::objects::Object;
 use crate::execution::{self, Platform, Requester};
 use crate::mcp::context::RequestContext;
@@ -76,6 +76,8 @@ pub struct Runner<S: Services> {
     person: Option<Person>,
     /// What the operator's policy lets them use.
     grant: Grant,
+    /// Which objects hold their upstream sessions.
+    accounts: Accounts,
     /// The `upstreams` URL parameter: what a new session or a stateless request is limited to.
     requested_upstreams: Option<String>,
     /// The session looked up for this request, so each request reads it once.
@@ -95,10 +97,11 @@ impl<S: Services> Runner<S> {
     ) -> Self {
         Self {
             services,
-            config,
             limits,
             grant: access.grant_for(person.as_ref()),
+            accounts: config.accounts(person.as_ref()),
             access: access.clone(),
+            config,
             person,
             requested_upstreams,
             session: RefCell::new(None),

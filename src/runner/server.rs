@@ -89,7 +89,7 @@ impl<S: Services> ServerBackend for Runner<S> {
 
     async fn list_tools(&self, caller: Caller<'_>) -> Result<Vec<Tool>, BackendError> {
         let upstreams = self.upstreams_of(caller, None).await?;
-        let catalog = self.services.catalog(&upstreams).await.granted(&self.grant);
+        let catalog = (self.services.catalog(&upstreams, &self.accounts).await).granted(&self.grant);
         let served = tools::definitions(&catalog);
         let upstream_tools = catalog
             .namespaces()
@@ -137,7 +137,7 @@ impl<S: Services> ServerBackend for Runner<S> {
                     Err(e) => return Ok(Some(tools::invalid_arguments_result(SEARCH_TOOL, &e))),
                 };
                 let upstreams = self.upstreams_of(caller, Some(context)).await?;
-                let catalog = self.services.catalog(&upstreams).await.granted(&self.grant);
+                let catalog = (self.services.catalog(&upstreams, &self.accounts).await).granted(&self.grant);
                 execution::report_unavailable(&catalog, context);
                 Ok(Some(tools::search_result(&catalog, &input.query)))
             }
@@ -151,6 +151,7 @@ impl<S: Services> ServerBackend for Runner<S> {
                     person: self.person.clone(),
                     upstreams: self.upstreams_of(caller, Some(context)).await?,
                     grant: self.grant.clone(),
+                    accounts: self.accounts.clone(),
                 };
                 let limits = &self.limits;
                 Ok(self

@@ -125,7 +125,7 @@ impl<'s> Objects for &'s FakeServices {
 }
 
 impl Platform for &FakeServices {
-    async fn catalog(&self, upstreams: &[String]) -> Catalog {
+    async fn catalog(&self, upstreams: &[String], _: &Accounts) -> Catalog {
         let tool: rmcp::model::Tool =
             serde_json::from_value(json!({"name": "echo", "inputSchema": {"type": "object"}}))
                 .unwrap();

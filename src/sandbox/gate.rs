@@ -21,6 +21,7 @@ use serde_json::{Map, Value};
 use super::limits::{ExecutionLimits, Limit};
 use super::program::Manifest;
 use super::protocol::{BridgeReply, CallTrace, ToolErrorKind};
+use crate::config::Accounts;
 use crate::protocol::person::Person;
 use crate::upstream::protocol::UpstreamCommand;
 
@@ -29,6 +30,8 @@ use crate::upstream::protocol::UpstreamCommand;
 pub struct ToolCall {
     /// The upstream (its namespace in the program).
     pub upstream: String,
+    /// The object that holds the upstream's session for the person (see [`Accounts`]).
+    pub object: String,
     /// The upstream's MCP tool name.
     pub tool: String,
     /// The arguments, a JSON object.
@@ -47,7 +50,7 @@ impl ToolCall {
             execution: Some(execution.to_owned()),
             person: self.person,
         };
-        (self.upstream, command)
+        (self.object, command)
     }
 }
 
@@ -75,6 +78,8 @@ struct Inner {
     limits: ExecutionLimits,
     /// Who the execution runs for: every call carries them to the upstream's object.
     person: Option<Person>,
+    /// Which object holds each upstream's session for them.
+    accounts: Accounts,
     state: RefCell<State>,
 }
 
@@ -115,13 +120,20 @@ pub struct Permit {
 }
 
 impl CallGate {
-    /// The gate of an execution given `manifest`'s functions, within `limits`.
-    pub fn new(manifest: Manifest, limits: ExecutionLimits, person: Option<Person>) -> Self {
+    /// The gate of an execution for `person` given `manifest`'s functions, within `limits`;
+    /// its calls go to the objects `accounts` names.
+    pub fn new(
+        manifest: Manifest,
+        limits: ExecutionLimits,
+        person: Option<Person>,
+        accounts: Accounts,
+    ) -> Self {
         Self {
             inner: Rc::new(Inner {
                 manifest,
                 limits,
                 person,
+                accounts,
                 state: RefCell::new(State::default()),
             }),
         }
@@ -200,13 +212,17 @@ impl CallGate {
     }
 
     /// Ends the execution: later calls are refused and waiting ones released. Returns the
-    /// upstreams that still have calls in flight, so they can be told to stop them.
+    /// objects of the upstreams that still have calls in flight, so they can be told to stop
+    /// them.
     pub fn close(&self, reason: &str) -> Vec<String> {
         let mut state = self.inner.state.borrow_mut();
         state.closed.get_or_insert_with(|| reason.to_owned());
         state.waiting.clear();
-        let upstreams: BTreeSet<String> = state.in_flight.values().cloned().collect();
-        upstreams.into_iter().collect()
+        let upstreams: BTreeSet<&String> = state.in_flight.values().collect();
+        let objects = upstreams.into_iter();
+        objects
+            .map(|upstream| self.inner.accounts.object(upstream).to_owned())
+            .collect()
     }
 
     /// What was recorded so far.
@@ -275,6 +291,7 @@ impl CallGate {
         };
         Ok(ToolCall {
             upstream: namespace.to_owned(),
+            object: self.inner.accounts.object(namespace).to_owned(),
             tool: tool.to_owned(),
             arguments,
             person: self.inner.person.clone(),

@@ -46,6 +46,8 @@ pub enum ToolErrorKind {
     Cancelled,
     /// The call would pass one of the execution's limits (arguments size, number of calls).
     LimitExceeded,
+    /// The upstream needs the person to sign in first; the message holds the link.
+    AuthorizationRequired,
 }
 
 impl ToolErrorKind {
@@ -55,12 +57,15 @@ impl ToolErrorKind {
             UpstreamError::Rpc { .. } => Self::UpstreamRpcError,
             UpstreamError::Timeout { .. } => Self::UpstreamTimeout,
             UpstreamError::Unreachable { .. } => Self::UpstreamUnreachable,
-            UpstreamError::HttpStatus { .. } => Self::UpstreamHttpError,
+            UpstreamError::HttpStatus { .. } | UpstreamError::Unauthorized { .. } => {
+                Self::UpstreamHttpError
+            }
             UpstreamError::Malformed { .. } => Self::UpstreamProtocolError,
             UpstreamError::SessionExpired => Self::UpstreamSessionExpired,
             UpstreamError::Misconfigured { .. } => Self::UpstreamMisconfigured,
             UpstreamError::Cancelled { .. } => Self::Cancelled,
             UpstreamError::TooLarge { .. } => Self::UpstreamResultTooLarge,
+            UpstreamError::AuthorizationRequired { .. } => Self::AuthorizationRequired,
         }
     }
 
@@ -155,7 +160,11 @@ impl BridgeReply {
             | UpstreamAnswer::Pending { .. }
             | UpstreamAnswer::Cancelled { .. }
             | UpstreamAnswer::Status { .. }
-            | UpstreamAnswer::Forgotten => refuse(
+            | UpstreamAnswer::Forgotten
+            | UpstreamAnswer::Redirect { .. }
+            | UpstreamAnswer::SignedIn { .. }
+            | UpstreamAnswer::SignInFailed { .. }
+            | UpstreamAnswer::Disconnected { .. } => refuse(
                 ToolErrorKind::UpstreamProtocolError,
                 "the upstream's object answered out of turn".into(),
             ),

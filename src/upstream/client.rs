@@ -8,7 +8,7 @@ use rmcp::model::{ErrorData, ProtocolVersion};
 use serde_json::{json, Value};
 
 use super::error::{excerpt, one_line};
-pub use super::error::{http_failure, UpstreamError};
+pub use super::error::{http_failure, refusal, UpstreamError};
 
 use super::bounds::{cut_deep, ByteBudget, MAX_MESSAGE_DEPTH};
 use super::sse;

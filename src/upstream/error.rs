@@ -79,6 +79,29 @@ pub enum UpstreamError {
         /// The client's reason.
         reason: String,
     },
+    /// The upstream refused the request's credentials (HTTP 401, or 403 with a Bearer
+    /// challenge); an OAuth upstream's account decides what follows.
+    #[error("HTTP {status}: the upstream refused the runner's credentials{}", challenge.as_ref().map(|c| format!(" (it says {c})")).unwrap_or_default())]
+    Unauthorized {
+        /// The status.
+        status: u16,
+        /// Its `WWW-Authenticate`, quoted and capped.
+        challenge: Option<String>,
+    },
+    /// The upstream needs the person to sign in (or to grant more): the URL is the runner's
+    /// sign-in link for them; the request was not processed.
+    #[error(
+        "`{upstream}` needs you to sign in: {reason}. Ask the person to open {url} and \
+         return here when it says so; then call again"
+    )]
+    AuthorizationRequired {
+        /// The upstream.
+        upstream: String,
+        /// The runner's sign-in link.
+        url: String,
+        /// Why, in a few words.
+        reason: String,
+    },
 }
 
 impl UpstreamError {
@@ -126,6 +149,19 @@ impl UpstreamError {
             Self::Cancelled { reason } => Self::Cancelled {
                 reason: clean(reason),
             },
+            Self::Unauthorized { status, challenge } => Self::Unauthorized {
+                status,
+                challenge: challenge.map(clean),
+            },
+            Self::AuthorizationRequired {
+                upstream,
+                url,
+                reason,
+            } => Self::AuthorizationRequired {
+                upstream,
+                url,
+                reason: clean(reason),
+            },
         }
     }
 }
@@ -138,6 +174,9 @@ fn size_text(bytes: u64, declared: bool, limit: u64) -> String {
         format!("more than {limit} bytes (reading stopped at {bytes})")
     }
 }
+
+/// How much of a `WWW-Authenticate` is kept: enough for its parameters, bounded.
+const CHALLENGE_CHARS: usize = 1024;
 
 /// How much of an error body to quote.
 pub(super) const DETAIL_CHARS: usize = 200;
@@ -160,6 +199,18 @@ pub fn http_failure(status: u16, body: &str) -> UpstreamError {
         None => quoted(&excerpt(body)),
     };
     UpstreamError::HttpStatus { status, detail }
+}
+
+/// The error for an answer with status 401, or 403 with a Bearer challenge (`WWW-Authenticate`
+/// `challenge`); `None` for any other answer.
+pub fn refusal(status: u16, challenge: Option<String>) -> Option<UpstreamError> {
+    let bearer = challenge
+        .as_deref()
+        .is_some_and(|c| c.trim_start().to_ascii_lowercase().starts_with("bearer"));
+    (status == 401 || (status == 403 && bearer)).then(|| UpstreamError::Unauthorized {
+        status,
+        challenge: challenge.map(|c| one_line(&c).chars().take(CHALLENGE_CHARS).collect()),
+    })
 }
 
 /// `text` as a JSON string literal: the upstream's words, in quotes, escapes and all.

@@ -52,6 +52,28 @@ pub enum UpstreamCommand {
     /// or removed it, so the next command reads the configuration again; answers
     /// [`UpstreamAnswer::Forgotten`].
     Forget,
+    /// The person opened the sign-in link `flow` of this account: where to send them.
+    OpenSignIn {
+        /// The link's id.
+        flow: String,
+    },
+    /// The authorization server sent the person back to the runner.
+    CompleteSignIn {
+        /// The `state` it carried (without the object's address).
+        state: String,
+        /// The code, on success.
+        #[serde(default)]
+        code: Option<String>,
+        /// The OAuth error, on failure.
+        #[serde(default)]
+        error: Option<String>,
+        /// The issuer it named (RFC 9207).
+        #[serde(default)]
+        iss: Option<String>,
+    },
+    /// Forget this account's connection: the person disconnected it, or the operator revoked
+    /// it.
+    Disconnect,
 }
 
 /// What the object answers.
@@ -102,4 +124,24 @@ pub enum UpstreamAnswer {
     },
     /// The object forgot the upstream (see [`UpstreamCommand::Forget`]).
     Forgotten,
+    /// Where to send a person who opened a sign-in link.
+    Redirect {
+        /// The authorization server's URL.
+        url: String,
+    },
+    /// A sign-in completed: the account is connected.
+    SignedIn {
+        /// The upstream.
+        upstream: String,
+    },
+    /// A sign-in step failed, for this reason (shown to the person).
+    SignInFailed {
+        /// Why.
+        message: String,
+    },
+    /// The account's connection was forgotten.
+    Disconnected {
+        /// Whether it was connected.
+        was_connected: bool,
+    },
 }

@@ -1,11 +1,16 @@
 //! Where and how to reach one upstream, with its secrets resolved: what its Durable Object
 //! builds for each command, from the operator's configuration and the Worker's secrets.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use rmcp::model::Tool;
 
 use super::client::UpstreamError;
 use super::health::CachedTools;
-use crate::config::{AccessPolicy, RunnerConfig, UpstreamConfig};
+use super::oauth::account::AccountSettings;
+use super::oauth::grant::Tokens;
+use crate::config::{account_of_object, AccessPolicy, RunnerConfig, UpstreamConfig};
 use crate::redact::Secrets;
 
 /// One upstream, ready to be called.
@@ -14,33 +19,70 @@ pub struct Target {
     pub config: UpstreamConfig,
     /// The headers every request to it carries, secrets resolved.
     pub headers: Vec<(String, String)>,
-    /// What to remove from anything it says.
-    pub secrets: Secrets,
     /// Who may use which of its tools.
     pub access: AccessPolicy,
+    /// Its OAuth account, when it signs in with OAuth.
+    pub account: Option<AccountSettings>,
+    /// The configured secrets to remove from anything it says.
+    configured_secrets: Secrets,
+    /// Those and the tokens held: what is removed.
+    secrets: RefCell<Rc<Secrets>>,
+    /// The access token requests carry now.
+    bearer: RefCell<Option<String>>,
 }
 
 impl Target {
-    /// Upstream `name` of `config`, under the operator's policy `access`, its secrets read
-    /// with `lookup`.
+    /// The upstream whose object is named `object` (the upstream's name, or an account's) in
+    /// `config`, under the operator's policy `access`, its secrets read with `lookup` and the
+    /// runner's `public_url` (for OAuth sign-in links).
     pub fn configured(
         config: &RunnerConfig,
         access: AccessPolicy,
-        name: &str,
+        object: &str,
+        public_url: Option<String>,
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, UpstreamError> {
         let misconfigured = |detail: String| UpstreamError::Misconfigured { detail };
+        let (name, _) = account_of_object(object);
         let upstream = config
             .upstream(name)
             .ok_or_else(|| misconfigured(format!("no upstream is named `{name}`")))?;
         let headers = upstream
             .resolved_headers(&lookup)
             .map_err(|e| misconfigured(e.to_string()))?;
+        let mut secrets = upstream.secrets(&lookup);
+        let account = match upstream.oauth() {
+            None => None,
+            Some(oauth) => {
+                let client_secret = oauth.resolved_secret(&lookup).map_err(|secret| {
+                    misconfigured(format!("auth.clientSecret needs secret `{secret}`, which is not set"))
+                })?;
+                let public_url = public_url.ok_or_else(|| {
+                    misconfigured(format!(
+                        "an OAuth upstream needs {}: the runner's public origin, where people \
+                         return from signing in",
+                        crate::config::PUBLIC_URL_VAR
+                    ))
+                })?;
+                secrets = secrets.and(client_secret.clone());
+                Some(AccountSettings {
+                    oauth: oauth.clone(),
+                    client_secret,
+                    mcp_url: upstream.url.clone(),
+                    public_url: public_url.trim_end_matches('/').to_owned(),
+                    upstream: name.to_owned(),
+                    object: object.to_owned(),
+                })
+            }
+        };
         Ok(Self {
-            secrets: upstream.secrets(&lookup),
+            secrets: RefCell::new(Rc::new(secrets.clone())),
+            configured_secrets: secrets,
             config: upstream.clone(),
             headers,
             access,
+            account,
+            bearer: RefCell::new(None),
         })
     }
 
@@ -50,5 +92,30 @@ impl Target {
             .tools
             .iter()
             .filter(|tool| self.config.tools.permits(&tool.name))
+    }
+
+    /// What to remove from anything the upstream says: its configured secrets and the tokens
+    /// held for it.
+    pub fn secrets(&self) -> Rc<Secrets> {
+        Rc::clone(&self.secrets.borrow())
+    }
+
+    /// The access token requests carry now, if any.
+    pub fn bearer(&self) -> Option<String> {
+        self.bearer.borrow().clone()
+    }
+
+    /// Makes requests carry `tokens`' access token (none without), and redacts them.
+    pub fn hold(&self, tokens: Option<&Tokens>) {
+        let access = tokens.map(|t| t.access_token.clone());
+        if *self.bearer.borrow() == access {
+            return;
+        }
+        let values = tokens
+            .into_iter()
+            .flat_map(|t| [Some(t.access_token.clone()), t.refresh_token.clone()])
+            .flatten();
+        *self.secrets.borrow_mut() = Rc::new(self.configured_secrets.and(values));
+        *self.bearer.borrow_mut() = access;
     }
 }

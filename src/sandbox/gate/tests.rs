@@ -10,6 +10,7 @@ use futures::executor::block_on;
 use futures::task::noop_waker;
 
 use super::*;
+use crate::config::Accounts;
 
 fn manifest() -> Manifest {
     let functions = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
@@ -28,7 +29,7 @@ fn manifest() -> Manifest {
 }
 
 fn gate(limits: ExecutionLimits) -> CallGate {
-    CallGate::new(manifest(), limits, None)
+    CallGate::new(manifest(), limits, None, Accounts::default())
 }
 
 fn error_kind(reply: &BridgeReply) -> ToolErrorKind {
@@ -291,7 +292,12 @@ fn a_passed_call_is_forwarded_and_recorded_and_a_refused_one_is_not_forwarded() 
 #[test]
 fn every_call_carries_the_person_the_execution_runs_for() {
     let alice = Person::access_key("alice");
-    let gate = CallGate::new(manifest(), ExecutionLimits::default(), Some(alice.clone()));
+    let gate = CallGate::new(
+        manifest(),
+        ExecutionLimits::default(),
+        Some(alice.clone()),
+        Accounts::default(),
+    );
     let (permit, call) = block_on(gate.admit("everything", "echo", "{}", 0)).unwrap();
     permit.finish(None, 1, 1);
     let (_, command) = call.into_command("exec-1");

@@ -8,6 +8,7 @@
 //! requests) proceed. Anything the upstream says is redacted of its secrets before it leaves
 //! ([`Target::secrets`]), and a tool list before it is stored.
 
+mod signin;
 #[cfg(test)]
 mod tests;
 mod tools;
@@ -26,6 +27,7 @@ use serde_json::{json, Map, Value};
 use super::arguments::ArgumentChecker;
 use super::client::UpstreamError;
 use super::health::{CachedTools, Health};
+use super::oauth::account::{Account, Vault};
 use super::protocol::{UpstreamAnswer, UpstreamCommand, LIST_WAIT_MS};
 use super::queue::CallQueue;
 use super::session::{never, Connection, Http, Stop};
@@ -68,11 +70,19 @@ pub struct UpstreamKeeper<H: Http, S: ToolStore> {
     /// The upstream as first configured: the configuration and secrets are read once, since
     /// changing either deploys a new version of the Worker, which restarts the object.
     target: RefCell<Option<Rc<Target>>>,
+    /// The OAuth account the object holds, for an upstream that signs in with OAuth.
+    account: Account<H>,
 }
 
 impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
-    /// A keeper that knows nothing of its upstream yet.
-    pub fn new(http: H, store: S) -> Rc<Self> {
+    /// A keeper that knows nothing of its upstream yet; an OAuth account's record is kept
+    /// in `vault`, its PKCE verifiers, `state`s and links made by `new_secret`.
+    pub fn new(
+        http: H,
+        store: S,
+        vault: Box<dyn Vault>,
+        new_secret: Box<dyn Fn() -> String>,
+    ) -> Rc<Self> {
         let http = Rc::new(http);
         let stale = Rc::new(Cell::new(false));
         let on_tools_changed = {
@@ -81,6 +91,7 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
         };
         Rc::new(Self {
             connection: Connection::new(Rc::clone(&http), on_tools_changed),
+            account: Account::new(Rc::clone(&http), vault, new_secret),
             http,
             store,
             cache: RefCell::new(None),
@@ -162,6 +173,9 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
                 self.forget();
                 UpstreamAnswer::Forgotten
             }
+            UpstreamCommand::OpenSignIn { .. }
+            | UpstreamCommand::CompleteSignIn { .. }
+            | UpstreamCommand::Disconnect => self.sign_in(target, command).await,
             UpstreamCommand::Status => UpstreamAnswer::Status {
                 report: self.status(target).await,
             },
@@ -265,12 +279,11 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
         let result = self
             .timed(
                 target,
-                self.connection
-                    .request(target, method::TOOLS_CALL, params, stop),
+                self.request(target, method::TOOLS_CALL, params, stop),
             )
             .await
             .and_then(|value| {
-                serde_json::from_value::<CallToolResult>(target.secrets.value(value)).map_err(|e| {
+                serde_json::from_value::<CallToolResult>(target.secrets().value(value)).map_err(|e| {
                     UpstreamError::Malformed {
                         detail: format!("tools/call result: {e}"),
                     }
@@ -301,6 +314,7 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
         self.stale.set(true);
         self.checkers.borrow_mut().clear();
         self.fetching.borrow_mut().take();
+        self.account.forget();
     }
 
     /// A [`Stop`] for one call of `execution`, fired by [`UpstreamCommand::Cancel`].

@@ -13,9 +13,9 @@ use rmcp::model::Tool;
 use serde_json::{json, Value};
 
 use super::*;
+use crate::upstream::oauth::testing::{counter, MemoryVault};
 use crate::config::{AccessPolicy, RunnerConfig};
 use crate::protocol::person::Person;
-use crate::redact::Secrets;
 use crate::upstream::session::fake::{result, FakeHttp, Reply};
 
 const SECRET: &str = "t0ken-value";
@@ -37,7 +37,12 @@ impl ToolStore for MemoryStore {
 type Keeper = Rc<UpstreamKeeper<Rc<FakeHttp>, MemoryStore>>;
 
 fn keeper(http: &Rc<FakeHttp>, store: &MemoryStore) -> Keeper {
-    UpstreamKeeper::new(Rc::clone(http), store.clone())
+    UpstreamKeeper::new(
+        Rc::clone(http),
+        store.clone(),
+        Box::new(MemoryVault::default()),
+        counter(),
+    )
 }
 
 /// The upstream `fake`, whose `Authorization` header holds [`SECRET`], with `extra`
@@ -48,18 +53,15 @@ fn target(extra: Value) -> Rc<Target> {
 
 /// The upstream of [`target`], not yet shared.
 fn configured(extra: Value) -> Target {
-    let mut entry = json!({"name": "fake", "url": "http://127.0.0.1:9/mcp"});
+    let mut entry = json!({"name": "fake", "url": "http://127.0.0.1:9/mcp",
+                           "headers": {"Authorization": "Bearer ${FAKE_TOKEN}"}});
     entry
         .as_object_mut()
         .unwrap()
         .extend(extra.as_object().unwrap().clone());
     let config = RunnerConfig::from_json(&json!([entry]).to_string()).unwrap();
-    Target {
-        config: config.upstream("fake").unwrap().clone(),
-        headers: vec![("Authorization".into(), format!("Bearer {SECRET}"))],
-        secrets: Secrets::new([SECRET.to_owned()], []),
-        access: AccessPolicy::default(),
-    }
+    let lookup = |_: &str| Some(SECRET.to_owned());
+    Target::configured(&config, AccessPolicy::default(), "fake", None, lookup).unwrap()
 }
 
 fn tool(name: &str, description: &str) -> Tool {

@@ -56,7 +56,7 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
             if self.cache.borrow().is_none() {
                 *self.cache.borrow_mut() = stored.map(|stored| {
                     Rc::new(CachedTools {
-                        tools: target.secrets.tools(stored.tools),
+                        tools: target.secrets().tools(stored.tools),
                         ..stored
                     })
                 });
@@ -77,7 +77,7 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
             this.fetching.borrow_mut().take();
             // Redacted before it is stored: a tool list reaches the model, the sandbox's
             // manifest and the operator's counts.
-            let tools = target.secrets.tools(outcome?);
+            let tools = target.secrets().tools(outcome?);
             let cached = CachedTools {
                 tools,
                 fetched_at_ms: this.http.now_ms(),
@@ -105,7 +105,6 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
         for _ in 0..MAX_TOOL_PAGES {
             let params = cursor.as_ref().map_or(json!({}), |c| json!({"cursor": c}));
             let page = self
-                .connection
                 .request(target, method::TOOLS_LIST, params, never())
                 .await?;
             let page: ListToolsResult =
@@ -131,13 +130,13 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
         work: impl std::future::Future<Output = Result<T, UpstreamError>>,
     ) -> Result<T, UpstreamError> {
         let started = self.http.now_ms();
-        let outcome = work.await.map_err(|error| error.redacted(&target.secrets));
+        let outcome = work.await.map_err(|error| error.redacted(&target.secrets()));
         let now = self.http.now_ms();
         let mut health = self.health.borrow_mut();
         match &outcome {
             Ok(_) => health.record_success(now, now - started),
-            // The client's choice says nothing about the upstream.
-            Err(UpstreamError::Cancelled { .. }) => {}
+            // The client's choice, and a person yet to sign in, say nothing about the upstream.
+            Err(UpstreamError::Cancelled { .. } | UpstreamError::AuthorizationRequired { .. }) => {}
             Err(error) => health.record_failure(now, error),
         }
         outcome

@@ -141,6 +141,12 @@ pub struct ServerMetadata {
     /// Whether its authorization responses carry `iss` (RFC 9207).
     #[serde(default)]
     pub authorization_response_iss_parameter_supported: bool,
+    /// The client authentication methods its token endpoint takes.
+    #[serde(default)]
+    pub token_endpoint_auth_methods_supported: Option<Vec<String>>,
+    /// The scopes it lists.
+    #[serde(default)]
+    pub scopes_supported: Option<Vec<String>>,
 }
 
 impl ServerMetadata {

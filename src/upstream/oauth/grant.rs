@@ -86,9 +86,9 @@ pub struct AuthorizationRequest<'a> {
 }
 
 impl AuthorizationRequest<'_> {
-    /// The URL a person is sent to, at `server`'s authorization endpoint.
-    pub fn url(&self, server: &ServerMetadata) -> Result<String, url::ParseError> {
-        let mut url = Url::parse(&server.authorization_endpoint)?;
+    /// The URL a person is sent to, at the server's `authorization_endpoint`.
+    pub fn url(&self, authorization_endpoint: &str) -> Result<String, url::ParseError> {
+        let mut url = Url::parse(authorization_endpoint)?;
         {
             let mut query = url.query_pairs_mut();
             query
@@ -211,6 +211,8 @@ mod tests {
             code_challenge_methods_supported: vec!["S256".into()],
             client_id_metadata_document_supported: cimd,
             authorization_response_iss_parameter_supported: true,
+            token_endpoint_auth_methods_supported: None,
+            scopes_supported: None,
         }
     }
 
@@ -247,7 +249,7 @@ mod tests {
             state: "s-1",
             code_challenge: "ch",
         };
-        let url = Url::parse(&request.url(&server(false, None)).unwrap()).unwrap();
+        let url = Url::parse(&request.url("https://auth.example.com/authorize").unwrap()).unwrap();
         let query: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
         assert_eq!(query["code_challenge_method"], "S256");
         assert_eq!(query["resource"], "https://mcp.example.com/mcp");

@@ -1,7 +1,12 @@
 //! The runner as an OAuth client of upstream MCP servers that require it: reading their
-//! challenges ([`challenge`]), finding and checking their metadata ([`discovery`]), and the
-//! grant: registration, the authorization request, the tokens ([`grant`]).
+//! challenges ([`challenge`]), finding and checking their metadata ([`discovery`]), the grant's
+//! parts (registration, the authorization request, the tokens: [`grant`]), the exchanges with
+//! the servers ([`flow`]), and one account's state and decisions ([`account`]).
 
+pub mod account;
 pub mod challenge;
 pub mod discovery;
+pub mod flow;
 pub mod grant;
+#[cfg(test)]
+pub(crate) mod testing;

@@ -13,7 +13,6 @@ use serde_json::{json, Value};
 
 use super::{Abort, Connection, Http, UpstreamRequest, UpstreamResponse};
 use crate::config::{AccessPolicy, RunnerConfig};
-use crate::redact::Secrets;
 use crate::upstream::client::UpstreamError;
 use crate::upstream::target::Target;
 
@@ -192,15 +191,11 @@ impl Http for Rc<FakeHttp> {
 
 pub(crate) fn target() -> Rc<Target> {
     let config = RunnerConfig::from_json(
-        r#"[{"name": "fake", "url": "http://127.0.0.1:9/mcp", "headers": {"Authorization": "Bearer t0ken-value"}}]"#,
+        r#"[{"name": "fake", "url": "http://127.0.0.1:9/mcp", "headers": {"Authorization": "Bearer ${FAKE_TOKEN}"}}]"#,
     )
     .unwrap();
-    Rc::new(Target {
-        config: config.upstream("fake").unwrap().clone(),
-        headers: vec![("Authorization".into(), "Bearer t0ken-value".into())],
-        secrets: Secrets::default(),
-        access: AccessPolicy::default(),
-    })
+    let lookup = |_: &str| Some("t0ken-value".to_owned());
+    Rc::new(Target::configured(&config, AccessPolicy::default(), "fake", None, lookup).unwrap())
 }
 
 /// A connection to the fake upstream, and the flag its tool-list changes set.

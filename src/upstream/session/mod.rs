@@ -135,6 +135,11 @@ impl<H: Http + 'static> Connection<H> {
         link.await
     }
 
+    /// Drops the session, so the next request opens a new one.
+    pub fn drop_session(&self) {
+        self.link.borrow_mut().take();
+    }
+
     /// Drops `link` unless it has already been replaced.
     fn forget(&self, link: &Rc<Link>) {
         let mut current = self.link.borrow_mut();
@@ -268,10 +273,13 @@ impl Link {
     }
 }
 
-/// The upstream's configured headers (secrets resolved) and `Accept`.
+/// The upstream's configured headers (secrets resolved), its OAuth access token, and `Accept`.
 fn base_headers(target: &Target, accept: &str) -> Vec<(String, String)> {
     let mut headers = vec![("Accept".to_owned(), accept.to_owned())];
     headers.extend(target.headers.iter().cloned());
+    if let Some(token) = target.bearer() {
+        headers.push(("Authorization".to_owned(), format!("Bearer {token}")));
+    }
     headers
 }
 

@@ -10,7 +10,7 @@ use crate::protocol::http::{PROTOCOL_VERSION_HEADER, SESSION_HEADER};
 use crate::protocol::notification::TOOLS_LIST_CHANGED;
 use crate::upstream::bounds::{session_rejected, ByteBudget, ERROR_BODY_BYTES};
 use crate::upstream::client::{
-    http_failure, initialize_request, initialized_notification, negotiated_version,
+    http_failure, initialize_request, refusal, initialized_notification, negotiated_version,
     read_json_response, sends_version_header, StreamedResponse, UpstreamError,
 };
 use crate::upstream::target::Target;
@@ -99,6 +99,9 @@ async fn read_answer<H: Http>(
     id: u64,
 ) -> Result<Value, UpstreamError> {
     let status = response.status();
+    if let Some(refused) = refusal(status, response.header("WWW-Authenticate")) {
+        return Err(refused);
+    }
     if !(200..300).contains(&status) {
         return Err(http_failure(status, &read_error_body(response).await));
     }
