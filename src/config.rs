@@ -12,16 +12,16 @@ use serde::{Deserialize, Serialize};
 use crate::names::{is_reserved_word, CONSOLE};
 
 mod access;
-mod accounts;
 mod access_keys;
+mod accounts;
 mod headers;
 pub mod runtime;
 mod tool_filter;
 mod upstream_auth;
 
 pub use access::{AccessError, AccessPolicy, Grant, ACCESS_VAR};
-pub use accounts::{account_of_object, Accounts};
 pub use access_keys::AccessKeys;
+pub use accounts::{account_of_object, Accounts};
 use headers::secret_names;
 pub use tool_filter::ToolFilter;
 pub use upstream_auth::{OAuthConfig, Per, UpstreamAuth, PUBLIC_URL_VAR};
@@ -98,7 +98,7 @@ pub struct UpstreamConfig {
     pub max_concurrent_calls: Option<u32>,
     /// How the runner signs in to the upstream, when it accepts only OAuth.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub auth: Option<UpstreamAuth>,
+    pub auth: Option<Box<UpstreamAuth>>,
 }
 
 /// The MCP transports the runner can speak to an upstream.
@@ -272,7 +272,7 @@ impl UpstreamConfig {
             within_range(calls, &MAX_CONCURRENT_CALLS_RANGE)
                 .map_err(|problem| invalid(index, "maxConcurrentCalls", problem))?;
         }
-        if let Some(UpstreamAuth::OAuth(oauth)) = &self.auth {
+        if let Some(UpstreamAuth::OAuth(oauth)) = self.auth.as_deref() {
             if self.transport != Transport::StreamableHttp {
                 return Err(invalid(
                     index,
@@ -281,7 +281,11 @@ impl UpstreamConfig {
                         .into(),
                 ));
             }
-            if self.headers.keys().any(|h| h.eq_ignore_ascii_case("authorization")) {
+            if self
+                .headers
+                .keys()
+                .any(|h| h.eq_ignore_ascii_case("authorization"))
+            {
                 return Err(invalid(
                     index,
                     "headers.Authorization",
@@ -299,7 +303,7 @@ impl UpstreamConfig {
 
     /// Its OAuth settings, when it signs in with OAuth.
     pub fn oauth(&self) -> Option<&OAuthConfig> {
-        match &self.auth {
+        match self.auth.as_deref() {
             Some(UpstreamAuth::OAuth(oauth)) => Some(oauth),
             None => None,
         }

@@ -27,7 +27,12 @@ impl RunnerConfig {
             .filter(|u| u.oauth().is_some_and(|oauth| oauth.per == Per::Person));
         Accounts(
             personal
-                .map(|u| (u.name.clone(), format!("{}{SEPARATOR}{}", u.name, person.id)))
+                .map(|u| {
+                    (
+                        u.name.clone(),
+                        format!("{}{SEPARATOR}{}", u.name, person.id),
+                    )
+                })
                 .collect(),
         )
     }

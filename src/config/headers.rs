@@ -62,7 +62,10 @@ pub(super) fn secret_names(template: &str) -> Result<Vec<String>, String> {
 }
 
 /// Replaces each `${NAME}` in `template`; on a missing secret, returns its name.
-pub(super) fn substitute(template: &str, lookup: &impl Fn(&str) -> Option<String>) -> Result<String, String> {
+pub(super) fn substitute(
+    template: &str,
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<String, String> {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
     while let Some(start) = rest.find("${") {

@@ -137,7 +137,10 @@ async fn run<P: Platform>(
     limits: &ExecutionLimits,
     context: &RequestContext,
 ) -> (Option<CallToolResult>, ExecutionAudit) {
-    let catalog = platform.catalog(&audit.upstreams, accounts).await.granted(grant);
+    let catalog = platform
+        .catalog(&audit.upstreams, accounts)
+        .await
+        .granted(grant);
     report_unavailable(&catalog, context);
     let manifest = catalog.manifest();
     let request = RunRequest::new(&manifest, limits);
@@ -148,12 +151,7 @@ async fn run<P: Platform>(
             return (Some(result), audit.refused(&error));
         }
     };
-    let gate = CallGate::new(
-        manifest,
-        *limits,
-        audit.person.clone(),
-        accounts.clone(),
-    );
+    let gate = CallGate::new(manifest, *limits, audit.person.clone(), accounts.clone());
     let mut unanswered = Unanswered {
         platform,
         gate: &gate,

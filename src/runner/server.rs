@@ -89,7 +89,8 @@ impl<S: Services> ServerBackend for Runner<S> {
 
     async fn list_tools(&self, caller: Caller<'_>) -> Result<Vec<Tool>, BackendError> {
         let upstreams = self.upstreams_of(caller, None).await?;
-        let catalog = (self.services.catalog(&upstreams, &self.accounts).await).granted(&self.grant);
+        let catalog =
+            (self.services.catalog(&upstreams, &self.accounts).await).granted(&self.grant);
         let served = tools::definitions(&catalog);
         let upstream_tools = catalog
             .namespaces()
@@ -137,7 +138,8 @@ impl<S: Services> ServerBackend for Runner<S> {
                     Err(e) => return Ok(Some(tools::invalid_arguments_result(SEARCH_TOOL, &e))),
                 };
                 let upstreams = self.upstreams_of(caller, Some(context)).await?;
-                let catalog = (self.services.catalog(&upstreams, &self.accounts).await).granted(&self.grant);
+                let catalog =
+                    (self.services.catalog(&upstreams, &self.accounts).await).granted(&self.grant);
                 execution::report_unavailable(&catalog, context);
                 Ok(Some(tools::search_result(&catalog, &input.query)))
             }

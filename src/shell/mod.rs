@@ -15,6 +15,7 @@
 
 mod bridge;
 mod catalog;
+mod connect;
 mod js;
 mod ledger_object;
 mod loader;
@@ -50,6 +51,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
             let keys = AccessKeys::parse(setting(&env, RUNNER_TOKEN).as_deref());
             signin::serve(req, &env, &keys).await
         }
+        _ if crate::signin::upstream::serves(&path) => connect::serve(req, &env).await,
         "/" => Response::ok("MCP Isolate Runner: the MCP endpoint is /mcp\n"),
         _ => Response::error("Not Found: the MCP endpoint is /mcp", 404),
     }

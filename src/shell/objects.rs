@@ -7,6 +7,7 @@
 use std::future::Future;
 
 use js_sys::JsString;
+use percent_encoding::{percent_decode_str, utf8_percent_encode, NON_ALPHANUMERIC};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use worker::{web_sys, Env, Method, Request, RequestInit, Response};
@@ -24,7 +25,8 @@ pub(crate) fn send(
     command: String,
 ) -> impl Future<Output = worker::Result<Response>> + 'static {
     let binding = object.binding();
-    let url = format!("https://{binding}.internal/{}", object.name());
+    let path = utf8_percent_encode(object.name(), NON_ALPHANUMERIC);
+    let url = format!("https://{binding}.internal/{path}");
     let mut init = RequestInit::new();
     init.with_method(Method::Post)
         .with_body(Some(command.into()));
@@ -33,6 +35,12 @@ pub(crate) fn send(
         .and_then(|n| n.get_by_name(object.name()));
     let request = Request::new_with_init(&url, &init);
     async move { stub?.fetch_with_request(request?).await }
+}
+
+/// The name of the object a request of [`send`] went to, from its path.
+pub(crate) fn object_of_path(path: &str) -> String {
+    let encoded = path.trim_start_matches('/');
+    percent_decode_str(encoded).decode_utf8_lossy().into_owned()
 }
 
 /// The header of an upstream object's answer to a call that names the call's error class;

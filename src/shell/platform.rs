@@ -14,13 +14,15 @@ use super::js::{now_ms, random_uuid};
 use super::loader::run_program;
 use super::services::WorkerServices;
 use crate::codemode::catalog::Catalog;
+use crate::config::Accounts;
 use crate::execution::objects::catalog;
 use crate::execution::{IsolateRun, Platform, SandboxError};
 use crate::sandbox::protocol::Outcome;
 
 impl Platform for WorkerServices {
-    async fn catalog(&self, upstreams: &[String]) -> Catalog {
-        catalog(self, &RECENT_LISTS.with(Rc::clone), now_ms, upstreams).await
+    async fn catalog(&self, upstreams: &[String], accounts: &Accounts) -> Catalog {
+        let recent = RECENT_LISTS.with(Rc::clone);
+        catalog(self, &recent, now_ms, upstreams, accounts).await
     }
 
     async fn run(&self, run: &IsolateRun<'_>) -> Result<Outcome, SandboxError> {

@@ -14,6 +14,7 @@
 pub mod flow;
 pub mod oidc;
 pub mod page;
+pub mod upstream;
 
 use serde::{Deserialize, Serialize};
 

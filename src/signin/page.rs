@@ -158,7 +158,7 @@ fn client_summary(client: &ClientView) -> String {
 }
 
 /// A whole page around `body`.
-fn document(title: &str, body: &str) -> String {
+pub(super) fn document(title: &str, body: &str) -> String {
     format!(
         r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

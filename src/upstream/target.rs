@@ -55,7 +55,9 @@ impl Target {
             None => None,
             Some(oauth) => {
                 let client_secret = oauth.resolved_secret(&lookup).map_err(|secret| {
-                    misconfigured(format!("auth.clientSecret needs secret `{secret}`, which is not set"))
+                    misconfigured(format!(
+                        "auth.clientSecret needs secret `{secret}`, which is not set"
+                    ))
                 })?;
                 let public_url = public_url.ok_or_else(|| {
                     misconfigured(format!(

@@ -175,10 +175,11 @@ export async function startEchoSecret(logDir, processes) {
  * `echoer_down` (its endpoint that always answers 503); `overrides` maps an upstream's name to
  * configuration fields merged into its entry; `hostile` (upstream name → extra configuration
  * fields) adds the hostile server once, configured under each name; `trustedCertificate` (a PEM
- * file) is a certificate the runner trusts, for a test's own HTTPS server. Returns { url, base, logDir,
+ * file) is a certificate the runner trusts, for a test's own HTTPS server; `publicUrl` sets the
+ * runner's PUBLIC_URL to its own address (OAuth upstreams' sign-in links). Returns { url, base, logDir,
  * upstreams, faulty, hostile, echoSecret, stop, ... }.
  */
-export async function startStack({ extraUpstreams = [], pythonUpstreams = [], vars = {}, secrets = {}, legacySse = false, faulty, hostile, echoSecret, overrides = {}, trustedCertificate } = {}) {
+export async function startStack({ extraUpstreams = [], pythonUpstreams = [], vars = {}, secrets = {}, legacySse = false, faulty, hostile, echoSecret, overrides = {}, trustedCertificate, publicUrl = false } = {}) {
   const logDir = mkdtempSync(join(tmpdir(), "mir-stack-"));
   const processes = [];
   try {
@@ -223,6 +224,7 @@ export async function startStack({ extraUpstreams = [], pythonUpstreams = [], va
     const wranglerArgs = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(await freePort()),
       "--persist-to", join(logDir, "state"), "--show-interactive-dev-session=false", "--env-file", envFile,
       "--var", `UPSTREAMS:${JSON.stringify(upstreams)}`,
+      ...(publicUrl ? ["--var", `PUBLIC_URL:http://127.0.0.1:${port}`] : []),
       ...Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`])];
     const base = `http://127.0.0.1:${port}`;
     const startRunner = async () => {

@@ -5,13 +5,16 @@
 //! storage so it outlives restarts, and answers a tool call in the form the isolate takes.
 
 mod http;
+mod vault;
 
 use std::rc::Rc;
 
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
 
-use super::objects::call_answer;
+use super::js::random_uuid;
+use super::objects::{call_answer, object_of_path};
 use super::services::operator_policy;
+use crate::config::PUBLIC_URL_VAR;
 use crate::sandbox::protocol::BridgeReply;
 use crate::upstream::client::UpstreamError;
 use crate::upstream::health::CachedTools;
@@ -20,6 +23,7 @@ use crate::upstream::protocol::UpstreamCommand;
 use crate::upstream::target::Target;
 
 pub(crate) use http::WorkerHttp;
+use vault::SealedStorage;
 
 /// The storage key of the cached tool list.
 const TOOLS_KEY: &str = "tools";
@@ -47,14 +51,18 @@ impl ToolStore for ObjectStore {
 
 impl DurableObject for UpstreamObject {
     fn new(state: State, env: Env) -> Self {
+        let vault = Box::new(SealedStorage::new(state.storage(), &env));
+        // Two UUIDs: 244 random bits, for PKCE verifiers, `state`s and link ids.
+        let new_secret =
+            Box::new(|| format!("{}{}", random_uuid(), random_uuid()).replace('-', ""));
         Self {
             env,
-            keeper: UpstreamKeeper::new(WorkerHttp, ObjectStore(state)),
+            keeper: UpstreamKeeper::new(WorkerHttp, ObjectStore(state), vault, new_secret),
         }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let name = req.path().trim_start_matches('/').to_owned();
+        let name = object_of_path(&req.path());
         let command: UpstreamCommand = req.json().await?;
         let is_call = matches!(command, UpstreamCommand::CallTool { .. });
         let env = &self.env;
@@ -66,7 +74,8 @@ impl DurableObject for UpstreamObject {
                         detail: e.to_string(),
                     })?;
             let lookup = |secret: &str| env.secret(secret).ok().map(|s| s.to_string());
-            Target::configured(&config, access, &name, lookup)
+            let public_url = env.var(PUBLIC_URL_VAR).ok().map(|url| url.to_string());
+            Target::configured(&config, access, &name, public_url, lookup)
         };
         let answer = self.keeper.answer_configured(configure, command).await;
         if is_call {

@@ -283,11 +283,11 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
             )
             .await
             .and_then(|value| {
-                serde_json::from_value::<CallToolResult>(target.secrets().value(value)).map_err(|e| {
-                    UpstreamError::Malformed {
+                serde_json::from_value::<CallToolResult>(target.secrets().value(value)).map_err(
+                    |e| UpstreamError::Malformed {
                         detail: format!("tools/call result: {e}"),
-                    }
-                })
+                    },
+                )
             });
         if result
             .as_ref()

@@ -13,9 +13,9 @@ use rmcp::model::Tool;
 use serde_json::{json, Value};
 
 use super::*;
-use crate::upstream::oauth::testing::{counter, MemoryVault};
 use crate::config::{AccessPolicy, RunnerConfig};
 use crate::protocol::person::Person;
+use crate::upstream::oauth::testing::{counter, MemoryVault};
 use crate::upstream::session::fake::{result, FakeHttp, Reply};
 
 const SECRET: &str = "t0ken-value";

@@ -130,7 +130,9 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
         work: impl std::future::Future<Output = Result<T, UpstreamError>>,
     ) -> Result<T, UpstreamError> {
         let started = self.http.now_ms();
-        let outcome = work.await.map_err(|error| error.redacted(&target.secrets()));
+        let outcome = work
+            .await
+            .map_err(|error| error.redacted(&target.secrets()));
         let now = self.http.now_ms();
         let mut health = self.health.borrow_mut();
         match &outcome {

@@ -100,6 +100,9 @@ pub struct Pending {
 pub struct Started {
     /// Its `state`.
     pub state: String,
+    /// The scopes it asked for.
+    #[serde(default)]
+    pub scope: Option<String>,
     /// Its PKCE verifier.
     pub verifier: String,
     /// The server it went to.
@@ -145,6 +148,20 @@ impl AccountSettings {
     }
 }
 
+/// `scope` with `offline_access` added where the authorization server lists it, so that it
+/// issues a refresh token (SEP-2207); unchanged otherwise.
+fn with_offline_access(scope: Option<String>, listed: Option<&[String]>) -> Option<String> {
+    const OFFLINE_ACCESS: &str = "offline_access";
+    let offered = listed.is_some_and(|l| l.iter().any(|s| s == OFFLINE_ACCESS));
+    match scope {
+        Some(scope) if offered && !scope.split_whitespace().any(|s| s == OFFLINE_ACCESS) => {
+            Some(format!("{scope} {OFFLINE_ACCESS}"))
+        }
+        None if offered => Some(OFFLINE_ACCESS.to_owned()),
+        scope => scope,
+    }
+}
+
 /// The object a link's or a `state`'s address names, and the rest of it.
 pub fn addressee(addressed: &str) -> Option<(String, &str)> {
     let (object, rest) = addressed.split_once('.')?;
@@ -165,7 +182,9 @@ pub enum Refusal {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignInError {
     /// The link or `state` is not one this account has waiting, or has expired.
-    #[error("this sign-in link is unknown or has expired; ask your agent to try again for a new one")]
+    #[error(
+        "this sign-in link is unknown or has expired; ask your agent to try again for a new one"
+    )]
     Unknown,
     /// The authorization server sent the person back with an error.
     #[error("the authorization server refused: {0}")]
@@ -234,10 +253,7 @@ impl<H: Http> Account<H> {
         let record = self.record().await;
         let connected = record.connected?;
         if connected.tokens.needs_refresh(self.http.now_ms()) {
-            return self
-                .refreshed()
-                .await
-                .map(|tokens| tokens.access_token);
+            return self.refreshed().await.map(|tokens| tokens.access_token);
         }
         Some(connected.tokens.access_token)
     }
@@ -314,8 +330,15 @@ impl<H: Http> Account<H> {
         } else {
             "it is not connected for this person yet"
         };
-        self.ask(settings, record, &challenge, challenge.scope.clone(), 0, reason)
-            .await
+        self.ask(
+            settings,
+            record,
+            &challenge,
+            challenge.scope.clone(),
+            0,
+            reason,
+        )
+        .await
     }
 
     /// A sign-in for more scope, unless the last ones did not get it.
@@ -326,12 +349,7 @@ impl<H: Http> Account<H> {
         held: Option<&Tokens>,
     ) -> Refusal {
         let record = self.record().await;
-        let last = record
-            .pending
-            .iter()
-            .map(|p| p.step_up)
-            .max()
-            .unwrap_or(0);
+        let last = record.pending.iter().map(|p| p.step_up).max().unwrap_or(0);
         let wanted = challenge.scope.as_deref().unwrap_or_default();
         let scope = stepped_up(held.and_then(|t| t.scope.as_deref()), wanted);
         match scope {
@@ -362,7 +380,9 @@ impl<H: Http> Account<H> {
         reason: &str,
     ) -> Refusal {
         let now = self.http.now_ms();
-        record.pending.retain(|p| now < p.created_ms + SIGN_IN_TTL_MS);
+        record
+            .pending
+            .retain(|p| now < p.created_ms + SIGN_IN_TTL_MS);
         if record.pending.len() >= MAX_PENDING {
             record.pending.remove(0);
         }
@@ -414,7 +434,9 @@ impl<H: Http> Account<H> {
             flow::discover(self.http.as_ref(), &settings.mcp_url, &challenge).await?;
         let redirect_uri = settings.redirect_uri();
         let client = match record.client.clone() {
-            Some(client) if client.issuer == server.issuer && client.redirect_uri == redirect_uri => {
+            Some(client)
+                if client.issuer == server.issuer && client.redirect_uri == redirect_uri =>
+            {
                 client
             }
             _ => {
@@ -435,7 +457,12 @@ impl<H: Http> Account<H> {
             pending.scope.clone()
         } else {
             let listed = discovered.scopes_supported.as_ref().map(|s| s.join(" "));
-            settings.oauth.scope.clone().or(pending.scope.clone()).or(listed)
+            settings
+                .oauth
+                .scope
+                .clone()
+                .or(pending.scope.clone())
+                .or(listed)
         }
         .filter(|scope| !scope.is_empty());
         let (state, verifier) = ((self.new_secret)(), (self.new_secret)());
@@ -455,6 +482,7 @@ impl<H: Http> Account<H> {
         record.client = Some(client);
         record.pending[index].started = Some(Started {
             state,
+            scope,
             verifier,
             discovered,
         });
@@ -516,7 +544,11 @@ impl<H: Http> Account<H> {
         )
         .await;
         let tokens = match tokens {
-            Ok(tokens) => tokens,
+            // Without a `scope`, the scopes granted are those asked for (RFC 6749 §5.1).
+            Ok(tokens) => Tokens {
+                scope: tokens.scope.or(started.scope.clone()),
+                ..tokens
+            },
             Err(error) => {
                 let _ = self.keep(record).await;
                 return Err(error.into());

@@ -142,12 +142,11 @@ pub async fn discover<H: Http>(
     let server_urls = authorization_server_urls(&issuer_url);
     for url in &server_urls {
         if let Some(text) = get(http, url).await? {
-            let server = ServerMetadata::parse(&text, &issuer).map_err(|problem| {
-                OAuthError::Metadata {
+            let server =
+                ServerMetadata::parse(&text, &issuer).map_err(|problem| OAuthError::Metadata {
                     url: url.clone(),
                     problem,
-                }
-            })?;
+                })?;
             let discovered = Discovered {
                 resource: metadata.resource.clone(),
                 scopes_supported: metadata.scopes_supported.clone(),
@@ -265,6 +264,7 @@ pub async fn register<H: Http>(
                 "grant_types": ["authorization_code", "refresh_token"],
                 "response_types": ["code"],
                 "token_endpoint_auth_method": wanted.name(),
+                "application_type": "web",
             });
             let headers = vec![
                 ("Content-Type".to_owned(), "application/json".to_owned()),
@@ -280,7 +280,10 @@ pub async fn register<H: Http>(
                     url: endpoint.clone(),
                     detail: format!("not a registration answer: {e}"),
                 })?;
-            let auth = match (&answer.client_secret, answer.token_endpoint_auth_method.as_deref()) {
+            let auth = match (
+                &answer.client_secret,
+                answer.token_endpoint_auth_method.as_deref(),
+            ) {
                 (None, _) => ClientAuth::None,
                 (Some(_), Some("client_secret_post")) => ClientAuth::ClientSecretPost,
                 (Some(_), _) => ClientAuth::ClientSecretBasic,

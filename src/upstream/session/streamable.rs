@@ -10,8 +10,8 @@ use crate::protocol::http::{PROTOCOL_VERSION_HEADER, SESSION_HEADER};
 use crate::protocol::notification::TOOLS_LIST_CHANGED;
 use crate::upstream::bounds::{session_rejected, ByteBudget, ERROR_BODY_BYTES};
 use crate::upstream::client::{
-    http_failure, initialize_request, refusal, initialized_notification, negotiated_version,
-    read_json_response, sends_version_header, StreamedResponse, UpstreamError,
+    http_failure, initialize_request, initialized_notification, negotiated_version,
+    read_json_response, refusal, sends_version_header, StreamedResponse, UpstreamError,
 };
 use crate::upstream::target::Target;
 

@@ -43,7 +43,11 @@ fn servers(sends_iss: bool, tokens: &[serde_json::Value]) -> Rc<Servers> {
     );
     servers.answer(REGISTER, 201, r#"{"client_id": "dcr-client"}"#);
     for answer in tokens {
-        servers.answer(TOKEN, answer.get("status").map_or(200, |_| 400), &answer.to_string());
+        servers.answer(
+            TOKEN,
+            answer.get("status").map_or(200, |_| 400),
+            &answer.to_string(),
+        );
     }
     servers
 }
@@ -65,7 +69,11 @@ fn settings() -> AccountSettings {
 }
 
 fn account(servers: &Rc<Servers>, vault: &MemoryVault) -> Account<Rc<Servers>> {
-    Account::new(Rc::new(Rc::clone(servers)), Box::new(vault.clone()), counter())
+    Account::new(
+        Rc::new(Rc::clone(servers)),
+        Box::new(vault.clone()),
+        counter(),
+    )
 }
 
 /// The link an [`UpstreamError::AuthorizationRequired`] refusal carries.
@@ -106,20 +114,39 @@ fn a_sign_in_discovers_registers_and_exchanges_the_code_with_pkce_and_the_resour
     assert_eq!(query["client_id"], "dcr-client");
     assert_eq!(query["resource"], MCP);
     assert_eq!(query["scope"], "read", "the challenge's scope");
-    assert_eq!(query["redirect_uri"], "http://127.0.0.1:8787/oauth/callback");
+    assert_eq!(
+        query["redirect_uri"],
+        "http://127.0.0.1:8787/oauth/callback"
+    );
     assert_eq!(query["code_challenge_method"], "S256");
     let exchange = &servers.sent_to(TOKEN)[0];
     let form = exchange.body.as_deref().unwrap();
-    let fields: HashMap<String, String> =
-        url::form_urlencoded::parse(form.as_bytes()).into_owned().collect();
-    assert_eq!(flow::code_challenge(&fields["code_verifier"]), query["code_challenge"]);
+    let fields: HashMap<String, String> = url::form_urlencoded::parse(form.as_bytes())
+        .into_owned()
+        .collect();
+    assert_eq!(
+        flow::code_challenge(&fields["code_verifier"]),
+        query["code_challenge"]
+    );
     assert_eq!(fields["client_id"], "dcr-client");
-    assert!(form.contains("resource=https%3A%2F%2Fmcp%2Eexample%2Ecom%2Fmcp"), "{form}");
-    assert_eq!(block_on(account.access_token()).as_deref(), Some("access-1"));
+    assert!(
+        form.contains("resource=https%3A%2F%2Fmcp%2Eexample%2Ecom%2Fmcp"),
+        "{form}"
+    );
+    assert_eq!(
+        block_on(account.access_token()).as_deref(),
+        Some("access-1")
+    );
     let stored = vault.0.borrow().clone().unwrap();
-    assert!(stored.contains("access-1"), "the vault seals what it is given");
+    assert!(
+        stored.contains("access-1"),
+        "the vault seals what it is given"
+    );
     let restarted = self::account(&servers, &vault);
-    assert_eq!(block_on(restarted.access_token()).as_deref(), Some("access-1"));
+    assert_eq!(
+        block_on(restarted.access_token()).as_deref(),
+        Some("access-1")
+    );
 }
 
 #[test]
@@ -139,7 +166,10 @@ fn a_state_is_spent_once_and_expires_and_a_wrong_issuer_is_refused() {
         .into_owned();
     let (_, state) = addressee(&state).unwrap();
     let wrong = block_on(account.complete(state, Ok("code"), Some("https://evil.example")));
-    assert!(matches!(wrong, Err(SignInError::WrongIssuer(_))), "{wrong:?}");
+    assert!(
+        matches!(wrong, Err(SignInError::WrongIssuer(_))),
+        "{wrong:?}"
+    );
     let again = block_on(account.complete(state, Ok("code"), Some(ISSUER)));
     assert_eq!(again, Err(SignInError::Unknown), "a state is used once");
     servers.now.set(servers.now.get() + SIGN_IN_TTL_MS);
@@ -164,9 +194,16 @@ fn tokens_are_refreshed_before_they_expire_and_a_refused_refresh_asks_to_sign_in
     let account = account(&servers, &MemoryVault::default());
     sign_in(&account, None);
     servers.now.set(servers.now.get() + 61_000);
-    assert_eq!(block_on(account.access_token()).as_deref(), Some("access-2"));
+    assert_eq!(
+        block_on(account.access_token()).as_deref(),
+        Some("access-2")
+    );
     let refresh = &servers.sent_to(TOKEN)[1];
-    assert!(refresh.body.as_deref().unwrap().contains("refresh_token=refresh%2D1"));
+    assert!(refresh
+        .body
+        .as_deref()
+        .unwrap()
+        .contains("refresh_token=refresh%2D1"));
     // The upstream refuses access-2: the refresh token (kept from before) is refused too.
     let refusal = block_on(account.refused(&settings(), 401, None, Some("access-2")));
     assert!(link(refusal).starts_with("http://127.0.0.1:8787/oauth/connect/"));
@@ -181,13 +218,22 @@ fn a_step_up_asks_for_the_held_and_the_new_scopes_a_bounded_number_of_times() {
     sign_in(&account, None);
     let insufficient = Some(r#"Bearer error="insufficient_scope", scope="admin""#);
     for _ in 0..MAX_STEP_UPS {
-        let url = link(block_on(account.refused(&settings, 403, insufficient, None)));
+        let url = link(block_on(account.refused(
+            &settings,
+            403,
+            insufficient,
+            None,
+        )));
         let (_, flow) = addressee(url.rsplit('/').next().unwrap()).unwrap();
         let authorize = block_on(account.open_link(&settings, flow)).unwrap();
         assert!(authorize.contains("scope=read+write+admin"), "{authorize}");
     }
     let refusal = block_on(account.refused(&settings, 403, insufficient, None));
-    let Refusal::Fail(UpstreamError::HttpStatus { status: 403, detail }) = refusal else {
+    let Refusal::Fail(UpstreamError::HttpStatus {
+        status: 403,
+        detail,
+    }) = refusal
+    else {
         panic!("gives up: {refusal:?}");
     };
     assert!(detail.contains("does not ask again"), "{detail}");

@@ -1,0 +1,61 @@
+//! The paths of a person connecting an upstream account ([`crate::signin::upstream`]): each
+//! step is sent to the object holding the account, and its answer becomes a page or a
+//! redirect.
+
+use worker::{Env, Request, Response};
+
+use super::objects::send;
+use crate::config::PUBLIC_URL_VAR;
+use crate::execution::objects::Object;
+use crate::signin::upstream::{answered, client_metadata, step, Step};
+use crate::upstream::oauth::account::CLIENT_METADATA_PATH;
+use crate::upstream::protocol::UpstreamAnswer;
+
+/// Serves a request to one of the paths.
+pub(crate) async fn serve(req: Request, env: &Env) -> worker::Result<Response> {
+    let url = req.url()?;
+    let public_url = env.var(PUBLIC_URL_VAR).ok().map(|url| url.to_string());
+    if url.path() == CLIENT_METADATA_PATH {
+        return match public_url {
+            Some(public_url) => {
+                Response::from_json(&client_metadata(public_url.trim_end_matches('/')))
+            }
+            None => Response::error("PUBLIC_URL is not set", 404),
+        };
+    }
+    let query: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    let (object, command) = match step(req.method().as_ref(), url.path(), &query) {
+        Step::Page(html) => return page(200, html),
+        Step::Refuse(status, html) => return page(status, html),
+        Step::Ask { object, command } => (object, command),
+    };
+    let json =
+        serde_json::to_string(&command).map_err(|e| worker::Error::RustError(e.to_string()))?;
+    let answer = async {
+        let mut response = send(env, Object::Upstream(&object), json)
+            .await
+            .map_err(|e| e.to_string())?;
+        response
+            .json::<UpstreamAnswer>()
+            .await
+            .map_err(|e| e.to_string())
+    };
+    match answered(answer.await) {
+        Ok(location) => {
+            let mut response = Response::empty()?.with_status(302);
+            response.headers_mut().set("Location", &location)?;
+            Ok(response)
+        }
+        Err((status, html)) => page(status, html),
+    }
+}
+
+/// An HTML page that no one may frame or cache.
+fn page(status: u16, html: String) -> worker::Result<Response> {
+    let mut response = Response::from_html(html)?.with_status(status);
+    let headers = response.headers_mut();
+    headers.set("Cache-Control", "no-store")?;
+    headers.set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' https: http:; frame-ancestors 'none'")?;
+    headers.set("Referrer-Policy", "no-referrer")?;
+    Ok(response)
+}

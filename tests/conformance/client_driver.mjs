@@ -1,0 +1,123 @@
+// @ts-check
+// The conformance suite's client role, played by the runner's upstream client: the suite starts
+// a scenario server and runs `node client_driver.mjs <scenario URL>`. This driver adds that
+// server to a running runner as an upstream (through the operator endpoint), connects to the
+// runner as an MCP client, and makes the runner use the upstream: `search`, then an `execute`
+// that calls its first tool. When the runner answers that the person must sign in, the driver
+// plays the browser: it opens the runner's sign-in link, submits its form, follows the
+// authorization server's redirect back to the runner's callback, and tries again.
+//
+// Environment (set by scripts/conformance.mjs): MIR_RUNNER (the runner's base URL),
+// MIR_ADMIN_TOKEN, MIR_ACCESS_KEY (the person the driver signs in as); from the suite:
+// MCP_CONFORMANCE_SCENARIO and, for some scenarios, MCP_CONFORMANCE_CONTEXT (JSON).
+
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+
+const scenarioUrl = process.argv[process.argv.length - 1];
+const scenario = process.env.MCP_CONFORMANCE_SCENARIO ?? "";
+const context = JSON.parse(process.env.MCP_CONFORMANCE_CONTEXT ?? "{}");
+const runner = required("MIR_RUNNER");
+const adminToken = required("MIR_ADMIN_TOKEN");
+const accessKey = required("MIR_ACCESS_KEY");
+
+/** How many sign-ins the driver completes before it stops: the runner bounds step-ups itself. */
+const MAX_SIGN_INS = 4;
+
+/** @param {string} name */
+function required(name) {
+  const value = process.env[name];
+  if (!value) {
+    throw new Error(`${name} is not set`);
+  }
+  return value;
+}
+
+/** An upstream name for this run: the runner's names are a-z, 0-9 and _. */
+const upstream = `c_${scenario.replace(/[^a-z0-9]+/gi, "_").toLowerCase()}_${process.pid}`.slice(0, 32);
+
+/**
+ * The upstream's `auth` for the auth scenarios: the suite's pre-registered client (its secret is
+ * the runner's secret CONFORMANCE_CLIENT_SECRET, which scripts/conformance.mjs sets to the
+ * suite's value), or the Client ID Metadata Document URL the suite expects.
+ */
+function auth() {
+  if (!scenario.startsWith("auth/")) {
+    return undefined;
+  }
+  const oauth = { type: "oauth", per: "person" };
+  if (context.client_id) {
+    Object.assign(oauth, { clientId: context.client_id, clientSecret: "${CONFORMANCE_CLIENT_SECRET}" });
+  }
+  if (scenario === "auth/basic-cimd") {
+    Object.assign(oauth, { clientMetadataUrl: "https://conformance-test.local/client-metadata.json" });
+  }
+  return oauth;
+}
+
+/** The arguments a scenario's tool wants. @param {string} tool */
+function argumentsFor(tool) {
+  return tool === "add_numbers" ? { a: 2, b: 3 } : {};
+}
+
+/** @param {string} path @param {RequestInit} init */
+async function admin(path, init = {}) {
+  const response = await fetch(`${runner}/admin${path}`, {
+    ...init,
+    headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
+  });
+  if (!response.ok) {
+    throw new Error(`${init.method ?? "GET"} /admin${path}: HTTP ${response.status} ${await response.text()}`);
+  }
+}
+
+/** The runner's sign-in link in `text`, if it asks for one. */
+function signInLink(text) {
+  return text.match(/https?:\/\/[^\s"'`)]+\/oauth\/connect\/[A-Za-z0-9_.-]+/)?.[0];
+}
+
+/** Plays the browser through the sign-in `link` opens, to the runner's page at the end. */
+async function signIn(link) {
+  let response = await fetch(link, { method: "POST", redirect: "manual" });
+  for (let hops = 0; hops < 5 && response.status >= 300 && response.status < 400; hops += 1) {
+    const location = new URL(response.headers.get("location") ?? "", response.url || link);
+    response = await fetch(location, { redirect: "manual" });
+  }
+  const page = await response.text();
+  if (!response.ok) {
+    console.error(`sign-in ended with HTTP ${response.status}: ${page.replace(/<[^>]+>/g, " ").slice(0, 300)}`);
+  }
+}
+
+/** The text of a tool result. @param {any} result */
+const text = (result) => (result.content ?? []).map((c) => c.text ?? "").join("\n");
+
+await admin(`/upstreams/${upstream}`, {
+  method: "PUT",
+  body: JSON.stringify({ name: upstream, url: scenarioUrl, auth: auth() }),
+});
+const client = new Client({ name: "conformance-driver", version: "1.0.0" });
+await client.connect(
+  new StreamableHTTPClientTransport(new URL(`${runner}/mcp?upstreams=${upstream}`), {
+    requestInit: { headers: { authorization: `Bearer ${accessKey}` } },
+  }),
+);
+try {
+  for (let signIns = 0; ; signIns += 1) {
+    const found = text(await client.callTool({ name: "search", arguments: { query: "" } }));
+    const tool = found.match(/function ([A-Za-z_$][\w$]*)\(/)?.[1];
+    const code = tool
+      ? `return await ${upstream}.${tool}(${JSON.stringify(argumentsFor(tool))});`
+      : `return "no tool listed";`;
+    const executed = text(await client.callTool({ name: "execute", arguments: { code } }));
+    const link = signInLink(`${found}\n${executed}`);
+    if (!link || signIns >= MAX_SIGN_INS) {
+      console.log(executed.slice(0, 500));
+      break;
+    }
+    await signIn(link);
+  }
+} finally {
+  await client.close();
+  await admin(`/upstreams/${upstream}`, { method: "DELETE" });
+}
