@@ -17,6 +17,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 
+import { parse as parseYaml } from "yaml";
+
 import { signInWithKey } from "../tests/support/oauth.mjs";
 import { ROOT, freePort, startStack } from "../tests/support/stack.mjs";
 
@@ -28,6 +30,23 @@ const RUNS = [
   { alias: "mcp-conformance-next", revision: "2025-11-25", args: ["--requirements", "2025-11-25"] },
   { alias: "mcp-conformance-next", revision: "2026-07-28", args: ["--requirements", "2026-07-28"] },
 ];
+
+/**
+ * The client role: the alpha suite's scored client scenarios of each revision, each run on its
+ * own (run together they all start at once and time out on two cores), against the runner's
+ * upstream client through tests/conformance/client_driver.mjs.
+ */
+const CLIENT_RUNS = [
+  { alias: "mcp-conformance-next", revision: "client 2025-11-25", spec: "2025-11-25" },
+  { alias: "mcp-conformance-next", revision: "client 2026-07-28", spec: "2026-07-28" },
+];
+/** How long one client scenario may take, the suite's own 30 s for the client included. */
+const SCENARIO_TIMEOUT_MS = 75_000;
+/** The operator token and the sealing key of the runner the client role runs against. */
+const CLIENT_ADMIN_TOKEN = "conformance-admin-token-51c0";
+const CLIENT_TOKEN_KEY = "conformance-token-key-0f4e8a2b9c7d6e5f4a3b2c1d";
+/** The suite's pre-registered client's secret (auth/pre-registration), set as a runner secret. */
+const PRE_REGISTERED_SECRET = "pre-registered-secret";
 
 /** The authorization-server role: the alpha suite, against a runner whose people sign in. */
 const AUTHORIZATION_RUN = { alias: "mcp-conformance-next", revision: "authorization server" };
@@ -84,19 +103,57 @@ async function runAuthorization(stack, { alias }) {
   return results(out);
 }
 
+/** The client scenarios `alias`'s requirements for `spec` score. */
+function clientScenarios(alias, spec) {
+  const file = join(ROOT, "node_modules", alias, "requirements", `${spec}.yaml`);
+  const { client } = parseYaml(readFileSync(file, "utf8"));
+  return client;
+}
+
+/** Runs the client scenarios of `run` one by one against the runner at `stack`. */
+async function runClient(stack, { alias, spec }) {
+  const cli = join(ROOT, "node_modules", alias, "dist/index.js");
+  const driver = join(ROOT, "tests/conformance/client_driver.mjs");
+  const env = { ...process.env, MIR_RUNNER: stack.base, MIR_ADMIN_TOKEN: CLIENT_ADMIN_TOKEN, MIR_ACCESS_KEY: CONFORMANCE_KEY };
+  const found = [];
+  for (const scenario of clientScenarios(alias, spec)) {
+    const out = mkdtempSync(join(tmpdir(), "mir-conformance-"));
+    const args = [cli, "client", "--command", `${process.execPath} ${driver}`, "--scenario", scenario, "--spec-version", spec, "-o", out];
+    // The CLI exits non-zero when the scenario fails; the baseline decides what that means.
+    const ran = await promisify(execFile)(process.execPath, args, { env, maxBuffer: 64 << 20, timeout: SCENARIO_TIMEOUT_MS }).catch((error) => {
+      if (error.killed) {
+        return { hung: true };
+      }
+      if (error.code === undefined) {
+        throw error;
+      }
+      return {};
+    });
+    if (ran.hung) {
+      const failures = [`scenario: the suite did not finish within ${SCENARIO_TIMEOUT_MS / 1000} s`];
+      found.push({ scenario, passed: 0, failed: 1, failures });
+    } else {
+      found.push(...results(out, scenario));
+    }
+  }
+  return found;
+}
+
 /** The scenarios a suite run left in `out`: [{ scenario, passed, failed, failures }]. */
-function results(out) {
-  return readdirSync(out)
+function results(out, only) {
+  // A client scenario's name may hold a folder (`auth/…`): then its results are one level down.
+  const base = only?.includes("/") ? join(out, only.split("/")[0]) : out;
+  return readdirSync(base)
     .sort()
     .map((dir) => {
-      const file = join(out, dir, "checks.json");
+      const file = join(base, dir, "checks.json");
       // A scenario that could not run (its first request failed) leaves no checks.
       const checks = existsSync(file)
         ? JSON.parse(readFileSync(file, "utf8"))
         : [{ id: "scenario", status: "FAILURE", errorMessage: "the scenario could not run" }];
-      const failures = checks.filter((c) => c.status === "FAILURE");
+      const failures = checks.filter((c) => c.status === "FAILURE" || (only && c.status === "WARNING"));
       return {
-        scenario: dir.replace(/^(authorization-server|server)-/, "").replace(/-\d{4}-\d{2}-\d{2}T[\d-]+Z$/, ""),
+        scenario: only ?? dir.replace(/^(authorization-server|server)-/, "").replace(/-\d{4}-\d{2}-\d{2}T[\d-]+Z$/, ""),
         passed: checks.filter((c) => c.status === "SUCCESS").length,
         failed: failures.length,
         failures: failures.map((c) => `${c.id}: ${(c.errorMessage ?? "").split("\n")[0].slice(0, 160)}`),
@@ -161,9 +218,20 @@ function report(reports, run, results) {
 }
 
 const reports = [];
-const signedIn = await startStack({ secrets: { RUNNER_TOKEN: `conformance=${CONFORMANCE_KEY}` } });
+const signedIn = await startStack({
+  publicUrl: true,
+  secrets: {
+    RUNNER_TOKEN: `conformance=${CONFORMANCE_KEY}`,
+    ADMIN_TOKEN: CLIENT_ADMIN_TOKEN,
+    UPSTREAM_TOKEN_KEY: CLIENT_TOKEN_KEY,
+    CONFORMANCE_CLIENT_SECRET: PRE_REGISTERED_SECRET,
+  },
+});
 try {
   report(reports, AUTHORIZATION_RUN, await runAuthorization(signedIn, AUTHORIZATION_RUN));
+  for (const run of CLIENT_RUNS) {
+    report(reports, run, await runClient(signedIn, run));
+  }
 } finally {
   signedIn.stop();
 }

@@ -1,10 +1,12 @@
 //! The operator's endpoint: `GET /admin/upstreams` lists every upstream with its health,
 //! `POST /admin/upstreams/{name}/refresh` drops that upstream's cached tool list and fetches it
-//! again, `GET /admin/audit?limit=N` returns the newest audit entries, newest first, and
+//! again, `POST /admin/upstreams/{name}/connect` answers a sign-in link that connects an OAuth
+//! upstream's shared account and `DELETE /admin/upstreams/{name}/connection` forgets it, `GET /admin/audit?limit=N` returns the newest audit entries, newest first, and
 //! `GET /metrics` the runner's metrics in the Prometheus text format. For people:
 //! `GET /admin/people/{id}` shows what a person is granted, their OAuth grants (the clients
-//! they allowed) and their open sessions, `DELETE /admin/people/{id}` revokes those grants and
-//! ends those sessions, and `GET /admin/clients` and `DELETE /admin/clients/{id}` list and
+//! they allowed), their open sessions and the upstream accounts they connected,
+//! `DELETE /admin/people/{id}` revokes those grants, ends those sessions and disconnects those
+//! accounts, and `GET /admin/clients` and `DELETE /admin/clients/{id}` list and
 //! remove registered OAuth clients (a percent-encoded id, since a metadata document's is a URL).
 //!
 //! It is off unless the operator sets the `ADMIN_TOKEN` secret, and then every request must
@@ -79,6 +81,18 @@ pub struct PersonView {
     pub oauth_grants: Vec<OAuthGrant>,
     /// Their open sessions' ids, newest first.
     pub sessions: Vec<String>,
+    /// The upstreams they connected their own account of, with when.
+    pub connections: Vec<Connection>,
+}
+
+/// A person's connected account at an OAuth upstream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Connection {
+    /// The upstream.
+    pub upstream: String,
+    /// When they connected it, in ms since the Unix epoch.
+    pub since_ms: u64,
 }
 
 /// What revoking a person undid.
@@ -89,6 +103,8 @@ pub struct Revocation {
     pub oauth_grants: usize,
     /// Sessions ended.
     pub sessions: usize,
+    /// Upstream accounts disconnected, with their tokens.
+    pub connections: usize,
 }
 
 /// Why an upstream cannot be added, changed or removed at runtime.
@@ -107,6 +123,31 @@ pub enum ChangeError {
     /// The registry failed (503).
     #[error("the registry of added upstreams failed: {0}")]
     Unavailable(String),
+}
+
+/// Why the operator cannot connect or disconnect an upstream's shared account.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConnectionError {
+    /// No upstream has that name (404).
+    #[error("no upstream is named `{0}`")]
+    Unknown(String),
+    /// The upstream has no shared OAuth account (400).
+    #[error("{0}")]
+    NotShared(String),
+    /// Its object failed (503).
+    #[error("the upstream's object failed: {0}")]
+    Unavailable(String),
+}
+
+impl ConnectionError {
+    /// The HTTP status that says it.
+    fn status(&self) -> u16 {
+        match self {
+            ConnectionError::Unknown(_) => 404,
+            ConnectionError::NotShared(_) => 400,
+            ConnectionError::Unavailable(_) => 503,
+        }
+    }
 }
 
 impl ChangeError {
@@ -145,6 +186,10 @@ pub trait AdminBackend {
     async fn clients(&self) -> Result<Vec<OAuthClient>, String>;
     /// Removes the OAuth client `id`; `false` when there was none.
     async fn remove_client(&self, id: &str) -> Result<bool, String>;
+    /// A sign-in link that connects the shared account of the OAuth upstream `name`.
+    async fn connect(&self, name: &str) -> Result<String, ConnectionError>;
+    /// Forgets the shared account of `name`, with its tokens; whether it was connected.
+    async fn disconnect(&self, name: &str) -> Result<bool, ConnectionError>;
 }
 
 /// The response that turns `request` away from the operator's endpoint, if one does: 404 when
@@ -187,6 +232,16 @@ pub async fn handle(
             Some(status) => HttpResponse::json(200, &json!(status)),
             None => message(404, &format!("no upstream is named `{name}`")),
         },
+        ("POST", ["admin", "upstreams", name, "connect"]) => match backend.connect(name).await {
+            Ok(url) => HttpResponse::json(200, &json!({ "signIn": url })),
+            Err(error) => message(error.status(), &error.to_string()),
+        },
+        ("DELETE", ["admin", "upstreams", name, "connection"]) => {
+            match backend.disconnect(name).await {
+                Ok(was) => HttpResponse::json(200, &json!({ "disconnected": was })),
+                Err(error) => message(error.status(), &error.to_string()),
+            }
+        }
         ("GET", ["admin", "audit"]) => match audit_limit(query) {
             Err(problem) => message(400, &problem),
             Ok(limit) => match backend.audit(limit).await {
@@ -216,6 +271,8 @@ pub async fn handle(
             ["admin", "upstreams"]
             | ["admin", "upstreams", _]
             | ["admin", "upstreams", _, "refresh"]
+            | ["admin", "upstreams", _, "connect"]
+            | ["admin", "upstreams", _, "connection"]
             | ["admin", "audit"]
             | ["metrics"]
             | ["admin", "people", _]
@@ -223,8 +280,9 @@ pub async fn handle(
             | ["admin", "clients", _],
         ) => message(
             405,
-            "use GET /admin/upstreams, POST /admin/upstreams/{name}/refresh, GET /admin/audit, \
-             GET /metrics, GET or DELETE /admin/people/{id}, GET /admin/clients or DELETE \
+            "use GET /admin/upstreams, POST /admin/upstreams/{name}/refresh, POST \
+             /admin/upstreams/{name}/connect, DELETE /admin/upstreams/{name}/connection, GET \
+             /admin/audit, GET /metrics, GET or DELETE /admin/people/{id}, GET /admin/clients or DELETE \
              /admin/clients/{id}",
         ),
         _ => message(
@@ -272,260 +330,4 @@ fn message(status: u16, text: &str) -> HttpResponse {
 }
 
 #[cfg(test)]
-mod tests {
-    #[cfg(target_arch = "wasm32")]
-    use wasm_bindgen_test::wasm_bindgen_test as test;
-
-    use futures::executor::block_on;
-
-    use super::*;
-    use crate::upstream::health::Health;
-
-    struct TwoUpstreams;
-
-    impl AdminBackend for TwoUpstreams {
-        async fn statuses(&self) -> Vec<UpstreamStatus> {
-            ["a", "b"]
-                .iter()
-                .map(|name| UpstreamStatus::new(name, None, None, false, &Health::default()))
-                .collect()
-        }
-
-        async fn refresh(&self, name: &str) -> Option<UpstreamStatus> {
-            (name == "a").then(|| UpstreamStatus::new(name, None, None, false, &Health::default()))
-        }
-
-        async fn put_upstream(&self, name: &str, body: &[u8]) -> Result<(), ChangeError> {
-            match (name, body.is_empty()) {
-                ("a", _) => Err(ChangeError::Deployed(
-                    "`a` is configured in UPSTREAMS".into(),
-                )),
-                (_, true) => Err(ChangeError::Invalid("the body is empty".into())),
-                _ => Ok(()),
-            }
-        }
-
-        async fn remove_upstream(&self, name: &str) -> Result<(), ChangeError> {
-            Err(ChangeError::Unknown(name.to_owned()))
-        }
-
-        async fn metrics(&self) -> Result<Metrics, String> {
-            Ok(Metrics::new(0))
-        }
-
-        async fn audit(&self, limit: usize) -> Result<Vec<ExecutionAudit>, String> {
-            Ok((0..limit.min(3))
-                .map(|n| {
-                    ExecutionAudit::begin(
-                        n as u64,
-                        format!("e{n}"),
-                        None,
-                        None,
-                        "return 1;",
-                        Vec::new(),
-                    )
-                })
-                .collect())
-        }
-
-        async fn person(&self, id: &str) -> Result<PersonView, String> {
-            Ok(PersonView {
-                person: id.to_owned(),
-                grant: json!("everything"),
-                oauth_grants: Vec::new(),
-                sessions: vec!["s-1".into()],
-            })
-        }
-
-        async fn revoke_person(&self, _id: &str) -> Result<Revocation, String> {
-            Err("the OAuth layer is down".into())
-        }
-
-        async fn clients(&self) -> Result<Vec<OAuthClient>, String> {
-            Ok(Vec::new())
-        }
-
-        async fn remove_client(&self, id: &str) -> Result<bool, String> {
-            Ok(id == "https://claude.ai/oauth/client.json")
-        }
-    }
-
-    fn request(method: &str, token: Option<&str>) -> HttpRequest {
-        let mut headers = vec![("Host".to_owned(), "127.0.0.1:8787".to_owned())];
-        if let Some(token) = token {
-            headers.push(("Authorization".to_owned(), format!("Bearer {token}")));
-        }
-        HttpRequest {
-            method: method.to_owned(),
-            headers,
-            ..HttpRequest::default()
-        }
-    }
-
-    fn serve(
-        method: &str,
-        path: &str,
-        token: Option<&str>,
-        admin_token: Option<&str>,
-    ) -> HttpResponse {
-        let (path, query) = match path.split_once('?') {
-            Some((path, query)) => (path, Some(query)),
-            None => (path, None),
-        };
-        let guard = RequestGuard::new(None, None, admin_token.map(str::to_owned));
-        let request = request(method, token);
-        refused(&request, &guard)
-            .unwrap_or_else(|| block_on(handle(&request, path, query, &TwoUpstreams)))
-    }
-
-    #[test]
-    fn an_upstream_is_put_and_removed_with_the_status_of_what_went_wrong() {
-        assert_eq!(
-            serve("PUT", "/admin/upstreams/a", Some("t"), Some("t")).status,
-            409
-        );
-        assert_eq!(
-            serve("PUT", "/admin/upstreams/b", Some("t"), Some("t")).status,
-            400
-        );
-        let unknown = serve("DELETE", "/admin/upstreams/c", Some("t"), Some("t"));
-        assert_eq!(unknown.status, 404);
-        assert!(body(&unknown)["error"].as_str().unwrap().contains("`c`"));
-    }
-
-    #[test]
-    fn people_and_clients_are_read_and_removed_by_their_encoded_ids() {
-        let person = serve("GET", "/admin/people/key%3Aalice", Some("t"), Some("t"));
-        assert_eq!(person.status, 200);
-        assert_eq!(body(&person)["person"], "key:alice");
-        assert_eq!(body(&person)["sessions"], json!(["s-1"]));
-        let failed = serve("DELETE", "/admin/people/key:alice", Some("t"), Some("t"));
-        assert_eq!(failed.status, 503);
-        assert!(body(&failed)["error"]
-            .as_str()
-            .unwrap()
-            .contains("OAuth layer is down"));
-        let encoded = "https%3A%2F%2Fclaude.ai%2Foauth%2Fclient.json";
-        let removed = serve(
-            "DELETE",
-            &format!("/admin/clients/{encoded}"),
-            Some("t"),
-            Some("t"),
-        );
-        assert_eq!(
-            body(&removed)["removed"],
-            "https://claude.ai/oauth/client.json"
-        );
-        let unknown = serve("DELETE", "/admin/clients/nobody", Some("t"), Some("t"));
-        assert_eq!(unknown.status, 404);
-        assert_eq!(
-            serve("PUT", "/admin/clients", Some("t"), Some("t")).status,
-            405
-        );
-    }
-
-    fn body(response: &HttpResponse) -> Value {
-        serde_json::from_slice(response.bytes()).unwrap()
-    }
-
-    #[test]
-    fn is_off_without_an_admin_token() {
-        let response = serve("GET", "/admin/upstreams", Some("x"), None);
-        assert_eq!(response.status, 404);
-        assert!(body(&response)["error"]
-            .as_str()
-            .unwrap()
-            .contains("ADMIN_TOKEN"));
-    }
-
-    #[test]
-    fn needs_the_admin_token() {
-        assert_eq!(
-            serve("GET", "/admin/upstreams", None, Some("op")).status,
-            401
-        );
-        assert_eq!(
-            serve("GET", "/admin/upstreams", Some("nope"), Some("op")).status,
-            401
-        );
-    }
-
-    #[test]
-    fn lists_upstreams_and_refreshes_one_by_name() {
-        let listed = serve("GET", "/admin/upstreams", Some("op"), Some("op"));
-        assert_eq!(listed.status, 200);
-        let names: Vec<_> = body(&listed)["upstreams"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|u| u["name"].clone())
-            .collect();
-        assert_eq!(names, [json!("a"), json!("b")]);
-        let refreshed = serve("POST", "/admin/upstreams/a/refresh", Some("op"), Some("op"));
-        assert_eq!(
-            (refreshed.status, body(&refreshed)["name"].clone()),
-            (200, json!("a"))
-        );
-        assert_eq!(
-            serve(
-                "POST",
-                "/admin/upstreams/zz/refresh",
-                Some("op"),
-                Some("op")
-            )
-            .status,
-            404
-        );
-    }
-
-    #[test]
-    fn the_audit_log_is_read_with_a_bounded_limit() {
-        let all = serve("GET", "/admin/audit", Some("op"), Some("op"));
-        assert_eq!(all.status, 200);
-        assert_eq!(body(&all)["entries"].as_array().unwrap().len(), 3);
-        let one = serve("GET", "/admin/audit?limit=1", Some("op"), Some("op"));
-        assert_eq!(body(&one)["entries"][0]["execution"], "e0");
-        for bad in ["0", "x", "100000"] {
-            let refused = serve(
-                "GET",
-                &format!("/admin/audit?limit={bad}"),
-                Some("op"),
-                Some("op"),
-            );
-            assert_eq!(refused.status, 400, "{bad}");
-            assert!(body(&refused)["error"].as_str().unwrap().contains(bad));
-        }
-        assert_eq!(serve("GET", "/admin/audit", None, Some("op")).status, 401);
-        assert_eq!(
-            serve("POST", "/admin/audit", Some("op"), Some("op")).status,
-            405
-        );
-    }
-
-    #[test]
-    fn metrics_are_served_to_the_operator_in_prometheus_text() {
-        let scraped = serve("GET", "/metrics", Some("op"), Some("op"));
-        assert_eq!(scraped.status, 200);
-        assert!(scraped
-            .headers
-            .iter()
-            .any(|(name, value)| name == "Content-Type" && value.starts_with("text/plain")));
-        let text = String::from_utf8(scraped.bytes().to_vec()).unwrap();
-        assert!(text.contains("# TYPE mir_executions_total counter"));
-        assert_eq!(serve("GET", "/metrics", None, Some("op")).status, 401);
-        assert_eq!(serve("GET", "/metrics", Some("op"), None).status, 404);
-        assert_eq!(serve("PUT", "/metrics", Some("op"), Some("op")).status, 405);
-    }
-
-    #[test]
-    fn wrong_methods_and_paths_are_named() {
-        assert_eq!(
-            serve("DELETE", "/admin/upstreams", Some("op"), Some("op")).status,
-            405
-        );
-        assert_eq!(
-            serve("GET", "/admin/other", Some("op"), Some("op")).status,
-            404
-        );
-    }
-}
+mod tests;

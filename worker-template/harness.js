@@ -22,6 +22,7 @@ import { WorkerEntrypoint } from "cloudflare:workers";
 import {
   DateNow,
   IntrinsicError,
+  IntrinsicProxy,
   JSONParse,
   JSONStringify,
   ObjectFreeze,
@@ -67,7 +68,16 @@ export default class Harness extends WorkerEntrypoint {
     const bindings = request.bindings;
     for (let i = 0; i < bindings.length; i += 1) {
       const name = bindings[i];
-      define(args, i, name === "console" ? captureConsole(outcome, request) : namespace(bridge, name, request.namespaces[name]));
+      const unavailable = request.unavailable[name];
+      define(
+        args,
+        i,
+        name === "console"
+          ? captureConsole(outcome, request)
+          : unavailable
+            ? unavailableNamespace(name, unavailable)
+            : namespace(bridge, name, request.namespaces[name]),
+      );
     }
     try {
       const value = await ReflectApply(program, undefined, args);
@@ -110,6 +120,27 @@ function namespace(bridge, name, functions) {
     });
   }
   return ObjectFreeze(object);
+}
+
+/**
+ * The object of a namespace whose tools could not be listed: any function of it the program
+ * calls throws why (an `AuthorizationRequired` with the person's sign-in link, an
+ * `UpstreamUnreachable`, ...), so the program fails as a call would. `then` is absent, so
+ * awaiting the namespace itself does not throw.
+ * @param {string} name
+ * @param {import("./protocol").UnavailableNamespace} why
+ */
+function unavailableNamespace(name, { kind, message }) {
+  const handler = record();
+  handler.get = (_target, key) => {
+    if (typeof key !== "string" || key === "then") {
+      return undefined;
+    }
+    return async () => {
+      throw toolCallError(kind, `${name}.${key}: ${message}`, name, key);
+    };
+  };
+  return new IntrinsicProxy(ObjectFreeze(record()), handler);
 }
 
 /**

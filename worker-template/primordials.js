@@ -21,6 +21,7 @@ export const StringOf = String;
 export const IntrinsicError = Error;
 export const IntrinsicRegExp = RegExp;
 export const IntrinsicMap = Map;
+export const IntrinsicProxy = Proxy;
 export const MapGet = Map.prototype.get;
 export const MapSet = Map.prototype.set;
 export const StringSlice = String.prototype.slice;

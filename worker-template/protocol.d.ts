@@ -10,6 +10,10 @@ export type RunRequest = {
   namespaces: {
     [key: string]: string[];
   };
+  /** "Namespace → why it has no functions: any function of it the program calls throws this." */
+  unavailable: {
+    [key: string]: UnavailableNamespace;
+  };
   /**
    * "Wall-clock budget of one execution, in milliseconds."
    * @format uint32
@@ -160,4 +164,11 @@ type ThrownError = {
   stack?: string | null;
 };
 /** "Why a tool call from the sandbox failed; each becomes the `name` of the thrown `Error`, so a\nprogram (and the model reading its result) can tell them apart." */
-type ToolErrorKind = "UpstreamToolError" | "UpstreamRpcError" | "UpstreamTimeout" | "UpstreamUnreachable" | "UpstreamHttpError" | "UpstreamProtocolError" | "UpstreamSessionExpired" | "UpstreamResultTooLarge" | "UpstreamMisconfigured" | "NotPermitted" | "InvalidArguments" | "Cancelled" | "LimitExceeded";
+type ToolErrorKind = "UpstreamToolError" | "UpstreamRpcError" | "UpstreamTimeout" | "UpstreamUnreachable" | "UpstreamHttpError" | "UpstreamProtocolError" | "UpstreamSessionExpired" | "UpstreamResultTooLarge" | "UpstreamMisconfigured" | "NotPermitted" | "InvalidArguments" | "Cancelled" | "LimitExceeded" | "AuthorizationRequired";
+/** "Why a namespace has no functions, as a call to one of them fails." */
+type UnavailableNamespace = {
+  /** "The error's class." */
+  kind: ToolErrorKind;
+  /** "Why, in one line (the harness puts the function's name in front)." */
+  message: string;
+};

@@ -4,6 +4,7 @@
 //! `search`) and what the sandbox binds (the [`Manifest`] mapping each function to its MCP
 //! tool), so the two cannot disagree.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use rmcp::model::Tool;
@@ -14,7 +15,7 @@ use super::quote::{bare_or_quoted, quote, FAILURE_CHARS, TAG_VALUE_CHARS, TOOL_D
 use super::typescript::{type_of, TypeScope};
 use crate::config::Grant;
 use crate::names::unique_identifiers;
-use crate::sandbox::program::Manifest;
+use crate::sandbox::program::{Manifest, UnavailableNamespace};
 use crate::sandbox::protocol::ToolErrorKind;
 use crate::upstream::client::UpstreamError;
 
@@ -35,6 +36,8 @@ pub struct UpstreamTools {
 /// (an HTTP body, a JSON-RPC message) appears only quoted and capped, after the failure's class.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unavailable {
+    /// The failure's class: what a call to one of its functions throws.
+    pub kind: ToolErrorKind,
     /// The failure's class and what the runner knows of it: `UpstreamHttpError (HTTP 503)`.
     pub cause: String,
     /// Text the upstream or its transport supplied, shown quoted, at most [`FAILURE_CHARS`].
@@ -44,9 +47,10 @@ pub struct Unavailable {
 }
 
 impl Unavailable {
-    /// A reason in the runner's own words.
+    /// A reason in the runner's own words (the upstream could not be reached).
     pub fn new(cause: impl Into<String>) -> Self {
         Self {
+            kind: ToolErrorKind::UpstreamUnreachable,
             cause: cause.into(),
             reported: None,
             retrying: false,
@@ -56,7 +60,8 @@ impl Unavailable {
     /// The reason for a failed request to the upstream. Every variant is listed, so a new one
     /// cannot be added without deciding which of its text is the upstream's.
     pub fn of(error: &UpstreamError) -> Self {
-        let class = class_name(ToolErrorKind::of(error));
+        let kind = ToolErrorKind::of(error);
+        let class = class_name(kind);
         let (cause, reported) = match error {
             UpstreamError::Unreachable { detail } => (class, Some(detail.clone())),
             // The body is already a JSON string literal there; it is quoted once, below.
@@ -79,12 +84,10 @@ impl Unavailable {
                 challenge.clone(),
             ),
             // The link is the runner's own, so it is not quoted as the upstream's words.
-            UpstreamError::AuthorizationRequired { url, reason, .. } => (
-                format!("{class}: {reason}; the person signs in at {url}"),
-                None,
-            ),
+            UpstreamError::AuthorizationRequired { .. } => (format!("{class}: {error}"), None),
         };
         Self {
+            kind,
             cause,
             reported,
             retrying: false,
@@ -201,6 +204,24 @@ impl Catalog {
             .functions
             .iter()
             .find(|f| f.ident == ident)
+    }
+
+    /// The namespaces without functions, and what a call to one of them throws.
+    pub fn unavailable(&self) -> BTreeMap<String, UnavailableNamespace> {
+        let namespaces = self.namespaces.iter();
+        namespaces
+            .filter_map(|n| {
+                let why = n.unavailable.as_ref()?;
+                let message = format!("{} is unavailable: {why}", n.name);
+                Some((
+                    n.name.clone(),
+                    UnavailableNamespace {
+                        kind: why.kind,
+                        message,
+                    },
+                ))
+            })
+            .collect()
     }
 
     /// The functions an execution over this catalog is given: what the bridge's gate resolves

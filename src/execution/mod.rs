@@ -143,7 +143,7 @@ async fn run<P: Platform>(
         .granted(grant);
     report_unavailable(&catalog, context);
     let manifest = catalog.manifest();
-    let request = RunRequest::new(&manifest, limits);
+    let request = RunRequest::new(&manifest, catalog.unavailable(), limits);
     let program = match prepare(code, &request.bindings, limits) {
         Ok(program) => program,
         Err(error) => {

@@ -4,10 +4,13 @@
 use futures::future::join_all;
 
 use super::{Runner, Services};
-use crate::admin::{AdminBackend, ChangeError, OAuthClient, OAuthGrant, PersonView, Revocation};
+use crate::admin::{
+    AdminBackend, ChangeError, Connection, ConnectionError, OAuthClient, OAuthGrant, PersonView,
+    Revocation,
+};
 use crate::audit::{ExecutionAudit, LedgerCommand};
 use crate::config::runtime::{AddError, RegistryCommand};
-use crate::config::RunnerConfig;
+use crate::config::{Per, RunnerConfig};
 use crate::execution::objects::Object;
 use crate::metrics::Metrics;
 use crate::protocol::person::{Person, SignedIn, ACCESS_KEY_PREFIX};
@@ -95,11 +98,24 @@ impl<S: Services> AdminBackend for Runner<S> {
     async fn person(&self, id: &str) -> Result<PersonView, String> {
         let oauth_grants = self.services.oauth_grants(&grant_user_id(id)).await?;
         let person = known_person(id, &oauth_grants);
+        let mut connections = Vec::new();
+        for (upstream, object) in self.personal_accounts(&person) {
+            let answer = self
+                .services
+                .ask(Object::Upstream(&object), &UpstreamCommand::AccountStatus);
+            if let UpstreamAnswer::Account {
+                connected_since_ms: Some(since_ms),
+            } = answer.await?
+            {
+                connections.push(Connection { upstream, since_ms });
+            }
+        }
         Ok(PersonView {
             person: id.to_owned(),
             grant: self.access.grant_for(Some(&person)).summary(),
             sessions: self.live_sessions(id).await?,
             oauth_grants,
+            connections,
         })
     }
 
@@ -121,9 +137,22 @@ impl<S: Services> AdminBackend for Runner<S> {
         self.services.tell_ledger(LedgerCommand::SessionsEnded {
             sessions: sessions.clone(),
         });
+        let mut connections = 0;
+        for (_, object) in self.personal_accounts(&known_person(id, &grants)) {
+            let answer = self
+                .services
+                .ask(Object::Upstream(&object), &UpstreamCommand::Disconnect);
+            if let UpstreamAnswer::Disconnected {
+                was_connected: true,
+            } = answer.await?
+            {
+                connections += 1;
+            }
+        }
         Ok(Revocation {
             oauth_grants: grants.len(),
             sessions: sessions.len(),
+            connections,
         })
     }
 
@@ -133,6 +162,29 @@ impl<S: Services> AdminBackend for Runner<S> {
 
     async fn remove_client(&self, id: &str) -> Result<bool, String> {
         self.services.remove_oauth_client(id).await
+    }
+
+    async fn connect(&self, name: &str) -> Result<String, ConnectionError> {
+        match self.shared_account(name, UpstreamCommand::Connect).await? {
+            UpstreamAnswer::Redirect { url } => Ok(url),
+            UpstreamAnswer::SignInFailed { message } => Err(ConnectionError::NotShared(message)),
+            _ => Err(ConnectionError::Unavailable(
+                "it answered out of turn".into(),
+            )),
+        }
+    }
+
+    async fn disconnect(&self, name: &str) -> Result<bool, ConnectionError> {
+        match self
+            .shared_account(name, UpstreamCommand::Disconnect)
+            .await?
+        {
+            UpstreamAnswer::Disconnected { was_connected } => Ok(was_connected),
+            UpstreamAnswer::SignInFailed { message } => Err(ConnectionError::NotShared(message)),
+            _ => Err(ConnectionError::Unavailable(
+                "it answered out of turn".into(),
+            )),
+        }
     }
 }
 
@@ -185,6 +237,39 @@ impl<S: Services> Runner<S> {
                 "the object of upstream `{name}` did not forget it: {e}"
             ));
         }
+    }
+
+    /// The per-person OAuth upstreams, each with the object holding `person`'s account.
+    fn personal_accounts(&self, person: &Person) -> Vec<(String, String)> {
+        let accounts = self.config.accounts(Some(person));
+        let personal = self
+            .config
+            .upstreams
+            .iter()
+            .filter(|u| u.oauth().is_some_and(|oauth| oauth.per == Per::Person));
+        personal
+            .map(|u| (u.name.clone(), accounts.object(&u.name).to_owned()))
+            .collect()
+    }
+
+    /// The answer of the object of `name`'s shared OAuth account to `command`.
+    async fn shared_account(
+        &self,
+        name: &str,
+        command: UpstreamCommand,
+    ) -> Result<UpstreamAnswer, ConnectionError> {
+        let upstream = (self.config.upstream(name))
+            .ok_or_else(|| ConnectionError::Unknown(name.to_owned()))?;
+        if upstream
+            .oauth()
+            .is_none_or(|oauth| oauth.per != Per::Shared)
+        {
+            return Err(ConnectionError::NotShared(format!(
+                "`{name}` has no shared OAuth account (its auth is not {{\"type\": \"oauth\", \"per\": \"shared\"}})"
+            )));
+        }
+        (self.services.ask(Object::Upstream(name), &command).await)
+            .map_err(ConnectionError::Unavailable)
     }
 
     /// The sessions of the person `id` that are still open, newest first; those found gone

@@ -7,6 +7,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::limits::{ExecutionLimits, ISOLATE_COMPATIBILITY_DATE};
+use super::protocol::ToolErrorKind;
 use crate::names::CONSOLE;
 
 /// The module name the harness is loaded under; it is the isolate's main module.
@@ -78,6 +79,8 @@ pub struct RunRequest {
     pub bindings: Vec<String>,
     /// Namespace → the names of its functions.
     pub namespaces: BTreeMap<String, Vec<String>>,
+    /// Namespace → why it has no functions: any function of it the program calls throws this.
+    pub unavailable: BTreeMap<String, UnavailableNamespace>,
     /// The execution's limits; the harness applies the console, result and tool-call ones.
     #[serde(flatten)]
     pub limits: ExecutionLimits,
@@ -103,9 +106,23 @@ impl WorkerCode {
     }
 }
 
+/// Why a namespace has no functions, as a call to one of them fails.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct UnavailableNamespace {
+    /// The error's class.
+    pub kind: ToolErrorKind,
+    /// Why, in one line (the harness puts the function's name in front).
+    pub message: String,
+}
+
 impl RunRequest {
-    /// A run request over these namespaces, with the configured limits.
-    pub fn new(manifest: &Manifest, limits: &ExecutionLimits) -> Self {
+    /// A run request over these namespaces, those `unavailable` among them failing every call,
+    /// with the configured limits.
+    pub fn new(
+        manifest: &Manifest,
+        unavailable: BTreeMap<String, UnavailableNamespace>,
+        limits: &ExecutionLimits,
+    ) -> Self {
         let bindings = std::iter::once(CONSOLE.to_owned())
             .chain(manifest.0.keys().cloned())
             .collect();
@@ -117,6 +134,7 @@ impl RunRequest {
         Self {
             bindings,
             namespaces,
+            unavailable,
             limits: *limits,
         }
     }

@@ -164,7 +164,8 @@ impl BridgeReply {
             | UpstreamAnswer::Redirect { .. }
             | UpstreamAnswer::SignedIn { .. }
             | UpstreamAnswer::SignInFailed { .. }
-            | UpstreamAnswer::Disconnected { .. } => refuse(
+            | UpstreamAnswer::Disconnected { .. }
+            | UpstreamAnswer::Account { .. } => refuse(
                 ToolErrorKind::UpstreamProtocolError,
                 "the upstream's object answered out of turn".into(),
             ),

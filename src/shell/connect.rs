@@ -8,7 +8,7 @@ use super::objects::send;
 use crate::config::PUBLIC_URL_VAR;
 use crate::execution::objects::Object;
 use crate::signin::upstream::{answered, client_metadata, step, Step};
-use crate::upstream::oauth::account::CLIENT_METADATA_PATH;
+use crate::upstream::oauth::settings::CLIENT_METADATA_PATH;
 use crate::upstream::protocol::UpstreamAnswer;
 
 /// Serves a request to one of the paths.

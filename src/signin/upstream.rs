@@ -8,10 +8,10 @@ use serde_json::{json, Value};
 
 use super::page::{document, error_page, escape};
 use crate::config::account_of_object;
-use crate::upstream::oauth::account::{
+use crate::upstream::oauth::flow::CLIENT_NAME;
+use crate::upstream::oauth::settings::{
     addressee, CALLBACK_PATH, CLIENT_METADATA_PATH, CONNECT_PATH,
 };
-use crate::upstream::oauth::flow::CLIENT_NAME;
 use crate::upstream::protocol::{UpstreamAnswer, UpstreamCommand};
 
 /// What a request to one of these paths asks for.

@@ -88,17 +88,15 @@ pub enum UpstreamError {
         /// Its `WWW-Authenticate`, quoted and capped.
         challenge: Option<String>,
     },
-    /// The upstream needs the person to sign in (or to grant more): the URL is the runner's
-    /// sign-in link for them; the request was not processed.
-    #[error(
-        "`{upstream}` needs you to sign in: {reason}. Ask the person to open {url} and \
-         return here when it says so; then call again"
-    )]
+    /// The upstream needs someone to sign in (or to grant more); the request was not
+    /// processed. With a URL, the runner's sign-in link for the person; without, the upstream's
+    /// account is shared and the operator connects it.
+    #[error("{}", sign_in_text(upstream, url.as_deref(), reason))]
     AuthorizationRequired {
         /// The upstream.
         upstream: String,
-        /// The runner's sign-in link.
-        url: String,
+        /// The runner's sign-in link for the person.
+        url: Option<String>,
         /// Why, in a few words.
         reason: String,
     },
@@ -163,6 +161,20 @@ impl UpstreamError {
                 reason: clean(reason),
             },
         }
+    }
+}
+
+/// What an [`UpstreamError::AuthorizationRequired`] tells the model.
+fn sign_in_text(upstream: &str, url: Option<&str>, reason: &str) -> String {
+    match url {
+        Some(url) => format!(
+            "`{upstream}` needs the person to sign in: {reason}. Ask them to open {url} and to \
+             come back when the page says so; then call again"
+        ),
+        None => format!(
+            "`{upstream}` is one account the operator connects for everyone, and {reason}; ask \
+             the operator to connect it (POST /admin/upstreams/{upstream}/connect)"
+        ),
     }
 }
 

@@ -74,6 +74,10 @@ pub enum UpstreamCommand {
     /// Forget this account's connection: the person disconnected it, or the operator revoked
     /// it.
     Disconnect,
+    /// A sign-in link for the operator to connect a shared account.
+    Connect,
+    /// Whether this account is connected.
+    AccountStatus,
 }
 
 /// What the object answers.
@@ -143,5 +147,10 @@ pub enum UpstreamAnswer {
     Disconnected {
         /// Whether it was connected.
         was_connected: bool,
+    },
+    /// Whether the account is connected.
+    Account {
+        /// When it connected, in ms since the epoch; `None` when it is not.
+        connected_since_ms: Option<u64>,
     },
 }

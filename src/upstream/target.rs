@@ -8,8 +8,8 @@ use rmcp::model::Tool;
 
 use super::client::UpstreamError;
 use super::health::CachedTools;
-use super::oauth::account::AccountSettings;
 use super::oauth::grant::Tokens;
+use super::oauth::settings::AccountSettings;
 use crate::config::{account_of_object, AccessPolicy, RunnerConfig, UpstreamConfig};
 use crate::redact::Secrets;
 

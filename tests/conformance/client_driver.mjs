@@ -104,13 +104,14 @@ await client.connect(
 );
 try {
   for (let signIns = 0; ; signIns += 1) {
-    const found = text(await client.callTool({ name: "search", arguments: { query: "" } }));
+    const found = text(await client.callTool({ name: "search", arguments: { query: upstream } }));
     const tool = found.match(/function ([A-Za-z_$][\w$]*)\(/)?.[1];
     const code = tool
       ? `return await ${upstream}.${tool}(${JSON.stringify(argumentsFor(tool))});`
       : `return "no tool listed";`;
     const executed = text(await client.callTool({ name: "execute", arguments: { code } }));
     const link = signInLink(`${found}\n${executed}`);
+    console.error(found.slice(0, 800));
     if (!link || signIns >= MAX_SIGN_INS) {
       console.log(executed.slice(0, 500));
       break;

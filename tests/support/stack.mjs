@@ -106,9 +106,9 @@ export function startInventory(name, flags, logDir, processes) {
 }
 
 /** Starts the Node server tests/upstreams/`script` on a free port; returns its base URL. */
-async function startNodeServer(name, script, logDir, processes) {
+async function startNodeServer(name, script, logDir, processes, args = []) {
   const port = await freePort();
-  const server = start(name, process.execPath, [join(ROOT, "tests/upstreams", script), "--port", String(port)], { logDir });
+  const server = start(name, process.execPath, [join(ROOT, "tests/upstreams", script), "--port", String(port), ...args], { logDir });
   processes.push(server);
   await waitFor(`${name} server`, () => portOpen(port), processes);
   return `http://127.0.0.1:${port}`;
@@ -130,6 +130,23 @@ export async function startFaulty(logDir, processes) {
     },
     async log() {
       return (await fetch(`${base}/control/log`)).json();
+    },
+  };
+}
+
+/**
+ * Starts tests/upstreams/oauth_notes_server.mjs (its access tokens living `ttlSeconds`); returns
+ * { url, revoke(user), issued() }.
+ */
+export async function startOAuthNotes(logDir, processes, ttlSeconds = 3600) {
+  const base = await startNodeServer("oauth-notes", "oauth_notes_server.mjs", logDir, processes, ["--ttl", String(ttlSeconds)]);
+  return {
+    url: `${base}/mcp`,
+    async revoke(user) {
+      await fetch(`${base}/control/revoke`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ user }) });
+    },
+    async issued() {
+      return (await fetch(`${base}/control/issued`)).json();
     },
   };
 }
@@ -176,10 +193,12 @@ export async function startEchoSecret(logDir, processes) {
  * configuration fields merged into its entry; `hostile` (upstream name → extra configuration
  * fields) adds the hostile server once, configured under each name; `trustedCertificate` (a PEM
  * file) is a certificate the runner trusts, for a test's own HTTPS server; `publicUrl` sets the
- * runner's PUBLIC_URL to its own address (OAuth upstreams' sign-in links). Returns { url, base, logDir,
- * upstreams, faulty, hostile, echoSecret, stop, ... }.
+ * runner's PUBLIC_URL to its own address (OAuth upstreams' sign-in links); `oauthNotes` ({
+ * ttlSeconds }) adds the OAuth-protected notes server twice: as `notes`, connected per person,
+ * and as `team_notes`, one account the operator connects. Returns { url, base, logDir,
+ * upstreams, faulty, hostile, echoSecret, oauthNotes, stop, ... }.
  */
-export async function startStack({ extraUpstreams = [], pythonUpstreams = [], vars = {}, secrets = {}, legacySse = false, faulty, hostile, echoSecret, overrides = {}, trustedCertificate, publicUrl = false } = {}) {
+export async function startStack({ extraUpstreams = [], pythonUpstreams = [], vars = {}, secrets = {}, legacySse = false, faulty, hostile, echoSecret, overrides = {}, trustedCertificate, publicUrl = false, oauthNotes } = {}) {
   const logDir = mkdtempSync(join(tmpdir(), "mir-stack-"));
   const processes = [];
   try {
@@ -209,6 +228,13 @@ export async function startStack({ extraUpstreams = [], pythonUpstreams = [], va
       upstreams.push(
         { name: "echoer", url: echoSecretServer.url, ...echoSecret },
         { name: "echoer_down", url: echoSecretServer.downUrl, ...echoSecret },
+      );
+    }
+    const oauthNotesServer = oauthNotes && (await startOAuthNotes(logDir, processes, oauthNotes.ttlSeconds));
+    if (oauthNotesServer) {
+      upstreams.push(
+        { name: "notes", url: oauthNotesServer.url, auth: { type: "oauth" } },
+        { name: "team_notes", url: oauthNotesServer.url, auth: { type: "oauth", per: "shared" } },
       );
     }
     for (const { name, script, args = [] } of pythonUpstreams) {
@@ -250,6 +276,7 @@ export async function startStack({ extraUpstreams = [], pythonUpstreams = [], va
       faulty: faultyServer,
       hostile: hostileServer,
       echoSecret: echoSecretServer,
+      oauthNotes: oauthNotesServer,
       get runnerLog() {
         return runner.log;
       },

@@ -175,7 +175,9 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
             }
             UpstreamCommand::OpenSignIn { .. }
             | UpstreamCommand::CompleteSignIn { .. }
-            | UpstreamCommand::Disconnect => self.sign_in(target, command).await,
+            | UpstreamCommand::Disconnect
+            | UpstreamCommand::Connect
+            | UpstreamCommand::AccountStatus => self.sign_in(target, command).await,
             UpstreamCommand::Status => UpstreamAnswer::Status {
                 report: self.status(target).await,
             },
@@ -305,10 +307,11 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
         }
     }
 
-    /// Forgets the upstream as configured, its tool list (the stored one is only refreshed
-    /// behind the next answer) and its checkers.
+    /// Forgets the upstream as configured, its session, its tool list (the stored one is only
+    /// refreshed behind the next answer) and its checkers.
     fn forget(&self) {
         self.target.borrow_mut().take();
+        self.connection.drop_session();
         self.cache.borrow_mut().take();
         self.cache_loaded.set(true);
         self.stale.set(true);

@@ -8,6 +8,7 @@ use futures::FutureExt;
 use serde_json::Value;
 
 use super::{ToolStore, UpstreamKeeper};
+use crate::config::Per;
 use crate::upstream::client::UpstreamError;
 use crate::upstream::oauth::account::Refusal;
 use crate::upstream::protocol::{UpstreamAnswer, UpstreamCommand};
@@ -91,6 +92,19 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
                     Err(error) => failed(target.secrets().string(error.to_string())),
                 }
             }
+            UpstreamCommand::Connect => match settings.oauth.per {
+                Per::Shared => match self.account.link(settings).await {
+                    Ok(url) => UpstreamAnswer::Redirect { url },
+                    Err(detail) => failed(format!("a sign-in could not be stored: {detail}")),
+                },
+                Per::Person => failed(format!(
+                    "each person connects their own `{}` account, from the link their agent gets",
+                    settings.upstream
+                )),
+            },
+            UpstreamCommand::AccountStatus => UpstreamAnswer::Account {
+                connected_since_ms: self.account.connected_since().await,
+            },
             _ => match self.account.disconnect().await {
                 Ok(was_connected) => {
                     target.hold(None);

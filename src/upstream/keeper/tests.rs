@@ -310,7 +310,7 @@ fn the_object_refuses_a_call_the_persons_grant_does_not_allow() {
 }
 
 #[test]
-fn a_forgotten_upstream_is_configured_again_and_its_list_fetched_anew() {
+fn a_forgotten_upstream_is_configured_again_with_a_new_session_and_its_list_fetched_anew() {
     let http = Rc::new(FakeHttp::default());
     http.replies
         .borrow_mut()
@@ -338,4 +338,5 @@ fn a_forgotten_upstream_is_configured_again_and_its_list_fetched_anew() {
     assert_eq!(names(&list(&configurations)), ["echo", "add"]);
     assert_eq!(configurations.get(), 2, "the configuration was read again");
     assert_eq!(sent(&http, "tools/list"), 2);
+    assert_eq!(http.sessions_opened.get(), 2, "the session was dropped too");
 }

@@ -10,15 +10,14 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use futures::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
 
 use super::challenge::Challenge;
 use super::flow::{self, Client, Discovered, OAuthError, TokenGrant};
 use super::grant::{stepped_up, AuthorizationRequest, Registration, Tokens};
-use crate::config::OAuthConfig;
+use super::settings::{AccountSettings, CONNECT_PATH};
+use crate::config::Per;
 use crate::upstream::client::UpstreamError;
 use crate::upstream::session::Http;
 
@@ -30,15 +29,6 @@ pub const MAX_STEP_UPS: u32 = 2;
 
 /// The most sign-ins kept waiting; the oldest is dropped for a new one.
 const MAX_PENDING: usize = 4;
-
-/// The path of the page a sign-in link opens.
-pub const CONNECT_PATH: &str = "/oauth/connect/";
-
-/// The path the authorization server sends the person back to.
-pub const CALLBACK_PATH: &str = "/oauth/callback";
-
-/// The path of the runner's Client ID Metadata Document.
-pub const CLIENT_METADATA_PATH: &str = "/oauth/client-metadata.json";
 
 /// Where the record is kept, sealed.
 pub trait Vault {
@@ -73,6 +63,9 @@ pub struct Connected {
     pub discovered: Discovered,
     /// When the sign-in completed, in ms since the epoch.
     pub since_ms: u64,
+    /// How many step-ups in a row led to it (0 for a first sign-in).
+    #[serde(default)]
+    pub step_ups: u32,
 }
 
 /// A sign-in the runner asked for.
@@ -109,45 +102,6 @@ pub struct Started {
     pub discovered: Discovered,
 }
 
-/// What the runner knows of an upstream account in a request: its settings, the runner's
-/// public URL, and the object's name, which links and `state` carry so the callback finds it.
-pub struct AccountSettings {
-    /// The upstream's `auth`.
-    pub oauth: OAuthConfig,
-    /// Its client secret, resolved.
-    pub client_secret: Option<String>,
-    /// The upstream's MCP endpoint: the resource.
-    pub mcp_url: String,
-    /// The runner's public origin (`PUBLIC_URL`).
-    pub public_url: String,
-    /// The upstream's name, for messages.
-    pub upstream: String,
-    /// The name of the object holding the account.
-    pub object: String,
-}
-
-impl AccountSettings {
-    /// The redirect URI.
-    fn redirect_uri(&self) -> String {
-        format!("{}{CALLBACK_PATH}", self.public_url)
-    }
-
-    /// The runner's Client ID Metadata Document URL: the operator's, else the runner's own
-    /// where it is served over https (an authorization server fetches only those).
-    fn metadata_document(&self) -> Option<String> {
-        self.oauth.client_metadata_url.clone().or_else(|| {
-            self.public_url
-                .starts_with("https://")
-                .then(|| format!("{}{CLIENT_METADATA_PATH}", self.public_url))
-        })
-    }
-
-    /// `value` prefixed with the object's name, so a link or a `state` leads back to it.
-    fn addressed(&self, value: &str) -> String {
-        format!("{}.{value}", URL_SAFE_NO_PAD.encode(&self.object))
-    }
-}
-
 /// `scope` with `offline_access` added where the authorization server lists it, so that it
 /// issues a refresh token (SEP-2207); unchanged otherwise.
 fn with_offline_access(scope: Option<String>, listed: Option<&[String]>) -> Option<String> {
@@ -160,13 +114,6 @@ fn with_offline_access(scope: Option<String>, listed: Option<&[String]>) -> Opti
         None if offered => Some(OFFLINE_ACCESS.to_owned()),
         scope => scope,
     }
-}
-
-/// The object a link's or a `state`'s address names, and the rest of it.
-pub fn addressee(addressed: &str) -> Option<(String, &str)> {
-    let (object, rest) = addressed.split_once('.')?;
-    let object = String::from_utf8(URL_SAFE_NO_PAD.decode(object).ok()?).ok()?;
-    Some((object, rest))
 }
 
 /// What to do about an upstream's refusal of a request.
@@ -369,46 +316,87 @@ impl<H: Http> Account<H> {
         }
     }
 
-    /// Asks the person to sign in: a new link in the record, and the error that carries it.
+    /// Asks the person to sign in, with a link in the record, in the error that carries it;
+    /// for a shared account, asks for the operator, who gets the link through [`Account::link`].
     async fn ask(
+        &self,
+        settings: &AccountSettings,
+        record: Record,
+        challenge: &Challenge,
+        scope: Option<String>,
+        step_up: u32,
+        reason: &str,
+    ) -> Refusal {
+        let url = match settings.oauth.per {
+            Per::Shared => None,
+            Per::Person => match self
+                .pending_link(settings, record, challenge, scope, step_up)
+                .await
+            {
+                Ok(url) => Some(url),
+                Err(detail) => {
+                    return Refusal::Fail(UpstreamError::Misconfigured {
+                        detail: format!("a sign-in could not be stored: {detail}"),
+                    })
+                }
+            },
+        };
+        Refusal::Fail(UpstreamError::AuthorizationRequired {
+            upstream: settings.upstream.clone(),
+            url,
+            reason: reason.to_owned(),
+        })
+    }
+
+    /// A sign-in link for the operator to connect the account.
+    pub async fn link(&self, settings: &AccountSettings) -> Result<String, String> {
+        let record = self.record().await;
+        let challenge = Challenge::default();
+        self.pending_link(settings, record, &challenge, None, 0)
+            .await
+    }
+
+    /// The link of a sign-in waiting in `record` for the same step (one not yet opened, asked
+    /// for in the last half of its life), or of a new one.
+    async fn pending_link(
         &self,
         settings: &AccountSettings,
         mut record: Record,
         challenge: &Challenge,
         scope: Option<String>,
         step_up: u32,
-        reason: &str,
-    ) -> Refusal {
+    ) -> Result<String, String> {
         let now = self.http.now_ms();
         record
             .pending
             .retain(|p| now < p.created_ms + SIGN_IN_TTL_MS);
-        if record.pending.len() >= MAX_PENDING {
-            record.pending.remove(0);
-        }
-        let flow = (self.new_secret)();
-        record.pending.push(Pending {
-            flow: flow.clone(),
-            created_ms: now,
-            resource_metadata: challenge.resource_metadata.clone(),
-            scope,
-            step_up,
-            started: None,
+        let waiting = record.pending.iter().find(|p| {
+            p.started.is_none() && p.step_up == step_up && now < p.created_ms + SIGN_IN_TTL_MS / 2
         });
-        if let Err(detail) = self.keep(record).await {
-            return Refusal::Fail(UpstreamError::Misconfigured {
-                detail: format!("a sign-in could not be stored: {detail}"),
-            });
-        }
-        Refusal::Fail(UpstreamError::AuthorizationRequired {
-            upstream: settings.upstream.clone(),
-            url: format!(
-                "{}{CONNECT_PATH}{}",
-                settings.public_url,
-                settings.addressed(&flow)
-            ),
-            reason: reason.to_owned(),
-        })
+        let flow = match waiting {
+            Some(pending) => pending.flow.clone(),
+            None => {
+                if record.pending.len() >= MAX_PENDING {
+                    record.pending.remove(0);
+                }
+                let flow = (self.new_secret)();
+                record.pending.push(Pending {
+                    flow: flow.clone(),
+                    created_ms: now,
+                    resource_metadata: challenge.resource_metadata.clone(),
+                    scope,
+                    step_up,
+                    started: None,
+                });
+                self.keep(record).await?;
+                flow
+            }
+        };
+        Ok(format!(
+            "{}{CONNECT_PATH}{}",
+            settings.public_url,
+            settings.addressed(&flow)
+        ))
     }
 
     /// The person opened link `flow`: discovers the authorization server, registers where
@@ -465,6 +453,7 @@ impl<H: Http> Account<H> {
                 .or(listed)
         }
         .filter(|scope| !scope.is_empty());
+        let scope = with_offline_access(scope, discovered.server.scopes_supported.as_deref());
         let (state, verifier) = ((self.new_secret)(), (self.new_secret)());
         let url = AuthorizationRequest {
             client_id: &client.client_id,
@@ -558,6 +547,7 @@ impl<H: Http> Account<H> {
             tokens,
             discovered: started.discovered,
             since_ms: now,
+            step_ups: pending.step_up,
         });
         self.keep(record).await.map_err(SignInError::Storage)
     }

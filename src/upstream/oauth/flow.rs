@@ -4,7 +4,6 @@
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -379,7 +378,7 @@ pub async fn request_tokens<H: Http>(
 
 /// `value` as `application/x-www-form-urlencoded` writes it.
 fn form_encode(value: &str) -> String {
-    utf8_percent_encode(value, NON_ALPHANUMERIC).to_string()
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
 /// The body of `url` when it answers 200; `None` for any other status, so the next place is

@@ -8,5 +8,6 @@ pub mod challenge;
 pub mod discovery;
 pub mod flow;
 pub mod grant;
+pub mod settings;
 #[cfg(test)]
 pub(crate) mod testing;

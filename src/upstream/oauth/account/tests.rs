@@ -11,6 +11,8 @@ use serde_json::json;
 use url::Url;
 
 use super::*;
+use crate::config::OAuthConfig;
+use crate::upstream::oauth::settings::addressee;
 use crate::upstream::oauth::testing::{counter, MemoryVault, Servers};
 
 const MCP: &str = "https://mcp.example.com/mcp";
@@ -79,7 +81,7 @@ fn account(servers: &Rc<Servers>, vault: &MemoryVault) -> Account<Rc<Servers>> {
 /// The link an [`UpstreamError::AuthorizationRequired`] refusal carries.
 fn link(refusal: Refusal) -> String {
     match refusal {
-        Refusal::Fail(UpstreamError::AuthorizationRequired { url, .. }) => url,
+        Refusal::Fail(UpstreamError::AuthorizationRequired { url: Some(url), .. }) => url,
         other => panic!("not a sign-in: {other:?}"),
     }
 }
@@ -130,7 +132,7 @@ fn a_sign_in_discovers_registers_and_exchanges_the_code_with_pkce_and_the_resour
     );
     assert_eq!(fields["client_id"], "dcr-client");
     assert!(
-        form.contains("resource=https%3A%2F%2Fmcp%2Eexample%2Ecom%2Fmcp"),
+        form.contains("resource=https%3A%2F%2Fmcp.example.com%2Fmcp"),
         "{form}"
     );
     assert_eq!(
@@ -203,7 +205,7 @@ fn tokens_are_refreshed_before_they_expire_and_a_refused_refresh_asks_to_sign_in
         .body
         .as_deref()
         .unwrap()
-        .contains("refresh_token=refresh%2D1"));
+        .contains("refresh_token=refresh-1"));
     // The upstream refuses access-2: the refresh token (kept from before) is refused too.
     let refusal = block_on(account.refused(&settings(), 401, None, Some("access-2")));
     assert!(link(refusal).starts_with("http://127.0.0.1:8787/oauth/connect/"));
@@ -248,4 +250,22 @@ fn a_disconnected_account_has_no_token_but_keeps_its_registration() {
     assert_eq!(block_on(account.access_token()), None);
     sign_in(&account, None);
     assert_eq!(servers.sent_to(REGISTER).len(), 1, "registered once");
+}
+
+#[test]
+fn offline_access_is_asked_for_only_where_the_authorization_server_lists_it() {
+    let listed = ["mcp:basic".to_owned(), "offline_access".to_owned()];
+    assert_eq!(
+        with_offline_access(Some("mcp:basic".into()), Some(&listed)),
+        Some("mcp:basic offline_access".into())
+    );
+    assert_eq!(
+        with_offline_access(None, Some(&listed)),
+        Some("offline_access".into())
+    );
+    assert_eq!(
+        with_offline_access(Some("read".into()), Some(&["read".to_owned()])),
+        Some("read".into())
+    );
+    assert_eq!(with_offline_access(None, None), None);
 }
