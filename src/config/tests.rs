@@ -190,3 +190,44 @@ fn rejects_each_bad_field_by_name() {
         assert!(err.contains(expected), "{json}: {err}");
     }
 }
+
+#[test]
+fn the_readme_oauth_upstreams_example_is_valid() {
+    let config = RunnerConfig::from_json(readme_example("oauth-upstreams")).unwrap();
+    let per = |name: &str| config.upstream(name).and_then(|u| u.oauth()).map(|o| o.per);
+    assert_eq!(per("linear"), Some(Per::Person));
+    assert_eq!(per("sentry"), Some(Per::Shared));
+    let github = config.upstream("github").unwrap().oauth().unwrap();
+    let lookup = |name: &str| (name == "GITHUB_CLIENT_SECRET").then(|| "s3cret".to_owned());
+    assert_eq!(github.resolved_secret(&lookup), Ok(Some("s3cret".into())));
+}
+
+#[test]
+fn an_oauth_upstream_is_refused_with_the_field_at_fault() {
+    let refused = |auth: &str| {
+        let text = format!(r#"[{{"name": "x", "url": "https://x.example/mcp", "auth": {auth}}}]"#);
+        RunnerConfig::from_json(&text).unwrap_err().to_string()
+    };
+    assert!(
+        refused(r#"{"type": "oauth", "clientId": "c", "clientSecret": "plain"}"#)
+            .contains("auth.clientSecret: must name a secret")
+    );
+    assert!(refused(r#"{"type": "oauth", "clientSecret": "${S}"}"#).contains("needs a clientId"));
+    assert!(
+        refused(r#"{"type": "oauth", "clientMetadataUrl": "http://x.example/c.json"}"#)
+            .contains("auth.clientMetadataUrl")
+    );
+    assert!(refused(r#"{"type": "oauth", "per": "everyone"}"#).contains("unknown variant"));
+    assert!(refused(r#"{"type": "basic"}"#).contains("UPSTREAMS is not valid"));
+    let with_header = r#"[{"name": "x", "url": "https://x.example/mcp", "headers": {"authorization": "t"},
+                          "auth": {"type": "oauth"}}]"#;
+    let header = RunnerConfig::from_json(with_header)
+        .unwrap_err()
+        .to_string();
+    assert!(header.contains("headers.Authorization"), "{header}");
+    let sse = r#"[{"name": "x", "url": "https://x.example/sse", "transport": "sse", "auth": {"type": "oauth"}}]"#;
+    assert!(RunnerConfig::from_json(sse)
+        .unwrap_err()
+        .to_string()
+        .contains("UPSTREAMS[0].auth"));
+}

@@ -9,6 +9,11 @@
 //! - [`protocol`]: the messages between the runner and an upstream's Durable Object.
 //! - [`queue`]: the calls waiting their turn under an upstream's `maxConcurrentCalls`.
 //! - [`recent`]: the tool lists a Worker isolate reuses for a moment instead of asking again.
+//! - [`oauth`]: the runner as the OAuth client of an upstream that requires one.
+//! - [`keeper`]: one upstream's session, tool list, health, calls and OAuth account.
+//! - [`session`]: the MCP session over the platform's HTTP.
+//! - [`target`]: where and how to reach an upstream, its secrets resolved.
+//! - [`error`]: why a request to an upstream failed.
 //!
 //! The Durable Object that holds each upstream's session is in the Worker shell.
 

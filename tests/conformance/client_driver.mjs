@@ -94,7 +94,9 @@ const text = (result) => (result.content ?? []).map((c) => c.text ?? "").join("\
 
 await admin(`/upstreams/${upstream}`, {
   method: "PUT",
-  body: JSON.stringify({ name: upstream, url: scenarioUrl, auth: auth() }),
+  // A short timeout: scenarios whose server never answers (it waits for a client feature the
+  // runner lacks) end within the suite's 30 s.
+  body: JSON.stringify({ name: upstream, url: scenarioUrl, timeoutMs: 8000, auth: auth() }),
 });
 const client = new Client({ name: "conformance-driver", version: "1.0.0" });
 await client.connect(
@@ -111,7 +113,6 @@ try {
       : `return "no tool listed";`;
     const executed = text(await client.callTool({ name: "execute", arguments: { code } }));
     const link = signInLink(`${found}\n${executed}`);
-    console.error(found.slice(0, 800));
     if (!link || signIns >= MAX_SIGN_INS) {
       console.log(executed.slice(0, 500));
       break;

@@ -13,7 +13,7 @@ import { after, before, describe, test } from "node:test";
 
 import { example } from "../support/markdown.mjs";
 import { adminRequest, connectTypeScript } from "../support/mcp.mjs";
-import { ROOT, startStack } from "../support/stack.mjs";
+import { ROOT, startOAuthNotes, startStack, stop } from "../support/stack.mjs";
 
 const README_URL = "http://127.0.0.1:8787/mcp";
 
@@ -25,7 +25,10 @@ function commands(block) {
 describe("README examples", () => {
   let stack;
   before(async () => {
-    stack = await startStack({ secrets: { ADMIN_TOKEN: "readme-admin-token" } });
+    stack = await startStack({
+      publicUrl: true,
+      secrets: { ADMIN_TOKEN: "readme-admin-token", UPSTREAM_TOKEN_KEY: "readme-upstream-token-key-5e2a9c1b7d3f" },
+    });
   });
   after(() => stack?.stop());
 
@@ -124,7 +127,29 @@ describe("README examples", () => {
     assert.equal(shown.person, "key:alice");
     assert.equal(shown.grant, "everything");
     assert.deepEqual(shown.sessions, []);
-    assert.deepEqual(await run(revoke), { oauthGrants: 0, sessions: 0 });
+    assert.deepEqual(shown.connections, []);
+    assert.deepEqual(await run(revoke), { oauthGrants: 0, sessions: 0, connections: 0 });
+  });
+
+  test("the shared-account examples give the operator a sign-in link and disconnect it", async () => {
+    const processes = [];
+    const notes = await startOAuthNotes(mkdtempSync(join(tmpdir(), "mir-readme-")), processes);
+    try {
+      const upstream = { name: "team_notes", url: notes.url, auth: { type: "oauth", per: "shared" } };
+      const put = await adminRequest(stack.base, "readme-admin-token", "/admin/upstreams/team_notes", { method: "PUT", body: JSON.stringify(upstream) });
+      assert.equal(put.status, 200, put.text);
+      const [connect, disconnect] = commands(example("connect-shared")).map((c) => c.replaceAll("http://127.0.0.1:8787", stack.base));
+      const run = async (command) => JSON.parse((await promisify(execFile)("bash", ["-c", command], {
+        env: { ...process.env, ADMIN_TOKEN: "readme-admin-token" },
+      })).stdout);
+      const { signIn } = await run(connect);
+      assert.ok(signIn.startsWith(`${stack.base}/oauth/connect/`), signIn);
+      assert.match(await (await fetch(signIn)).text(), /Connect team_notes/);
+      assert.deepEqual(await run(disconnect), { disconnected: false });
+      await adminRequest(stack.base, "readme-admin-token", "/admin/upstreams/team_notes", { method: "DELETE" });
+    } finally {
+      processes.forEach(stop);
+    }
   });
 
   test("the Cursor configuration is valid JSON pointing at the MCP URL", () => {

@@ -79,6 +79,12 @@ describe("an upstream behind OAuth, connected per person", () => {
     stack?.stop();
   });
 
+  /** A new session for `person`, which sees the upstreams as they are now. */
+  async function reconnect(person) {
+    await clients[person].close();
+    clients[person] = await connectTypeScript(stack.url, { authorization: `Bearer ${KEYS[person]}` });
+  }
+
   /** Runs `code` for `person`, keeping what the runner said. */
   async function run(person, code) {
     const report = await execute(clients[person], code);
@@ -136,7 +142,7 @@ describe("an upstream behind OAuth, connected per person", () => {
     assert.deepEqual(view.connections.map((c) => c.upstream), ["notes"]);
     const revoked = await adminRequest(stack.base, ADMIN_TOKEN, "/admin/people/key:alice", { method: "DELETE" });
     assert.equal(JSON.parse(revoked.text).connections, 1, revoked.text);
-    clients.alice = await connectTypeScript(stack.url, { authorization: `Bearer ${KEYS.alice}` });
+    await reconnect("alice");
     const report = await run("alice", "return await notes.whoami({});");
     assert.equal(report.error?.name, "AuthorizationRequired", JSON.stringify(report));
     assert.equal((await connect(signInLink(report), "alice")).status, 200);
@@ -159,6 +165,22 @@ describe("an upstream behind OAuth, connected per person", () => {
     const disconnected = await adminRequest(stack.base, ADMIN_TOKEN, "/admin/upstreams/team_notes/connection", { method: "DELETE" });
     assert.deepEqual(JSON.parse(disconnected.text), { disconnected: true });
     assert.equal((await run("bob", "return await team_notes.whoami({});")).error?.name, "AuthorizationRequired");
+  });
+
+  test("an OAuth upstream added through the operator endpoint is callable in the next session, and gone once removed", async () => {
+    const upstream = { name: "more_notes", url: stack.oauthNotes.url, auth: { type: "oauth" } };
+    const put = await adminRequest(stack.base, ADMIN_TOKEN, "/admin/upstreams/more_notes", { method: "PUT", body: JSON.stringify(upstream) });
+    assert.equal(put.status, 200, put.text);
+    await reconnect("alice");
+    const asked = await run("alice", "return await more_notes.whoami({});");
+    assert.equal(asked.error?.name, "AuthorizationRequired", JSON.stringify(asked));
+    assert.equal((await connect(signInLink(asked), "alice")).status, 200);
+    assert.equal((await run("alice", "return await more_notes.whoami({});")).result, "alice");
+    const removed = await adminRequest(stack.base, ADMIN_TOKEN, "/admin/upstreams/more_notes", { method: "DELETE" });
+    assert.equal(removed.status, 200, removed.text);
+    await reconnect("alice");
+    const gone = await run("alice", "return await more_notes.whoami({});");
+    assert.equal(gone.error?.name, "ReferenceError", JSON.stringify(gone));
   });
 
   test("a callback with an unknown state or a reused link is refused with a page", async () => {

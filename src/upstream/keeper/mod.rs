@@ -34,6 +34,9 @@ use super::session::{never, Connection, Http, Stop};
 use super::target::Target;
 use crate::protocol::method;
 
+/// How long an object uses the upstream's configuration as it read it before reading it again.
+pub const CONFIGURATION_TTL_MS: u64 = 60_000;
+
 /// A tool-list fetch that everyone waiting for it shares.
 type SharedFetch = Shared<LocalBoxFuture<'static, Result<Rc<CachedTools>, UpstreamError>>>;
 
@@ -67,9 +70,12 @@ pub struct UpstreamKeeper<H: Http, S: ToolStore> {
     running: RefCell<HashMap<String, Vec<oneshot::Sender<String>>>>,
     /// Tool calls in flight and waiting, under the upstream's `maxConcurrentCalls`.
     calls: Rc<CallQueue>,
-    /// The upstream as first configured: the configuration and secrets are read once, since
-    /// changing either deploys a new version of the Worker, which restarts the object.
+    /// The upstream as configured: read again after [`CONFIGURATION_TTL_MS`], since an
+    /// upstream added at runtime may change without a deploy (which restarts the object), and
+    /// only the upstream's own object is told (a person's is not).
     target: RefCell<Option<Rc<Target>>>,
+    /// When `target` was read.
+    configured_at: Cell<u64>,
     /// The OAuth account the object holds, for an upstream that signs in with OAuth.
     account: Account<H>,
 }
@@ -103,13 +109,16 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
             running: RefCell::new(HashMap::new()),
             calls: CallQueue::new(usize::MAX),
             target: RefCell::new(None),
+            configured_at: Cell::new(0),
         })
     }
 }
 
 impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
     /// What the upstream's object answers to `command` about the upstream `configure` reads
-    /// from the configuration and secrets, the first time only (a failure is not kept).
+    /// from the configuration and secrets: the first time, and again once what was read is
+    /// [`CONFIGURATION_TTL_MS`] old (a failure is not kept; the upstream as read before serves
+    /// meanwhile). An upstream that changed loses its session and tool list.
     pub async fn answer_configured<F: Future<Output = Result<Target, UpstreamError>>>(
         self: &Rc<Self>,
         configure: impl FnOnce() -> F,
@@ -120,12 +129,23 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
             self.forget();
             return UpstreamAnswer::Forgotten;
         }
+        let now = self.http.now_ms();
         let configured = self.target.borrow().clone();
+        let fresh = now < self.configured_at.get() + CONFIGURATION_TTL_MS;
         let target = match configured {
-            Some(target) => target,
-            None => match configure().await {
-                Ok(target) => Rc::new(target),
-                Err(error) => return UpstreamAnswer::Failed { error },
+            Some(target) if fresh => target,
+            held => match configure().await {
+                Ok(target) => {
+                    self.configured_at.set(now);
+                    if held.is_some_and(|held| held.config != target.config) {
+                        self.forget();
+                    }
+                    Rc::new(target)
+                }
+                Err(error) => match held {
+                    Some(held) => held,
+                    None => return UpstreamAnswer::Failed { error },
+                },
             },
         };
         *self.target.borrow_mut() = Some(Rc::clone(&target));

@@ -33,8 +33,8 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
         let mut attempts = 2;
         loop {
             attempts -= 1;
-            let token = self.account.access_token().await;
-            target.hold(self.account.tokens().await.as_ref());
+            let token = self.account.access_token(settings).await;
+            target.hold(self.account.tokens(settings).await.as_ref());
             let sent = self
                 .connection
                 .request(target, method, params.clone(), stop.clone().boxed_local())
@@ -46,7 +46,7 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
                 .account
                 .refused(settings, status, challenge.as_deref(), token.as_deref())
                 .await;
-            target.hold(self.account.tokens().await.as_ref());
+            target.hold(self.account.tokens(settings).await.as_ref());
             match refusal {
                 Refusal::Retry if attempts > 0 => {}
                 Refusal::Retry => return Err(UpstreamError::Unauthorized { status, challenge }),
@@ -81,7 +81,11 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
                 iss,
             } => {
                 let code = code.as_deref().ok_or(error.as_deref().unwrap_or("no code"));
-                match self.account.complete(&state, code, iss.as_deref()).await {
+                match self
+                    .account
+                    .complete(settings, &state, code, iss.as_deref())
+                    .await
+                {
                     Ok(()) => {
                         // What the upstream lists may depend on who signed in.
                         self.stale.set(true);

@@ -66,6 +66,8 @@ pub struct Connected {
     /// How many step-ups in a row led to it (0 for a first sign-in).
     #[serde(default)]
     pub step_ups: u32,
+    /// The upstream's URL it was made for: its tokens go to no other.
+    pub mcp_url: String,
 }
 
 /// A sign-in the runner asked for.
@@ -100,20 +102,6 @@ pub struct Started {
     pub verifier: String,
     /// The server it went to.
     pub discovered: Discovered,
-}
-
-/// `scope` with `offline_access` added where the authorization server lists it, so that it
-/// issues a refresh token (SEP-2207); unchanged otherwise.
-fn with_offline_access(scope: Option<String>, listed: Option<&[String]>) -> Option<String> {
-    const OFFLINE_ACCESS: &str = "offline_access";
-    let offered = listed.is_some_and(|l| l.iter().any(|s| s == OFFLINE_ACCESS));
-    match scope {
-        Some(scope) if offered && !scope.split_whitespace().any(|s| s == OFFLINE_ACCESS) => {
-            Some(format!("{scope} {OFFLINE_ACCESS}"))
-        }
-        None if offered => Some(OFFLINE_ACCESS.to_owned()),
-        scope => scope,
-    }
 }
 
 /// What to do about an upstream's refusal of a request.
@@ -189,16 +177,18 @@ impl<H: Http> Account<H> {
         self.vault.save(json).await
     }
 
-    /// The tokens held, if connected.
-    pub async fn tokens(&self) -> Option<Tokens> {
-        self.record().await.connected.map(|c| c.tokens)
+    /// The tokens held for the upstream `settings` describe, if connected there: tokens made
+    /// for an upstream since removed or moved to another URL are not sent to this one.
+    pub async fn tokens(&self, settings: &AccountSettings) -> Option<Tokens> {
+        let connected = self.record().await.connected?;
+        (connected.mcp_url == settings.mcp_url).then_some(connected.tokens)
     }
 
     /// The access token a request carries: the held one, refreshed first when it is about to
     /// expire; `None` when not connected (the upstream's refusal then says how to sign in).
-    pub async fn access_token(&self) -> Option<String> {
+    pub async fn access_token(&self, settings: &AccountSettings) -> Option<String> {
         let record = self.record().await;
-        let connected = record.connected?;
+        let connected = record.connected.filter(|c| c.mcp_url == settings.mcp_url)?;
         if connected.tokens.needs_refresh(self.http.now_ms()) {
             return self.refreshed().await.map(|tokens| tokens.access_token);
         }
@@ -251,7 +241,7 @@ impl<H: Http> Account<H> {
         let challenge = www_authenticate
             .and_then(Challenge::bearer)
             .unwrap_or_default();
-        let held = self.tokens().await;
+        let held = self.tokens(settings).await;
         if status == 403 && challenge.error.as_deref() == Some("insufficient_scope") {
             return self.step_up(settings, &challenge, held.as_ref()).await;
         }
@@ -399,159 +389,6 @@ impl<H: Http> Account<H> {
         ))
     }
 
-    /// The person opened link `flow`: discovers the authorization server, registers where
-    /// needed, and returns the authorization URL to send them to.
-    pub async fn open_link(
-        &self,
-        settings: &AccountSettings,
-        flow: &str,
-    ) -> Result<String, SignInError> {
-        let mut record = self.record().await;
-        let now = self.http.now_ms();
-        let index = record
-            .pending
-            .iter()
-            .position(|p| p.flow == flow && now < p.created_ms + SIGN_IN_TTL_MS)
-            .ok_or(SignInError::Unknown)?;
-        let pending = record.pending[index].clone();
-        let challenge = Challenge {
-            resource_metadata: pending.resource_metadata.clone(),
-            ..Challenge::default()
-        };
-        let (discovered, server) =
-            flow::discover(self.http.as_ref(), &settings.mcp_url, &challenge).await?;
-        let redirect_uri = settings.redirect_uri();
-        let client = match record.client.clone() {
-            Some(client)
-                if client.issuer == server.issuer && client.redirect_uri == redirect_uri =>
-            {
-                client
-            }
-            _ => {
-                let preregistered = settings
-                    .oauth
-                    .client_id
-                    .clone()
-                    .map(|id| (id, settings.client_secret.clone()));
-                let metadata_document = settings.metadata_document();
-                let registration =
-                    Registration::choose(&server, preregistered, metadata_document.as_deref())
-                        .map_err(OAuthError::from)?;
-                flow::register(self.http.as_ref(), &server, registration, &redirect_uri).await?
-            }
-        };
-        // A step-up's scopes first; else the operator's, the challenge's, the resource's.
-        let scope = if pending.step_up > 0 {
-            pending.scope.clone()
-        } else {
-            let listed = discovered.scopes_supported.as_ref().map(|s| s.join(" "));
-            settings
-                .oauth
-                .scope
-                .clone()
-                .or(pending.scope.clone())
-                .or(listed)
-        }
-        .filter(|scope| !scope.is_empty());
-        let scope = with_offline_access(scope, discovered.server.scopes_supported.as_deref());
-        let (state, verifier) = ((self.new_secret)(), (self.new_secret)());
-        let url = AuthorizationRequest {
-            client_id: &client.client_id,
-            redirect_uri: &client.redirect_uri,
-            scope: scope.as_deref(),
-            resource: &discovered.resource,
-            state: &settings.addressed(&state),
-            code_challenge: &flow::code_challenge(&verifier),
-        }
-        .url(&discovered.server.authorization_endpoint)
-        .map_err(|e| OAuthError::Unreachable {
-            url: discovered.server.authorization_endpoint.clone(),
-            detail: e.to_string(),
-        })?;
-        record.client = Some(client);
-        record.pending[index].started = Some(Started {
-            state,
-            scope,
-            verifier,
-            discovered,
-        });
-        self.keep(record).await.map_err(SignInError::Storage)?;
-        Ok(url)
-    }
-
-    /// The authorization server sent the person back with `state` and either a `code` (and,
-    /// per RFC 9207, `iss`) or an `error`: exchanges the code for tokens.
-    pub async fn complete(
-        &self,
-        state: &str,
-        code: Result<&str, &str>,
-        iss: Option<&str>,
-    ) -> Result<(), SignInError> {
-        let mut record = self.record().await;
-        let now = self.http.now_ms();
-        let index = record
-            .pending
-            .iter()
-            .position(|p| {
-                now < p.created_ms + SIGN_IN_TTL_MS
-                    && p.started.as_ref().is_some_and(|s| s.state == state)
-            })
-            .ok_or(SignInError::Unknown)?;
-        // One use: whatever happens next, this state is spent.
-        let pending = record.pending.remove(index);
-        let started = pending.started.ok_or(SignInError::Unknown)?;
-        let server = &started.discovered.server;
-        let code = match code {
-            Ok(code) => code,
-            Err(error) => {
-                let _ = self.keep(record).await;
-                return Err(SignInError::Refused(error.to_owned()));
-            }
-        };
-        match iss {
-            Some(iss) if iss != server.issuer => {
-                let _ = self.keep(record).await;
-                return Err(SignInError::WrongIssuer(iss.to_owned()));
-            }
-            None if server.sends_iss => {
-                let _ = self.keep(record).await;
-                return Err(SignInError::WrongIssuer("nowhere (no `iss`)".into()));
-            }
-            _ => {}
-        }
-        let client = record.client.clone().ok_or(SignInError::Unknown)?;
-        let tokens = flow::request_tokens(
-            self.http.as_ref(),
-            server,
-            &client,
-            &started.discovered.resource,
-            TokenGrant::Code {
-                code,
-                verifier: &started.verifier,
-            },
-            None,
-        )
-        .await;
-        let tokens = match tokens {
-            // Without a `scope`, the scopes granted are those asked for (RFC 6749 §5.1).
-            Ok(tokens) => Tokens {
-                scope: tokens.scope.or(started.scope.clone()),
-                ..tokens
-            },
-            Err(error) => {
-                let _ = self.keep(record).await;
-                return Err(error.into());
-            }
-        };
-        record.connected = Some(Connected {
-            tokens,
-            discovered: started.discovered,
-            since_ms: now,
-            step_ups: pending.step_up,
-        });
-        self.keep(record).await.map_err(SignInError::Storage)
-    }
-
     /// Forgets the connection and the sign-ins under way (the registration stays).
     pub async fn disconnect(&self) -> Result<bool, String> {
         let mut record = self.record().await;
@@ -572,5 +409,6 @@ impl<H: Http> Account<H> {
     }
 }
 
+mod steps;
 #[cfg(test)]
 mod tests;

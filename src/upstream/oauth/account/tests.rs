@@ -12,6 +12,7 @@ use url::Url;
 
 use super::*;
 use crate::config::OAuthConfig;
+use crate::upstream::oauth::account::steps::with_offline_access;
 use crate::upstream::oauth::settings::addressee;
 use crate::upstream::oauth::testing::{counter, MemoryVault, Servers};
 
@@ -102,7 +103,7 @@ fn sign_in(account: &Account<Rc<Servers>>, iss: Option<&str>) -> HashMap<String,
         .into_owned()
         .collect();
     let (_, state) = addressee(&query["state"]).unwrap();
-    block_on(account.complete(state, Ok("code-1"), iss)).unwrap();
+    block_on(account.complete(&settings, state, Ok("code-1"), iss)).unwrap();
     query
 }
 
@@ -111,7 +112,7 @@ fn a_sign_in_discovers_registers_and_exchanges_the_code_with_pkce_and_the_resour
     let servers = servers(true, &[tokens("access-1", Some("refresh-1"), 3600)]);
     let vault = MemoryVault::default();
     let account = account(&servers, &vault);
-    assert_eq!(block_on(account.access_token()), None);
+    assert_eq!(block_on(account.access_token(&settings())), None);
     let query = sign_in(&account, Some(ISSUER));
     assert_eq!(query["client_id"], "dcr-client");
     assert_eq!(query["resource"], MCP);
@@ -136,7 +137,7 @@ fn a_sign_in_discovers_registers_and_exchanges_the_code_with_pkce_and_the_resour
         "{form}"
     );
     assert_eq!(
-        block_on(account.access_token()).as_deref(),
+        block_on(account.access_token(&settings())).as_deref(),
         Some("access-1")
     );
     let stored = vault.0.borrow().clone().unwrap();
@@ -146,7 +147,7 @@ fn a_sign_in_discovers_registers_and_exchanges_the_code_with_pkce_and_the_resour
     );
     let restarted = self::account(&servers, &vault);
     assert_eq!(
-        block_on(restarted.access_token()).as_deref(),
+        block_on(restarted.access_token(&settings())).as_deref(),
         Some("access-1")
     );
 }
@@ -167,12 +168,13 @@ fn a_state_is_spent_once_and_expires_and_a_wrong_issuer_is_refused() {
         .1
         .into_owned();
     let (_, state) = addressee(&state).unwrap();
-    let wrong = block_on(account.complete(state, Ok("code"), Some("https://evil.example")));
+    let wrong =
+        block_on(account.complete(&settings, state, Ok("code"), Some("https://evil.example")));
     assert!(
         matches!(wrong, Err(SignInError::WrongIssuer(_))),
         "{wrong:?}"
     );
-    let again = block_on(account.complete(state, Ok("code"), Some(ISSUER)));
+    let again = block_on(account.complete(&settings, state, Ok("code"), Some(ISSUER)));
     assert_eq!(again, Err(SignInError::Unknown), "a state is used once");
     servers.now.set(servers.now.get() + SIGN_IN_TTL_MS);
     assert_eq!(
@@ -197,7 +199,7 @@ fn tokens_are_refreshed_before_they_expire_and_a_refused_refresh_asks_to_sign_in
     sign_in(&account, None);
     servers.now.set(servers.now.get() + 61_000);
     assert_eq!(
-        block_on(account.access_token()).as_deref(),
+        block_on(account.access_token(&settings())).as_deref(),
         Some("access-2")
     );
     let refresh = &servers.sent_to(TOKEN)[1];
@@ -209,7 +211,7 @@ fn tokens_are_refreshed_before_they_expire_and_a_refused_refresh_asks_to_sign_in
     // The upstream refuses access-2: the refresh token (kept from before) is refused too.
     let refusal = block_on(account.refused(&settings(), 401, None, Some("access-2")));
     assert!(link(refusal).starts_with("http://127.0.0.1:8787/oauth/connect/"));
-    assert_eq!(block_on(account.access_token()), None);
+    assert_eq!(block_on(account.access_token(&settings())), None);
 }
 
 #[test]
@@ -247,7 +249,7 @@ fn a_disconnected_account_has_no_token_but_keeps_its_registration() {
     let account = account(&servers, &MemoryVault::default());
     sign_in(&account, None);
     assert_eq!(block_on(account.disconnect()), Ok(true));
-    assert_eq!(block_on(account.access_token()), None);
+    assert_eq!(block_on(account.access_token(&settings())), None);
     sign_in(&account, None);
     assert_eq!(servers.sent_to(REGISTER).len(), 1, "registered once");
 }
@@ -268,4 +270,21 @@ fn offline_access_is_asked_for_only_where_the_authorization_server_lists_it() {
         Some("read".into())
     );
     assert_eq!(with_offline_access(None, None), None);
+}
+
+#[test]
+fn tokens_made_for_one_url_are_not_sent_to_an_upstream_moved_elsewhere() {
+    let servers = servers(false, &[tokens("access-1", None, 3600)]);
+    let account = account(&servers, &MemoryVault::default());
+    sign_in(&account, None);
+    let moved = AccountSettings {
+        mcp_url: "https://elsewhere.example.com/mcp".into(),
+        ..settings()
+    };
+    assert_eq!(block_on(account.access_token(&moved)), None);
+    assert_eq!(block_on(account.tokens(&moved)), None);
+    assert_eq!(
+        block_on(account.access_token(&settings())).as_deref(),
+        Some("access-1")
+    );
 }
