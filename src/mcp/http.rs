@@ -25,6 +25,7 @@ use crate::protocol::error_code::{REQUEST_CANCELLED, SESSION_NOT_FOUND};
 use crate::protocol::http::{
     HttpRequest, HttpResponse, EVENT_STREAM, PROTOCOL_VERSION_HEADER, SESSION_HEADER,
 };
+use crate::protocol::meta::VERSION_KEY;
 use crate::protocol::method;
 use crate::protocol::version::STATELESS_VERSIONS;
 
@@ -100,7 +101,7 @@ async fn handle_post<B: ServerBackend + 'static>(
                          requests carry _meta[\"{}\"] and the {PROTOCOL_VERSION_HEADER} header; \
                          or send `initialize` to open a session",
                         STATELESS_VERSIONS[0].as_str(),
-                        stateless::VERSION_KEY
+                        VERSION_KEY
                     ),
                 );
                 return reply_response(404, &reply);

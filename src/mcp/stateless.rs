@@ -19,6 +19,9 @@ use super::jsonrpc::{Message, Payload, Reply, Request};
 use super::server;
 use crate::protocol::http::{HttpRequest, PROTOCOL_VERSION_HEADER};
 use crate::protocol::log_level::LogLevel;
+use crate::protocol::meta::{
+    CAPABILITIES_KEY, LOG_LEVEL_KEY, METHOD_HEADER, NAME_HEADER, SERVER_INFO_KEY, VERSION_KEY,
+};
 use crate::protocol::method;
 use crate::protocol::version::{SESSION_VERSIONS, STATELESS_VERSIONS};
 
@@ -26,18 +29,6 @@ use crate::protocol::version::{SESSION_VERSIONS, STATELESS_VERSIONS};
 pub fn speaks(version: &str) -> bool {
     STATELESS_VERSIONS.iter().any(|v| v.as_str() == version)
 }
-/// The header repeating the request's method.
-pub const METHOD_HEADER: &str = "Mcp-Method";
-/// The header repeating the called tool's name.
-pub const NAME_HEADER: &str = "Mcp-Name";
-/// The `_meta` key naming the request's protocol version.
-pub const VERSION_KEY: &str = "io.modelcontextprotocol/protocolVersion";
-/// The `_meta` key holding the client's capabilities.
-pub const CAPABILITIES_KEY: &str = "io.modelcontextprotocol/clientCapabilities";
-/// The `_meta` key holding the least severe log event the client wants for this request.
-pub const LOG_LEVEL_KEY: &str = "io.modelcontextprotocol/logLevel";
-/// The `_meta` key under which results name the server.
-pub const SERVER_INFO_KEY: &str = "io.modelcontextprotocol/serverInfo";
 
 /// How long a client may reuse a `tools/list` answer: tool lists change rarely, but they do
 /// change (a description may name what the backend can reach).

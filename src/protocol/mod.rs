@@ -7,12 +7,14 @@
 //! - [`error_code`]: the JSON-RPC error codes rmcp's `ErrorCode` does not name.
 //! - [`version`]: the protocol versions spoken, to clients and to upstreams.
 //! - [`log_level`]: the severities of `logging/setLevel`.
+//! - [`meta`]: the `_meta` keys and headers of the stateless protocol.
 //! - [`token`]: who presented a bearer token, without the token.
 //! - [`person`]: who is using the runner, as the runner signed them in.
 
 pub mod error_code;
 pub mod http;
 pub mod log_level;
+pub mod meta;
 pub mod method;
 pub mod notification;
 pub mod person;

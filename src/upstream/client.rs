@@ -4,6 +4,8 @@
 //! A server may answer a POST with `application/json` or with an SSE stream that carries the
 //! response (perhaps after notifications); both are read here.
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use rmcp::model::{ErrorData, ProtocolVersion};
 use serde_json::{json, Value};
 
@@ -12,7 +14,10 @@ pub use super::error::{http_failure, refusal, UpstreamError};
 
 use super::bounds::{cut_deep, ByteBudget, MAX_MESSAGE_DEPTH};
 use super::sse;
-use crate::protocol::version::{UPSTREAM_REQUESTED, UPSTREAM_VERSIONS};
+use crate::protocol::meta::{
+    CAPABILITIES_KEY, CLIENT_INFO_KEY, METHOD_HEADER, NAME_HEADER, VERSION_KEY,
+};
+use crate::protocol::version::{STATELESS_VERSIONS, UPSTREAM_REQUESTED, UPSTREAM_VERSIONS};
 use crate::protocol::{method, notification};
 
 /// A JSON-RPC request.
@@ -20,7 +25,9 @@ pub fn request(id: u64, method: &str, params: Value) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})
 }
 
-/// The `initialize` request the runner sends.
+/// The `initialize` request the runner sends. Its `_meta` repeats the version it asks for, so
+/// that an upstream that speaks only the stateless protocol answers with the version it wants
+/// (-32022) rather than with a malformed-request error.
 pub fn initialize_request(id: u64) -> Value {
     request(
         id,
@@ -28,7 +35,12 @@ pub fn initialize_request(id: u64) -> Value {
         json!({
             "protocolVersion": UPSTREAM_REQUESTED,
             "capabilities": {},
-            "clientInfo": {"name": env!("CARGO_PKG_NAME"), "version": env!("CARGO_PKG_VERSION")}
+            "clientInfo": client_info(),
+            "_meta": {
+                VERSION_KEY: UPSTREAM_REQUESTED,
+                CAPABILITIES_KEY: {},
+                CLIENT_INFO_KEY: client_info(),
+            }
         }),
     )
 }
@@ -58,6 +70,67 @@ pub fn negotiated_version(initialize_result: &Value) -> Result<String, UpstreamE
             ),
         })
     }
+}
+
+/// Whether an error answer to `initialize` (its `body`) says the upstream speaks only the
+/// stateless protocol: `initialize` is an unknown method there (-32601), or its version is
+/// refused (-32022) with the stateless one among those supported.
+pub fn speaks_only_stateless(body: &str) -> bool {
+    let Ok(message) = serde_json::from_str::<Value>(body) else {
+        return false;
+    };
+    let stateless = STATELESS_VERSIONS[0].as_str();
+    let supported = message
+        .pointer("/error/data/supported")
+        .and_then(Value::as_array);
+    match message.pointer("/error/code").and_then(Value::as_i64) {
+        Some(-32601) => true,
+        Some(-32022) => supported.is_some_and(|s| s.iter().any(|v| v == stateless)),
+        _ => false,
+    }
+}
+
+/// `message` with the `_meta` every request of the stateless protocol carries: its version,
+/// the runner's capabilities (none) and its name.
+pub fn with_stateless_meta(message: &Value) -> Value {
+    let mut message = message.clone();
+    if let Some(object) = message.as_object_mut() {
+        let params = object.entry("params").or_insert_with(|| json!({}));
+        if let Some(params) = params.as_object_mut() {
+            let meta = params.entry("_meta").or_insert_with(|| json!({}));
+            if let Some(meta) = meta.as_object_mut() {
+                meta.insert(VERSION_KEY.into(), json!(STATELESS_VERSIONS[0]));
+                meta.insert(CAPABILITIES_KEY.into(), json!({}));
+                meta.insert(CLIENT_INFO_KEY.into(), client_info());
+            }
+        }
+    }
+    message
+}
+
+/// The headers that repeat a message's method and the tool it calls (2026-07-28's `Mcp-Method`
+/// and `Mcp-Name`); a name that is not plain visible ASCII is sent as base64.
+pub fn method_headers(message: &Value) -> Vec<(&'static str, String)> {
+    let Some(method) = message.get("method").and_then(Value::as_str) else {
+        return Vec::new();
+    };
+    let mut headers = vec![(METHOD_HEADER, method.to_owned())];
+    let called = (method == method::TOOLS_CALL).then(|| message.pointer("/params/name"));
+    if let Some(name) = called.flatten().and_then(Value::as_str) {
+        let plain = name.bytes().all(|b| (0x21..0x7f).contains(&b));
+        let value = if plain {
+            name.to_owned()
+        } else {
+            format!("=?base64?{}?=", STANDARD.encode(name))
+        };
+        headers.push((NAME_HEADER, value));
+    }
+    headers
+}
+
+/// The runner, as it names itself to upstreams.
+fn client_info() -> Value {
+    json!({"name": env!("CARGO_PKG_NAME"), "version": env!("CARGO_PKG_VERSION")})
 }
 
 /// Whether requests in a session of `version` carry the `MCP-Protocol-Version` header, which

@@ -223,7 +223,8 @@ impl<H: Http + 'static> Connection<H> {
         error
     }
 
-    /// POSTs `message` to `url` with the upstream's headers and `extra` ones.
+    /// POSTs `message` to `url` with the upstream's headers, `extra` ones, and those repeating
+    /// its method and tool.
     async fn post(
         &self,
         target: &Target,
@@ -234,7 +235,9 @@ impl<H: Http + 'static> Connection<H> {
     ) -> Result<H::Response, UpstreamError> {
         let mut headers = base_headers(target, "application/json, text/event-stream");
         headers.push(("Content-Type".into(), "application/json".into()));
-        headers.extend(extra.iter().map(|(n, v)| ((*n).to_owned(), v.clone())));
+        let named = client::method_headers(message);
+        let extra = extra.iter().chain(&named);
+        headers.extend(extra.map(|(n, v)| ((*n).to_owned(), v.clone())));
         let request = UpstreamRequest::post(url, headers, message.to_string());
         self.http.send(request, abort).await
     }

@@ -8,19 +8,24 @@ use serde_json::Value;
 use super::{read_body, Connection, Exchange, Http, Link, UpstreamResponse};
 use crate::protocol::http::{PROTOCOL_VERSION_HEADER, SESSION_HEADER};
 use crate::protocol::notification::TOOLS_LIST_CHANGED;
+use crate::protocol::version::{STATELESS_VERSIONS, UPSTREAM_REQUESTED};
 use crate::upstream::bounds::{session_rejected, ByteBudget, ERROR_BODY_BYTES};
 use crate::upstream::client::{
     http_failure, initialize_request, initialized_notification, negotiated_version,
-    read_json_response, refusal, sends_version_header, StreamedResponse, UpstreamError,
+    read_json_response, refusal, sends_version_header, speaks_only_stateless, with_stateless_meta,
+    StreamedResponse, UpstreamError,
 };
 use crate::upstream::target::Target;
 
-/// A streamable HTTP session.
+/// A streamable HTTP session, or the stateless protocol's stand-in for one.
 pub(super) struct Session {
     /// `Mcp-Session-Id`, when the upstream issued one (stateless servers do not).
     id: Option<String>,
     /// The negotiated protocol version.
     version: String,
+    /// Whether the upstream speaks only the stateless protocol (2026-07-28): there is no
+    /// session, and every request carries its version and the runner's capabilities in `_meta`.
+    stateless: bool,
 }
 
 impl Session {
@@ -30,16 +35,37 @@ impl Session {
         target: &Target,
         id: u64,
     ) -> Result<Link, UpstreamError> {
-        // No session and no negotiated version yet, so no session headers.
         let url = target.config.url.as_str();
+        // The version header too, for the same reason as the request's `_meta`.
+        let asked = [(
+            PROTOCOL_VERSION_HEADER,
+            UPSTREAM_REQUESTED.as_str().to_owned(),
+        )];
         let mut response = connection
-            .post(target, url, &[], &initialize_request(id), None)
+            .post(target, url, &asked, &initialize_request(id), None)
             .await?;
         let session_id = response.header(SESSION_HEADER);
-        let result = read_answer(connection, target, &mut response, id).await?;
+        let status = response.status();
+        let stateless = Link::Streamable(Session {
+            id: None,
+            version: STATELESS_VERSIONS[0].as_str().to_owned(),
+            stateless: true,
+        });
+        if matches!(status, 400 | 404) {
+            let body = read_error_body(&mut response).await;
+            if speaks_only_stateless(&body) {
+                return Ok(stateless);
+            }
+            return Err(http_failure(status, &body));
+        }
+        let result = match read_answer(connection, target, &mut response, id).await {
+            Err(UpstreamError::Rpc { code: -32601, .. }) => return Ok(stateless),
+            answered => answered?,
+        };
         let link = Link::Streamable(Session {
             id: session_id,
             version: negotiated_version(&result)?,
+            stateless: false,
         });
         link.notify(connection, target, &initialized_notification())
             .await?;
@@ -56,6 +82,13 @@ impl Session {
         abort: &H::Abort,
     ) -> Exchange {
         let url = target.config.url.as_str();
+        let stateless;
+        let message = if self.stateless {
+            stateless = with_stateless_meta(message);
+            &stateless
+        } else {
+            message
+        };
         let posted = connection
             .post(target, url, &self.headers(), message, Some(abort))
             .await;

@@ -209,3 +209,78 @@ fn an_endpoint_on_another_origin_is_refused() {
         .to_string()
         .contains("another origin"));
 }
+
+#[test]
+fn an_upstream_that_speaks_only_the_stateless_protocol_gets_meta_and_headers_on_every_request() {
+    for refusal in [
+        (404, json!({"code": -32601, "message": "Method not found"})),
+        (
+            400,
+            json!({"code": -32022, "message": "Unsupported protocol version",
+                   "data": {"supported": ["2026-07-28"], "requested": "2025-11-25"}}),
+        ),
+    ] {
+        let http = FakeHttp {
+            initialize_refused: Some(refusal),
+            ..FakeHttp::default()
+        };
+        http.replies
+            .borrow_mut()
+            .extend([result(json!({"tools": []})), result(json!({"content": []}))]);
+        let (http, connection, _) = connect(http);
+        assert_eq!(
+            call(&connection, "tools/list").unwrap(),
+            json!({"tools": []})
+        );
+        let params = json!({"name": "add-numbers", "arguments": {}});
+        let called = block_on(connection.request(&target(), "tools/call", params, never()));
+        assert_eq!(called.unwrap(), json!({"content": []}));
+        let received = http.received.borrow();
+        let methods: Vec<&str> = received.iter().map(Received::method).collect();
+        assert_eq!(
+            methods,
+            ["initialize", "tools/list", "tools/call"],
+            "no initialized"
+        );
+        for request in &received[1..] {
+            let meta = &request.message["params"]["_meta"];
+            assert_eq!(
+                meta["io.modelcontextprotocol/protocolVersion"],
+                "2026-07-28"
+            );
+            assert_eq!(
+                meta["io.modelcontextprotocol/clientCapabilities"],
+                json!({})
+            );
+            assert_eq!(request.header("MCP-Protocol-Version"), Some("2026-07-28"));
+            assert_eq!(request.header("Mcp-Method"), Some(request.method()));
+            assert_eq!(request.header("Mcp-Session-Id"), None);
+        }
+        assert_eq!(received[2].header("Mcp-Name"), Some("add-numbers"));
+        assert_eq!(received[0].header("Mcp-Method"), Some("initialize"));
+    }
+}
+
+#[test]
+fn a_refused_initialize_that_does_not_name_the_stateless_protocol_is_an_error() {
+    let http = FakeHttp {
+        initialize_refused: Some((400, json!({"code": -32602, "message": "bad params"}))),
+        ..FakeHttp::default()
+    };
+    let (_, connection, _) = connect(http);
+    let error = call(&connection, "tools/list").unwrap_err();
+    assert!(
+        matches!(error, UpstreamError::HttpStatus { status: 400, .. }),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn a_tool_name_that_is_not_plain_ascii_is_sent_in_base64() {
+    let headers =
+        client::method_headers(&json!({"method": "tools/call", "params": {"name": "añadir"}}));
+    assert_eq!(
+        headers[1],
+        ("Mcp-Name", "=?base64?YcOxYWRpcg==?=".to_owned())
+    );
+}
