@@ -311,6 +311,13 @@ impl StreamedResponse {
         })
     }
 
+    /// Where a reconnection would resume the stream, and after how long (its `id:` and
+    /// `retry:`), once it set an id.
+    pub fn resumption(&self) -> Option<(&str, Option<u32>)> {
+        let id = self.events.last_event_id()?;
+        Some((id, self.events.retry_ms()))
+    }
+
     /// The methods of the notifications that came before the response.
     pub fn notifications(&self) -> &[String] {
         &self.notifications

@@ -32,6 +32,10 @@ pub struct EventParser {
     event_bytes: usize,
     /// The most bytes one event may take, unfinished line included.
     max_event_bytes: usize,
+    /// The last `id:` seen: where a reconnection resumes (`Last-Event-ID`).
+    last_event_id: Option<String>,
+    /// The last `retry:` seen, in milliseconds: how long to wait before reconnecting.
+    retry_ms: Option<u32>,
 }
 
 /// An event larger than the parser's limit: a peer that sends one is not read further, so it
@@ -62,7 +66,19 @@ impl EventParser {
             data: None,
             event_bytes: 0,
             max_event_bytes,
+            last_event_id: None,
+            retry_ms: None,
         }
+    }
+
+    /// The last event id the stream set, if any (an empty `id:` clears it).
+    pub fn last_event_id(&self) -> Option<&str> {
+        self.last_event_id.as_deref()
+    }
+
+    /// The reconnection time the stream set, in milliseconds.
+    pub fn retry_ms(&self) -> Option<u32> {
+        self.retry_ms
     }
 
     /// The events completed by `chunk`, or the limit an event passed (the parser is then of no
@@ -122,6 +138,15 @@ impl EventParser {
                 None => self.data = Some(value.to_owned()),
             },
             "event" => self.name = Some(value.to_owned()),
+            // The spec ignores an id holding NUL, and a retry that is not all digits.
+            "id" if !value.contains('\0') => {
+                self.last_event_id = Some(value.to_owned()).filter(|id| !id.is_empty());
+            }
+            "retry" => {
+                if let Ok(ms) = value.parse() {
+                    self.retry_ms = Some(ms);
+                }
+            }
             _ => {}
         }
         None
@@ -163,6 +188,23 @@ mod tests {
     fn skips_priming_events_and_comments() {
         let stream = "id: 1\ndata:\n\n: keep-alive\n\nevent: message\ndata: {\"a\":1}\n\n";
         assert_eq!(all_events(stream), [message("{\"a\":1}")]);
+    }
+
+    #[test]
+    fn remembers_the_last_event_id_and_the_retry_time_across_events() {
+        let mut parser = EventParser::default();
+        parser.feed(b"id: e-1\nretry: 500\ndata:\n\n").unwrap();
+        assert_eq!(
+            (parser.last_event_id(), parser.retry_ms()),
+            (Some("e-1"), Some(500))
+        );
+        parser.feed(b"data: x\n\nretry: soon\n\n").unwrap();
+        assert_eq!(
+            (parser.last_event_id(), parser.retry_ms()),
+            (Some("e-1"), Some(500))
+        );
+        parser.feed(b"id:\n\n").unwrap();
+        assert_eq!(parser.last_event_id(), None);
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub use http::{read_body, Abort, Http, Method, UpstreamRequest, UpstreamResponse
 use super::client::{self, cancelled_notification, UpstreamError};
 use super::target::Target;
 use crate::config::Transport;
+use crate::protocol::http::EVENT_STREAM;
 use crate::protocol::method::TOOLS_CALL;
 use legacy::Channel;
 use streamable::Session;
@@ -273,6 +274,20 @@ impl Link {
                 "the upstream refused a notification",
             )),
         }
+    }
+}
+
+impl<H: Http + 'static> Connection<H> {
+    /// GETs the upstream's event stream with its headers and `extra` ones (resuming a stream).
+    async fn get(
+        &self,
+        target: &Target,
+        extra: &[(&'static str, String)],
+    ) -> Result<H::Response, UpstreamError> {
+        let mut headers = base_headers(target, EVENT_STREAM);
+        headers.extend(extra.iter().map(|(n, v)| ((*n).to_owned(), v.clone())));
+        let request = UpstreamRequest::get(&target.config.url, headers);
+        self.http.send(request, None).await
     }
 }
 

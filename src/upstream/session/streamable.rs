@@ -6,7 +6,7 @@ use std::rc::Rc;
 use serde_json::Value;
 
 use super::{read_body, Connection, Exchange, Http, Link, UpstreamResponse};
-use crate::protocol::http::{PROTOCOL_VERSION_HEADER, SESSION_HEADER};
+use crate::protocol::http::{EVENT_STREAM, PROTOCOL_VERSION_HEADER, SESSION_HEADER};
 use crate::protocol::notification::TOOLS_LIST_CHANGED;
 use crate::protocol::version::{STATELESS_VERSIONS, UPSTREAM_REQUESTED};
 use crate::upstream::bounds::{session_rejected, ByteBudget, ERROR_BODY_BYTES};
@@ -58,7 +58,7 @@ impl Session {
             }
             return Err(http_failure(status, &body));
         }
-        let result = match read_answer(connection, target, &mut response, id).await {
+        let result = match read_answer(connection, target, &mut response, id, None).await {
             Err(UpstreamError::Rpc { code: -32601, .. }) => return Ok(stateless),
             answered => answered?,
         };
@@ -105,7 +105,9 @@ impl Session {
             }
             return Exchange::Answered(Err(http_failure(status, &body)));
         }
-        Exchange::Answered(read_answer(connection, target, &mut response, id).await)
+        let headers = (!self.stateless).then(|| self.headers());
+        let answer = read_answer(connection, target, &mut response, id, headers.as_deref()).await;
+        Exchange::Answered(answer)
     }
 
     /// The headers of every message after `initialize`.
@@ -124,12 +126,15 @@ impl Session {
 /// Reads the result of request `id` from a POST's response: JSON, or an SSE stream read only as
 /// far as the response. Notifications on the way are heeded. Neither is read past the upstream's
 /// `maxResultBytes`: an answer that declares more is refused unread, one that streams more is
-/// dropped (which cancels the rest) as soon as it passes the limit.
-async fn read_answer<H: Http>(
+/// dropped (which cancels the rest) as soon as it passes the limit. A stream that ends before
+/// the response, having set an event id, is resumed with a GET carrying `Last-Event-ID` and the
+/// session's `headers` (when there is a session), after the stream's `retry` time.
+async fn read_answer<H: Http + 'static>(
     connection: &Connection<H>,
     target: &Target,
     response: &mut H::Response,
     id: u64,
+    session: Option<&[(&'static str, String)]>,
 ) -> Result<Value, UpstreamError> {
     let status = response.status();
     if let Some(refused) = refusal(status, response.header("WWW-Authenticate")) {
@@ -141,18 +146,28 @@ async fn read_answer<H: Http>(
     let limit = u64::from(target.config.max_result_bytes);
     let declared = response.header("Content-Length");
     ByteBudget::new(limit).check_declared(declared.as_deref())?;
-    let content_type = response.header("Content-Type");
-    if !content_type.is_some_and(|t| t.trim_start().starts_with("text/event-stream")) {
+    if !is_event_stream(response) {
         let body = read_body(response, limit).await?;
         return read_json_response(&String::from_utf8_lossy(&body), id);
     }
     let mut reader = StreamedResponse::new(id, limit);
-    let mut outcome = None;
-    while let Some(piece) = response.next_piece().await? {
-        outcome = reader.feed(&piece);
-        if outcome.is_some() {
+    let mut outcome = read_events(response, &mut reader).await?;
+    let mut resumptions = 0;
+    while let (None, Some(session), Some((last, retry))) = (&outcome, session, reader.resumption())
+    {
+        if resumptions == MAX_RESUMPTIONS {
             break;
         }
+        resumptions += 1;
+        let wait = retry.unwrap_or(DEFAULT_RETRY_MS).min(MAX_RETRY_MS);
+        let mut headers = session.to_vec();
+        headers.push((LAST_EVENT_ID_HEADER, last.to_owned()));
+        connection.http.sleep(wait).await;
+        let mut resumed = connection.get(target, &headers).await?;
+        if !(200..300).contains(&resumed.status()) || !is_event_stream(&resumed) {
+            break;
+        }
+        outcome = read_events(&mut resumed, &mut reader).await?;
     }
     if reader
         .notifications()
@@ -162,6 +177,35 @@ async fn read_answer<H: Http>(
         (connection.on_tools_changed)();
     }
     outcome.unwrap_or_else(|| reader.finish())
+}
+
+/// How many times a stream that ended before its response is resumed.
+const MAX_RESUMPTIONS: u32 = 3;
+/// How long to wait before resuming when the stream set no `retry`.
+const DEFAULT_RETRY_MS: u32 = 1_000;
+/// The longest `retry` honoured; the request's timeout bounds the whole anyway.
+const MAX_RETRY_MS: u32 = 5_000;
+/// The header that resumes an event stream after the event it names.
+const LAST_EVENT_ID_HEADER: &str = "Last-Event-ID";
+
+/// Whether `response` is an event stream.
+fn is_event_stream(response: &impl UpstreamResponse) -> bool {
+    let content_type = response.header("Content-Type");
+    content_type.is_some_and(|t| t.trim_start().starts_with(EVENT_STREAM))
+}
+
+/// Feeds `response`'s events to `reader` until the response arrives (its outcome) or the stream
+/// ends (`None`).
+async fn read_events(
+    response: &mut impl UpstreamResponse,
+    reader: &mut StreamedResponse,
+) -> Result<Option<Result<Value, UpstreamError>>, UpstreamError> {
+    while let Some(piece) = response.next_piece().await? {
+        if let Some(outcome) = reader.feed(&piece) {
+            return Ok(Some(outcome));
+        }
+    }
+    Ok(None)
 }
 
 /// The start of an error answer's body, enough to quote and to judge; the rest is not read.

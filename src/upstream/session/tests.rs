@@ -284,3 +284,36 @@ fn a_tool_name_that_is_not_plain_ascii_is_sent_in_base64() {
         ("Mcp-Name", "=?base64?YcOxYWRpcg==?=".to_owned())
     );
 }
+
+#[test]
+fn a_stream_that_ends_before_its_answer_is_resumed_with_a_get_after_its_retry_time() {
+    let sse = |body: &str| {
+        Reply::With(
+            200,
+            vec![("Content-Type", "text/event-stream".into())],
+            body.into(),
+        )
+    };
+    let http = FakeHttp {
+        timers_under_ms: 100,
+        ..FakeHttp::default()
+    };
+    http.replies.borrow_mut().extend([
+        sse("id: e-1\nretry: 50\ndata:\n\n"),
+        sse(r#"id: e-2
+data: {"jsonrpc": "2.0", "id": 2, "result": {"content": []}}
+
+"#),
+    ]);
+    let (http, connection, _) = connect(http);
+    assert_eq!(
+        call(&connection, "tools/call").unwrap(),
+        json!({"content": []})
+    );
+    let received = http.received.borrow();
+    let resumed = received.last().unwrap();
+    assert_eq!(resumed.message, Value::Null, "a GET");
+    assert_eq!(resumed.header("Last-Event-ID"), Some("e-1"));
+    assert_eq!(resumed.header("Mcp-Session-Id"), Some("session-1"));
+    assert_eq!(resumed.header("Accept"), Some("text/event-stream"));
+}
