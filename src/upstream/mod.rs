@@ -10,6 +10,7 @@
 //! - [`queue`]: the calls waiting their turn under an upstream's `maxConcurrentCalls`.
 //! - [`recent`]: the tool lists a Worker isolate reuses for a moment instead of asking again.
 //! - [`oauth`]: the runner as the OAuth client of an upstream that requires one.
+//! - [`param_headers`]: the call arguments a tool asks to see as headers (SEP-2243).
 //! - [`keeper`]: one upstream's session, tool list, health, calls and OAuth account.
 //! - [`session`]: the MCP session over the platform's HTTP.
 //! - [`target`]: where and how to reach an upstream, its secrets resolved.
@@ -24,6 +25,7 @@ pub mod error;
 pub mod health;
 pub mod keeper;
 pub mod oauth;
+pub mod param_headers;
 pub mod protocol;
 pub mod queue;
 pub mod recent;

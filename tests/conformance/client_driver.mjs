@@ -55,9 +55,21 @@ function auth() {
   return oauth;
 }
 
+/** The arguments the scenarios' tools need, by tool. */
+const ARGUMENTS = { add_numbers: { a: 2, b: 3 }, valid_tool: { region: "us-west1" } };
+
 /** The arguments a scenario's tool wants. @param {string} tool */
 function argumentsFor(tool) {
-  return tool === "add_numbers" ? { a: 2, b: 3 } : {};
+  return ARGUMENTS[/** @type {keyof typeof ARGUMENTS} */ (tool)] ?? {};
+}
+
+/**
+ * `args` without its null values: the runner refuses arguments that do not fit the tool's
+ * schema (a null where a boolean is declared), so a program leaves them out.
+ * @param {Record<string, unknown>} args
+ */
+function withoutNulls(args) {
+  return Object.fromEntries(Object.entries(args).filter(([, value]) => value !== null));
 }
 
 /** @param {string} path @param {RequestInit} init */
@@ -74,6 +86,23 @@ async function admin(path, init = {}) {
 /** The runner's sign-in link in `text`, if it asks for one. */
 function signInLink(text) {
   return text.match(/https?:\/\/[^\s"'`)]+\/oauth\/connect\/[A-Za-z0-9_.-]+/)?.[0];
+}
+
+/**
+ * The programs the driver runs: the calls the scenario asks for (its context's `toolCalls`),
+ * else a call of the first tool `search` found.
+ * @param {string} found
+ */
+function programs(found) {
+  /** @param {string} tool */
+  const identifier = (tool) => tool.replace(/[^A-Za-z0-9_$]/g, "_");
+  /** @param {string} tool @param {unknown} args */
+  const program = (tool, args) => `return await ${upstream}.${identifier(tool)}(${JSON.stringify(args)});`;
+  if (Array.isArray(context.toolCalls)) {
+    return context.toolCalls.map((call) => program(call.name, withoutNulls(call.arguments ?? {})));
+  }
+  const tool = found.match(/function ([A-Za-z_$][\w$]*)\(/)?.[1];
+  return [tool ? program(tool, argumentsFor(tool)) : `return "no tool listed";`];
 }
 
 /** Plays the browser through the sign-in `link` opens, to the runner's page at the end. */
@@ -107,14 +136,13 @@ await client.connect(
 try {
   for (let signIns = 0; ; signIns += 1) {
     const found = text(await client.callTool({ name: "search", arguments: { query: upstream } }));
-    const tool = found.match(/function ([A-Za-z_$][\w$]*)\(/)?.[1];
-    const code = tool
-      ? `return await ${upstream}.${tool}(${JSON.stringify(argumentsFor(tool))});`
-      : `return "no tool listed";`;
-    const executed = text(await client.callTool({ name: "execute", arguments: { code } }));
-    const link = signInLink(`${found}\n${executed}`);
-    if (!link || signIns >= MAX_SIGN_INS) {
+    let link = signInLink(found);
+    for (const code of programs(found)) {
+      const executed = text(await client.callTool({ name: "execute", arguments: { code } }));
       console.log(executed.slice(0, 500));
+      link ??= signInLink(executed);
+    }
+    if (!link || signIns >= MAX_SIGN_INS) {
       break;
     }
     await signIn(link);

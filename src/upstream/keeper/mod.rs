@@ -13,6 +13,8 @@ mod signin;
 mod tests;
 mod tools;
 
+use tools::ToolRules;
+
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::future::Future;
@@ -24,7 +26,6 @@ use futures::FutureExt;
 use rmcp::model::CallToolResult;
 use serde_json::{json, Map, Value};
 
-use super::arguments::ArgumentChecker;
 use super::client::UpstreamError;
 use super::health::{CachedTools, Health};
 use super::oauth::account::{Account, Vault};
@@ -64,7 +65,7 @@ pub struct UpstreamKeeper<H: Http, S: ToolStore> {
     /// The tool-list fetch in progress.
     fetching: RefCell<Option<SharedFetch>>,
     /// Each tool's compiled input schema, built on the tool's first call.
-    checkers: RefCell<HashMap<String, Rc<ArgumentChecker>>>,
+    checkers: RefCell<HashMap<String, Rc<ToolRules>>>,
     health: RefCell<Health>,
     /// How to stop the calls in flight, by execution.
     running: RefCell<HashMap<String, Vec<oneshot::Sender<String>>>>,
@@ -277,7 +278,7 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
         };
         // Checked here, against the listed schema, so a wrong call never leaves the runner.
         let arguments = Value::Object(arguments.unwrap_or_default());
-        if let Err(detail) = checker.check(&arguments) {
+        if let Err(detail) = checker.arguments.check(&arguments) {
             return UpstreamAnswer::InvalidArguments { detail };
         }
         // Wait for a turn under `maxConcurrentCalls`; a call stopped while waiting leaves the
@@ -297,11 +298,12 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
                 }
             }
         };
+        let mirrored = checker.mirrored.headers(&arguments);
         let params = json!({"name": name, "arguments": arguments});
         let result = self
             .timed(
                 target,
-                self.request(target, method::TOOLS_CALL, params, stop),
+                self.request(target, method::TOOLS_CALL, params, &mirrored, stop),
             )
             .await
             .and_then(|value| {

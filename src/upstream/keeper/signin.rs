@@ -16,18 +16,22 @@ use crate::upstream::session::{Http, Stop};
 use crate::upstream::target::Target;
 
 impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
-    /// Sends request `method` to `target` in the session, with the account's access token
-    /// when it signs in with OAuth; after a refusal that new tokens answer, once more (the
-    /// refused request was not processed).
+    /// Sends request `method` to `target` in the session (with a call's `mirrored` headers),
+    /// with the account's access token when it signs in with OAuth; after a refusal that new
+    /// tokens answer, once more (the refused request was not processed).
     pub(super) async fn request(
         self: &Rc<Self>,
         target: &Rc<Target>,
         method: &str,
         params: Value,
+        mirrored: &[(String, String)],
         stop: Stop,
     ) -> Result<Value, UpstreamError> {
         let Some(settings) = &target.account else {
-            return self.connection.request(target, method, params, stop).await;
+            let connection = &self.connection;
+            return connection
+                .request(target, method, params, mirrored, stop)
+                .await;
         };
         let stop = stop.shared();
         let mut attempts = 2;
@@ -37,7 +41,13 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
             target.hold(self.account.tokens(settings).await.as_ref());
             let sent = self
                 .connection
-                .request(target, method, params.clone(), stop.clone().boxed_local())
+                .request(
+                    target,
+                    method,
+                    params.clone(),
+                    mirrored,
+                    stop.clone().boxed_local(),
+                )
                 .await;
             let Err(UpstreamError::Unauthorized { status, challenge }) = sent else {
                 return sent;

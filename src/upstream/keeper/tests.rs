@@ -340,3 +340,41 @@ fn a_forgotten_upstream_is_configured_again_with_a_new_session_and_its_list_fetc
     assert_eq!(sent(&http, "tools/list"), 2);
     assert_eq!(http.sessions_opened.get(), 2, "the session was dropped too");
 }
+
+#[test]
+fn a_tool_with_invalid_header_markings_is_left_out_and_a_marked_argument_goes_as_a_header() {
+    let marked = |name: &str, header: Value| -> Tool {
+        serde_json::from_value(json!({"name": name, "inputSchema": {"type": "object",
+            "properties": {"region": {"type": "string", "x-mcp-header": header}}}}))
+        .unwrap()
+    };
+    let http = Rc::new(FakeHttp::default());
+    http.replies.borrow_mut().extend([
+        listing(&[
+            marked("routed", json!("Region")),
+            marked("broken", json!("My Region")),
+        ]),
+        result(json!({"content": []})),
+    ]);
+    let keeper = keeper(&http, &MemoryStore::default());
+    let target = target(json!({}));
+    assert_eq!(
+        names(&ask(&keeper, &target, UpstreamCommand::ListTools)),
+        ["routed"]
+    );
+    let called = ask(
+        &keeper,
+        &target,
+        call("routed", json!({"region": "eu"}), None),
+    );
+    assert!(
+        matches!(called, UpstreamAnswer::ToolResult { .. }),
+        "{called:?}"
+    );
+    let received = http.received.borrow();
+    let sent = received
+        .iter()
+        .find(|r| r.method() == "tools/call")
+        .unwrap();
+    assert_eq!(sent.header("Mcp-Param-Region"), Some("eu"));
+}

@@ -12,6 +12,7 @@ use crate::protocol::method;
 use crate::upstream::arguments::ArgumentChecker;
 use crate::upstream::client::UpstreamError;
 use crate::upstream::health::{CachedTools, UpstreamStatus};
+use crate::upstream::param_headers::ParamHeaders;
 use crate::upstream::session::{never, Http};
 use crate::upstream::target::Target;
 use crate::upstream::tool_caps::cap_tools;
@@ -19,14 +20,23 @@ use crate::upstream::tool_caps::cap_tools;
 /// Pages of `tools/list` followed before giving up on a server that never stops paginating.
 const MAX_TOOL_PAGES: usize = 50;
 
+/// What a call of one tool is checked against and sends along.
+pub(super) struct ToolRules {
+    /// Its input schema, compiled.
+    pub(super) arguments: ArgumentChecker,
+    /// The arguments it mirrors into headers.
+    pub(super) mirrored: ParamHeaders,
+}
+
 impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
-    /// The compiled input schema of tool `name`, if the upstream lists it. A name missing from
-    /// the cached list is looked for once more in a fresh list: the tool may be new.
+    /// The rules of tool `name`'s calls (compiled once, from the listed tool), or `None` when
+    /// the upstream lists no such tool. A name missing from the cached list is looked for once
+    /// more in a fresh list: the tool may be new.
     pub(super) async fn checker(
         self: &Rc<Self>,
         target: &Rc<Target>,
         name: &str,
-    ) -> Result<Option<Rc<ArgumentChecker>>, UpstreamError> {
+    ) -> Result<Option<Rc<ToolRules>>, UpstreamError> {
         if let Some(checker) = self.checkers.borrow().get(name) {
             return Ok(Some(Rc::clone(checker)));
         }
@@ -40,7 +50,10 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
         let Some(tool) = tools.tools.iter().find(|t| t.name == name) else {
             return Ok(None);
         };
-        let checker = Rc::new(ArgumentChecker::new(&tool.input_schema));
+        let checker = Rc::new(ToolRules {
+            arguments: ArgumentChecker::new(&tool.input_schema),
+            mirrored: ParamHeaders::of(tool).unwrap_or_default(),
+        });
         self.checkers
             .borrow_mut()
             .insert(name.to_owned(), Rc::clone(&checker));
@@ -105,7 +118,7 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
         for _ in 0..MAX_TOOL_PAGES {
             let params = cursor.as_ref().map_or(json!({}), |c| json!({"cursor": c}));
             let page = self
-                .request(target, method::TOOLS_LIST, params, never())
+                .request(target, method::TOOLS_LIST, params, &[], never())
                 .await?;
             let page: ListToolsResult =
                 serde_json::from_value(page).map_err(|e| UpstreamError::Malformed {
@@ -114,7 +127,11 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
             tools.extend(page.tools);
             match page.next_cursor {
                 Some(next) => cursor = Some(next),
-                None => return Ok(cap_tools(tools)),
+                None => {
+                    // A tool whose header markings are invalid is left out (SEP-2243).
+                    tools.retain(|tool| ParamHeaders::of(tool).is_ok());
+                    return Ok(cap_tools(tools));
+                }
             }
         }
         Err(UpstreamError::Malformed {

@@ -56,9 +56,9 @@ pub(crate) struct FakeHttp {
     /// request time out, `1` fires only a zero wait.
     pub(crate) timers_under_ms: u32,
     pub(crate) sessions_opened: Cell<u32>,
-    /// What `initialize` is answered, when not a session (an upstream that speaks only the
-    /// stateless protocol): a status and the JSON-RPC error.
-    pub(crate) initialize_refused: Option<(u16, Value)>,
+    /// What `initialize` is answered, when not with a session (an upstream that speaks only
+    /// the stateless protocol): a status, and the answer's `result` or `error` member.
+    pub(crate) initialize_answer: Option<(u16, Value)>,
     /// Background work, run by [`FakeHttp::run_spawned`].
     pub(crate) spawned: RefCell<Vec<LocalBoxFuture<'static, ()>>>,
 }
@@ -131,12 +131,11 @@ impl Http for Rc<FakeHttp> {
             )
         };
         let reply = match received.method() {
-            "initialize" if self.initialize_refused.is_some() => {
-                let (status, error) = self.initialize_refused.clone().unwrap_or_default();
-                json(
-                    status,
-                    json!({"jsonrpc": "2.0", "id": received.message["id"], "error": error}),
-                )
+            "initialize" if self.initialize_answer.is_some() => {
+                let (status, mut answer) = self.initialize_answer.clone().unwrap_or_default();
+                answer["jsonrpc"] = json!("2.0");
+                answer["id"] = received.message["id"].clone();
+                json(status, answer)
             }
             "initialize" => {
                 self.sessions_opened.set(self.sessions_opened.get() + 1);

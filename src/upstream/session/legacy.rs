@@ -131,7 +131,7 @@ impl Channel {
         self.pending.borrow_mut().insert(id, sender);
         let _waiting = Waiting { channel: self, id };
         let posted = connection
-            .post(target, &self.endpoint, &[], message, None)
+            .post(target, &self.endpoint, &[], &[], message, None)
             .await;
         let mut response = match posted {
             Ok(response) => response,
@@ -221,7 +221,7 @@ async fn read_events<H: Http + 'static>(
                 let endpoint = channel.endpoint.clone();
                 connection.http.spawn(async move {
                     let answer = empty_result(&id);
-                    let _ = this.post(&target, &endpoint, &[], &answer, None).await;
+                    let _ = this.post(&target, &endpoint, &[], &[], &answer, None).await;
                 });
             }
             _ => {}

@@ -94,13 +94,15 @@ impl<H: Http + 'static> Connection<H> {
         id
     }
 
-    /// Sends request `method` to `target` in the session (opening one if needed) and returns
-    /// its result, unless `stop` comes first.
+    /// Sends request `method` to `target` in the session (opening one if needed), with the
+    /// `mirrored` headers of a call's arguments, and returns its result, unless `stop` comes
+    /// first.
     pub async fn request(
         self: &Rc<Self>,
         target: &Rc<Target>,
         method: &str,
         params: Value,
+        mirrored: &[(String, String)],
         mut stop: Stop,
     ) -> Result<Value, UpstreamError> {
         let attempts = if method == TOOLS_CALL { 1 } else { 2 };
@@ -108,7 +110,8 @@ impl<H: Http + 'static> Connection<H> {
             let link = self.link(target).await?;
             let id = self.next_id();
             let message = client::request(id, method, params.clone());
-            match self.exchange(target, &link, &message, id, &mut stop).await {
+            let sent = (&message, mirrored);
+            match self.exchange(target, &link, sent, id, &mut stop).await {
                 Exchange::Answered(outcome) => return outcome,
                 Exchange::SessionGone => self.forget(&link),
             }
@@ -172,7 +175,7 @@ impl<H: Http + 'static> Connection<H> {
         self: &Rc<Self>,
         target: &Rc<Target>,
         link: &Rc<Link>,
-        message: &Value,
+        (message, mirrored): (&Value, &[(String, String)]),
         id: u64,
         stop: &mut Stop,
     ) -> Exchange {
@@ -180,7 +183,8 @@ impl<H: Http + 'static> Connection<H> {
         let work = async {
             match link.as_ref() {
                 Link::Streamable(session) => {
-                    session.exchange(self, target, message, id, &abort).await
+                    let sent = (message, mirrored);
+                    session.exchange(self, target, sent, id, &abort).await
                 }
                 Link::Legacy(channel) => channel.exchange(self, target, message, id).await,
             }
@@ -224,13 +228,14 @@ impl<H: Http + 'static> Connection<H> {
         error
     }
 
-    /// POSTs `message` to `url` with the upstream's headers, `extra` ones, and those repeating
-    /// its method and tool.
+    /// POSTs `message` to `url` with the upstream's headers, `extra` ones, those repeating its
+    /// method and tool, and the `mirrored` arguments of a call (SEP-2243).
     async fn post(
         &self,
         target: &Target,
         url: &str,
         extra: &[(&'static str, String)],
+        mirrored: &[(String, String)],
         message: &Value,
         abort: Option<&H::Abort>,
     ) -> Result<H::Response, UpstreamError> {
@@ -239,6 +244,7 @@ impl<H: Http + 'static> Connection<H> {
         let named = client::method_headers(message);
         let extra = extra.iter().chain(&named);
         headers.extend(extra.map(|(n, v)| ((*n).to_owned(), v.clone())));
+        headers.extend(mirrored.iter().cloned());
         let request = UpstreamRequest::post(url, headers, message.to_string());
         self.http.send(request, abort).await
     }
@@ -265,7 +271,7 @@ impl Link {
             Link::Legacy(channel) => (channel.endpoint(), Vec::new()),
         };
         let response = connection
-            .post(target, url, &headers, message, None)
+            .post(target, url, &headers, &[], message, None)
             .await?;
         match response.status() {
             200..=299 => Ok(()),

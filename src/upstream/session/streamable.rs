@@ -42,7 +42,7 @@ impl Session {
             UPSTREAM_REQUESTED.as_str().to_owned(),
         )];
         let mut response = connection
-            .post(target, url, &asked, &initialize_request(id), None)
+            .post(target, url, &asked, &[], &initialize_request(id), None)
             .await?;
         let session_id = response.header(SESSION_HEADER);
         let status = response.status();
@@ -62,6 +62,11 @@ impl Session {
             Err(UpstreamError::Rpc { code: -32601, .. }) => return Ok(stateless),
             answered => answered?,
         };
+        // An upstream may also answer `initialize` by naming the stateless version.
+        let named = result.get("protocolVersion").and_then(Value::as_str);
+        if named.is_some_and(|version| STATELESS_VERSIONS.iter().any(|v| v.as_str() == version)) {
+            return Ok(stateless);
+        }
         let link = Link::Streamable(Session {
             id: session_id,
             version: negotiated_version(&result)?,
@@ -77,7 +82,7 @@ impl Session {
         &self,
         connection: &Rc<Connection<H>>,
         target: &Target,
-        message: &Value,
+        (message, mirrored): (&Value, &[(String, String)]),
         id: u64,
         abort: &H::Abort,
     ) -> Exchange {
@@ -90,7 +95,7 @@ impl Session {
             message
         };
         let posted = connection
-            .post(target, url, &self.headers(), message, Some(abort))
+            .post(target, url, &self.headers(), mirrored, message, Some(abort))
             .await;
         let mut response = match posted {
             Ok(response) => response,

@@ -15,7 +15,7 @@ use super::fake::{connect, result, target, FakeHttp, Received, Reply};
 use super::*;
 
 fn call(connection: &Rc<Connection<Rc<FakeHttp>>>, method: &str) -> Result<Value, UpstreamError> {
-    block_on(connection.request(&target(), method, json!({}), never()))
+    block_on(connection.request(&target(), method, json!({}), &[], never()))
 }
 
 #[test]
@@ -65,8 +65,8 @@ fn requests_waiting_for_the_session_share_one_initialize() {
     let (http, connection, _) = connect(http);
     let target = target();
     let both = join(
-        connection.request(&target, "tools/list", json!({}), never()),
-        connection.request(&target, "tools/list", json!({}), never()),
+        connection.request(&target, "tools/list", json!({}), &[], never()),
+        connection.request(&target, "tools/list", json!({}), &[], never()),
     );
     let (first, second) = block_on(both);
     assert_eq!((first.unwrap(), second.unwrap()), (json!(1), json!(2)));
@@ -149,6 +149,7 @@ fn a_request_whose_caller_gives_up_is_cancelled_with_the_callers_reason() {
         &target(),
         "tools/call",
         json!({}),
+        &[],
         ready("the client cancelled".to_owned()).boxed_local(),
     ));
     let Err(UpstreamError::Cancelled { reason }) = stopped else {
@@ -212,16 +213,23 @@ fn an_endpoint_on_another_origin_is_refused() {
 
 #[test]
 fn an_upstream_that_speaks_only_the_stateless_protocol_gets_meta_and_headers_on_every_request() {
-    for refusal in [
-        (404, json!({"code": -32601, "message": "Method not found"})),
+    for answer in [
+        (
+            404,
+            json!({"error": {"code": -32601, "message": "Method not found"}}),
+        ),
         (
             400,
-            json!({"code": -32022, "message": "Unsupported protocol version",
-                   "data": {"supported": ["2026-07-28"], "requested": "2025-11-25"}}),
+            json!({"error": {"code": -32022, "message": "Unsupported protocol version",
+                   "data": {"supported": ["2026-07-28"], "requested": "2025-11-25"}}}),
+        ),
+        (
+            200,
+            json!({"result": {"protocolVersion": "2026-07-28", "capabilities": {}}}),
         ),
     ] {
         let http = FakeHttp {
-            initialize_refused: Some(refusal),
+            initialize_answer: Some(answer),
             ..FakeHttp::default()
         };
         http.replies
@@ -233,7 +241,7 @@ fn an_upstream_that_speaks_only_the_stateless_protocol_gets_meta_and_headers_on_
             json!({"tools": []})
         );
         let params = json!({"name": "add-numbers", "arguments": {}});
-        let called = block_on(connection.request(&target(), "tools/call", params, never()));
+        let called = block_on(connection.request(&target(), "tools/call", params, &[], never()));
         assert_eq!(called.unwrap(), json!({"content": []}));
         let received = http.received.borrow();
         let methods: Vec<&str> = received.iter().map(Received::method).collect();
@@ -264,7 +272,10 @@ fn an_upstream_that_speaks_only_the_stateless_protocol_gets_meta_and_headers_on_
 #[test]
 fn a_refused_initialize_that_does_not_name_the_stateless_protocol_is_an_error() {
     let http = FakeHttp {
-        initialize_refused: Some((400, json!({"code": -32602, "message": "bad params"}))),
+        initialize_answer: Some((
+            400,
+            json!({"error": {"code": -32602, "message": "bad params"}}),
+        )),
         ..FakeHttp::default()
     };
     let (_, connection, _) = connect(http);
