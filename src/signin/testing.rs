@@ -11,7 +11,8 @@ use serde_json::{json, Value};
 
 use super::oidc::{OidcConfig, CLIENT_ID_VAR, CLIENT_SECRET_VAR, ISSUER_VAR};
 use crate::upstream::client::UpstreamError;
-use crate::upstream::session::{Abort, Http, UpstreamRequest, UpstreamResponse};
+use crate::upstream::oauth::testing::{Answer, NoAbort};
+use crate::upstream::session::{Http, UpstreamRequest};
 
 /// The provider's RSA key (PKCS#1 DER) and its published JWKS.
 const SIGNING_KEY: &[u8] = include_bytes!("../../tests/fixtures/oidc/signing-key.der");
@@ -56,28 +57,6 @@ pub(crate) struct Provider {
     pub(crate) sent: RefCell<Vec<(String, Option<String>)>>,
 }
 
-pub(crate) struct Answer(u16, Option<Vec<u8>>);
-
-impl UpstreamResponse for Answer {
-    fn status(&self) -> u16 {
-        self.0
-    }
-
-    fn header(&self, _name: &str) -> Option<String> {
-        None
-    }
-
-    async fn next_piece(&mut self) -> Result<Option<Vec<u8>>, UpstreamError> {
-        Ok(self.1.take())
-    }
-}
-
-pub(crate) struct NoAbort;
-
-impl Abort for NoAbort {
-    fn abort(&self) {}
-}
-
 impl Http for Provider {
     type Response = Answer;
     type Abort = NoAbort;
@@ -95,7 +74,7 @@ impl Http for Provider {
             .borrow_mut()
             .push((request.url.to_owned(), request.body.clone()));
         match self.answers.get(request.url) {
-            Some((status, body)) => Ok(Answer(*status, Some(body.clone().into_bytes()))),
+            Some((status, body)) => Ok(Answer::new(*status, body)),
             None => pending().await,
         }
     }

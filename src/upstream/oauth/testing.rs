@@ -46,7 +46,15 @@ impl Servers {
     }
 }
 
+/// A scripted answer: a status and a body, read in one piece.
 pub(crate) struct Answer(u16, Option<Vec<u8>>);
+
+impl Answer {
+    /// `status` with `body`.
+    pub(crate) fn new(status: u16, body: &str) -> Self {
+        Self(status, Some(body.as_bytes().to_vec()))
+    }
+}
 
 impl UpstreamResponse for Answer {
     fn status(&self) -> u16 {
@@ -62,6 +70,7 @@ impl UpstreamResponse for Answer {
     }
 }
 
+/// An abort handle that aborts nothing: the scripted answers are already there.
 pub(crate) struct NoAbort;
 
 impl Abort for NoAbort {
@@ -91,7 +100,7 @@ impl Http for Rc<Servers> {
             Some(queue) => queue[0].clone(),
             None => (404, String::new()),
         };
-        ready(Ok(Answer(status, Some(body.into_bytes()))))
+        ready(Ok(Answer::new(status, &body)))
     }
 
     fn sleep(&self, _ms: u32) -> impl Future<Output = ()> {
