@@ -197,10 +197,10 @@ impl<H: Http> Account<H> {
 
     /// New tokens for the refresh token held; on a refusal the connection is dropped.
     async fn refreshed(&self) -> Option<Tokens> {
-        let mut record = self.record().await;
-        let connected = record.connected.clone()?;
+        let before = self.record().await;
+        let connected = before.connected?;
         let refresh_token = connected.tokens.refresh_token.as_deref()?;
-        let client = record.client.clone()?;
+        let client = before.client?;
         let answer = flow::request_tokens(
             self.http.as_ref(),
             &connected.discovered.server,
@@ -210,6 +210,13 @@ impl<H: Http> Account<H> {
             Some(&connected.tokens),
         )
         .await;
+        // Read again: another request may have refreshed (or dropped) the tokens meanwhile,
+        // and a refresh token is often good for one use only. Then its outcome stands.
+        let mut record = self.record().await;
+        let current = record.connected.as_ref().map(|c| &c.tokens);
+        if current != Some(&connected.tokens) {
+            return current.cloned();
+        }
         match answer {
             Ok(tokens) => {
                 record.connected = Some(Connected {

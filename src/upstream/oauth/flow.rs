@@ -2,8 +2,11 @@
 //! discovering the metadata, registering the runner as a client, and the token requests
 //! (a code for tokens, a refresh token for new ones).
 
+use std::pin::pin;
+
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
+use futures::future::{select, Either};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -389,23 +392,32 @@ async fn get<H: Http>(http: &H, url: &str) -> Result<Option<String>, OAuthError>
     Ok((status == 200).then_some(text))
 }
 
-/// Sends `request`, for its status and (bounded) body.
+/// How long one exchange with an authorization server may take.
+const EXCHANGE_MS: u32 = 10_000;
+
+/// Sends `request`, for its status and (bounded) body, within [`EXCHANGE_MS`].
 async fn exchange<H: Http>(
     http: &H,
     request: UpstreamRequest<'_>,
 ) -> Result<(u16, String), OAuthError> {
     let url = request.url.to_owned();
-    let unreachable = |error: UpstreamError| OAuthError::Unreachable {
+    let unreachable = |detail: String| OAuthError::Unreachable {
         url: url.clone(),
-        detail: error.to_string(),
+        detail,
     };
-    let mut response = http.send(request, None).await.map_err(unreachable)?;
-    let status = response.status();
-    let limit = if status == 200 {
-        DOCUMENT_BYTES
-    } else {
-        ERROR_BODY_BYTES
+    let answered = async {
+        let mut response = http.send(request, None).await?;
+        let status = response.status();
+        let limit = if status == 200 {
+            DOCUMENT_BYTES
+        } else {
+            ERROR_BODY_BYTES
+        };
+        let body = read_body(&mut response, limit).await?;
+        Ok::<_, UpstreamError>((status, String::from_utf8_lossy(&body).into_owned()))
     };
-    let body = read_body(&mut response, limit).await.map_err(unreachable)?;
-    Ok((status, String::from_utf8_lossy(&body).into_owned()))
+    match select(pin!(answered), pin!(http.sleep(EXCHANGE_MS))).await {
+        Either::Left((answer, _)) => answer.map_err(|e| unreachable(e.to_string())),
+        Either::Right(_) => Err(unreachable(format!("no answer within {EXCHANGE_MS} ms"))),
+    }
 }

@@ -100,11 +100,22 @@ impl Http for Rc<Servers> {
             Some(queue) => queue[0].clone(),
             None => (404, String::new()),
         };
-        ready(Ok(Answer::new(status, &body)))
+        // Answered after a turn of the executor, as a network would: requests sent together
+        // are in flight together.
+        let mut waited = false;
+        futures::future::poll_fn(move |context| {
+            if waited {
+                return std::task::Poll::Ready(Ok(Answer::new(status, &body)));
+            }
+            waited = true;
+            context.waker().wake_by_ref();
+            std::task::Poll::Pending
+        })
     }
 
+    /// Timers never fire: every server answers.
     fn sleep(&self, _ms: u32) -> impl Future<Output = ()> {
-        ready(())
+        futures::future::pending()
     }
 
     fn spawn(&self, _work: impl Future<Output = ()> + 'static) {}

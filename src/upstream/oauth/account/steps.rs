@@ -12,14 +12,12 @@ impl<H: Http> Account<H> {
         settings: &AccountSettings,
         flow: &str,
     ) -> Result<String, SignInError> {
-        let mut record = self.record().await;
+        let record = self.record().await;
         let now = self.http.now_ms();
-        let index = record
-            .pending
-            .iter()
-            .position(|p| p.flow == flow && now < p.created_ms + SIGN_IN_TTL_MS)
+        let pending = (record.pending.iter())
+            .find(|p| p.flow == flow && now < p.created_ms + SIGN_IN_TTL_MS)
+            .cloned()
             .ok_or(SignInError::Unknown)?;
-        let pending = record.pending[index].clone();
         let challenge = Challenge {
             resource_metadata: pending.resource_metadata.clone(),
             ..Challenge::default()
@@ -74,13 +72,18 @@ impl<H: Http> Account<H> {
             url: discovered.server.authorization_endpoint.clone(),
             detail: e.to_string(),
         })?;
-        record.client = Some(client);
-        record.pending[index].started = Some(Started {
+        // Read again: other requests may have changed the record while this one waited.
+        let mut record = self.record().await;
+        let pending = (record.pending.iter_mut())
+            .find(|p| p.flow == flow)
+            .ok_or(SignInError::Unknown)?;
+        pending.started = Some(Started {
             state,
             scope,
             verifier,
             discovered,
         });
+        record.client = Some(client);
         self.keep(record).await.map_err(SignInError::Storage)?;
         Ok(url)
     }
@@ -106,27 +109,21 @@ impl<H: Http> Account<H> {
             .ok_or(SignInError::Unknown)?;
         // One use: whatever happens next, this state is spent.
         let pending = record.pending.remove(index);
+        let client = record.client.clone();
+        self.keep(record).await.map_err(SignInError::Storage)?;
         let started = pending.started.ok_or(SignInError::Unknown)?;
         let server = &started.discovered.server;
-        let code = match code {
-            Ok(code) => code,
-            Err(error) => {
-                let _ = self.keep(record).await;
-                return Err(SignInError::Refused(error.to_owned()));
-            }
-        };
+        let code = code.map_err(|error| SignInError::Refused(error.to_owned()))?;
         match iss {
             Some(iss) if iss != server.issuer => {
-                let _ = self.keep(record).await;
                 return Err(SignInError::WrongIssuer(iss.to_owned()));
             }
             None if server.sends_iss => {
-                let _ = self.keep(record).await;
                 return Err(SignInError::WrongIssuer("nowhere (no `iss`)".into()));
             }
             _ => {}
         }
-        let client = record.client.clone().ok_or(SignInError::Unknown)?;
+        let client = client.ok_or(SignInError::Unknown)?;
         let tokens = flow::request_tokens(
             self.http.as_ref(),
             server,
@@ -139,17 +136,13 @@ impl<H: Http> Account<H> {
             None,
         )
         .await;
-        let tokens = match tokens {
-            // Without a `scope`, the scopes granted are those asked for (RFC 6749 §5.1).
-            Ok(tokens) => Tokens {
-                scope: tokens.scope.or(started.scope.clone()),
-                ..tokens
-            },
-            Err(error) => {
-                let _ = self.keep(record).await;
-                return Err(error.into());
-            }
+        let tokens = tokens?;
+        // Without a `scope`, the scopes granted are those asked for (RFC 6749 §5.1).
+        let tokens = Tokens {
+            scope: tokens.scope.or(started.scope.clone()),
+            ..tokens
         };
+        let mut record = self.record().await;
         record.connected = Some(Connected {
             tokens,
             discovered: started.discovered,

@@ -288,3 +288,34 @@ fn tokens_made_for_one_url_are_not_sent_to_an_upstream_moved_elsewhere() {
         Some("access-1")
     );
 }
+
+#[test]
+fn requests_refreshing_at_once_share_the_one_refresh_a_rotating_server_allows() {
+    let servers = servers(
+        false,
+        &[
+            tokens("access-1", Some("refresh-1"), 120),
+            tokens("access-2", Some("refresh-2"), 3600),
+            json!({"error": "invalid_grant", "status": 400}),
+        ],
+    );
+    let account = account(&servers, &MemoryVault::default());
+    sign_in(&account, None);
+    servers.now.set(servers.now.get() + 61_000);
+    let settings = settings();
+    let both = block_on(futures::future::join(
+        account.access_token(&settings),
+        account.access_token(&settings),
+    ));
+    assert_eq!(both, (Some("access-2".into()), Some("access-2".into())));
+    assert_eq!(
+        servers.sent_to(TOKEN).len(),
+        3,
+        "both refreshed, one was refused"
+    );
+    assert_eq!(
+        block_on(account.access_token(&settings)).as_deref(),
+        Some("access-2"),
+        "still connected"
+    );
+}
