@@ -7,24 +7,37 @@ use worker::{Env, Request, Response};
 use super::objects::send;
 use crate::config::PUBLIC_URL_VAR;
 use crate::execution::objects::Object;
-use crate::signin::upstream::{answered, client_metadata, step, Step};
+use crate::signin::page::error_page;
+use crate::signin::upstream::{answered, client_metadata, step, Step, Visit};
 use crate::upstream::oauth::settings::CLIENT_METADATA_PATH;
 use crate::upstream::protocol::UpstreamAnswer;
 
 /// Serves a request to one of the paths.
 pub(crate) async fn serve(req: Request, env: &Env) -> worker::Result<Response> {
     let url = req.url()?;
-    let public_url = env.var(PUBLIC_URL_VAR).ok().map(|url| url.to_string());
+    let Some(public_url) = env.var(PUBLIC_URL_VAR).ok().map(|url| url.to_string()) else {
+        return page(
+            404,
+            error_page("Upstream sign-in is not set up here: PUBLIC_URL is not set."),
+        );
+    };
+    let public_url = public_url.trim_end_matches('/');
     if url.path() == CLIENT_METADATA_PATH {
-        return match public_url {
-            Some(public_url) => {
-                Response::from_json(&client_metadata(public_url.trim_end_matches('/')))
-            }
-            None => Response::error("PUBLIC_URL is not set", 404),
-        };
+        return Response::from_json(&client_metadata(public_url));
     }
     let query: Vec<(String, String)> = url.query_pairs().into_owned().collect();
-    let (object, command) = match step(req.method().as_ref(), url.path(), &query) {
+    let origin = req.headers().get("Origin")?;
+    let fetch_site = req.headers().get("Sec-Fetch-Site")?;
+    let method = req.method();
+    let visit = Visit {
+        method: method.as_ref(),
+        path: url.path(),
+        query: &query,
+        origin: origin.as_deref(),
+        fetch_site: fetch_site.as_deref(),
+        own_origin: public_url,
+    };
+    let (object, command) = match step(visit) {
         Step::Page(html) => return page(200, html),
         Step::Refuse(status, html) => return page(status, html),
         Step::Ask { object, command } => (object, command),
@@ -56,6 +69,7 @@ fn page(status: u16, html: String) -> worker::Result<Response> {
     let headers = response.headers_mut();
     headers.set("Cache-Control", "no-store")?;
     headers.set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' https: http:; frame-ancestors 'none'")?;
-    headers.set("Referrer-Policy", "no-referrer")?;
+    // Same-origin: the link's form POST carries the runner's Origin; nothing goes elsewhere.
+    headers.set("Referrer-Policy", "same-origin")?;
     Ok(response)
 }

@@ -35,8 +35,34 @@ pub fn serves(path: &str) -> bool {
     path.starts_with(CONNECT_PATH) || path == CALLBACK_PATH || path == CLIENT_METADATA_PATH
 }
 
-/// The step a request with `method`, `path` and `query` pairs asks for.
-pub fn step(method: &str, path: &str, query: &[(String, String)]) -> Step {
+/// A request to one of these paths, as far as the step it asks for depends on it.
+#[derive(Debug, Clone, Copy)]
+pub struct Visit<'a> {
+    /// `GET` or `POST`.
+    pub method: &'a str,
+    /// The URL's path.
+    pub path: &'a str,
+    /// The URL's query pairs.
+    pub query: &'a [(String, String)],
+    /// The request's `Origin`, which browsers send with a form's POST (`null` when the page
+    /// it came from sends no referrer).
+    pub origin: Option<&'a str>,
+    /// The request's `Sec-Fetch-Site`, which browsers send: where the request came from.
+    pub fetch_site: Option<&'a str>,
+    /// The runner's own origin (`PUBLIC_URL`).
+    pub own_origin: &'a str,
+}
+
+/// The step `visit` asks for. A link's form is accepted only from the runner's own page: a
+/// browser's POST from another site (one that submits a link made for someone else's account,
+/// skipping the page that names it) is refused.
+pub fn step(visit: Visit<'_>) -> Step {
+    let Visit {
+        method,
+        path,
+        query,
+        ..
+    } = visit;
     let find = |name: &str| {
         query
             .iter()
@@ -50,6 +76,10 @@ pub fn step(method: &str, path: &str, query: &[(String, String)]) -> Step {
         };
         return match method {
             "GET" => Step::Page(connect_page(&object)),
+            "POST" if !from_own_page(&visit) => Step::Refuse(
+                403,
+                error_page("This sign-in can only be started from the runner's own page."),
+            ),
             "POST" => Step::Ask {
                 object,
                 command: Box::new(UpstreamCommand::OpenSignIn {
@@ -77,6 +107,15 @@ pub fn step(method: &str, path: &str, query: &[(String, String)]) -> Step {
             iss: find("iss"),
         }),
     }
+}
+
+/// Whether a POST came from the runner's own page, as far as a browser says: its `Origin` is
+/// the runner's and its `Sec-Fetch-Site` is `same-origin`, where it sends them. A request that
+/// sends neither is not a browser's form, and another site cannot make a browser send it.
+fn from_own_page(visit: &Visit<'_>) -> bool {
+    let origin_ok = visit.origin.is_none_or(|origin| origin == visit.own_origin);
+    let site_ok = visit.fetch_site.is_none_or(|site| site == "same-origin");
+    origin_ok && site_ok
 }
 
 /// The page a link opens: which upstream, for whom, and a button to go on.
@@ -154,16 +193,40 @@ mod tests {
         format!("{}.{rest}", URL_SAFE_NO_PAD.encode(object))
     }
 
+    const OWN: &str = "https://runner.example";
+
+    fn visit<'a>(
+        method: &'a str,
+        path: &'a str,
+        query: &'a [(String, String)],
+        origin: Option<&'a str>,
+    ) -> Step {
+        step(Visit {
+            method,
+            path,
+            query,
+            origin,
+            fetch_site: origin.map(|o| {
+                if o == OWN {
+                    "same-origin"
+                } else {
+                    "cross-site"
+                }
+            }),
+            own_origin: OWN,
+        })
+    }
+
     #[test]
     fn a_link_shows_whose_account_it_connects_and_its_form_starts_the_sign_in() {
         let path = format!("{CONNECT_PATH}{}", address("github/key:<alice>", "flow-1"));
-        let Step::Page(page) = step("GET", &path, &[]) else {
+        let Step::Page(page) = visit("GET", &path, &[], None) else {
             panic!("a page");
         };
         assert!(page.contains("key:&lt;alice&gt;"), "escaped: {page}");
         assert!(page.contains("<form method=\"post\">"));
         assert_eq!(
-            step("POST", &path, &[]),
+            visit("POST", &path, &[], Some(OWN)),
             Step::Ask {
                 object: "github/key:<alice>".into(),
                 command: Box::new(UpstreamCommand::OpenSignIn {
@@ -171,8 +234,15 @@ mod tests {
                 }),
             }
         );
-        let bad = step("GET", &format!("{CONNECT_PATH}not-an-address"), &[]);
+        let bad = visit("GET", &format!("{CONNECT_PATH}not-an-address"), &[], None);
         assert!(matches!(bad, Step::Refuse(404, _)));
+        let elsewhere = visit("POST", &path, &[], Some("https://evil.example"));
+        assert!(matches!(elsewhere, Step::Refuse(403, _)), "{elsewhere:?}");
+        let hidden = visit("POST", &path, &[], Some("null"));
+        assert!(
+            matches!(hidden, Step::Refuse(403, _)),
+            "an opaque origin: {hidden:?}"
+        );
     }
 
     #[test]
@@ -184,11 +254,8 @@ mod tests {
                 .collect()
         };
         let state = address("linear", "s-1");
-        let asked = step(
-            "GET",
-            CALLBACK_PATH,
-            &query(&[("code", "c"), ("state", &state), ("iss", "https://as")]),
-        );
+        let pairs = query(&[("code", "c"), ("state", &state), ("iss", "https://as")]);
+        let asked = visit("GET", CALLBACK_PATH, &pairs, None);
         let Step::Ask { object, command } = asked else {
             panic!("asks the object");
         };
@@ -202,7 +269,7 @@ mod tests {
                 iss: Some("https://as".into()),
             }
         );
-        let stateless = step("GET", CALLBACK_PATH, &query(&[("code", "c")]));
+        let stateless = visit("GET", CALLBACK_PATH, &query(&[("code", "c")]), None);
         assert!(matches!(stateless, Step::Refuse(400, _)));
     }
 }

@@ -100,6 +100,8 @@ describe("an upstream behind OAuth, connected per person", () => {
     const page = await (await fetch(link)).text();
     assert.match(page, /Connect notes/);
     assert.match(page, /key:alice/);
+    const crossSite = await fetch(link, { method: "POST", redirect: "manual", headers: { origin: "https://evil.example" } });
+    assert.equal(crossSite.status, 403, "another site cannot submit the link's form");
     const search = await clients.alice.callTool({ name: "search", arguments: { query: "notes" } });
     assert.match(search.content[0].text, /AuthorizationRequired: .*\/oauth\/connect\//);
   });
