@@ -378,3 +378,35 @@ fn a_tool_with_invalid_header_markings_is_left_out_and_a_marked_argument_goes_as
         .unwrap();
     assert_eq!(sent.header("Mcp-Param-Region"), Some("eu"));
 }
+
+#[test]
+fn an_upstream_changed_elsewhere_is_read_again_after_a_minute_with_a_new_session() {
+    let http = Rc::new(FakeHttp::default());
+    http.replies.borrow_mut().extend([
+        listing(&[tool("echo", "Echo.")]),
+        listing(&[tool("echo", "Echo.")]),
+    ]);
+    let keeper = keeper(&http, &MemoryStore::default());
+    let reads = Cell::new(0);
+    let list = |timeout_ms: u32| {
+        block_on(keeper.answer_configured(
+            || {
+                reads.set(reads.get() + 1);
+                ready(Ok(configured(json!({"timeoutMs": timeout_ms}))))
+            },
+            UpstreamCommand::ListTools,
+        ))
+    };
+    assert_eq!(names(&list(1_000)), ["echo"]);
+    http.elapsed_ms.set(CONFIGURATION_TTL_MS - 1);
+    list(2_000);
+    assert_eq!(reads.get(), 1, "fresh: not read again");
+    http.elapsed_ms.set(CONFIGURATION_TTL_MS);
+    assert_eq!(names(&list(2_000)), ["echo"]);
+    assert_eq!(reads.get(), 2, "read again after a minute");
+    assert_eq!(
+        http.sessions_opened.get(),
+        2,
+        "the changed upstream got a new session"
+    );
+}

@@ -59,6 +59,8 @@ pub(crate) struct FakeHttp {
     /// What `initialize` is answered, when not with a session (an upstream that speaks only
     /// the stateless protocol): a status, and the answer's `result` or `error` member.
     pub(crate) initialize_answer: Option<(u16, Value)>,
+    /// How far the clock has moved past its start (1,000 ms).
+    pub(crate) elapsed_ms: Cell<u64>,
     /// Background work, run by [`FakeHttp::run_spawned`].
     pub(crate) spawned: RefCell<Vec<LocalBoxFuture<'static, ()>>>,
 }
@@ -194,7 +196,7 @@ impl Http for Rc<FakeHttp> {
     }
 
     fn now_ms(&self) -> u64 {
-        1_000
+        1_000 + self.elapsed_ms.get()
     }
 }
 
