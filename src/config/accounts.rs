@@ -39,6 +39,13 @@ impl RunnerConfig {
 }
 
 impl Accounts {
+    /// Each upstream whose accounts are per person, with the object holding this person's.
+    pub fn personal(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0
+            .iter()
+            .map(|(upstream, object)| (upstream.as_str(), object.as_str()))
+    }
+
     /// The name of the object holding `upstream`'s session.
     pub fn object<'a>(&'a self, upstream: &'a str) -> &'a str {
         self.0.get(upstream).map_or(upstream, String::as_str)
@@ -82,5 +89,7 @@ mod tests {
         let bob = config.accounts(Some(&Person::access_key("bob")));
         assert_ne!(bob.object("github"), accounts.object("github"));
         assert_eq!(config.accounts(None).object("github"), "github");
+        let personal: Vec<_> = accounts.personal().collect();
+        assert_eq!(personal, [("github", "github/key:alice")]);
     }
 }

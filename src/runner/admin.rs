@@ -99,15 +99,18 @@ impl<S: Services> AdminBackend for Runner<S> {
         let oauth_grants = self.services.oauth_grants(&grant_user_id(id)).await?;
         let person = known_person(id, &oauth_grants);
         let mut connections = Vec::new();
-        for (upstream, object) in self.personal_accounts(&person) {
+        for (upstream, object) in self.config.accounts(Some(&person)).personal() {
             let answer = self
                 .services
-                .ask(Object::Upstream(&object), &UpstreamCommand::AccountStatus);
+                .ask(Object::Upstream(object), &UpstreamCommand::AccountStatus);
             if let UpstreamAnswer::Account {
                 connected_since_ms: Some(since_ms),
             } = answer.await?
             {
-                connections.push(Connection { upstream, since_ms });
+                connections.push(Connection {
+                    upstream: upstream.to_owned(),
+                    since_ms,
+                });
             }
         }
         Ok(PersonView {
@@ -138,10 +141,11 @@ impl<S: Services> AdminBackend for Runner<S> {
             sessions: sessions.clone(),
         });
         let mut connections = 0;
-        for (_, object) in self.personal_accounts(&known_person(id, &grants)) {
+        let person = known_person(id, &grants);
+        for (_, object) in self.config.accounts(Some(&person)).personal() {
             let answer = self
                 .services
-                .ask(Object::Upstream(&object), &UpstreamCommand::Disconnect);
+                .ask(Object::Upstream(object), &UpstreamCommand::Disconnect);
             if let UpstreamAnswer::Disconnected {
                 was_connected: true,
             } = answer.await?
@@ -237,19 +241,6 @@ impl<S: Services> Runner<S> {
                 "the object of upstream `{name}` did not forget it: {e}"
             ));
         }
-    }
-
-    /// The per-person OAuth upstreams, each with the object holding `person`'s account.
-    fn personal_accounts(&self, person: &Person) -> Vec<(String, String)> {
-        let accounts = self.config.accounts(Some(person));
-        let personal = self
-            .config
-            .upstreams
-            .iter()
-            .filter(|u| u.oauth().is_some_and(|oauth| oauth.per == Per::Person));
-        personal
-            .map(|u| (u.name.clone(), accounts.object(&u.name).to_owned()))
-            .collect()
     }
 
     /// The answer of the object of `name`'s shared OAuth account to `command`.
