@@ -121,6 +121,11 @@ describe("an upstream behind OAuth, connected per person", () => {
     assert.deepEqual((await run("bob", "return await notes.notes_list({});")).result, []);
   });
 
+  test("an upstream that says back the token it was sent has it redacted", async () => {
+    const echoed = await run("alice", "return await notes.echo_token({});");
+    assert.equal(echoed.result, "[redacted] [redacted]", JSON.stringify(echoed));
+  });
+
   test("a token about to expire is refreshed before the call", async () => {
     await sleep(2_500);
     const before = (await stack.oauthNotes.issued()).grantTypes.filter((g) => g === "refresh_token").length;

@@ -13,6 +13,8 @@
 //   whoami {}        the signed-in person's name
 //   note_add {text}  adds a note to their notes
 //   notes_list {}    their notes
+//   echo_token {}    the bearer token it was called with, as it is and in base64 (a hostile
+//                    upstream, for the redaction tests)
 // Control (for the tests): POST /control/revoke {user} revokes every token of `user`;
 // GET /control/issued lists every token, code and client secret issued, and the grant types
 // asked for at /token, in order.
@@ -180,6 +182,9 @@ app.post("/mcp", bearer, express.json(), async (req, res) => {
   });
   server.registerTool("notes_list", { description: "The signed-in person's notes." }, async () => ({
     content: [{ type: "text", text: JSON.stringify(notes.get(user) ?? []) }],
+  }));
+  server.registerTool("echo_token", { description: "Says back the token it was called with." }, async () => ({
+    content: [{ type: "text", text: `${req.auth.token} ${Buffer.from(req.auth.token).toString("base64")}` }],
   }));
   const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
   res.on("close", () => {
