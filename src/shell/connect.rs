@@ -2,12 +2,13 @@
 //! step is sent to the object holding the account, and its answer becomes a page or a
 //! redirect.
 
-use worker::{Env, Request, Response};
+use worker::{Env, Headers, Request, Response};
 
 use super::objects::send;
+use super::respond;
 use crate::config::PUBLIC_URL_VAR;
 use crate::execution::objects::Object;
-use crate::signin::page::error_page;
+use crate::signin::page::{error_page, page_response, redirect_response};
 use crate::signin::upstream::{answered, client_metadata, step, Step, Visit};
 use crate::upstream::oauth::settings::CLIENT_METADATA_PATH;
 use crate::upstream::protocol::UpstreamAnswer;
@@ -16,10 +17,8 @@ use crate::upstream::protocol::UpstreamAnswer;
 pub(crate) async fn serve(req: Request, env: &Env) -> worker::Result<Response> {
     let url = req.url()?;
     let Some(public_url) = env.var(PUBLIC_URL_VAR).ok().map(|url| url.to_string()) else {
-        return page(
-            404,
-            error_page("Upstream sign-in is not set up here: PUBLIC_URL is not set."),
-        );
+        let html = error_page("Upstream sign-in is not set up here: PUBLIC_URL is not set.");
+        return respond(page_response(404, html), Headers::new());
     };
     let public_url = public_url.trim_end_matches('/');
     if url.path() == CLIENT_METADATA_PATH {
@@ -38,8 +37,8 @@ pub(crate) async fn serve(req: Request, env: &Env) -> worker::Result<Response> {
         own_origin: public_url,
     };
     let (object, command) = match step(visit) {
-        Step::Page(html) => return page(200, html),
-        Step::Refuse(status, html) => return page(status, html),
+        Step::Page(html) => return respond(page_response(200, html), Headers::new()),
+        Step::Refuse(status, html) => return respond(page_response(status, html), Headers::new()),
         Step::Ask { object, command } => (object, command),
     };
     let json =
@@ -53,23 +52,9 @@ pub(crate) async fn serve(req: Request, env: &Env) -> worker::Result<Response> {
             .await
             .map_err(|e| e.to_string())
     };
-    match answered(answer.await) {
-        Ok(location) => {
-            let mut response = Response::empty()?.with_status(302);
-            response.headers_mut().set("Location", &location)?;
-            Ok(response)
-        }
-        Err((status, html)) => page(status, html),
-    }
-}
-
-/// An HTML page that no one may frame or cache.
-fn page(status: u16, html: String) -> worker::Result<Response> {
-    let mut response = Response::from_html(html)?.with_status(status);
-    let headers = response.headers_mut();
-    headers.set("Cache-Control", "no-store")?;
-    headers.set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' https: http:; frame-ancestors 'none'")?;
-    // Same-origin: the link's form POST carries the runner's Origin; nothing goes elsewhere.
-    headers.set("Referrer-Policy", "same-origin")?;
-    Ok(response)
+    let response = match answered(answer.await) {
+        Ok(location) => redirect_response(&location),
+        Err((status, html)) => page_response(status, html),
+    };
+    respond(response, Headers::new())
 }

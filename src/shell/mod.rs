@@ -29,11 +29,13 @@ mod upstream_object;
 
 use futures::StreamExt;
 
-use worker::{console_error, console_warn, event, Context, Env, Request, Response, Result};
+use worker::{
+    console_error, console_warn, event, Context, Env, Headers, Request, Response, Result,
+};
 
 use crate::admin::{ADMIN_PREFIX, METRICS_PATH};
 use crate::config::AccessKeys;
-use crate::protocol::http::{Body, HttpRequest};
+use crate::protocol::http::{Body, HttpRequest, HttpResponse};
 use crate::protocol::log_level::LogLevel;
 use crate::protocol::person::SignedIn;
 use crate::runner::arrival::{self, Arrival, Endpoint, RUNNER_TOKEN};
@@ -93,10 +95,18 @@ async fn serve(mut req: Request, env: Env, ctx: Context, endpoint: Endpoint) -> 
         _ => console_warn!("{message}"),
     };
     let response = arrival::serve(arrival, |name| setting(&settings, name), start, log).await;
-    let mut builder = Response::builder().with_status(response.status);
+    respond(response, Headers::new())
+}
+
+/// `response` as the Worker's, its headers set on `base` (which may carry others, such as the
+/// OAuth layer's cookies).
+fn respond(response: HttpResponse, base: Headers) -> Result<Response> {
     for (name, value) in &response.headers {
-        builder = builder.with_header(name, value)?;
+        base.set(name, value)?;
     }
+    let builder = Response::builder()
+        .with_status(response.status)
+        .with_headers(base);
     match response.body {
         Body::Complete(bytes) if bytes.is_empty() => Ok(builder.empty()),
         // `fixed`, not `from_bytes`: the latter overwrites Content-Type with octet-stream.

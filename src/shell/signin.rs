@@ -7,13 +7,14 @@ use wasm_bindgen::{JsCast, JsValue};
 use worker::{console_error, web_sys, Env, Headers, Method, Request, Response};
 
 use super::js::{call_async, describe, property, random_uuid, to_js};
+use super::respond;
 use super::services::operator_policy;
 use super::upstream_object::WorkerHttp;
 use crate::config::AccessKeys;
 use crate::protocol::person::{Person, SignedIn};
 use crate::signin::flow::{Answer, OAuthLayer, SignIn, StepError};
 use crate::signin::oidc::OidcConfig;
-use crate::signin::page::{error_page, ClientView};
+use crate::signin::page::{error_page, page_response, redirect_response, ClientView};
 use crate::signin::{
     grant_user_id, AuthRequest, Pending, AUTHORIZE_PATH, CALLBACK_PATH, CONFIRM_PATH,
 };
@@ -207,37 +208,25 @@ fn misconfigured(problem: &str) -> worker::Result<Response> {
     )
 }
 
-/// What a sign-in page may load and who may frame it: its own inline style, nothing else.
-const PAGE_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'";
-
-/// A page with `status`, sent with the OAuth layer's `headers` (its binding cookie) if given,
-/// never cached or framed.
-fn page(status: u16, body: &str, headers: Option<JsValue>) -> worker::Result<Response> {
-    let headers = with_layer(headers)?;
-    headers.set("Content-Type", "text/html; charset=utf-8")?;
-    headers.set("Content-Security-Policy", PAGE_POLICY)?;
-    headers.set("X-Frame-Options", "DENY")?;
-    headers.set("Referrer-Policy", "no-referrer")?;
-    Ok(Response::from_html(body)?
-        .with_status(status)
-        .with_headers(headers))
+/// A page with `status`, sent with the OAuth layer's `headers` (its binding cookie) if given.
+fn page(status: u16, html: &str, headers: Option<JsValue>) -> worker::Result<Response> {
+    respond(
+        page_response(status, html.to_owned()),
+        layer_headers(headers)?,
+    )
 }
 
 /// A redirect to `location`, with the OAuth layer's `headers` (cookies cleared) if given.
 fn redirect(location: &str, headers: Option<JsValue>) -> worker::Result<Response> {
-    let headers = with_layer(headers)?;
-    headers.set("Location", location)?;
-    Ok(Response::empty()?.with_status(302).with_headers(headers))
+    respond(redirect_response(location), layer_headers(headers)?)
 }
 
-/// The OAuth layer's `headers`, or new ones, never cached.
-fn with_layer(headers: Option<JsValue>) -> worker::Result<Headers> {
-    let headers = Headers(match headers {
-        Some(headers) => headers.unchecked_into(),
-        None => web_sys::Headers::new()?,
-    });
-    headers.set("Cache-Control", "no-store")?;
-    Ok(headers)
+/// The OAuth layer's `headers`, or new ones.
+fn layer_headers(headers: Option<JsValue>) -> worker::Result<Headers> {
+    Ok(match headers {
+        Some(headers) => Headers(headers.unchecked_into()),
+        None => Headers::new(),
+    })
 }
 
 /// A plain JS object of `fields`.

@@ -5,7 +5,41 @@ use std::fmt::Write;
 
 use serde::Deserialize;
 
+use crate::protocol::http::{Body, HttpResponse};
 use crate::protocol::person::Person;
+
+/// What a page may load and who may frame it: its own inline style, nothing else. Forms are
+/// left free: a consent's answer redirects to the client's own scheme (`cursor://…`).
+const PAGE_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'";
+
+/// `html` as a response with `status`, never cached or framed. The referrer stays on this
+/// origin, so the page's own form posts carry the `Origin` the runner checks.
+pub fn page_response(status: u16, html: String) -> HttpResponse {
+    let headers = [
+        ("Content-Type", "text/html; charset=utf-8"),
+        ("Cache-Control", "no-store"),
+        ("Content-Security-Policy", PAGE_POLICY),
+        ("X-Frame-Options", "DENY"),
+        ("Referrer-Policy", "same-origin"),
+    ];
+    HttpResponse {
+        status,
+        headers: headers.map(|(n, v)| (n.to_owned(), v.to_owned())).to_vec(),
+        body: Body::Complete(html.into_bytes()),
+    }
+}
+
+/// A redirect to `location`, never cached.
+pub fn redirect_response(location: &str) -> HttpResponse {
+    HttpResponse {
+        status: 302,
+        headers: vec![
+            ("Location".to_owned(), location.to_owned()),
+            ("Cache-Control".to_owned(), "no-store".to_owned()),
+        ],
+        body: Body::Complete(Vec::new()),
+    }
+}
 
 /// What the page tells the person about the client asking for access: the OAuth layer's
 /// description of it (`describeConsent`).
@@ -279,5 +313,21 @@ mod tests {
         assert!(page.contains("Signed in as <strong>alice</strong>"));
         assert!(page.contains("<li><code>github</code></li><li><code>docs</code></li>"));
         assert!(page.contains(r#"action="/authorize/confirm?state=s%2Bt%2Fa%3Dte""#));
+    }
+
+    #[test]
+    fn a_page_is_never_cached_framed_or_allowed_to_load_anything() {
+        let response = page_response(400, error_page("no"));
+        let header = |name: &str| {
+            let found = response.headers.iter().find(|(n, _)| n == name);
+            found.map(|(_, v)| v.as_str())
+        };
+        assert_eq!(response.status, 400);
+        assert_eq!(header("Cache-Control"), Some("no-store"));
+        assert_eq!(header("X-Frame-Options"), Some("DENY"));
+        let policy = header("Content-Security-Policy").unwrap();
+        assert!(policy.starts_with("default-src 'none';"), "{policy}");
+        assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+        assert!(!policy.contains("script-src"), "{policy}");
     }
 }
