@@ -286,6 +286,7 @@ mod tests {
             ms: 3,
             ok: error.is_none(),
             error,
+            approval: None,
         }
     }
 

@@ -23,7 +23,7 @@ pub use access::{AccessError, AccessPolicy, Grant, ACCESS_VAR};
 pub use access_keys::AccessKeys;
 pub use accounts::{account_of_object, Accounts};
 use headers::secret_names;
-pub use tool_filter::ToolFilter;
+pub use tool_filter::{ToolFilter, Verdict};
 pub use upstream_auth::{OAuthConfig, Per, UpstreamAuth, PUBLIC_URL_VAR};
 
 /// Longest accepted upstream name; names become TypeScript namespaces the model types out.

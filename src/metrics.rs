@@ -317,6 +317,7 @@ mod tests {
                 ms: *ms,
                 ok: error.is_none(),
                 error: *error,
+                approval: None,
             })
             .collect();
         entry.calls_total = calls.len();

@@ -91,6 +91,13 @@ export type RunRequest = {
    * @default 2000
    */
   maxLogEntryChars: number;
+  /**
+   * "How long a call waits for a person's approval before it is declined; the wait does not\ncount toward `timeoutMs`."
+   * @format uint32
+   * @minimum 0
+   * @default 120000
+   */
+  approvalTimeoutMs: number;
 };
 
 /** "What the harness reports when the program ends." */
@@ -164,7 +171,7 @@ type ThrownError = {
   stack?: string | null;
 };
 /** "Why a tool call from the sandbox failed; each becomes the `name` of the thrown `Error`, so a\nprogram (and the model reading its result) can tell them apart." */
-type ToolErrorKind = "UpstreamToolError" | "UpstreamRpcError" | "UpstreamTimeout" | "UpstreamUnreachable" | "UpstreamHttpError" | "UpstreamProtocolError" | "UpstreamSessionExpired" | "UpstreamResultTooLarge" | "UpstreamMisconfigured" | "NotPermitted" | "InvalidArguments" | "Cancelled" | "LimitExceeded" | "AuthorizationRequired";
+type ToolErrorKind = "UpstreamToolError" | "UpstreamRpcError" | "UpstreamTimeout" | "UpstreamUnreachable" | "UpstreamHttpError" | "UpstreamProtocolError" | "UpstreamSessionExpired" | "UpstreamResultTooLarge" | "UpstreamMisconfigured" | "NotPermitted" | "InvalidArguments" | "Cancelled" | "LimitExceeded" | "AuthorizationRequired" | "ApprovalRequired" | "ApprovalDeclined";
 /** "Why a namespace has no functions, as a call to one of them fails." */
 type UnavailableNamespace = {
   /** "The error's class." */

@@ -13,9 +13,9 @@ use serde_json::Value;
 use super::jsdoc::jsdoc;
 use super::quote::{bare_or_quoted, quote, FAILURE_CHARS, TAG_VALUE_CHARS, TOOL_DESCRIPTION_CHARS};
 use super::typescript::{type_of, TypeScope};
-use crate::config::Grant;
+use crate::config::{Grant, Verdict};
 use crate::names::unique_identifiers;
-use crate::sandbox::program::{Manifest, UnavailableNamespace};
+use crate::sandbox::program::{BoundTool, Manifest, UnavailableNamespace};
 use crate::sandbox::protocol::ToolErrorKind;
 use crate::upstream::client::UpstreamError;
 
@@ -149,6 +149,8 @@ pub struct Function {
     pub ident: String,
     /// The tool as the upstream described it; `tool.name` is what goes on the wire.
     pub tool: Tool,
+    /// Whether the operator's policy makes each call wait for a person's approval.
+    pub needs_approval: bool,
 }
 
 impl Catalog {
@@ -162,7 +164,11 @@ impl Catalog {
                     let functions = idents
                         .into_iter()
                         .zip(tools)
-                        .map(|(ident, tool)| Function { ident, tool })
+                        .map(|(ident, tool)| Function {
+                            ident,
+                            tool,
+                            needs_approval: false,
+                        })
                         .collect();
                     Namespace {
                         name: upstream,
@@ -180,13 +186,15 @@ impl Catalog {
         Self { namespaces }
     }
 
-    /// The catalog without the tools `grant` does not allow; identifiers stay as they were, so
-    /// a function has one name whoever is shown it.
+    /// The catalog without the tools `grant` blocks, and with those it makes wait for approval
+    /// marked; identifiers stay as they were, so a function has one name whoever is shown it.
     pub fn granted(mut self, grant: &Grant) -> Self {
         for namespace in &mut self.namespaces {
-            namespace
-                .functions
-                .retain(|f| grant.permits(&namespace.name, &f.tool.name));
+            namespace.functions.retain_mut(|f| {
+                let verdict = grant.verdict(&namespace.name, &f.tool);
+                f.needs_approval = verdict == Verdict::Approve;
+                verdict != Verdict::Block
+            });
         }
         self
     }
@@ -231,10 +239,13 @@ impl Catalog {
             self.namespaces
                 .iter()
                 .map(|n| {
-                    let functions = n
-                        .functions
-                        .iter()
-                        .map(|f| (f.ident.clone(), f.tool.name.to_string()));
+                    let functions = n.functions.iter().map(|f| {
+                        let bound = BoundTool {
+                            name: f.tool.name.to_string(),
+                            needs_approval: f.needs_approval,
+                        };
+                        (f.ident.clone(), bound)
+                    });
                     (n.name.clone(), functions.collect())
                 })
                 .collect(),
@@ -292,6 +303,9 @@ impl Function {
             "@mcpTool {}",
             bare_or_quoted(&self.tool.name, TAG_VALUE_CHARS)
         ));
+        if self.needs_approval {
+            doc.push(APPROVAL_NOTE.to_owned());
+        }
         let input = Value::Object((*self.tool.input_schema).clone());
         let args = type_of(&input, scope).replace('\n', "\n  ");
         let returns = match &self.tool.output_schema {
@@ -321,6 +335,13 @@ impl Function {
         }
     }
 }
+
+/// What an approval-gated function's JSDoc says, so the model plans for the wait and the throw.
+const APPROVAL_NOTE: &str =
+    "@remarks Each call waits for a person to approve it; if they decline, \
+                             or approval cannot be asked here, the call throws \
+                             (ApprovalDeclined, ApprovalRequired) and nothing is done. Make such \
+                             calls deliberately, not speculatively.";
 
 /// Whether a call may omit the argument object: no property is required.
 fn input_is_optional(schema: &Value) -> bool {
@@ -403,6 +424,7 @@ mod tests {
         let function = Function {
             ident: "t".into(),
             tool: with_output,
+            needs_approval: false,
         };
         let declaration = function.declaration(&mut TypeScope::default());
         assert!(declaration.contains("Promise<{\n    sum: number;\n  }>"));
@@ -411,7 +433,7 @@ mod tests {
     #[test]
     fn manifest_maps_identifiers_to_wire_names_and_skips_nothing_available() {
         let manifest = sample().manifest();
-        assert_eq!(manifest.0["everything"]["get_sum"], "get-sum");
+        assert_eq!(manifest.0["everything"]["get_sum"].name, "get-sum");
         assert!(manifest.0["down"].is_empty());
     }
 
@@ -460,6 +482,7 @@ mod tests {
         let function = Function {
             ident: "evil".into(),
             tool: hostile,
+            needs_approval: false,
         };
         let declaration = function.declaration(&mut TypeScope::default());
         assert!(
@@ -491,7 +514,7 @@ mod tests {
         let declarations = catalog.declarations(chosen);
         for name in names {
             let ident = format!("{name}_");
-            assert_eq!(manifest.0["odd"][&ident], name);
+            assert_eq!(manifest.0["odd"][&ident].name, name);
             assert!(
                 declarations.contains(&format!("function {ident}(args?: ")),
                 "{declarations}"

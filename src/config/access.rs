@@ -12,10 +12,16 @@
 //! ```
 //!
 //! A grant maps an upstream (or `*`, every upstream) to the tool patterns allowed there, with
-//! the same `allow`/`deny` lists as an upstream's `tools`; `{}` allows every tool. People are
+//! the same `allow`/`deny`/`approve` lists as an upstream's `tools`; `{}` allows every tool
+//! without asking. People are
 //! named by their id (`key:<name>` for an access key, `oidc:<subject>`) or by the verified
 //! email the identity provider gave. A person gets the union of their own entry and those of
 //! their groups; someone with neither gets `default`, and without `default` nothing.
+//!
+//! What a call of a tool needs is the strictest of three answers: the upstream's `tools`, the
+//! top-level `approve` list (the operator's default, binding everyone on every upstream), and
+//! the person's grant, where the most generous of their entries for that upstream counts (as
+//! a grant is the union of them). A policy with only `approve` grants everyone everything.
 //!
 //! The grant is enforced by the Worker (the tools a session is shown, and the only ones the
 //! bridge forwards) and again by the upstream's object; a URL's `?upstreams=` can only narrow
@@ -25,7 +31,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::ToolFilter;
+use rmcp::model::Tool;
+
+use super::{ToolFilter, UpstreamConfig, Verdict};
 use crate::protocol::person::{Person, ACCESS_KEY_PREFIX, OIDC_PREFIX};
 
 /// The Worker variable holding the policy.
@@ -45,21 +53,36 @@ pub struct AccessPolicy {
 #[serde(deny_unknown_fields)]
 struct Rules {
     #[serde(default)]
-    default: GrantRule,
+    default: Option<GrantRule>,
     #[serde(default)]
     people: BTreeMap<String, GrantRule>,
     #[serde(default)]
     groups: BTreeMap<String, GrantRule>,
+    /// Tools whose calls need a person's approval, whoever makes them, on every upstream.
+    #[serde(default)]
+    approve: Vec<String>,
+}
+
+impl Rules {
+    /// Whether the rules say who may use what (else everyone may use everything).
+    fn grants(&self) -> bool {
+        self.default.is_some() || !self.people.is_empty() || !self.groups.is_empty()
+    }
 }
 
 /// Upstream (or `*`) → the tools allowed there.
 type GrantRule = BTreeMap<String, ToolFilter>;
 
-/// What one person may use: upstreams, each with the tools allowed there.
+/// What one person may use: upstreams, each with the tools allowed there, and which calls
+/// need their approval.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Grant {
     /// `None` for everything; else each entry is an upstream (or `*`) and a tool filter.
     entries: Option<Vec<(String, ToolFilter)>>,
+    /// The operator's default: tools whose calls need approval on every upstream.
+    approve_everywhere: ToolFilter,
+    /// Each upstream's own `tools`, which bind everyone.
+    upstreams: BTreeMap<String, ToolFilter>,
 }
 
 /// Why `ACCESS` cannot be used; shown to the operator.
@@ -86,7 +109,17 @@ impl AccessPolicy {
         };
         let rules: Rules =
             serde_json::from_str(text).map_err(|e| AccessError::Malformed(e.to_string()))?;
-        validate_rule("default", &rules.default, upstreams)?;
+        validate_rule("default", rules.default.iter().flatten(), upstreams)?;
+        let approve = ToolFilter {
+            approve: rules.approve.clone(),
+            ..ToolFilter::default()
+        };
+        approve
+            .validate()
+            .map_err(|(_, problem)| AccessError::InvalidField {
+                field: "approve".into(),
+                problem,
+            })?;
         for (who, rule) in &rules.people {
             let field = format!("people[{who:?}]");
             if !(who.starts_with(ACCESS_KEY_PREFIX)
@@ -111,7 +144,7 @@ impl AccessPolicy {
         let Some(rules) = &self.rules else {
             return false;
         };
-        let mut all = std::iter::once(&rules.default)
+        let mut all = (rules.default.iter())
             .chain(rules.people.values())
             .chain(rules.groups.values());
         all.any(|rule| rule.contains_key(name))
@@ -122,6 +155,16 @@ impl AccessPolicy {
         let Some(rules) = &self.rules else {
             return Grant::everything();
         };
+        let approve_everywhere = ToolFilter {
+            approve: rules.approve.clone(),
+            ..ToolFilter::default()
+        };
+        if !rules.grants() {
+            return Grant {
+                approve_everywhere,
+                ..Grant::everything()
+            };
+        }
         let mut matched: Vec<&GrantRule> = Vec::new();
         if let Some(person) = person {
             matched.extend(rules.people.get(&person.id));
@@ -129,7 +172,7 @@ impl AccessPolicy {
             matched.extend(person.groups.iter().filter_map(|g| rules.groups.get(g)));
         }
         if matched.is_empty() {
-            matched.push(&rules.default);
+            matched.extend(&rules.default);
         }
         Grant {
             entries: Some(
@@ -138,11 +181,17 @@ impl AccessPolicy {
                     .flat_map(|rule| rule.iter().map(|(u, f)| (u.clone(), f.clone())))
                     .collect(),
             ),
+            approve_everywhere,
+            upstreams: BTreeMap::new(),
         }
     }
 }
 
-fn validate_rule(field: &str, rule: &GrantRule, upstreams: &[String]) -> Result<(), AccessError> {
+fn validate_rule<'a>(
+    field: &str,
+    rule: impl IntoIterator<Item = (&'a String, &'a ToolFilter)>,
+    upstreams: &[String],
+) -> Result<(), AccessError> {
     for (upstream, filter) in rule {
         if upstream != EVERY_UPSTREAM && !upstreams.contains(upstream) {
             return Err(AccessError::InvalidField {
@@ -166,7 +215,20 @@ fn validate_rule(field: &str, rule: &GrantRule, upstreams: &[String]) -> Result<
 impl Grant {
     /// Every upstream and every tool the operator exposes.
     pub fn everything() -> Self {
-        Self { entries: None }
+        Self {
+            entries: None,
+            approve_everywhere: ToolFilter::default(),
+            upstreams: BTreeMap::new(),
+        }
+    }
+
+    /// The grant under the `tools` of each of `upstreams` as well, which bind everyone.
+    pub fn under<'a>(mut self, upstreams: impl IntoIterator<Item = &'a UpstreamConfig>) -> Self {
+        let filters = upstreams
+            .into_iter()
+            .map(|u| (u.name.clone(), u.tools.clone()));
+        self.upstreams.extend(filters);
+        self
     }
 
     /// The grant as the operator reads it: `"everything"`, or each upstream (or `*`) with the
@@ -202,14 +264,22 @@ impl Grant {
         }
     }
 
-    /// Whether it allows `tool` (its upstream name) of `upstream`.
-    pub fn permits(&self, upstream: &str, tool: &str) -> bool {
-        match &self.entries {
-            None => true,
-            Some(entries) => entries
-                .iter()
-                .any(|(u, filter)| covers(u, upstream) && filter.permits(tool)),
-        }
+    /// What a call of `upstream`'s `tool` needs: the strictest of the upstream's own `tools`,
+    /// the operator's default, and the most generous of the person's entries for it.
+    pub fn verdict(&self, upstream: &str, tool: &Tool) -> Verdict {
+        let granted = match &self.entries {
+            None => Verdict::Allow,
+            Some(entries) => (entries.iter())
+                .filter(|(u, _)| covers(u, upstream))
+                .map(|(_, filter)| filter.verdict(tool))
+                .min()
+                .unwrap_or(Verdict::Block),
+        };
+        let configured = self.upstreams.get(upstream);
+        let configured = configured.map_or(Verdict::Allow, |filter| filter.verdict(tool));
+        granted
+            .max(configured)
+            .max(self.approve_everywhere.verdict(tool))
     }
 }
 

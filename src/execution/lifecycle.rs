@@ -6,6 +6,7 @@
 //! in flight are told to stop them. Once the program has returned the gate is closed too, so a
 //! timer it left behind cannot call a tool.
 
+use std::convert::Infallible;
 use std::future::Future;
 
 use futures::future::{join_all, select, Either};
@@ -71,17 +72,20 @@ impl Abandonment {
     }
 }
 
-/// Runs `run` on `platform` to its end. A program that returns only after `timeoutMs` (it held
-/// the CPU, so the timer could not fire) has overrun, and its outcome is discarded.
+/// Runs `run` on `platform` to its end, while `approvals` answers its calls' asks for approval.
+/// A program that returns only after `timeoutMs` (it held the CPU, so the timer could not
+/// fire) has overrun, and its outcome is discarded. Time spent waiting for people does not
+/// count toward `timeoutMs`.
 pub(super) async fn run_to_end<P: Platform>(
     platform: &P,
     run: &IsolateRun<'_>,
+    approvals: impl Future<Output = Infallible>,
 ) -> Result<Outcome, SandboxError> {
     let started = platform.now_ms();
     let program = platform.run(run);
-    let deadline = platform.sleep(run.timeout_ms);
+    let deadline = deadline(platform, run);
     let cancelled = platform.cancellation(run);
-    pin_mut!(program, deadline, cancelled);
+    pin_mut!(program, deadline, cancelled, approvals);
     // Made after the futures, so that it is dropped before them: the calls still in flight are
     // named before anything else lets go of them.
     let mut unfinished = Unfinished {
@@ -89,12 +93,14 @@ pub(super) async fn run_to_end<P: Platform>(
         run,
         armed: true,
     };
-    let ended = select(select(program, deadline), cancelled).await;
+    let stopped = select(cancelled, approvals);
+    let ended = select(select(program, deadline), stopped).await;
     unfinished.armed = false;
     let error = match ended {
         Either::Left((Either::Left((Ok(outcome), _)), _)) => {
             run.gate.close("the program returned");
-            let ms = platform.now_ms().saturating_sub(started);
+            let now = platform.now_ms();
+            let ms = (now.saturating_sub(started)).saturating_sub(run.gate.approval_wait(now).0);
             if ms > u64::from(run.timeout_ms) {
                 return Err(SandboxError::Overran {
                     ms,
@@ -108,7 +114,8 @@ pub(super) async fn run_to_end<P: Platform>(
             return Err(error);
         }
         Either::Left((Either::Right(_), _)) => SandboxError::Timeout(run.timeout_ms),
-        Either::Right((reason, _)) => SandboxError::Cancelled(reason),
+        Either::Right((Either::Left((reason, _)), _)) => SandboxError::Cancelled(reason),
+        Either::Right((Either::Right((never, _)), _)) => match never {},
     };
     // A cancelled request gets no answer, so only the session's streams can say what stopped;
     // a timed-out one is answered with the error.
@@ -117,6 +124,24 @@ pub(super) async fn run_to_end<P: Platform>(
         .abandon(abandonment(run, &error.to_string(), report))
         .await;
     Err(error)
+}
+
+/// Resolves once `run` has used its `timeoutMs`, not counting the time its calls spent waiting
+/// for approval: each time the timer fires, the waiting since is given back.
+async fn deadline<P: Platform>(platform: &P, run: &IsolateRun<'_>) {
+    let mut sleep_ms = run.timeout_ms;
+    let mut given_back = 0;
+    loop {
+        platform.sleep(sleep_ms).await;
+        let (waited, waiting) = run.gate.approval_wait(platform.now_ms());
+        if !waiting && waited == given_back {
+            return;
+        }
+        let owed = u32::try_from(waited - given_back).unwrap_or(u32::MAX);
+        // While someone is still being asked, look again at least every second.
+        sleep_ms = if waiting { owed.max(1_000) } else { owed };
+        given_back = waited;
+    }
 }
 
 /// Closes `run`'s gate for `reason` and says what that leaves to stop.

@@ -10,17 +10,22 @@
 //! [`Platform::audit`] once the ending is known; the calls in it are what the gate saw, never
 //! what the program says it did.
 
+mod approval;
 mod isolate;
 mod lifecycle;
 pub mod objects;
 #[cfg(test)]
+mod testing;
+#[cfg(test)]
 mod tests;
 
+use std::collections::BTreeSet;
 use std::future::Future;
 
 use rmcp::model::CallToolResult;
 use serde_json::json;
 
+pub use approval::Asking;
 pub use isolate::{IsolateRun, SandboxError};
 pub use lifecycle::Abandonment;
 use objects::{Object, Objects};
@@ -101,6 +106,10 @@ pub struct Requester {
     pub grant: Grant,
     /// Which objects hold the person's upstream sessions.
     pub accounts: Accounts,
+    /// Whether the client said it answers form elicitations (so approvals can be asked).
+    pub elicitation: bool,
+    /// The tools the person approved for the rest of the session (`upstream/tool`).
+    pub approved_tools: BTreeSet<String>,
 }
 
 /// Runs `code` for `requester` under `limits`; `None` when the client cancelled it (a
@@ -113,16 +122,15 @@ pub async fn execute<P: Platform>(
     context: &RequestContext,
 ) -> Option<CallToolResult> {
     let started = platform.now_ms();
-    let Requester {
-        session,
-        person,
-        upstreams,
-        grant,
-        accounts,
-    } = requester;
-    let audit = ExecutionAudit::begin(started, platform.new_id(), session, person, code, upstreams);
-    let access = (&grant, &accounts);
-    let (result, audit) = run(platform, audit, access, code, limits, context).await;
+    let audit = ExecutionAudit::begin(
+        started,
+        platform.new_id(),
+        requester.session.clone(),
+        requester.person.clone(),
+        code,
+        requester.upstreams.clone(),
+    );
+    let (result, audit) = run(platform, audit, &requester, code, limits, context).await;
     platform.audit(audit.took(platform.now_ms().saturating_sub(started)));
     result
 }
@@ -132,15 +140,16 @@ pub async fn execute<P: Platform>(
 async fn run<P: Platform>(
     platform: &P,
     audit: ExecutionAudit,
-    (grant, accounts): (&Grant, &Accounts),
+    requester: &Requester,
     code: &str,
     limits: &ExecutionLimits,
     context: &RequestContext,
 ) -> (Option<CallToolResult>, ExecutionAudit) {
+    let accounts = &requester.accounts;
     let catalog = platform
         .catalog(&audit.upstreams, accounts)
         .await
-        .granted(grant);
+        .granted(&requester.grant);
     report_unavailable(&catalog, context);
     let manifest = catalog.manifest();
     let request = RunRequest::new(&manifest, catalog.unavailable(), limits);
@@ -151,7 +160,15 @@ async fn run<P: Platform>(
             return (Some(result), audit.refused(&error));
         }
     };
-    let gate = CallGate::new(manifest, *limits, audit.person.clone(), accounts.clone());
+    let (gate, asks) = CallGate::new(manifest, *limits, audit.person.clone(), accounts.clone());
+    let asking = Asking {
+        session: requester.session.as_deref(),
+        person: requester.person.as_ref(),
+        context,
+        elicitation: requester.elicitation,
+        approved_tools: requester.approved_tools.clone(),
+        timeout_ms: limits.approval_timeout_ms,
+    };
     let mut unanswered = Unanswered {
         platform,
         gate: &gate,
@@ -167,7 +184,7 @@ async fn run<P: Platform>(
         timeout_ms: limits.timeout_ms,
     };
     let loading = platform.now_ms();
-    let outcome = lifecycle::run_to_end(platform, &isolate).await;
+    let outcome = lifecycle::run_to_end(platform, &isolate, asking.answer(platform, asks)).await;
     unanswered.audit = None;
     let finished = platform.now_ms();
     let ms = finished.saturating_sub(loading);

@@ -108,17 +108,31 @@ pub async fn cancellation(
     request: &RequestId,
 ) -> String {
     if let Some(session) = session {
-        let watch = SessionCommand::Watch {
-            request: request_key(request),
-        };
-        if let Ok(mut reasons) = objects.open(Object::Session(session), &watch).await {
-            if let Some(reason) = reasons.next().await {
-                return String::from_utf8_lossy(&reason).into_owned();
+        if let Ok(watched) = watch(objects, session, request_key(request)).await {
+            if let Some(reason) = delivered(watched).await {
+                return reason;
             }
         }
     }
     // Nothing to watch with, or the watch ended: this request will not be cancelled.
     pending().await
+}
+
+/// Watches `key` in `session`'s object; once this resolves, whatever is delivered for the key
+/// is kept for the stream.
+pub async fn watch(
+    objects: &impl Objects,
+    session: &str,
+    key: String,
+) -> Result<EventStream, String> {
+    let watch = SessionCommand::Watch { key };
+    objects.open(Object::Session(session), &watch).await
+}
+
+/// What was delivered on a watch's stream; `None` when it ended without anything.
+pub async fn delivered(mut watched: EventStream) -> Option<String> {
+    let text = watched.next().await?;
+    Some(String::from_utf8_lossy(&text).into_owned())
 }
 
 /// The tools of each of `upstreams`, from the objects `accounts` names: those in `recent`
@@ -308,7 +322,7 @@ mod tests {
         let request = RequestId::Number(7);
         let reason = block_on(cancellation(&objects, Some("session-1"), &request));
         assert_eq!(reason, "user stopped");
-        let watch = json!({"op": "watch", "request": "7"});
+        let watch = json!({"op": "watch", "key": "7"});
         assert_eq!(objects.sent(), [("session-1".to_owned(), watch)]);
     }
 

@@ -1,5 +1,6 @@
 //! What a request's handler may tell the client before it answers: progress and the runner's
-//! own log events, sent as notifications on the request's SSE stream.
+//! own log events, sent as notifications on the request's SSE stream; and the runner's own
+//! requests to the client (asking its person something), whose answers come back in POSTs.
 //!
 //! A request answered with plain JSON has nowhere to put them, so its context drops them; so
 //! does one whose client gave no `progressToken` (for progress) or asked for no log level
@@ -74,6 +75,26 @@ impl RequestContext {
         if level.is_wanted(self.log_level.get()) {
             self.send(log_message(level, data));
         }
+    }
+
+    /// Whether the request has a stream the runner's own requests can go on.
+    pub fn can_ask(&self) -> bool {
+        self.sink.is_some()
+    }
+
+    /// Sends the client the runner's request `id` (which its answer names); returns whether
+    /// it went out.
+    pub fn ask(&self, id: &str, method: &str, params: Value) -> bool {
+        let request = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        self.sink
+            .as_ref()
+            .is_some_and(|sink| sink.unbounded_send(request).is_ok())
+    }
+
+    /// Tells the client the runner no longer wants the answer to its request `id`.
+    pub fn withdraw(&self, id: &str, reason: &str) {
+        let params = json!({"requestId": id, "reason": reason});
+        self.send(jsonrpc_notification(notification::CANCELLED, params));
     }
 
     fn send(&self, message: Value) {

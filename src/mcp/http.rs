@@ -250,11 +250,11 @@ fn cancelled(id: &rmcp::model::RequestId) -> Reply {
 }
 
 async fn initialize<B: ServerBackend>(request: &Request, backend: &B) -> HttpResponse {
-    let version = match server::read_initialize(request) {
-        Ok(version) => version,
+    let (version, client) = match server::read_initialize(request) {
+        Ok(read) => read,
         Err(reply) => return reply_response(400, &reply),
     };
-    match backend.open_session(&version).await {
+    match backend.open_session(&version, &client).await {
         Ok(session_id) => reply_response(
             200,
             &server::initialize_reply(request, version, B::INSTRUCTIONS),
@@ -276,7 +276,10 @@ async fn answer(backend: &impl ServerBackend, session_id: &str, message: Message
             server::notified(backend, session_id, &notification).await;
             None
         }
-        Message::Response => None,
+        Message::Response(response) => {
+            server::answered(backend, session_id, &response).await;
+            None
+        }
     }
 }
 

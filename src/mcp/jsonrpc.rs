@@ -14,8 +14,17 @@ pub enum Message {
     Request(Request),
     /// A notification: it gets no reply.
     Notification(Notification),
-    /// A response to a request the server sent; this server sends none, so it is ignored.
-    Response,
+    /// A response to a request the server sent (a question for the client's person).
+    Response(Response),
+}
+
+/// A client's JSON-RPC response to one of the server's requests.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Response {
+    /// The id of the server's request.
+    pub id: RequestId,
+    /// The whole response, `result` or `error` included.
+    pub message: Value,
 }
 
 /// A JSON-RPC request.
@@ -147,8 +156,17 @@ fn parse_message(value: Value) -> Result<Message, Reply> {
     let method = match envelope.method {
         Some(Value::String(method)) => method,
         Some(_) => return Err(invalid(id, "`method` must be a string")),
-        None if id.is_some() && (envelope.result.is_some() || envelope.error.is_some()) => {
-            return Ok(Message::Response)
+        None if envelope.result.is_some() || envelope.error.is_some() => {
+            let Some(id) = id else {
+                return Err(invalid(None, "a response needs the `id` of its request"));
+            };
+            let (member, outcome) = match envelope.error {
+                Some(error) => ("error", error),
+                None => ("result", envelope.result.unwrap_or_default()),
+            };
+            let mut message = json!({"jsonrpc": "2.0", "id": id});
+            message[member] = outcome;
+            return Ok(Message::Response(Response { id, message }));
         }
         None => return Err(invalid(id, "`method` is missing")),
     };
@@ -207,9 +225,24 @@ mod tests {
     }
 
     #[test]
-    fn a_client_response_is_recognised() {
-        let body = br#"{"jsonrpc":"2.0","id":"s1","result":{}}"#;
-        assert_eq!(parse(body).unwrap(), Payload::Single(Message::Response));
+    fn a_client_response_is_kept_whole_for_the_request_it_answers() {
+        let body = br#"{"jsonrpc":"2.0","id":"s1","result":{"action":"accept"}}"#;
+        let Payload::Single(Message::Response(response)) = parse(body).unwrap() else {
+            panic!("not a response");
+        };
+        assert_eq!(response.id, RequestId::String("s1".into()));
+        assert_eq!(
+            response.message,
+            json!({"jsonrpc": "2.0", "id": "s1", "result": {"action": "accept"}})
+        );
+        let failed = br#"{"jsonrpc":"2.0","id":2,"error":{"code":-1,"message":"no"}}"#;
+        let Payload::Single(Message::Response(response)) = parse(failed).unwrap() else {
+            panic!("not a response");
+        };
+        assert_eq!(response.message["error"]["message"], "no");
+        assert!(response.message.get("result").is_none());
+        let anonymous = br#"{"jsonrpc":"2.0","result":{}}"#;
+        assert!(parse(anonymous).is_err(), "a response names its request");
     }
 
     #[test]

@@ -5,17 +5,17 @@
 //! Loader. Errors cross into JSON-RPC here and nowhere else.
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResult, CancelledNotificationParam, ErrorCode, ErrorData,
-    Implementation, InitializeRequestParams, InitializeResult, ListResourceTemplatesResult,
-    ListResourcesResult, ListToolsResult, ProtocolVersion, ReadResourceRequestParams,
-    ReadResourceResult, RequestId, Resource, ResourceContents, ResourcesCapability,
-    ServerCapabilities, Tool, ToolsCapability,
+    CallToolRequestParams, CallToolResult, CancelledNotificationParam, ClientCapabilities,
+    ErrorCode, ErrorData, Implementation, InitializeRequestParams, InitializeResult,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, ProtocolVersion,
+    ReadResourceRequestParams, ReadResourceResult, RequestId, Resource, ResourceContents,
+    ResourcesCapability, ServerCapabilities, Tool, ToolsCapability,
 };
 use serde::Serialize;
 use serde_json::Value;
 
 use super::context::RequestContext;
-use super::jsonrpc::{Notification, Reply, Request};
+use super::jsonrpc::{Notification, Reply, Request, Response};
 use crate::protocol::http::EventStream;
 use crate::protocol::log_level::LogLevel;
 use crate::protocol::version::SESSION_VERSIONS;
@@ -97,11 +97,21 @@ pub trait ServerBackend {
     /// How the server introduces itself in `initialize` and `server/discover`: what it is
     /// for is the product's to say.
     const INSTRUCTIONS: &'static str;
-    /// Creates a session that negotiated `protocol_version`; returns its id.
+    /// Creates a session that negotiated `protocol_version` with a client that can do what
+    /// `client` says; returns its id.
     async fn open_session(
         &self,
         protocol_version: &ProtocolVersion,
+        client: &ClientCapabilities,
     ) -> Result<String, BackendError>;
+    /// Delivers the client's `response` to the server's request `id` in `session_id` to
+    /// whoever is waiting for it.
+    async fn answered(
+        &self,
+        session_id: &str,
+        id: &str,
+        response: &Value,
+    ) -> Result<(), BackendError>;
     /// Whether `session_id` names a live session.
     async fn session_exists(&self, session_id: &str) -> Result<bool, BackendError>;
     /// Ends a session; returns whether it existed.
@@ -157,9 +167,9 @@ pub fn is_supported(version: &str) -> bool {
 }
 
 /// Reads `initialize` params and picks the version; `Err` is the reply to send instead.
-pub fn read_initialize(request: &Request) -> Result<ProtocolVersion, Reply> {
+pub fn read_initialize(request: &Request) -> Result<(ProtocolVersion, ClientCapabilities), Reply> {
     let params: InitializeRequestParams = typed_params(request)?;
-    Ok(negotiate(&params.protocol_version))
+    Ok((negotiate(&params.protocol_version), params.capabilities))
 }
 
 /// What the server can do: tools, resources, and log events for clients that ask.
@@ -300,6 +310,14 @@ pub async fn notified(backend: &impl ServerBackend, session_id: &str, message: &
         let reason = params.reason.as_deref().unwrap_or("no reason given");
         // A notification has no reply: a cancellation that cannot be delivered is moot.
         let _ = backend.cancel(session_id, &request_id, reason).await;
+    }
+}
+
+/// Hands a client's response to the server's request over to whoever asked. A response no one
+/// is waiting for has nowhere to go, and a response has no reply, so it is dropped.
+pub async fn answered(backend: &impl ServerBackend, session_id: &str, response: &Response) {
+    if let RequestId::String(id) = &response.id {
+        let _ = backend.answered(session_id, id, &response.message).await;
     }
 }
 

@@ -8,8 +8,8 @@ use std::rc::Rc;
 use futures::executor::block_on;
 use futures::StreamExt;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResult, ContentBlock, ProtocolVersion, RequestId, Resource,
-    ResourceContents, Tool,
+    CallToolRequestParams, CallToolResult, ClientCapabilities, ContentBlock, ProtocolVersion,
+    RequestId, Resource, ResourceContents, Tool,
 };
 use serde_json::{json, Value};
 
@@ -36,7 +36,15 @@ pub(super) struct Sessions {
 impl ServerBackend for Sessions {
     const INSTRUCTIONS: &'static str = "Echoes.";
 
-    async fn open_session(&self, _: &ProtocolVersion) -> Result<String, BackendError> {
+    async fn answered(&self, _: &str, _: &str, _: &Value) -> Result<(), BackendError> {
+        Ok(())
+    }
+
+    async fn open_session(
+        &self,
+        _: &ProtocolVersion,
+        _: &ClientCapabilities,
+    ) -> Result<String, BackendError> {
         let id = format!("s{}", self.open.borrow().len() + 1);
         self.open.borrow_mut().insert(id.clone());
         Ok(id)

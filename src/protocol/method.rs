@@ -19,3 +19,5 @@ pub const RESOURCES_LIST: &str = "resources/list";
 pub const RESOURCES_TEMPLATES_LIST: &str = "resources/templates/list";
 /// Reads a resource.
 pub const RESOURCES_READ: &str = "resources/read";
+/// Asks the client's person something, through the client (a server's request).
+pub const ELICITATION_CREATE: &str = "elicitation/create";

@@ -10,7 +10,9 @@
 //! - [`meta`]: the `_meta` keys and headers of the stateless protocol.
 //! - [`token`]: who presented a bearer token, without the token.
 //! - [`person`]: who is using the runner, as the runner signed them in.
+//! - [`approval`]: a person's approval of one tool call.
 
+pub mod approval;
 pub mod error_code;
 pub mod http;
 pub mod log_level;

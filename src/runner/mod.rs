@@ -98,7 +98,7 @@ impl<S: Services> Runner<S> {
         Self {
             services,
             limits,
-            grant: access.grant_for(person.as_ref()),
+            grant: access.grant_for(person.as_ref()).under(&config.upstreams),
             accounts: config.accounts(person.as_ref()),
             access: access.clone(),
             config,

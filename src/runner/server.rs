@@ -2,8 +2,8 @@
 //! the metrics resource.
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResult, ProtocolVersion, RequestId, Resource, ResourceContents,
-    Tool,
+    CallToolRequestParams, CallToolResult, ClientCapabilities, ProtocolVersion, RequestId,
+    Resource, ResourceContents, Tool,
 };
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -25,16 +25,25 @@ impl<S: Services> ServerBackend for Runner<S> {
     async fn open_session(
         &self,
         protocol_version: &ProtocolVersion,
+        client: &ClientCapabilities,
     ) -> Result<String, BackendError> {
         let session_id = self.services.new_id();
-        let record = SessionRecord::new(
-            protocol_version.to_string(),
-            self.scope()?,
-            self.person.as_ref(),
-            self.services.now_ms(),
-        );
+        let record = SessionRecord {
+            client: client.clone(),
+            ..SessionRecord::new(
+                protocol_version.to_string(),
+                self.scope()?,
+                self.person.as_ref(),
+                self.services.now_ms(),
+            )
+        };
         let _: bool = self
-            .ask_session(&session_id, &SessionCommand::Open { record })
+            .ask_session(
+                &session_id,
+                &SessionCommand::Open {
+                    record: Box::new(record),
+                },
+            )
             .await?;
         if let Some(person) = &self.person {
             self.services.tell_ledger(LedgerCommand::SessionOpened {
@@ -43,6 +52,22 @@ impl<S: Services> ServerBackend for Runner<S> {
             });
         }
         Ok(session_id)
+    }
+
+    async fn answered(
+        &self,
+        session_id: &str,
+        id: &str,
+        response: &Value,
+    ) -> Result<(), BackendError> {
+        // Only the session's holder reaches here; an answer nobody awaits is dropped there.
+        let answer = SessionCommand::Answer {
+            id: id.to_owned(),
+            response: response.to_string(),
+        };
+        self.ask_session::<bool>(session_id, &answer)
+            .await
+            .map(drop)
     }
 
     async fn session_exists(&self, session_id: &str) -> Result<bool, BackendError> {
@@ -148,12 +173,19 @@ impl<S: Services> ServerBackend for Runner<S> {
                     Ok(input) => input,
                     Err(e) => return Ok(Some(tools::invalid_arguments_result(EXECUTE_TOOL, &e))),
                 };
+                let upstreams = self.upstreams_of(caller, Some(context)).await?;
+                let record = match caller.session_id() {
+                    Some(session) => Some(self.live_record(session).await?),
+                    None => None,
+                };
                 let requester = Requester {
                     session: caller.session_id().map(str::to_owned),
                     person: self.person.clone(),
-                    upstreams: self.upstreams_of(caller, Some(context)).await?,
+                    upstreams,
                     grant: self.grant.clone(),
                     accounts: self.accounts.clone(),
+                    elicitation: record.as_ref().is_some_and(SessionRecord::answers_forms),
+                    approved_tools: record.map(|r| r.approved_tools).unwrap_or_default(),
                 };
                 let limits = &self.limits;
                 Ok(self

@@ -24,7 +24,7 @@ use crate::mcp::context::log_message;
 use crate::mcp::events;
 use crate::protocol::http::EventStream;
 use crate::protocol::log_level::LogLevel;
-use crate::session::{Room, SessionCommand, SessionRecord};
+use crate::session::{answer_key, Room, SessionCommand, SessionRecord};
 
 /// How often an idle GET stream carries a comment, so proxies do not close it as dead.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(25);
@@ -45,9 +45,9 @@ pub trait RecordStore {
 pub enum SessionAnswer {
     /// The answer as JSON (what each command answers is on [`SessionCommand`]).
     Value(Value),
-    /// For [`SessionCommand::Watch`]: a stream that carries the client's reason once it
-    /// cancels the request, and ends empty if it never does.
-    Cancellation(EventStream),
+    /// For [`SessionCommand::Watch`]: a stream that carries what is delivered for the key
+    /// once it is, and ends empty if nothing ever is.
+    Watched(EventStream),
     /// For [`SessionCommand::Listen`]: the GET stream's Server-Sent Events, starting with a
     /// comment so the client sees it open.
     Events(mpsc::UnboundedReceiver<Vec<u8>>),
@@ -94,15 +94,26 @@ impl<S: RecordStore> SessionKeeper<S> {
                 }
                 None => json!(false),
             },
-            SessionCommand::Watch { request } => {
-                let reason = self.room.borrow_mut().watch(request);
+            SessionCommand::Watch { key } => {
+                let reason = self.room.borrow_mut().watch(key);
                 let reason = stream::once(reason).filter_map(|reason| ready(reason.ok()));
                 let reason = reason.map(String::into_bytes).boxed_local();
-                return Ok(SessionAnswer::Cancellation(reason));
+                return Ok(SessionAnswer::Watched(reason));
             }
             SessionCommand::Cancel { request, reason } => {
-                json!(self.room.borrow_mut().cancel(request, reason))
+                json!(self.room.borrow_mut().deliver(request, reason))
             }
+            SessionCommand::Answer { id, response } => {
+                json!(self.room.borrow_mut().deliver(answer_key(&id), response))
+            }
+            SessionCommand::ApproveForSession { tool } => match self.live_record(now_ms).await? {
+                Some(mut record) => {
+                    record.approved_tools.insert(tool);
+                    self.store.put(&record).await?;
+                    json!(true)
+                }
+                None => json!(false),
+            },
             SessionCommand::Close => {
                 let existed = self.store.delete().await?;
                 self.room.borrow_mut().close_streams();
@@ -240,7 +251,13 @@ mod tests {
     }
 
     fn open(keeper: &SessionKeeper<&Memory>) {
-        let opened = value(keeper, SessionCommand::Open { record: record() }, OPENED);
+        let opened = value(
+            keeper,
+            SessionCommand::Open {
+                record: Box::new(record()),
+            },
+            OPENED,
+        );
         assert_eq!(opened, json!(true));
     }
 
@@ -331,11 +348,8 @@ mod tests {
     fn a_cancellation_reaches_the_request_watching_for_it() {
         let memory = Memory::default();
         let keeper = SessionKeeper::new(&memory);
-        let watch = SessionCommand::Watch {
-            request: "7".into(),
-        };
-        let SessionAnswer::Cancellation(reason) = block_on(keeper.answer(watch, OPENED)).unwrap()
-        else {
+        let watch = SessionCommand::Watch { key: "7".into() };
+        let SessionAnswer::Watched(reason) = block_on(keeper.answer(watch, OPENED)).unwrap() else {
             panic!("not a watch");
         };
         let cancel = SessionCommand::Cancel {

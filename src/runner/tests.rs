@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use futures::executor::block_on;
 use futures::future::{pending, ready};
-use rmcp::model::{CallToolRequestParams, ProtocolVersion, RequestId};
+use rmcp::model::{CallToolRequestParams, ClientCapabilities, ProtocolVersion, RequestId};
 use serde_json::{json, Value};
 
 use super::*;
@@ -58,7 +58,7 @@ impl FakeServices {
         let mut sessions = self.sessions.borrow_mut();
         Ok(match command {
             SessionCommand::Open { record } => {
-                sessions.insert(id.to_owned(), record);
+                sessions.insert(id.to_owned(), *record);
                 json!(true)
             }
             SessionCommand::Get => json!(sessions.get(id)),
@@ -251,7 +251,11 @@ fn call(name: &str, arguments: Value) -> CallToolRequestParams {
 fn a_session_opened_by_one_person_is_no_session_to_another() {
     let services = FakeServices::default();
     let alice = runner(&services, Some("alice"), None);
-    let id = block_on(alice.open_session(&ProtocolVersion::V_2025_06_18)).unwrap();
+    let id = block_on(alice.open_session(
+        &ProtocolVersion::V_2025_06_18,
+        &ClientCapabilities::default(),
+    ))
+    .unwrap();
     assert!(block_on(alice.session_exists(&id)).unwrap());
     let mallory = runner(&services, Some("mallory"), None);
     assert!(!block_on(mallory.session_exists(&id)).unwrap());
@@ -271,7 +275,11 @@ fn a_session_opened_by_one_person_is_no_session_to_another() {
 fn a_session_keeps_the_scope_it_was_opened_with() {
     let services = FakeServices::default();
     let opened = runner(&services, None, Some("memory"));
-    let id = block_on(opened.open_session(&ProtocolVersion::V_2025_06_18)).unwrap();
+    let id = block_on(opened.open_session(
+        &ProtocolVersion::V_2025_06_18,
+        &ClientCapabilities::default(),
+    ))
+    .unwrap();
     // A later request's URL cannot widen what the session may use.
     let later = runner(&services, None, None);
     let code = call("execute", json!({"code": "return 1"}));
@@ -283,7 +291,11 @@ fn a_session_keeps_the_scope_it_was_opened_with() {
 fn an_unknown_scope_is_the_clients_mistake() {
     let services = FakeServices::default();
     let runner = runner(&services, None, Some("nowhere"));
-    let refused = block_on(runner.open_session(&ProtocolVersion::V_2025_06_18)).unwrap_err();
+    let refused = block_on(runner.open_session(
+        &ProtocolVersion::V_2025_06_18,
+        &ClientCapabilities::default(),
+    ))
+    .unwrap_err();
     assert!(
         matches!(refused, BackendError::InvalidParams(_)),
         "{refused:?}"
@@ -340,7 +352,11 @@ fn an_upstream_whose_object_fails_reads_as_unreachable_to_the_operator() {
 fn a_log_level_change_is_read_back_within_the_request() {
     let services = FakeServices::default();
     let runner = runner(&services, None, None);
-    let id = block_on(runner.open_session(&ProtocolVersion::V_2025_06_18)).unwrap();
+    let id = block_on(runner.open_session(
+        &ProtocolVersion::V_2025_06_18,
+        &ClientCapabilities::default(),
+    ))
+    .unwrap();
     assert!(block_on(runner.session_exists(&id)).unwrap());
     block_on(runner.set_log_level(&id, LogLevel::Debug)).unwrap();
     let record = block_on(runner.record(&id)).unwrap().unwrap();
@@ -391,7 +407,11 @@ fn the_url_may_narrow_a_grant_but_never_widen_it() {
         Some("alice"),
         Some("everything,memory"),
     );
-    let refused = block_on(widened.open_session(&ProtocolVersion::V_2025_06_18)).unwrap_err();
+    let refused = block_on(widened.open_session(
+        &ProtocolVersion::V_2025_06_18,
+        &ClientCapabilities::default(),
+    ))
+    .unwrap_err();
     let BackendError::InvalidParams(message) = refused else {
         panic!("{refused:?}")
     };
@@ -400,14 +420,22 @@ fn the_url_may_narrow_a_grant_but_never_widen_it() {
         "{message}"
     );
     let narrowed = governed(&services, Some(SPLIT), Some("alice"), Some("everything"));
-    assert!(block_on(narrowed.open_session(&ProtocolVersion::V_2025_06_18)).is_ok());
+    assert!(block_on(narrowed.open_session(
+        &ProtocolVersion::V_2025_06_18,
+        &ClientCapabilities::default()
+    ))
+    .is_ok());
 }
 
 #[test]
 fn a_policy_change_reaches_a_session_already_open() {
     let services = FakeServices::default();
     let opened = governed(&services, None, Some("alice"), None);
-    let id = block_on(opened.open_session(&ProtocolVersion::V_2025_06_18)).unwrap();
+    let id = block_on(opened.open_session(
+        &ProtocolVersion::V_2025_06_18,
+        &ClientCapabilities::default(),
+    ))
+    .unwrap();
     let now = governed(&services, Some(SPLIT), Some("alice"), None);
     let code = call("execute", json!({"code": "return 1"}));
     block_on(now.call_tool(Caller::Session(&id), code, &context())).unwrap();
@@ -462,7 +490,11 @@ fn the_operator_sees_a_persons_grant_clients_and_open_sessions() {
         Some(carol.clone()),
         None,
     );
-    let session = block_on(signed_in.open_session(&ProtocolVersion::V_2025_06_18)).unwrap();
+    let session = block_on(signed_in.open_session(
+        &ProtocolVersion::V_2025_06_18,
+        &ClientCapabilities::default(),
+    ))
+    .unwrap();
     let operator = governed(&services, Some(access), None, None);
     let view = block_on(operator.person("oidc:c-1")).unwrap();
     assert_eq!(
@@ -486,7 +518,11 @@ fn revoking_a_person_revokes_their_grants_and_ends_their_sessions() {
         .borrow_mut()
         .push((user, oauth_grant("g-1", "claude", &alice)));
     let opened = runner(&services, Some("alice"), None);
-    let session = block_on(opened.open_session(&ProtocolVersion::V_2025_06_18)).unwrap();
+    let session = block_on(opened.open_session(
+        &ProtocolVersion::V_2025_06_18,
+        &ClientCapabilities::default(),
+    ))
+    .unwrap();
     let operator = runner(&services, None, None);
     let revoked = block_on(operator.revoke_person("key:alice")).unwrap();
     assert_eq!((revoked.oauth_grants, revoked.sessions), (1, 1));

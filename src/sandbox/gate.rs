@@ -7,21 +7,25 @@
 //! (a function the execution was not given does not exist), refuses calls past
 //! `maxToolCalls` and arguments past `maxArgumentBytes`, holds calls past
 //! `maxConcurrentToolCalls` until a slot frees (first come, first served), and records the
-//! trace the `execute` result and the audit entry are made of. Once the execution is over the
-//! gate is closed and every later call is refused.
+//! trace the `execute` result and the audit entry are made of. A call of a tool the operator's
+//! policy makes wait for approval is handed over as an [`ApprovalAsk`] and made only with the
+//! person's approval, which goes with it to the upstream's object. Once the execution is over
+//! the gate is closed and every later call is refused.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::future::Future;
 use std::rc::Rc;
 
-use futures::channel::oneshot;
+use futures::channel::{mpsc, oneshot};
 use serde_json::{Map, Value};
 
+use super::approval::{ApprovalAsk, ApprovalAsks, Refusal, Waiting};
 use super::limits::{ExecutionLimits, Limit};
 use super::program::Manifest;
 use super::protocol::{BridgeReply, CallTrace, ToolErrorKind};
 use crate::config::Accounts;
+use crate::protocol::approval::Approval;
 use crate::protocol::person::Person;
 use crate::upstream::protocol::UpstreamCommand;
 
@@ -38,6 +42,8 @@ pub struct ToolCall {
     pub arguments: Map<String, Value>,
     /// Who the execution runs for.
     pub person: Option<Person>,
+    /// Their approval, for a tool that needs one.
+    pub approval: Option<Approval>,
 }
 
 impl ToolCall {
@@ -49,6 +55,7 @@ impl ToolCall {
             arguments: Some(self.arguments),
             execution: Some(execution.to_owned()),
             person: self.person,
+            approval: self.approval,
         };
         (self.object, command)
     }
@@ -80,6 +87,8 @@ struct Inner {
     person: Option<Person>,
     /// Which object holds each upstream's session for them.
     accounts: Accounts,
+    /// Where calls that need approval are handed over.
+    asks: mpsc::UnboundedSender<ApprovalAsk>,
     state: RefCell<State>,
 }
 
@@ -90,13 +99,15 @@ struct State {
     /// Calls holding a concurrency slot.
     active: u32,
     /// Calls waiting for a slot, first come first served.
-    waiting: VecDeque<oneshot::Sender<()>>,
+    queued: VecDeque<oneshot::Sender<()>>,
     /// Admitted calls not yet finished: id → upstream.
     in_flight: BTreeMap<u64, String>,
     next_id: u64,
     record: CallRecord,
     /// Why the execution is over, once it is.
     closed: Option<String>,
+    /// The time calls spent waiting for approval.
+    waiting: Waiting,
 }
 
 /// A tool call's reply in whatever form the bridge holds it (the Worker keeps its JSON out of
@@ -117,43 +128,54 @@ pub struct Permit {
     /// `namespace.function`, as the trace names it.
     name: String,
     started_ms: u64,
+    /// The person's approval, when the call needed one.
+    approval: Option<Approval>,
 }
 
 impl CallGate {
     /// The gate of an execution for `person` given `manifest`'s functions, within `limits`;
-    /// its calls go to the objects `accounts` names.
+    /// its calls go to the objects `accounts` names. Calls that need approval come out of the
+    /// asks returned with it; with those dropped, such calls are refused.
     pub fn new(
         manifest: Manifest,
         limits: ExecutionLimits,
         person: Option<Person>,
         accounts: Accounts,
-    ) -> Self {
-        Self {
-            inner: Rc::new(Inner {
-                manifest,
-                limits,
-                person,
-                accounts,
-                state: RefCell::new(State::default()),
-            }),
-        }
+    ) -> (Self, ApprovalAsks) {
+        let (asks, approvals) = mpsc::unbounded();
+        let inner = Rc::new(Inner {
+            manifest,
+            limits,
+            person,
+            accounts,
+            asks,
+            state: RefCell::new(State::default()),
+        });
+        (Self { inner }, approvals)
     }
 
-    /// Admits a call of `namespace.function` with `arguments` (JSON text), started at `now_ms`,
-    /// or refuses it with the reply the program gets. Waits while `maxConcurrentToolCalls`
-    /// calls are in flight.
+    /// Admits a call of `namespace.function` with `arguments` (JSON text), timed by `clock`, or
+    /// refuses it with the reply the program gets. Waits for a person's approval when the tool
+    /// needs one, then while `maxConcurrentToolCalls` calls are in flight.
     pub async fn admit(
         &self,
         namespace: &str,
         function: &str,
         arguments: &str,
-        now_ms: u64,
+        clock: impl Fn() -> u64,
     ) -> Result<(Permit, ToolCall), BridgeReply> {
+        let started_ms = clock();
         let name = format!("{namespace}.{function}");
-        let call = match self.check(namespace, function, arguments) {
-            Ok(call) => call,
+        let (mut call, needs_approval) = match self.check(namespace, function, arguments) {
+            Ok(checked) => checked,
             Err((refusal, limit)) => return Err(self.refuse(name, refusal, limit)),
         };
+        if needs_approval {
+            match self.approval(function, &call, &clock).await {
+                Ok(approval) => call.approval = Some(approval),
+                Err(refusal) => return Err(self.refuse(name, refusal.reply(), None)),
+            }
+        }
         let slot = {
             let mut state = self.inner.state.borrow_mut();
             if state.active < self.inner.limits.max_concurrent_tool_calls {
@@ -161,7 +183,7 @@ impl CallGate {
                 None
             } else {
                 let (hand_over, slot) = oneshot::channel();
-                state.waiting.push_back(hand_over);
+                state.queued.push_back(hand_over);
                 Some(slot)
             }
         };
@@ -184,9 +206,44 @@ impl CallGate {
             gate: self.clone(),
             id,
             name,
-            started_ms: now_ms,
+            started_ms,
+            approval: call.approval.clone(),
         };
         Ok((permit, call))
+    }
+
+    /// Hands `call` of `function` over for approval and waits for the answer; the wait is
+    /// timed by `clock`. A closed gate, or no one to ask, refuses it.
+    async fn approval(
+        &self,
+        function: &str,
+        call: &ToolCall,
+        clock: &impl Fn() -> u64,
+    ) -> Result<Approval, Refusal> {
+        let (answer, answered) = oneshot::channel();
+        let ask = ApprovalAsk {
+            upstream: call.upstream.clone(),
+            function: function.to_owned(),
+            tool: call.tool.clone(),
+            arguments: call.arguments.clone(),
+            answer,
+        };
+        let nobody = || Refusal::Required("no one can be asked to approve calls here".to_owned());
+        self.inner.asks.unbounded_send(ask).map_err(|_| nobody())?;
+        self.inner.state.borrow_mut().waiting.begin(clock());
+        let answer = answered.await;
+        self.inner.state.borrow_mut().waiting.end(clock());
+        match answer {
+            Ok(answer) => answer,
+            // The execution is over: whoever was asking has gone.
+            Err(_) => Err(Refusal::Declined(self.closed_message())),
+        }
+    }
+
+    /// The time calls have spent waiting for approval up to `now_ms`, and whether one still is.
+    pub fn approval_wait(&self, now_ms: u64) -> (u64, bool) {
+        let waiting = self.inner.state.borrow().waiting;
+        (waiting.ms(now_ms), waiting.is_waiting())
     }
 
     /// One call of `namespace.function` with `arguments` (JSON text), timed by `clock`:
@@ -198,7 +255,7 @@ impl CallGate {
         clock: impl Fn() -> u64,
         forward: impl FnOnce(ToolCall) -> F,
     ) -> (R, String) {
-        match self.admit(namespace, function, arguments, clock()).await {
+        match self.admit(namespace, function, arguments, &clock).await {
             Ok((permit, call)) => {
                 let reply = forward(call).await;
                 let trace = permit.finish(reply.error(), reply.chars(), clock());
@@ -217,7 +274,7 @@ impl CallGate {
     pub fn close(&self, reason: &str) -> Vec<String> {
         let mut state = self.inner.state.borrow_mut();
         state.closed.get_or_insert_with(|| reason.to_owned());
-        state.waiting.clear();
+        state.queued.clear();
         let upstreams: BTreeSet<&String> = state.in_flight.values().collect();
         let objects = upstreams.into_iter();
         objects
@@ -230,13 +287,14 @@ impl CallGate {
         self.inner.state.borrow().record.clone()
     }
 
-    /// The call, or why it is refused and which limit refused it.
+    /// The call and whether it needs approval, or why it is refused and which limit refused
+    /// it.
     fn check(
         &self,
         namespace: &str,
         function: &str,
         arguments: &str,
-    ) -> Result<ToolCall, (BridgeReply, Option<Limit>)> {
+    ) -> Result<(ToolCall, bool), (BridgeReply, Option<Limit>)> {
         let limits = &self.inner.limits;
         let refusal =
             |kind, message: String, limit| Err((BridgeReply::Error { kind, message }, limit));
@@ -289,13 +347,15 @@ impl CallGate {
                 )
             }
         };
-        Ok(ToolCall {
+        let call = ToolCall {
             upstream: namespace.to_owned(),
             object: self.inner.accounts.object(namespace).to_owned(),
-            tool: tool.to_owned(),
+            tool: tool.name.clone(),
             arguments,
             person: self.inner.person.clone(),
-        })
+            approval: None,
+        };
+        Ok((call, tool.needs_approval))
     }
 
     /// Records a call refused before it was admitted and returns its reply.
@@ -315,20 +375,22 @@ impl CallGate {
     }
 
     fn closed_reply(&self) -> BridgeReply {
-        let reason = self.inner.state.borrow().closed.clone();
         BridgeReply::Error {
             kind: ToolErrorKind::Cancelled,
-            message: format!(
-                "the execution is over ({})",
-                reason.as_deref().unwrap_or("stopped")
-            ),
+            message: self.closed_message(),
         }
+    }
+
+    fn closed_message(&self) -> String {
+        let reason = self.inner.state.borrow().closed.clone();
+        let reason = reason.as_deref().unwrap_or("stopped");
+        format!("the execution is over ({reason})")
     }
 
     /// Frees a slot, handing it to the first waiter still waiting.
     fn release(&self) {
         let mut state = self.inner.state.borrow_mut();
-        while let Some(waiter) = state.waiting.pop_front() {
+        while let Some(waiter) = state.queued.pop_front() {
             if waiter.send(()).is_ok() {
                 return;
             }
@@ -351,7 +413,8 @@ impl Permit {
             state.record.call_result_chars += reply_chars;
         }
         let ms = now_ms.saturating_sub(self.started_ms);
-        let trace = trace(self.name.clone(), ms, error);
+        let mut trace = trace(self.name.clone(), ms, error);
+        trace.approval = self.approval.clone();
         push_trace(&mut state, &self.gate.inner.limits, trace.clone());
         trace
     }
@@ -375,6 +438,7 @@ fn trace(tool: String, ms: u64, error: Option<ToolErrorKind>) -> CallTrace {
         ms,
         ok: error.is_none(),
         error,
+        approval: None,
     }
 }
 

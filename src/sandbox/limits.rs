@@ -40,6 +40,9 @@ pub struct ExecutionLimits {
     pub max_log_entries: usize,
     /// Characters kept of one console entry.
     pub max_log_entry_chars: usize,
+    /// How long a call waits for a person's approval before it is declined; the wait does not
+    /// count toward `timeoutMs`.
+    pub approval_timeout_ms: u32,
 }
 
 impl Default for ExecutionLimits {
@@ -56,6 +59,7 @@ impl Default for ExecutionLimits {
             max_result_chars: 100_000,
             max_log_entries: 200,
             max_log_entry_chars: 2_000,
+            approval_timeout_ms: 120_000,
         }
     }
 }
@@ -116,7 +120,7 @@ impl ExecutionLimits {
     }
 
     fn validate(&self) -> Result<(), LimitsError> {
-        let checks: [(&'static str, u64, RangeInclusive<u64>); 11] = [
+        let checks: [(&'static str, u64, RangeInclusive<u64>); 12] = [
             ("timeoutMs", self.timeout_ms.into(), 1_000..=300_000),
             ("cpuMs", self.cpu_ms.into(), 10..=300_000),
             ("subRequests", self.sub_requests.into(), 1..=100_000),
@@ -147,6 +151,11 @@ impl ExecutionLimits {
                 "maxLogEntryChars",
                 self.max_log_entry_chars as u64,
                 10..=1 << 20,
+            ),
+            (
+                "approvalTimeoutMs",
+                self.approval_timeout_ms.into(),
+                1_000..=600_000,
             ),
         ];
         for (field, value, range) in checks {

@@ -32,16 +32,25 @@ pub const HARNESS_MODULES: [(&str, &str); 3] = [
 /// The module name the user's program is loaded under in the isolate.
 pub const PROGRAM_MODULE: &str = "program.js";
 
-/// The functions an execution is given: namespace (the upstream's name) → function → MCP tool.
-/// The harness is told only the names; the bridge's gate resolves a call through this, so a
-/// program can reach no tool it was not given, whatever it sends.
+/// The functions an execution is given: namespace (the upstream's name) → function → the MCP
+/// tool it calls. The harness is told only the names; the bridge's gate resolves a call through
+/// this, so a program can reach no tool it was not given, whatever it sends.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Manifest(pub BTreeMap<String, BTreeMap<String, String>>);
+pub struct Manifest(pub BTreeMap<String, BTreeMap<String, BoundTool>>);
+
+/// The upstream tool a function calls.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BoundTool {
+    /// Its MCP name.
+    pub name: String,
+    /// Whether each call waits for a person's approval.
+    pub needs_approval: bool,
+}
 
 impl Manifest {
-    /// The MCP tool `namespace.function` stands for, if the execution was given it.
-    pub fn tool(&self, namespace: &str, function: &str) -> Option<&str> {
-        self.0.get(namespace)?.get(function).map(String::as_str)
+    /// The tool `namespace.function` calls, if the execution was given it.
+    pub fn tool(&self, namespace: &str, function: &str) -> Option<&BoundTool> {
+        self.0.get(namespace)?.get(function)
     }
 }
 

@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use super::depth;
 use super::limits::ExecutionLimits;
+use crate::protocol::approval::Approval;
 use crate::upstream::client::UpstreamError;
 use crate::upstream::protocol::UpstreamAnswer;
 
@@ -48,6 +49,11 @@ pub enum ToolErrorKind {
     LimitExceeded,
     /// The upstream needs the person to sign in first; the message holds the link.
     AuthorizationRequired,
+    /// The call needs a person's approval, and the runner could not ask for it here; the
+    /// message says how to get it.
+    ApprovalRequired,
+    /// The person declined the call, or did not answer in time; it was not made.
+    ApprovalDeclined,
 }
 
 impl ToolErrorKind {
@@ -271,6 +277,9 @@ pub struct CallTrace {
     /// The failure's class when it did not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ToolErrorKind>,
+    /// The person's approval, for a call that needed one and got it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<Approval>,
 }
 
 impl CallTrace {
@@ -388,6 +397,7 @@ mod tests {
             ms: 120,
             ok: true,
             error: None,
+            approval: None,
         };
         assert_eq!(trace.summary(), "github.search answered in 120 ms");
         trace.ok = false;

@@ -14,7 +14,9 @@ mod room;
 
 pub use room::Room;
 
-use rmcp::model::RequestId;
+use std::collections::BTreeSet;
+
+use rmcp::model::{ClientCapabilities, RequestId};
 use serde::{Deserialize, Serialize};
 
 use crate::protocol::log_level::LogLevel;
@@ -29,8 +31,14 @@ pub fn request_key(id: &RequestId) -> String {
     serde_json::to_string(id).unwrap_or_default()
 }
 
+/// The key the answer to the runner's request `id` (one it sent the client) is watched under;
+/// never the key of a client's request, which is JSON.
+pub fn answer_key(id: &str) -> String {
+    format!("answer {id}")
+}
+
 /// What the runner remembers about one MCP session.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionRecord {
     /// The protocol version negotiated at `initialize`.
@@ -46,6 +54,13 @@ pub struct SessionRecord {
     /// (`logging/setLevel`); none until it asks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_level: Option<LogLevel>,
+    /// What the client said at `initialize` it can do: answer its person's questions
+    /// (elicitation), sample, list roots.
+    #[serde(default)]
+    pub client: ClientCapabilities,
+    /// The tools the person approved for the rest of the session, as `upstream/tool`.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub approved_tools: BTreeSet<String>,
 }
 
 impl SessionRecord {
@@ -62,12 +77,21 @@ impl SessionRecord {
             person: person.map(|p| p.id.clone()),
             expires_at_ms: now_ms + SESSION_IDLE_TIMEOUT_MS,
             log_level: None,
+            client: ClientCapabilities::default(),
+            approved_tools: BTreeSet::new(),
         }
     }
 
     /// Whether a request signed in as `person` may use this session.
     pub fn is_held_by(&self, person: Option<&Person>) -> bool {
         self.person.as_deref() == person.map(|p| p.id.as_str())
+    }
+
+    /// Whether the client answers form elicitations: it declared `elicitation` with `form`,
+    /// or empty (which meant forms before URL elicitation existed).
+    pub fn answers_forms(&self) -> bool {
+        let elicitation = self.client.elicitation.as_ref();
+        elicitation.is_some_and(|e| e.form.is_some() || e.url.is_none())
     }
 
     /// Whether the session has ended by `now_ms`.
@@ -87,13 +111,13 @@ impl SessionRecord {
 }
 
 /// What the fetch handler asks a session's object.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "camelCase")]
 pub enum SessionCommand {
     /// Store a new session.
     Open {
         /// The session's record.
-        record: SessionRecord,
+        record: Box<SessionRecord>,
     },
     /// Read the session (counts as a use); answers `Option<SessionRecord>`.
     Get,
@@ -104,11 +128,12 @@ pub enum SessionCommand {
         /// The level the client asked for.
         level: LogLevel,
     },
-    /// Watch for the cancellation of request `request`: answered with a stream that carries
-    /// the client's reason if it cancels, and stays empty otherwise.
+    /// Watch `key` (a [`request_key`] or an [`answer_key`]): answered with a stream that
+    /// carries what is delivered for it (the client's reason if it cancels the request, its
+    /// answer to the runner's request), and stays empty otherwise.
     Watch {
-        /// The request's JSON-RPC id, as JSON text.
-        request: String,
+        /// What is watched.
+        key: String,
     },
     /// The client cancelled request `request`; answers whether it was being watched.
     Cancel {
@@ -116,6 +141,19 @@ pub enum SessionCommand {
         request: String,
         /// The client's reason.
         reason: String,
+    },
+    /// The client answered the runner's request `id`; answers whether someone was waiting.
+    Answer {
+        /// The id of the runner's request.
+        id: String,
+        /// The JSON-RPC response, as JSON text.
+        response: String,
+    },
+    /// The person approved `tool` (`upstream/tool`) for the rest of the session; answers
+    /// whether the session exists.
+    ApproveForSession {
+        /// The tool.
+        tool: String,
     },
     /// Open the session's GET stream: answered with Server-Sent Events that stay open until
     /// the session ends.

@@ -1,16 +1,18 @@
 //! What a session's object holds in memory besides the record: the requests watching for their
-//! cancellation, cancellations that came before their request, and the open GET streams.
+//! cancellation (and executions for the client's answers to the runner's questions), what was
+//! delivered before anyone watched, and the open GET streams.
 //!
-//! `notifications/cancelled` may reach another Worker isolate than the call it cancels, so the
-//! two meet here: a running call watches, a cancellation is delivered to its watcher, or kept a
-//! while when it overtook the call.
+//! `notifications/cancelled` may reach another Worker isolate than the call it cancels, and a
+//! client's answer another isolate than the execution that asked, so they meet here: the one
+//! waiting watches a key, and what comes for it is delivered to the watcher, or kept a while
+//! when it came first.
 
 use std::collections::{HashMap, VecDeque};
 
 use futures::channel::{mpsc, oneshot};
 
-/// Cancellations kept for requests not yet watched (the notification overtook the request).
-const EARLY_CANCELLATIONS: usize = 32;
+/// Deliveries kept for keys not yet watched (a cancellation overtook its request).
+const EARLY_DELIVERIES: usize = 32;
 
 /// GET streams kept open per session; a newer one closes the oldest. A client needs one.
 const LISTENERS: usize = 4;
@@ -18,20 +20,20 @@ const LISTENERS: usize = 4;
 /// The session's watchers and streams.
 #[derive(Debug, Default)]
 pub struct Room {
-    /// Running requests' watchers, by request key.
+    /// Watchers, by key.
     watchers: HashMap<String, oneshot::Sender<String>>,
-    /// Recent cancellations that found no watcher: request key and reason.
+    /// Recent deliveries that found no watcher: key and text.
     early: VecDeque<(String, String)>,
     /// The open GET streams, oldest first.
     listeners: VecDeque<mpsc::UnboundedSender<Vec<u8>>>,
 }
 
 impl Room {
-    /// Watches `request`: the receiver gets the reason once it is cancelled (at once, when
-    /// its cancellation came first).
-    pub fn watch(&mut self, request: String) -> oneshot::Receiver<String> {
+    /// Watches `key`: the receiver gets what is delivered for it (at once, when it came
+    /// first).
+    pub fn watch(&mut self, key: String) -> oneshot::Receiver<String> {
         let (sender, receiver) = oneshot::channel();
-        match self.early.iter().position(|(id, _)| *id == request) {
+        match self.early.iter().position(|(id, _)| *id == key) {
             Some(at) => {
                 let (_, reason) = self.early.remove(at).unwrap_or_default();
                 // The receiver is alive just below, so this cannot fail.
@@ -40,22 +42,22 @@ impl Room {
             None => {
                 // A finished request dropped its stream, and with it the receiver.
                 self.watchers.retain(|_, watcher| !watcher.is_canceled());
-                self.watchers.insert(request, sender);
+                self.watchers.insert(key, sender);
             }
         }
         receiver
     }
 
-    /// Delivers a cancellation to its watcher, or keeps it a while for a request not watched
+    /// Delivers `text` to the watcher of `key`, or keeps it a while for a key not watched
     /// yet; returns whether a watcher got it.
-    pub fn cancel(&mut self, request: String, reason: String) -> bool {
-        match self.watchers.remove(&request) {
-            Some(watcher) => watcher.send(reason).is_ok(),
+    pub fn deliver(&mut self, key: String, text: String) -> bool {
+        match self.watchers.remove(&key) {
+            Some(watcher) => watcher.send(text).is_ok(),
             None => {
-                if self.early.len() == EARLY_CANCELLATIONS {
+                if self.early.len() == EARLY_DELIVERIES {
                     self.early.pop_front();
                 }
-                self.early.push_back((request, reason));
+                self.early.push_back((key, text));
                 false
             }
         }
@@ -97,18 +99,18 @@ mod tests {
     fn a_cancellation_reaches_the_request_watching_for_it() {
         let mut room = Room::default();
         let mut watching = room.watch("7".into());
-        assert!(room.cancel("7".into(), "user stopped".into()));
+        assert!(room.deliver("7".into(), "user stopped".into()));
         assert_eq!(
             watching.try_recv().unwrap().as_deref(),
             Some("user stopped")
         );
-        assert!(!room.cancel("7".into(), "again".into()), "delivered once");
+        assert!(!room.deliver("7".into(), "again".into()), "delivered once");
     }
 
     #[test]
     fn a_cancellation_that_overtakes_its_request_is_kept_for_it() {
         let mut room = Room::default();
-        assert!(!room.cancel("8".into(), "too early".into()));
+        assert!(!room.deliver("8".into(), "too early".into()));
         let mut watching = room.watch("8".into());
         assert_eq!(watching.try_recv().unwrap().as_deref(), Some("too early"));
     }
@@ -116,8 +118,8 @@ mod tests {
     #[test]
     fn only_the_newest_early_cancellations_are_kept() {
         let mut room = Room::default();
-        for n in 0..=EARLY_CANCELLATIONS {
-            room.cancel(n.to_string(), "early".into());
+        for n in 0..=EARLY_DELIVERIES {
+            room.deliver(n.to_string(), "early".into());
         }
         assert_eq!(
             room.watch("0".into()).try_recv().unwrap(),

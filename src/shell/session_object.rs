@@ -32,7 +32,7 @@ impl DurableObject for SessionObject {
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         match self.keeper.answer(req.json().await?, now_ms()).await? {
             SessionAnswer::Value(value) => Response::from_json(&value),
-            SessionAnswer::Cancellation(reason) => {
+            SessionAnswer::Watched(reason) => {
                 Response::from_stream(reason.map(Ok::<_, worker::Error>))
             }
             SessionAnswer::Events(frames) => Response::from_stream(

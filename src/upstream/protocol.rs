@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use super::client::UpstreamError;
 use super::health::UpstreamStatus;
+use crate::protocol::approval::Approval;
 use crate::protocol::person::Person;
 
 /// How long a tool-list request waits for an upstream contacted for the first time, with no
@@ -35,6 +36,9 @@ pub enum UpstreamCommand {
         /// runner asks for no sign-in.
         #[serde(default)]
         person: Option<Person>,
+        /// The person's approval, for a tool whose calls need one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        approval: Option<Approval>,
     },
     /// Abandon the calls of an execution that are still in flight, telling the upstream to
     /// stop them (`notifications/cancelled`).

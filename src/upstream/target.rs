@@ -10,7 +10,7 @@ use super::client::UpstreamError;
 use super::health::CachedTools;
 use super::oauth::grant::Tokens;
 use super::oauth::settings::AccountSettings;
-use crate::config::{account_of_object, AccessPolicy, RunnerConfig, UpstreamConfig};
+use crate::config::{account_of_object, AccessPolicy, RunnerConfig, UpstreamConfig, Verdict};
 use crate::redact::Secrets;
 
 /// One upstream, ready to be called.
@@ -93,7 +93,7 @@ impl Target {
         cached
             .tools
             .iter()
-            .filter(|tool| self.config.tools.permits(&tool.name))
+            .filter(|tool| self.config.tools.verdict(tool) != Verdict::Block)
     }
 
     /// What to remove from anything the upstream says: its configured secrets and the tokens

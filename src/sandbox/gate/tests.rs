@@ -11,12 +11,17 @@ use futures::task::noop_waker;
 
 use super::*;
 use crate::config::Accounts;
+use crate::sandbox::program::BoundTool;
 
 fn manifest() -> Manifest {
-    let functions = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+    let functions = |pairs: &[(&str, &str)]| -> BTreeMap<String, BoundTool> {
+        let bound = |name: &str| BoundTool {
+            name: name.to_owned(),
+            needs_approval: name.starts_with("delete"),
+        };
         pairs
             .iter()
-            .map(|(f, t)| ((*f).to_owned(), (*t).to_owned()))
+            .map(|(f, t)| ((*f).to_owned(), bound(t)))
             .collect()
     };
     Manifest(BTreeMap::from([
@@ -28,8 +33,9 @@ fn manifest() -> Manifest {
     ]))
 }
 
+/// A gate whose calls that need approval find no one to ask.
 fn gate(limits: ExecutionLimits) -> CallGate {
-    CallGate::new(manifest(), limits, None, Accounts::default())
+    CallGate::new(manifest(), limits, None, Accounts::default()).0
 }
 
 fn error_kind(reply: &BridgeReply) -> ToolErrorKind {
@@ -42,7 +48,8 @@ fn error_kind(reply: &BridgeReply) -> ToolErrorKind {
 #[test]
 fn a_call_is_resolved_to_the_upstream_tool_through_the_manifest() {
     let gate = gate(ExecutionLimits::default());
-    let (permit, call) = block_on(gate.admit("everything", "get_sum", r#"{"a":1}"#, 10)).unwrap();
+    let (permit, call) =
+        block_on(gate.admit("everything", "get_sum", r#"{"a":1}"#, || 10)).unwrap();
     assert_eq!(call.upstream, "everything");
     assert_eq!(call.tool, "get-sum");
     assert_eq!(call.arguments["a"], 1);
@@ -56,7 +63,8 @@ fn a_call_is_resolved_to_the_upstream_tool_through_the_manifest() {
             tool: "everything.get_sum".into(),
             ms: 15,
             ok: true,
-            error: None
+            error: None,
+            approval: None,
         }]
     );
 }
@@ -70,7 +78,7 @@ fn a_function_or_namespace_the_execution_was_not_given_is_refused_and_traced() {
         ("everything", "__proto__"),
         ("memory", "constructor"),
     ] {
-        let refusal = block_on(gate.admit(namespace, function, "{}", 0))
+        let refusal = block_on(gate.admit(namespace, function, "{}", || 0))
             .err()
             .unwrap();
         assert_eq!(error_kind(&refusal), ToolErrorKind::NotPermitted);
@@ -88,11 +96,11 @@ fn calls_past_max_tool_calls_are_refused_and_the_limit_is_recorded() {
         ..ExecutionLimits::default()
     });
     for _ in 0..2 {
-        let (permit, _) = block_on(gate.admit("everything", "echo", "{}", 0)).unwrap();
+        let (permit, _) = block_on(gate.admit("everything", "echo", "{}", || 0)).unwrap();
         permit.finish(None, 1, 0);
     }
     for _ in 0..5 {
-        let refusal = block_on(gate.admit("everything", "echo", "{}", 0))
+        let refusal = block_on(gate.admit("everything", "echo", "{}", || 0))
             .err()
             .unwrap();
         assert_eq!(error_kind(&refusal), ToolErrorKind::LimitExceeded);
@@ -109,8 +117,8 @@ fn refused_calls_count_toward_max_tool_calls() {
         max_tool_calls: 1,
         ..ExecutionLimits::default()
     });
-    assert!(block_on(gate.admit("admin", "x", "{}", 0)).is_err());
-    let refusal = block_on(gate.admit("everything", "echo", "{}", 0))
+    assert!(block_on(gate.admit("admin", "x", "{}", || 0)).is_err());
+    let refusal = block_on(gate.admit("everything", "echo", "{}", || 0))
         .err()
         .unwrap();
     assert_eq!(error_kind(&refusal), ToolErrorKind::LimitExceeded);
@@ -123,7 +131,7 @@ fn oversized_or_non_object_arguments_are_refused() {
         ..ExecutionLimits::default()
     });
     let large = format!(r#"{{"text":"{}"}}"#, "x".repeat(64));
-    let refusal = block_on(gate.admit("everything", "echo", &large, 0))
+    let refusal = block_on(gate.admit("everything", "echo", &large, || 0))
         .err()
         .unwrap();
     let BridgeReply::Error { kind, message } = refusal else {
@@ -135,7 +143,7 @@ fn oversized_or_non_object_arguments_are_refused() {
         "the arguments are 75 bytes of JSON; the limit is 64 bytes (maxArgumentBytes)"
     );
     for bad in ["[1]", "\"text\"", "{", "7"] {
-        let refusal = block_on(gate.admit("everything", "echo", bad, 0))
+        let refusal = block_on(gate.admit("everything", "echo", bad, || 0))
             .err()
             .unwrap();
         assert_eq!(
@@ -144,7 +152,7 @@ fn oversized_or_non_object_arguments_are_refused() {
             "{bad}"
         );
     }
-    let (_, call) = block_on(gate.admit("everything", "echo", "null", 0)).unwrap();
+    let (_, call) = block_on(gate.admit("everything", "echo", "null", || 0)).unwrap();
     assert!(call.arguments.is_empty(), "null means no arguments");
     assert_eq!(
         gate.record().limits_hit,
@@ -160,10 +168,10 @@ fn calls_past_max_concurrent_tool_calls_wait_for_a_slot_in_order() {
     });
     let waker = noop_waker();
     let mut cx = Context::from_waker(&waker);
-    let (first, _) = block_on(gate.admit("everything", "echo", "{}", 0)).unwrap();
-    let (second, _) = block_on(gate.admit("everything", "echo", "{}", 0)).unwrap();
-    let mut third = pin!(gate.admit("everything", "echo", r#"{"n":3}"#, 0));
-    let mut fourth = pin!(gate.admit("everything", "echo", r#"{"n":4}"#, 0));
+    let (first, _) = block_on(gate.admit("everything", "echo", "{}", || 0)).unwrap();
+    let (second, _) = block_on(gate.admit("everything", "echo", "{}", || 0)).unwrap();
+    let mut third = pin!(gate.admit("everything", "echo", r#"{"n":3}"#, || 0));
+    let mut fourth = pin!(gate.admit("everything", "echo", r#"{"n":4}"#, || 0));
     assert!(third.as_mut().poll(&mut cx).is_pending());
     assert!(fourth.as_mut().poll(&mut cx).is_pending());
     first.finish(None, 0, 1);
@@ -185,13 +193,13 @@ fn a_waiter_that_gives_up_does_not_keep_a_slot() {
     });
     let waker = noop_waker();
     let mut cx = Context::from_waker(&waker);
-    let (first, _) = block_on(gate.admit("everything", "echo", "{}", 0)).unwrap();
+    let (first, _) = block_on(gate.admit("everything", "echo", "{}", || 0)).unwrap();
     {
-        let mut abandoned = pin!(gate.admit("everything", "echo", "{}", 0));
+        let mut abandoned = pin!(gate.admit("everything", "echo", "{}", || 0));
         assert!(abandoned.as_mut().poll(&mut cx).is_pending());
     }
     drop(first);
-    assert!(block_on(gate.admit("everything", "echo", "{}", 0)).is_ok());
+    assert!(block_on(gate.admit("everything", "echo", "{}", || 0)).is_ok());
 }
 
 #[test]
@@ -202,8 +210,8 @@ fn closing_refuses_later_and_waiting_calls_and_names_the_upstreams_in_flight() {
     });
     let waker = noop_waker();
     let mut cx = Context::from_waker(&waker);
-    let (in_flight, _) = block_on(gate.admit("memory", "read", "{}", 0)).unwrap();
-    let mut waiting = pin!(gate.admit("everything", "echo", "{}", 0));
+    let (in_flight, _) = block_on(gate.admit("memory", "read", "{}", || 0)).unwrap();
+    let mut waiting = pin!(gate.admit("everything", "echo", "{}", || 0));
     assert!(waiting.as_mut().poll(&mut cx).is_pending());
     assert_eq!(gate.close("timed out"), ["memory"]);
     let Poll::Ready(Err(refusal)) = waiting.as_mut().poll(&mut cx) else {
@@ -211,7 +219,7 @@ fn closing_refuses_later_and_waiting_calls_and_names_the_upstreams_in_flight() {
     };
     assert_eq!(error_kind(&refusal), ToolErrorKind::Cancelled);
     let calls_before = gate.record().calls_total;
-    let late = block_on(gate.admit("everything", "echo", "{}", 0))
+    let late = block_on(gate.admit("everything", "echo", "{}", || 0))
         .err()
         .unwrap();
     let BridgeReply::Error { kind, message } = late else {
@@ -227,7 +235,7 @@ fn closing_refuses_later_and_waiting_calls_and_names_the_upstreams_in_flight() {
 #[test]
 fn a_failed_call_is_traced_with_its_class_and_adds_no_result_chars() {
     let gate = gate(ExecutionLimits::default());
-    let (permit, _) = block_on(gate.admit("everything", "echo", "{}", 0)).unwrap();
+    let (permit, _) = block_on(gate.admit("everything", "echo", "{}", || 0)).unwrap();
     permit.finish(Some(ToolErrorKind::UpstreamTimeout), 100, 7);
     let record = gate.record();
     assert_eq!(record.call_result_chars, 0);
@@ -292,13 +300,13 @@ fn a_passed_call_is_forwarded_and_recorded_and_a_refused_one_is_not_forwarded() 
 #[test]
 fn every_call_carries_the_person_the_execution_runs_for() {
     let alice = Person::access_key("alice");
-    let gate = CallGate::new(
+    let (gate, _asks) = CallGate::new(
         manifest(),
         ExecutionLimits::default(),
         Some(alice.clone()),
         Accounts::default(),
     );
-    let (permit, call) = block_on(gate.admit("everything", "echo", "{}", 0)).unwrap();
+    let (permit, call) = block_on(gate.admit("everything", "echo", "{}", || 0)).unwrap();
     permit.finish(None, 1, 1);
     let (_, command) = call.into_command("exec-1");
     let UpstreamCommand::CallTool { person, .. } = command else {

@@ -33,6 +33,7 @@ use super::protocol::{UpstreamAnswer, UpstreamCommand, LIST_WAIT_MS};
 use super::queue::CallQueue;
 use super::session::{never, Connection, Http, Stop};
 use super::target::Target;
+use crate::config::{Grant, Verdict};
 use crate::protocol::method;
 
 /// How long an object uses the upstream's configuration as it read it before reading it again.
@@ -166,18 +167,17 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
                 arguments,
                 execution,
                 person,
+                approval,
             } => {
-                if !target
-                    .access
-                    .grant_for(person.as_ref())
-                    .permits(&target.config.name, &name)
-                {
+                let grant = target.access.grant_for(person.as_ref());
+                if !grant.reaches(&target.config.name) {
                     return UpstreamAnswer::NotPermitted {
                         detail: format!("the operator's ACCESS policy does not grant `{name}`"),
                     };
                 }
                 let stop = execution.map_or_else(never, |execution| self.stoppable(execution));
-                self.call(target, &name, arguments, stop).await
+                let asker = (grant, approval.is_some());
+                self.call(target, &name, arguments, asker, stop).await
             }
             UpstreamCommand::Cancel { execution, reason } => {
                 let stops = self.running.borrow_mut().remove(&execution);
@@ -255,18 +255,16 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
         }
     }
 
+    /// Makes a call of tool `name` for a person whose `grant` it is, whose call carries an
+    /// approval or not, unless the operator's policy refuses it.
     async fn call(
         self: &Rc<Self>,
         target: &Rc<Target>,
         name: &str,
         arguments: Option<Map<String, Value>>,
+        (grant, approved): (Grant, bool),
         stop: Stop,
     ) -> UpstreamAnswer {
-        if !target.config.tools.permits(name) {
-            return UpstreamAnswer::NotPermitted {
-                detail: format!("the runner's configuration does not expose `{name}`"),
-            };
-        }
         let checker = match self.checker(target, name).await {
             Ok(Some(checker)) => checker,
             Ok(None) => {
@@ -276,6 +274,23 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
             }
             Err(error) => return UpstreamAnswer::Failed { error },
         };
+        let grant = grant.under([&target.config]);
+        match grant.verdict(&target.config.name, &checker.tool) {
+            Verdict::Block => {
+                return UpstreamAnswer::NotPermitted {
+                    detail: format!(
+                        "the operator's policy (the upstream's `tools`, or ACCESS) does not \
+                         grant `{name}`"
+                    ),
+                }
+            }
+            Verdict::Approve if !approved => {
+                return UpstreamAnswer::NotPermitted {
+                    detail: format!("`{name}` needs a person's approval, and the call has none"),
+                }
+            }
+            Verdict::Approve | Verdict::Allow => {}
+        }
         // Checked here, against the listed schema, so a wrong call never leaves the runner.
         let arguments = Value::Object(arguments.unwrap_or_default());
         if let Err(detail) = checker.arguments.check(&arguments) {

@@ -88,6 +88,7 @@ fn call(name: &str, arguments: Value, execution: Option<&str>) -> UpstreamComman
         arguments: arguments.as_object().cloned(),
         execution: execution.map(str::to_owned),
         person: None,
+        approval: None,
     }
 }
 
@@ -292,12 +293,16 @@ fn the_object_refuses_a_call_the_persons_grant_does_not_allow() {
     .unwrap();
     let target = Rc::new(configured);
     let http = Rc::new(FakeHttp::default());
+    http.replies
+        .borrow_mut()
+        .push_back(listing(&[tool("echo", "Echo."), tool("delete", "Delete.")]));
     let keeper = keeper(&http, &MemoryStore::default());
     let as_person = |person: &str, tool: &str| UpstreamCommand::CallTool {
         name: tool.into(),
         arguments: json!({"text": "hi"}).as_object().cloned(),
         execution: None,
         person: Some(Person::access_key(person)),
+        approval: None,
     };
     for (person, tool) in [("alice", "delete"), ("mallory", "echo")] {
         let answer = ask(&keeper, &target, as_person(person, tool));

@@ -22,6 +22,8 @@ const MAX_TOOL_PAGES: usize = 50;
 
 /// What a call of one tool is checked against and sends along.
 pub(super) struct ToolRules {
+    /// The tool as listed, whose annotations the operator's policy may read.
+    pub(super) tool: Tool,
     /// Its input schema, compiled.
     pub(super) arguments: ArgumentChecker,
     /// The arguments it mirrors into headers.
@@ -51,6 +53,7 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
             return Ok(None);
         };
         let checker = Rc::new(ToolRules {
+            tool: tool.clone(),
             arguments: ArgumentChecker::new(&tool.input_schema),
             mirrored: ParamHeaders::of(tool).unwrap_or_default(),
         });

@@ -1,0 +1,212 @@
+//! Asking for approval: reading the person's answer, the question's summary, and whole
+//! executions whose calls wait for approval, against the in-memory platform.
+
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+use futures::executor::block_on;
+use futures::StreamExt;
+
+use super::*;
+use crate::config::AccessPolicy;
+use crate::execution::testing::{context, requester, FakePlatform, Program, CODE};
+use crate::execution::{execute, Requester};
+use crate::sandbox::limits::ExecutionLimits;
+use crate::sandbox::protocol::ToolErrorKind;
+
+fn answered(result: Value) -> String {
+    json!({"jsonrpc": "2.0", "id": "approval-1", "result": result}).to_string()
+}
+
+#[test]
+fn an_accepted_answer_is_the_persons_choice() {
+    let once = answered(json!({"action": "accept", "content": {"decision": "once"}}));
+    assert_eq!(choice(&once), Ok(ONCE));
+    let session = answered(json!({"action": "accept", "content": {"decision": "session"}}));
+    assert_eq!(choice(&session), Ok(FOR_SESSION));
+}
+
+#[test]
+fn anything_but_a_clear_yes_is_no() {
+    for (response, why) in [
+        (answered(json!({"action": "decline"})), "declined"),
+        (answered(json!({"action": "cancel"})), "dismissed"),
+        (
+            answered(json!({"action": "accept", "content": {}})),
+            "neither",
+        ),
+        (
+            answered(json!({"action": "accept", "content": {"decision": "always"}})),
+            "neither",
+        ),
+        (
+            json!({"jsonrpc": "2.0", "id": 1, "error": {"code": -1, "message": "no UI"}})
+                .to_string(),
+            "could not ask (no UI)",
+        ),
+        ("not json".to_owned(), "not JSON"),
+    ] {
+        let refused = choice(&response).unwrap_err();
+        assert!(refused.contains(why), "{response}: {refused}");
+    }
+}
+
+#[test]
+fn the_question_shows_each_argument_cut_to_size() {
+    let long = "x".repeat(500);
+    let arguments = json!({"owner": "acme", "body": long, "count": 3});
+    let Value::Object(arguments) = arguments else {
+        unreachable!()
+    };
+    let text = summary(&arguments);
+    assert!(text.contains("  owner: acme"), "{text}");
+    assert!(text.contains("  count: 3"), "{text}");
+    assert!(
+        text.contains(&format!("  body: {}…", "x".repeat(VALUE_CHARS))),
+        "{text}"
+    );
+    assert_eq!(summary(&Map::new()), "(no arguments)");
+    let many: Map<String, Value> = (0..100)
+        .map(|n| (format!("field{n}"), json!("y".repeat(50))))
+        .collect();
+    assert_eq!(summary(&many).chars().count(), SUMMARY_CHARS + 1);
+}
+
+/// A requester whose grant makes every call of `echo` wait for approval, in a session whose
+/// client answers elicitations.
+fn asking_requester() -> Requester {
+    let access = AccessPolicy::from_json(Some(r#"{"approve": ["echo"]}"#), &[]).unwrap();
+    Requester {
+        grant: access.grant_for(None),
+        elicitation: true,
+        ..requester(&["everything"])
+    }
+}
+
+/// Runs `platform`'s program for `requester`; returns the messages the client was sent.
+fn run(platform: &FakePlatform, requester: Requester) -> Vec<Value> {
+    let (context, stream) = context();
+    block_on(execute(
+        platform,
+        requester,
+        CODE,
+        &ExecutionLimits::default(),
+        &context,
+    ));
+    drop(context);
+    block_on(stream.collect())
+}
+
+/// The runner's questions among `sent`.
+fn questions(sent: &[Value]) -> Vec<&Value> {
+    sent.iter()
+        .filter(|m| m["method"] == "elicitation/create")
+        .collect()
+}
+
+fn accept(decision: &str) -> Value {
+    json!({"action": "accept", "content": {"decision": decision}})
+}
+
+#[test]
+fn an_approved_call_is_made_once_the_person_says_yes_and_the_audit_says_how() {
+    let platform = FakePlatform::new(Program::Tries(&[
+        ("everything", "echo"),
+        ("everything", "get_sum"),
+    ]));
+    platform.answers.borrow_mut().push_back(accept(ONCE));
+    let sent = run(&platform, asking_requester());
+    assert_eq!(*platform.admitted.borrow(), [true, true]);
+    let asked = questions(&sent);
+    assert_eq!(asked.len(), 1, "only the call that needs approval asks");
+    let message = asked[0]["params"]["message"].as_str().unwrap();
+    assert!(message.contains("everything.echo"), "{message}");
+    let audit = platform.audit_entry();
+    let approval = audit.calls[0].approval.as_ref().expect("recorded");
+    assert_eq!(approval.way, ApprovalWay::Elicitation);
+    assert_eq!(audit.calls[1].approval, None);
+}
+
+#[test]
+fn a_declined_call_throws_approval_declined_and_is_never_made() {
+    let platform = FakePlatform::new(Program::Tries(&[("everything", "echo")]));
+    platform
+        .answers
+        .borrow_mut()
+        .push_back(json!({"action": "decline"}));
+    run(&platform, asking_requester());
+    assert_eq!(*platform.admitted.borrow(), [false]);
+    let audit = platform.audit_entry();
+    assert_eq!(audit.calls[0].error, Some(ToolErrorKind::ApprovalDeclined));
+}
+
+#[test]
+fn approval_for_the_session_asks_once_for_a_hundred_calls_and_is_remembered() {
+    let platform = FakePlatform::new(Program::Repeats(("everything", "echo"), 100));
+    platform.answers.borrow_mut().push_back(accept(FOR_SESSION));
+    let sent = run(&platform, asking_requester());
+    assert_eq!(questions(&sent).len(), 1);
+    assert_eq!(platform.admitted.borrow().len(), 100);
+    assert!(platform.admitted.borrow().iter().all(|admitted| *admitted));
+    let told = platform.told_session.borrow();
+    assert_eq!(
+        *told,
+        [json!({"op": "approveForSession", "tool": "everything/echo"})]
+    );
+    let audit = platform.audit_entry();
+    assert_eq!(
+        audit.calls[0].approval.as_ref().unwrap().way,
+        ApprovalWay::Elicitation
+    );
+    assert_eq!(
+        audit.calls[99].approval.as_ref().unwrap().way,
+        ApprovalWay::Session
+    );
+}
+
+#[test]
+fn a_tool_approved_earlier_in_the_session_asks_no_one() {
+    let platform = FakePlatform::new(Program::Tries(&[("everything", "echo")]));
+    let requester = Requester {
+        approved_tools: BTreeSet::from(["everything/echo".to_owned()]),
+        ..asking_requester()
+    };
+    let sent = run(&platform, requester);
+    assert!(questions(&sent).is_empty());
+    assert_eq!(*platform.admitted.borrow(), [true]);
+}
+
+#[test]
+fn an_unanswered_question_declines_the_call_at_its_deadline_and_is_withdrawn() {
+    let mut platform = FakePlatform::new(Program::Tries(&[("everything", "echo")]));
+    platform.fires = vec![ExecutionLimits::default().approval_timeout_ms];
+    let sent = run(&platform, asking_requester());
+    assert_eq!(*platform.admitted.borrow(), [false]);
+    let audit = platform.audit_entry();
+    assert_eq!(audit.calls[0].error, Some(ToolErrorKind::ApprovalDeclined));
+    let withdrawn = sent
+        .iter()
+        .find(|m| m["method"] == "notifications/cancelled");
+    let asked = questions(&sent)[0]["id"].clone();
+    assert_eq!(withdrawn.expect("withdrawn")["params"]["requestId"], asked);
+}
+
+#[test]
+fn a_client_that_cannot_be_asked_gets_approval_required_saying_why() {
+    let platform = FakePlatform::new(Program::Tries(&[("everything", "echo")]));
+    let requester = Requester {
+        elicitation: false,
+        ..asking_requester()
+    };
+    let sent = run(&platform, requester);
+    assert!(questions(&sent).is_empty());
+    let audit = platform.audit_entry();
+    assert_eq!(audit.calls[0].error, Some(ToolErrorKind::ApprovalRequired));
+    let stateless = FakePlatform::new(Program::Tries(&[("everything", "echo")]));
+    let requester = Requester {
+        session: None,
+        ..asking_requester()
+    };
+    run(&stateless, requester);
+    assert_eq!(*stateless.admitted.borrow(), [false]);
+}
