@@ -13,7 +13,6 @@
 
 use std::cell::RefCell;
 use std::future::Future;
-use std::time::Duration;
 
 use futures::channel::mpsc;
 use futures::future::{ready, select, Either};
@@ -27,7 +26,7 @@ use crate::protocol::log_level::LogLevel;
 use crate::session::{answer_key, Room, SessionCommand, SessionRecord};
 
 /// How often an idle GET stream carries a comment, so proxies do not close it as dead.
-pub const KEEP_ALIVE: Duration = Duration::from_secs(25);
+pub const KEEP_ALIVE_MS: u32 = 25_000;
 
 /// Where a session's object keeps the record, with an alarm at its expiry.
 pub trait RecordStore {
@@ -171,7 +170,7 @@ impl<S: RecordStore> SessionKeeper<S> {
 }
 
 /// A GET stream's `frames`, with a keep-alive comment whenever `idle()` (a timer of
-/// [`KEEP_ALIVE`]) ends before the next frame; it ends with `frames`.
+/// [`KEEP_ALIVE_MS`]) ends before the next frame; it ends with `frames`.
 pub fn with_keep_alive<T: Future>(
     frames: impl Stream<Item = Vec<u8>> + Unpin,
     idle: impl Fn() -> T,

@@ -8,7 +8,7 @@
 //! - [`loader`] loads a dynamic isolate and runs a program in it;
 //! - [`bridge`] is the one capability the isolate holds: a function whose calls pass the
 //!   execution's gate;
-//! - [`objects`] and [`js`] are the small helpers the rest share.
+//! - [`objects`], [`js`] and [`timer`] are the small helpers the rest share.
 //!
 //! `entry.js` beside this file is the Worker's main module: it re-exports the handler and the
 //! Durable Object classes of worker-build's output, and nothing else.
@@ -25,6 +25,7 @@ mod registry_object;
 mod services;
 mod session_object;
 mod signin;
+mod timer;
 mod upstream_object;
 
 use futures::StreamExt;

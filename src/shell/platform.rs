@@ -4,15 +4,15 @@
 
 use std::future::Future;
 use std::rc::Rc;
-use std::time::Duration;
 
-use worker::{console_log, Delay};
+use worker::console_log;
 
 use super::bridge::bridge;
 use super::catalog::RECENT_LISTS;
 use super::js::{now_ms, random_uuid};
 use super::loader::run_program;
 use super::services::WorkerServices;
+use super::timer::Sleep;
 use crate::codemode::catalog::Catalog;
 use crate::config::Accounts;
 use crate::execution::objects::catalog;
@@ -31,7 +31,7 @@ impl Platform for WorkerServices {
     }
 
     async fn sleep(&self, ms: u32) {
-        Delay::from(Duration::from_millis(ms.into())).await;
+        Sleep::new(ms).await;
     }
 
     fn in_background(&self, work: impl Future<Output = ()> + 'static) {

@@ -3,13 +3,12 @@
 
 use futures::StreamExt;
 use wasm_bindgen::JsValue;
-use worker::{
-    durable_object, Delay, DurableObject, Env, Request, Response, Result, ScheduledTime, State,
-};
+use worker::{durable_object, DurableObject, Env, Request, Response, Result, ScheduledTime, State};
 
 use super::js::now_ms;
+use super::timer::Sleep;
 use crate::runner::session_keeper::{
-    with_keep_alive, RecordStore, SessionAnswer, SessionKeeper, KEEP_ALIVE,
+    with_keep_alive, RecordStore, SessionAnswer, SessionKeeper, KEEP_ALIVE_MS,
 };
 use crate::session::SessionRecord;
 
@@ -36,7 +35,7 @@ impl DurableObject for SessionObject {
                 Response::from_stream(reason.map(Ok::<_, worker::Error>))
             }
             SessionAnswer::Events(frames) => Response::from_stream(
-                with_keep_alive(frames, || Delay::from(KEEP_ALIVE)).map(Ok::<_, worker::Error>),
+                with_keep_alive(frames, || Sleep::new(KEEP_ALIVE_MS)).map(Ok::<_, worker::Error>),
             ),
         }
     }

@@ -9,15 +9,15 @@
 //! read is not received.
 
 use std::future::Future;
-use std::time::Duration;
 
 use js_sys::{Promise, Reflect, Uint8Array};
 use serde_json::json;
 use wasm_bindgen::{prelude::wasm_bindgen, JsCast, JsValue};
 use wasm_bindgen_futures::{spawn_local, JsFuture};
-use worker::{web_sys, AbortSignal, Delay, Fetch, Headers, Method, RequestInit, ResponseBody};
+use worker::{web_sys, AbortSignal, Fetch, Headers, Method, RequestInit, ResponseBody};
 
 use crate::shell::js::{call_method, describe, now_ms, to_js};
+use crate::shell::timer::Sleep;
 use crate::upstream::client::UpstreamError;
 use crate::upstream::session::{self, Abort, Http, UpstreamRequest, UpstreamResponse};
 
@@ -80,7 +80,7 @@ impl Http for WorkerHttp {
     }
 
     async fn sleep(&self, ms: u32) {
-        Delay::from(Duration::from_millis(ms.into())).await;
+        Sleep::new(ms).await;
     }
 
     fn spawn(&self, work: impl Future<Output = ()> + 'static) {

@@ -1,0 +1,183 @@
+// A person in the loop, against a real `wrangler dev`: the operator's policy makes some tools
+// wait for approval (by annotation in ACCESS, by name in an upstream's `tools`) and hides
+// others; the MCP TypeScript SDK 1.x, with an elicitation handler, approves once, for the
+// session, declines and lets a question time out; a client without elicitation is told why.
+// The inventory upstream numbers its orders, so the calls it received are counted there.
+
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+
+import { auditEntry, connectTypeScript, execute } from "../support/mcp.mjs";
+import { startStack } from "../support/stack.mjs";
+
+const ADMIN_TOKEN = "e2e-approvals-operator-6b1d";
+const TIMEOUT_MS = 3_000;
+const APPROVAL_TIMEOUT_MS = 4_000;
+
+/** A TypeScript SDK 1.x client that answers elicitations with `answer(request)`; `asked` collects the questions. */
+async function connectAsking(url, answer) {
+  const client = new Client({ name: "e2e-approver", version: "1.0.0" }, { capabilities: { elicitation: {} } });
+  const asked = [];
+  client.setRequestHandler(ElicitRequestSchema, async (request, extra) => {
+    asked.push(request.params);
+    return answer(request.params, extra);
+  });
+  await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+  return { client, asked };
+}
+
+const approve = (decision) => () => ({ action: "accept", content: { decision } });
+
+/** A program that orders one unit of TL-001 `times` times and returns the last order's id, or the error's name. */
+const ordering = (times) => `
+let last = "";
+try {
+  for (let i = 0; i < ${times}; i++) {
+    last = (await inventory.create_order({
+      order: { customer: { name: "Ada", email: "ada@example.com" }, lines: [{ sku: "TL-001", quantity: 1 }] },
+    })).order_id;
+  }
+} catch (e) {
+  return { error: (e as Error).name, message: (e as Error).message };
+}
+return last;`;
+
+describe("approvals", () => {
+  let stack;
+  /** How many orders the upstream has made so far: the number of the next one, less one. */
+  let ordersBefore = 0;
+  before(async () => {
+    stack = await startStack({
+      secrets: { ADMIN_TOKEN },
+      vars: {
+        ACCESS: JSON.stringify({ approve: ["@destructive"] }),
+        LIMITS: JSON.stringify({ timeoutMs: TIMEOUT_MS, approvalTimeoutMs: APPROVAL_TIMEOUT_MS }),
+      },
+      overrides: { everything: { tools: { deny: ["get-env"], approve: ["get-sum"] } } },
+    });
+  });
+  after(() => stack?.stop());
+
+  /** The id number of the order `result` names. */
+  const orderNumber = (result) => Number(String(result).replace("ord-", ""));
+
+  test("declarations mark the tools that wait for approval and leave out the blocked ones", async () => {
+    const client = await connectTypeScript(stack.url);
+    try {
+      const found = (await client.callTool({ name: "search", arguments: { query: "sum env order" } })).content[0].text;
+      assert.match(found, /@remarks Each call waits for a person to approve it[^]*function get_sum/);
+      assert.match(found, /@remarks Each call waits for a person to approve it[^]*function create_order/);
+      assert.doesNotMatch(found, /get_env/);
+      const echo = found.match(/(\/\*\*(?:(?!\*\/)[^])*\*\/)\s*function echo/);
+      assert.ok(!echo || !/approve/.test(echo[1]), "a tool no rule names does not wait");
+      const tried = await execute(client, `
+const env = (everything as any).get_env;
+return [typeof env, typeof (everything as any)["get-env"]];`);
+      assert.deepEqual(tried.result, ["undefined", "undefined"]);
+    } finally {
+      await client.close();
+    }
+  });
+
+  test("approved once, the call is made; the audit says who approved it and how", async () => {
+    const { client, asked } = await connectAsking(stack.url, approve("once"));
+    try {
+      const code = `return await everything.get_sum({ a: 2, b: 3 });`;
+      const report = await execute(client, code);
+      assert.equal(report.result, "The sum of 2 and 3 is 5.", JSON.stringify(report));
+      assert.equal(asked.length, 1);
+      assert.match(asked[0].message, /everything\.get_sum[^]*a: 2[^]*b: 3/);
+      const entry = await auditEntry(stack.base, ADMIN_TOKEN, code);
+      assert.equal(entry.calls[0].approval.way, "elicitation");
+      assert.ok(entry.calls[0].approval.atMs > 0);
+      assert.doesNotMatch(JSON.stringify(entry), /"a":\s*2/, "argument values are not audited");
+    } finally {
+      await client.close();
+    }
+  });
+
+  test("approved for the session, a hundred calls ask once, and the next execute not at all", async () => {
+    const { client, asked } = await connectAsking(stack.url, approve("session"));
+    try {
+      const first = await execute(client, ordering(1));
+      ordersBefore = orderNumber(first.result) - 1;
+      const hundred = await execute(client, ordering(100));
+      assert.equal(orderNumber(hundred.result), ordersBefore + 101, JSON.stringify(hundred));
+      assert.equal(asked.length, 1, "asked once, for the first call");
+      const entry = await auditEntry(stack.base, ADMIN_TOKEN, ordering(100));
+      assert.ok(entry.calls.every((call) => call.approval?.way === "session"), "each call rides the standing approval");
+    } finally {
+      await client.close();
+    }
+  });
+
+  test("a declined call throws ApprovalDeclined and never reaches the upstream", async () => {
+    const { client, asked } = await connectAsking(stack.url, () => ({ action: "decline" }));
+    const counting = await connectAsking(stack.url, approve("once"));
+    try {
+      const declined = await execute(client, ordering(1));
+      assert.equal(declined.result.error, "ApprovalDeclined", JSON.stringify(declined));
+      assert.match(declined.result.message, /declined/);
+      assert.equal(asked.length, 1);
+      const before = orderNumber((await execute(counting.client, ordering(1))).result);
+      await execute(client, ordering(1));
+      const afterwards = orderNumber((await execute(counting.client, ordering(1))).result);
+      assert.equal(afterwards, before + 1, "the declined order was never made");
+    } finally {
+      await client.close();
+      await counting.client.close();
+    }
+  });
+
+  test("an unanswered question is declined at approvalTimeoutMs, and the client is told to drop it", async () => {
+    let withdrawn;
+    const answered = Promise.withResolvers();
+    const { client, asked } = await connectAsking(stack.url, async (_, extra) => {
+      await sleep(APPROVAL_TIMEOUT_MS + 1_000);
+      withdrawn = extra.signal.aborted;
+      answered.resolve();
+      return { action: "accept", content: { decision: "once" } };
+    });
+    try {
+      const started = Date.now();
+      const report = await execute(client, ordering(1));
+      assert.equal(report.result.error, "ApprovalDeclined", JSON.stringify(report));
+      assert.match(report.result.message, /no one answered within 4 s/);
+      assert.ok(Date.now() - started >= APPROVAL_TIMEOUT_MS);
+      assert.equal(asked.length, 1);
+      await answered.promise;
+      assert.equal(withdrawn, true, "the runner sent notifications/cancelled for its question");
+    } finally {
+      await client.close();
+    }
+  });
+
+  test("a person's time to answer does not count toward timeoutMs", async () => {
+    const { client } = await connectAsking(stack.url, async () => {
+      await sleep(TIMEOUT_MS + 500);
+      return { action: "accept", content: { decision: "once" } };
+    });
+    try {
+      const report = await execute(client, `return await everything.get_sum({ a: 20, b: 22 });`);
+      assert.equal(report.result, "The sum of 20 and 22 is 42.", JSON.stringify(report));
+    } finally {
+      await client.close();
+    }
+  });
+
+  test("a client without elicitation gets ApprovalRequired, saying why", async () => {
+    const client = await connectTypeScript(stack.url);
+    try {
+      const report = await execute(client, ordering(1));
+      assert.equal(report.result.error, "ApprovalRequired", JSON.stringify(report));
+      assert.match(report.result.message, /did not say it can ask its person \(elicitation\)/);
+    } finally {
+      await client.close();
+    }
+  });
+});
