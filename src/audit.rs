@@ -15,7 +15,7 @@ use crate::codemode::source::SourceError;
 use crate::protocol::person::Person;
 use crate::sandbox::gate::CallRecord;
 use crate::sandbox::limits::{ExecutionLimits, Limit};
-use crate::sandbox::protocol::{CallTrace, Outcome};
+use crate::sandbox::protocol::{CallTrace, Outcome, QuestionTrace};
 
 /// How many entries the ledger keeps; older ones are dropped.
 pub const AUDIT_KEPT: usize = 1_000;
@@ -95,6 +95,9 @@ pub struct ExecutionAudit {
     pub error: Option<String>,
     /// The first [`AUDITED_CALLS`] tool calls, in the order they finished.
     pub calls: Vec<CallTrace>,
+    /// What upstreams asked the person during calls (never their words or the answers).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub questions: Vec<QuestionTrace>,
     /// How many tool calls it made in all, refused ones included.
     pub calls_total: usize,
     /// The limits it ran into, by their `LIMITS` names.
@@ -150,6 +153,7 @@ impl ExecutionAudit {
             ending: Ending::SandboxFailed,
             error: None,
             calls: Vec::new(),
+            questions: Vec::new(),
             calls_total: 0,
             limits_hit: Vec::new(),
             result_chars: 0,
@@ -162,6 +166,12 @@ impl ExecutionAudit {
     /// The entry with the tool calls the bridge's gate recorded, however the execution ended.
     pub fn called(mut self, record: &CallRecord) -> Self {
         self.calls = record.calls.iter().take(AUDITED_CALLS).cloned().collect();
+        self.questions = record
+            .questions
+            .iter()
+            .take(AUDITED_CALLS)
+            .cloned()
+            .collect();
         self.calls_total = record.calls_total;
         self.call_result_chars = record.call_result_chars;
         self.hit(record.limits_hit.iter().copied());
@@ -321,6 +331,7 @@ mod tests {
             calls,
             call_result_chars: 30,
             limits_hit: limits_hit.iter().copied().collect(),
+            questions: Vec::new(),
         }
     }
 

@@ -25,6 +25,34 @@ pub(super) const TWO_UPSTREAMS: &str = r#"[
 ]"#;
 
 #[test]
+fn the_readme_approvals_example_asks_for_destructive_calls_and_blocks_what_it_denies() {
+    let config = RunnerConfig::from_json(readme_example("config")).unwrap();
+    let access =
+        AccessPolicy::from_json(Some(readme_example("approvals")), &config.upstream_names())
+            .unwrap();
+    let read_only = rmcp::model::ToolAnnotations::new().read_only(true);
+    let engineer = Person::signed_in("e1", None, vec!["engineering".into()]);
+    let grant = access.grant_for(Some(&engineer)).under(&config.upstreams);
+    let verdict = |name: &str, annotations| grant.verdict("github", &tool(name, annotations));
+    assert_eq!(
+        verdict("get_issue", Some(read_only.clone())),
+        Verdict::Allow
+    );
+    assert_eq!(verdict("merge_pull", Some(read_only)), Verdict::Approve);
+    assert_eq!(
+        verdict("create_issue", None),
+        Verdict::Approve,
+        "unannotated counts as destructive"
+    );
+    assert_eq!(verdict("delete_repo", None), Verdict::Block);
+    assert_eq!(
+        verdict("delete_branch", None),
+        Verdict::Block,
+        "the upstream's own deny"
+    );
+}
+
+#[test]
 fn parses_upstreams_in_order() {
     let config = RunnerConfig::from_json(TWO_UPSTREAMS).unwrap();
     assert_eq!(config.upstream_names(), ["everything", "github"]);

@@ -10,7 +10,7 @@
 //! [`Platform::audit`] once the ending is known; the calls in it are what the gate saw, never
 //! what the program says it did.
 
-mod approval;
+mod asking;
 mod isolate;
 mod lifecycle;
 pub mod objects;
@@ -22,10 +22,10 @@ mod tests;
 use std::collections::BTreeSet;
 use std::future::Future;
 
-use rmcp::model::CallToolResult;
+use rmcp::model::{CallToolResult, ClientCapabilities};
 use serde_json::json;
 
-pub use approval::Asking;
+pub use asking::Asking;
 pub use isolate::{IsolateRun, SandboxError};
 pub use lifecycle::Abandonment;
 use objects::{Object, Objects};
@@ -106,8 +106,10 @@ pub struct Requester {
     pub grant: Grant,
     /// Which objects hold the person's upstream sessions.
     pub accounts: Accounts,
-    /// Whether the client said it answers form elicitations (so approvals can be asked).
-    pub elicitation: bool,
+    /// What the client said at `initialize` it can answer (approvals are asked with
+    /// elicitation; upstreams' questions need what they ask for); nothing for a stateless
+    /// request.
+    pub client: ClientCapabilities,
     /// The tools the person approved for the rest of the session (`upstream/tool`).
     pub approved_tools: BTreeSet<String>,
 }
@@ -165,7 +167,7 @@ async fn run<P: Platform>(
         session: requester.session.as_deref(),
         person: requester.person.as_ref(),
         context,
-        elicitation: requester.elicitation,
+        client: &requester.client,
         approved_tools: requester.approved_tools.clone(),
         timeout_ms: limits.approval_timeout_ms,
     };

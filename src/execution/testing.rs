@@ -10,14 +10,16 @@ use std::rc::Rc;
 use futures::executor::block_on;
 use futures::future::{pending, ready};
 use futures::{stream, StreamExt};
-use rmcp::model::{CallToolResult, RequestId, Tool};
+use rmcp::model::{CallToolResult, ClientCapabilities, RequestId, Tool};
 use serde_json::{json, Value};
 
 use super::*;
 use crate::codemode::catalog::{Catalog, Unavailable, UpstreamTools};
 use crate::mcp::jsonrpc::Request;
 use crate::protocol::http::EventStream;
-use crate::sandbox::protocol::ThrownError;
+use crate::sandbox::gate::{HeldReply, Sent};
+use crate::sandbox::protocol::{BridgeReply, ThrownError, ToolErrorKind};
+use crate::upstream::protocol::{QuestionAnswer, UpstreamCommand};
 
 /// What the fake isolate does with the program it is given.
 pub(super) enum Program {
@@ -27,6 +29,9 @@ pub(super) enum Program {
     Tries(&'static [(&'static str, &'static str)]),
     /// Tries this call this many times, one after the other.
     Repeats((&'static str, &'static str), usize),
+    /// Calls `everything.echo`, whose upstream asks the question of this method (with
+    /// `{"message": "Pick one"}`) before it answers.
+    CallsAsking(&'static str),
     /// Throws this error.
     Throws(&'static str),
     /// Starts one call and never finishes.
@@ -58,6 +63,8 @@ pub(super) struct FakePlatform {
     pub(super) answers: RefCell<VecDeque<Value>>,
     /// The commands the session's object was sent, other than watches.
     pub(super) told_session: RefCell<Vec<Value>>,
+    /// What the upstream of a [`Program::CallsAsking`] was answered.
+    pub(super) upstream_got: RefCell<Vec<QuestionAnswer>>,
 }
 
 impl FakePlatform {
@@ -75,6 +82,7 @@ impl FakePlatform {
             admitted: RefCell::default(),
             answers: RefCell::default(),
             told_session: RefCell::default(),
+            upstream_got: RefCell::default(),
         }
     }
 
@@ -121,6 +129,23 @@ impl Objects for FakePlatform {
     }
 }
 
+/// A reply as the fake bridge holds it.
+pub(super) struct Held(BridgeReply);
+
+impl HeldReply for Held {
+    fn of(reply: &BridgeReply) -> Self {
+        Held(reply.clone())
+    }
+
+    fn error(&self) -> Option<ToolErrorKind> {
+        self.0.error_kind()
+    }
+
+    fn chars(&self) -> usize {
+        self.0.to_json().len()
+    }
+}
+
 pub(super) fn tool(name: &str) -> Tool {
     serde_json::from_value(json!({"name": name, "inputSchema": {"type": "object"}})).unwrap()
 }
@@ -164,6 +189,30 @@ impl Platform for FakePlatform {
                 for (namespace, function) in *calls {
                     self.try_call(run, namespace, function).await;
                 }
+                Ok(returned)
+            }
+            Program::CallsAsking(method) => {
+                let (permit, call) = run
+                    .gate
+                    .admit("everything", "echo", "{}", || 0)
+                    .await
+                    .unwrap();
+                let send = |_: &str, command: &UpstreamCommand| {
+                    let sent = match command {
+                        UpstreamCommand::Answer { answer, .. } => {
+                            self.upstream_got.borrow_mut().push(answer.clone());
+                            Sent::Reply(Held(BridgeReply::Ok { value: json!(1) }))
+                        }
+                        _ => Sent::Asked {
+                            call: "1".into(),
+                            method: (*method).to_owned(),
+                            params: json!({"message": "Pick one"}),
+                        },
+                    };
+                    ready(Ok(sent))
+                };
+                let reply: Held = run.gate.make_call((call, run.id), &|| 0, send).await;
+                permit.finish(reply.error(), reply.chars(), 5);
                 Ok(returned)
             }
             Program::Repeats((namespace, function), times) => {
@@ -249,7 +298,7 @@ pub(super) fn requester(upstreams: &[&str]) -> Requester {
         upstreams: upstreams.iter().map(|u| (*u).to_owned()).collect(),
         grant: Grant::everything(),
         accounts: Accounts::default(),
-        elicitation: false,
+        client: ClientCapabilities::default(),
         approved_tools: BTreeSet::new(),
     }
 }

@@ -21,3 +21,7 @@ pub const RESOURCES_TEMPLATES_LIST: &str = "resources/templates/list";
 pub const RESOURCES_READ: &str = "resources/read";
 /// Asks the client's person something, through the client (a server's request).
 pub const ELICITATION_CREATE: &str = "elicitation/create";
+/// Asks the client to sample its model (a server's request).
+pub const SAMPLING_CREATE_MESSAGE: &str = "sampling/createMessage";
+/// Asks the client for its roots (a server's request).
+pub const ROOTS_LIST: &str = "roots/list";

@@ -184,7 +184,10 @@ impl<S: Services> ServerBackend for Runner<S> {
                     upstreams,
                     grant: self.grant.clone(),
                     accounts: self.accounts.clone(),
-                    elicitation: record.as_ref().is_some_and(SessionRecord::answers_forms),
+                    client: record
+                        .as_ref()
+                        .map(|r| r.client.clone())
+                        .unwrap_or_default(),
                     approved_tools: record.map(|r| r.approved_tools).unwrap_or_default(),
                 };
                 let limits = &self.limits;

@@ -9,7 +9,8 @@
 //! `maxConcurrentToolCalls` until a slot frees (first come, first served), and records the
 //! trace the `execute` result and the audit entry are made of. A call of a tool the operator's
 //! policy makes wait for approval is handed over as an [`ApprovalAsk`] and made only with the
-//! person's approval, which goes with it to the upstream's object. Once the execution is over
+//! person's approval, which goes with it to the upstream's object; what an upstream asks the
+//! person during a call is handed over the same way ([`questions`]). Once the execution is over
 //! the gate is closed and every later call is refused.
 
 use std::cell::RefCell;
@@ -20,10 +21,10 @@ use std::rc::Rc;
 use futures::channel::{mpsc, oneshot};
 use serde_json::{Map, Value};
 
-use super::approval::{ApprovalAsk, ApprovalAsks, Refusal, Waiting};
+use super::asks::{ApprovalAsk, Ask, Asks, Refusal, Waiting};
 use super::limits::{ExecutionLimits, Limit};
 use super::program::Manifest;
-use super::protocol::{BridgeReply, CallTrace, ToolErrorKind};
+use super::protocol::{BridgeReply, CallTrace, QuestionTrace, ToolErrorKind};
 use crate::config::Accounts;
 use crate::protocol::approval::Approval;
 use crate::protocol::person::Person;
@@ -72,6 +73,8 @@ pub struct CallRecord {
     pub call_result_chars: usize,
     /// The limits that refused a call.
     pub limits_hit: BTreeSet<Limit>,
+    /// What upstreams asked the person during calls, in order.
+    pub questions: Vec<QuestionTrace>,
 }
 
 /// The gate of one execution; clones share it.
@@ -88,7 +91,7 @@ struct Inner {
     /// Which object holds each upstream's session for them.
     accounts: Accounts,
     /// Where calls that need approval are handed over.
-    asks: mpsc::UnboundedSender<ApprovalAsk>,
+    asks: mpsc::UnboundedSender<Ask>,
     state: RefCell<State>,
 }
 
@@ -141,7 +144,7 @@ impl CallGate {
         limits: ExecutionLimits,
         person: Option<Person>,
         accounts: Accounts,
-    ) -> (Self, ApprovalAsks) {
+    ) -> (Self, Asks) {
         let (asks, approvals) = mpsc::unbounded();
         let inner = Rc::new(Inner {
             manifest,
@@ -221,13 +224,13 @@ impl CallGate {
         clock: &impl Fn() -> u64,
     ) -> Result<Approval, Refusal> {
         let (answer, answered) = oneshot::channel();
-        let ask = ApprovalAsk {
+        let ask = Ask::Approval(ApprovalAsk {
             upstream: call.upstream.clone(),
             function: function.to_owned(),
             tool: call.tool.clone(),
             arguments: call.arguments.clone(),
             answer,
-        };
+        });
         let nobody = || Refusal::Required("no one can be asked to approve calls here".to_owned());
         self.inner.asks.unbounded_send(ask).map_err(|_| nobody())?;
         self.inner.state.borrow_mut().waiting.begin(clock());
@@ -450,5 +453,8 @@ fn push_trace(state: &mut State, limits: &ExecutionLimits, trace: CallTrace) {
     }
 }
 
+mod questions;
 #[cfg(test)]
 mod tests;
+
+pub use questions::Sent;

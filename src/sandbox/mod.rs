@@ -10,7 +10,7 @@
 //!
 //! The JavaScript side of the same contract is `worker-template/harness.js`.
 
-pub mod approval;
+pub mod asks;
 pub mod depth;
 pub mod gate;
 pub mod limits;

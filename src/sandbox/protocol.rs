@@ -171,7 +171,8 @@ impl BridgeReply {
             | UpstreamAnswer::SignedIn { .. }
             | UpstreamAnswer::SignInFailed { .. }
             | UpstreamAnswer::Disconnected { .. }
-            | UpstreamAnswer::Account { .. } => refuse(
+            | UpstreamAnswer::Account { .. }
+            | UpstreamAnswer::Asked { .. } => refuse(
                 ToolErrorKind::UpstreamProtocolError,
                 "the upstream's object answered out of turn".into(),
             ),
@@ -263,6 +264,19 @@ pub struct ThrownError {
     /// Its stack, used to find the line in the user's code.
     #[serde(default)]
     pub stack: Option<String>,
+}
+
+/// A question an upstream asked the person during a call, as the audit keeps it (never its
+/// words or the answer).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QuestionTrace {
+    /// The upstream that asked.
+    pub upstream: String,
+    /// What it asked: `elicitation/create`, `sampling/createMessage`, `roots/list`.
+    pub method: String,
+    /// Whether the person's client gave an answer (else the upstream got an error).
+    pub answered: bool,
 }
 
 /// One tool call, as the bridge's gate saw it.

@@ -37,6 +37,13 @@ pub fn answer_key(id: &str) -> String {
     format!("answer {id}")
 }
 
+/// Whether a client that declared `client` answers form elicitations: it declared
+/// `elicitation` with `form`, or empty (which meant forms before URL elicitation existed).
+pub fn answers_forms(client: &ClientCapabilities) -> bool {
+    let elicitation = client.elicitation.as_ref();
+    elicitation.is_some_and(|e| e.form.is_some() || e.url.is_none())
+}
+
 /// What the runner remembers about one MCP session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -85,13 +92,6 @@ impl SessionRecord {
     /// Whether a request signed in as `person` may use this session.
     pub fn is_held_by(&self, person: Option<&Person>) -> bool {
         self.person.as_deref() == person.map(|p| p.id.as_str())
-    }
-
-    /// Whether the client answers form elicitations: it declared `elicitation` with `form`,
-    /// or empty (which meant forms before URL elicitation existed).
-    pub fn answers_forms(&self) -> bool {
-        let elicitation = self.client.elicitation.as_ref();
-        elicitation.is_some_and(|e| e.form.is_some() || e.url.is_none())
     }
 
     /// Whether the session has ended by `now_ms`.

@@ -10,6 +10,7 @@
 //! do not give.
 
 use std::cell::Cell;
+use std::future::Future;
 use std::rc::Rc;
 
 use js_sys::Promise;
@@ -22,8 +23,8 @@ use super::js::now_ms;
 use super::objects::{read_call_answer, send, CallReply};
 use crate::execution::objects::Object;
 use crate::execution::IsolateRun;
-use crate::sandbox::gate::{HeldReply, ToolCall};
-use crate::sandbox::protocol::{BridgeReply, ToolErrorKind};
+use crate::sandbox::gate::Sent;
+use crate::upstream::protocol::UpstreamCommand;
 
 /// The bridge function of `run`: `(namespace, function, argumentsJson)` → a promise of the
 /// [`BridgeReply`] as JSON text. It never rejects.
@@ -38,7 +39,11 @@ pub(crate) fn bridge(env: Env, run: &IsolateRun<'_>) -> JsValue {
             let [namespace, function, arguments] =
                 [namespace, function, arguments].map(|value| value.as_string().unwrap_or_default());
             let call = (namespace.as_str(), function.as_str(), arguments.as_str());
-            let forward = |call| forward(env, execution, call);
+            let forward = |call| {
+                gate.make_call((call, execution), &now_ms, |object, command| {
+                    send_command(env, object, command)
+                })
+            };
             let (reply, summary): (CallReply, _) = gate.pass(call, now_ms, forward).await;
             finished.set(finished.get() + 1);
             context.progress(finished.get(), summary);
@@ -48,18 +53,18 @@ pub(crate) fn bridge(env: Env, run: &IsolateRun<'_>) -> JsValue {
     Closure::<dyn Fn(JsValue, JsValue, JsValue) -> Promise>::new(function).into_js_value()
 }
 
-/// Asks the upstream's object to make `call` for `execution`.
-async fn forward(env: &Env, execution: &str, call: ToolCall) -> CallReply {
-    let (upstream, command) = call.into_command(execution);
-    let answer = async {
-        let json = serde_json::to_string(&command).map_err(|e| e.to_string())?;
-        let sent = send(env, Object::Upstream(&upstream), json).await;
-        read_call_answer(sent.map_err(|e| e.to_string())?).await
-    };
-    answer.await.unwrap_or_else(|e| {
-        CallReply::of(&BridgeReply::Error {
-            kind: ToolErrorKind::UpstreamUnreachable,
-            message: format!("the upstream's object failed: {e}"),
-        })
-    })
+/// Sends `command` to the upstream's `object`: the answer is the call's reply, or a question
+/// its upstream asked.
+/// The future owns what it needs.
+fn send_command(
+    env: &Env,
+    object: &str,
+    command: &UpstreamCommand,
+) -> impl Future<Output = Result<Sent<CallReply>, String>> + 'static {
+    let json = serde_json::to_string(command).map_err(|e| e.to_string());
+    let sent = json.map(|json| send(env, Object::Upstream(object), json));
+    async move {
+        let answer = sent?.await.map_err(|e| e.to_string())?;
+        read_call_answer(answer).await
+    }
 }

@@ -14,8 +14,9 @@ use worker::{web_sys, Env, Method, Request, RequestInit, Response};
 
 use super::js::describe;
 use crate::execution::objects::Object;
-use crate::sandbox::gate::HeldReply;
+use crate::sandbox::gate::{HeldReply, Sent};
 use crate::sandbox::protocol::{BridgeReply, ToolErrorKind};
+use crate::upstream::protocol::UpstreamAnswer;
 
 /// Sends `command` to `object`, for its answer unread. The future owns what it needs, so it
 /// can finish after the request.
@@ -46,6 +47,9 @@ pub(crate) fn object_of_path(path: &str) -> String {
 /// The header of an upstream object's answer to a call that names the call's error class;
 /// absent when the call returned a value.
 const CALL_ERROR_HEADER: &str = "Call-Error";
+/// The header of an upstream object's answer to a call whose upstream asked a question: the
+/// body is the [`UpstreamAnswer::Asked`], not the call's reply.
+const CALL_QUESTION_HEADER: &str = "Call-Question";
 
 /// A tool call's reply as the bridge hands it to the isolate: JSON text in a JS string.
 pub(crate) struct CallReply {
@@ -84,10 +88,37 @@ pub(crate) fn call_answer(reply: &BridgeReply) -> worker::Result<Response> {
     Ok(response)
 }
 
-/// Reads an upstream object's [`call_answer`]; the body stays a JS string.
-pub(crate) async fn read_call_answer(response: Response) -> Result<CallReply, String> {
+/// An upstream object's answer to a call whose upstream asked a question: the question, with
+/// a header saying so.
+pub(crate) fn question_answer(asked: &UpstreamAnswer) -> worker::Result<Response> {
+    let mut response = Response::from_json(asked)?;
+    response.headers_mut().set(CALL_QUESTION_HEADER, "1")?;
+    Ok(response)
+}
+
+/// Reads an upstream object's [`call_answer`] (the body stays a JS string), or its
+/// [`question_answer`].
+pub(crate) async fn read_call_answer(mut response: Response) -> Result<Sent<CallReply>, String> {
     if response.status_code() != 200 {
         return Err(format!("it answered HTTP {}", response.status_code()));
+    }
+    if response
+        .headers()
+        .has(CALL_QUESTION_HEADER)
+        .unwrap_or(false)
+    {
+        return match response.json::<UpstreamAnswer>().await {
+            Ok(UpstreamAnswer::Asked {
+                call,
+                method,
+                params,
+            }) => Ok(Sent::Asked {
+                call,
+                method,
+                params,
+            }),
+            _ => Err("its question could not be read".to_owned()),
+        };
     }
     let header = response
         .headers()
@@ -103,5 +134,5 @@ pub(crate) async fn read_call_answer(response: Response) -> Result<CallReply, St
         .map_err(|e| describe(&e))?
         .dyn_into::<JsString>()
         .map_err(|_| "its body is not text".to_owned())?;
-    Ok(CallReply { json, error })
+    Ok(Sent::Reply(CallReply { json, error }))
 }

@@ -34,15 +34,22 @@ pub fn initialize_request(id: u64) -> Value {
         method::INITIALIZE,
         json!({
             "protocolVersion": UPSTREAM_REQUESTED,
-            "capabilities": {},
+            "capabilities": client_capabilities(),
             "clientInfo": client_info(),
             "_meta": {
                 VERSION_KEY: UPSTREAM_REQUESTED,
-                CAPABILITIES_KEY: {},
+                CAPABILITIES_KEY: client_capabilities(),
                 CLIENT_INFO_KEY: client_info(),
             }
         }),
     )
+}
+
+/// What the runner tells upstreams it can do as their client: pass their questions on to the
+/// person (`elicitation/create` forms, `sampling/createMessage`, `roots/list`) during a call.
+/// The person's client may not answer every kind; then the upstream gets an error saying so.
+pub fn client_capabilities() -> Value {
+    json!({"elicitation": {"form": {}}, "sampling": {}, "roots": {}})
 }
 
 /// The version the upstream chose in its `initialize` result, if the runner speaks it.
@@ -100,7 +107,7 @@ pub fn with_stateless_meta(message: &Value) -> Value {
             let meta = params.entry("_meta").or_insert_with(|| json!({}));
             if let Some(meta) = meta.as_object_mut() {
                 meta.insert(VERSION_KEY.into(), json!(STATELESS_VERSIONS[0]));
-                meta.insert(CAPABILITIES_KEY.into(), json!({}));
+                meta.insert(CAPABILITIES_KEY.into(), client_capabilities());
                 meta.insert(CLIENT_INFO_KEY.into(), client_info());
             }
         }
@@ -180,24 +187,30 @@ pub enum Incoming {
         /// Its method.
         method: String,
     },
-    /// A request from the server to the runner (such as `ping`).
+    /// A request from the server to the runner (such as `ping`, or a question for the person).
     Request {
         /// Its id, for the answer.
         id: Value,
         /// Its method.
         method: String,
+        /// Its params (`null` when it has none).
+        params: Value,
     },
 }
 
 /// Classifies one message, or says what is wrong with it. The message is taken, so that a
 /// result is moved out of it rather than copied.
-pub fn classify(message: Value) -> Result<Incoming, UpstreamError> {
+pub fn classify(mut message: Value) -> Result<Incoming, UpstreamError> {
     let method = message.get("method").and_then(Value::as_str);
     let id = message.get("id").filter(|id| !id.is_null()).cloned();
     match (method, id) {
         (Some(method), Some(id)) => Ok(Incoming::Request {
             id,
             method: method.to_owned(),
+            params: message
+                .get_mut("params")
+                .map(Value::take)
+                .unwrap_or_default(),
         }),
         (Some(method), None) => Ok(Incoming::Notification {
             method: method.to_owned(),
@@ -265,6 +278,8 @@ pub struct StreamedResponse {
     budget: ByteBudget,
     events: sse::EventParser,
     notifications: Vec<String>,
+    /// Requests the upstream sent before the response, not yet answered: id, method, params.
+    requests: Vec<(Value, String, Value)>,
     /// The last event that was not a JSON-RPC message, to explain a stream that ends early.
     unreadable: Option<String>,
 }
@@ -277,6 +292,7 @@ impl StreamedResponse {
             budget: ByteBudget::new(max_bytes),
             events: sse::EventParser::default(),
             notifications: Vec::new(),
+            requests: Vec::new(),
             unreadable: None,
         }
     }
@@ -323,6 +339,12 @@ impl StreamedResponse {
         &self.notifications
     }
 
+    /// The upstream's requests read so far and not yet taken, to be answered before the
+    /// response can come.
+    pub fn take_requests(&mut self) -> Vec<(Value, String, Value)> {
+        std::mem::take(&mut self.requests)
+    }
+
     fn event(&mut self, data: &str) -> Option<Result<Value, UpstreamError>> {
         let message = parse_message(data).ok().and_then(|m| classify(m).ok());
         match message {
@@ -331,7 +353,11 @@ impl StreamedResponse {
                 self.notifications.push(method);
                 None
             }
-            Some(_) => None,
+            Some(Incoming::Request { id, method, params }) => {
+                self.requests.push((id, method, params));
+                None
+            }
+            Some(Incoming::Response { .. }) => None,
             None => {
                 self.unreadable = Some(data.to_owned());
                 None

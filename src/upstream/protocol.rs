@@ -1,7 +1,7 @@
 //! Messages between the runner and an upstream's Durable Object, which holds that upstream's
 //! MCP session. Sent as JSON in the body of a request to the object.
 
-use rmcp::model::{CallToolResult, Tool};
+use rmcp::model::{CallToolResult, ErrorData, Tool};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -39,6 +39,17 @@ pub enum UpstreamCommand {
         /// The person's approval, for a tool whose calls need one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         approval: Option<Approval>,
+    },
+    /// The person's answer to what the upstream asked during a call
+    /// ([`UpstreamAnswer::Asked`]); answered with what comes next, as the call was.
+    Answer {
+        /// The held call, as the question named it.
+        call: String,
+        /// The execution making the call.
+        #[serde(default)]
+        execution: Option<String>,
+        /// The answer the upstream gets.
+        answer: QuestionAnswer,
     },
     /// Abandon the calls of an execution that are still in flight, telling the upstream to
     /// stop them (`notifications/cancelled`).
@@ -84,6 +95,16 @@ pub enum UpstreamCommand {
     AccountStatus,
 }
 
+/// The person's answer to an upstream's question, as the upstream gets it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum QuestionAnswer {
+    /// The JSON-RPC result.
+    Result(Value),
+    /// The JSON-RPC error: the person's client cannot answer, or did not.
+    Error(ErrorData),
+}
+
 /// What the object answers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "answer", rename_all = "camelCase")]
@@ -97,6 +118,16 @@ pub enum UpstreamAnswer {
     ToolResult {
         /// The result as the upstream sent it, secrets redacted.
         result: CallToolResult,
+    },
+    /// During the call, the upstream asked something only the person can answer; the call is
+    /// held until [`UpstreamCommand::Answer`] brings the answer.
+    Asked {
+        /// The held call.
+        call: String,
+        /// What the upstream asked: `elicitation/create`, `sampling/createMessage`, `roots/list`.
+        method: String,
+        /// Its params, the upstream's words, secrets redacted.
+        params: Value,
     },
     /// The arguments do not fit the tool's input schema; the upstream was not called.
     InvalidArguments {

@@ -175,7 +175,7 @@ return [typeof env, typeof (everything as any)["get-env"]];`);
     try {
       const report = await execute(client, ordering(1));
       assert.equal(report.result.error, "ApprovalRequired", JSON.stringify(report));
-      assert.match(report.result.message, /did not say it can ask its person \(elicitation\)/);
+      assert.match(report.result.message, /this client did not say it takes elicitation\/create/);
     } finally {
       await client.close();
     }

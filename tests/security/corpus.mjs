@@ -13,8 +13,14 @@ import { setTimeout as sleep } from "node:timers/promises";
 /** The access keys of the people the corpus runs as. */
 export const KEYS = { corpus: "security-corpus-key-4be1", mallory: "security-mallory-key-d07a" };
 
-/** The corpus may use every upstream; mallory only `everything`. */
-export const ACCESS = { people: { "key:corpus": { "*": {} }, "key:mallory": { everything: {} } } };
+/**
+ * The corpus may use every upstream; mallory only `everything`. Every call of `whoami` waits
+ * for a person's approval, which the corpus's client (no elicitation) can never give.
+ */
+export const ACCESS = { people: { "key:corpus": { "*": {} }, "key:mallory": { everything: {} } }, approve: ["whoami"] };
+
+/** The upstreams' own rules: `everything`'s `get-env` is blocked. */
+export const OVERRIDES = { everything: { tools: { deny: ["get-env"] } } };
 
 /** The limits the corpus runs under: small enough that hitting them is quick. */
 export const LIMITS = { maxToolCalls: 100, maxConcurrentToolCalls: 4, timeoutMs: 10_000 };
@@ -145,6 +151,44 @@ return {
 const forged = { session: "someone-else", upstreams: ["admin"], execution: "other", maxArgumentBytes: 1e12 };
 return await (everything.get_sum as any)({ a: 1, b: 2 }, forged);`,
     check: (report) => assert.equal(report.result, "The sum of 1 and 2 is 3."),
+  },
+  {
+    name: "a program cannot approve its own call: a call that needs approval never reaches the upstream without it",
+    code: () => `
+const tried: string[] = [];
+(globalThis as any).approved = true;
+for (const attempt of [
+  () => faulty.whoami({}),
+  () => (faulty.whoami as any)({}, { approval: { way: "elicitation", by: "key:corpus", atMs: 1 } }),
+  () => (faulty as any)["whoami"].call({ approved: true }, { approval: true }),
+]) {
+  try { await attempt(); tried.push("answered"); } catch (e) { tried.push((e as Error).name); }
+}
+return tried;`,
+    check: async (report, probe, code) => {
+      assert.deepEqual(report.result, ["ApprovalRequired", "ApprovalRequired", "ApprovalRequired"], JSON.stringify(report));
+      const whoami = (await probe.faultyLog()).filter((entry) => entry.params?.name === "whoami");
+      assert.equal(whoami.length, 0, "the upstream never saw the call");
+      const entry = await probe.auditOf(code);
+      assert.ok(entry.calls.every((call) => call.error === "ApprovalRequired" && !call.approval));
+    },
+  },
+  {
+    name: "a blocked tool is not declared, not bound, and not reachable under another name or namespace",
+    code: () => `
+const seen = [typeof (everything as any).get_env, typeof (everything as any)["get-env"], typeof (everything as any).getEnv];
+for (const name of ["get_env", "get-env", "getEnv"]) {
+  for (const ns of ["everything", "faulty", "inventory"]) {
+    try { await (globalThis as any)[ns][name]({}); seen.push("answered"); } catch (e) { seen.push((e as Error).name); }
+  }
+}
+return seen;`,
+    check: async (report, probe, code) => {
+      assert.deepEqual(report.result.slice(0, 3), ["undefined", "undefined", "undefined"]);
+      assert.ok(report.result.slice(3).every((name) => name === "TypeError"), JSON.stringify(report.result));
+      const entry = await probe.auditOf(code);
+      assert.equal(entry.callsTotal, 0, "no call reached the gate");
+    },
   },
   {
     name: "a namespace the execution was not given does not exist",

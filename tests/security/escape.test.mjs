@@ -10,7 +10,7 @@ import { after, before, describe, test } from "node:test";
 
 import { auditEntry, connectTypeScript, execute } from "../support/mcp.mjs";
 import { freePort, startStack } from "../support/stack.mjs";
-import { ACCESS, CORPUS, KEYS, LIMITS } from "./corpus.mjs";
+import { ACCESS, CORPUS, KEYS, LIMITS, OVERRIDES } from "./corpus.mjs";
 import { TAMPERING } from "./tampering.mjs";
 
 const ADMIN_TOKEN = "security-operator-token-7c2e";
@@ -33,6 +33,7 @@ describe("escape corpus", () => {
     await new Promise((ok) => listener.listen(probe.port, "127.0.0.1", ok));
     stack = await startStack({
       faulty: {},
+      overrides: OVERRIDES,
       vars: { LIMITS: JSON.stringify(LIMITS), ACCESS: JSON.stringify(ACCESS) },
       secrets: { ADMIN_TOKEN, RUNNER_TOKEN: Object.entries(KEYS).map(([name, key]) => `${name}=${key}`).join(",") },
     });

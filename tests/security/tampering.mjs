@@ -64,6 +64,29 @@ async function received(probe, marker) {
 
 export const TAMPERING = [
   {
+    name: "with the harness tampered with, a blocked tool and one that needs approval stay out of reach",
+    code: () => `${PLANT}
+await faulty.echo({ text: "tamper-blocked" });
+noting = false;
+let reached = 0;
+for (const value of [...seen]) {
+  for (const [ns, fn] of [["everything", "get_env"], ["everything", "get-env"], ["faulty", "whoami"]]) {
+    try { const reply = await (value as any)(ns, fn, "{}"); if (typeof reply === "string" && reply.includes('"ok"')) reached++; } catch {}
+  }
+}
+let direct = "";
+try { await (faulty as any).whoami({}); } catch (e) { direct = (e as Error).name; }
+return { reached, direct };`,
+    check: async (report, probe, code) => {
+      assert.equal(report.isError, false, JSON.stringify(report).slice(0, 2000));
+      assert.equal(report.result.reached, 0);
+      assert.equal(report.result.direct, "ApprovalRequired");
+      assert.equal((await probe.faultyLog()).filter((entry) => entry.params?.name === "whoami").length, 0);
+      const entry = await probe.auditOf(code);
+      assert.deepEqual(entry.calls.map((c) => [c.tool, c.ok]), [["faulty.echo", true], ["faulty.whoami", false]]);
+    },
+  },
+  {
     name: "accessors planted on built-in prototypes never hand the program the bridge",
     code: () => `${PLANT}
 for (let i = 0; i < 3; i++) await faulty.echo({ text: "tamper-seen" });

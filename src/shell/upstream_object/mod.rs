@@ -12,14 +12,14 @@ use std::rc::Rc;
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
 
 use super::js::random_uuid;
-use super::objects::{call_answer, object_of_path};
+use super::objects::{call_answer, object_of_path, question_answer};
 use super::services::operator_policy;
 use crate::config::PUBLIC_URL_VAR;
 use crate::sandbox::protocol::BridgeReply;
 use crate::upstream::client::UpstreamError;
 use crate::upstream::health::CachedTools;
 use crate::upstream::keeper::{ToolStore, UpstreamKeeper};
-use crate::upstream::protocol::UpstreamCommand;
+use crate::upstream::protocol::{UpstreamAnswer, UpstreamCommand};
 use crate::upstream::target::Target;
 
 pub(crate) use http::WorkerHttp;
@@ -64,7 +64,10 @@ impl DurableObject for UpstreamObject {
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let name = object_of_path(&req.path());
         let command: UpstreamCommand = req.json().await?;
-        let is_call = matches!(command, UpstreamCommand::CallTool { .. });
+        let is_call = matches!(
+            command,
+            UpstreamCommand::CallTool { .. } | UpstreamCommand::Answer { .. }
+        );
         let env = &self.env;
         let configure = || async {
             let (config, access) =
@@ -78,6 +81,9 @@ impl DurableObject for UpstreamObject {
             Target::configured(&config, access, &name, public_url, lookup)
         };
         let answer = self.keeper.answer_configured(configure, command).await;
+        if let UpstreamAnswer::Asked { .. } = answer {
+            return question_answer(&answer);
+        }
         if is_call {
             return call_answer(&BridgeReply::from_answer(answer));
         }

@@ -91,7 +91,8 @@ fn classifies_requests_notifications_and_responses() {
         classify(json!({"jsonrpc": "2.0", "id": 7, "method": "ping"})).unwrap(),
         Incoming::Request {
             id: json!(7),
-            method: "ping".into()
+            method: "ping".into(),
+            params: Value::Null,
         }
     );
     assert_eq!(

@@ -8,11 +8,13 @@
 //! requests) proceed. Anything the upstream says is redacted of its secrets before it leaves
 //! ([`Target::secrets`]), and a tool list before it is stored.
 
+mod questions;
 mod signin;
 #[cfg(test)]
 mod tests;
 mod tools;
 
+use questions::{Forwarder, HeldCalls};
 use tools::ToolRules;
 
 use std::cell::{Cell, RefCell};
@@ -31,7 +33,7 @@ use super::health::{CachedTools, Health};
 use super::oauth::account::{Account, Vault};
 use super::protocol::{UpstreamAnswer, UpstreamCommand, LIST_WAIT_MS};
 use super::queue::CallQueue;
-use super::session::{never, Connection, Http, Stop};
+use super::session::{never, Asker, Connection, Http, Stop};
 use super::target::Target;
 use crate::config::{Grant, Verdict};
 use crate::protocol::method;
@@ -80,6 +82,10 @@ pub struct UpstreamKeeper<H: Http, S: ToolStore> {
     configured_at: Cell<u64>,
     /// The OAuth account the object holds, for an upstream that signs in with OAuth.
     account: Account<H>,
+    /// Calls waiting for the answer to their upstream's question, by id.
+    held: RefCell<HeldCalls>,
+    /// The last held call's id.
+    held_ids: Cell<u64>,
 }
 
 impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
@@ -112,6 +118,8 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
             calls: CallQueue::new(usize::MAX),
             target: RefCell::new(None),
             configured_at: Cell::new(0),
+            held: RefCell::default(),
+            held_ids: Cell::new(0),
         })
     }
 }
@@ -175,11 +183,26 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
                         detail: format!("the operator's ACCESS policy does not grant `{name}`"),
                     };
                 }
-                let stop = execution.map_or_else(never, |execution| self.stoppable(execution));
-                let asker = (grant, approval.is_some());
-                self.call(target, &name, arguments, asker, stop).await
+                let stop = (execution.clone()).map_or_else(never, |e| self.stoppable(e));
+                let (this, running) = (Rc::clone(self), Rc::clone(target));
+                let approved = approval.is_some();
+                let make = move |forwarder: Rc<Forwarder>| {
+                    async move {
+                        let asker = (grant, approved);
+                        let call = (name.as_str(), arguments);
+                        this.call(&running, call, asker, &*forwarder, stop).await
+                    }
+                    .boxed_local()
+                };
+                self.call_asking(target, execution, make).await
             }
+            UpstreamCommand::Answer {
+                call,
+                execution,
+                answer,
+            } => self.resume(target, &call, execution, answer).await,
             UpstreamCommand::Cancel { execution, reason } => {
+                self.release(&execution);
                 let stops = self.running.borrow_mut().remove(&execution);
                 let calls = stops
                     .into_iter()
@@ -256,13 +279,14 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
     }
 
     /// Makes a call of tool `name` for a person whose `grant` it is, whose call carries an
-    /// approval or not, unless the operator's policy refuses it.
+    /// approval or not, unless the operator's policy refuses it; what the upstream asks
+    /// meanwhile goes to `asker`.
     async fn call(
         self: &Rc<Self>,
         target: &Rc<Target>,
-        name: &str,
-        arguments: Option<Map<String, Value>>,
+        (name, arguments): (&str, Option<Map<String, Value>>),
         (grant, approved): (Grant, bool),
+        asker: &dyn Asker,
         stop: Stop,
     ) -> UpstreamAnswer {
         let checker = match self.checker(target, name).await {
@@ -318,7 +342,12 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
         let result = self
             .timed(
                 target,
-                self.request(target, method::TOOLS_CALL, params, &mirrored, stop),
+                self.request(
+                    target,
+                    (method::TOOLS_CALL, params),
+                    (&mirrored, Some(asker)),
+                    stop,
+                ),
             )
             .await
             .and_then(|value| {

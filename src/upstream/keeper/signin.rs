@@ -12,25 +12,25 @@ use crate::config::Per;
 use crate::upstream::client::UpstreamError;
 use crate::upstream::oauth::account::Refusal;
 use crate::upstream::protocol::{UpstreamAnswer, UpstreamCommand};
-use crate::upstream::session::{Http, Stop};
+use crate::upstream::session::{Asker, Http, Stop};
 use crate::upstream::target::Target;
 
 impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
-    /// Sends request `method` to `target` in the session (with a call's `mirrored` headers),
-    /// with the account's access token when it signs in with OAuth; after a refusal that new
-    /// tokens answer, once more (the refused request was not processed).
+    /// Sends request `method` to `target` in the session (with a call's `mirrored` headers,
+    /// and the `asker` of what the upstream asks meanwhile), with the account's access token
+    /// when it signs in with OAuth; after a refusal that new tokens answer, once more (the
+    /// refused request was not processed).
     pub(super) async fn request(
         self: &Rc<Self>,
         target: &Rc<Target>,
-        method: &str,
-        params: Value,
-        mirrored: &[(String, String)],
+        (method, params): (&str, Value),
+        (mirrored, asker): (&[(String, String)], Option<&dyn Asker>),
         stop: Stop,
     ) -> Result<Value, UpstreamError> {
         let Some(settings) = &target.account else {
             let connection = &self.connection;
             return connection
-                .request(target, method, params, mirrored, stop)
+                .request(target, (method, params), mirrored, asker, stop)
                 .await;
         };
         let stop = stop.shared();
@@ -43,9 +43,9 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
                 .connection
                 .request(
                     target,
-                    method,
-                    params.clone(),
+                    (method, params.clone()),
                     mirrored,
+                    asker,
                     stop.clone().boxed_local(),
                 )
                 .await;

@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 
 use super::*;
 use crate::config::{AccessPolicy, RunnerConfig};
+use crate::protocol::approval::{Approval, ApprovalWay};
 use crate::protocol::person::Person;
 use crate::upstream::oauth::testing::{counter, MemoryVault};
 use crate::upstream::session::fake::{result, FakeHttp, Reply};
@@ -22,7 +23,7 @@ const SECRET: &str = "t0ken-value";
 
 /// A store in memory, shared with the test.
 #[derive(Clone, Default)]
-struct MemoryStore(Rc<RefCell<Option<CachedTools>>>);
+pub(super) struct MemoryStore(Rc<RefCell<Option<CachedTools>>>);
 
 impl ToolStore for MemoryStore {
     async fn load(&self) -> Option<CachedTools> {
@@ -34,9 +35,9 @@ impl ToolStore for MemoryStore {
     }
 }
 
-type Keeper = Rc<UpstreamKeeper<Rc<FakeHttp>, MemoryStore>>;
+pub(super) type Keeper = Rc<UpstreamKeeper<Rc<FakeHttp>, MemoryStore>>;
 
-fn keeper(http: &Rc<FakeHttp>, store: &MemoryStore) -> Keeper {
+pub(super) fn keeper(http: &Rc<FakeHttp>, store: &MemoryStore) -> Keeper {
     UpstreamKeeper::new(
         Rc::clone(http),
         store.clone(),
@@ -47,12 +48,12 @@ fn keeper(http: &Rc<FakeHttp>, store: &MemoryStore) -> Keeper {
 
 /// The upstream `fake`, whose `Authorization` header holds [`SECRET`], with `extra`
 /// configuration.
-fn target(extra: Value) -> Rc<Target> {
+pub(super) fn target(extra: Value) -> Rc<Target> {
     Rc::new(configured(extra))
 }
 
 /// The upstream of [`target`], not yet shared.
-fn configured(extra: Value) -> Target {
+pub(super) fn configured(extra: Value) -> Target {
     let mut entry = json!({"name": "fake", "url": "http://127.0.0.1:9/mcp",
                            "headers": {"Authorization": "Bearer ${FAKE_TOKEN}"}});
     entry
@@ -64,7 +65,7 @@ fn configured(extra: Value) -> Target {
     Target::configured(&config, AccessPolicy::default(), "fake", None, lookup).unwrap()
 }
 
-fn tool(name: &str, description: &str) -> Tool {
+pub(super) fn tool(name: &str, description: &str) -> Tool {
     serde_json::from_value(json!({
         "name": name,
         "description": description,
@@ -74,15 +75,19 @@ fn tool(name: &str, description: &str) -> Tool {
     .unwrap()
 }
 
-fn listing(tools: &[Tool]) -> Reply {
+pub(super) fn listing(tools: &[Tool]) -> Reply {
     result(json!({"tools": tools}))
 }
 
-fn ask(keeper: &Keeper, target: &Rc<Target>, command: UpstreamCommand) -> UpstreamAnswer {
+pub(super) fn ask(
+    keeper: &Keeper,
+    target: &Rc<Target>,
+    command: UpstreamCommand,
+) -> UpstreamAnswer {
     block_on(keeper.answer(target, command))
 }
 
-fn call(name: &str, arguments: Value, execution: Option<&str>) -> UpstreamCommand {
+pub(super) fn call(name: &str, arguments: Value, execution: Option<&str>) -> UpstreamCommand {
     UpstreamCommand::CallTool {
         name: name.into(),
         arguments: arguments.as_object().cloned(),
@@ -413,5 +418,41 @@ fn an_upstream_changed_elsewhere_is_read_again_after_a_minute_with_a_new_session
         http.sessions_opened.get(),
         2,
         "the changed upstream got a new session"
+    );
+}
+
+#[test]
+fn the_object_refuses_a_call_that_needs_approval_and_carries_none() {
+    let http = Rc::new(FakeHttp::default());
+    http.replies
+        .borrow_mut()
+        .push_back(listing(&[tool("echo", "Echo.")]));
+    http.replies
+        .borrow_mut()
+        .push_back(result(json!({"content": []})));
+    let target = target(json!({"tools": {"approve": ["echo"]}}));
+    let keeper = keeper(&http, &MemoryStore::default());
+    let unapproved = ask(&keeper, &target, call("echo", json!({"text": "hi"}), None));
+    assert!(
+        matches!(&unapproved, UpstreamAnswer::NotPermitted { detail } if detail.contains("approval")),
+        "{unapproved:?}"
+    );
+    assert_eq!(sent(&http, "tools/call"), 0);
+    let approval = Approval {
+        way: ApprovalWay::Elicitation,
+        by: None,
+        at_ms: 1,
+    };
+    let approved = UpstreamCommand::CallTool {
+        name: "echo".into(),
+        arguments: json!({"text": "hi"}).as_object().cloned(),
+        execution: None,
+        person: None,
+        approval: Some(approval),
+    };
+    let answered = ask(&keeper, &target, approved);
+    assert!(
+        matches!(answered, UpstreamAnswer::ToolResult { .. }),
+        "{answered:?}"
     );
 }

@@ -121,7 +121,7 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
         for _ in 0..MAX_TOOL_PAGES {
             let params = cursor.as_ref().map_or(json!({}), |c| json!({"cursor": c}));
             let page = self
-                .request(target, method::TOOLS_LIST, params, &[], never())
+                .request(target, (method::TOOLS_LIST, params), (&[], None), never())
                 .await?;
             let page: ListToolsResult =
                 serde_json::from_value(page).map_err(|e| UpstreamError::Malformed {

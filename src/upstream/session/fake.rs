@@ -29,6 +29,12 @@ impl Received {
         self.message["method"].as_str().unwrap_or("")
     }
 
+    /// Whether it is the runner's answer to one of the upstream's requests.
+    pub(crate) fn is_answer(&self) -> bool {
+        let message = &self.message;
+        message.get("result").or(message.get("error")).is_some()
+    }
+
     pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -39,11 +45,14 @@ impl Received {
 
 /// How the fake upstream answers one request.
 pub(crate) enum Reply {
-    /// This status, headers and body.
+    /// This status, headers and body; the body is read in pieces split at [`PIECE`].
     With(u16, Vec<(&'static str, String)>, String),
     /// Never.
     Never,
 }
+
+/// Where a scripted body is split into the pieces it is read in.
+pub(crate) const PIECE: &str = "<piece>";
 
 /// A scripted upstream: answers are taken in order; `initialize` and notifications are
 /// answered on their own.
@@ -76,7 +85,8 @@ impl FakeHttp {
 pub(crate) struct FakeResponse {
     status: u16,
     headers: Vec<(&'static str, String)>,
-    body: Option<Vec<u8>>,
+    /// The body's pieces, still to read.
+    body: VecDeque<Vec<u8>>,
 }
 
 impl UpstreamResponse for FakeResponse {
@@ -92,7 +102,7 @@ impl UpstreamResponse for FakeResponse {
     }
 
     fn next_piece(&mut self) -> impl Future<Output = Result<Option<Vec<u8>>, UpstreamError>> {
-        ready(Ok(self.body.take()))
+        ready(Ok(self.body.pop_front()))
     }
 }
 
@@ -154,7 +164,8 @@ impl Http for Rc<FakeHttp> {
                     .to_string(),
                 )
             }
-            method if method.starts_with("notifications/") => {
+            // Notifications, and answers to the upstream's own requests.
+            method if method.starts_with("notifications/") || received.is_answer() => {
                 Reply::With(202, vec![], String::new())
             }
             _ => {
@@ -175,7 +186,10 @@ impl Http for Rc<FakeHttp> {
                 Reply::With(status, headers, body) => Ok(FakeResponse {
                     status,
                     headers,
-                    body: Some(body.into_bytes()).filter(|b| !b.is_empty()),
+                    body: (body.split(PIECE))
+                        .filter(|piece| !piece.is_empty())
+                        .map(|piece| piece.as_bytes().to_vec())
+                        .collect(),
                 }),
                 Reply::Never => pending().await,
             }

@@ -216,7 +216,7 @@ async fn read_events<H: Http + 'static>(
             Ok(Incoming::Notification { method }) if method == TOOLS_LIST_CHANGED => {
                 (connection.on_tools_changed)();
             }
-            Ok(Incoming::Request { id, method }) if method == PING => {
+            Ok(Incoming::Request { id, method, .. }) if method == PING => {
                 let (this, target) = (Rc::clone(&connection), Rc::clone(&target));
                 let endpoint = channel.endpoint.clone();
                 connection.http.spawn(async move {

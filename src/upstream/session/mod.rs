@@ -27,6 +27,7 @@ use std::rc::Rc;
 
 use futures::future::{select, Either, LocalBoxFuture, Shared};
 use futures::FutureExt;
+use rmcp::model::ErrorData;
 use serde_json::Value;
 
 pub use http::{read_body, Abort, Http, Method, UpstreamRequest, UpstreamResponse};
@@ -41,6 +42,15 @@ use streamable::Session;
 
 /// Resolves, with a reason, when the caller no longer wants the request's answer.
 pub type Stop = LocalBoxFuture<'static, String>;
+
+/// Whoever answers what an upstream asks while it works on a request (`elicitation/create`,
+/// `sampling/createMessage`, `roots/list`): the person's client, through the runner. A request
+/// made without one has each such question refused.
+pub trait Asker {
+    /// The answer to the upstream's request `method` with `params`: its result, or the
+    /// JSON-RPC error the upstream gets.
+    fn ask(&self, method: &str, params: Value) -> LocalBoxFuture<'_, Result<Value, ErrorData>>;
+}
 
 /// A [`Stop`] that never comes.
 pub fn never() -> Stop {
@@ -65,6 +75,14 @@ enum Link {
     Streamable(Session),
     /// The 2024-11-05 HTTP+SSE transport.
     Legacy(Rc<Channel>),
+}
+
+/// One request as it goes out: the message, the headers mirroring a call's arguments, and who
+/// answers what the upstream asks meanwhile.
+struct Outgoing<'a> {
+    message: &'a Value,
+    mirrored: &'a [(String, String)],
+    asker: Option<&'a dyn Asker>,
 }
 
 /// How one request went.
@@ -96,13 +114,13 @@ impl<H: Http + 'static> Connection<H> {
 
     /// Sends request `method` to `target` in the session (opening one if needed), with the
     /// `mirrored` headers of a call's arguments, and returns its result, unless `stop` comes
-    /// first.
+    /// first. What the upstream asks meanwhile goes to `asker`.
     pub async fn request(
         self: &Rc<Self>,
         target: &Rc<Target>,
-        method: &str,
-        params: Value,
+        (method, params): (&str, Value),
         mirrored: &[(String, String)],
+        asker: Option<&dyn Asker>,
         mut stop: Stop,
     ) -> Result<Value, UpstreamError> {
         let attempts = if method == TOOLS_CALL { 1 } else { 2 };
@@ -110,7 +128,11 @@ impl<H: Http + 'static> Connection<H> {
             let link = self.link(target).await?;
             let id = self.next_id();
             let message = client::request(id, method, params.clone());
-            let sent = (&message, mirrored);
+            let sent = Outgoing {
+                message: &message,
+                mirrored,
+                asker,
+            };
             match self.exchange(target, &link, sent, id, &mut stop).await {
                 Exchange::Answered(outcome) => return outcome,
                 Exchange::SessionGone => self.forget(&link),
@@ -175,7 +197,7 @@ impl<H: Http + 'static> Connection<H> {
         self: &Rc<Self>,
         target: &Rc<Target>,
         link: &Rc<Link>,
-        (message, mirrored): (&Value, &[(String, String)]),
+        sent: Outgoing<'_>,
         id: u64,
         stop: &mut Stop,
     ) -> Exchange {
@@ -183,10 +205,9 @@ impl<H: Http + 'static> Connection<H> {
         let work = async {
             match link.as_ref() {
                 Link::Streamable(session) => {
-                    let sent = (message, mirrored);
-                    session.exchange(self, target, sent, id, &abort).await
+                    session.exchange(self, target, &sent, id, &abort).await
                 }
-                Link::Legacy(channel) => channel.exchange(self, target, message, id).await,
+                Link::Legacy(channel) => channel.exchange(self, target, sent.message, id).await,
             }
         };
         let ms = target.config.timeout_ms;

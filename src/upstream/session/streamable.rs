@@ -3,10 +3,12 @@
 
 use std::rc::Rc;
 
-use serde_json::Value;
+use rmcp::model::{ErrorCode, ErrorData};
+use serde_json::{json, Value};
 
-use super::{read_body, Connection, Exchange, Http, Link, UpstreamResponse};
+use super::{read_body, Asker, Connection, Exchange, Http, Link, Outgoing, UpstreamResponse};
 use crate::protocol::http::{EVENT_STREAM, PROTOCOL_VERSION_HEADER, SESSION_HEADER};
+use crate::protocol::method::PING;
 use crate::protocol::notification::TOOLS_LIST_CHANGED;
 use crate::protocol::version::{STATELESS_VERSIONS, UPSTREAM_REQUESTED};
 use crate::upstream::bounds::{session_rejected, ByteBudget, ERROR_BODY_BYTES};
@@ -58,7 +60,13 @@ impl Session {
             }
             return Err(http_failure(status, &body));
         }
-        let result = match read_answer(connection, target, &mut response, id, None).await {
+        let replies = Replies {
+            connection,
+            target,
+            session: None,
+            asker: None,
+        };
+        let result = match read_answer(&replies, &mut response, id).await {
             Err(UpstreamError::Rpc { code: -32601, .. }) => return Ok(stateless),
             answered => answered?,
         };
@@ -77,15 +85,21 @@ impl Session {
         Ok(link)
     }
 
-    /// POSTs request `id` in the session and reads its answer.
+    /// POSTs request `id` in the session and reads its answer; what the upstream asks meanwhile
+    /// goes to `asker`.
     pub(super) async fn exchange<H: Http + 'static>(
         &self,
         connection: &Rc<Connection<H>>,
         target: &Target,
-        (message, mirrored): (&Value, &[(String, String)]),
+        sent: &Outgoing<'_>,
         id: u64,
         abort: &H::Abort,
     ) -> Exchange {
+        let Outgoing {
+            message,
+            mirrored,
+            asker,
+        } = *sent;
         let url = target.config.url.as_str();
         let stateless;
         let message = if self.stateless {
@@ -111,8 +125,13 @@ impl Session {
             return Exchange::Answered(Err(http_failure(status, &body)));
         }
         let headers = (!self.stateless).then(|| self.headers());
-        let answer = read_answer(connection, target, &mut response, id, headers.as_deref()).await;
-        Exchange::Answered(answer)
+        let replies = Replies {
+            connection,
+            target,
+            session: headers.as_deref(),
+            asker,
+        };
+        Exchange::Answered(read_answer(&replies, &mut response, id).await)
     }
 
     /// The headers of every message after `initialize`.
@@ -128,19 +147,60 @@ impl Session {
     }
 }
 
+/// Where the upstream's own requests during an exchange are answered: the session they belong
+/// to (none before it is open, or without one), and who answers its questions.
+struct Replies<'a, H: Http> {
+    connection: &'a Connection<H>,
+    target: &'a Target,
+    /// The session's headers, when there is a session.
+    session: Option<&'a [(&'static str, String)]>,
+    asker: Option<&'a dyn Asker>,
+}
+
+impl<H: Http + 'static> Replies<'_, H> {
+    /// Answers the upstream's request `id`: a `ping` at once, a question by the asker (refused
+    /// without one), POSTed back in the session.
+    async fn answer(&self, id: Value, method: &str, params: Value) {
+        let outcome = match (method, self.asker) {
+            (PING, _) => Ok(json!({})),
+            (_, Some(asker)) => asker.ask(method, params).await,
+            (_, None) => Err(ErrorData::new(
+                ErrorCode::METHOD_NOT_FOUND,
+                format!("{method} cannot be answered here: no person is waiting on this request"),
+                None,
+            )),
+        };
+        let message = match outcome {
+            Ok(result) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
+            Err(error) => json!({"jsonrpc": "2.0", "id": id, "error": error}),
+        };
+        let url = self.target.config.url.as_str();
+        let headers = self.session.unwrap_or_default();
+        // Best effort: an upstream that does not take the answer fails its own request.
+        let _ = (self.connection)
+            .post(self.target, url, headers, &[], &message, None)
+            .await;
+    }
+}
+
 /// Reads the result of request `id` from a POST's response: JSON, or an SSE stream read only as
-/// far as the response. Notifications on the way are heeded. Neither is read past the upstream's
-/// `maxResultBytes`: an answer that declares more is refused unread, one that streams more is
-/// dropped (which cancels the rest) as soon as it passes the limit. A stream that ends before
-/// the response, having set an event id, is resumed with a GET carrying `Last-Event-ID` and the
-/// session's `headers` (when there is a session), after the stream's `retry` time.
+/// far as the response. Notifications on the way are heeded, and the upstream's own requests
+/// answered through `replies`. Neither is read past the upstream's `maxResultBytes`: an answer
+/// that declares more is refused unread, one that streams more is dropped (which cancels the
+/// rest) as soon as it passes the limit. A stream that ends before the response, having set an
+/// event id, is resumed with a GET carrying `Last-Event-ID` and the session's headers (when
+/// there is a session), after the stream's `retry` time.
 async fn read_answer<H: Http + 'static>(
-    connection: &Connection<H>,
-    target: &Target,
+    replies: &Replies<'_, H>,
     response: &mut H::Response,
     id: u64,
-    session: Option<&[(&'static str, String)]>,
 ) -> Result<Value, UpstreamError> {
+    let Replies {
+        connection,
+        target,
+        session,
+        ..
+    } = *replies;
     let status = response.status();
     if let Some(refused) = refusal(status, response.header("WWW-Authenticate")) {
         return Err(refused);
@@ -156,7 +216,7 @@ async fn read_answer<H: Http + 'static>(
         return read_json_response(&String::from_utf8_lossy(&body), id);
     }
     let mut reader = StreamedResponse::new(id, limit);
-    let mut outcome = read_events(response, &mut reader).await?;
+    let mut outcome = read_events(response, &mut reader, replies).await?;
     let mut resumptions = 0;
     while let (None, Some(session), Some((last, retry))) = (&outcome, session, reader.resumption())
     {
@@ -172,7 +232,7 @@ async fn read_answer<H: Http + 'static>(
         if !(200..300).contains(&resumed.status()) || !is_event_stream(&resumed) {
             break;
         }
-        outcome = read_events(&mut resumed, &mut reader).await?;
+        outcome = read_events(&mut resumed, &mut reader, replies).await?;
     }
     if reader
         .notifications()
@@ -200,14 +260,18 @@ fn is_event_stream(response: &impl UpstreamResponse) -> bool {
 }
 
 /// Feeds `response`'s events to `reader` until the response arrives (its outcome) or the stream
-/// ends (`None`).
-async fn read_events(
+/// ends (`None`), answering the upstream's requests on the way through `replies`.
+async fn read_events<H: Http + 'static>(
     response: &mut impl UpstreamResponse,
     reader: &mut StreamedResponse,
+    replies: &Replies<'_, H>,
 ) -> Result<Option<Result<Value, UpstreamError>>, UpstreamError> {
     while let Some(piece) = response.next_piece().await? {
         if let Some(outcome) = reader.feed(&piece) {
             return Ok(Some(outcome));
+        }
+        for (id, method, params) in reader.take_requests() {
+            replies.answer(id, &method, params).await;
         }
     }
     Ok(None)

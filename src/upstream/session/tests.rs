@@ -4,18 +4,19 @@
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use futures::executor::block_on;
-use futures::future::{join, ready};
+use futures::future::{join, ready, LocalBoxFuture};
 use futures::FutureExt;
 use serde_json::{json, Value};
 
-use super::fake::{connect, result, target, FakeHttp, Received, Reply};
+use super::fake::{connect, result, target, FakeHttp, Received, Reply, PIECE};
 use super::*;
 
 fn call(connection: &Rc<Connection<Rc<FakeHttp>>>, method: &str) -> Result<Value, UpstreamError> {
-    block_on(connection.request(&target(), method, json!({}), &[], never()))
+    block_on(connection.request(&target(), (method, json!({})), &[], None, never()))
 }
 
 #[test]
@@ -65,8 +66,8 @@ fn requests_waiting_for_the_session_share_one_initialize() {
     let (http, connection, _) = connect(http);
     let target = target();
     let both = join(
-        connection.request(&target, "tools/list", json!({}), &[], never()),
-        connection.request(&target, "tools/list", json!({}), &[], never()),
+        connection.request(&target, ("tools/list", json!({})), &[], None, never()),
+        connection.request(&target, ("tools/list", json!({})), &[], None, never()),
     );
     let (first, second) = block_on(both);
     assert_eq!((first.unwrap(), second.unwrap()), (json!(1), json!(2)));
@@ -147,9 +148,9 @@ fn a_request_whose_caller_gives_up_is_cancelled_with_the_callers_reason() {
     let (http, connection, _) = connect(http);
     let stopped = block_on(connection.request(
         &target(),
-        "tools/call",
-        json!({}),
+        ("tools/call", json!({})),
         &[],
+        None,
         ready("the client cancelled".to_owned()).boxed_local(),
     ));
     let Err(UpstreamError::Cancelled { reason }) = stopped else {
@@ -241,7 +242,8 @@ fn an_upstream_that_speaks_only_the_stateless_protocol_gets_meta_and_headers_on_
             json!({"tools": []})
         );
         let params = json!({"name": "add-numbers", "arguments": {}});
-        let called = block_on(connection.request(&target(), "tools/call", params, &[], never()));
+        let called =
+            block_on(connection.request(&target(), ("tools/call", params), &[], None, never()));
         assert_eq!(called.unwrap(), json!({"content": []}));
         let received = http.received.borrow();
         let methods: Vec<&str> = received.iter().map(Received::method).collect();
@@ -258,7 +260,7 @@ fn an_upstream_that_speaks_only_the_stateless_protocol_gets_meta_and_headers_on_
             );
             assert_eq!(
                 meta["io.modelcontextprotocol/clientCapabilities"],
-                json!({})
+                client::client_capabilities()
             );
             assert_eq!(request.header("MCP-Protocol-Version"), Some("2026-07-28"));
             assert_eq!(request.header("Mcp-Method"), Some(request.method()));
@@ -327,4 +329,76 @@ data: {"jsonrpc": "2.0", "id": 2, "result": {"content": []}}
     assert_eq!(resumed.header("Last-Event-ID"), Some("e-1"));
     assert_eq!(resumed.header("Mcp-Session-Id"), Some("session-1"));
     assert_eq!(resumed.header("Accept"), Some("text/event-stream"));
+}
+
+/// An asker that answers every question with `answer`, noting what it was asked.
+struct Noting {
+    asked: RefCell<Vec<(String, Value)>>,
+    answer: Value,
+}
+
+impl Asker for Noting {
+    fn ask(&self, method: &str, params: Value) -> LocalBoxFuture<'_, Result<Value, ErrorData>> {
+        self.asked.borrow_mut().push((method.to_owned(), params));
+        ready(Ok(self.answer.clone())).boxed_local()
+    }
+}
+
+/// A call's event stream: the upstream asks `question` (id `q1`), then answers the call.
+fn asking_stream(question: Value) -> Reply {
+    let asked = json!({"jsonrpc": "2.0", "id": "q1", "method": question["method"], "params": question["params"]});
+    let answered = json!({"jsonrpc": "2.0", "id": "$id", "result": {"content": []}});
+    Reply::With(
+        200,
+        vec![("Content-Type", "text/event-stream".into())],
+        format!("event: message\ndata: {asked}\n\n{PIECE}event: message\ndata: {answered}\n\n"),
+    )
+}
+
+/// The runner's answers to the upstream's request `q1`.
+fn answers_to_q1(http: &FakeHttp) -> Vec<Received> {
+    let received = http.received.borrow();
+    let answers = received.iter().filter(|r| r.message["id"] == "q1");
+    answers.cloned().collect()
+}
+
+#[test]
+fn what_the_upstream_asks_during_a_call_goes_to_the_asker_and_the_answer_back_in_the_session() {
+    let http = FakeHttp::default();
+    let question = json!({"method": "elicitation/create", "params": {"message": "Sure?"}});
+    http.replies.borrow_mut().push_back(asking_stream(question));
+    let (http, connection, _) = connect(http);
+    let asker = Noting {
+        asked: RefCell::default(),
+        answer: json!({"action": "accept", "content": {"sure": true}}),
+    };
+    let sent = ("tools/call", json!({"name": "x"}));
+    let called = block_on(connection.request(&target(), sent, &[], Some(&asker), never()));
+    assert_eq!(called.unwrap(), json!({"content": []}));
+    assert_eq!(
+        *asker.asked.borrow(),
+        [("elicitation/create".to_owned(), json!({"message": "Sure?"}))]
+    );
+    let answers = answers_to_q1(&http);
+    assert_eq!(answers.len(), 1);
+    assert_eq!(answers[0].message["result"], asker.answer);
+    assert_eq!(answers[0].header("Mcp-Session-Id"), Some("session-1"));
+}
+
+#[test]
+fn without_an_asker_a_question_is_refused_and_a_ping_is_answered() {
+    let http = FakeHttp::default();
+    let question = json!({"method": "sampling/createMessage", "params": {"messages": []}});
+    http.replies.borrow_mut().push_back(asking_stream(question));
+    http.replies
+        .borrow_mut()
+        .push_back(asking_stream(json!({"method": "ping"})));
+    let (http, connection, _) = connect(http);
+    for _ in 0..2 {
+        let sent = ("tools/call", json!({"name": "x"}));
+        block_on(connection.request(&target(), sent, &[], None, never())).unwrap();
+    }
+    let answers = answers_to_q1(&http);
+    assert_eq!(answers[0].message["error"]["code"], -32601);
+    assert_eq!(answers[1].message["result"], json!({}));
 }

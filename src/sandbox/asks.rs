@@ -1,9 +1,10 @@
-//! Calls that wait for a person's approval, as the gate hands them over.
+//! What the gate needs a person for, as it hands it over: approving a call, and answering what
+//! an upstream asks during one.
 //!
 //! The gate cannot ask anyone itself: asking takes the client's request stream and the
-//! session's object. So it sends an [`ApprovalAsk`] down a channel, to whoever the execution
-//! set to answer (they ask one question at a time, in order), and waits for the answer. The
-//! time calls spend waiting is kept here, so the execution's timeout can leave it out: a person
+//! session's object. So it sends an [`Ask`] down a channel, to whoever the execution set to
+//! answer (they ask one question at a time, in order), and waits for the answer. The time
+//! calls spend waiting is kept here, so the execution's timeout can leave it out: a person
 //! reading a question is not the program using its time.
 
 use futures::channel::{mpsc, oneshot};
@@ -11,6 +12,28 @@ use serde_json::{Map, Value};
 
 use super::protocol::{BridgeReply, ToolErrorKind};
 use crate::protocol::approval::Approval;
+use crate::upstream::protocol::QuestionAnswer;
+
+/// Something only the person can answer.
+pub enum Ask {
+    /// May this call be made?
+    Approval(ApprovalAsk),
+    /// An upstream's own question, during a call.
+    Question(UpstreamQuestion),
+}
+
+/// A question an upstream asked during a call (`elicitation/create`, `sampling/createMessage`,
+/// `roots/list`), to pass on to the person's client.
+pub struct UpstreamQuestion {
+    /// The upstream that asks.
+    pub upstream: String,
+    /// What it asks.
+    pub method: String,
+    /// Its params: the upstream's words.
+    pub params: Value,
+    /// Where the answer goes.
+    pub answer: oneshot::Sender<QuestionAnswer>,
+}
 
 /// One call waiting for approval.
 pub struct ApprovalAsk {
@@ -27,7 +50,7 @@ pub struct ApprovalAsk {
 }
 
 /// The asks of one execution, in the order calls made them.
-pub type ApprovalAsks = mpsc::UnboundedReceiver<ApprovalAsk>;
+pub type Asks = mpsc::UnboundedReceiver<Ask>;
 
 /// Why a call was not approved; the program's call throws it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,12 +7,18 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 use futures::executor::block_on;
 use futures::StreamExt;
 
+use rmcp::model::ClientCapabilities;
+use serde_json::{json, Map, Value};
+
+use super::approval::{choice, summary, FOR_SESSION, ONCE, SUMMARY_CHARS, VALUE_CHARS};
 use super::*;
 use crate::config::AccessPolicy;
 use crate::execution::testing::{context, requester, FakePlatform, Program, CODE};
 use crate::execution::{execute, Requester};
+use crate::protocol::approval::ApprovalWay;
 use crate::sandbox::limits::ExecutionLimits;
 use crate::sandbox::protocol::ToolErrorKind;
+use crate::upstream::protocol::QuestionAnswer;
 
 fn answered(result: Value) -> String {
     json!({"jsonrpc": "2.0", "id": "approval-1", "result": result}).to_string()
@@ -72,13 +78,18 @@ fn the_question_shows_each_argument_cut_to_size() {
     assert_eq!(summary(&many).chars().count(), SUMMARY_CHARS + 1);
 }
 
+/// A client's capabilities, as it declares them at `initialize`.
+fn capabilities(declared: Value) -> ClientCapabilities {
+    serde_json::from_value(declared).unwrap()
+}
+
 /// A requester whose grant makes every call of `echo` wait for approval, in a session whose
 /// client answers elicitations.
 fn asking_requester() -> Requester {
     let access = AccessPolicy::from_json(Some(r#"{"approve": ["echo"]}"#), &[]).unwrap();
     Requester {
         grant: access.grant_for(None),
-        elicitation: true,
+        client: capabilities(json!({"elicitation": {}})),
         ..requester(&["everything"])
     }
 }
@@ -195,7 +206,7 @@ fn an_unanswered_question_declines_the_call_at_its_deadline_and_is_withdrawn() {
 fn a_client_that_cannot_be_asked_gets_approval_required_saying_why() {
     let platform = FakePlatform::new(Program::Tries(&[("everything", "echo")]));
     let requester = Requester {
-        elicitation: false,
+        client: ClientCapabilities::default(),
         ..asking_requester()
     };
     let sent = run(&platform, requester);
@@ -209,4 +220,79 @@ fn a_client_that_cannot_be_asked_gets_approval_required_saying_why() {
     };
     run(&stateless, requester);
     assert_eq!(*stateless.admitted.borrow(), [false]);
+}
+
+/// A requester whose client declared `declared`, and nothing needs approval.
+fn declaring(declared: Value) -> Requester {
+    Requester {
+        client: capabilities(declared),
+        ..requester(&["everything"])
+    }
+}
+
+#[test]
+fn an_upstreams_question_goes_to_a_client_that_takes_it_marked_as_the_upstreams() {
+    let platform = FakePlatform::new(Program::CallsAsking("elicitation/create"));
+    let answer = json!({"action": "accept", "content": {"choice": "b"}});
+    platform.answers.borrow_mut().push_back(answer.clone());
+    let sent = run(&platform, declaring(json!({"elicitation": {}})));
+    let asked = questions(&sent);
+    assert_eq!(asked.len(), 1);
+    assert_eq!(
+        asked[0]["params"]["message"],
+        "The upstream everything asks: Pick one"
+    );
+    assert_eq!(
+        *platform.upstream_got.borrow(),
+        [QuestionAnswer::Result(answer)]
+    );
+    let audit = platform.audit_entry();
+    assert_eq!(audit.questions.len(), 1);
+    assert_eq!(audit.questions[0].method, "elicitation/create");
+    assert!(audit.questions[0].answered);
+    assert!(
+        !serde_json::to_string(&audit).unwrap().contains("Pick one"),
+        "no words audited"
+    );
+}
+
+#[test]
+fn a_question_the_client_did_not_declare_is_refused_to_the_upstream_without_asking() {
+    let platform = FakePlatform::new(Program::CallsAsking("sampling/createMessage"));
+    let sent = run(&platform, declaring(json!({"elicitation": {}})));
+    assert!(sent.iter().all(|m| m["method"] != "sampling/createMessage"));
+    let got = platform.upstream_got.borrow();
+    let [QuestionAnswer::Error(error)] = got.as_slice() else {
+        panic!("{got:?}");
+    };
+    assert_eq!(error.code.0, -32601);
+    assert!(
+        error
+            .message
+            .contains("did not say it takes sampling/createMessage"),
+        "{error:?}"
+    );
+    assert!(!platform.audit_entry().questions[0].answered);
+}
+
+#[test]
+fn a_sampling_request_reaches_a_client_that_declared_sampling() {
+    let platform = FakePlatform::new(Program::CallsAsking("sampling/createMessage"));
+    let sampled =
+        json!({"role": "assistant", "content": {"type": "text", "text": "hi"}, "model": "m"});
+    platform.answers.borrow_mut().push_back(sampled.clone());
+    let sent = run(&platform, declaring(json!({"sampling": {}})));
+    let asked: Vec<_> = sent
+        .iter()
+        .filter(|m| m["method"] == "sampling/createMessage")
+        .collect();
+    assert_eq!(
+        asked[0]["params"],
+        json!({"message": "Pick one"}),
+        "only elicitation is marked"
+    );
+    assert_eq!(
+        *platform.upstream_got.borrow(),
+        [QuestionAnswer::Result(sampled)]
+    );
 }

@@ -1,0 +1,147 @@
+//! Asking the person to approve a call: the question (the call, its arguments cut to size, and
+//! two choices), and reading their answer, where anything but a clear yes is no.
+
+use serde_json::{json, Map, Value};
+
+use super::{Asking, Unanswered};
+use crate::execution::objects::Object;
+use crate::execution::Platform;
+use crate::protocol::approval::{Approval, ApprovalWay};
+use crate::protocol::method::ELICITATION_CREATE;
+use crate::sandbox::asks::{ApprovalAsk, Refusal};
+use crate::session::SessionCommand;
+
+/// Characters of one argument's value shown in a question.
+pub(super) const VALUE_CHARS: usize = 120;
+/// Characters of all the arguments shown in a question.
+pub(super) const SUMMARY_CHARS: usize = 1_000;
+
+/// The person's choice for "approve this call once".
+pub(super) const ONCE: &str = "once";
+/// The person's choice for "approve this tool for the rest of the session".
+pub(super) const FOR_SESSION: &str = "session";
+
+impl Asking<'_> {
+    /// The approval of `ask`'s call, or why there is none.
+    pub(super) async fn approve<P: Platform>(
+        &mut self,
+        platform: &P,
+        ask: &ApprovalAsk,
+    ) -> Result<Approval, Refusal> {
+        let tool = format!("{}/{}", ask.upstream, ask.tool);
+        let name = format!("{}.{}", ask.upstream, ask.function);
+        let approval = |way| Approval {
+            way,
+            by: self.person.map(|p| p.id.clone()),
+            at_ms: platform.now_ms(),
+        };
+        if self.approved_tools.contains(&tool) {
+            return Ok(approval(ApprovalWay::Session));
+        }
+        let asked = self.answers_forms().then(|| question(ask, &name));
+        let response = match self.ask_client(platform, ELICITATION_CREATE, asked).await {
+            Ok(response) => response,
+            Err(Unanswered::NotAsked(why)) => {
+                return Err(Refusal::Required(format!(
+                    "{name} needs a person's approval, and {why}; use a client that supports \
+                     elicitation, or ask the operator to allow the tool"
+                )))
+            }
+            Err(unanswered) => {
+                return Err(Refusal::Declined(format!(
+                    "{unanswered}; {name} was not called"
+                )))
+            }
+        };
+        match choice(&response) {
+            Ok(FOR_SESSION) => {
+                self.approved_tools.insert(tool.clone());
+                if let Some(session) = self.session {
+                    let remember = SessionCommand::ApproveForSession { tool };
+                    // Kept in this execution either way; a lost write only asks again later.
+                    let _ = platform
+                        .ask::<bool, _>(Object::Session(session), &remember)
+                        .await;
+                }
+                Ok(approval(ApprovalWay::Elicitation))
+            }
+            Ok(_) => Ok(approval(ApprovalWay::Elicitation)),
+            Err(why) => Err(Refusal::Declined(format!("{why}; {name} was not called"))),
+        }
+    }
+}
+
+/// The `elicitation/create` params asking about `ask`'s call of `name`.
+fn question(ask: &ApprovalAsk, name: &str) -> Value {
+    let message = format!(
+        "Your agent's program wants to call {name} (the upstream tool `{}`) with:\n{}\n\
+         Allow it?",
+        ask.tool,
+        summary(&ask.arguments)
+    );
+    json!({
+        "message": message,
+        "requestedSchema": {
+            "type": "object",
+            "properties": {
+                "decision": {
+                    "type": "string",
+                    "title": "Allow",
+                    "enum": [ONCE, FOR_SESSION],
+                    "enumNames": ["This call only", format!("Every call of {name} in this session")],
+                }
+            },
+            "required": ["decision"],
+        }
+    })
+}
+
+/// The arguments as a person reads them: one `name: value` line each, values cut at
+/// [`VALUE_CHARS`] and the whole at [`SUMMARY_CHARS`].
+pub(super) fn summary(arguments: &Map<String, Value>) -> String {
+    if arguments.is_empty() {
+        return "(no arguments)".to_owned();
+    }
+    let mut lines = String::new();
+    for (name, value) in arguments {
+        let value = match value {
+            Value::String(text) => text.clone(),
+            other => other.to_string(),
+        };
+        lines.push_str(&format!("  {name}: {}\n", cut(&value, VALUE_CHARS)));
+    }
+    cut(lines.trim_end(), SUMMARY_CHARS)
+}
+
+/// `text` cut to `chars` characters, marked when cut.
+pub(super) fn cut(text: &str, chars: usize) -> String {
+    match text.char_indices().nth(chars) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
+    }
+}
+
+/// The person's choice in the client's JSON-RPC `response`: [`ONCE`] or [`FOR_SESSION`], or
+/// why the call is not approved.
+pub(super) fn choice(response: &str) -> Result<&'static str, String> {
+    let response: Value =
+        serde_json::from_str(response).map_err(|_| "the client's answer was not JSON")?;
+    if let Some(error) = response.get("error") {
+        let message = error.get("message").and_then(Value::as_str);
+        return Err(format!(
+            "the client could not ask ({})",
+            cut(message.unwrap_or("no reason given"), VALUE_CHARS)
+        ));
+    }
+    let result = response.get("result").unwrap_or(&Value::Null);
+    match result.get("action").and_then(Value::as_str) {
+        Some("accept") => {}
+        Some("decline") => return Err("the person declined".into()),
+        _ => return Err("the person dismissed the question".into()),
+    }
+    match result.pointer("/content/decision").and_then(Value::as_str) {
+        Some(ONCE) => Ok(ONCE),
+        Some(FOR_SESSION) => Ok(FOR_SESSION),
+        _ => Err("the person's answer chose neither option".into()),
+    }
+}

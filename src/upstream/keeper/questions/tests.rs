@@ -1,0 +1,128 @@
+//! A call whose upstream asks the person something: held, answered by its own execution only,
+//! then ended; abandoned, its question is answered with an error.
+
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+use futures::executor::block_on;
+use futures::future::{join, join_all};
+use serde_json::{json, Value};
+
+use crate::upstream::keeper::tests::{
+    ask, call, keeper, listing, target, tool, Keeper, MemoryStore,
+};
+use crate::upstream::protocol::{QuestionAnswer, UpstreamAnswer, UpstreamCommand};
+use crate::upstream::session::fake::{FakeHttp, Reply, PIECE};
+use crate::upstream::target::Target;
+
+use std::rc::Rc;
+
+/// An upstream whose call asks "Sure?" (id `q1`) with the secret in its words, then answers.
+fn asking_upstream() -> Rc<FakeHttp> {
+    let http = Rc::new(FakeHttp::default());
+    let asked = json!({"jsonrpc": "2.0", "id": "q1", "method": "elicitation/create",
+                       "params": {"message": "Sure? t0ken-value"}});
+    let answered = json!({"jsonrpc": "2.0", "id": "$id", "result": {"content": []}});
+    http.replies
+        .borrow_mut()
+        .push_back(listing(&[tool("echo", "Echo.")]));
+    http.replies.borrow_mut().push_back(Reply::With(
+        200,
+        vec![("Content-Type", "text/event-stream".into())],
+        format!("data: {asked}\n\n{PIECE}data: {answered}\n\n"),
+    ));
+    http
+}
+
+/// Answers `command` while the work the object left running goes on.
+fn answer_running(
+    http: &FakeHttp,
+    keeper: &Keeper,
+    target: &Rc<Target>,
+    command: UpstreamCommand,
+) -> UpstreamAnswer {
+    let running = std::mem::take(&mut *http.spawned.borrow_mut());
+    block_on(join(keeper.answer(target, command), join_all(running))).0
+}
+
+fn answer(call: &str, execution: &str, answer: Value) -> UpstreamCommand {
+    UpstreamCommand::Answer {
+        call: call.to_owned(),
+        execution: Some(execution.to_owned()),
+        answer: QuestionAnswer::Result(answer),
+    }
+}
+
+#[test]
+fn a_call_whose_upstream_asks_is_held_until_its_execution_answers() {
+    let http = asking_upstream();
+    let keeper = keeper(&http, &MemoryStore::default());
+    let target = target(json!({}));
+    let asked = ask(
+        &keeper,
+        &target,
+        call("echo", json!({"text": "hi"}), Some("e1")),
+    );
+    let UpstreamAnswer::Asked {
+        call: held,
+        method,
+        params,
+    } = asked
+    else {
+        panic!("{asked:?}");
+    };
+    assert_eq!(method, "elicitation/create");
+    assert_eq!(
+        params["message"], "Sure? [redacted]",
+        "the upstream's words are redacted"
+    );
+    let stranger = ask(&keeper, &target, answer(&held, "e2", json!({})));
+    assert!(
+        matches!(stranger, UpstreamAnswer::NotPermitted { .. }),
+        "{stranger:?}"
+    );
+    let accepted = json!({"action": "accept", "content": {}});
+    let ended = answer_running(
+        &http,
+        &keeper,
+        &target,
+        answer(&held, "e1", accepted.clone()),
+    );
+    assert!(
+        matches!(ended, UpstreamAnswer::ToolResult { .. }),
+        "{ended:?}"
+    );
+    let received = http.received.borrow();
+    let answered = received.iter().find(|r| r.message["id"] == "q1").unwrap();
+    assert_eq!(answered.message["result"], accepted);
+    let again = ask(&keeper, &target, answer(&held, "e1", json!({})));
+    assert!(
+        matches!(again, UpstreamAnswer::NotPermitted { .. }),
+        "answered once"
+    );
+}
+
+#[test]
+fn cancelling_the_execution_answers_its_held_question_with_an_error() {
+    let http = asking_upstream();
+    let keeper = keeper(&http, &MemoryStore::default());
+    let target = target(json!({}));
+    let asked = ask(
+        &keeper,
+        &target,
+        call("echo", json!({"text": "hi"}), Some("e1")),
+    );
+    assert!(matches!(asked, UpstreamAnswer::Asked { .. }), "{asked:?}");
+    let cancel = UpstreamCommand::Cancel {
+        execution: "e1".into(),
+        reason: "the client left".into(),
+    };
+    answer_running(&http, &keeper, &target, cancel);
+    let received = http.received.borrow();
+    let answered = received.iter().find(|r| r.message["id"] == "q1").unwrap();
+    assert!(
+        answered.message["error"]["message"].is_string(),
+        "{:?}",
+        answered.message
+    );
+}
