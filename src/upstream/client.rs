@@ -46,10 +46,11 @@ pub fn initialize_request(id: u64) -> Value {
 }
 
 /// What the runner tells upstreams it can do as their client: pass their questions on to the
-/// person (`elicitation/create` forms, `sampling/createMessage`, `roots/list`) during a call.
-/// The person's client may not answer every kind; then the upstream gets an error saying so.
+/// person (`elicitation/create` forms, `sampling/createMessage`) during a call. The person's
+/// client may not answer every kind; then the upstream gets an error saying so. Not `roots`:
+/// servers ask for roots outside any call, on a stream the runner does not hold open.
 pub fn client_capabilities() -> Value {
-    json!({"elicitation": {"form": {}}, "sampling": {}, "roots": {}})
+    json!({"elicitation": {"form": {}}, "sampling": {}})
 }
 
 /// The version the upstream chose in its `initialize` result, if the runner speaks it.
