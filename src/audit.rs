@@ -127,6 +127,9 @@ pub enum Ending {
     TimedOut,
     /// The client cancelled it.
     Cancelled,
+    /// A call waited for the person, asked in the client's next request; that request resumes
+    /// the program.
+    AwaitingPerson,
     /// The sandbox failed to start or stopped unexpectedly.
     SandboxFailed,
 }
@@ -297,6 +300,7 @@ mod tests {
             ok: error.is_none(),
             error,
             approval: None,
+            replayed: false,
         }
     }
 

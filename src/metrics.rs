@@ -318,6 +318,7 @@ mod tests {
                 ok: error.is_none(),
                 error: *error,
                 approval: None,
+                replayed: false,
             })
             .collect();
         entry.calls_total = calls.len();

@@ -171,7 +171,7 @@ type ThrownError = {
   stack?: string | null;
 };
 /** "Why a tool call from the sandbox failed; each becomes the `name` of the thrown `Error`, so a\nprogram (and the model reading its result) can tell them apart." */
-type ToolErrorKind = "UpstreamToolError" | "UpstreamRpcError" | "UpstreamTimeout" | "UpstreamUnreachable" | "UpstreamHttpError" | "UpstreamProtocolError" | "UpstreamSessionExpired" | "UpstreamResultTooLarge" | "UpstreamMisconfigured" | "NotPermitted" | "InvalidArguments" | "Cancelled" | "LimitExceeded" | "AuthorizationRequired" | "ApprovalRequired" | "ApprovalDeclined";
+type ToolErrorKind = "UpstreamToolError" | "UpstreamRpcError" | "UpstreamTimeout" | "UpstreamUnreachable" | "UpstreamHttpError" | "UpstreamProtocolError" | "UpstreamSessionExpired" | "UpstreamResultTooLarge" | "UpstreamMisconfigured" | "NotPermitted" | "InvalidArguments" | "Cancelled" | "LimitExceeded" | "AuthorizationRequired" | "ApprovalRequired" | "ApprovalDeclined" | "ResumeDiverged";
 /** "Why a namespace has no functions, as a call to one of them fails." */
 type UnavailableNamespace = {
   /** "The error's class." */

@@ -13,6 +13,8 @@
 
 mod approval;
 mod forwarding;
+
+pub(super) use approval::decision;
 #[cfg(test)]
 mod tests;
 

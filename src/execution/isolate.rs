@@ -46,6 +46,10 @@ pub enum SandboxError {
     /// The client cancelled the request, for this reason.
     #[error("the client cancelled the execution ({0})")]
     Cancelled(String),
+    /// A call waits for the person, who is asked in the client's next request (a stateless
+    /// request cannot wait); the run stopped there, to be resumed.
+    #[error("a call waits for the person's approval, asked in the client's next request")]
+    AwaitingPerson,
     /// The isolate failed, or its harness's report was unreadable.
     #[error("the sandbox stopped unexpectedly: {0}")]
     Crashed(String),

@@ -80,12 +80,13 @@ pub(super) async fn run_to_end<P: Platform>(
     platform: &P,
     run: &IsolateRun<'_>,
     approvals: impl Future<Output = Infallible>,
+    stops_for_person: impl Future<Output = ()>,
 ) -> Result<Outcome, SandboxError> {
     let started = platform.now_ms();
     let program = platform.run(run);
     let deadline = deadline(platform, run);
     let cancelled = platform.cancellation(run);
-    pin_mut!(program, deadline, cancelled, approvals);
+    pin_mut!(program, deadline, cancelled, approvals, stops_for_person);
     // Made after the futures, so that it is dropped before them: the calls still in flight are
     // named before anything else lets go of them.
     let mut unfinished = Unfinished {
@@ -93,10 +94,14 @@ pub(super) async fn run_to_end<P: Platform>(
         run,
         armed: true,
     };
-    let stopped = select(cancelled, approvals);
+    let stopped = select(cancelled, select(approvals, stops_for_person));
     let ended = select(select(program, deadline), stopped).await;
     unfinished.armed = false;
     let error = match ended {
+        // A program that stopped waiting for the person may still return before that is seen.
+        Either::Left((Either::Left((Ok(_), _)), _)) if run.gate.waits_for_person() => {
+            return Err(SandboxError::AwaitingPerson)
+        }
         Either::Left((Either::Left((Ok(outcome), _)), _)) => {
             run.gate.close("the program returned");
             let now = platform.now_ms();
@@ -115,7 +120,8 @@ pub(super) async fn run_to_end<P: Platform>(
         }
         Either::Left((Either::Right(_), _)) => SandboxError::Timeout(run.timeout_ms),
         Either::Right((Either::Left((reason, _)), _)) => SandboxError::Cancelled(reason),
-        Either::Right((Either::Right((never, _)), _)) => match never {},
+        Either::Right((Either::Right((Either::Left((never, _)), _)), _)) => match never {},
+        Either::Right((Either::Right((Either::Right(_), _)), _)) => SandboxError::AwaitingPerson,
     };
     // A cancelled request gets no answer, so only the session's streams can say what stopped;
     // a timed-out one is answered with the error.

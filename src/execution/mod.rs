@@ -14,6 +14,7 @@ mod asking;
 mod isolate;
 mod lifecycle;
 pub mod objects;
+pub mod resume;
 #[cfg(test)]
 mod testing;
 #[cfg(test)]
@@ -22,7 +23,7 @@ mod tests;
 use std::collections::BTreeSet;
 use std::future::Future;
 
-use rmcp::model::{CallToolResult, ClientCapabilities};
+use rmcp::model::{CallToolResponse, ClientCapabilities};
 use serde_json::json;
 
 pub use asking::Asking;
@@ -112,6 +113,8 @@ pub struct Requester {
     pub client: ClientCapabilities,
     /// The tools the person approved for the rest of the session (`upstream/tool`).
     pub approved_tools: BTreeSet<String>,
+    /// A stateless run this request resumes, with the person's answer.
+    pub resume: Option<resume::Resuming>,
 }
 
 /// Runs `code` for `requester` under `limits`; `None` when the client cancelled it (a
@@ -122,7 +125,7 @@ pub async fn execute<P: Platform>(
     code: &str,
     limits: &ExecutionLimits,
     context: &RequestContext,
-) -> Option<CallToolResult> {
+) -> Option<CallToolResponse> {
     let started = platform.now_ms();
     let audit = ExecutionAudit::begin(
         started,
@@ -138,7 +141,8 @@ pub async fn execute<P: Platform>(
 }
 
 /// Prepares and runs the code `audit` describes; returns the `execute` result (none when
-/// cancelled) and the completed audit entry.
+/// cancelled; `input_required` when a stateless run stopped for its person) and the completed
+/// audit entry.
 async fn run<P: Platform>(
     platform: &P,
     audit: ExecutionAudit,
@@ -146,7 +150,8 @@ async fn run<P: Platform>(
     code: &str,
     limits: &ExecutionLimits,
     context: &RequestContext,
-) -> (Option<CallToolResult>, ExecutionAudit) {
+) -> (Option<CallToolResponse>, ExecutionAudit) {
+    let complete = |result| Some(CallToolResponse::Complete(result));
     let accounts = &requester.accounts;
     let catalog = platform
         .catalog(&audit.upstreams, accounts)
@@ -159,10 +164,18 @@ async fn run<P: Platform>(
         Ok(program) => program,
         Err(error) => {
             let result = tools::source_error_result(&error);
-            return (Some(result), audit.refused(&error));
+            return (complete(result), audit.refused(&error));
         }
     };
+    let needs_approval = (manifest.0.values())
+        .flat_map(|functions| functions.values())
+        .any(|tool| tool.needs_approval);
     let (gate, asks) = CallGate::new(manifest, *limits, audit.person.clone(), accounts.clone());
+    let stops = (requester, &audit);
+    let stops_for_person = match resume::prepare(platform, stops, &gate, needs_approval).await {
+        Ok(stops) => stops,
+        Err(result) => return (complete(result), audit.stopped(Ending::Refused)),
+    };
     let asking = Asking {
         session: requester.session.as_deref(),
         person: requester.person.as_ref(),
@@ -186,7 +199,8 @@ async fn run<P: Platform>(
         timeout_ms: limits.timeout_ms,
     };
     let loading = platform.now_ms();
-    let outcome = lifecycle::run_to_end(platform, &isolate, asking.answer(platform, asks)).await;
+    let answering = asking.answer(platform, asks);
+    let outcome = lifecycle::run_to_end(platform, &isolate, answering, stops_for_person).await;
     unanswered.audit = None;
     let finished = platform.now_ms();
     let ms = finished.saturating_sub(loading);
@@ -208,9 +222,13 @@ async fn run<P: Platform>(
                 - loading;
             let audit = audit.ran(&outcome, limits, spawn_ms);
             let result = tools::execution_result(outcome, record.calls, &program, limits);
-            (Some(result), audit)
+            (complete(result), audit)
         }
         Err(SandboxError::Cancelled(_)) => (None, audit.stopped(Ending::Cancelled)),
+        Err(SandboxError::AwaitingPerson) => {
+            let answer = resume::stopped(platform, &gate, &audit).await;
+            (Some(answer), audit.stopped(Ending::AwaitingPerson))
+        }
         Err(error) => {
             context.log(
                 LogLevel::Error,
@@ -218,10 +236,10 @@ async fn run<P: Platform>(
             );
             if error.is_timeout() {
                 let result = tools::timed_out_result(error.to_string(), record.calls);
-                return (Some(result), audit.stopped(Ending::TimedOut));
+                return (complete(result), audit.stopped(Ending::TimedOut));
             }
             let result = tools::sandbox_failure_result(error.to_string());
-            (Some(result), audit.stopped(Ending::SandboxFailed))
+            (complete(result), audit.stopped(Ending::SandboxFailed))
         }
     }
 }

@@ -35,6 +35,8 @@ pub enum Object<'a> {
     Ledger,
     /// The one registry of upstreams added at runtime.
     Registry,
+    /// The record of a stateless run waiting for its person, named by its unguessable id.
+    Stash(&'a str),
 }
 
 impl Object<'_> {
@@ -45,13 +47,14 @@ impl Object<'_> {
             Object::Upstream(_) => "UPSTREAM_OBJECTS",
             Object::Ledger => "LEDGER",
             Object::Registry => "REGISTRY",
+            Object::Stash(_) => "STASH_OBJECTS",
         }
     }
 
     /// The object's name in its namespace.
     pub fn name(&self) -> &str {
         match self {
-            Object::Session(name) | Object::Upstream(name) => name,
+            Object::Session(name) | Object::Upstream(name) | Object::Stash(name) => name,
             Object::Ledger => LEDGER_NAME,
             Object::Registry => REGISTRY_NAME,
         }

@@ -3,14 +3,14 @@
 //! durations they are told, and a session object that hands out the client's answers.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::future::Future;
 use std::rc::Rc;
 
 use futures::executor::block_on;
 use futures::future::{pending, ready};
 use futures::{stream, StreamExt};
-use rmcp::model::{CallToolResult, ClientCapabilities, RequestId, Tool};
+use rmcp::model::{CallToolResponse, CallToolResult, ClientCapabilities, RequestId, Tool};
 use serde_json::{json, Value};
 
 use super::*;
@@ -32,6 +32,9 @@ pub(super) enum Program {
     /// Calls `everything.echo`, whose upstream asks the question of this method (with
     /// `{"message": "Pick one"}`) before it answers.
     CallsAsking(&'static str),
+    /// Passes these calls through the gate as the bridge does, with `{"n": index}`; each call
+    /// that reaches the upstream is counted in `forwarded`, and answers the count.
+    Passes(&'static [(&'static str, &'static str)]),
     /// Throws this error.
     Throws(&'static str),
     /// Starts one call and never finishes.
@@ -65,6 +68,10 @@ pub(super) struct FakePlatform {
     pub(super) told_session: RefCell<Vec<Value>>,
     /// What the upstream of a [`Program::CallsAsking`] was answered.
     pub(super) upstream_got: RefCell<Vec<QuestionAnswer>>,
+    /// How many calls of a [`Program::Passes`] reached the upstream.
+    pub(super) forwarded: Cell<u32>,
+    /// The stash objects, by name: what they keep.
+    pub(super) stashes: RefCell<HashMap<String, Value>>,
 }
 
 impl FakePlatform {
@@ -83,6 +90,8 @@ impl FakePlatform {
             answers: RefCell::default(),
             told_session: RefCell::default(),
             upstream_got: RefCell::default(),
+            forwarded: Cell::new(0),
+            stashes: RefCell::default(),
         }
     }
 
@@ -106,6 +115,17 @@ impl Objects for FakePlatform {
                 let command = serde_json::from_str(&command).unwrap_or_default();
                 self.told_session.borrow_mut().push(command);
                 Ok("true".to_owned())
+            }
+            Object::Stash(name) => {
+                let command: Value = serde_json::from_str(&command).unwrap_or_default();
+                let mut stashes = self.stashes.borrow_mut();
+                Ok(match command["op"].as_str() {
+                    Some("put") => {
+                        stashes.insert(name.to_owned(), command["stash"].clone());
+                        "true".to_owned()
+                    }
+                    _ => stashes.remove(name).unwrap_or(Value::Null).to_string(),
+                })
             }
             other => Err(format!("{other:?} is not faked")),
         };
@@ -143,6 +163,10 @@ impl HeldReply for Held {
 
     fn chars(&self) -> usize {
         self.0.to_json().len()
+    }
+
+    fn json(&self) -> String {
+        self.0.to_json()
     }
 }
 
@@ -213,6 +237,21 @@ impl Platform for FakePlatform {
                 };
                 let reply: Held = run.gate.make_call((call, run.id), &|| 0, send).await;
                 permit.finish(reply.error(), reply.chars(), 5);
+                Ok(returned)
+            }
+            Program::Passes(calls) => {
+                for (n, (namespace, function)) in calls.iter().enumerate() {
+                    let arguments = json!({"n": n}).to_string();
+                    let forward = |_| async {
+                        self.forwarded.set(self.forwarded.get() + 1);
+                        Held(BridgeReply::Ok {
+                            value: json!(self.forwarded.get()),
+                        })
+                    };
+                    let call = (*namespace, *function, arguments.as_str());
+                    let (reply, _) = run.gate.pass(call, || 0, forward).await;
+                    self.admitted.borrow_mut().push(reply.error().is_none());
+                }
                 Ok(returned)
             }
             Program::Repeats((namespace, function), times) => {
@@ -300,6 +339,7 @@ pub(super) fn requester(upstreams: &[&str]) -> Requester {
         accounts: Accounts::default(),
         client: ClientCapabilities::default(),
         approved_tools: BTreeSet::new(),
+        resume: None,
     }
 }
 
@@ -322,11 +362,15 @@ pub(super) const CODE: &str = "return 1;";
 
 pub(super) fn run_code(platform: &FakePlatform, code: &str) -> Option<CallToolResult> {
     let (context, _) = context();
-    block_on(execute(
+    let answer = block_on(execute(
         platform,
         requester(&["everything"]),
         code,
         &ExecutionLimits::default(),
         &context,
-    ))
+    ));
+    answer.map(|answer| match answer {
+        CallToolResponse::Complete(result) => result,
+        other => panic!("not a complete result: {other:?}"),
+    })
 }

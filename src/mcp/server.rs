@@ -5,7 +5,7 @@
 //! Loader. Errors cross into JSON-RPC here and nowhere else.
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResult, CancelledNotificationParam, ClientCapabilities,
+    CallToolRequestParams, CallToolResponse, CancelledNotificationParam, ClientCapabilities,
     ErrorCode, ErrorData, Implementation, InitializeRequestParams, InitializeResult,
     ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, ProtocolVersion,
     ReadResourceRequestParams, ReadResourceResult, RequestId, Resource, ResourceContents,
@@ -122,13 +122,14 @@ pub trait ServerBackend {
     async fn set_log_level(&self, session_id: &str, level: LogLevel) -> Result<(), BackendError>;
     /// Runs one tool call, reporting progress and log events through `context`. Failures of
     /// the tool itself belong in the result (`isError`); `Err` is for calls that cannot start.
-    /// `None` means the client cancelled the call, which then gets no reply.
+    /// `None` means the client cancelled the call, which then gets no reply. A stateless call
+    /// may be answered `input_required` (SEP-2322).
     async fn call_tool(
         &self,
         caller: Caller<'_>,
         params: CallToolRequestParams,
         context: &RequestContext,
-    ) -> Result<Option<CallToolResult>, BackendError>;
+    ) -> Result<Option<CallToolResponse>, BackendError>;
     /// Tells the call with `request_id` in the session, if it is still running, that its client
     /// no longer wants it (`notifications/cancelled`).
     async fn cancel(
@@ -271,10 +272,13 @@ pub async fn call_tool(
     context: &RequestContext,
 ) -> Option<Reply> {
     Some(match backend.call_tool(caller, params, context).await {
-        Ok(Some(mut result)) => {
+        Ok(Some(CallToolResponse::Complete(mut result))) => {
             result.result_type = None;
             result_reply(request, &result)
         }
+        Ok(Some(CallToolResponse::InputRequired(asked))) => result_reply(request, &asked),
+        Ok(Some(_)) => BackendError::Internal("the tool answered with a task".into())
+            .into_reply(Some(request.id.clone())),
         Ok(None) => return None,
         Err(err) => err.into_reply(Some(request.id.clone())),
     })

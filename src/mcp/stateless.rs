@@ -248,7 +248,10 @@ pub fn complete(reply: Reply, method_name: &str) -> Reply {
         return reply;
     };
     if let Value::Object(fields) = &mut result {
-        fields.insert("resultType".into(), json!("complete"));
+        // An `input_required` result says so itself.
+        fields
+            .entry("resultType")
+            .or_insert_with(|| json!("complete"));
         let meta = fields
             .entry("_meta")
             .or_insert_with(|| Value::Object(Map::new()));

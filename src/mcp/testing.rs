@@ -8,8 +8,8 @@ use std::rc::Rc;
 use futures::executor::block_on;
 use futures::StreamExt;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResult, ClientCapabilities, ContentBlock, ProtocolVersion,
-    RequestId, Resource, ResourceContents, Tool,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ClientCapabilities, ContentBlock,
+    ProtocolVersion, RequestId, Resource, ResourceContents, Tool,
 };
 use serde_json::{json, Value};
 
@@ -66,16 +66,15 @@ impl ServerBackend for Sessions {
         _: Caller<'_>,
         params: CallToolRequestParams,
         context: &RequestContext,
-    ) -> Result<Option<CallToolResult>, BackendError> {
+    ) -> Result<Option<CallToolResponse>, BackendError> {
         match params.name.as_ref() {
             "echo" => {
                 context.progress(1, "echoing");
                 if self.cancelled.borrow().contains(context.id()) {
                     return Ok(None);
                 }
-                Ok(Some(CallToolResult::success(vec![ContentBlock::text(
-                    "hi",
-                )])))
+                let said = CallToolResult::success(vec![ContentBlock::text("hi")]);
+                Ok(Some(CallToolResponse::Complete(said)))
             }
             other => Err(BackendError::UnknownTool(other.into())),
         }

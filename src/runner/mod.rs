@@ -18,7 +18,7 @@ mod tests;
 use std::cell::RefCell;
 use std::future::Future;
 
-use rmcp::model::CallToolResult;
+use rmcp::model::CallToolResponse;
 use serde::de::DeserializeOwned;
 
 use crate::admin::{OAuthClient, OAuthGrant};
@@ -60,7 +60,7 @@ pub trait Services: Platform {
         code: &str,
         limits: &ExecutionLimits,
         context: &RequestContext,
-    ) -> impl Future<Output = Option<CallToolResult>> {
+    ) -> impl Future<Output = Option<CallToolResponse>> {
         execution::execute(self, requester, code, limits, context)
     }
 }

@@ -2,8 +2,8 @@
 //! the metrics resource.
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResult, ClientCapabilities, ProtocolVersion, RequestId,
-    Resource, ResourceContents, Tool,
+    CallToolRequestParams, CallToolResponse, ClientCapabilities, ProtocolVersion, RequestId,
+    RequestMetaObject, Resource, ResourceContents, Tool,
 };
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -11,12 +11,14 @@ use serde_json::{Map, Value};
 use super::{Runner, Services};
 use crate::audit::LedgerCommand;
 use crate::codemode::tools::{self, ExecuteInput, SearchInput, EXECUTE_TOOL, SEARCH_TOOL};
+use crate::execution::resume::Resuming;
 use crate::execution::{self, Requester};
 use crate::mcp::context::RequestContext;
 use crate::mcp::{BackendError, Caller, ServerBackend};
 use crate::metrics::{definition_chars, metrics_contents, metrics_resource, METRICS_URI};
 use crate::protocol::http::EventStream;
 use crate::protocol::log_level::LogLevel;
+use crate::protocol::meta::CAPABILITIES_KEY;
 use crate::session::{request_key, SessionCommand, SessionRecord};
 
 impl<S: Services> ServerBackend for Runner<S> {
@@ -154,24 +156,25 @@ impl<S: Services> ServerBackend for Runner<S> {
         caller: Caller<'_>,
         params: CallToolRequestParams,
         context: &RequestContext,
-    ) -> Result<Option<CallToolResult>, BackendError> {
+    ) -> Result<Option<CallToolResponse>, BackendError> {
         let arguments = params.arguments.unwrap_or_default();
+        let complete = |result| Ok(Some(CallToolResponse::Complete(result)));
         match params.name.as_ref() {
             SEARCH_TOOL => {
                 let input: SearchInput = match input(arguments) {
                     Ok(input) => input,
-                    Err(e) => return Ok(Some(tools::invalid_arguments_result(SEARCH_TOOL, &e))),
+                    Err(e) => return complete(tools::invalid_arguments_result(SEARCH_TOOL, &e)),
                 };
                 let upstreams = self.upstreams_of(caller, Some(context)).await?;
                 let catalog =
                     (self.services.catalog(&upstreams, &self.accounts).await).granted(&self.grant);
                 execution::report_unavailable(&catalog, context);
-                Ok(Some(tools::search_result(&catalog, &input.query)))
+                complete(tools::search_result(&catalog, &input.query))
             }
             EXECUTE_TOOL => {
                 let input: ExecuteInput = match input(arguments) {
                     Ok(input) => input,
-                    Err(e) => return Ok(Some(tools::invalid_arguments_result(EXECUTE_TOOL, &e))),
+                    Err(e) => return complete(tools::invalid_arguments_result(EXECUTE_TOOL, &e)),
                 };
                 let upstreams = self.upstreams_of(caller, Some(context)).await?;
                 let record = match caller.session_id() {
@@ -184,11 +187,15 @@ impl<S: Services> ServerBackend for Runner<S> {
                     upstreams,
                     grant: self.grant.clone(),
                     accounts: self.accounts.clone(),
-                    client: record
-                        .as_ref()
-                        .map(|r| r.client.clone())
-                        .unwrap_or_default(),
+                    client: match &record {
+                        Some(record) => record.client.clone(),
+                        None => stateless_client(params.meta.as_ref()),
+                    },
                     approved_tools: record.map(|r| r.approved_tools).unwrap_or_default(),
+                    resume: params.request_state.map(|state| Resuming {
+                        state,
+                        responses: params.input_responses.unwrap_or_default(),
+                    }),
                 };
                 let limits = &self.limits;
                 Ok(self
@@ -199,6 +206,14 @@ impl<S: Services> ServerBackend for Runner<S> {
             other => Err(BackendError::UnknownTool(other.to_owned())),
         }
     }
+}
+
+/// What a stateless request's client says it can do, in its `_meta`.
+fn stateless_client(meta: Option<&RequestMetaObject>) -> ClientCapabilities {
+    let declared = meta.and_then(|meta| meta.get(CAPABILITIES_KEY)).cloned();
+    declared
+        .and_then(|declared| serde_json::from_value(declared).ok())
+        .unwrap_or_default()
 }
 
 /// A tool's arguments as its input type, or what is wrong with them.

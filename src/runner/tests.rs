@@ -10,7 +10,10 @@ use std::collections::HashMap;
 
 use futures::executor::block_on;
 use futures::future::{pending, ready};
-use rmcp::model::{CallToolRequestParams, ClientCapabilities, ProtocolVersion, RequestId};
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ClientCapabilities, ProtocolVersion,
+    RequestId,
+};
 use serde_json::{json, Value};
 
 use super::*;
@@ -111,6 +114,7 @@ impl<'s> Objects for &'s FakeServices {
                 let answer = runtime::answer(*self, serde_json::from_str(&command).unwrap());
                 Ok(answer.unwrap())
             }
+            Object::Stash(id) => Err(format!("the stash {id} is not kept here")),
         };
         ready(answer.map(|value| value.to_string()))
     }
@@ -306,9 +310,8 @@ fn an_unknown_scope_is_the_clients_mistake() {
 fn bad_tool_input_is_a_tool_error_naming_the_tool_and_an_unknown_tool_a_protocol_error() {
     let services = FakeServices::default();
     let runner = runner(&services, None, None);
-    let bad = block_on(runner.call_tool(Caller::Stateless, call("execute", json!({})), &context()))
-        .unwrap()
-        .unwrap();
+    let bad = block_on(runner.call_tool(Caller::Stateless, call("execute", json!({})), &context()));
+    let bad = complete(bad.unwrap().unwrap());
     assert_eq!(bad.is_error, Some(true));
     let text = &bad.content[0].as_text().unwrap().text;
     assert!(text.contains("execute") && text.contains("code"), "{text}");
@@ -371,7 +374,15 @@ fn search_text(runner: &Runner<&FakeServices>) -> String {
     ))
     .unwrap()
     .unwrap();
-    found.content[0].as_text().unwrap().text.clone()
+    complete(found).content[0].as_text().unwrap().text.clone()
+}
+
+/// The result of a tool call that completed.
+fn complete(answer: CallToolResponse) -> CallToolResult {
+    match answer {
+        CallToolResponse::Complete(result) => result,
+        other => panic!("not complete: {other:?}"),
+    }
 }
 
 #[test]

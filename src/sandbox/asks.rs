@@ -59,6 +59,9 @@ pub enum Refusal {
     Declined(String),
     /// No one could be asked here; the message says how to get approval.
     Required(String),
+    /// The person can be asked only through the client's next request (a stateless request
+    /// cannot wait): the `elicitation/create` params to ask with.
+    Wanted(Value),
 }
 
 impl Refusal {
@@ -67,6 +70,10 @@ impl Refusal {
         let (kind, message) = match self {
             Self::Declined(message) => (ToolErrorKind::ApprovalDeclined, message),
             Self::Required(message) => (ToolErrorKind::ApprovalRequired, message),
+            Self::Wanted(_) => (
+                ToolErrorKind::ApprovalRequired,
+                "the person is asked in the client's next request".to_owned(),
+            ),
         };
         BridgeReply::Error { kind, message }
     }

@@ -25,6 +25,7 @@ use super::asks::{ApprovalAsk, Ask, Asks, Refusal, Waiting};
 use super::limits::{ExecutionLimits, Limit};
 use super::program::Manifest;
 use super::protocol::{BridgeReply, CallTrace, QuestionTrace, ToolErrorKind};
+use super::replay::Rerun;
 use crate::config::Accounts;
 use crate::protocol::approval::Approval;
 use crate::protocol::person::Person;
@@ -92,6 +93,8 @@ struct Inner {
     accounts: Accounts,
     /// Where calls that need approval are handed over.
     asks: mpsc::UnboundedSender<Ask>,
+    /// How a stateless run is recorded and replayed, when it may be resumed.
+    resumption: RefCell<Option<resumption::Resumption>>,
     state: RefCell<State>,
 }
 
@@ -122,6 +125,8 @@ pub trait HeldReply {
     fn error(&self) -> Option<ToolErrorKind>;
     /// The length of its JSON, in characters.
     fn chars(&self) -> usize;
+    /// Its JSON, to record for a rerun.
+    fn json(&self) -> String;
 }
 
 /// A call the gate admitted; it holds one concurrency slot until it is finished or dropped.
@@ -152,6 +157,7 @@ impl CallGate {
             person,
             accounts,
             asks,
+            resumption: RefCell::new(None),
             state: RefCell::new(State::default()),
         });
         (Self { inner }, approvals)
@@ -167,6 +173,17 @@ impl CallGate {
         arguments: &str,
         clock: impl Fn() -> u64,
     ) -> Result<(Permit, ToolCall), BridgeReply> {
+        self.admit_decided((namespace, function, arguments), &clock, None)
+            .await
+    }
+
+    /// [`admit`](Self::admit), with the person's `decided` answer when a rerun brought it.
+    async fn admit_decided(
+        &self,
+        (namespace, function, arguments): (&str, &str, &str),
+        clock: &impl Fn() -> u64,
+        decided: Option<Result<Approval, Refusal>>,
+    ) -> Result<(Permit, ToolCall), BridgeReply> {
         let started_ms = clock();
         let name = format!("{namespace}.{function}");
         let (mut call, needs_approval) = match self.check(namespace, function, arguments) {
@@ -174,8 +191,15 @@ impl CallGate {
             Err((refusal, limit)) => return Err(self.refuse(name, refusal, limit)),
         };
         if needs_approval {
-            match self.approval(function, &call, &clock).await {
+            let approval = match decided {
+                Some(decided) => decided,
+                None => self.approval(function, &call, clock).await,
+            };
+            match approval {
                 Ok(approval) => call.approval = Some(approval),
+                Err(Refusal::Wanted(question)) => {
+                    return Err(self.wait_for_person(name, arguments, question))
+                }
                 Err(refusal) => return Err(self.refuse(name, refusal.reply(), None)),
             }
         }
@@ -258,17 +282,47 @@ impl CallGate {
         clock: impl Fn() -> u64,
         forward: impl FnOnce(ToolCall) -> F,
     ) -> (R, String) {
-        match self.admit(namespace, function, arguments, &clock).await {
+        let name = format!("{namespace}.{function}");
+        let decided = match self.rerun(&name, arguments) {
+            None => None,
+            Some(Rerun::Recorded(reply)) => return self.replayed(name, &reply),
+            Some(Rerun::Diverged(why)) => {
+                let reply = BridgeReply::Error {
+                    kind: ToolErrorKind::ResumeDiverged,
+                    message: why,
+                };
+                let reply = self.refuse(name.clone(), reply, None);
+                self.close("the resumed program diverged from its record");
+                return (R::of(&reply), format!("{name} was refused"));
+            }
+            Some(Rerun::Decided(decided)) => Some(decided),
+            Some(Rerun::New) => None,
+        };
+        let call = (namespace, function, arguments);
+        match self.admit_decided(call, &clock, decided).await {
             Ok((permit, call)) => {
                 let reply = forward(call).await;
                 let trace = permit.finish(reply.error(), reply.chars(), clock());
+                self.keep_for_rerun(&name, arguments, &reply);
                 (reply, trace.summary())
             }
-            Err(refusal) => (
-                R::of(&refusal),
-                format!("{namespace}.{function} was refused"),
-            ),
+            Err(refusal) => (R::of(&refusal), format!("{name} was refused")),
         }
+    }
+
+    /// The reply of a call answered from the record of an earlier run: traced as replayed.
+    fn replayed<R: HeldReply>(&self, name: String, recorded: &str) -> (R, String) {
+        let reply = serde_json::from_str(recorded).unwrap_or_else(|e| BridgeReply::Error {
+            kind: ToolErrorKind::UpstreamProtocolError,
+            message: format!("the recorded reply could not be read: {e}"),
+        });
+        let mut trace = trace(name, 0, reply.error_kind());
+        trace.replayed = true;
+        let summary = format!("{} answered from the earlier run", trace.tool);
+        let mut state = self.inner.state.borrow_mut();
+        state.attempted = state.attempted.saturating_add(1);
+        push_trace(&mut state, &self.inner.limits, trace);
+        (R::of(&reply), summary)
     }
 
     /// Ends the execution: later calls are refused and waiting ones released. Returns the
@@ -442,6 +496,7 @@ fn trace(tool: String, ms: u64, error: Option<ToolErrorKind>) -> CallTrace {
         ok: error.is_none(),
         error,
         approval: None,
+        replayed: false,
     }
 }
 
@@ -454,7 +509,9 @@ fn push_trace(state: &mut State, limits: &ExecutionLimits, trace: CallTrace) {
 }
 
 mod questions;
+mod resumption;
 #[cfg(test)]
 mod tests;
 
 pub use questions::Sent;
+pub use resumption::Stopped;

@@ -16,3 +16,4 @@ pub mod gate;
 pub mod limits;
 pub mod program;
 pub mod protocol;
+pub mod replay;

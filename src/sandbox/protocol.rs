@@ -54,6 +54,8 @@ pub enum ToolErrorKind {
     ApprovalRequired,
     /// The person declined the call, or did not answer in time; it was not made.
     ApprovalDeclined,
+    /// A resumed program made other calls than it did before; it was stopped.
+    ResumeDiverged,
 }
 
 impl ToolErrorKind {
@@ -294,6 +296,9 @@ pub struct CallTrace {
     /// The person's approval, for a call that needed one and got it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval: Option<Approval>,
+    /// Whether it was answered from the record of an earlier run, not made again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replayed: bool,
 }
 
 impl CallTrace {
@@ -412,6 +417,7 @@ mod tests {
             ok: true,
             error: None,
             approval: None,
+            replayed: false,
         };
         assert_eq!(trace.summary(), "github.search answered in 120 ms");
         trace.ok = false;

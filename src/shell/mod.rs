@@ -4,7 +4,8 @@
 //!   [`crate::admin`];
 //! - [`services`] is the Worker as the [runner](crate::runner)'s services, [`platform`] as an
 //!   [execution](crate::execution)'s platform, and [`catalog`] reads the upstreams' tool lists;
-//! - [`session_object`], [`upstream_object`] and [`ledger_object`] are the Durable Objects;
+//! - [`session_object`], [`upstream_object`], [`ledger_object`], [`registry_object`] and
+//!   [`stash_object`] are the Durable Objects;
 //! - [`loader`] loads a dynamic isolate and runs a program in it;
 //! - [`bridge`] is the one capability the isolate holds: a function whose calls pass the
 //!   execution's gate;
@@ -25,6 +26,7 @@ mod registry_object;
 mod services;
 mod session_object;
 mod signin;
+mod stash_object;
 mod timer;
 mod upstream_object;
 

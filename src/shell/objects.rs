@@ -74,6 +74,10 @@ impl HeldReply for CallReply {
     fn chars(&self) -> usize {
         usize::try_from(self.json.length()).unwrap_or(usize::MAX)
     }
+
+    fn json(&self) -> String {
+        String::from(&self.json)
+    }
 }
 
 /// An upstream object's answer to a call: `reply`'s JSON as the body, its error class in a

@@ -12,8 +12,12 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { promisify } from "node:util";
+
 import { auditEntry, connectTypeScript, execute } from "../support/mcp.mjs";
-import { startStack } from "../support/stack.mjs";
+import { ROOT, startStack } from "../support/stack.mjs";
 
 const ADMIN_TOKEN = "e2e-approvals-operator-6b1d";
 const TIMEOUT_MS = 3_000;
@@ -179,5 +183,45 @@ return [typeof env, typeof (everything as any)["get-env"]];`);
     } finally {
       await client.close();
     }
+  });
+
+  /** Runs `code` with the Python mcp 2.x client on 2026-07-28, answering every question with `answer`. */
+  async function runPython2(code, answer) {
+    const python = join(process.env.MIR_VENV_MCP2, "bin/python");
+    const script = join(ROOT, "tests/support/py_approver.py");
+    const { stdout } = await promisify(execFile)(python, [script, "--url", stack.url, "--code", code, "--answer", answer]);
+    return JSON.parse(stdout);
+  }
+
+  test("the Python mcp 2.x client on 2026-07-28 is asked with input_required, and the resumed program makes no call twice", async () => {
+    const counting = await connectAsking(stack.url, approve("once"));
+    try {
+      const before = orderNumber((await execute(counting.client, ordering(1))).result);
+      const code = `
+const first = await everything.get_sum({ a: 1, b: 1 });
+const orders = [];
+for (let i = 0; i < 2; i++) {
+  orders.push((await inventory.create_order({
+    order: { customer: { name: "Py", email: "py@example.com" }, lines: [{ sku: "TL-001", quantity: 1 }] },
+  })).order_id);
+}
+return { first, orders };`;
+      const { result, asked } = await runPython2(code, "accept");
+      assert.equal(asked.length, 3, `one question for get_sum and one for each order: ${JSON.stringify(asked)}`);
+      const report = result.structuredContent;
+      assert.equal(result.isError, false, JSON.stringify(result));
+      assert.deepEqual(report.result.orders.map(orderNumber), [before + 1, before + 2], "each order made once");
+      assert.ok(report.calls.some((call) => call.replayed), "earlier calls were answered from the record");
+      const afterwards = orderNumber((await execute(counting.client, ordering(1))).result);
+      assert.equal(afterwards, before + 3, "the upstream made exactly two orders for the program");
+    } finally {
+      await counting.client.close();
+    }
+  });
+
+  test("the Python mcp 2.x client's decline makes the call throw ApprovalDeclined", async () => {
+    const { result, asked } = await runPython2(ordering(1), "decline");
+    assert.equal(asked.length, 1);
+    assert.equal(result.structuredContent.result.error, "ApprovalDeclined", JSON.stringify(result));
   });
 });

@@ -38,7 +38,11 @@ impl Asking<'_> {
         if self.approved_tools.contains(&tool) {
             return Ok(approval(ApprovalWay::Session));
         }
-        let asked = self.answers_forms().then(|| question(ask, &name));
+        if self.session.is_none() && self.answers_forms() {
+            // Nothing can wait for the answer: it comes with the client's next request.
+            return Err(Refusal::Wanted(question(ask, &name, false)));
+        }
+        let asked = self.answers_forms().then(|| question(ask, &name, true));
         let response = match self.ask_client(platform, ELICITATION_CREATE, asked).await {
             Ok(response) => response,
             Err(Unanswered::NotAsked(why)) => {
@@ -71,29 +75,52 @@ impl Asking<'_> {
     }
 }
 
-/// The `elicitation/create` params asking about `ask`'s call of `name`.
-fn question(ask: &ApprovalAsk, name: &str) -> Value {
+/// The `elicitation/create` params asking about `ask`'s call of `name`; the person may approve
+/// the tool `for_session` where there is one.
+fn question(ask: &ApprovalAsk, name: &str, for_session: bool) -> Value {
     let message = format!(
         "Your agent's program wants to call {name} (the upstream tool `{}`) with:\n{}\n\
          Allow it?",
         ask.tool,
         summary(&ask.arguments)
     );
+    let (choices, names) = match for_session {
+        true => (
+            json!([ONCE, FOR_SESSION]),
+            json!([
+                "This call only",
+                format!("Every call of {name} in this session")
+            ]),
+        ),
+        false => (json!([ONCE]), json!(["This call"])),
+    };
     json!({
         "message": message,
         "requestedSchema": {
             "type": "object",
             "properties": {
-                "decision": {
-                    "type": "string",
-                    "title": "Allow",
-                    "enum": [ONCE, FOR_SESSION],
-                    "enumNames": ["This call only", format!("Every call of {name} in this session")],
-                }
+                "decision": {"type": "string", "title": "Allow", "enum": choices, "enumNames": names}
             },
             "required": ["decision"],
         }
     })
+}
+
+/// The approval, or refusal, the client's JSON-RPC `response` to the question gives a call
+/// of `person`'s at `now_ms` (for the session or not, it approves this call).
+pub(in crate::execution) fn decision(
+    response: &str,
+    person: Option<&str>,
+    now_ms: u64,
+) -> Result<Approval, Refusal> {
+    match choice(response) {
+        Ok(_) => Ok(Approval {
+            way: ApprovalWay::Elicitation,
+            by: person.map(str::to_owned),
+            at_ms: now_ms,
+        }),
+        Err(why) => Err(Refusal::Declined(format!("{why}; the call was not made"))),
+    }
 }
 
 /// The arguments as a person reads them: one `name: value` line each, values cut at

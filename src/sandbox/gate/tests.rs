@@ -65,6 +65,7 @@ fn a_call_is_resolved_to_the_upstream_tool_through_the_manifest() {
             ok: true,
             error: None,
             approval: None,
+            replayed: false,
         }]
     );
 }
@@ -243,13 +244,13 @@ fn a_failed_call_is_traced_with_its_class_and_adds_no_result_chars() {
     assert_eq!(record.calls[0].ms, 7);
 }
 
-/// A reply held as its error class and size.
+/// A reply held as its error class and JSON.
 #[derive(Debug, PartialEq)]
-struct Held(Option<ToolErrorKind>, usize);
+struct Held(Option<ToolErrorKind>, String);
 
 impl HeldReply for Held {
     fn of(reply: &BridgeReply) -> Self {
-        Held(reply.error_kind(), reply.to_json().chars().count())
+        Held(reply.error_kind(), reply.to_json())
     }
 
     fn error(&self) -> Option<ToolErrorKind> {
@@ -257,8 +258,17 @@ impl HeldReply for Held {
     }
 
     fn chars(&self) -> usize {
-        self.1
+        self.1.chars().count()
     }
+
+    fn json(&self) -> String {
+        self.1.clone()
+    }
+}
+
+/// A value's reply of 12 characters.
+fn twelve() -> Held {
+    Held(None, "\"0123456789\"".into())
 }
 
 #[test]
@@ -282,11 +292,11 @@ fn a_passed_call_is_forwarded_and_recorded_and_a_refused_one_is_not_forwarded() 
             (name.as_str(), execution.as_deref()),
             ("echo", Some("exec-1"))
         );
-        Held(None, 12)
+        twelve()
     };
     let call = ("everything", "echo", "{}");
     let (reply, summary) = block_on(gate.pass(call, tick, forward));
-    assert_eq!(reply, Held(None, 12));
+    assert_eq!(reply, twelve());
     assert_eq!(summary, "everything.echo answered in 5 ms");
     assert_eq!(gate.record().call_result_chars, 12);
     let unknown = ("everything", "delete_all", "{}");
