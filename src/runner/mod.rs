@@ -13,6 +13,8 @@ pub mod arrival;
 mod server;
 pub mod session_keeper;
 #[cfg(test)]
+mod testing;
+#[cfg(test)]
 mod tests;
 
 use std::cell::RefCell;

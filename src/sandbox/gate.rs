@@ -8,7 +8,7 @@
 //! `maxToolCalls` and arguments past `maxArgumentBytes`, holds calls past
 //! `maxConcurrentToolCalls` until a slot frees (first come, first served), and records the
 //! trace the `execute` result and the audit entry are made of. A call of a tool the operator's
-//! policy makes wait for approval is handed over as an [`ApprovalAsk`] and made only with the
+//! policy makes wait for approval is handed over as an [`ApprovalAsk`](super::asks::ApprovalAsk) and made only with the
 //! person's approval, which goes with it to the upstream's object; what an upstream asks the
 //! person during a call is handed over the same way ([`questions`]). Once the execution is over
 //! the gate is closed and every later call is refused.
@@ -21,7 +21,7 @@ use std::rc::Rc;
 use futures::channel::{mpsc, oneshot};
 use serde_json::{Map, Value};
 
-use super::asks::{ApprovalAsk, Ask, Asks, Refusal, Waiting};
+use super::asks::{Ask, Asks, Refusal, Waiting};
 use super::limits::{ExecutionLimits, Limit};
 use super::program::Manifest;
 use super::protocol::{BridgeReply, CallTrace, QuestionTrace, ToolErrorKind};
@@ -237,40 +237,6 @@ impl CallGate {
             approval: call.approval.clone(),
         };
         Ok((permit, call))
-    }
-
-    /// Hands `call` of `function` over for approval and waits for the answer; the wait is
-    /// timed by `clock`. A closed gate, or no one to ask, refuses it.
-    async fn approval(
-        &self,
-        function: &str,
-        call: &ToolCall,
-        clock: &impl Fn() -> u64,
-    ) -> Result<Approval, Refusal> {
-        let (answer, answered) = oneshot::channel();
-        let ask = Ask::Approval(ApprovalAsk {
-            upstream: call.upstream.clone(),
-            function: function.to_owned(),
-            tool: call.tool.clone(),
-            arguments: call.arguments.clone(),
-            answer,
-        });
-        let nobody = || Refusal::Required("no one can be asked to approve calls here".to_owned());
-        self.inner.asks.unbounded_send(ask).map_err(|_| nobody())?;
-        self.inner.state.borrow_mut().waiting.begin(clock());
-        let answer = answered.await;
-        self.inner.state.borrow_mut().waiting.end(clock());
-        match answer {
-            Ok(answer) => answer,
-            // The execution is over: whoever was asking has gone.
-            Err(_) => Err(Refusal::Declined(self.closed_message())),
-        }
-    }
-
-    /// The time calls have spent waiting for approval up to `now_ms`, and whether one still is.
-    pub fn approval_wait(&self, now_ms: u64) -> (u64, bool) {
-        let waiting = self.inner.state.borrow().waiting;
-        (waiting.ms(now_ms), waiting.is_waiting())
     }
 
     /// One call of `namespace.function` with `arguments` (JSON text), timed by `clock`:
@@ -508,6 +474,7 @@ fn push_trace(state: &mut State, limits: &ExecutionLimits, trace: CallTrace) {
     }
 }
 
+mod approving;
 mod questions;
 mod resumption;
 #[cfg(test)]

@@ -8,7 +8,7 @@ use futures::executor::block_on;
 use super::*;
 use crate::config::{AccessPolicy, RunnerConfig};
 use crate::protocol::http::Body;
-use crate::runner::tests::{FakeServices, CONFIG};
+use crate::runner::testing::{FakeServices, CONFIG};
 use crate::sandbox::limits::ExecutionLimits;
 
 const PING: &str = r#"{"jsonrpc": "2.0", "id": 1, "method": "ping"}"#;
