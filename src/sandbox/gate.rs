@@ -251,7 +251,7 @@ impl CallGate {
         let name = format!("{namespace}.{function}");
         let decided = match self.rerun(&name, arguments) {
             None => None,
-            Some(Rerun::Recorded(reply)) => return self.replayed(name, &reply),
+            Some(Rerun::Recorded(reply)) => return self.replayed(name, arguments, reply),
             Some(Rerun::Diverged(why)) => {
                 let reply = BridgeReply::Error {
                     kind: ToolErrorKind::ResumeDiverged,
@@ -269,19 +269,28 @@ impl CallGate {
             Ok((permit, call)) => {
                 let reply = forward(call).await;
                 let trace = permit.finish(reply.error(), reply.chars(), clock());
-                self.keep_for_rerun(&name, arguments, &reply);
+                if self.is_resumable() {
+                    self.keep_for_rerun(&name, arguments, &reply.json());
+                }
                 (reply, trace.summary())
             }
             Err(refusal) => (R::of(&refusal), format!("{name} was refused")),
         }
     }
 
-    /// The reply of a call answered from the record of an earlier run: traced as replayed.
-    fn replayed<R: HeldReply>(&self, name: String, recorded: &str) -> (R, String) {
-        let reply = serde_json::from_str(recorded).unwrap_or_else(|e| BridgeReply::Error {
+    /// The reply of a call answered from the record of an earlier run: traced as replayed, and
+    /// recorded again for the next rerun.
+    fn replayed<R: HeldReply>(
+        &self,
+        name: String,
+        arguments: &str,
+        recorded: String,
+    ) -> (R, String) {
+        let reply = serde_json::from_str(&recorded).unwrap_or_else(|e| BridgeReply::Error {
             kind: ToolErrorKind::UpstreamProtocolError,
             message: format!("the recorded reply could not be read: {e}"),
         });
+        self.keep_for_rerun(&name, arguments, &recorded);
         let mut trace = trace(name, 0, reply.error_kind());
         trace.replayed = true;
         let summary = format!("{} answered from the earlier run", trace.tool);

@@ -8,7 +8,7 @@ use futures::channel::oneshot;
 use futures::future::pending;
 use serde_json::Value;
 
-use super::{CallGate, HeldReply};
+use super::CallGate;
 use crate::sandbox::protocol::{BridgeReply, ToolErrorKind};
 use crate::sandbox::replay::{
     arguments_sha256, RecordedCall, Recording, Replay, Rerun, WaitingCall,
@@ -54,6 +54,11 @@ impl CallGate {
         }
     }
 
+    /// Whether the run may be resumed, so its calls are recorded.
+    pub(super) fn is_resumable(&self) -> bool {
+        self.inner.resumption.borrow().is_some()
+    }
+
     /// Whether the run stopped for the person (its outcome then is moot).
     pub fn waits_for_person(&self) -> bool {
         let resumption = self.inner.resumption.borrow();
@@ -83,13 +88,13 @@ impl CallGate {
         (rerun != Rerun::New).then_some(rerun)
     }
 
-    /// Records a finished call of `name` with `arguments` for a rerun.
-    pub(super) fn keep_for_rerun(&self, name: &str, arguments: &str, reply: &impl HeldReply) {
+    /// Records a finished call of `name` with `arguments` for a rerun, with its reply's JSON.
+    pub(super) fn keep_for_rerun(&self, name: &str, arguments: &str, reply: &str) {
         if let Some(resumption) = self.inner.resumption.borrow_mut().as_mut() {
             resumption.recording.push(RecordedCall {
                 function: name.to_owned(),
                 arguments_sha256: arguments_sha256(arguments),
-                reply: reply.json(),
+                reply: reply.to_owned(),
             });
         }
     }
