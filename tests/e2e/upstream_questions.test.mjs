@@ -1,10 +1,12 @@
 // An upstream's own questions during a call, against a real `wrangler dev` and the real
 // server-everything: its tools that elicit and sample work through `execute` for a client that
 // answers (the MCP TypeScript SDK 1.x with handlers), and fail clearly for one that cannot.
-// The audit entry records each question, without its words.
+// The person's time to answer does not count against the upstream's `timeoutMs`. The audit
+// entry records each question, without its words.
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -48,6 +50,8 @@ async function connectAnswering(url) {
   const asked = [];
   client.setRequestHandler(ElicitRequestSchema, async (request) => {
     asked.push({ method: "elicitation/create", params: request.params });
+    // The person takes longer than the upstream's timeoutMs to answer.
+    await sleep(3_000);
     return { action: "accept", content: fill(request.params.requestedSchema) };
   });
   client.setRequestHandler(CreateMessageRequestSchema, async (request) => {
@@ -62,7 +66,8 @@ async function connectAnswering(url) {
 describe("upstreams' own questions", () => {
   let stack;
   before(async () => {
-    stack = await startStack({ secrets: { ADMIN_TOKEN } });
+    // A short timeout for everything's calls, which a person's time to answer must not count against.
+    stack = await startStack({ secrets: { ADMIN_TOKEN }, overrides: { everything: { timeoutMs: 2_000 } } });
   });
   after(() => stack?.stop());
 

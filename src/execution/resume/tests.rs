@@ -166,12 +166,24 @@ fn a_run_that_waits_twice_is_resumed_twice_and_each_call_is_made_once() {
     let platform = FakePlatform::new(Program::Passes(TWICE));
     run(&platform, stateless(None), CODE);
     let second = run(&platform, stateless(resuming(accepted())), CODE);
-    assert!(matches!(second, CallToolResponse::InputRequired(_)), "{second:?}");
+    assert!(
+        matches!(second, CallToolResponse::InputRequired(_)),
+        "{second:?}"
+    );
     assert_eq!(platform.forwarded.get(), 3);
     platform.audits.borrow_mut().clear();
     let third = run(&platform, stateless(resuming(accepted())), CODE);
     assert!(matches!(third, CallToolResponse::Complete(_)), "{third:?}");
-    assert_eq!(platform.forwarded.get(), 4, "every call made exactly once over three runs");
-    let replayed: Vec<bool> = platform.audit_entry().calls.iter().map(|c| c.replayed).collect();
+    assert_eq!(
+        platform.forwarded.get(),
+        4,
+        "every call made exactly once over three runs"
+    );
+    let replayed: Vec<bool> = platform
+        .audit_entry()
+        .calls
+        .iter()
+        .map(|c| c.replayed)
+        .collect();
     assert_eq!(replayed, [true, true, true, false]);
 }

@@ -5,9 +5,10 @@
 //! POST's response, JSON or an SSE stream (read only as far as the answer); the 2024-11-05
 //! HTTP+SSE transport is in [`legacy`]. Every request has the upstream's timeout; past it the
 //! request is aborted and `notifications/cancelled` tells the upstream to stop; so is a request
-//! whose caller gives up (the runner's client cancelled the execution). When the upstream has
-//! ended the session, the next request opens a new one: idempotent requests (`tools/list`) are
-//! sent once more, `tools/call` never is.
+//! whose caller gives up (the runner's client cancelled the execution). The time an upstream
+//! waits for the person it asked something is left out of the timeout ([`patience`]). When the
+//! upstream has ended the session, the next request opens a new one: idempotent requests
+//! (`tools/list`) are sent once more, `tools/call` never is.
 //!
 //! Opening is single-flight: every request that needs the session while it is being opened
 //! waits for the same attempt. The network, timers and background work are the [`Http`]
@@ -17,12 +18,12 @@
 pub(crate) mod fake;
 mod http;
 mod legacy;
+mod patience;
 mod streamable;
 #[cfg(test)]
 mod tests;
 
 use std::cell::{Cell, RefCell};
-use std::future::Future;
 use std::rc::Rc;
 
 use futures::future::{select, Either, LocalBoxFuture, Shared};
@@ -38,6 +39,7 @@ use crate::config::Transport;
 use crate::protocol::http::EVENT_STREAM;
 use crate::protocol::method::TOOLS_CALL;
 use legacy::Channel;
+use patience::Timed;
 use streamable::Session;
 
 /// Resolves, with a reason, when the caller no longer wants the request's answer.
@@ -187,7 +189,7 @@ impl<H: Http + 'static> Connection<H> {
             }
         };
         let ms = target.config.timeout_ms;
-        within(self.http.as_ref(), ms, opening)
+        patience::within(self.http.as_ref(), ms, opening, None)
             .await
             .unwrap_or(Err(UpstreamError::Timeout { ms }))
             .map(Rc::new)
@@ -202,6 +204,13 @@ impl<H: Http + 'static> Connection<H> {
         stop: &mut Stop,
     ) -> Exchange {
         let abort = self.http.abort();
+        let timed = sent
+            .asker
+            .map(|asker| Timed::new(asker, self.http.as_ref()));
+        let sent = Outgoing {
+            asker: timed.as_ref().map(|timed| timed as &dyn Asker),
+            ..sent
+        };
         let work = async {
             match link.as_ref() {
                 Link::Streamable(session) => {
@@ -211,7 +220,8 @@ impl<H: Http + 'static> Connection<H> {
             }
         };
         let ms = target.config.timeout_ms;
-        let error = match select(Box::pin(within(self.http.as_ref(), ms, work)), stop).await {
+        let patiently = patience::within(self.http.as_ref(), ms, work, timed.as_ref());
+        let error = match select(Box::pin(patiently), stop).await {
             Either::Left((Some(exchange), _)) => {
                 if matches!(
                     exchange,
@@ -326,12 +336,4 @@ fn base_headers(target: &Target, accept: &str) -> Vec<(String, String)> {
         headers.push(("Authorization".to_owned(), format!("Bearer {token}")));
     }
     headers
-}
-
-/// `work`'s output, or `None` when `ms` pass first.
-async fn within<H: Http, T>(http: &H, ms: u32, work: impl Future<Output = T>) -> Option<T> {
-    match select(Box::pin(work), Box::pin(http.sleep(ms))).await {
-        Either::Left((output, _)) => Some(output),
-        Either::Right(_) => None,
-    }
 }
