@@ -3,8 +3,8 @@
 // a scenario server and runs `node client_driver.mjs <scenario URL>`. This driver adds that
 // server to a running runner as an upstream (through the operator endpoint), connects to the
 // runner as an MCP client, and makes the runner use the upstream: `search`, then an `execute`
-// that calls its first tool. When the runner answers that the person must sign in, the driver
-// plays the browser: it opens the runner's sign-in link, submits its form, follows the
+// that calls its first tool; it answers the questions the upstream asks its person through the
+// runner. When the runner answers that the person must sign in, the driver plays the browser: it opens the runner's sign-in link, submits its form, follows the
 // authorization server's redirect back to the runner's callback, and tries again.
 //
 // Environment (set by scripts/conformance.mjs): MIR_RUNNER (the runner's base URL),
@@ -13,6 +13,7 @@
 
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 
 const scenarioUrl = process.argv[process.argv.length - 1];
 const scenario = process.env.MCP_CONFORMANCE_SCENARIO ?? "";
@@ -127,7 +128,14 @@ await admin(`/upstreams/${upstream}`, {
   // runner lacks) end within the suite's 30 s.
   body: JSON.stringify({ name: upstream, url: scenarioUrl, timeoutMs: 8000, auth: auth() }),
 });
-const client = new Client({ name: "conformance-driver", version: "1.0.0" });
+// The driver's person answers what an upstream asks them (the runner passes it on) by accepting
+// the form as it is offered: each field's default.
+const client = new Client({ name: "conformance-driver", version: "1.0.0" }, { capabilities: { elicitation: {} } });
+client.setRequestHandler(ElicitRequestSchema, async (request) => {
+  const schema = /** @type {{ properties?: Record<string, { default?: unknown }> }} */ (request.params.requestedSchema ?? {});
+  const offered = Object.entries(schema.properties ?? {}).filter(([, field]) => field.default !== undefined);
+  return { action: "accept", content: Object.fromEntries(offered.map(([name, field]) => [name, field.default])) };
+});
 await client.connect(
   new StreamableHTTPClientTransport(new URL(`${runner}/mcp?upstreams=${upstream}`), {
     requestInit: { headers: { authorization: `Bearer ${accessKey}` } },

@@ -424,12 +424,11 @@ fn an_upstream_changed_elsewhere_is_read_again_after_a_minute_with_a_new_session
 #[test]
 fn the_object_refuses_a_call_that_needs_approval_and_carries_none() {
     let http = Rc::new(FakeHttp::default());
-    http.replies
-        .borrow_mut()
-        .push_back(listing(&[tool("echo", "Echo.")]));
-    http.replies
-        .borrow_mut()
-        .push_back(result(json!({"content": []})));
+    let replies = [
+        listing(&[tool("echo", "Echo.")]),
+        result(json!({"content": []})),
+    ];
+    http.replies.borrow_mut().extend(replies);
     let target = target(json!({"tools": {"approve": ["echo"]}}));
     let keeper = keeper(&http, &MemoryStore::default());
     let unapproved = ask(&keeper, &target, call("echo", json!({"text": "hi"}), None));

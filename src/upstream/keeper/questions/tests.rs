@@ -53,16 +53,19 @@ fn answer(call: &str, execution: &str, answer: Value) -> UpstreamCommand {
     }
 }
 
-#[test]
-fn a_call_whose_upstream_asks_is_held_until_its_execution_answers() {
+/// A keeper of [`asking_upstream`], and what it answered a call of execution `e1`.
+fn asked_by_e1() -> (Rc<FakeHttp>, Keeper, Rc<Target>, UpstreamAnswer) {
     let http = asking_upstream();
     let keeper = keeper(&http, &MemoryStore::default());
     let target = target(json!({}));
-    let asked = ask(
-        &keeper,
-        &target,
-        call("echo", json!({"text": "hi"}), Some("e1")),
-    );
+    let command = call("echo", json!({"text": "hi"}), Some("e1"));
+    let asked = ask(&keeper, &target, command);
+    (http, keeper, target, asked)
+}
+
+#[test]
+fn a_call_whose_upstream_asks_is_held_until_its_execution_answers() {
+    let (http, keeper, target, asked) = asked_by_e1();
     let UpstreamAnswer::Asked {
         call: held,
         method,
@@ -104,14 +107,7 @@ fn a_call_whose_upstream_asks_is_held_until_its_execution_answers() {
 
 #[test]
 fn cancelling_the_execution_answers_its_held_question_with_an_error() {
-    let http = asking_upstream();
-    let keeper = keeper(&http, &MemoryStore::default());
-    let target = target(json!({}));
-    let asked = ask(
-        &keeper,
-        &target,
-        call("echo", json!({"text": "hi"}), Some("e1")),
-    );
+    let (http, keeper, target, asked) = asked_by_e1();
     assert!(matches!(asked, UpstreamAnswer::Asked { .. }), "{asked:?}");
     let cancel = UpstreamCommand::Cancel {
         execution: "e1".into(),
