@@ -45,10 +45,11 @@ pub fn initialize_request(id: u64) -> Value {
     )
 }
 
-/// What the runner tells upstreams it can do as their client: pass their questions on to the
-/// person (`elicitation/create` forms, `sampling/createMessage`) during a call. The person's
-/// client may not answer every kind; then the upstream gets an error saying so. Not `roots`:
-/// servers ask for roots outside any call, on a stream the runner does not hold open.
+/// What the runner tells upstreams with a session it can do as their client: pass their
+/// questions on to the person (`elicitation/create` forms, `sampling/createMessage`) during a
+/// call. The person's client may not answer every kind; then the upstream gets an error saying
+/// so. Not `roots`: servers ask for roots outside any call, on a stream the runner does not
+/// hold open.
 pub fn client_capabilities() -> Value {
     json!({"elicitation": {"form": {}}, "sampling": {}})
 }
@@ -108,7 +109,9 @@ pub fn with_stateless_meta(message: &Value) -> Value {
             let meta = params.entry("_meta").or_insert_with(|| json!({}));
             if let Some(meta) = meta.as_object_mut() {
                 meta.insert(VERSION_KEY.into(), json!(STATELESS_VERSIONS[0]));
-                meta.insert(CAPABILITIES_KEY.into(), client_capabilities());
+                // Nothing: a stateless upstream asks with an `input_required` result, which
+                // the runner does not answer, rather than with a request during the call.
+                meta.insert(CAPABILITIES_KEY.into(), json!({}));
                 meta.insert(CLIENT_INFO_KEY.into(), client_info());
             }
         }
