@@ -13,6 +13,7 @@ use crate::audit::LedgerCommand;
 use crate::codemode::tools::{self, ExecuteInput, SearchInput, EXECUTE_TOOL, SEARCH_TOOL};
 use crate::execution::resume::Resuming;
 use crate::execution::{self, Requester};
+use crate::json_size::json_bytes;
 use crate::mcp::context::RequestContext;
 use crate::mcp::{BackendError, Caller, ServerBackend};
 use crate::metrics::{definition_chars, metrics_contents, metrics_resource, METRICS_URI};
@@ -63,6 +64,11 @@ impl<S: Services> ServerBackend for Runner<S> {
         response: &Value,
     ) -> Result<(), BackendError> {
         // Only the session's holder reaches here; an answer nobody awaits is dropped there.
+        if json_bytes(response) > MAX_ANSWER_BYTES {
+            return Err(BackendError::InvalidParams(format!(
+                "an answer to the runner's request is at most {MAX_ANSWER_BYTES} bytes of JSON"
+            )));
+        }
         let answer = SessionCommand::Answer {
             id: id.to_owned(),
             response: response.to_string(),
@@ -207,6 +213,10 @@ impl<S: Services> ServerBackend for Runner<S> {
         }
     }
 }
+
+/// The largest answer to one of the runner's requests (an elicitation's form, a sampled
+/// message) that is passed on; a larger one is dropped, as if never sent.
+const MAX_ANSWER_BYTES: usize = 1 << 20;
 
 /// What a stateless request's client says it can do, in its `_meta`.
 fn stateless_client(meta: Option<&RequestMetaObject>) -> ClientCapabilities {

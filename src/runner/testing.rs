@@ -30,6 +30,8 @@ pub(super) struct FakeServices {
     pub(super) oauth_clients: RefCell<Vec<OAuthClient>>,
     /// The upstreams added at runtime.
     pub(super) registry: RefCell<Vec<UpstreamConfig>>,
+    /// The ids of the runner's requests the client's answers were passed on for.
+    pub(super) answered: RefCell<Vec<String>>,
 }
 
 impl RegistryStore for FakeServices {
@@ -64,6 +66,10 @@ impl FakeServices {
                 None => json!(false),
             },
             SessionCommand::Cancel { .. } => json!(false),
+            SessionCommand::Answer { id, .. } => {
+                self.answered.borrow_mut().push(id);
+                json!(false)
+            }
             other => return Err(format!("not faked: {other:?}")),
         })
     }

@@ -343,3 +343,23 @@ fn the_operator_adds_changes_and_removes_an_upstream_but_not_a_deployed_one() {
         Err(ChangeError::Unknown("linear".into()))
     );
 }
+
+#[test]
+fn a_clients_answer_is_passed_to_its_session_unless_it_is_too_large() {
+    let services = FakeServices::default();
+    let runner = runner(&services, None, None);
+    let session = block_on(runner.open_session(
+        &ProtocolVersion::V_2025_06_18,
+        &ClientCapabilities::default(),
+    ))
+    .unwrap();
+    let small = json!({"jsonrpc": "2.0", "id": "ask-1", "result": {"action": "decline"}});
+    block_on(runner.answered(&session, "ask-1", &small)).unwrap();
+    let large = json!({"jsonrpc": "2.0", "id": "ask-2", "result": {"text": "x".repeat(2 << 20)}});
+    let refused = block_on(runner.answered(&session, "ask-2", &large)).unwrap_err();
+    assert!(
+        matches!(refused, BackendError::InvalidParams(_)),
+        "{refused:?}"
+    );
+    assert_eq!(*services.answered.borrow(), ["ask-1"]);
+}
