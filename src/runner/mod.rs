@@ -10,6 +10,7 @@
 
 mod admin;
 pub mod arrival;
+pub mod policy;
 mod server;
 pub mod session_keeper;
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The Worker as the runner's [`Services`] (an execution's platform, in [`super::platform`],
 //! and the runner's objects, reached with [`super::objects::send`]); and making the [`Runner`]
-//! of one request from the configuration (`UPSTREAMS`, the registry's added upstreams,
-//! `ACCESS`) and limits in the Worker's variables.
+//! of one request from the [operator's policy](crate::runner::policy), read from the Worker's
+//! variables and the registry's object.
 
 use std::future::Future;
 
@@ -14,34 +14,15 @@ use worker::{Context, Env};
 use super::js::{call_async, describe, property};
 
 use super::objects::send;
+use super::setting;
 use crate::admin::{OAuthClient, OAuthGrant};
 use crate::config::runtime::RegistryCommand;
-use crate::config::UpstreamConfig;
-use crate::config::{
-    AccessError, AccessPolicy, ConfigError, RunnerConfig, ACCESS_VAR, UPSTREAMS_VAR,
-};
+use crate::config::{AccessPolicy, RunnerConfig, UpstreamConfig};
 use crate::execution::objects::{Object, Objects};
 use crate::protocol::http::EventStream;
 use crate::protocol::person::Person;
+use crate::runner::policy::{self, StartError};
 use crate::runner::{Runner, Services};
-use crate::sandbox::limits::{ExecutionLimits, LimitsError};
-
-/// The variable holding the execution limits.
-const LIMITS_VAR: &str = "LIMITS";
-
-/// Why the runner cannot start; shown to the operator.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum StartError {
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    #[error(transparent)]
-    Limits(#[from] LimitsError),
-    #[error(transparent)]
-    Access(#[from] AccessError),
-    /// The registry of runtime upstreams could not be read.
-    #[error("the registry of added upstreams could not be read: {0}")]
-    Registry(String),
-}
 
 /// One request's bindings and context.
 pub(crate) struct WorkerServices {
@@ -59,10 +40,7 @@ pub(crate) async fn start(
     requested_upstreams: Option<String>,
 ) -> Result<Runner<WorkerServices>, StartError> {
     let (config, access) = operator_policy(&env).await?;
-    let limits = match env.var(LIMITS_VAR) {
-        Ok(text) => ExecutionLimits::from_json(&text.to_string())?,
-        Err(_) => ExecutionLimits::default(),
-    };
+    let limits = policy::limits(|name| setting(&env, name))?;
     let services = WorkerServices { env, ctx };
     Ok(Runner::new(
         services,
@@ -74,12 +52,8 @@ pub(crate) async fn start(
     ))
 }
 
-/// The upstreams (`UPSTREAMS`, then those added at runtime) and who may use them (`ACCESS`).
+/// The upstreams (`UPSTREAMS`, then those the registry holds) and who may use them (`ACCESS`).
 pub(crate) async fn operator_policy(env: &Env) -> Result<(RunnerConfig, AccessPolicy), StartError> {
-    let config = match env.var(UPSTREAMS_VAR) {
-        Ok(text) => RunnerConfig::from_json(&text.to_string())?,
-        Err(_) => RunnerConfig::default(),
-    };
     let command = serde_json::to_string(&RegistryCommand::List).unwrap_or_default();
     let registry = async {
         send(env, Object::Registry, command)
@@ -87,13 +61,8 @@ pub(crate) async fn operator_policy(env: &Env) -> Result<(RunnerConfig, AccessPo
             .json::<Vec<UpstreamConfig>>()
             .await
     };
-    let added = registry
-        .await
-        .map_err(|e| StartError::Registry(e.to_string()))?;
-    let config = config.with_added(&added);
-    let access = env.var(ACCESS_VAR).ok().map(|text| text.to_string());
-    let access = AccessPolicy::from_json(access.as_deref(), &config.upstream_names())?;
-    Ok((config, access))
+    let added = registry.await.map_err(|e| e.to_string());
+    policy::operator_policy(|name| setting(env, name), added)
 }
 
 /// The OAuth layer's helpers, where the OAuth layer is in front (sign-in is configured).
