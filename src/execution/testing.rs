@@ -32,6 +32,9 @@ pub(super) enum Program {
     /// Calls `everything.echo`, whose upstream asks the question of this method (with
     /// `{"message": "Pick one"}`) before it answers.
     CallsAsking(&'static str),
+    /// Calls `everything.echo`, whose upstream asks an `elicitation/create` question after
+    /// every answer and never replies; each command the object gets is counted in `sent`.
+    KeepsAsking,
     /// Passes these calls through the gate as the bridge does, with `{"n": index}`; each call
     /// that reaches the upstream is counted in `forwarded`, and answers the count.
     Passes(&'static [(&'static str, &'static str)]),
@@ -68,6 +71,8 @@ pub(super) struct FakePlatform {
     pub(super) told_session: RefCell<Vec<Value>>,
     /// What the upstream of a [`Program::CallsAsking`] was answered.
     pub(super) upstream_got: RefCell<Vec<QuestionAnswer>>,
+    /// The operations of the commands a [`Program::KeepsAsking`] sent its object.
+    pub(super) sent: RefCell<Vec<String>>,
     /// How many calls of a [`Program::Passes`] reached the upstream.
     pub(super) forwarded: Cell<u32>,
     /// The stash objects, by name: what they keep.
@@ -90,6 +95,7 @@ impl FakePlatform {
             answers: RefCell::default(),
             told_session: RefCell::default(),
             upstream_got: RefCell::default(),
+            sent: RefCell::default(),
             forwarded: Cell::new(0),
             stashes: RefCell::default(),
         }
@@ -234,6 +240,27 @@ impl Platform for FakePlatform {
                         },
                     };
                     ready(Ok(sent))
+                };
+                let reply: Held = run.gate.make_call((call, run.id), &|| 0, send).await;
+                permit.finish(reply.error(), reply.chars(), 5);
+                Ok(returned)
+            }
+            Program::KeepsAsking => {
+                let (permit, call) = run
+                    .gate
+                    .admit("everything", "echo", "{}", || 0)
+                    .await
+                    .unwrap();
+                let send = |_: &str, command: &UpstreamCommand| {
+                    let op = serde_json::to_value(command).unwrap()["op"].clone();
+                    self.sent
+                        .borrow_mut()
+                        .push(op.as_str().unwrap_or_default().to_owned());
+                    ready(Ok(Sent::Asked {
+                        call: "1".into(),
+                        method: "elicitation/create".into(),
+                        params: json!({"message": "Again?"}),
+                    }))
                 };
                 let reply: Held = run.gate.make_call((call, run.id), &|| 0, send).await;
                 permit.finish(reply.error(), reply.chars(), 5);

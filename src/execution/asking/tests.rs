@@ -296,3 +296,27 @@ fn a_sampling_request_reaches_a_client_that_declared_sampling() {
         [QuestionAnswer::Result(sampled)]
     );
 }
+
+#[test]
+fn an_upstream_that_never_stops_asking_is_stopped_after_twenty_questions() {
+    let platform = FakePlatform::new(Program::KeepsAsking);
+    run(&platform, declaring(json!({})));
+    let audit = platform.audit_entry();
+    assert_eq!(
+        audit.questions.len(),
+        20,
+        "the questions past the limit reach no one"
+    );
+    assert_eq!(
+        audit.calls[0].error,
+        Some(ToolErrorKind::UpstreamProtocolError)
+    );
+    let sent = platform.sent.borrow();
+    assert_eq!(sent.first().map(String::as_str), Some("callTool"));
+    assert_eq!(
+        sent.last().map(String::as_str),
+        Some("cancel"),
+        "its calls are stopped"
+    );
+    assert_eq!(sent.len(), 22, "one call, twenty answers, one cancellation");
+}

@@ -13,7 +13,7 @@ use crate::sandbox::asks::{Ask, UpstreamQuestion};
 use crate::sandbox::protocol::{BridgeReply, QuestionTrace, ToolErrorKind};
 use crate::upstream::protocol::{QuestionAnswer, UpstreamCommand};
 
-/// The most questions one call may ask; past it the upstream's questions are refused unasked.
+/// The most questions one call may ask; past it the call is stopped.
 const MAX_QUESTIONS: usize = 20;
 
 /// What the upstream's object answered to a call's command, as the bridge holds it.
@@ -65,11 +65,22 @@ impl CallGate {
                 }
             };
             asked += 1;
-            let answer = if asked > MAX_QUESTIONS {
-                refused(format!("this call already asked {MAX_QUESTIONS} questions"))
-            } else {
-                self.question(&upstream, (method, params), clock).await
-            };
+            if asked > MAX_QUESTIONS {
+                // An upstream that will not stop asking has its calls of this execution stopped
+                // (the held question is answered with an error there); best effort, as the
+                // call's reply is this error either way.
+                let reason = format!("the upstream asked more than {MAX_QUESTIONS} questions");
+                let stop = UpstreamCommand::Cancel {
+                    execution: execution.to_owned(),
+                    reason: reason.clone(),
+                };
+                let _ = send(&object, &stop).await;
+                return R::of(&BridgeReply::Error {
+                    kind: ToolErrorKind::UpstreamProtocolError,
+                    message: format!("{reason} during one call; the call was stopped"),
+                });
+            }
+            let answer = self.question(&upstream, (method, params), clock).await;
             command = UpstreamCommand::Answer {
                 call: held,
                 execution: Some(execution.to_owned()),
