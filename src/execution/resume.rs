@@ -157,7 +157,7 @@ pub(super) async fn stopped<P: Platform>(
 }
 
 /// The stash `state` names, taken, if it is `person`'s run of the code with `code_sha256`.
-pub async fn take(
+async fn take(
     objects: &impl Objects,
     state: &str,
     (person, code_sha256): (Option<&str>, &str),
@@ -175,7 +175,7 @@ pub async fn take(
 }
 
 /// Keeps `stash` under the new id `state`.
-pub async fn keep(objects: &impl Objects, state: &str, stash: Stash) -> Result<(), String> {
+async fn keep(objects: &impl Objects, state: &str, stash: Stash) -> Result<(), String> {
     let put = StashCommand::Put {
         stash: Box::new(stash),
     };
@@ -187,7 +187,7 @@ pub async fn keep(objects: &impl Objects, state: &str, stash: Stash) -> Result<(
 
 /// The `input_required` answer asking `question` (`elicitation/create` params), resumed with
 /// `state`.
-pub fn input_required(question: Value, state: String) -> Result<InputRequiredResult, String> {
+fn input_required(question: Value, state: String) -> Result<InputRequiredResult, String> {
     let request = json!({"method": ELICITATION_CREATE, "params": question});
     let request: InputRequest = serde_json::from_value(request).map_err(|e| e.to_string())?;
     let requests = InputRequests::from([(APPROVAL_KEY.to_owned(), request)]);
@@ -195,7 +195,7 @@ pub fn input_required(question: Value, state: String) -> Result<InputRequiredRes
 }
 
 /// The person's answer to the question, as the client's JSON-RPC response would carry it.
-pub fn answer_of(responses: &InputResponses) -> String {
+fn answer_of(responses: &InputResponses) -> String {
     let result = responses.get(APPROVAL_KEY).cloned().unwrap_or(Value::Null);
     json!({"jsonrpc": "2.0", "id": APPROVAL_KEY, "result": result}).to_string()
 }

@@ -20,11 +20,7 @@ use crate::protocol::log_level::LogLevel;
 fn a_session_opened_by_one_person_is_no_session_to_another() {
     let services = FakeServices::default();
     let alice = runner(&services, Some("alice"), None);
-    let id = block_on(alice.open_session(
-        &ProtocolVersion::V_2025_06_18,
-        &ClientCapabilities::default(),
-    ))
-    .unwrap();
+    let id = open(&alice).unwrap();
     assert!(block_on(alice.session_exists(&id)).unwrap());
     let mallory = runner(&services, Some("mallory"), None);
     assert!(!block_on(mallory.session_exists(&id)).unwrap());
@@ -44,11 +40,7 @@ fn a_session_opened_by_one_person_is_no_session_to_another() {
 fn a_session_keeps_the_scope_it_was_opened_with() {
     let services = FakeServices::default();
     let opened = runner(&services, None, Some("memory"));
-    let id = block_on(opened.open_session(
-        &ProtocolVersion::V_2025_06_18,
-        &ClientCapabilities::default(),
-    ))
-    .unwrap();
+    let id = open(&opened).unwrap();
     // A later request's URL cannot widen what the session may use.
     let later = runner(&services, None, None);
     let code = call("execute", json!({"code": "return 1"}));
@@ -60,11 +52,7 @@ fn a_session_keeps_the_scope_it_was_opened_with() {
 fn an_unknown_scope_is_the_clients_mistake() {
     let services = FakeServices::default();
     let runner = runner(&services, None, Some("nowhere"));
-    let refused = block_on(runner.open_session(
-        &ProtocolVersion::V_2025_06_18,
-        &ClientCapabilities::default(),
-    ))
-    .unwrap_err();
+    let refused = open(&runner).unwrap_err();
     assert!(
         matches!(refused, BackendError::InvalidParams(_)),
         "{refused:?}"
@@ -120,11 +108,7 @@ fn an_upstream_whose_object_fails_reads_as_unreachable_to_the_operator() {
 fn a_log_level_change_is_read_back_within_the_request() {
     let services = FakeServices::default();
     let runner = runner(&services, None, None);
-    let id = block_on(runner.open_session(
-        &ProtocolVersion::V_2025_06_18,
-        &ClientCapabilities::default(),
-    ))
-    .unwrap();
+    let id = open(&runner).unwrap();
     assert!(block_on(runner.session_exists(&id)).unwrap());
     block_on(runner.set_log_level(&id, LogLevel::Debug)).unwrap();
     let record = block_on(runner.record(&id)).unwrap().unwrap();
@@ -183,11 +167,7 @@ fn the_url_may_narrow_a_grant_but_never_widen_it() {
         Some("alice"),
         Some("everything,memory"),
     );
-    let refused = block_on(widened.open_session(
-        &ProtocolVersion::V_2025_06_18,
-        &ClientCapabilities::default(),
-    ))
-    .unwrap_err();
+    let refused = open(&widened).unwrap_err();
     let BackendError::InvalidParams(message) = refused else {
         panic!("{refused:?}")
     };
@@ -196,22 +176,14 @@ fn the_url_may_narrow_a_grant_but_never_widen_it() {
         "{message}"
     );
     let narrowed = governed(&services, Some(SPLIT), Some("alice"), Some("everything"));
-    assert!(block_on(narrowed.open_session(
-        &ProtocolVersion::V_2025_06_18,
-        &ClientCapabilities::default()
-    ))
-    .is_ok());
+    assert!(open(&narrowed).is_ok());
 }
 
 #[test]
 fn a_policy_change_reaches_a_session_already_open() {
     let services = FakeServices::default();
     let opened = governed(&services, None, Some("alice"), None);
-    let id = block_on(opened.open_session(
-        &ProtocolVersion::V_2025_06_18,
-        &ClientCapabilities::default(),
-    ))
-    .unwrap();
+    let id = open(&opened).unwrap();
     let now = governed(&services, Some(SPLIT), Some("alice"), None);
     let code = call("execute", json!({"code": "return 1"}));
     block_on(now.call_tool(Caller::Session(&id), code, &context())).unwrap();
@@ -266,11 +238,7 @@ fn the_operator_sees_a_persons_grant_clients_and_open_sessions() {
         Some(carol.clone()),
         None,
     );
-    let session = block_on(signed_in.open_session(
-        &ProtocolVersion::V_2025_06_18,
-        &ClientCapabilities::default(),
-    ))
-    .unwrap();
+    let session = open(&signed_in).unwrap();
     let operator = governed(&services, Some(access), None, None);
     let view = block_on(operator.person("oidc:c-1")).unwrap();
     assert_eq!(
@@ -294,11 +262,7 @@ fn revoking_a_person_revokes_their_grants_and_ends_their_sessions() {
         .borrow_mut()
         .push((user, oauth_grant("g-1", "claude", &alice)));
     let opened = runner(&services, Some("alice"), None);
-    let session = block_on(opened.open_session(
-        &ProtocolVersion::V_2025_06_18,
-        &ClientCapabilities::default(),
-    ))
-    .unwrap();
+    let session = open(&opened).unwrap();
     let operator = runner(&services, None, None);
     let revoked = block_on(operator.revoke_person("key:alice")).unwrap();
     assert_eq!((revoked.oauth_grants, revoked.sessions), (1, 1));
@@ -348,11 +312,7 @@ fn the_operator_adds_changes_and_removes_an_upstream_but_not_a_deployed_one() {
 fn a_clients_answer_is_passed_to_its_session_unless_it_is_too_large() {
     let services = FakeServices::default();
     let runner = runner(&services, None, None);
-    let session = block_on(runner.open_session(
-        &ProtocolVersion::V_2025_06_18,
-        &ClientCapabilities::default(),
-    ))
-    .unwrap();
+    let session = open(&runner).unwrap();
     let small = json!({"jsonrpc": "2.0", "id": "ask-1", "result": {"action": "decline"}});
     block_on(runner.answered(&session, "ask-1", &small)).unwrap();
     let large = json!({"jsonrpc": "2.0", "id": "ask-2", "result": {"text": "x".repeat(2 << 20)}});
@@ -362,4 +322,12 @@ fn a_clients_answer_is_passed_to_its_session_unless_it_is_too_large() {
         "{refused:?}"
     );
     assert_eq!(*services.answered.borrow(), ["ask-1"]);
+}
+
+/// Opens a session on 2025-06-18 for a client that declares nothing.
+fn open(runner: &Runner<&FakeServices>) -> Result<String, BackendError> {
+    block_on(runner.open_session(
+        &ProtocolVersion::V_2025_06_18,
+        &ClientCapabilities::default(),
+    ))
 }
