@@ -20,7 +20,6 @@ mod tests;
 
 use std::collections::BTreeSet;
 use std::convert::Infallible;
-use std::fmt;
 
 use futures::future::{pending, select, Either};
 use futures::{pin_mut, StreamExt};
@@ -51,23 +50,17 @@ pub struct Asking<'a> {
 }
 
 /// Why the person's client gave no answer.
+#[derive(Debug, thiserror::Error)]
 enum Unanswered {
     /// It was not asked, for this reason.
+    #[error("{0}")]
     NotAsked(String),
     /// The session ended first.
+    #[error("the session ended before anyone answered")]
     SessionEnded,
-    /// No answer came within the time.
+    /// No answer came within the time, in milliseconds.
+    #[error("no one answered within {} s", .0 / 1_000)]
     TimedOut(u32),
-}
-
-impl fmt::Display for Unanswered {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::NotAsked(why) => write!(f, "{why}"),
-            Self::SessionEnded => write!(f, "the session ended before anyone answered"),
-            Self::TimedOut(ms) => write!(f, "no one answered within {} s", ms / 1_000),
-        }
-    }
 }
 
 impl Asking<'_> {
