@@ -13,6 +13,7 @@
 
 mod approval;
 mod forwarding;
+mod on_page;
 
 pub(super) use approval::decision;
 #[cfg(test)]

@@ -14,6 +14,7 @@ mod asking;
 mod isolate;
 mod lifecycle;
 pub mod objects;
+pub mod page_approval;
 pub mod resume;
 #[cfg(test)]
 mod testing;
@@ -64,6 +65,8 @@ pub trait Platform: Objects + Sized {
     fn now_ms(&self) -> u64;
     /// A new, unguessable execution id.
     fn new_id(&self) -> String;
+    /// The runner's origin as people reach it, for the links it gives them.
+    fn origin(&self) -> &str;
 
     /// Resolves with the client's reason when it cancels the request `run` answers; never
     /// otherwise.

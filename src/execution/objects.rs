@@ -37,6 +37,9 @@ pub enum Object<'a> {
     Registry,
     /// The record of a stateless run waiting for its person, named by its unguessable id.
     Stash(&'a str),
+    /// A call waiting on its approval page, named by
+    /// [`object_name`](super::page_approval::object_name).
+    PageApproval(&'a str),
 }
 
 impl Object<'_> {
@@ -48,13 +51,17 @@ impl Object<'_> {
             Object::Ledger => "LEDGER",
             Object::Registry => "REGISTRY",
             Object::Stash(_) => "STASH_OBJECTS",
+            Object::PageApproval(_) => "APPROVAL_OBJECTS",
         }
     }
 
     /// The object's name in its namespace.
     pub fn name(&self) -> &str {
         match self {
-            Object::Session(name) | Object::Upstream(name) | Object::Stash(name) => name,
+            Object::Session(name)
+            | Object::Upstream(name)
+            | Object::Stash(name)
+            | Object::PageApproval(name) => name,
             Object::Ledger => LEDGER_NAME,
             Object::Registry => REGISTRY_NAME,
         }

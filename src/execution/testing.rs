@@ -13,6 +13,7 @@ use futures::{stream, StreamExt};
 use rmcp::model::{CallToolResponse, CallToolResult, ClientCapabilities, RequestId, Tool};
 use serde_json::{json, Value};
 
+use super::page_approval::{Change, PageAnswer, PageApproval, PageCommand};
 use super::*;
 use crate::codemode::catalog::{Catalog, Unavailable, UpstreamTools};
 use crate::mcp::jsonrpc::Request;
@@ -77,6 +78,8 @@ pub(super) struct FakePlatform {
     pub(super) forwarded: Cell<u32>,
     /// The stash objects, by name: what they keep.
     pub(super) stashes: RefCell<HashMap<String, Value>>,
+    /// The approval pages' objects, by name: what they keep.
+    pub(super) pages: RefCell<HashMap<String, PageApproval>>,
 }
 
 impl FakePlatform {
@@ -98,7 +101,24 @@ impl FakePlatform {
             sent: RefCell::default(),
             forwarded: Cell::new(0),
             stashes: RefCell::default(),
+            pages: RefCell::default(),
         }
+    }
+
+    /// Applies a page's `command` to the page object `name`, as its Durable Object does.
+    pub(super) fn page_command(&self, name: &str, command: PageCommand) -> PageAnswer {
+        let mut pages = self.pages.borrow_mut();
+        let (change, answer) = PageApproval::apply(pages.get(name).cloned(), command);
+        match change {
+            Change::Keep => {}
+            Change::Put(record) => {
+                pages.insert(name.to_owned(), record);
+            }
+            Change::Delete => {
+                pages.remove(name);
+            }
+        }
+        answer
     }
 
     pub(super) fn audit_entry(&self) -> ExecutionAudit {
@@ -133,6 +153,10 @@ impl Objects for FakePlatform {
                     _ => stashes.remove(name).unwrap_or(Value::Null).to_string(),
                 })
             }
+            Object::PageApproval(name) => serde_json::from_str(&command)
+                .map(|command| self.page_command(name, command))
+                .and_then(|answer| serde_json::to_string(&answer))
+                .map_err(|e| e.to_string()),
             other => Err(format!("{other:?} is not faked")),
         };
         ready(answer)
@@ -343,6 +367,10 @@ impl Platform for FakePlatform {
 
     fn new_id(&self) -> String {
         "execution-1".into()
+    }
+
+    fn origin(&self) -> &str {
+        "https://runner.example"
     }
 }
 

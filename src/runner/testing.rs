@@ -110,7 +110,9 @@ impl<'s> Objects for &'s FakeServices {
                 let answer = runtime::answer(*self, serde_json::from_str(&command).unwrap());
                 Ok(answer.unwrap())
             }
-            Object::Stash(id) => Err(format!("the stash {id} is not kept here")),
+            Object::Stash(id) | Object::PageApproval(id) => {
+                Err(format!("the object {id} is not kept here"))
+            }
         };
         ready(answer.map(|value| value.to_string()))
     }
@@ -161,6 +163,10 @@ impl Platform for &FakeServices {
 
     fn new_id(&self) -> String {
         "session-1".into()
+    }
+
+    fn origin(&self) -> &str {
+        "https://runner.example"
     }
 }
 

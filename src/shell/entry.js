@@ -6,7 +6,7 @@
 // puts the OAuth layer (oauth.js) in front of the Rust handler once people sign in, and nothing
 // else, so nothing worker-build attaches to its output becomes an entrypoint others could call.
 
-import runner, { LedgerObject, RegistryObject, SessionObject, StashObject, UpstreamObject } from "../../build/index.js";
+import runner, { ApprovalObject, LedgerObject, RegistryObject, SessionObject, StashObject, UpstreamObject } from "../../build/index.js";
 import { providerFor, signInConfigured, withResourceMetadata } from "./oauth.js";
 
 export default {
@@ -30,4 +30,4 @@ export default {
     return new runner(ctx, env).fetch(request);
   },
 };
-export { LedgerObject, RegistryObject, SessionObject, StashObject, UpstreamObject };
+export { ApprovalObject, LedgerObject, RegistryObject, SessionObject, StashObject, UpstreamObject };

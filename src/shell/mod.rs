@@ -4,8 +4,10 @@
 //!   [`crate::admin`];
 //! - [`services`] is the Worker as the [runner](crate::runner)'s services, [`platform`] as an
 //!   [execution](crate::execution)'s platform, and [`catalog`] reads the upstreams' tool lists;
-//! - [`session_object`], [`upstream_object`], [`ledger_object`], [`registry_object`] and
-//!   [`stash_object`] are the Durable Objects;
+//! - [`signin`], [`connect`] and [`approvals`] serve the pages people open: signing in,
+//!   connecting an upstream account, approving a call;
+//! - [`session_object`], [`upstream_object`], [`ledger_object`], [`registry_object`],
+//!   [`stash_object`] and [`approval_object`] are the Durable Objects;
 //! - [`loader`] loads a dynamic isolate and runs a program in it;
 //! - [`bridge`] is the one capability the isolate holds: a function whose calls pass the
 //!   execution's gate;
@@ -14,6 +16,8 @@
 //! `entry.js` beside this file is the Worker's main module: it re-exports the handler and the
 //! Durable Object classes of worker-build's output, and nothing else.
 
+mod approval_object;
+mod approvals;
 mod bridge;
 mod catalog;
 mod connect;
@@ -37,7 +41,7 @@ use worker::{
 };
 
 use crate::admin::{ADMIN_PREFIX, METRICS_PATH};
-use crate::config::AccessKeys;
+use crate::config::{AccessKeys, PUBLIC_URL_VAR};
 use crate::protocol::http::{Body, HttpRequest, HttpResponse};
 use crate::protocol::log_level::LogLevel;
 use crate::protocol::person::SignedIn;
@@ -52,13 +56,30 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         _ if path.starts_with(ADMIN_PREFIX) || path == METRICS_PATH => {
             serve(req, env, ctx, Endpoint::Admin(path)).await
         }
-        AUTHORIZE_PATH | CONFIRM_PATH | CALLBACK_PATH => {
-            let keys = AccessKeys::parse(setting(&env, RUNNER_TOKEN).as_deref());
-            signin::serve(req, &env, &keys).await
+        CALLBACK_PATH if approvals::is_approval_return(&req) => {
+            approvals::serve(req, env, ctx).await
         }
+        AUTHORIZE_PATH | CONFIRM_PATH | CALLBACK_PATH => {
+            signin::serve(req, &env, &access_keys(&env)).await
+        }
+        _ if crate::signin::approval::serves(&path) => approvals::serve(req, env, ctx).await,
         _ if crate::signin::upstream::serves(&path) => connect::serve(req, &env).await,
         "/" => Response::ok("MCP Isolate Runner: the MCP endpoint is /mcp\n"),
         _ => Response::error("Not Found: the MCP endpoint is /mcp", 404),
+    }
+}
+
+/// The operator's access keys.
+fn access_keys(env: &Env) -> AccessKeys {
+    AccessKeys::parse(setting(env, RUNNER_TOKEN).as_deref())
+}
+
+/// The runner's origin as people reach it, for the links it gives them: `PUBLIC_URL` where the
+/// operator set it, the request's otherwise.
+fn own_origin(env: &Env, url: &worker::Url) -> String {
+    match setting(env, PUBLIC_URL_VAR) {
+        Some(public_url) => public_url.trim_end_matches('/').to_owned(),
+        None => url.origin().ascii_serialization(),
     }
 }
 
@@ -90,7 +111,8 @@ async fn serve(mut req: Request, env: Env, ctx: Context, endpoint: Endpoint) -> 
         oauth: ctx.props::<SignedIn>().ok(),
     };
     let settings = env.clone();
-    let start = |person, upstreams| services::start(env, ctx, person, upstreams);
+    let origin = own_origin(&env, &url);
+    let start = |person, upstreams| services::start(env, ctx, origin, person, upstreams);
     let log = |level, message: &str| match level {
         LogLevel::Error | LogLevel::Critical | LogLevel::Alert | LogLevel::Emergency => {
             console_error!("{message}")

@@ -49,4 +49,8 @@ impl Platform for WorkerServices {
     fn new_id(&self) -> String {
         random_uuid()
     }
+
+    fn origin(&self) -> &str {
+        &self.origin
+    }
 }

@@ -29,19 +29,22 @@ pub(crate) struct WorkerServices {
     pub(super) env: Env,
     /// The request's context, for work that must outlive the response.
     pub(super) ctx: Context,
+    /// The runner's origin as people reach it.
+    pub(super) origin: String,
 }
 
-/// The runner for one request from `person`, asking with the URL's `upstreams` parameter for
+/// The runner for one request from `person`, reached at `origin`, asking with the URL's `upstreams` parameter for
 /// `requested_upstreams`.
 pub(crate) async fn start(
     env: Env,
     ctx: Context,
+    origin: String,
     person: Option<Person>,
     requested_upstreams: Option<String>,
 ) -> Result<Runner<WorkerServices>, StartError> {
     let (config, access) = operator_policy(&env).await?;
     let limits = policy::limits(|name| setting(&env, name))?;
-    let services = WorkerServices { env, ctx };
+    let services = WorkerServices { env, ctx, origin };
     Ok(Runner::new(
         services,
         config,

@@ -32,14 +32,10 @@ pub(crate) async fn serve(
             None,
         );
     };
-    let provider = OidcConfig::from_vars(|name| {
-        let value = env.var(name).or_else(|_| env.secret(name));
-        value.ok().map(|value| value.to_string())
-    });
-    let (policy, provider) = match (operator_policy(env).await, provider) {
+    let (policy, provider) = match (operator_policy(env).await, identity_provider(env)) {
         (Ok(policy), Ok(provider)) => (policy, provider),
         (Err(e), _) => return misconfigured(&e.to_string()),
-        (_, Err(e)) => return misconfigured(&e.to_string()),
+        (_, Err(e)) => return misconfigured(&e),
     };
     let url = req.url()?;
     let callback_url = format!("{}{CALLBACK_PATH}", url.origin().ascii_serialization());
@@ -84,6 +80,11 @@ pub(crate) async fn serve(
         }
         Err(StepError::Layer(error)) => failed(&error),
     }
+}
+
+/// The operator's identity provider, if one is configured, or what is wrong with its settings.
+pub(crate) fn identity_provider(env: &Env) -> Result<Option<OidcConfig>, String> {
+    OidcConfig::from_vars(|name| super::setting(env, name)).map_err(|e| e.to_string())
 }
 
 /// The OAuth layer's helpers, for one request.

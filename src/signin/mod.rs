@@ -11,6 +11,7 @@
 //! 3. The [consent page](page::consent_page) then names the person and the upstreams the client
 //!    will reach as them; `POST` [`CONFIRM_PATH`] allows or denies.
 
+pub mod approval;
 pub mod flow;
 pub mod oidc;
 pub mod page;
@@ -139,6 +140,16 @@ pub enum Pending {
 /// tokens on `:`, so the id is percent-encoded (`key:alice` is `key%3Aalice`).
 pub fn grant_user_id(person_id: &str) -> String {
     person_id.replace('%', "%25").replace(':', "%3A")
+}
+
+/// Whether a POST came from one of the runner's own pages, as far as a browser says: its
+/// `origin` is the runner's `own_origin` and its `fetch_site` (`Sec-Fetch-Site`) is
+/// `same-origin`, where it sends them. A request that sends neither is not a browser's form,
+/// and another site cannot make a browser send it.
+pub fn from_own_page(origin: Option<&str>, fetch_site: Option<&str>, own_origin: &str) -> bool {
+    let origin_ok = origin.is_none_or(|origin| origin == own_origin);
+    let site_ok = fetch_site.is_none_or(|site| site == "same-origin");
+    origin_ok && site_ok
 }
 
 /// The upstreams `person` will reach, in configuration order.

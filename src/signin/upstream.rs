@@ -6,6 +6,7 @@
 
 use serde_json::{json, Value};
 
+use super::from_own_page;
 use super::page::{document, error_page, escape};
 use crate::config::account_of_object;
 use crate::upstream::oauth::flow::CLIENT_NAME;
@@ -76,10 +77,12 @@ pub fn step(visit: Visit<'_>) -> Step {
         };
         return match method {
             "GET" => Step::Page(connect_page(&object)),
-            "POST" if !from_own_page(&visit) => Step::Refuse(
-                403,
-                error_page("This sign-in can only be started from the runner's own page."),
-            ),
+            "POST" if !from_own_page(visit.origin, visit.fetch_site, visit.own_origin) => {
+                Step::Refuse(
+                    403,
+                    error_page("This sign-in can only be started from the runner's own page."),
+                )
+            }
             "POST" => Step::Ask {
                 object,
                 command: Box::new(UpstreamCommand::OpenSignIn {
@@ -107,15 +110,6 @@ pub fn step(visit: Visit<'_>) -> Step {
             iss: find("iss"),
         }),
     }
-}
-
-/// Whether a POST came from the runner's own page, as far as a browser says: its `Origin` is
-/// the runner's and its `Sec-Fetch-Site` is `same-origin`, where it sends them. A request that
-/// sends neither is not a browser's form, and another site cannot make a browser send it.
-fn from_own_page(visit: &Visit<'_>) -> bool {
-    let origin_ok = visit.origin.is_none_or(|origin| origin == visit.own_origin);
-    let site_ok = visit.fetch_site.is_none_or(|site| site == "same-origin");
-    origin_ok && site_ok
 }
 
 /// The page a link opens: which upstream, for whom, and a button to go on.

@@ -46,10 +46,7 @@ impl Asking<'_> {
         let response = match self.ask_client(platform, ELICITATION_CREATE, asked).await {
             Ok(response) => response,
             Err(Unanswered::NotAsked(why)) => {
-                return Err(Refusal::Required(format!(
-                    "{name} needs a person's approval, and {why}; use a client that supports \
-                     elicitation, or ask the operator to allow the tool"
-                )))
+                return self.on_page(platform, ask, &name, &why).await
             }
             Err(unanswered) => {
                 return Err(Refusal::Declined(format!(

@@ -13,9 +13,11 @@ use serde_json::{json, Map, Value};
 use super::approval::{choice, summary, FOR_SESSION, ONCE, SUMMARY_CHARS, VALUE_CHARS};
 use super::*;
 use crate::config::AccessPolicy;
+use crate::execution::page_approval::{PageAnswer, PageCommand, PageDecision};
 use crate::execution::testing::{context, requester, FakePlatform, Program, CODE};
 use crate::execution::{execute, Requester};
 use crate::protocol::approval::ApprovalWay;
+use crate::protocol::person::Person;
 use crate::sandbox::limits::ExecutionLimits;
 use crate::sandbox::protocol::ToolErrorKind;
 use crate::upstream::protocol::QuestionAnswer;
@@ -319,4 +321,44 @@ fn an_upstream_that_never_stops_asking_is_stopped_after_twenty_questions() {
         "its calls are stopped"
     );
     assert_eq!(sent.len(), 22, "one call, twenty answers, one cancellation");
+}
+
+#[test]
+fn a_client_without_elicitation_gets_an_approval_page_whose_approval_the_rerun_uses_once() {
+    let platform = FakePlatform::new(Program::Tries(&[("everything", "echo")]));
+    let person = Person::access_key("alice");
+    let without_elicitation = || Requester {
+        person: Some(person.clone()),
+        client: ClientCapabilities::default(),
+        ..asking_requester()
+    };
+    run(&platform, without_elicitation());
+    let page = platform.pages.borrow().keys().next().cloned();
+    let page = page.expect("the refused call opened a page");
+    let signed_in = PageCommand::SignedIn {
+        person: person.id.clone(),
+        secret: "ticket".into(),
+        now_ms: 2_000,
+    };
+    let review = platform.page_command(&page, signed_in);
+    assert!(
+        matches!(review, PageAnswer::Review { request } if request.function == "everything.echo")
+    );
+    let decide = PageCommand::Decide {
+        secret: "ticket".into(),
+        decision: PageDecision::Once,
+        now_ms: 2_001,
+    };
+    platform.page_command(&page, decide);
+    run(&platform, without_elicitation());
+    run(&platform, without_elicitation());
+    assert_eq!(*platform.admitted.borrow(), [false, true, false]);
+    let audits = platform.audits.borrow();
+    let approval = audits[1].calls[0].approval.clone().expect("approved");
+    assert_eq!(approval.way, ApprovalWay::Page);
+    assert_eq!(approval.by.as_deref(), Some(person.id.as_str()));
+    assert_eq!(
+        audits[2].calls[0].error,
+        Some(ToolErrorKind::ApprovalRequired)
+    );
 }
