@@ -233,7 +233,7 @@ pub enum Change {
     /// Leave it.
     Keep,
     /// Store this (and expire it at its `expires_at_ms`).
-    Put(PageApproval),
+    Put(Box<PageApproval>),
     /// Forget it.
     Delete,
 }
@@ -260,7 +260,7 @@ impl PageApproval {
                     ticket: None,
                     provider: None,
                 };
-                (Change::Put(record), PageAnswer::Pending)
+                (Change::Put(Box::new(record)), PageAnswer::Pending)
             }
             (Some(record), command) if record.status == PageStatus::Pending => {
                 record.on_page(command)
@@ -275,12 +275,13 @@ impl PageApproval {
             PageCommand::Look { .. } => (Change::Keep, PageAnswer::Pending),
             PageCommand::BeginProvider { sign_in, .. } => {
                 self.provider = Some(sign_in);
-                (Change::Put(self), PageAnswer::Pending)
+                (Change::Put(Box::new(self)), PageAnswer::Pending)
             }
             PageCommand::FinishProvider { state, .. } => match self.provider.take() {
-                Some(sign_in) if sign_in.state == state => {
-                    (Change::Put(self), PageAnswer::Provider { sign_in })
-                }
+                Some(sign_in) if sign_in.state == state => (
+                    Change::Put(Box::new(self)),
+                    PageAnswer::Provider { sign_in },
+                ),
                 _ => (Change::Keep, PageAnswer::Unknown),
             },
             PageCommand::SignedIn { person, secret, .. } => {
@@ -289,7 +290,7 @@ impl PageApproval {
                 }
                 let request = self.request.clone();
                 self.ticket = Some(Ticket { secret, person });
-                (Change::Put(self), PageAnswer::Review { request })
+                (Change::Put(Box::new(self)), PageAnswer::Review { request })
             }
             PageCommand::Decide {
                 secret,
@@ -301,7 +302,7 @@ impl PageApproval {
                     return (Change::Keep, PageAnswer::Unknown);
                 };
                 if ticket.secret != secret {
-                    return (Change::Put(self), PageAnswer::Unknown);
+                    return (Change::Put(Box::new(self)), PageAnswer::Unknown);
                 }
                 let request = self.request.clone();
                 let decided = PageAnswer::Decided { request, decision };
@@ -320,7 +321,7 @@ impl PageApproval {
                 }
                 self.provider = None;
                 self.expires_at_ms = now_ms + PAGE_APPROVAL_TTL_MS;
-                (Change::Put(self), decided)
+                (Change::Put(Box::new(self)), decided)
             }
             PageCommand::Open { .. } => (Change::Keep, PageAnswer::Pending),
         }

@@ -112,7 +112,7 @@ impl FakePlatform {
         match change {
             Change::Keep => {}
             Change::Put(record) => {
-                pages.insert(name.to_owned(), record);
+                pages.insert(name.to_owned(), *record);
             }
             Change::Delete => {
                 pages.remove(name);

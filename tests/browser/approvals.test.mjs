@@ -12,8 +12,10 @@ import { after, before, describe, test } from "node:test";
 
 import { chromium } from "playwright-core";
 
+import { startIdentityProvider } from "../support/identity_provider.mjs";
 import { auditEntry, connectTypeScript, execute } from "../support/mcp.mjs";
-import { ROOT, startStack } from "../support/stack.mjs";
+import { connectWithOAuth } from "../support/oauth.mjs";
+import { ROOT, freePort, startStack } from "../support/stack.mjs";
 
 /** The browser: Debian's chromium, or CHROMIUM_PATH. */
 const EXECUTABLE = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -188,6 +190,67 @@ describe("approving a call on the approval page in a browser", () => {
       assert.doesNotMatch(await forged.text(), /create_order/);
     } finally {
       await bob.close();
+    }
+  });
+});
+
+describe("approving a call after signing in at the identity provider, in a browser", () => {
+  let stack;
+  let provider;
+  let browser;
+
+  before(async () => {
+    const port = await freePort();
+    const clientSecret = "browser-approvals-oidc-secret-5e1f";
+    stack = await startStack({
+      vars: {
+        OIDC_ISSUER: `http://127.0.0.1:${port}`,
+        OIDC_CLIENT_ID: "mcp-isolate-runner",
+        OIDC_NAME: "Example SSO",
+        ACCESS: JSON.stringify({ approve: ["@destructive"] }),
+      },
+      secrets: { OIDC_CLIENT_SECRET: clientSecret },
+    });
+    provider = await startIdentityProvider({
+      port,
+      clientId: "mcp-isolate-runner",
+      clientSecret,
+      redirectUri: `${stack.base}/callback`,
+      accounts: { carol: { email: "carol@example.com", email_verified: true } },
+    });
+    browser = await chromium.launch({ executablePath: EXECUTABLE, args: ["--no-sandbox"] });
+  });
+  after(async () => {
+    await browser?.close();
+    stack?.stop();
+    provider?.stop();
+  });
+
+  test("the person signs in with the provider on the page, approves, and the rerun makes the call", async () => {
+    const { client } = await connectWithOAuth(stack.url, { login: "carol" });
+    try {
+      const code = ordering(1, 5);
+      const link = linkIn((await execute(client, code)).result.message);
+      assert.ok(link);
+      const page = await browser.newPage();
+      try {
+        await page.goto(link);
+        await Promise.all([page.waitForURL((url) => url.origin !== stack.base), page.click("button[value=provider]")]);
+        await page.fill("input[name=login]", "carol");
+        await page.fill("input[name=password]", "any");
+        await page.click("button[type=submit]");
+        await page.click("button[type=submit]");
+        await page.waitForURL((url) => url.href.startsWith(`${stack.base}/callback`));
+        assert.match(await page.locator("main").textContent(), /Signed in as carol@example\.com[^]*inventory\.create_order/);
+        await page.click("button[value=once]");
+        assert.equal(await page.locator("h1").textContent(), "Call approved");
+      } finally {
+        await page.close();
+      }
+      const made = await execute(client, code);
+      assert.match(String(made.result), /^ord-\d+$/, JSON.stringify(made));
+    } finally {
+      await client.close();
     }
   });
 });

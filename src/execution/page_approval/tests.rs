@@ -31,7 +31,7 @@ fn run(commands: Vec<PageCommand>) -> Vec<PageAnswer> {
         let (change, answer) = PageApproval::apply(stored.clone(), command);
         match change {
             Change::Keep => {}
-            Change::Put(record) => stored = Some(record),
+            Change::Put(record) => stored = Some(*record),
             Change::Delete => stored = None,
         }
         answers.push(answer);

@@ -39,7 +39,7 @@ impl crate::execution::objects::Objects for Objects {
                 let (change, answer) = PageApproval::apply(pages.get(name).cloned(), command);
                 match change {
                     Change::Keep => {}
-                    Change::Put(record) => drop(pages.insert(name.to_owned(), record)),
+                    Change::Put(record) => drop(pages.insert(name.to_owned(), *record)),
                     Change::Delete => drop(pages.remove(name)),
                 }
                 serde_json::to_string(&answer).unwrap()
@@ -77,7 +77,7 @@ fn waiting(objects: &Objects, person: &str) -> String {
     let Change::Put(record) = change else {
         unreachable!()
     };
-    objects.pages.borrow_mut().insert(name.clone(), record);
+    objects.pages.borrow_mut().insert(name.clone(), *record);
     name
 }
 
