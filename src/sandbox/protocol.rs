@@ -62,7 +62,7 @@ impl ToolErrorKind {
     /// The class of an upstream failure.
     pub fn of(error: &UpstreamError) -> Self {
         match error {
-            UpstreamError::Rpc { .. } => Self::UpstreamRpcError,
+            UpstreamError::Rpc { .. } | UpstreamError::Unanswered { .. } => Self::UpstreamRpcError,
             UpstreamError::Timeout { .. } => Self::UpstreamTimeout,
             UpstreamError::Unreachable { .. } => Self::UpstreamUnreachable,
             UpstreamError::HttpStatus { .. } | UpstreamError::Unauthorized { .. } => {

@@ -45,9 +45,9 @@ pub fn initialize_request(id: u64) -> Value {
     )
 }
 
-/// What the runner tells upstreams with a session it can do as their client: pass their
-/// questions on to the person (`elicitation/create` forms, `sampling/createMessage`) during a
-/// call. The person's client may not answer every kind; then the upstream gets an error saying
+/// What the runner tells upstreams it can do as their client: pass their questions on to the
+/// person (`elicitation/create` forms, `sampling/createMessage`) during a call, asked in the
+/// session or, on the stateless protocol, with an `input_required` result. The person's client may not answer every kind; then the upstream gets an error saying
 /// so. Not `roots`: servers ask for roots outside any call, on a stream the runner does not
 /// hold open.
 pub fn client_capabilities() -> Value {
@@ -100,7 +100,7 @@ pub fn speaks_only_stateless(body: &str) -> bool {
 }
 
 /// `message` with the `_meta` every request of the stateless protocol carries: its version,
-/// the runner's capabilities (none) and its name.
+/// the runner's capabilities and its name.
 pub fn with_stateless_meta(message: &Value) -> Value {
     let mut message = message.clone();
     if let Some(object) = message.as_object_mut() {
@@ -109,9 +109,7 @@ pub fn with_stateless_meta(message: &Value) -> Value {
             let meta = params.entry("_meta").or_insert_with(|| json!({}));
             if let Some(meta) = meta.as_object_mut() {
                 meta.insert(VERSION_KEY.into(), json!(STATELESS_VERSIONS[0]));
-                // Nothing: a stateless upstream asks with an `input_required` result, which
-                // the runner does not answer, rather than with a request during the call.
-                meta.insert(CAPABILITIES_KEY.into(), json!({}));
+                meta.insert(CAPABILITIES_KEY.into(), client_capabilities());
                 meta.insert(CLIENT_INFO_KEY.into(), client_info());
             }
         }

@@ -57,6 +57,15 @@ pub enum UpstreamError {
         /// The server's message.
         message: String,
     },
+    /// The upstream (on the stateless protocol) needs the person to answer a question before it
+    /// can finish, and no answer could be had; the request was given up.
+    #[error("the upstream needs the person to answer {method}, and {reason}")]
+    Unanswered {
+        /// What the upstream asks.
+        method: String,
+        /// Why there is no answer, in the runner's words.
+        reason: String,
+    },
     /// The answer was larger than the upstream's `maxResultBytes`; the runner stopped reading it,
     /// so it cost no more memory than the limit.
     #[error(
@@ -134,6 +143,10 @@ impl UpstreamError {
             Self::Rpc { code, message } => Self::Rpc {
                 code,
                 message: clean(message),
+            },
+            Self::Unanswered { method, reason } => Self::Unanswered {
+                method,
+                reason: clean(reason),
             },
             Self::TooLarge {
                 bytes,

@@ -3,9 +3,11 @@
 // a scenario server and runs `node client_driver.mjs <scenario URL>`. This driver adds that
 // server to a running runner as an upstream (through the operator endpoint), connects to the
 // runner as an MCP client, and makes the runner use the upstream: `search`, then an `execute`
-// that calls its first tool; it answers the questions the upstream asks its person through the
-// runner. When the runner answers that the person must sign in, the driver plays the browser: it opens the runner's sign-in link, submits its form, follows the
-// authorization server's redirect back to the runner's callback, and tries again.
+// that calls its first tool (each tool, for scenarios that check several); it answers the
+// questions the upstream asks its person through the runner. When the runner answers that the
+// person must sign in, the driver plays the browser: it opens the runner's sign-in link, submits
+// its form, follows the authorization server's redirect back to the runner's callback, and
+// tries again.
 //
 // Environment (set by scripts/conformance.mjs): MIR_RUNNER (the runner's base URL),
 // MIR_ADMIN_TOKEN, MIR_ACCESS_KEY (the person the driver signs in as); from the suite:
@@ -56,6 +58,9 @@ function auth() {
   return oauth;
 }
 
+/** Scenarios whose checks need each of the server's tools called, one program each. */
+const EVERY_TOOL = new Set(["sep-2322-client-request-state"]);
+
 /** The arguments the scenarios' tools need, by tool. */
 const ARGUMENTS = { add_numbers: { a: 2, b: 3 }, valid_tool: { region: "us-west1" } };
 
@@ -102,8 +107,9 @@ function programs(found) {
   if (Array.isArray(context.toolCalls)) {
     return context.toolCalls.map((call) => program(call.name, withoutNulls(call.arguments ?? {})));
   }
-  const tool = found.match(/function ([A-Za-z_$][\w$]*)\(/)?.[1];
-  return [tool ? program(tool, argumentsFor(tool)) : `return "no tool listed";`];
+  const tools = [...found.matchAll(/function ([A-Za-z_$][\w$]*)\(/g)].map((match) => match[1]);
+  const called = EVERY_TOOL.has(scenario) ? tools : tools.slice(0, 1);
+  return called.length > 0 ? called.map((tool) => program(tool, argumentsFor(tool))) : [`return "no tool listed";`];
 }
 
 /** Plays the browser through the sign-in `link` opens, to the runner's page at the end. */

@@ -17,6 +17,7 @@
 #[cfg(test)]
 pub(crate) mod fake;
 mod http;
+mod input;
 mod legacy;
 mod patience;
 mod streamable;
@@ -38,6 +39,7 @@ use super::target::Target;
 use crate::config::Transport;
 use crate::protocol::http::EVENT_STREAM;
 use crate::protocol::method::TOOLS_CALL;
+use input::{InputRequired, MAX_INPUT_ROUNDS};
 use legacy::Channel;
 use patience::Timed;
 use streamable::Session;
@@ -116,14 +118,41 @@ impl<H: Http + 'static> Connection<H> {
 
     /// Sends request `method` to `target` in the session (opening one if needed), with the
     /// `mirrored` headers of a call's arguments, and returns its result, unless `stop` comes
-    /// first. What the upstream asks meanwhile goes to `asker`.
+    /// first. What the upstream asks meanwhile goes to `asker`, whether it asks during the
+    /// request or answers it with an `input_required` result ([`input`]), after which the
+    /// request is sent again with the answers.
     pub async fn request(
+        self: &Rc<Self>,
+        target: &Rc<Target>,
+        (method, mut params): (&str, Value),
+        mirrored: &[(String, String)],
+        asker: Option<&dyn Asker>,
+        mut stop: Stop,
+    ) -> Result<Value, UpstreamError> {
+        for _ in 0..=MAX_INPUT_ROUNDS {
+            let sent = (method, params.clone());
+            let result = self.send(target, sent, mirrored, asker, &mut stop).await?;
+            let Some(input) = InputRequired::of(&result) else {
+                return Ok(result);
+            };
+            params = input?.answered(asker, params).await?;
+        }
+        Err(UpstreamError::Malformed {
+            detail: format!(
+                "it asked for input more than {MAX_INPUT_ROUNDS} times for one request"
+            ),
+        })
+    }
+
+    /// Sends request `method` once, as [`Connection::request`] does; a listing is sent again
+    /// when the session had ended.
+    async fn send(
         self: &Rc<Self>,
         target: &Rc<Target>,
         (method, params): (&str, Value),
         mirrored: &[(String, String)],
         asker: Option<&dyn Asker>,
-        mut stop: Stop,
+        stop: &mut Stop,
     ) -> Result<Value, UpstreamError> {
         let attempts = if method == TOOLS_CALL { 1 } else { 2 };
         for _ in 0..attempts {
@@ -135,7 +164,7 @@ impl<H: Http + 'static> Connection<H> {
                 mirrored,
                 asker,
             };
-            match self.exchange(target, &link, sent, id, &mut stop).await {
+            match self.exchange(target, &link, sent, id, stop).await {
                 Exchange::Answered(outcome) => return outcome,
                 Exchange::SessionGone => self.forget(&link),
             }
