@@ -78,13 +78,7 @@ fn fixtures() -> Vec<(String, Vec<UpstreamTools>)> {
             let listed: Value = serde_json::from_str(&fs::read_to_string(path).ok()?).ok()?;
             let tools: Vec<Tool> = serde_json::from_value(listed["tools"].clone()).ok()?;
             let upstream = name.split('.').next()?.replace('-', "_");
-            Some((
-                name,
-                vec![UpstreamTools {
-                    upstream,
-                    tools: Ok(tools),
-                }],
-            ))
+            Some((name, vec![UpstreamTools::new(upstream, Ok(tools))]))
         })
         .collect()
 }

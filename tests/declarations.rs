@@ -39,10 +39,10 @@ fn load_tools(file: &str) -> Vec<Tool> {
 }
 
 fn declarations(file: &str, namespace: &str) -> String {
-    let catalog = Catalog::new(vec![UpstreamTools {
-        upstream: namespace.to_owned(),
-        tools: Ok(load_tools(file)),
-    }]);
+    let catalog = Catalog::new(vec![UpstreamTools::new(
+        namespace.to_owned(),
+        Ok(load_tools(file)),
+    )]);
     let all = catalog.namespaces()[0]
         .functions
         .iter()

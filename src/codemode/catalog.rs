@@ -18,6 +18,7 @@ use crate::names::unique_identifiers;
 use crate::sandbox::program::{BoundTool, Manifest, UnavailableNamespace};
 use crate::sandbox::protocol::ToolErrorKind;
 use crate::upstream::client::UpstreamError;
+use crate::upstream::observed::ObservedType;
 
 /// What introduces a tool's description in its JSDoc: the words that follow are the upstream's.
 pub const UPSTREAM_DESCRIPTION: &str = "Upstream's description:";
@@ -29,6 +30,24 @@ pub struct UpstreamTools {
     pub upstream: String,
     /// Its tools, or the reason it is unavailable.
     pub tools: Result<Vec<Tool>, Unavailable>,
+    /// The observed result types of its tools without `outputSchema`, by tool name.
+    pub observed: BTreeMap<String, ObservedType>,
+}
+
+impl UpstreamTools {
+    /// `upstream`'s `tools`, with nothing observed of their results.
+    pub fn new(upstream: impl Into<String>, tools: Result<Vec<Tool>, Unavailable>) -> Self {
+        Self {
+            upstream: upstream.into(),
+            tools,
+            observed: BTreeMap::new(),
+        }
+    }
+
+    /// The same tools, with what was `observed` of their results.
+    pub fn with_observed(self, observed: BTreeMap<String, ObservedType>) -> Self {
+        Self { observed, ..self }
+    }
 }
 
 /// Why an upstream's tools are not listed, with the runner's words and the upstream's apart:
@@ -153,6 +172,8 @@ pub struct Function {
     pub tool: Tool,
     /// Whether the operator's policy makes each call wait for a person's approval.
     pub needs_approval: bool,
+    /// What the runner learned of its results, when it declares no `outputSchema`.
+    pub observed: Option<ObservedType>,
 }
 
 impl Catalog {
@@ -160,26 +181,27 @@ impl Catalog {
     pub fn new(upstreams: Vec<UpstreamTools>) -> Self {
         let namespaces = upstreams
             .into_iter()
-            .map(|UpstreamTools { upstream, tools }| match tools {
+            .map(|listed| match listed.tools {
                 Ok(tools) => {
                     let idents = unique_identifiers(tools.iter().map(|t| t.name.as_ref()));
                     let functions = idents
                         .into_iter()
                         .zip(tools)
                         .map(|(ident, tool)| Function {
+                            observed: listed.observed.get(tool.name.as_ref()).cloned(),
                             ident,
                             tool,
                             needs_approval: false,
                         })
                         .collect();
                     Namespace {
-                        name: upstream,
+                        name: listed.upstream,
                         functions,
                         unavailable: None,
                     }
                 }
                 Err(reason) => Namespace {
-                    name: upstream,
+                    name: listed.upstream,
                     functions: Vec::new(),
                     unavailable: Some(reason),
                 },
@@ -310,11 +332,15 @@ impl Function {
         }
         let input = Value::Object((*self.tool.input_schema).clone());
         let args = type_of(&input, scope).replace('\n', "\n  ");
-        let returns = match &self.tool.output_schema {
-            Some(schema) => {
+        let returns = match (&self.tool.output_schema, &self.observed) {
+            (Some(schema), _) => {
                 type_of(&Value::Object((**schema).clone()), scope).replace('\n', "\n  ")
             }
-            None => {
+            (None, Some(observed)) => {
+                doc.push(observed_note(observed));
+                type_of(&observed.schema, scope).replace('\n', "\n  ")
+            }
+            (None, None) => {
                 doc.push(
                     "@returns the tool's text output, parsed as JSON when it is JSON".to_owned(),
                 );
@@ -344,6 +370,30 @@ const APPROVAL_NOTE: &str =
                              or approval cannot be asked here, the call throws \
                              (ApprovalDeclined, ApprovalRequired) and nothing is done. Make such \
                              calls deliberately, not speculatively.";
+
+/// The JSDoc of a return type learned from results: not the upstream's promise.
+fn observed_note(observed: &ObservedType) -> String {
+    let results = match observed.results {
+        1 => "the one result".to_owned(),
+        n => format!("the {n} results"),
+    };
+    let day = i64::try_from(observed.last_at_ms / 1_000)
+        .ok()
+        .and_then(|seconds| time::OffsetDateTime::from_unix_timestamp(seconds).ok())
+        .map(|at| at.date());
+    let when = day.map_or_else(String::new, |day| {
+        format!(
+            " (the last on {}-{:02}-{:02})",
+            day.year(),
+            u8::from(day.month()),
+            day.day()
+        )
+    });
+    format!(
+        "@returns The upstream declares no result type: this is the shape of {results} the \
+         runner has seen{when}. Fields some results lacked are optional; check them before use."
+    )
+}
 
 /// Whether a call may omit the argument object: no property is required.
 fn input_is_optional(schema: &Value) -> bool {

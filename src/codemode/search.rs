@@ -270,10 +270,7 @@ mod tests {
     fn catalog_from(name: &str, fixture: &str) -> Catalog {
         let listed: Value = serde_json::from_str(fixture).unwrap();
         let tools: Vec<Tool> = serde_json::from_value(listed["tools"].clone()).unwrap();
-        Catalog::new(vec![UpstreamTools {
-            upstream: name.into(),
-            tools: Ok(tools),
-        }])
+        Catalog::new(vec![UpstreamTools::new(name, Ok(tools))])
     }
 
     fn github() -> Catalog {
@@ -373,10 +370,7 @@ mod tests {
         let tools = (0..20)
             .map(|i| Tool::new(format!("echo_{i}"), "Echo", schema.clone()))
             .collect();
-        let catalog = Catalog::new(vec![UpstreamTools {
-            upstream: "many".into(),
-            tools: Ok(tools),
-        }]);
+        let catalog = Catalog::new(vec![UpstreamTools::new("many", Ok(tools))]);
         assert_eq!(search(&catalog, "echo").len(), SEARCH_RESULT_LIMIT);
     }
 }

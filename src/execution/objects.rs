@@ -8,7 +8,7 @@ use std::future::Future;
 
 use futures::future::{join_all, pending};
 use futures::StreamExt;
-use rmcp::model::{RequestId, Tool};
+use rmcp::model::RequestId;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -17,7 +17,7 @@ use crate::config::Accounts;
 use crate::protocol::http::EventStream;
 use crate::session::{request_key, SessionCommand};
 use crate::upstream::protocol::{UpstreamAnswer, UpstreamCommand};
-use crate::upstream::recent::RecentLists;
+use crate::upstream::recent::{Listing, RecentLists};
 
 /// The name of the one ledger object.
 const LEDGER_NAME: &str = "ledger";
@@ -159,30 +159,32 @@ pub async fn catalog(
     let lists = upstreams.iter().map(|name| async move {
         let object = accounts.object(name);
         let remembered = recent.borrow().get(object, clock());
-        let tools = match remembered {
-            Some(tools) => Ok(tools),
+        let listing = match remembered {
+            Some(listing) => Ok(listing),
             None => {
                 let asked = objects.ask(Object::Upstream(object), &UpstreamCommand::ListTools);
-                let tools = listed(asked.await);
-                if let Ok(tools) = &tools {
-                    recent.borrow_mut().put(object, tools.clone(), clock());
+                let listing = listed(asked.await);
+                if let Ok(listing) = &listing {
+                    recent.borrow_mut().put(object, listing.clone(), clock());
                 }
-                tools
+                listing
             }
         };
-        UpstreamTools {
-            upstream: name.clone(),
-            tools,
+        match listing {
+            Ok(Listing { tools, observed }) => {
+                UpstreamTools::new(name.clone(), Ok(tools)).with_observed(observed)
+            }
+            Err(reason) => UpstreamTools::new(name.clone(), Err(reason)),
         }
     });
     Catalog::new(join_all(lists).await)
 }
 
-/// An upstream object's answer to [`UpstreamCommand::ListTools`] as its tools, or why there
-/// are none.
-fn listed(answer: Result<UpstreamAnswer, String>) -> Result<Vec<Tool>, Unavailable> {
+/// An upstream object's answer to [`UpstreamCommand::ListTools`] as its listing, or why there
+/// is none.
+fn listed(answer: Result<UpstreamAnswer, String>) -> Result<Listing, Unavailable> {
     match answer {
-        Ok(UpstreamAnswer::Tools { tools }) => Ok(tools),
+        Ok(UpstreamAnswer::Tools { tools, observed }) => Ok(Listing { tools, observed }),
         Ok(UpstreamAnswer::Failed { error }) => Err(Unavailable::of(&error)),
         Ok(UpstreamAnswer::Pending {
             waited_ms,
@@ -207,7 +209,7 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
     use std::cell::Cell;
-    use std::collections::HashMap;
+    use std::collections::{BTreeMap, HashMap};
 
     use futures::executor::block_on;
     use futures::future::ready;
@@ -216,6 +218,7 @@ mod tests {
 
     use super::*;
     use crate::execution::Abandonment;
+    use crate::upstream::observed::ObservedType;
     use crate::upstream::recent::RECENT_LISTS_MS;
 
     /// Objects that answer from a script and keep every command they are sent.
@@ -265,7 +268,7 @@ mod tests {
         }
     }
 
-    fn tool(name: &str) -> Tool {
+    fn tool(name: &str) -> rmcp::model::Tool {
         serde_json::from_value(json!({"name": name, "inputSchema": {"type": "object"}})).unwrap()
     }
 
@@ -285,6 +288,14 @@ mod tests {
                     "memory",
                     answer(UpstreamAnswer::Tools {
                         tools: vec![tool("read")],
+                        observed: BTreeMap::from([(
+                            "read".to_owned(),
+                            ObservedType {
+                                schema: json!({"type": "string"}),
+                                results: 1,
+                                last_at_ms: 1,
+                            },
+                        )]),
                     }),
                 ),
                 (
@@ -312,8 +323,14 @@ mod tests {
         let gone = gone.unavailable.as_ref().unwrap().to_string();
         assert!(gone.contains("gone is gone"), "{gone}");
         assert_eq!(objects.sent().len(), 3);
-        read();
+        let remembered = read();
         assert_eq!(objects.sent().len(), 5, "only the unavailable ones again");
+        let observed = remembered.namespaces()[0].functions[0].observed.as_ref();
+        assert_eq!(
+            observed.map(|o| o.results),
+            Some(1),
+            "what was observed is remembered too"
+        );
         now.set(1_000 + RECENT_LISTS_MS);
         read();
         assert_eq!(objects.sent().len(), 8, "the remembered list has aged out");

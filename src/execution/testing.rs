@@ -80,6 +80,8 @@ pub(super) struct FakePlatform {
     pub(super) stashes: RefCell<HashMap<String, Value>>,
     /// The approval pages' objects, by name: what they keep.
     pub(super) pages: RefCell<HashMap<String, PageApproval>>,
+    /// The upstream objects whose listings the execution forgot.
+    pub(super) forgotten: RefCell<Vec<String>>,
 }
 
 impl FakePlatform {
@@ -102,6 +104,7 @@ impl FakePlatform {
             forwarded: Cell::new(0),
             stashes: RefCell::default(),
             pages: RefCell::default(),
+            forgotten: RefCell::default(),
         }
     }
 
@@ -209,12 +212,14 @@ impl Platform for FakePlatform {
         Catalog::new(
             upstreams
                 .iter()
-                .map(|name| UpstreamTools {
-                    upstream: name.clone(),
-                    tools: match name.as_str() {
-                        "down" => Err(Unavailable::new("it did not answer")),
-                        _ => Ok(vec![tool("echo"), tool("get-sum")]),
-                    },
+                .map(|name| {
+                    UpstreamTools::new(
+                        name.clone(),
+                        match name.as_str() {
+                            "down" => Err(Unavailable::new("it did not answer")),
+                            _ => Ok(vec![tool("echo"), tool("get-sum")]),
+                        },
+                    )
                 })
                 .collect(),
         )
@@ -371,6 +376,10 @@ impl Platform for FakePlatform {
 
     fn origin(&self) -> &str {
         "https://runner.example"
+    }
+
+    fn forget_listing(&self, object: &str) {
+        self.forgotten.borrow_mut().push(object.to_owned());
     }
 }
 

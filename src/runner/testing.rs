@@ -134,10 +134,7 @@ impl Platform for &FakeServices {
         Catalog::new(
             upstreams
                 .iter()
-                .map(|name| UpstreamTools {
-                    upstream: name.clone(),
-                    tools: Ok(vec![tool.clone()]),
-                })
+                .map(|name| UpstreamTools::new(name.clone(), Ok(vec![tool.clone()])))
                 .collect(),
         )
     }
@@ -168,6 +165,8 @@ impl Platform for &FakeServices {
     fn origin(&self) -> &str {
         "https://runner.example"
     }
+
+    fn forget_listing(&self, _object: &str) {}
 }
 
 impl Services for &FakeServices {

@@ -2,11 +2,14 @@
 //! MCP session. Sent as JSON in the body of a request to the object.
 
 use rmcp::model::{CallToolResult, ErrorData, Tool};
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::client::UpstreamError;
 use super::health::UpstreamStatus;
+use super::observed::ObservedType;
 use crate::protocol::approval::Approval;
 use crate::protocol::person::Person;
 
@@ -113,6 +116,10 @@ pub enum UpstreamAnswer {
     Tools {
         /// Every exposed tool, across pages.
         tools: Vec<Tool>,
+        /// What the runner learned of the results of those that declare no `outputSchema`, by
+        /// tool name.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        observed: BTreeMap<String, ObservedType>,
     },
     /// A tool's result (which may itself report `isError`).
     ToolResult {

@@ -8,29 +8,45 @@
 //! therefore seen by programs at most [`RECENT_LISTS_MS`] late; one it removes fails, when
 //! called in that window, with the upstream's own error.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use rmcp::model::Tool;
+
+use super::observed::ObservedType;
 
 /// How long a tool list the Worker was given stays usable without asking again.
 pub const RECENT_LISTS_MS: u64 = 2_000;
 
-/// Upstream name → the tools its object listed, and when.
+/// One upstream's tools as its object listed them, with what was learned of their results.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Listing {
+    /// The exposed tools.
+    pub tools: Vec<Tool>,
+    /// The observed result types of those without `outputSchema`, by tool name.
+    pub observed: BTreeMap<String, ObservedType>,
+}
+
+/// Upstream name → the listing its object gave, and when.
 #[derive(Debug, Default)]
 pub struct RecentLists {
-    lists: HashMap<String, (u64, Vec<Tool>)>,
+    lists: HashMap<String, (u64, Listing)>,
 }
 
 impl RecentLists {
-    /// `upstream`'s tools if they were listed less than [`RECENT_LISTS_MS`] before `now_ms`.
-    pub fn get(&self, upstream: &str, now_ms: u64) -> Option<Vec<Tool>> {
-        let (listed_at, tools) = self.lists.get(upstream)?;
-        (now_ms.saturating_sub(*listed_at) < RECENT_LISTS_MS).then(|| tools.clone())
+    /// `upstream`'s listing if it was given less than [`RECENT_LISTS_MS`] before `now_ms`.
+    pub fn get(&self, upstream: &str, now_ms: u64) -> Option<Listing> {
+        let (listed_at, listing) = self.lists.get(upstream)?;
+        (now_ms.saturating_sub(*listed_at) < RECENT_LISTS_MS).then(|| listing.clone())
     }
 
-    /// Keeps `tools` as `upstream`'s list at `now_ms`, replacing the one before.
-    pub fn put(&mut self, upstream: &str, tools: Vec<Tool>, now_ms: u64) {
-        self.lists.insert(upstream.to_owned(), (now_ms, tools));
+    /// Forgets `upstream`'s listing, so the next is asked for.
+    pub fn forget(&mut self, upstream: &str) {
+        self.lists.remove(upstream);
+    }
+
+    /// Keeps `listing` as `upstream`'s at `now_ms`, replacing the one before.
+    pub fn put(&mut self, upstream: &str, listing: Listing, now_ms: u64) {
+        self.lists.insert(upstream.to_owned(), (now_ms, listing));
     }
 }
 
@@ -45,16 +61,22 @@ mod tests {
 
     use super::*;
 
-    fn tool(name: &'static str) -> Tool {
-        Tool::new(name, "a tool", Arc::new(Map::new()))
+    fn listing(names: &[&'static str]) -> Listing {
+        let tools = names
+            .iter()
+            .map(|name| Tool::new(*name, "a tool", Arc::new(Map::new())));
+        Listing {
+            tools: tools.collect(),
+            observed: BTreeMap::new(),
+        }
     }
 
     #[test]
     fn a_list_is_served_until_it_is_two_seconds_old() {
         let mut recent = RecentLists::default();
-        recent.put("inventory", vec![tool("list_items")], 10_000);
-        let names = |tools: Option<Vec<Tool>>| -> Option<Vec<String>> {
-            tools.map(|t| t.iter().map(|t| t.name.to_string()).collect())
+        recent.put("inventory", listing(&["list_items"]), 10_000);
+        let names = |listing: Option<Listing>| -> Option<Vec<String>> {
+            listing.map(|l| l.tools.iter().map(|t| t.name.to_string()).collect())
         };
         assert_eq!(
             names(recent.get("inventory", 10_000 + RECENT_LISTS_MS - 1)),
@@ -66,16 +88,21 @@ mod tests {
     #[test]
     fn each_upstream_has_its_own_list_and_a_new_list_replaces_the_old() {
         let mut recent = RecentLists::default();
-        recent.put("inventory", vec![tool("list_items")], 0);
-        recent.put("inventory", vec![tool("list_items"), tool("added")], 1_000);
-        assert_eq!(recent.get("inventory", 2_500).map(|t| t.len()), Some(2));
+        recent.put("inventory", listing(&["list_items"]), 0);
+        recent.put("inventory", listing(&["list_items", "added"]), 1_000);
+        assert_eq!(
+            recent.get("inventory", 2_500).map(|l| l.tools.len()),
+            Some(2)
+        );
         assert_eq!(recent.get("everything", 1_000), None);
+        recent.forget("inventory");
+        assert_eq!(recent.get("inventory", 2_500), None);
     }
 
     #[test]
     fn a_clock_that_went_back_still_serves_the_list() {
         let mut recent = RecentLists::default();
-        recent.put("inventory", vec![tool("list_items")], 5_000);
+        recent.put("inventory", listing(&["list_items"]), 5_000);
         assert!(recent.get("inventory", 4_000).is_some());
     }
 }

@@ -29,11 +29,13 @@ pub fn synthetic_tool(index: usize) -> Tool {
 /// `count` upstreams of `tools_each` synthetic tools.
 pub fn synthetic_upstreams(count: usize, tools_each: usize) -> Vec<UpstreamTools> {
     (0..count)
-        .map(|u| UpstreamTools {
-            upstream: format!("service_{u}"),
-            tools: Ok((0..tools_each)
-                .map(|t| synthetic_tool(u * tools_each + t))
-                .collect()),
+        .map(|u| {
+            UpstreamTools::new(
+                format!("service_{u}"),
+                Ok((0..tools_each)
+                    .map(|t| synthetic_tool(u * tools_each + t))
+                    .collect()),
+            )
         })
         .collect()
 }

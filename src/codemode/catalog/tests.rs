@@ -8,6 +8,7 @@ use std::sync::Arc;
 use serde_json::json;
 
 use super::*;
+use crate::upstream::observed::ObservedType;
 
 fn tool(name: &str, description: &str, schema: Value) -> Tool {
     let Value::Object(schema) = schema else {
@@ -18,9 +19,9 @@ fn tool(name: &str, description: &str, schema: Value) -> Tool {
 
 fn sample() -> Catalog {
     Catalog::new(vec![
-        UpstreamTools {
-            upstream: "everything".into(),
-            tools: Ok(vec![
+        UpstreamTools::new(
+            "everything",
+            Ok(vec![
                 tool(
                     "get-sum",
                     "Returns the sum of two numbers",
@@ -33,11 +34,8 @@ fn sample() -> Catalog {
                     json!({"type": "object", "properties": {"message": {"type": "string"}}}),
                 ),
             ]),
-        },
-        UpstreamTools {
-            upstream: "down".into(),
-            tools: Err(Unavailable::new("connection refused")),
-        },
+        ),
+        UpstreamTools::new("down", Err(Unavailable::new("connection refused"))),
     ])
 }
 
@@ -68,13 +66,52 @@ fn output_schema_becomes_the_return_type() {
             .unwrap()
             .clone(),
     ));
+    let observed = ObservedType {
+        schema: json!({"type": "object", "properties": {"total": {"type": "integer"}}}),
+        results: 3,
+        last_at_ms: 1_796_000_000_000,
+    };
     let function = Function {
         ident: "t".into(),
         tool: with_output,
         needs_approval: false,
+        observed: Some(observed),
     };
     let declaration = function.declaration(&mut TypeScope::default());
-    assert!(declaration.contains("Promise<{\n    sum: number;\n  }>"));
+    assert!(
+        declaration.contains("Promise<{\n    sum: number;\n  }>"),
+        "the declared type wins"
+    );
+    assert!(!declaration.contains("total"));
+}
+
+#[test]
+fn an_observed_result_type_is_the_return_type_marked_as_observed() {
+    let observed = ObservedType {
+        schema: json!({"type": "object", "properties": {
+            "items": {"type": "array", "items": {"type": "object",
+                "properties": {"title": {"type": "string"}}, "required": ["title"]}},
+            "total": {"type": "integer"}}, "required": ["items"]}),
+        results: 3,
+        last_at_ms: 1_796_000_000_000,
+    };
+    let function = Function {
+        ident: "search_issues".into(),
+        tool: tool("search_issues", "d", json!({"type": "object"})),
+        needs_approval: false,
+        observed: Some(observed),
+    };
+    let declaration = function.declaration(&mut TypeScope::default());
+    assert!(
+        declaration.contains("items: {\n      title: string;\n    }[];"),
+        "{declaration}"
+    );
+    assert!(declaration.contains("total?: number;"), "{declaration}");
+    assert!(
+        declaration
+            .contains("the shape of the 3 results the runner has seen (the last on 2026-11-30)"),
+        "{declaration}"
+    );
 }
 
 #[test]
@@ -128,6 +165,7 @@ fn an_upstream_description_is_quoted_and_cannot_end_its_comment() {
         ident: "evil".into(),
         tool: hostile,
         needs_approval: false,
+        observed: None,
     };
     let declaration = function.declaration(&mut TypeScope::default());
     assert!(
@@ -147,10 +185,10 @@ fn an_upstream_description_is_quoted_and_cannot_end_its_comment() {
 fn special_names_are_declared_and_bound_under_the_same_safe_identifier() {
     let names = ["__proto__", "constructor", "toString", "then"];
     let schema = json!({"type": "object"});
-    let catalog = Catalog::new(vec![UpstreamTools {
-        upstream: "odd".into(),
-        tools: Ok(names.iter().map(|n| tool(n, "", schema.clone())).collect()),
-    }]);
+    let catalog = Catalog::new(vec![UpstreamTools::new(
+        "odd",
+        Ok(names.iter().map(|n| tool(n, "", schema.clone())).collect()),
+    )]);
     let manifest = catalog.manifest();
     let chosen: Vec<(&str, &str)> = manifest.0["odd"]
         .keys()

@@ -9,7 +9,7 @@ mod vault;
 
 use std::rc::Rc;
 
-use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
+use worker::{durable_object, DurableObject, Env, ListOptions, Request, Response, Result, State};
 
 use super::js::random_uuid;
 use super::objects::{call_answer, object_of_path, question_answer};
@@ -19,6 +19,7 @@ use crate::sandbox::protocol::BridgeReply;
 use crate::upstream::client::UpstreamError;
 use crate::upstream::health::CachedTools;
 use crate::upstream::keeper::{ToolStore, UpstreamKeeper};
+use crate::upstream::observed::{Observations, ObservedResults};
 use crate::upstream::protocol::{UpstreamAnswer, UpstreamCommand};
 use crate::upstream::target::Target;
 
@@ -27,6 +28,9 @@ use vault::SealedStorage;
 
 /// The storage key of the cached tool list.
 const TOOLS_KEY: &str = "tools";
+/// The prefix of the storage key of what was learned of a tool's results; the tool's name
+/// follows. One key per tool keeps each value small.
+const OBSERVED_PREFIX: &str = "observed:";
 
 /// The upstream's Durable Object.
 #[durable_object]
@@ -47,6 +51,29 @@ impl ToolStore for ObjectStore {
         // A failed write only costs the cache across a restart.
         let _ = self.0.storage().put(TOOLS_KEY, cached).await;
     }
+
+    async fn load_observed(&self) -> Observations {
+        let options = ListOptions::new().prefix(OBSERVED_PREFIX);
+        let Ok(stored) = self.0.storage().list_with_options(options).await else {
+            return Observations::new();
+        };
+        let entries = stored.entries().into_iter().flatten();
+        entries
+            .filter_map(|entry| {
+                let pair = js_sys::Array::from(&entry);
+                let key = pair.get(0).as_string()?;
+                let name = key.strip_prefix(OBSERVED_PREFIX)?.to_owned();
+                let observed = serde_wasm_bindgen::from_value(pair.get(1)).ok()?;
+                Some((name, observed))
+            })
+            .collect()
+    }
+
+    async fn save_observed(&self, name: &str, observed: &ObservedResults) {
+        // A failed write only costs what was learned across a restart.
+        let key = format!("{OBSERVED_PREFIX}{name}");
+        let _ = self.0.storage().put(&key, observed).await;
+    }
 }
 
 impl DurableObject for UpstreamObject {
@@ -64,6 +91,10 @@ impl DurableObject for UpstreamObject {
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let name = object_of_path(&req.path());
         let command: UpstreamCommand = req.json().await?;
+        let called = match &command {
+            UpstreamCommand::CallTool { name, .. } => Some(name.clone()),
+            _ => None,
+        };
         let is_call = matches!(
             command,
             UpstreamCommand::CallTool { .. } | UpstreamCommand::Answer { .. }
@@ -85,7 +116,11 @@ impl DurableObject for UpstreamObject {
             return question_answer(&answer);
         }
         if is_call {
-            return call_answer(&BridgeReply::from_answer(answer));
+            let reply = BridgeReply::from_answer(answer);
+            if let (BridgeReply::Ok { value }, Some(tool)) = (&reply, called) {
+                self.keeper.observe(&tool, value).await;
+            }
+            return call_answer(&reply);
         }
         Response::from_json(&answer)
     }

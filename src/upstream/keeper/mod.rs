@@ -8,6 +8,7 @@
 //! requests) proceed. Anything the upstream says is redacted of its secrets before it leaves
 //! ([`Target::secrets`]), and a tool list before it is stored.
 
+mod observing;
 mod questions;
 mod signin;
 #[cfg(test)]
@@ -31,6 +32,7 @@ use serde_json::{json, Map, Value};
 use super::client::UpstreamError;
 use super::health::{CachedTools, Health};
 use super::oauth::account::{Account, Vault};
+use super::observed::{Observations, ObservedResults};
 use super::protocol::{UpstreamAnswer, UpstreamCommand, LIST_WAIT_MS};
 use super::queue::CallQueue;
 use super::session::{never, Asker, Connection, Http, Stop};
@@ -44,12 +46,17 @@ pub const CONFIGURATION_TTL_MS: u64 = 60_000;
 /// A tool-list fetch that everyone waiting for it shares.
 type SharedFetch = Shared<LocalBoxFuture<'static, Result<Rc<CachedTools>, UpstreamError>>>;
 
-/// Where the tool list is kept across restarts.
+/// Where the tool list, and what was learned of the tools' results, are kept across restarts.
 pub trait ToolStore {
     /// The stored list, if any.
     fn load(&self) -> impl Future<Output = Option<CachedTools>>;
     /// Stores `cached`; a failed write only costs the cache across a restart.
     fn save(&self, cached: &CachedTools) -> impl Future<Output = ()>;
+    /// What was learned of each tool's results.
+    fn load_observed(&self) -> impl Future<Output = Observations>;
+    /// Stores what was learned of tool `name`'s results; a failed write only costs it across
+    /// a restart.
+    fn save_observed(&self, name: &str, observed: &ObservedResults) -> impl Future<Output = ()>;
 }
 
 /// One upstream's session, tool list, health and calls; in an `Rc` so that work it starts (a
@@ -86,6 +93,8 @@ pub struct UpstreamKeeper<H: Http, S: ToolStore> {
     held: RefCell<HeldCalls>,
     /// The last held call's id.
     held_ids: Cell<u64>,
+    /// What was learned of the tools' results, once read from storage.
+    observations: RefCell<Option<Observations>>,
 }
 
 impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
@@ -120,6 +129,7 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
             configured_at: Cell::new(0),
             held: RefCell::default(),
             held_ids: Cell::new(0),
+            observations: RefCell::new(None),
         })
     }
 }
@@ -245,9 +255,9 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
             {
                 drop(self.fetch_tools(target));
             }
-            return UpstreamAnswer::Tools {
-                tools: target.exposed(&cached).cloned().collect(),
-            };
+            return self
+                .tools_answer(target.exposed(&cached).cloned().collect())
+                .await;
         }
         // Only a first contact is waited for: once an attempt has failed, answer at once while
         // the next attempt runs, so a stalled upstream costs other listings nothing.
@@ -267,9 +277,10 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
         };
         let wait = Box::pin(self.http.sleep(wait_ms));
         match select(self.fetch_tools(target), wait).await {
-            Either::Left((Ok(cached), _)) => UpstreamAnswer::Tools {
-                tools: target.exposed(&cached).cloned().collect(),
-            },
+            Either::Left((Ok(cached), _)) => {
+                self.tools_answer(target.exposed(&cached).cloned().collect())
+                    .await
+            }
             Either::Left((Err(error), _)) => UpstreamAnswer::Failed { error },
             Either::Right(_) => UpstreamAnswer::Pending {
                 waited_ms: wait_ms,

@@ -17,13 +17,14 @@ use crate::config::{AccessPolicy, RunnerConfig};
 use crate::protocol::approval::{Approval, ApprovalWay};
 use crate::protocol::person::Person;
 use crate::upstream::oauth::testing::{counter, MemoryVault};
+use crate::upstream::observed::{Observations, ObservedResults};
 use crate::upstream::session::fake::{result, FakeHttp, Reply};
 
 const SECRET: &str = "t0ken-value";
 
-/// A store in memory, shared with the test.
+/// A store in memory, shared with the test: the tool list, and what was learned of results.
 #[derive(Clone, Default)]
-pub(super) struct MemoryStore(Rc<RefCell<Option<CachedTools>>>);
+pub(super) struct MemoryStore(Rc<RefCell<Option<CachedTools>>>, Rc<RefCell<Observations>>);
 
 impl ToolStore for MemoryStore {
     async fn load(&self) -> Option<CachedTools> {
@@ -32,6 +33,16 @@ impl ToolStore for MemoryStore {
 
     async fn save(&self, cached: &CachedTools) {
         *self.0.borrow_mut() = Some(cached.clone());
+    }
+
+    async fn load_observed(&self) -> Observations {
+        self.1.borrow().clone()
+    }
+
+    async fn save_observed(&self, name: &str, observed: &ObservedResults) {
+        self.1
+            .borrow_mut()
+            .insert(name.to_owned(), observed.clone());
     }
 }
 
@@ -107,7 +118,7 @@ fn sent(http: &FakeHttp, method: &str) -> usize {
 
 fn names(answer: &UpstreamAnswer) -> Vec<String> {
     match answer {
-        UpstreamAnswer::Tools { tools } => tools.iter().map(|t| t.name.to_string()).collect(),
+        UpstreamAnswer::Tools { tools, .. } => tools.iter().map(|t| t.name.to_string()).collect(),
         other => panic!("expected tools, got {other:?}"),
     }
 }
@@ -143,7 +154,7 @@ fn a_stored_list_serves_a_restarted_object_redacted_again() {
     let http = Rc::new(FakeHttp::default());
     let keeper = keeper(&http, &store);
     let answer = ask(&keeper, &target(json!({})), UpstreamCommand::ListTools);
-    let UpstreamAnswer::Tools { tools } = answer else {
+    let UpstreamAnswer::Tools { tools, .. } = answer else {
         panic!("{answer:?}");
     };
     assert_eq!(tools[0].description.as_deref(), Some("Uses [redacted]."));

@@ -12,6 +12,7 @@ use crate::protocol::method;
 use crate::upstream::arguments::ArgumentChecker;
 use crate::upstream::client::UpstreamError;
 use crate::upstream::health::{CachedTools, UpstreamStatus};
+use crate::upstream::observed;
 use crate::upstream::param_headers::ParamHeaders;
 use crate::upstream::session::{never, Http};
 use crate::upstream::target::Target;
@@ -28,6 +29,8 @@ pub(super) struct ToolRules {
     pub(super) arguments: ArgumentChecker,
     /// The arguments it mirrors into headers.
     pub(super) mirrored: ParamHeaders,
+    /// The SHA-256 of its definition, which what is learned of its results is valid for.
+    pub(super) definition: String,
 }
 
 impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
@@ -56,6 +59,7 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
             tool: tool.clone(),
             arguments: ArgumentChecker::new(&tool.input_schema),
             mirrored: ParamHeaders::of(tool).unwrap_or_default(),
+            definition: observed::definition(tool),
         });
         self.checkers
             .borrow_mut()
