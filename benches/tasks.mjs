@@ -1,9 +1,12 @@
-// Task token cost: five scripted multi-step tasks, each done twice against the same real
+// Task token cost: seven scripted multi-step tasks, each done twice against the same real
 // upstreams by a scripted agent: traditionally (the agent holds every upstream tool's
 // definition and reads every call's result) and in code mode (the runner's two tools, one
 // `search`, one `execute`, the final result). Both ways must reach the same answer. Writes the
 // transcripts (what entered the agent's context) to benches/results/task_transcripts.json;
-// `cargo bench --bench tokens` counts their tokens.
+// `cargo bench --bench tokens` counts their tokens. The last two read fields of results from the
+// tracker's tools, which declare no outputSchema: their programs use the result types the
+// runner learned from earlier calls (made once before the tasks, as an agent's earlier work
+// would have), which `search` declares.
 //
 // Usage: node benches/tasks.mjs   (make bench)
 
@@ -130,12 +133,61 @@ return revenue;`,
       return revenue;
     },
   },
+  {
+    name: "triage open crash reports by assignee",
+    searches: ["tracker.search_issues"],
+    code: `const found = await tracker.search_issues({ query: "crash", state: "open" });
+const byAssignee: Record<string, number[]> = {};
+for (const issue of found.items) {
+  const who = issue.assignee?.login ?? "unassigned";
+  (byAssignee[who] ??= []).push(issue.number);
+}
+return { total: found.total_count, byAssignee };`,
+    async traditional(call) {
+      const found = await call("tracker", "search_issues", { query: "crash", state: "open" });
+      const byAssignee = {};
+      for (const issue of found.items) {
+        const who = issue.assignee?.login ?? "unassigned";
+        (byAssignee[who] ??= []).push(issue.number);
+      }
+      return { total: found.total_count, byAssignee };
+    },
+  },
+  {
+    name: "who commented on the busiest bugs",
+    searches: ["tracker.search_issues", "tracker.list_comments"],
+    code: `const bugs = await tracker.search_issues({ query: "bug", limit: 50 });
+const busiest = bugs.items.filter((i) => i.comments >= 3).map((i) => i.number);
+const threads = await Promise.all(busiest.map((number) => tracker.list_comments({ number })));
+const people = new Set(threads.flat().map((c) => c.user.login));
+return { issues: busiest, commenters: [...people].sort() };`,
+    async traditional(call) {
+      const bugs = await call("tracker", "search_issues", { query: "bug", limit: 50 });
+      const busiest = bugs.items.filter((i) => i.comments >= 3).map((i) => i.number);
+      const threads = [];
+      for (const number of busiest) {
+        threads.push(await call("tracker", "list_comments", { number }));
+      }
+      const people = new Set(threads.flat().map((c) => c.user.login));
+      return { issues: busiest, commenters: [...people].sort() };
+    },
+  },
 ];
+
+/** The tracker's tools, called once so the runner has learned their result types. */
+const WARM_UP = `await tracker.search_issues({ query: "editor" });
+await tracker.list_comments({ number: 105 });
+return null;`;
 
 /** What a tool call puts in an agent's context: the call and the result's content. */
 const turn = (call, result) => ({ call, result: { content: result.content, isError: result.isError } });
 
-const stack = await startStack({ pythonUpstreams: [{ name: "orders", script: "benches/upstreams/orders_server.py" }] });
+const stack = await startStack({
+  pythonUpstreams: [
+    { name: "orders", script: "benches/upstreams/orders_server.py" },
+    { name: "tracker", script: "tests/upstreams/tracker_server.py" },
+  ],
+});
 try {
   const direct = {};
   for (const { name, url } of stack.upstreams) {
@@ -148,6 +200,8 @@ try {
   }
   const runner = await connectTypeScript(stack.url);
   const surface = await runner.listTools();
+  const warmed = await runner.callTool({ name: "execute", arguments: { code: WARM_UP } });
+  assert.ok(!warmed.isError, JSON.stringify(warmed));
 
   const tasks = [];
   for (const task of TASKS) {
@@ -163,7 +217,9 @@ try {
     const codemode = [];
     for (const query of task.searches) {
       const args = { query };
-      codemode.push(turn({ name: "search", arguments: args }, await runner.callTool({ name: "search", arguments: args })));
+      const found = await runner.callTool({ name: "search", arguments: args });
+      assert.doesNotMatch(found.content[0].text, /Promise<unknown>/, `${query}: a learned or declared result type`);
+      codemode.push(turn({ name: "search", arguments: args }, found));
     }
     const args = { code: task.code };
     const executed = await runner.callTool({ name: "execute", arguments: args });

@@ -204,6 +204,12 @@ impl ExecutionAudit {
         self
     }
 
+    /// The entry of a run whose result was cut to fit `maxResultTokens`.
+    pub fn result_cut(mut self) -> Self {
+        self.hit([Limit::MaxResultTokens]);
+        self
+    }
+
     /// The entry of code refused before it ran, for `error`.
     pub fn refused(mut self, error: &SourceError) -> Self {
         self.ending = Ending::Refused;

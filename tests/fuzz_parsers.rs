@@ -1,6 +1,8 @@
 //! Property tests of everything that reads untrusted input on the host: whatever bytes or
 //! JSON arrive, the parsers answer with a value or a specification error, never a panic.
 
+use std::collections::BTreeMap;
+
 use mcp_isolate_runner::codemode::source::prepare;
 use mcp_isolate_runner::config::RunnerConfig;
 use mcp_isolate_runner::mcp::jsonrpc::{self, Message, Payload};
@@ -92,7 +94,7 @@ proptest! {
 
     #[test]
     fn prepare_answers_any_code(code in ".{0,200}") {
-        let _ = prepare(&code, &["console".to_owned()], &ExecutionLimits::default());
+        let _ = prepare(&code, &BTreeMap::new(), &ExecutionLimits::default());
     }
 
     #[test]
@@ -104,6 +106,6 @@ proptest! {
             Just("await "), Just("import("), Just("\"s\""), Just(": number"), Just("<T>"),
         ], 0..40)) {
         let code: String = pieces.concat();
-        let _ = prepare(&code, &["console".to_owned()], &ExecutionLimits::default());
+        let _ = prepare(&code, &BTreeMap::new(), &ExecutionLimits::default());
     }
 }

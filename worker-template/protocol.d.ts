@@ -71,12 +71,26 @@ export type RunRequest = {
    */
   maxArgumentBytes: number;
   /**
-   * "Characters of the serialized result returned to the agent."
+   * "Characters of the result's JSON the runner reads from the isolate; the rest is never\nsent, and the result is shown as the start of its text."
    * @format uint
    * @minimum 0
-   * @default 100000
+   * @default 12000000
    */
   maxResultChars: number;
+  /**
+   * "Estimated tokens of the result returned to the agent: a larger one is cut to fit,\nkeeping its structure, with a note saying what was cut."
+   * @format uint
+   * @minimum 0
+   * @default 18000
+   */
+  maxResultTokens: number;
+  /**
+   * "Estimated tokens of one `search` answer: the best matches that fit, saying how many\nmore there are."
+   * @format uint
+   * @minimum 0
+   * @default 8000
+   */
+  maxSearchTokens: number;
   /**
    * "Console entries kept per execution; later ones are counted, not kept."
    * @format uint

@@ -276,6 +276,25 @@ impl Catalog {
         )
     }
 
+    /// The declared arguments of `namespace.ident`, as one line of TypeScript with the named
+    /// types it uses, cut at [`ARGUMENTS_CHARS`]: what an invalid call is shown beside its
+    /// error.
+    pub fn arguments(&self, namespace: &str, ident: &str) -> Option<String> {
+        let function = self.function(namespace, ident)?;
+        let mut scope = TypeScope::default();
+        let input = Value::Object((*function.tool.input_schema).clone());
+        let mut declared = format!("`{}`", type_of(&input, &mut scope));
+        let named = scope.declarations("");
+        if !named.is_empty() {
+            declared.push_str(&format!(", where `{}`", named.trim_end()));
+        }
+        let declared = declared.split_whitespace().collect::<Vec<_>>().join(" ");
+        Some(match declared.char_indices().nth(ARGUMENTS_CHARS) {
+            Some((at, _)) => format!("{}…", &declared[..at]),
+            None => declared,
+        })
+    }
+
     /// Declarations for the chosen functions, grouped by namespace, in catalog order; each
     /// namespace starts with the named types (`$defs`) its chosen functions use.
     pub fn declarations<'a>(
@@ -363,6 +382,9 @@ impl Function {
         }
     }
 }
+
+/// Characters of a function's declared arguments shown beside an invalid call's error.
+pub const ARGUMENTS_CHARS: usize = 1_500;
 
 /// What an approval-gated function's JSDoc says, so the model plans for the wait and the throw.
 const APPROVAL_NOTE: &str =

@@ -11,11 +11,15 @@
 //! - [`tools`]: the two MCP tools this server exposes, `search` and `execute`.
 
 pub mod catalog;
+pub mod fit;
 mod forbidden;
 pub mod jsdoc;
 pub mod loop_guard;
+pub mod names;
 pub mod quote;
+mod references;
 pub mod search;
 pub mod source;
+pub mod tokens;
 pub mod tools;
 pub mod typescript;

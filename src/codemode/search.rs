@@ -12,7 +12,8 @@ use serde_json::Value;
 
 use super::catalog::{Catalog, Function};
 
-/// How many functions one search returns at most.
+/// How many ranked matches one search answer shows at most; a query that names a namespace
+/// shows all of it, within the answer's budget.
 pub const SEARCH_RESULT_LIMIT: usize = 8;
 
 /// How many times a word counts, by where it appears in a function.
@@ -57,14 +58,27 @@ const SYNONYMS: &[(&str, &[&str])] = &[
     ("view", &["get"]),
 ];
 
-/// The best matches for `query`, best first, as `(namespace, ident)` pairs.
+/// What a search found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found<'a> {
+    /// The matches as `(namespace, ident)` pairs, best first.
+    pub matches: Vec<(&'a str, &'a str)>,
+    /// Whether the query named them (a namespace, or `namespace.function`), rather than
+    /// ranking them by its words.
+    pub named: bool,
+}
+
+/// Every match for `query`, best first.
 ///
 /// `namespace.function` (or just a namespace name) selects exactly that, so a model that
 /// already knows the name gets the declaration without ranking.
-pub fn search<'a>(catalog: &'a Catalog, query: &str) -> Vec<(&'a str, &'a str)> {
+pub fn search<'a>(catalog: &'a Catalog, query: &str) -> Found<'a> {
     let query = query.trim();
-    if let Some(exact) = exact_match(catalog, query) {
-        return exact;
+    if let Some(matches) = exact_match(catalog, query) {
+        return Found {
+            matches,
+            named: true,
+        };
     }
     let documents: Vec<(&str, &Function, HashMap<String, usize>)> = catalog
         .namespaces()
@@ -87,11 +101,10 @@ pub fn search<'a>(catalog: &'a Catalog, query: &str) -> Vec<(&'a str, &'a str)> 
         .collect();
     // Stable: ties keep catalog order.
     scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-    scored
-        .into_iter()
-        .take(SEARCH_RESULT_LIMIT)
-        .map(|(_, n, f)| (n, f))
-        .collect()
+    Found {
+        matches: scored.into_iter().map(|(_, n, f)| (n, f)).collect(),
+        named: false,
+    }
 }
 
 fn exact_match<'a>(catalog: &'a Catalog, query: &str) -> Option<Vec<(&'a str, &'a str)>> {
@@ -337,8 +350,7 @@ mod tests {
         let misses: Vec<String> = cases
             .iter()
             .filter_map(|(query, intended)| {
-                let top: Vec<&str> = search(&catalog, query)
-                    .into_iter()
+                let top: Vec<&str> = (search(&catalog, query).matches.into_iter())
                     .take(3)
                     .map(|(_, f)| f)
                     .collect();
@@ -352,25 +364,28 @@ mod tests {
     #[test]
     fn exact_names_select_one_function_or_one_namespace() {
         let catalog = github();
-        assert_eq!(
-            search(&catalog, "github.create_issue"),
-            [("github", "create_issue")]
-        );
-        assert_eq!(search(&catalog, "github").len(), 26);
+        let one = search(&catalog, "github.create_issue");
+        assert_eq!(one.matches, [("github", "create_issue")]);
+        assert!(one.named);
+        assert_eq!(search(&catalog, "github").matches.len(), 26);
     }
 
     #[test]
     fn nothing_matching_returns_nothing() {
-        assert!(search(&github(), "weather forecast tomorrow").is_empty());
+        assert!(search(&github(), "weather forecast tomorrow")
+            .matches
+            .is_empty());
     }
 
     #[test]
-    fn results_are_capped() {
+    fn every_match_is_found_ranked() {
         let schema = Arc::new(json!({"type": "object"}).as_object().unwrap().clone());
         let tools = (0..20)
             .map(|i| Tool::new(format!("echo_{i}"), "Echo", schema.clone()))
             .collect();
         let catalog = Catalog::new(vec![UpstreamTools::new("many", Ok(tools))]);
-        assert_eq!(search(&catalog, "echo").len(), SEARCH_RESULT_LIMIT);
+        let found = search(&catalog, "echo");
+        assert_eq!(found.matches.len(), 20);
+        assert!(!found.named);
     }
 }

@@ -15,6 +15,7 @@
 //! security boundary; this is so the model gets a clear error it can act on, before anything
 //! runs.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use swc_common::errors::{DiagnosticBuilder, Emitter, Handler};
@@ -25,6 +26,8 @@ use swc_ts_fast_strip::{operate, Mode, Options};
 
 use super::forbidden::{first_forbidden, unparenthesized};
 use super::loop_guard::{self, ColumnShifts, Insertion};
+use super::references::first_unknown;
+use crate::names::CONSOLE;
 use crate::sandbox::limits::ExecutionLimits;
 use crate::sandbox::program::PROGRAM_MODULE;
 
@@ -76,6 +79,14 @@ pub enum SourceError {
         /// Where.
         location: Location,
     },
+    /// A function its namespace does not have.
+    #[error("UnknownFunction at {location}: {message}")]
+    UnknownFunction {
+        /// Which, and the nearest real one.
+        message: String,
+        /// Where.
+        location: Location,
+    },
     /// Valid TypeScript the type stripper cannot erase (an `enum`, a `namespace`, …).
     #[error("UnsupportedSyntax at {location}: {message}")]
     Unsupported {
@@ -93,6 +104,7 @@ impl SourceError {
             SourceError::TooLarge { .. } => "CodeTooLarge",
             SourceError::Syntax { .. } => "SyntaxError",
             SourceError::NotAllowed { .. } => "NotAllowed",
+            SourceError::UnknownFunction { .. } => "UnknownFunction",
             SourceError::Unsupported { .. } => "UnsupportedSyntax",
         }
     }
@@ -103,6 +115,7 @@ impl SourceError {
             SourceError::TooLarge { .. } => None,
             SourceError::Syntax { location, .. }
             | SourceError::NotAllowed { location, .. }
+            | SourceError::UnknownFunction { location, .. }
             | SourceError::Unsupported { location, .. } => Some(*location),
         }
     }
@@ -126,9 +139,34 @@ pub struct Program {
     pub module: String,
     /// Where the loop guard moved columns, to map runtime positions back.
     pub shifts: ColumnShifts,
+    /// The user's code, as it was given (a Markdown fence blanked).
+    source: String,
+    /// The namespaces it was given.
+    namespaces: Vec<String>,
 }
 
+/// Characters of a line of the user's code an error quotes.
+const QUOTED_LINE_CHARS: usize = 200;
+
 impl Program {
+    /// The namespaces the program was given.
+    pub fn namespaces(&self) -> impl Iterator<Item = &str> {
+        self.namespaces.iter().map(String::as_str)
+    }
+
+    /// Line `line` (1-based) of the user's code, trimmed and cut to a readable length.
+    pub fn line(&self, line: u32) -> Option<String> {
+        let text = self
+            .source
+            .lines()
+            .nth(usize::try_from(line).ok()?.checked_sub(1)?)?;
+        let text = text.trim();
+        Some(match text.char_indices().nth(QUOTED_LINE_CHARS) {
+            Some((at, _)) => format!("{}…", &text[..at]),
+            None => text.to_owned(),
+        })
+    }
+
     /// Where a runtime error's stack points into the user's code, if it does: its innermost
     /// frame in the user's lines (frames in the runner's first line, such as the loop guard
     /// that threw, are skipped).
@@ -149,11 +187,12 @@ impl Program {
     }
 }
 
-/// Turns `code` into the program the isolate loads; `bindings` are the parameter names of the
-/// wrapper function (`console` and the namespaces).
+/// Turns `code` into the program the isolate loads, whose wrapper function takes `console` and
+/// each of `namespaces` (namespace → its functions' names); a reference to a function a
+/// namespace does not have is refused, naming the nearest.
 pub fn prepare(
     code: &str,
-    bindings: &[String],
+    namespaces: &BTreeMap<String, Vec<String>>,
     limits: &ExecutionLimits,
 ) -> Result<Program, SourceError> {
     if code.len() > limits.max_code_bytes {
@@ -162,10 +201,14 @@ pub fn prepare(
             limit: limits.max_code_bytes,
         });
     }
-    let code = unfence(code);
+    let source = unfence(code);
+    let code = source.clone();
     let user_lines = u32::try_from(code.lines().count().max(1)).unwrap_or(u32::MAX);
+    let bindings: Vec<&str> = std::iter::once(CONSOLE)
+        .chain(namespaces.keys().map(String::as_str))
+        .collect();
     let head = format!("export default async function ({}) {{", bindings.join(", "));
-    let (shape, steps) = shape_of(&head, &code, user_lines)?;
+    let (shape, steps) = shape_of(&head, &code, user_lines, namespaces)?;
     let (code, shifts) = loop_guard::apply(&code, steps);
     let head = format!("{} {head}", loop_guard::prelude(limits.max_loop_iterations));
     let (head, tail) = match shape {
@@ -177,7 +220,12 @@ pub fn prepare(
         Shape::MainFunction => (head, "return main();".to_owned()),
     };
     let module = strip_types(wrap(&head, &tail, &code), user_lines)?;
-    Ok(Program { module, shifts })
+    Ok(Program {
+        module,
+        shifts,
+        source,
+        namespaces: namespaces.keys().cloned().collect(),
+    })
 }
 
 fn wrap(head: &str, tail: &str, code: &str) -> String {
@@ -211,6 +259,7 @@ fn shape_of(
     head: &str,
     code: &str,
     user_lines: u32,
+    namespaces: &BTreeMap<String, Vec<String>>,
 ) -> Result<(Shape, Vec<Insertion>), SourceError> {
     let cm: Lrc<SourceMap> = Default::default();
     let file = cm.new_source_file(FileName::Anon.into(), wrap(head, "", code));
@@ -246,11 +295,14 @@ fn shape_of(
             location: user_location(&cm, position, user_lines),
         });
     }
-    let statements = function
-        .function
-        .body
-        .as_ref()
-        .map_or(&[][..], |b| &b.stmts[..]);
+    let body = function.function.body.as_ref();
+    if let Some((position, message)) = body.and_then(|body| first_unknown(body, namespaces)) {
+        return Err(SourceError::UnknownFunction {
+            message,
+            location: user_location(&cm, position, user_lines),
+        });
+    }
+    let statements = body.map_or(&[][..], |b| &b.stmts[..]);
     let steps = loop_guard::insertions(&function.function.body, code_start);
     let code_statements: Vec<&Stmt> = statements
         .iter()

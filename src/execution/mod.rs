@@ -167,7 +167,7 @@ async fn run<P: Platform>(
     report_unavailable(&catalog, context);
     let manifest = catalog.manifest();
     let request = RunRequest::new(&manifest, catalog.unavailable(), limits);
-    let program = match prepare(code, &request.bindings, limits) {
+    let program = match prepare(code, &request.namespaces, limits) {
         Ok(program) => program,
         Err(error) => {
             let result = tools::source_error_result(&error);
@@ -178,6 +178,9 @@ async fn run<P: Platform>(
         .flat_map(|functions| functions.values())
         .any(|tool| tool.needs_approval);
     let (gate, asks) = CallGate::new(manifest, *limits, audit.person.clone(), accounts.clone());
+    gate.explain_with(Box::new(move |namespace, function| {
+        catalog.arguments(namespace, function)
+    }));
     let stops = (requester, &audit);
     let stops_for_person = match resume::prepare(platform, stops, &gate, needs_approval).await {
         Ok(stops) => stops,
@@ -232,6 +235,10 @@ async fn run<P: Platform>(
                 - loading;
             let audit = audit.ran(&outcome, limits, spawn_ms);
             let result = tools::execution_result(outcome, record.calls, &program, limits);
+            let audit = match tools::result_was_cut(&result) {
+                true => audit.result_cut(),
+                false => audit,
+            };
             (complete(result), audit)
         }
         Err(SandboxError::Cancelled(_)) => (None, audit.stopped(Ending::Cancelled)),

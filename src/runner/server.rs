@@ -175,7 +175,11 @@ impl<S: Services> ServerBackend for Runner<S> {
                 let catalog =
                     (self.services.catalog(&upstreams, &self.accounts).await).granted(&self.grant);
                 execution::report_unavailable(&catalog, context);
-                complete(tools::search_result(&catalog, &input.query))
+                complete(tools::search_result(
+                    &catalog,
+                    &input.query,
+                    self.limits.max_search_tokens,
+                ))
             }
             EXECUTE_TOOL => {
                 let input: ExecuteInput = match input(arguments) {

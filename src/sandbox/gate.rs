@@ -95,6 +95,8 @@ struct Inner {
     asks: mpsc::UnboundedSender<Ask>,
     /// How a stateless run is recorded and replayed, when it may be resumed.
     resumption: RefCell<Option<resumption::Resumption>>,
+    /// Where an invalid call's declared arguments are found.
+    signatures: RefCell<Option<Signatures>>,
     state: RefCell<State>,
 }
 
@@ -158,6 +160,7 @@ impl CallGate {
             accounts,
             asks,
             resumption: RefCell::new(None),
+            signatures: RefCell::new(None),
             state: RefCell::new(State::default()),
         });
         (Self { inner }, approvals)
@@ -267,7 +270,7 @@ impl CallGate {
         let call = (namespace, function, arguments);
         match self.admit_decided(call, &clock, decided).await {
             Ok((permit, call)) => {
-                let reply = forward(call).await;
+                let reply = self.explained((namespace, function), forward(call).await);
                 let trace = permit.finish(reply.error(), reply.chars(), clock());
                 if self.is_resumable() {
                     self.keep_for_rerun(&name, arguments, &reply.json());
@@ -486,8 +489,10 @@ fn push_trace(state: &mut State, limits: &ExecutionLimits, trace: CallTrace) {
 mod approving;
 mod questions;
 mod resumption;
+mod signatures;
 #[cfg(test)]
 mod tests;
 
 pub use questions::Sent;
 pub use resumption::Stopped;
+pub use signatures::Signatures;

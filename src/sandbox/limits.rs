@@ -34,8 +34,15 @@ pub struct ExecutionLimits {
     pub max_code_bytes: usize,
     /// Largest arguments of one tool call, as JSON bytes.
     pub max_argument_bytes: usize,
-    /// Characters of the serialized result returned to the agent.
+    /// Characters of the result's JSON the runner reads from the isolate; the rest is never
+    /// sent, and the result is shown as the start of its text.
     pub max_result_chars: usize,
+    /// Estimated tokens of the result returned to the agent: a larger one is cut to fit,
+    /// keeping its structure, with a note saying what was cut.
+    pub max_result_tokens: usize,
+    /// Estimated tokens of one `search` answer: the best matches that fit, saying how many
+    /// more there are.
+    pub max_search_tokens: usize,
     /// Console entries kept per execution; later ones are counted, not kept.
     pub max_log_entries: usize,
     /// Characters kept of one console entry.
@@ -56,7 +63,10 @@ impl Default for ExecutionLimits {
             max_concurrent_tool_calls: 32,
             max_code_bytes: 64 * 1024,
             max_argument_bytes: 256 * 1024,
-            max_result_chars: 100_000,
+            max_result_chars: 12_000_000,
+            // Room, with the report around it, under Claude Code's 25,000 per tool result.
+            max_result_tokens: 18_000,
+            max_search_tokens: 8_000,
             max_log_entries: 200,
             max_log_entry_chars: 2_000,
             approval_timeout_ms: 120_000,
@@ -78,8 +88,10 @@ pub enum Limit {
     MaxArgumentBytes,
     /// `maxCodeBytes`: the code was refused.
     MaxCodeBytes,
-    /// `maxResultChars`: the result was cut.
+    /// `maxResultChars`: the result was too long to read whole.
     MaxResultChars,
+    /// `maxResultTokens`: the result was cut to fit.
+    MaxResultTokens,
     /// `maxLogEntries`: console entries were dropped.
     MaxLogEntries,
 }
@@ -120,7 +132,7 @@ impl ExecutionLimits {
     }
 
     fn validate(&self) -> Result<(), LimitsError> {
-        let checks: [(&'static str, u64, RangeInclusive<u64>); 12] = [
+        let checks: [(&'static str, u64, RangeInclusive<u64>); 14] = [
             ("timeoutMs", self.timeout_ms.into(), 1_000..=300_000),
             ("cpuMs", self.cpu_ms.into(), 10..=300_000),
             ("subRequests", self.sub_requests.into(), 1..=100_000),
@@ -145,6 +157,16 @@ impl ExecutionLimits {
                 "maxResultChars",
                 self.max_result_chars as u64,
                 100..=16 << 20,
+            ),
+            (
+                "maxResultTokens",
+                self.max_result_tokens as u64,
+                100..=1_000_000,
+            ),
+            (
+                "maxSearchTokens",
+                self.max_search_tokens as u64,
+                500..=1_000_000,
             ),
             ("maxLogEntries", self.max_log_entries as u64, 0..=100_000),
             (

@@ -68,8 +68,8 @@ describe("hostile upstreams", () => {
   test("a schema nested 120 levels is cut and marked, and the upstream keeps its other tools", async () => {
     const { tools } = await client.listTools();
     const description = tools.find((t) => t.name === "execute").description;
-    assert.match(description, /- hostile \(8 functions\)/);
-    assert.match(description, /- hostile_free \(8 functions\)/);
+    assert.match(description, /- hostile \(9 functions\)/);
+    assert.match(description, /- hostile_free \(9 functions\)/);
 
     const declaration = await search("hostile.deep_schema");
     assert.match(declaration, /function deep_schema\(/);
@@ -139,6 +139,19 @@ return { picked, refused };`);
     const ratio = median(runnerMs) / median(directMs);
     t.diagnostic(`10 MB: direct ${directMs.map((ms) => ms.toFixed(0)).join(", ")} ms; through execute ${runnerMs.map((ms) => ms.toFixed(0)).join(", ")} ms; ratio of medians ${ratio.toFixed(2)}`);
     assert.ok(ratio <= 1.5, `through execute ${median(runnerMs)} ms, direct ${median(directMs)} ms`);
+  });
+
+  test("a 10 MB result comes back as JSON within the token budget, its structure kept and its cuts marked", async () => {
+    const report = await run("return await hostile.sized_list({ megabytes: 10 });");
+    assert.equal(report.isError, false, JSON.stringify(report).slice(0, 500));
+    const records = report.result;
+    assert.ok(Array.isArray(records), JSON.stringify(report).slice(0, 500));
+    assert.deepEqual(records[0], { id: 0, name: "record 0", tags: ["alpha", "beta"], score: 0 });
+    const [, left, all] = records.at(-1).match(/^… and (\d+) more items \((\d+) in all\)$/) ?? [];
+    assert.equal(Number(left), Number(all) - (records.length - 1));
+    assert.ok(Number(all) > 100_000, `${all} records`);
+    assert.ok(JSON.stringify(records).length < 18_000 * 4, "within the default budget of 18,000 tokens");
+    assert.match(report.resultCut, /an array keeps its first items[^]*return less/);
   });
 
   test("a 60 MB result fails as too large, naming the size and the limit, and its memory is not kept", async (t) => {

@@ -10,6 +10,7 @@
 //
 // Tools:
 //   sized_result {megabytes}  a text result of that many MiB (10 and 60 are what the tests use)
+//   sized_list {megabytes}    a JSON text result of that many MiB: an array of small records
 //   pick_code {code}          its input schema's `code` is an enum of 50,000 values
 //   long_description {}       its description is 2 MiB long
 //   deep_schema {node}        its input schema nests 120 levels of objects
@@ -78,6 +79,18 @@ function blob(megabytes) {
   return blobs.get(megabytes);
 }
 
+/** A JSON array of records of about `megabytes` MiB. */
+function list(megabytes) {
+  const records = [];
+  let size = 2;
+  for (let id = 0; size < megabytes * 1024 * 1024; id += 1) {
+    const record = JSON.stringify({ id, name: `record ${id}`, tags: ["alpha", "beta"], score: id % 97 });
+    records.push(record);
+    size += record.length + 1;
+  }
+  return `[${records.join(",")}]`;
+}
+
 const inFlight = new Map();
 const peaks = new Map();
 const text = (value) => ({ content: [{ type: "text", text: value }] });
@@ -90,6 +103,10 @@ function makeServer() {
     description: "A text result of the given size in MiB.",
     inputSchema: { megabytes: z.number().int().min(1).max(100) },
   }, async ({ megabytes }) => text(blob(megabytes)));
+  server.registerTool("sized_list", {
+    description: "A JSON array of records, about the given size in MiB.",
+    inputSchema: { megabytes: z.number().int().min(1).max(100) },
+  }, async ({ megabytes }) => text(list(megabytes)));
   server.registerTool("pick_code", {
     description: "Accepts one of 50,000 codes.",
     inputSchema: { code: z.string() },

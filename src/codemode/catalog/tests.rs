@@ -205,3 +205,13 @@ fn special_names_are_declared_and_bound_under_the_same_safe_identifier() {
     }
     assert_eq!(manifest.0["odd"].len(), names.len());
 }
+
+#[test]
+fn a_functions_declared_arguments_read_on_one_line() {
+    let catalog = sample();
+    assert_eq!(
+        catalog.arguments("everything", "get_sum").as_deref(),
+        Some("`{ a: number; b: number; }`")
+    );
+    assert_eq!(catalog.arguments("everything", "nothing"), None);
+}

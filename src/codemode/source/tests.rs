@@ -4,17 +4,21 @@
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
 use super::*;
-use crate::names::CONSOLE;
+use std::collections::BTreeMap;
+
+/// Namespace `everything`, whose functions are not checked (as for an unavailable upstream).
+fn everything() -> BTreeMap<String, Vec<String>> {
+    BTreeMap::from([("everything".to_owned(), Vec::new())])
+}
 
 fn prepared(code: &str) -> String {
-    let bindings = [CONSOLE.into(), "everything".into()];
-    prepare(code, &bindings, &ExecutionLimits::default())
+    prepare(code, &everything(), &ExecutionLimits::default())
         .unwrap()
         .module
 }
 
 fn error(code: &str) -> SourceError {
-    prepare(code, &[CONSOLE.into()], &ExecutionLimits::default()).unwrap_err()
+    prepare(code, &BTreeMap::new(), &ExecutionLimits::default()).unwrap_err()
 }
 
 #[test]
@@ -54,9 +58,13 @@ fn loops_and_functions_get_step_checks_under_the_configured_budget() {
         max_loop_iterations: 1234,
         ..ExecutionLimits::default()
     };
-    let module = prepare("while (true) {}\nconst f = (x: number) => x;", &[], &limits)
-        .unwrap()
-        .module;
+    let module = prepare(
+        "while (true) {}\nconst f = (x: number) => x;",
+        &BTreeMap::new(),
+        &limits,
+    )
+    .unwrap()
+    .module;
     let lines: Vec<&str> = module.lines().collect();
     assert!(
         lines[0].starts_with("let __mirSteps = 1234;"),
@@ -202,7 +210,7 @@ fn ordinary_uses_of_similar_names_are_allowed() {
         "const { env } = await import('cloudflare:workers'); return Object.keys(env);",
     ] {
         assert!(
-            prepare(code, &[CONSOLE.into()], &ExecutionLimits::default()).is_ok(),
+            prepare(code, &BTreeMap::new(), &ExecutionLimits::default()).is_ok(),
             "{code}"
         );
     }
@@ -233,7 +241,7 @@ fn oversized_code_is_refused_before_parsing() {
         max_code_bytes: 0,
         ..ExecutionLimits::default()
     };
-    let err = prepare("x", &[], &tiny).unwrap_err();
+    let err = prepare("x", &BTreeMap::new(), &tiny).unwrap_err();
     assert_eq!(err, SourceError::TooLarge { bytes: 1, limit: 0 });
 }
 
@@ -241,7 +249,7 @@ fn oversized_code_is_refused_before_parsing() {
 fn runtime_stack_positions_map_back_to_user_lines_and_columns() {
     let program = prepare(
         "let n = 0;\nwhile (n < 3) n++; throw new Error('boom');",
-        &[],
+        &BTreeMap::new(),
         &ExecutionLimits::default(),
     )
     .unwrap();
@@ -267,7 +275,7 @@ fn runtime_stack_positions_map_back_to_user_lines_and_columns() {
 fn a_loop_limit_error_points_at_the_loop_in_the_user_code_not_the_prelude() {
     let program = prepare(
         "let n = 0;\nwhile (true) { n++; }",
-        &[],
+        &BTreeMap::new(),
         &ExecutionLimits::default(),
     )
     .unwrap();
@@ -290,7 +298,7 @@ fn a_loop_limit_error_points_at_the_loop_in_the_user_code_not_the_prelude() {
 fn code_cannot_close_the_wrapper_to_run_at_module_level() {
     let escape = prepare(
         "}\nglobalThis.early = 1;\nexport function x() {",
-        &[],
+        &BTreeMap::new(),
         &ExecutionLimits::default(),
     );
     assert!(escape.is_err(), "{:?}", escape.map(|p| p.module));
@@ -301,9 +309,80 @@ fn type_arguments_after_a_string_before_an_open_template_are_a_syntax_error() {
     // Found by the parser fuzz test: swc's debug-only span check fails on it.
     let error = prepare(
         "\"s\"<T>class A { m() {} }<T>`${",
-        &[],
+        &BTreeMap::new(),
         &ExecutionLimits::default(),
     )
     .unwrap_err();
     assert_eq!(error.name(), "SyntaxError");
+}
+
+/// Namespaces whose functions are checked.
+fn tracker() -> BTreeMap<String, Vec<String>> {
+    BTreeMap::from([
+        (
+            "tracker".to_owned(),
+            vec!["search_issues".to_owned(), "get_issue".to_owned()],
+        ),
+        ("down".to_owned(), Vec::new()),
+    ])
+}
+
+fn refusal(code: &str) -> SourceError {
+    prepare(code, &tracker(), &ExecutionLimits::default()).unwrap_err()
+}
+
+#[test]
+fn a_function_a_namespace_lacks_is_refused_naming_the_nearest() {
+    let error = refusal("const a = 1;\nconst r = await tracker.search_issue({ query: 'x' });");
+    assert_eq!(error.name(), "UnknownFunction");
+    assert_eq!(
+        error.to_string(),
+        "UnknownFunction at 2:17: `tracker.search_issue` is not a function; did you mean \
+         `tracker.search_issues`?"
+    );
+    let far = refusal("await tracker['delete_everything']();");
+    assert!(
+        far.to_string()
+            .contains("tracker has search_issues, get_issue. Use `search`"),
+        "{far}"
+    );
+}
+
+#[test]
+fn known_functions_unavailable_namespaces_and_shadowed_names_are_not_refused() {
+    for code in [
+        "return await tracker.search_issues({ query: 'x' });",
+        "return await tracker.get_issue({ number: 1 });",
+        "return await down.anything();",
+        "const tracker = { other: () => 1 };\nreturn tracker.other();",
+        "function f(tracker: any) { return tracker.other(); }\nreturn f({ other: () => 1 });",
+        "const name = 'get_issue';\nreturn await (tracker as any)[name]({ number: 1 });",
+    ] {
+        assert!(
+            prepare(code, &tracker(), &ExecutionLimits::default()).is_ok(),
+            "{code}"
+        );
+    }
+}
+
+#[test]
+fn a_line_of_the_code_is_quoted_trimmed_and_cut() {
+    let long = format!("  const x = \"{}\";", "y".repeat(500));
+    let program = prepare(
+        &format!("let a = 1;\n{long}\nreturn a;"),
+        &tracker(),
+        &ExecutionLimits::default(),
+    )
+    .unwrap();
+    assert_eq!(program.line(1).as_deref(), Some("let a = 1;"));
+    let quoted = program.line(2).unwrap();
+    assert!(
+        quoted.starts_with("const x = \"yyy") && quoted.ends_with('…'),
+        "{quoted}"
+    );
+    assert_eq!(program.line(9), None);
+    assert_eq!(
+        program.namespaces().collect::<Vec<_>>(),
+        ["down", "tracker"]
+    );
 }

@@ -324,3 +324,40 @@ fn every_call_carries_the_person_the_execution_runs_for() {
     };
     assert_eq!(person, Some(alice));
 }
+
+#[test]
+fn a_call_refused_for_its_arguments_comes_back_with_the_declared_arguments() {
+    let gate = gate(ExecutionLimits::default());
+    gate.explain_with(Box::new(|namespace, function| {
+        ((namespace, function) == ("everything", "get_sum"))
+            .then(|| "`{ a: number; b: number; }`".to_owned())
+    }));
+    let invalid = |_: ToolCall| async {
+        Held::of(&BridgeReply::Error {
+            kind: ToolErrorKind::InvalidArguments,
+            message:
+                "the arguments do not match the tool's input schema: /a: \"x\" is not a number"
+                    .into(),
+        })
+    };
+    let (reply, _) = block_on(gate.pass(("everything", "get_sum", r#"{"a":"x"}"#), || 0, invalid));
+    let BridgeReply::Error { message, .. } = serde_json::from_str(&reply.json()).unwrap() else {
+        panic!("an error");
+    };
+    assert_eq!(
+        message,
+        "the arguments do not match the tool's input schema: /a: \"x\" is not a number; \
+         `everything.get_sum` takes `{ a: number; b: number; }`"
+    );
+    let other = |_: ToolCall| async {
+        Held::of(&BridgeReply::Error {
+            kind: ToolErrorKind::UpstreamToolError,
+            message: "no".into(),
+        })
+    };
+    let (reply, _) = block_on(gate.pass(("everything", "get_sum", "{}"), || 0, other));
+    assert!(
+        reply.json().contains("\"no\""),
+        "other errors are left as they are"
+    );
+}

@@ -1,9 +1,11 @@
-// Learned result types, against a real `wrangler dev` and real upstreams whose tools declare no
+// What the model reads, against a real `wrangler dev`. Learned result types, with real upstreams whose tools declare no
 // outputSchema: the tracker (a Python `mcp` SDK server answering JSON text, like server-github)
 // and server-everything's `get-env`. Before any call a function returns `unknown`; after one,
 // `search` declares the shape of what it returned, marked as observed, and a program reading a
 // field of it compiles with `tsc --strict` against the declarations `search` gave, and one
-// reading a field no result had does not.
+// reading a field no result had does not. Errors that point to the fix: a misspelt function is
+// refused naming the real one, invalid arguments come back with the declared ones, a runtime
+// error quotes its line.
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -91,5 +93,21 @@ describe("learned result types", () => {
     const { returns } = declarationOf(await declarations(client, "get env"), "get_env");
     assert.notEqual(returns, "unknown");
     assert.doesNotMatch(returns, /\/root|127\.0\.0\.1/, "no environment value is kept");
+  });
+
+  test("errors point to the fix: the nearest function, the declared arguments, the failing line", async () => {
+    const misspelt = await execute(client, `const found = await tracker.search_issue({ query: "crash" });\nreturn found;`);
+    assert.equal(misspelt.error?.name, "UnknownFunction", JSON.stringify(misspelt));
+    assert.equal(misspelt.error.message, "`tracker.search_issue` is not a function; did you mean `tracker.search_issues`?");
+    assert.equal(misspelt.error.line, 1);
+
+    const invalid = await execute(client, `try { await tracker.search_issues({ query: 7 } as any); } catch (e) { return (e as Error).message; }`);
+    assert.match(invalid.result, /query/);
+    assert.match(invalid.result, /`tracker\.search_issues` takes `\{[^`]*query: string;[^`]*\}`/);
+
+    const thrown = await execute(client, `const a = 1;\nconst issue = await tracker.get_issue({ number: 101 });\nreturn issue.missing.field;`);
+    assert.equal(thrown.error?.name, "TypeError", JSON.stringify(thrown));
+    assert.equal(thrown.error.line, 3);
+    assert.equal(thrown.error.code, "return issue.missing.field;");
   });
 });
