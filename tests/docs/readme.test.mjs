@@ -32,6 +32,17 @@ describe("README examples", () => {
   });
   after(() => stack?.stop());
 
+  // First: once get_sum has been called, its declaration shows the result type learned.
+  test("the search output shown is what search returns before any call", async () => {
+    const client = await connectTypeScript(stack.url);
+    try {
+      const result = await client.callTool({ name: "search", arguments: { query: "everything.get_sum" } });
+      assert.equal(result.content[0].text, example("search-output"));
+    } finally {
+      await client.close();
+    }
+  });
+
   test("the operator endpoint example lists the upstreams with their health", async () => {
     const [command] = commands(example("admin")).map((c) => c.replaceAll("http://127.0.0.1:8787", stack.base));
     const { stdout } = await promisify(execFile)("bash", ["-c", command], {
@@ -95,16 +106,6 @@ describe("README examples", () => {
     const called = JSON.parse((await run(call)).stdout);
     assert.equal(called.isError, false);
     assert.equal(called.structuredContent.result, "The sum of 2 and 40 is 42.");
-  });
-
-  test("the search output shown is what search returns", async () => {
-    const client = await connectTypeScript(stack.url);
-    try {
-      const result = await client.callTool({ name: "search", arguments: { query: "everything.get_sum" } });
-      assert.equal(result.content[0].text, example("search-output"));
-    } finally {
-      await client.close();
-    }
   });
 
   test("the runtime upstream examples add and remove an upstream", async () => {
