@@ -106,6 +106,13 @@ export type RunRequest = {
    */
   maxLogEntryChars: number;
   /**
+   * "Estimated tokens of all the console entries the agent gets; later entries are counted,\nnot kept."
+   * @format uint
+   * @minimum 0
+   * @default 4000
+   */
+  maxLogTokens: number;
+  /**
    * "How long a call waits for a person's approval before it is declined; the wait does not\ncount toward `timeoutMs`."
    * @format uint32
    * @minimum 0

@@ -249,11 +249,12 @@ pub fn execution_result(
             name: thrown.name,
         }
     });
+    let (logs, over_budget) = logs_within(outcome.logs, limits.max_log_tokens);
     report(ExecutionReport {
         result,
         result_cut,
-        logs: outcome.logs,
-        dropped_logs: outcome.dropped_logs,
+        logs,
+        dropped_logs: outcome.dropped_logs + over_budget,
         calls,
         error,
     })
@@ -282,6 +283,21 @@ fn hinted(name: &str, message: String, program: &Program) -> String {
         Some(namespace) => format!("{message}; did you mean the namespace `{namespace}`?"),
         None => message,
     }
+}
+
+/// The first of `logs` that fit `budget` estimated tokens together, and how many were left out.
+fn logs_within(mut logs: Vec<String>, budget: usize) -> (Vec<String>, usize) {
+    let mut spent = 0;
+    let kept = logs
+        .iter()
+        .take_while(|entry| {
+            spent += estimate(entry) + 1;
+            spent <= budget
+        })
+        .count();
+    let left_out = logs.len() - kept;
+    logs.truncate(kept);
+    (logs, left_out)
 }
 
 /// Whether an `execute` result's value was cut to fit (its report has a `resultCut` note).

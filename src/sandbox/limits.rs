@@ -47,6 +47,9 @@ pub struct ExecutionLimits {
     pub max_log_entries: usize,
     /// Characters kept of one console entry.
     pub max_log_entry_chars: usize,
+    /// Estimated tokens of all the console entries the agent gets; later entries are counted,
+    /// not kept.
+    pub max_log_tokens: usize,
     /// How long a call waits for a person's approval before it is declined; the wait does not
     /// count toward `timeoutMs`.
     pub approval_timeout_ms: u32,
@@ -69,6 +72,7 @@ impl Default for ExecutionLimits {
             max_search_tokens: 8_000,
             max_log_entries: 200,
             max_log_entry_chars: 2_000,
+            max_log_tokens: 4_000,
             approval_timeout_ms: 120_000,
         }
     }
@@ -132,7 +136,7 @@ impl ExecutionLimits {
     }
 
     fn validate(&self) -> Result<(), LimitsError> {
-        let checks: [(&'static str, u64, RangeInclusive<u64>); 14] = [
+        let checks: [(&'static str, u64, RangeInclusive<u64>); 15] = [
             ("timeoutMs", self.timeout_ms.into(), 1_000..=300_000),
             ("cpuMs", self.cpu_ms.into(), 10..=300_000),
             ("subRequests", self.sub_requests.into(), 1..=100_000),
@@ -174,6 +178,7 @@ impl ExecutionLimits {
                 self.max_log_entry_chars as u64,
                 10..=1 << 20,
             ),
+            ("maxLogTokens", self.max_log_tokens as u64, 0..=1_000_000),
             (
                 "approvalTimeoutMs",
                 self.approval_timeout_ms.into(),

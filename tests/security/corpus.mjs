@@ -381,8 +381,9 @@ return attempts;`,
     code: () => `for (let i = 0; i < 5000; i++) console.log("y".repeat(10_000));\nreturn "logged";`,
     check: (report) => {
       assert.equal(report.result, "logged");
-      assert.equal(report.logs.length, 200);
-      assert.equal(report.droppedLogs, 4800);
+      // 200 entries of 2,000 characters cross back; those within maxLogTokens are shown.
+      assert.ok(report.logs.length > 0 && report.logs.length < 200, `${report.logs.length} shown`);
+      assert.equal(report.droppedLogs, 5000 - report.logs.length);
       assert.ok(report.logs.every((line) => line.length < 2_100));
     },
   },

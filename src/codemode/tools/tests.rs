@@ -312,6 +312,27 @@ fn console_output_past_the_limits_is_cut_by_the_runner_too() {
 }
 
 #[test]
+fn console_output_past_its_token_budget_is_counted_not_kept() {
+    let limits = ExecutionLimits {
+        max_log_tokens: 100,
+        ..ExecutionLimits::default()
+    };
+    let outcome = Outcome {
+        logs: (0..50)
+            .map(|n| format!("step {n} of the long job"))
+            .collect(),
+        ..Outcome::default()
+    };
+    let structured = execution_result(outcome, Vec::new(), &program(), &limits)
+        .structured_content
+        .unwrap();
+    let kept = structured["logs"].as_array().unwrap();
+    assert!((1..50).contains(&kept.len()), "{} kept", kept.len());
+    assert_eq!(kept[0], "step 0 of the long job");
+    assert_eq!(structured["droppedLogs"], 50 - kept.len());
+}
+
+#[test]
 fn a_syntax_error_is_an_error_result_with_its_location() {
     let error = SourceError::Syntax {
         message: "Expected ';'".into(),
