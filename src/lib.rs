@@ -55,5 +55,8 @@ pub mod session;
 pub mod signin;
 pub mod upstream;
 
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod testing;
+
 #[cfg(target_arch = "wasm32")]
 mod shell;

@@ -342,5 +342,32 @@ impl PageCommand {
     }
 }
 
+/// Page objects in memory, for tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::collections::HashMap;
+
+    use super::{Change, PageAnswer, PageApproval, PageCommand};
+
+    /// Applies `command` to the object `name` among `pages`, as its Durable Object does.
+    pub(crate) fn apply_in(
+        pages: &mut HashMap<String, PageApproval>,
+        name: &str,
+        command: PageCommand,
+    ) -> PageAnswer {
+        let (change, answer) = PageApproval::apply(pages.get(name).cloned(), command);
+        match change {
+            Change::Keep => {}
+            Change::Put(record) => {
+                pages.insert(name.to_owned(), *record);
+            }
+            Change::Delete => {
+                pages.remove(name);
+            }
+        }
+        answer
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -13,7 +13,8 @@ use futures::{stream, StreamExt};
 use rmcp::model::{CallToolResponse, CallToolResult, ClientCapabilities, RequestId, Tool};
 use serde_json::{json, Value};
 
-use super::page_approval::{Change, PageAnswer, PageApproval, PageCommand};
+use super::page_approval::testing::apply_in;
+use super::page_approval::{PageAnswer, PageApproval, PageCommand};
 use super::*;
 use crate::codemode::catalog::{Catalog, Unavailable, UpstreamTools};
 use crate::mcp::jsonrpc::Request;
@@ -110,18 +111,7 @@ impl FakePlatform {
 
     /// Applies a page's `command` to the page object `name`, as its Durable Object does.
     pub(super) fn page_command(&self, name: &str, command: PageCommand) -> PageAnswer {
-        let mut pages = self.pages.borrow_mut();
-        let (change, answer) = PageApproval::apply(pages.get(name).cloned(), command);
-        match change {
-            Change::Keep => {}
-            Change::Put(record) => {
-                pages.insert(name.to_owned(), *record);
-            }
-            Change::Delete => {
-                pages.remove(name);
-            }
-        }
-        answer
+        apply_in(&mut self.pages.borrow_mut(), name, command)
     }
 
     pub(super) fn audit_entry(&self) -> ExecutionAudit {

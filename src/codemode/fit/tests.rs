@@ -121,21 +121,11 @@ mod properties {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::testing::json_values;
 
+    /// Any JSON value, with long arrays, wide objects and long strings.
     fn value() -> impl Strategy<Value = Value> {
-        let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::from),
-            any::<i64>().prop_map(Value::from),
-            "[a-z …]{0,300}".prop_map(Value::from),
-        ];
-        leaf.prop_recursive(8, 400, 60, |inner| {
-            prop_oneof![
-                prop::collection::vec(inner.clone(), 0..60).prop_map(Value::from),
-                prop::collection::btree_map("[a-z]{1,8}", inner, 0..30)
-                    .prop_map(|m| Value::Object(m.into_iter().collect())),
-            ]
-        })
+        json_values("[a-z …]{0,300}", "[a-z]{1,8}", (8, 400, 60))
     }
 
     proptest! {

@@ -1,6 +1,8 @@
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
+use std::collections::HashMap;
+
 use super::*;
 
 const NOW: u64 = 1_000_000;
@@ -25,18 +27,10 @@ fn open(now_ms: u64) -> PageCommand {
 
 /// Applies `commands` in turn to an empty object; the answers.
 fn run(commands: Vec<PageCommand>) -> Vec<PageAnswer> {
-    let mut stored = None;
-    let mut answers = Vec::new();
-    for command in commands {
-        let (change, answer) = PageApproval::apply(stored.clone(), command);
-        match change {
-            Change::Keep => {}
-            Change::Put(record) => stored = Some(*record),
-            Change::Delete => stored = None,
-        }
-        answers.push(answer);
-    }
-    answers
+    let mut pages = HashMap::new();
+    (commands.into_iter())
+        .map(|command| testing::apply_in(&mut pages, "page", command))
+        .collect()
 }
 
 fn signed_in(person: &str, secret: &str) -> PageCommand {

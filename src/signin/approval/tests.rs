@@ -12,6 +12,7 @@ use futures::executor::block_on;
 use serde_json::{json, Value};
 
 use super::*;
+use crate::execution::page_approval::testing::apply_in;
 use crate::execution::page_approval::{object_name, Change, PageApproval, PageStatus};
 use crate::protocol::http::{Body, EventStream};
 use crate::signin::testing::{claims, config, provider, signed, Provider};
@@ -34,14 +35,8 @@ impl crate::execution::objects::Objects for Objects {
     ) -> impl Future<Output = Result<String, String>> + 'static + use<> {
         let answer = match object {
             Object::PageApproval(name) => {
-                let mut pages = self.pages.borrow_mut();
                 let command = serde_json::from_str(&command).unwrap();
-                let (change, answer) = PageApproval::apply(pages.get(name).cloned(), command);
-                match change {
-                    Change::Keep => {}
-                    Change::Put(record) => drop(pages.insert(name.to_owned(), *record)),
-                    Change::Delete => drop(pages.remove(name)),
-                }
+                let answer = apply_in(&mut self.pages.borrow_mut(), name, command);
                 serde_json::to_string(&answer).unwrap()
             }
             Object::Session(id) => {

@@ -119,23 +119,15 @@ mod properties {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::testing::json_values;
 
     /// Any JSON value, a few levels deep, with keys both name-like and data-like.
     fn value() -> impl Strategy<Value = Value> {
-        let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::from),
-            any::<i64>().prop_map(Value::from),
-            (-1e9f64..1e9).prop_map(Value::from),
-            "[a-z@. 0-9]{0,12}".prop_map(Value::from),
-        ];
-        leaf.prop_recursive(6, 96, 8, |inner| {
-            prop_oneof![
-                prop::collection::vec(inner.clone(), 0..8).prop_map(Value::from),
-                prop::collection::btree_map("[a-z]{1,6}|[0-9]{4,6}|[a-z]{2}@x\\.io", inner, 0..8)
-                    .prop_map(|m| Value::Object(m.into_iter().collect())),
-            ]
-        })
+        json_values(
+            "[a-z@. 0-9]{0,12}",
+            "[a-z]{1,6}|[0-9]{4,6}|[a-z]{2}@x\\.io",
+            (6, 96, 8),
+        )
     }
 
     proptest! {
