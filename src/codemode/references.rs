@@ -1,16 +1,18 @@
-//! References to functions a namespace does not have (`github.search_issue(…)` where the
-//! function is `search_issues`), found before the program runs, so the model is told the
-//! nearest real name instead of a `TypeError` after its other calls were made.
+//! Calls of functions a namespace does not have (`github.search_issue(…)` where the function
+//! is `search_issues`), found before the program runs, so the model is told the nearest real
+//! name instead of a `TypeError` after its other calls were made.
 //!
-//! Only plain references are checked: `namespace.name` and `namespace["name"]`, where the
-//! namespace is not a name the code declares itself. A namespace with no functions (its
-//! upstream unavailable) is not checked: calling it throws why it is unavailable.
+//! Only plain calls are checked: `namespace.name(…)` and `namespace["name"](…)`, where the
+//! namespace is not a name the code declares itself; looking a name up (`typeof
+//! namespace.name`) is left to run. A namespace with no functions (its upstream unavailable)
+//! is not checked: calling it throws why it is unavailable.
 
 use std::collections::{BTreeMap, HashSet};
 
 use swc_common::BytePos;
 use swc_ecma_ast::{
-    BindingIdent, ClassDecl, Expr, FnDecl, FunctionBody, Lit, MemberExpr, MemberProp,
+    BindingIdent, CallExpr, Callee, ClassDecl, Expr, FnDecl, FunctionBody, Lit, MemberExpr,
+    MemberProp,
 };
 use swc_ecma_visit::{Visit, VisitWith};
 
@@ -63,8 +65,19 @@ struct Finder<'a> {
 }
 
 impl Visit for Finder<'_> {
-    fn visit_member_expr(&mut self, member: &MemberExpr) {
-        member.visit_children_with(self);
+    fn visit_call_expr(&mut self, call: &CallExpr) {
+        call.visit_children_with(self);
+        if let Callee::Expr(callee) = &call.callee {
+            if let Expr::Member(member) = &**callee {
+                self.check(member);
+            }
+        }
+    }
+}
+
+impl Finder<'_> {
+    /// Records `member`, called, when it names a function its namespace lacks.
+    fn check(&mut self, member: &MemberExpr) {
         if self.found.is_some() {
             return;
         }

@@ -99,9 +99,6 @@ fn is_zero(n: &usize) -> bool {
 /// The most characters of a tool's description: Claude Code cuts longer ones at 2,048.
 pub const MAX_DESCRIPTION_CHARS: usize = 2_000;
 
-/// The most characters of one namespace's line in the `execute` description.
-const INDEX_LINE_CHARS: usize = 240;
-
 /// The tool definitions for `tools/list`. The `execute` description carries a compact index of
 /// the namespaces so the model knows what exists before it searches; past
 /// [`MAX_DESCRIPTION_CHARS`] it names how many more there are, to `search` for.
@@ -134,10 +131,6 @@ pub fn definitions(catalog: &Catalog) -> Vec<Tool> {
                 namespace.name,
                 namespace.functions.len()
             ),
-        };
-        let line = match line.char_indices().nth(INDEX_LINE_CHARS) {
-            Some((at, _)) => format!("{}…", &line[..at]),
-            None => line,
         };
         if index.iter().map(|l| l.len() + 1).sum::<usize>() + line.len() + 1 > room {
             index.push(more(namespaces.len() - index.len()));

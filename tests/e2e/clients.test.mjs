@@ -84,7 +84,7 @@ return page.items.map((item): string => item.sku);`),
     check(result) {
       assert.equal(result.isError, true);
       const { error, logs } = result.structuredContent;
-      assert.deepEqual(error, { name: "Error", message: "deliberate failure", line: 2, column: 7 });
+      assert.deepEqual(error, { name: "Error", message: "deliberate failure", line: 2, column: 7, code: 'throw new Error("deliberate failure");' });
       assert.deepEqual(logs, ["about to fail"]);
     },
   },
@@ -95,7 +95,8 @@ return page.items.map((item): string => item.sku);`),
       assert.equal(result.isError, true);
       const { error } = result.structuredContent;
       const column = TS_RUNTIME_ERROR.split("\n")[2].indexOf("new RangeError") + 1;
-      assert.deepEqual(error, { name: "RangeError", message: "too big: 3", line: 3, column });
+      const code = TS_RUNTIME_ERROR.split("\n")[2].trim();
+      assert.deepEqual(error, { name: "RangeError", message: "too big: 3", line: 3, column, code });
     },
   },
   {

@@ -354,6 +354,7 @@ fn known_functions_unavailable_namespaces_and_shadowed_names_are_not_refused() {
         "return await tracker.search_issues({ query: 'x' });",
         "return await tracker.get_issue({ number: 1 });",
         "return await down.anything();",
+        "return typeof tracker.search_issue;",
         "const tracker = { other: () => 1 };\nreturn tracker.other();",
         "function f(tracker: any) { return tracker.other(); }\nreturn f({ other: () => 1 });",
         "const name = 'get_issue';\nreturn await (tracker as any)[name]({ number: 1 });",
