@@ -69,9 +69,13 @@ pub struct ExecutionReport {
     /// Console entries dropped past the limit.
     #[serde(skip_serializing_if = "is_zero")]
     pub dropped_logs: usize,
-    /// The tool calls the program made, in the order they finished.
+    /// The tool calls the program made, in the order they finished, as many as fit
+    /// [`CALLS_TOKENS`].
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub calls: Vec<CallTrace>,
+    /// Calls made but left out of `calls` to keep the report short.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub calls_not_shown: usize,
     /// Why the program failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ReportedError>,
@@ -249,6 +253,7 @@ pub fn execution_result(
         logs,
         dropped_logs: outcome.dropped_logs + over_budget,
         calls,
+        calls_not_shown: 0,
         error,
     })
 }
@@ -391,6 +396,7 @@ fn failure_report(name: &str, message: String, location: Option<Location>) -> Ex
         logs: Vec::new(),
         dropped_logs: 0,
         calls: Vec::new(),
+        calls_not_shown: 0,
         error: Some(ReportedError {
             name: name.to_owned(),
             message,
@@ -400,7 +406,29 @@ fn failure_report(name: &str, message: String, location: Option<Location>) -> Ex
     }
 }
 
-fn report(report: ExecutionReport) -> CallToolResult {
+/// Estimated tokens of the call traces a report shows; a program of a thousand calls would
+/// otherwise fill a client's cap with its trace.
+pub const CALLS_TOKENS: usize = 3_000;
+
+/// The first of `calls` that fit [`CALLS_TOKENS`], and how many were left out.
+fn calls_within(mut calls: Vec<CallTrace>) -> (Vec<CallTrace>, usize) {
+    let mut spent = 0;
+    let kept = calls
+        .iter()
+        .take_while(|call| {
+            spent += serde_json::to_string(call).map_or(0, |json| estimate(&json));
+            spent <= CALLS_TOKENS
+        })
+        .count();
+    let left_out = calls.len() - kept;
+    calls.truncate(kept);
+    (calls, left_out)
+}
+
+fn report(mut report: ExecutionReport) -> CallToolResult {
+    let (calls, not_shown) = calls_within(std::mem::take(&mut report.calls));
+    report.calls = calls;
+    report.calls_not_shown += not_shown;
     let structured =
         serde_json::to_value(&report).unwrap_or_else(|e| json!({"error": e.to_string()}));
     let mut result = CallToolResult::success(vec![ContentBlock::text(structured.to_string())]);

@@ -344,3 +344,27 @@ fn a_syntax_error_is_an_error_result_with_its_location() {
         json!({"error": {"name": "SyntaxError", "message": "Expected ';'", "line": 2, "column": 4}})
     );
 }
+
+#[test]
+fn a_long_call_trace_is_shown_in_part_and_the_rest_counted() {
+    let trace = |n: usize| CallTrace {
+        tool: format!("everything.get_sum_{n}"),
+        ms: 3,
+        ok: true,
+        error: None,
+        approval: None,
+        replayed: false,
+    };
+    let outcome = Outcome {
+        result_json: Some("1".into()),
+        ..Outcome::default()
+    };
+    let calls: Vec<CallTrace> = (0..1_000).map(trace).collect();
+    let report = execution_result(outcome, calls, &program(), &ExecutionLimits::default())
+        .structured_content
+        .unwrap();
+    let shown = report["calls"].as_array().unwrap().len();
+    assert!((100..1_000).contains(&shown), "{shown} shown");
+    assert_eq!(report["callsNotShown"], 1_000 - shown);
+    assert!(estimate(&report["calls"].to_string()) <= CALLS_TOKENS);
+}
