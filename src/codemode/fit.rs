@@ -173,6 +173,26 @@ pub fn text_start(text: &str, all: usize, budget: usize) -> Value {
     }
 }
 
+/// The first of `items` whose `cost`s, in estimated tokens, fit `budget` together, and how
+/// many were left out.
+pub fn first_within<T>(
+    mut items: Vec<T>,
+    budget: usize,
+    cost: impl Fn(&T) -> usize,
+) -> (Vec<T>, usize) {
+    let mut spent = 0;
+    let kept = items
+        .iter()
+        .take_while(|item| {
+            spent += cost(item);
+            spent <= budget
+        })
+        .count();
+    let left_out = items.len() - kept;
+    items.truncate(kept);
+    (items, left_out)
+}
+
 /// The estimated tokens of `value`'s JSON.
 pub fn tokens_of(value: &Value) -> usize {
     estimate(&value.to_string())

@@ -246,7 +246,8 @@ pub fn execution_result(
             name: thrown.name,
         }
     });
-    let (logs, over_budget) = logs_within(outcome.logs, limits.max_log_tokens);
+    let cost = |entry: &String| estimate(entry) + 1;
+    let (logs, over_budget) = fit::first_within(outcome.logs, limits.max_log_tokens, cost);
     report(ExecutionReport {
         result,
         result_cut,
@@ -281,21 +282,6 @@ fn hinted(name: &str, message: String, program: &Program) -> String {
         Some(namespace) => format!("{message}; did you mean the namespace `{namespace}`?"),
         None => message,
     }
-}
-
-/// The first of `logs` that fit `budget` estimated tokens together, and how many were left out.
-fn logs_within(mut logs: Vec<String>, budget: usize) -> (Vec<String>, usize) {
-    let mut spent = 0;
-    let kept = logs
-        .iter()
-        .take_while(|entry| {
-            spent += estimate(entry) + 1;
-            spent <= budget
-        })
-        .count();
-    let left_out = logs.len() - kept;
-    logs.truncate(kept);
-    (logs, left_out)
 }
 
 /// Whether an `execute` result's value was cut to fit (its report has a `resultCut` note).
@@ -410,23 +396,10 @@ fn failure_report(name: &str, message: String, location: Option<Location>) -> Ex
 /// otherwise fill a client's cap with its trace.
 pub const CALLS_TOKENS: usize = 3_000;
 
-/// The first of `calls` that fit [`CALLS_TOKENS`], and how many were left out.
-fn calls_within(mut calls: Vec<CallTrace>) -> (Vec<CallTrace>, usize) {
-    let mut spent = 0;
-    let kept = calls
-        .iter()
-        .take_while(|call| {
-            spent += serde_json::to_string(call).map_or(0, |json| estimate(&json));
-            spent <= CALLS_TOKENS
-        })
-        .count();
-    let left_out = calls.len() - kept;
-    calls.truncate(kept);
-    (calls, left_out)
-}
-
 fn report(mut report: ExecutionReport) -> CallToolResult {
-    let (calls, not_shown) = calls_within(std::mem::take(&mut report.calls));
+    let cost = |call: &CallTrace| serde_json::to_string(call).map_or(0, |json| estimate(&json));
+    let (calls, not_shown) =
+        fit::first_within(std::mem::take(&mut report.calls), CALLS_TOKENS, cost);
     report.calls = calls;
     report.calls_not_shown += not_shown;
     let structured =
