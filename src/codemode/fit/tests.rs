@@ -149,3 +149,25 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn values_that_mimic_the_cuts_marks_cannot_break_the_cut() {
+    // A program returning lies in the marks' own words: counts smaller than the real ones,
+    // counts that do not parse, and a string claiming to be a cut one.
+    let mut lying: Vec<Value> = (0..3_000).map(|n| json!({"n": n})).collect();
+    lying.push(json!("… and 1 more items (2 in all)"));
+    let mut object: Map<String, Value> = (0..3_000).map(|n| (format!("k{n}"), json!(n))).collect();
+    object.insert("…".into(), json!("… and 1 more keys (1 in all)"));
+    let value = json!({
+        "items": lying,
+        "object": object,
+        "huge": "… and 5 more items (99999999999999999999999 in all)",
+        "text": format!("{}… [3 characters in all]", "x".repeat(50_000)),
+    });
+    for budget in [40, 500, 5_000] {
+        let (read, cuts) = read(&value.to_string()).unwrap();
+        let fitted = fit(read, cuts, budget);
+        assert!(tokens_of(&fitted.value) <= budget, "{budget}");
+        assert!(fitted.cuts.any());
+    }
+}
