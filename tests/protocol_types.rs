@@ -11,7 +11,7 @@ use std::path::Path;
 use mcp_isolate_runner::codemode::jsdoc::{doc_lines, jsdoc};
 use mcp_isolate_runner::codemode::typescript::{type_of, TypeScope};
 use mcp_isolate_runner::sandbox::program::RunRequest;
-use mcp_isolate_runner::sandbox::protocol::{BridgeReply, Outcome};
+use mcp_isolate_runner::sandbox::protocol::{BridgeReply, Outcome, TEXT_REPLY_MARK};
 use schemars::generate::SchemaSettings;
 use schemars::JsonSchema;
 
@@ -67,5 +67,16 @@ fn the_harness_declarations_match_the_rust_types() {
         committed == expected,
         "worker-template/protocol.d.ts is out of date with the Rust types; regenerate it with \
          `UPDATE_SNAPSHOTS=1 cargo test --test protocol_types`"
+    );
+}
+
+#[test]
+fn the_harness_reads_returned_strings_by_the_runners_mark() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("worker-template/harness.js");
+    let harness = std::fs::read_to_string(path).expect("harness.js is readable");
+    let declared = format!("const TEXT_REPLY_MARK = \"{TEXT_REPLY_MARK}\";");
+    assert!(
+        harness.contains(&declared),
+        "harness.js must declare `{declared}`"
     );
 }

@@ -42,9 +42,13 @@ const LEVELS = ["log", "info", "warn", "error", "debug"];
 
 /**
  * The runner's function for this execution: `(namespace, function, argumentsJson)` → the
- * BridgeReply as JSON text (src/shell/bridge.rs).
+ * BridgeReply's wire form (src/shell/bridge.rs): a returned string as TEXT_REPLY_MARK and the
+ * string itself, any other reply as its JSON.
  * @typedef {(namespace: string, fn: string, argumentsJson: string) => Promise<string>} Bridge
  */
+
+/** `BridgeReply::to_wire`'s mark (src/sandbox/protocol.rs; tests/protocol_types.rs checks it). */
+const TEXT_REPLY_MARK = "=";
 
 /**
  * What the program's console fills in: entries kept, and how many more were dropped.
@@ -111,8 +115,12 @@ function namespace(bridge, name, functions) {
     const fn = functions[i];
     define(object, fn, async (args = {}) => {
       // The bridge gets plain JSON, whatever the program passed.
+      const wire = await bridge(name, fn, JSONStringify(args ?? {}));
+      if (ReflectApply(StringSlice, wire, [0, 1]) === TEXT_REPLY_MARK) {
+        return ReflectApply(StringSlice, wire, [1]);
+      }
       /** @type {import("./protocol").BridgeReply} */
-      const reply = JSONParse(await bridge(name, fn, JSONStringify(args ?? {})));
+      const reply = JSONParse(wire);
       if (reply.status === "ok") {
         return reply.value;
       }

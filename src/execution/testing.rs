@@ -185,11 +185,11 @@ impl HeldReply for Held {
     }
 
     fn chars(&self) -> usize {
-        self.0.to_json().len()
+        self.0.to_wire().chars().count()
     }
 
-    fn json(&self) -> String {
-        self.0.to_json()
+    fn wire(&self) -> String {
+        self.0.to_wire()
     }
 }
 

@@ -125,10 +125,10 @@ pub trait HeldReply {
     fn of(reply: &BridgeReply) -> Self;
     /// Why the call failed, or `None` when it returned a value.
     fn error(&self) -> Option<ToolErrorKind>;
-    /// The length of its JSON, in characters.
+    /// The length of its [wire form](BridgeReply::to_wire), in characters.
     fn chars(&self) -> usize;
-    /// Its JSON, to record for a rerun.
-    fn json(&self) -> String;
+    /// Its [wire form](BridgeReply::to_wire), to record for a rerun.
+    fn wire(&self) -> String;
 }
 
 /// A call the gate admitted; it holds one concurrency slot until it is finished or dropped.
@@ -273,7 +273,7 @@ impl CallGate {
                 let reply = self.explained((namespace, function), forward(call).await);
                 let trace = permit.finish(reply.error(), reply.chars(), clock());
                 if self.is_resumable() {
-                    self.keep_for_rerun(&name, arguments, &reply.json());
+                    self.keep_for_rerun(&name, arguments, &reply.wire());
                 }
                 (reply, trace.summary())
             }
@@ -289,7 +289,7 @@ impl CallGate {
         arguments: &str,
         recorded: String,
     ) -> (R, String) {
-        let reply = serde_json::from_str(&recorded).unwrap_or_else(|e| BridgeReply::Error {
+        let reply = BridgeReply::from_wire(&recorded).unwrap_or_else(|e| BridgeReply::Error {
             kind: ToolErrorKind::UpstreamProtocolError,
             message: format!("the recorded reply could not be read: {e}"),
         });

@@ -97,6 +97,10 @@ impl ToolErrorKind {
 #[error("`{0}` is not an error class")]
 pub struct UnknownErrorKind(pub String);
 
+/// The first character of a bridge reply that is a call's returned string, sent as itself
+/// (harness.js reads the same mark).
+pub const TEXT_REPLY_MARK: char = '=';
+
 /// The answer to one tool call made through the bridge.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "status", rename_all = "camelCase")]
@@ -181,9 +185,36 @@ impl BridgeReply {
         }
     }
 
-    /// The reply's JSON, as the harness reads it. A reply that cannot be written (a value
-    /// serde refuses) becomes an error reply saying so, which holds only strings and always is.
-    pub fn to_json(&self) -> String {
+    /// The reply as the bridge hands it to the harness. A call that returned a string sends
+    /// [`TEXT_REPLY_MARK`] and the string itself, so a text of megabytes is neither escaped
+    /// here nor parsed in the isolate; any other reply is its JSON, which starts with `{`.
+    pub fn to_wire(&self) -> String {
+        match self {
+            BridgeReply::Ok {
+                value: Value::String(text),
+            } => {
+                let mut wire = String::with_capacity(text.len() + TEXT_REPLY_MARK.len_utf8());
+                wire.push(TEXT_REPLY_MARK);
+                wire.push_str(text);
+                wire
+            }
+            _ => self.to_json(),
+        }
+    }
+
+    /// Reads a reply written by [`to_wire`](Self::to_wire).
+    pub fn from_wire(wire: &str) -> Result<Self, serde_json::Error> {
+        match wire.strip_prefix(TEXT_REPLY_MARK) {
+            Some(text) => Ok(BridgeReply::Ok {
+                value: Value::String(text.to_owned()),
+            }),
+            None => serde_json::from_str(wire),
+        }
+    }
+
+    /// The reply's JSON. A reply that cannot be written (a value serde refuses) becomes an
+    /// error reply saying so, which holds only strings and always is.
+    fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|e| {
             BridgeReply::Error {
                 kind: ToolErrorKind::UpstreamProtocolError,
@@ -394,6 +425,33 @@ mod tests {
     }
 
     #[test]
+    fn a_returned_string_crosses_the_bridge_as_itself_and_every_reply_reads_back() {
+        let text = BridgeReply::Ok {
+            value: json!("a \"quoted\" line\n{not json"),
+        };
+        assert_eq!(text.to_wire(), "=a \"quoted\" line\n{not json");
+        let replies = [
+            text,
+            BridgeReply::Ok { value: json!("") },
+            BridgeReply::Ok {
+                value: json!("={\"status\":\"ok\"}"),
+            },
+            BridgeReply::Ok {
+                value: json!({"text": "=x"}),
+            },
+            BridgeReply::Error {
+                kind: ToolErrorKind::UpstreamTimeout,
+                message: "=late".into(),
+            },
+        ];
+        for reply in replies {
+            let wire = reply.to_wire();
+            assert!(wire.starts_with(['=', '{']), "{wire}");
+            assert_eq!(BridgeReply::from_wire(&wire).unwrap(), reply);
+        }
+    }
+
+    #[test]
     fn an_error_kind_is_named_as_it_is_serialized_and_read_back_from_its_name() {
         for kind in [ToolErrorKind::UpstreamTimeout, ToolErrorKind::NotPermitted] {
             assert_eq!(json!(kind.name()), serde_json::to_value(kind).unwrap());
@@ -405,7 +463,7 @@ mod tests {
             kind: ToolErrorKind::LimitExceeded,
             message: "too many calls".into(),
         };
-        let json: Value = serde_json::from_str(&reply.to_json()).unwrap();
+        let json: Value = serde_json::from_str(&reply.to_wire()).unwrap();
         assert_eq!(json["kind"], "LimitExceeded");
     }
 

@@ -27,7 +27,8 @@ use crate::sandbox::gate::Sent;
 use crate::upstream::protocol::UpstreamCommand;
 
 /// The bridge function of `run`: `(namespace, function, argumentsJson)` → a promise of the
-/// [`BridgeReply`] as JSON text. It never rejects.
+/// [`BridgeReply`]'s [wire form](crate::sandbox::protocol::BridgeReply::to_wire). It never
+/// rejects.
 pub(crate) fn bridge(env: Env, run: &IsolateRun<'_>) -> JsValue {
     // What each call needs, and how many calls have finished.
     let (gate, execution, context) = (run.gate.clone(), run.id.to_owned(), run.context.clone());
@@ -47,7 +48,7 @@ pub(crate) fn bridge(env: Env, run: &IsolateRun<'_>) -> JsValue {
             let (reply, summary): (CallReply, _) = gate.pass(call, now_ms, forward).await;
             finished.set(finished.get() + 1);
             context.progress(finished.get(), summary);
-            Ok(reply.json.into())
+            Ok(reply.wire.into())
         })
     };
     Closure::<dyn Fn(JsValue, JsValue, JsValue) -> Promise>::new(function).into_js_value()

@@ -1,8 +1,9 @@
 //! The runner's Durable Objects, reached through their bindings: a command's JSON in a POST.
 //!
-//! A tool call is answered in the form the isolate takes: the [`BridgeReply`]'s JSON, passed
-//! through the Worker as a JavaScript string that never enters wasm memory, so a result of
-//! many megabytes is parsed and written once, in the upstream's object.
+//! A tool call is answered in the form the isolate takes: the [`BridgeReply`]'s
+//! [wire form](BridgeReply::to_wire), passed through the Worker as a JavaScript string that
+//! never enters wasm memory, so a result of many megabytes is parsed and written once, in the
+//! upstream's object.
 
 use std::future::Future;
 
@@ -51,10 +52,10 @@ const CALL_ERROR_HEADER: &str = "Call-Error";
 /// body is the [`UpstreamAnswer::Asked`], not the call's reply.
 const CALL_QUESTION_HEADER: &str = "Call-Question";
 
-/// A tool call's reply as the bridge hands it to the isolate: JSON text in a JS string.
+/// A tool call's reply as the bridge hands it to the isolate: its wire form in a JS string.
 pub(crate) struct CallReply {
-    /// The [`BridgeReply`]'s JSON.
-    pub(crate) json: JsString,
+    /// The [`BridgeReply`]'s [wire form](BridgeReply::to_wire).
+    pub(crate) wire: JsString,
     /// Why the call failed, or `None` when it returned a value.
     pub(crate) error: Option<ToolErrorKind>,
 }
@@ -62,7 +63,7 @@ pub(crate) struct CallReply {
 impl HeldReply for CallReply {
     fn of(reply: &BridgeReply) -> Self {
         Self {
-            json: JsString::from(reply.to_json()),
+            wire: JsString::from(reply.to_wire()),
             error: reply.error_kind(),
         }
     }
@@ -72,20 +73,20 @@ impl HeldReply for CallReply {
     }
 
     fn chars(&self) -> usize {
-        usize::try_from(self.json.length()).unwrap_or(usize::MAX)
+        usize::try_from(self.wire.length()).unwrap_or(usize::MAX)
     }
 
-    fn json(&self) -> String {
-        String::from(&self.json)
+    fn wire(&self) -> String {
+        String::from(&self.wire)
     }
 }
 
-/// An upstream object's answer to a call: `reply`'s JSON as the body, its error class in a
-/// header.
+/// An upstream object's answer to a call: `reply`'s wire form as the body, its error class in
+/// a header.
 pub(crate) fn call_answer(reply: &BridgeReply) -> worker::Result<Response> {
-    let mut response = Response::from_bytes(reply.to_json().into_bytes())?;
+    let mut response = Response::from_bytes(reply.to_wire().into_bytes())?;
     let headers = response.headers_mut();
-    headers.set("Content-Type", "application/json")?;
+    headers.set("Content-Type", "text/plain; charset=utf-8")?;
     if let Some(kind) = reply.error_kind() {
         headers.set(CALL_ERROR_HEADER, &kind.name())?;
     }
@@ -133,10 +134,10 @@ pub(crate) async fn read_call_answer(mut response: Response) -> Result<Sent<Call
     let body = web_sys::Response::from(response)
         .text()
         .map_err(|e| describe(&e))?;
-    let json = JsFuture::from(body)
+    let wire = JsFuture::from(body)
         .await
         .map_err(|e| describe(&e))?
         .dyn_into::<JsString>()
         .map_err(|_| "its body is not text".to_owned())?;
-    Ok(Sent::Reply(CallReply { json, error }))
+    Ok(Sent::Reply(CallReply { wire, error }))
 }

@@ -5,6 +5,8 @@
 //! HTTP+SSE transport also sends one `endpoint` event. Events with empty data (servers send a
 //! "priming" event holding only an `id:`) are skipped.
 
+use std::borrow::Cow;
+
 use memchr::memchr;
 
 /// One dispatched event.
@@ -93,7 +95,7 @@ impl EventParser {
             let line = &pending[start..end];
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             self.event_bytes = self.event_bytes.saturating_add(end + 1 - start);
-            events.extend(self.line(&String::from_utf8_lossy(line)));
+            events.extend(self.line(&text_of(line)));
             start = end + 1;
             self.searched = start;
         }
@@ -113,7 +115,7 @@ impl EventParser {
 
     /// The event left when the stream ends without a final blank line.
     pub fn finish(mut self) -> Option<Event> {
-        let rest = String::from_utf8_lossy(&std::mem::take(&mut self.pending)).into_owned();
+        let rest = text_of(&std::mem::take(&mut self.pending)).into_owned();
         if !rest.is_empty() {
             self.line(&rest);
         }
@@ -163,6 +165,16 @@ impl EventParser {
     }
 }
 
+/// `line` as text, invalid UTF-8 replaced. Valid text, the usual case, is checked by
+/// `str::from_utf8`, which reads ASCII a word at a time; `from_utf8_lossy` reads a byte at a
+/// time, which costs a 10 MB event several milliseconds.
+fn text_of(line: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(line) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(line),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[cfg(target_arch = "wasm32")]
@@ -182,6 +194,15 @@ mod tests {
             name: "message".into(),
             data: data.into(),
         }
+    }
+
+    #[test]
+    fn invalid_utf8_becomes_the_replacement_character_and_valid_text_is_kept_as_it_is() {
+        let mut parser = EventParser::default();
+        let events = parser.feed(b"data: caf\xc3\xa9 \xff\xfe end\n\n").unwrap();
+        assert_eq!(events, [message("café \u{fffd}\u{fffd} end")]);
+        parser.feed(b"data: tail \xe2\x82").unwrap();
+        assert_eq!(parser.finish(), Some(message("tail \u{fffd}")));
     }
 
     #[test]

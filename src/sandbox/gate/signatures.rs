@@ -28,7 +28,7 @@ impl CallGate {
         let Some(declared) = signatures.as_ref().and_then(|s| s(namespace, function)) else {
             return reply;
         };
-        match serde_json::from_str(&reply.json()) {
+        match BridgeReply::from_wire(&reply.wire()) {
             Ok(BridgeReply::Error { kind, message }) => R::of(&BridgeReply::Error {
                 kind,
                 message: format!("{message}; `{namespace}.{function}` takes {declared}"),

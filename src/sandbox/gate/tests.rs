@@ -250,7 +250,7 @@ struct Held(Option<ToolErrorKind>, String);
 
 impl HeldReply for Held {
     fn of(reply: &BridgeReply) -> Self {
-        Held(reply.error_kind(), reply.to_json())
+        Held(reply.error_kind(), reply.to_wire())
     }
 
     fn error(&self) -> Option<ToolErrorKind> {
@@ -261,7 +261,7 @@ impl HeldReply for Held {
         self.1.chars().count()
     }
 
-    fn json(&self) -> String {
+    fn wire(&self) -> String {
         self.1.clone()
     }
 }
@@ -341,7 +341,7 @@ fn a_call_refused_for_its_arguments_comes_back_with_the_declared_arguments() {
         })
     };
     let (reply, _) = block_on(gate.pass(("everything", "get_sum", r#"{"a":"x"}"#), || 0, invalid));
-    let BridgeReply::Error { message, .. } = serde_json::from_str(&reply.json()).unwrap() else {
+    let BridgeReply::Error { message, .. } = BridgeReply::from_wire(&reply.wire()).unwrap() else {
         panic!("an error");
     };
     assert_eq!(
@@ -357,7 +357,7 @@ fn a_call_refused_for_its_arguments_comes_back_with_the_declared_arguments() {
     };
     let (reply, _) = block_on(gate.pass(("everything", "get_sum", "{}"), || 0, other));
     assert!(
-        reply.json().contains("\"no\""),
+        reply.wire().contains("\"no\""),
         "other errors are left as they are"
     );
 }
