@@ -40,7 +40,7 @@ use crate::config::{Accounts, Grant};
 use crate::mcp::context::RequestContext;
 use crate::protocol::log_level::LogLevel;
 use crate::protocol::person::Person;
-use crate::sandbox::gate::{CallGate, CallRecord};
+use crate::sandbox::gate::CallGate;
 use crate::sandbox::limits::ExecutionLimits;
 use crate::sandbox::program::{RunRequest, WorkerCode};
 use crate::sandbox::protocol::Outcome;
@@ -67,10 +67,6 @@ pub trait Platform: Objects + Sized {
     fn new_id(&self) -> String;
     /// The runner's origin as people reach it, for the links it gives them.
     fn origin(&self) -> &str;
-    /// Makes the next catalog ask the upstream object `object` for its tools, rather than use
-    /// the list this isolate was given lately: a call may have taught the object the shape of
-    /// a tool's results.
-    fn forget_listing(&self, object: &str);
 
     /// Resolves with the client's reason when it cancels the request `run` answers; never
     /// otherwise.
@@ -215,9 +211,6 @@ async fn run<P: Platform>(
     let finished = platform.now_ms();
     let ms = finished.saturating_sub(loading);
     let record = gate.record();
-    for upstream in called_upstreams(&record) {
-        platform.forget_listing(requester.accounts.object(upstream));
-    }
     let audit = audit.called(&record);
     match outcome {
         Ok(outcome) => {
@@ -259,14 +252,6 @@ async fn run<P: Platform>(
             (complete(result), audit.stopped(Ending::SandboxFailed))
         }
     }
-}
-
-/// The upstreams whose tools `record`'s calls got an answer from.
-fn called_upstreams(record: &CallRecord) -> BTreeSet<&str> {
-    (record.calls.iter())
-        .filter(|call| call.ok)
-        .filter_map(|call| call.tool.split_once('.').map(|(upstream, _)| upstream))
-        .collect()
 }
 
 /// Tells the client (at `warning`) of each upstream left out of `catalog`: whatever it asked

@@ -81,8 +81,6 @@ pub(super) struct FakePlatform {
     pub(super) stashes: RefCell<HashMap<String, Value>>,
     /// The approval pages' objects, by name: what they keep.
     pub(super) pages: RefCell<HashMap<String, PageApproval>>,
-    /// The upstream objects whose listings the execution forgot.
-    pub(super) forgotten: RefCell<Vec<String>>,
 }
 
 impl FakePlatform {
@@ -105,7 +103,6 @@ impl FakePlatform {
             forwarded: Cell::new(0),
             stashes: RefCell::default(),
             pages: RefCell::default(),
-            forgotten: RefCell::default(),
         }
     }
 
@@ -366,10 +363,6 @@ impl Platform for FakePlatform {
 
     fn origin(&self) -> &str {
         "https://runner.example"
-    }
-
-    fn forget_listing(&self, object: &str) {
-        self.forgotten.borrow_mut().push(object.to_owned());
     }
 }
 

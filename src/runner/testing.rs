@@ -165,8 +165,6 @@ impl Platform for &FakeServices {
     fn origin(&self) -> &str {
         "https://runner.example"
     }
-
-    fn forget_listing(&self, _object: &str) {}
 }
 
 impl Services for &FakeServices {

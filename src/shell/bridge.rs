@@ -19,6 +19,7 @@ use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::future_to_promise;
 use worker::Env;
 
+use super::catalog::RECENT_LISTS;
 use super::js::now_ms;
 use super::objects::{read_call_answer, send, CallReply};
 use crate::execution::objects::Object;
@@ -55,7 +56,8 @@ pub(crate) fn bridge(env: Env, run: &IsolateRun<'_>) -> JsValue {
 }
 
 /// Sends `command` to the upstream's `object`: the answer is the call's reply, or a question
-/// its upstream asked.
+/// its upstream asked. A reply that taught the object a new result type makes the isolate's
+/// recent tool list of that object stale, so the next `search` declares what was learned.
 /// The future owns what it needs.
 fn send_command(
     env: &Env,
@@ -64,8 +66,13 @@ fn send_command(
 ) -> impl Future<Output = Result<Sent<CallReply>, String>> + 'static {
     let json = serde_json::to_string(command).map_err(|e| e.to_string());
     let sent = json.map(|json| send(env, Object::Upstream(object), json));
+    let object = object.to_owned();
     async move {
         let answer = sent?.await.map_err(|e| e.to_string())?;
-        read_call_answer(answer).await
+        let answer = read_call_answer(answer).await?;
+        if let Sent::Reply(CallReply { taught: true, .. }) = &answer {
+            RECENT_LISTS.with(|recent| recent.borrow_mut().forget(&object));
+        }
+        Ok(answer)
     }
 }

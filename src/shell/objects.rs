@@ -51,6 +51,9 @@ const CALL_ERROR_HEADER: &str = "Call-Error";
 /// The header of an upstream object's answer to a call whose upstream asked a question: the
 /// body is the [`UpstreamAnswer::Asked`], not the call's reply.
 const CALL_QUESTION_HEADER: &str = "Call-Question";
+/// The header of an upstream object's answer to a call whose result taught it a new type of
+/// the tool's results: the Worker's recent tool list of that object is stale.
+const CALL_TAUGHT_HEADER: &str = "Call-Taught";
 
 /// A tool call's reply as the bridge hands it to the isolate: its wire form in a JS string.
 pub(crate) struct CallReply {
@@ -58,6 +61,8 @@ pub(crate) struct CallReply {
     pub(crate) wire: JsString,
     /// Why the call failed, or `None` when it returned a value.
     pub(crate) error: Option<ToolErrorKind>,
+    /// Whether the upstream's object learned a new type of the tool's results from it.
+    pub(crate) taught: bool,
 }
 
 impl HeldReply for CallReply {
@@ -65,6 +70,7 @@ impl HeldReply for CallReply {
         Self {
             wire: JsString::from(reply.to_wire()),
             error: reply.error_kind(),
+            taught: false,
         }
     }
 
@@ -81,14 +87,17 @@ impl HeldReply for CallReply {
     }
 }
 
-/// An upstream object's answer to a call: `reply`'s wire form as the body, its error class in
-/// a header.
-pub(crate) fn call_answer(reply: &BridgeReply) -> worker::Result<Response> {
+/// An upstream object's answer to a call: `reply`'s wire form as the body, its error class and
+/// whether it `taught` the object a new result type in headers.
+pub(crate) fn call_answer(reply: &BridgeReply, taught: bool) -> worker::Result<Response> {
     let mut response = Response::from_bytes(reply.to_wire().into_bytes())?;
     let headers = response.headers_mut();
     headers.set("Content-Type", "text/plain; charset=utf-8")?;
     if let Some(kind) = reply.error_kind() {
         headers.set(CALL_ERROR_HEADER, &kind.name())?;
+    }
+    if taught {
+        headers.set(CALL_TAUGHT_HEADER, "1")?;
     }
     Ok(response)
 }
@@ -131,6 +140,7 @@ pub(crate) async fn read_call_answer(mut response: Response) -> Result<Sent<Call
         .map_err(|e| e.to_string())?;
     let error = header.as_deref().map(ToolErrorKind::named).transpose();
     let error = error.map_err(|e| e.to_string())?;
+    let taught = response.headers().has(CALL_TAUGHT_HEADER).unwrap_or(false);
     let body = web_sys::Response::from(response)
         .text()
         .map_err(|e| describe(&e))?;
@@ -139,5 +149,9 @@ pub(crate) async fn read_call_answer(mut response: Response) -> Result<Sent<Call
         .map_err(|e| describe(&e))?
         .dyn_into::<JsString>()
         .map_err(|_| "its body is not text".to_owned())?;
-    Ok(Sent::Reply(CallReply { wire, error }))
+    Ok(Sent::Reply(CallReply {
+        wire,
+        error,
+        taught,
+    }))
 }

@@ -53,8 +53,4 @@ impl Platform for WorkerServices {
     fn origin(&self) -> &str {
         &self.origin
     }
-
-    fn forget_listing(&self, object: &str) {
-        RECENT_LISTS.with(|recent| recent.borrow_mut().forget(object));
-    }
 }

@@ -51,32 +51,41 @@ pub fn definition(tool: &Tool) -> String {
         .collect()
 }
 
+/// What recording one result did.
+#[derive(Debug, Default, PartialEq)]
+pub struct Recorded {
+    /// Whether the learned shape changed (the first result included), so a declaration written
+    /// now differs in its type, not only in its count.
+    pub changed: bool,
+    /// The record to store when it is worth storing now (its shape changed, or its count
+    /// reached a power of two).
+    pub store: Option<ObservedResults>,
+}
+
 /// Records `value`, returned at `now_ms` by a call of `tool` (whose [`definition`] is
-/// `definition`), in `observations`: the record to store when it is worth storing now (its
-/// shape changed, or its count reached a power of two), else `None`. A tool with an
-/// `outputSchema` is not observed.
+/// `definition`), in `observations`. A tool with an `outputSchema` is not observed.
 pub fn record(
     observations: &mut Observations,
     (tool, definition): (&Tool, &str),
     value: &Value,
     now_ms: u64,
-) -> Option<ObservedResults> {
+) -> Recorded {
     if tool.output_schema.is_some() {
-        return None;
+        return Recorded::default();
     }
     let shape = Shape::of(value);
     let name = tool.name.to_string();
     let current = observations
         .get_mut(&name)
         .filter(|observed| observed.definition == definition);
-    let worth_storing = match current {
+    let (changed, worth_storing) = match current {
         Some(observed) => {
             let merged = observed.shape.clone().merge(shape);
             let changed = merged != observed.shape;
             observed.shape = merged;
             observed.results = observed.results.saturating_add(1);
             observed.last_at_ms = now_ms;
-            changed || observed.results.is_power_of_two()
+            (changed, changed || observed.results.is_power_of_two())
         }
         None => {
             let observed = ObservedResults {
@@ -86,10 +95,13 @@ pub fn record(
                 last_at_ms: now_ms,
             };
             observations.insert(name.clone(), observed);
-            true
+            (true, true)
         }
     };
-    worth_storing.then(|| observations[&name].clone())
+    Recorded {
+        changed,
+        store: worth_storing.then(|| observations[&name].clone()),
+    }
 }
 
 /// The observed types of those of `tools` that declare no `outputSchema`, learned under their
@@ -133,8 +145,40 @@ mod tests {
         serde_json::from_value(tool).unwrap()
     }
 
+    /// Whether recording `value` stores a record.
     fn observe(observations: &mut Observations, tool: &Tool, value: Value, at: u64) -> bool {
-        record(observations, (tool, &definition(tool)), &value, at).is_some()
+        record(observations, (tool, &definition(tool)), &value, at)
+            .store
+            .is_some()
+    }
+
+    #[test]
+    fn only_a_first_result_or_a_new_shape_counts_as_changed() {
+        let issues = tool("Find issues", None);
+        let mut observations = Observations::new();
+        let mut changed = |value: Value, at| {
+            record(
+                &mut observations,
+                (&issues, &definition(&issues)),
+                &value,
+                at,
+            )
+            .changed
+        };
+        assert!(changed(json!({"items": []}), 1), "the first result");
+        assert!(
+            !changed(json!({"items": []}), 2),
+            "stored (2 results) but not changed"
+        );
+        assert!(!changed(json!({"items": []}), 3));
+        assert!(changed(json!({"items": [], "next": "c"}), 4), "a new field");
+        let declared = tool("Typed", Some(json!({"type": "object"})));
+        let outcome = record(&mut observations, (&declared, "d"), &json!(1), 5);
+        assert_eq!(
+            outcome,
+            Recorded::default(),
+            "a declared type is not learned"
+        );
     }
 
     #[test]

@@ -117,10 +117,11 @@ impl DurableObject for UpstreamObject {
         }
         if is_call {
             let reply = BridgeReply::from_answer(answer);
-            if let (BridgeReply::Ok { value }, Some(tool)) = (&reply, called) {
-                self.keeper.observe(&tool, value).await;
-            }
-            return call_answer(&reply);
+            let taught = match (&reply, called) {
+                (BridgeReply::Ok { value }, Some(tool)) => self.keeper.observe(&tool, value).await,
+                _ => false,
+            };
+            return call_answer(&reply, taught);
         }
         Response::from_json(&answer)
     }

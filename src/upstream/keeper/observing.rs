@@ -13,21 +13,23 @@ use crate::upstream::session::Http;
 
 impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
     /// Records `value`, which a call of tool `name` just returned to the program; stores the
-    /// record when it is worth it. A tool not called through this object is not known here.
-    pub async fn observe(&self, name: &str, value: &Value) {
+    /// record when it is worth it. Whether the learned type changed, so the tool list should
+    /// be read afresh. A tool not called through this object is not known here.
+    pub async fn observe(&self, name: &str, value: &Value) -> bool {
         let Some(rules) = self.checkers.borrow().get(name).cloned() else {
-            return;
+            return false;
         };
         self.load_observations().await;
-        let stored = {
+        let recorded = {
             let mut observations = self.observations.borrow_mut();
             let observations = observations.get_or_insert_with(Observations::new);
             let tool = (&rules.tool, rules.definition.as_str());
             observed::record(observations, tool, value, self.http.now_ms())
         };
-        if let Some(stored) = stored {
-            self.store.save_observed(name, &stored).await;
+        if let Some(stored) = &recorded.store {
+            self.store.save_observed(name, stored).await;
         }
+        recorded.changed
     }
 
     /// The tool list's answer for `tools`, with what was learned of their results.
@@ -85,11 +87,19 @@ mod tests {
         let target = target(json!({}));
         let first = keeper(&http, &store);
         ask(&first, &target, call("search", json!({"text": "t"}), None));
-        block_on(first.observe("search", &json!({"items": [{"title": "t"}]})));
-        block_on(first.observe("unknown", &json!(1)));
+        let value = json!({"items": [{"title": "t"}]});
+        assert!(
+            block_on(first.observe("search", &value)),
+            "a first type is news"
+        );
+        assert!(
+            !block_on(first.observe("search", &value)),
+            "the same again is not"
+        );
+        assert!(!block_on(first.observe("unknown", &json!(1))));
         let listed = observed(ask(&first, &target, UpstreamCommand::ListTools));
         assert_eq!(listed.keys().collect::<Vec<_>>(), ["search"]);
-        assert_eq!(listed["search"].results, 1);
+        assert_eq!(listed["search"].results, 2);
         assert_eq!(
             listed["search"].schema["properties"]["items"]["items"]["required"],
             json!(["title"])
@@ -97,7 +107,7 @@ mod tests {
 
         let restarted = keeper(&http, &store);
         let listed = observed(ask(&restarted, &target, UpstreamCommand::ListTools));
-        assert_eq!(listed["search"].results, 1, "kept in storage");
+        assert_eq!(listed["search"].results, 2, "kept in storage");
 
         http.replies
             .borrow_mut()
