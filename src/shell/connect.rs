@@ -4,7 +4,7 @@
 
 use worker::{Env, Headers, Request, Response};
 
-use super::objects::send;
+use super::objects::ask_json;
 use super::respond;
 use crate::config::PUBLIC_URL_VAR;
 use crate::execution::objects::Object;
@@ -41,17 +41,7 @@ pub(crate) async fn serve(req: Request, env: &Env) -> worker::Result<Response> {
         Step::Refuse(status, html) => return respond(page_response(status, html), Headers::new()),
         Step::Ask { object, command } => (object, command),
     };
-    let json =
-        serde_json::to_string(&command).map_err(|e| worker::Error::RustError(e.to_string()))?;
-    let answer = async {
-        let mut response = send(env, Object::Upstream(&object), json)
-            .await
-            .map_err(|e| e.to_string())?;
-        response
-            .json::<UpstreamAnswer>()
-            .await
-            .map_err(|e| e.to_string())
-    };
+    let answer = ask_json::<UpstreamAnswer>(env, Object::Upstream(&object), &command);
     let response = match answered(answer.await) {
         Ok(location) => redirect_response(&location),
         Err((status, html)) => page_response(status, html),

@@ -9,6 +9,8 @@ use std::future::Future;
 
 use js_sys::JsString;
 use percent_encoding::{percent_decode_str, utf8_percent_encode, NON_ALPHANUMERIC};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use worker::{web_sys, Env, Method, Request, RequestInit, Response};
@@ -37,6 +39,37 @@ pub(crate) fn send(
         .and_then(|n| n.get_by_name(object.name()));
     let request = Request::new_with_init(&url, &init);
     async move { stub?.fetch_with_request(request?).await }
+}
+
+/// Sends `command` to `object`, for its answer as text. The runtime reads the body in one call:
+/// `worker`'s own reader takes a streamed body a piece at a time, each a promise and a copy
+/// into wasm. The future owns what it needs.
+pub(crate) fn ask_text(
+    env: &Env,
+    object: Object<'_>,
+    command: String,
+) -> impl Future<Output = Result<String, String>> + 'static {
+    let sent = send(env, object, command);
+    async move {
+        let answer = sent.await.map_err(|e| e.to_string())?;
+        let text = web_sys::Response::from(answer)
+            .text()
+            .map_err(|e| describe(&e))?;
+        let text = JsFuture::from(text).await.map_err(|e| describe(&e))?;
+        text.as_string()
+            .ok_or_else(|| "the object's answer is not text".to_owned())
+    }
+}
+
+/// Sends `command` to `object`, for its answer read as JSON.
+pub(crate) async fn ask_json<T: DeserializeOwned>(
+    env: &Env,
+    object: Object<'_>,
+    command: &impl Serialize,
+) -> Result<T, String> {
+    let command = serde_json::to_string(command).map_err(|e| e.to_string())?;
+    let text = ask_text(env, object, command).await?;
+    serde_json::from_str(&text).map_err(|e| e.to_string())
 }
 
 /// The name of the object a request of [`send`] went to, from its path.

@@ -13,7 +13,7 @@ use worker::{Context, Env};
 
 use super::js::{call_async, describe, property};
 
-use super::objects::send;
+use super::objects::{ask_json, ask_text, send};
 use super::setting;
 use crate::admin::{OAuthClient, OAuthGrant};
 use crate::config::runtime::RegistryCommand;
@@ -57,15 +57,8 @@ pub(crate) async fn start(
 
 /// The upstreams (`UPSTREAMS`, then those the registry holds) and who may use them (`ACCESS`).
 pub(crate) async fn operator_policy(env: &Env) -> Result<(RunnerConfig, AccessPolicy), StartError> {
-    let command = serde_json::to_string(&RegistryCommand::List).unwrap_or_default();
-    let registry = async {
-        send(env, Object::Registry, command)
-            .await?
-            .json::<Vec<UpstreamConfig>>()
-            .await
-    };
-    let added = registry.await.map_err(|e| e.to_string());
-    policy::operator_policy(|name| setting(env, name), added)
+    let added = ask_json::<Vec<UpstreamConfig>>(env, Object::Registry, &RegistryCommand::List);
+    policy::operator_policy(|name| setting(env, name), added.await)
 }
 
 /// The OAuth layer's helpers, where the OAuth layer is in front (sign-in is configured).
@@ -140,11 +133,7 @@ impl Objects for WorkerServices {
         object: Object<'_>,
         command: String,
     ) -> impl Future<Output = Result<String, String>> + 'static + use<> {
-        let sent = send(&self.env, object, command);
-        async move {
-            let mut answer = sent.await.map_err(|e| e.to_string())?;
-            answer.text().await.map_err(|e| e.to_string())
-        }
+        ask_text(&self.env, object, command)
     }
 
     async fn open_json(&self, object: Object<'_>, command: String) -> Result<EventStream, String> {

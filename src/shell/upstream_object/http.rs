@@ -6,8 +6,9 @@
 //! A BYOB ("bring your own buffer") reader with a large buffer takes whatever has arrived, up to
 //! [`PIECE_BYTES`], in one read, while still returning as soon as anything is there (an SSE
 //! stream's events are not held back). The buffer each read hands back is the next read's, so
-//! a body costs one buffer, not one per piece. Dropping the reader cancels the body, so what is
-//! not read is not received.
+//! a body costs one buffer, not one per piece; it starts small, since most answers are, and
+//! grows when a read fills it. Dropping the reader cancels the body, so what is not read is not
+//! received.
 
 use std::future::Future;
 
@@ -93,6 +94,8 @@ impl Http for WorkerHttp {
     }
 }
 
+/// The buffer of a body's first read.
+const FIRST_PIECE_BYTES: u32 = 16 * 1024;
 /// The most one read takes.
 const PIECE_BYTES: u32 = 1024 * 1024;
 
@@ -158,7 +161,7 @@ impl UpstreamResponse for WorkerResponse {
         while !self.done {
             let view = match self.spare.take() {
                 Some(buffer) => Uint8Array::new(&buffer),
-                None => Uint8Array::new_with_length(PIECE_BYTES),
+                None => Uint8Array::new_with_length(FIRST_PIECE_BYTES),
             };
             let Some(reader) = self.reader()? else {
                 self.done = true;
@@ -171,7 +174,13 @@ impl UpstreamResponse for WorkerResponse {
             let value = Reflect::get(&result, &"value".into()).map_err(js_error)?;
             if let Some(piece) = value.dyn_ref::<Uint8Array>() {
                 let bytes = piece.to_vec();
-                self.spare = Some(piece.buffer());
+                let buffer = piece.buffer();
+                // A full buffer says more is waiting: the next read takes four times as much.
+                let size = buffer.byte_length();
+                self.spare = Some(match piece.length() == size && size < PIECE_BYTES {
+                    true => ArrayBuffer::new((size * 4).min(PIECE_BYTES)),
+                    false => buffer,
+                });
                 if !bytes.is_empty() {
                     return Ok(Some(bytes));
                 }
