@@ -99,6 +99,7 @@ bench: setup build ## Benchmarks (not part of make test): benches/results/*.json
 	$(ENV) cargo bench --bench tokens
 	$(ENV) node benches/latency.mjs
 	$(ENV) node benches/load.mjs
+	$(ENV) node benches/profile.mjs
 	$(ENV) node benches/report.mjs
 
 .PHONY: clean

@@ -26,7 +26,7 @@ const CONFIG = join(ROOT, "benches/codemode-worker/wrangler.toml");
 
 /**
  * Starts the codemode worker against `upstreamUrl` (server-everything's /mcp URL); its log goes
- * to `logDir`/codemode-worker.log. Returns { url, log, execute(code, { throwOnError }), stop() }.
+ * to `logDir`/codemode-worker.log. Returns { url, log, execute(code, { throwOnError }), processGroup, stop() }.
  * `execute` resolves to the executor's result ({ result, logs } or { error, logs }) and, unless
  * `throwOnError` is false, throws when the program failed, so a benchmark never times failures.
  */
@@ -64,6 +64,8 @@ export async function startCodemodeWorker({ upstreamUrl, logDir = mkdtempSync(jo
       }
       return result;
     },
+    /** The process group of its `wrangler dev` and workerd. */
+    processGroup: worker.child.pid,
     stop: () => stop(worker),
   };
 }

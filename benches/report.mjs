@@ -21,7 +21,7 @@ import { tokensChart } from "./report/charts/tokens.mjs";
 import { ReportError } from "./report/checker.mjs";
 import { benchmarksPage } from "./report/page.mjs";
 import { benchRecipe } from "./report/recipe.mjs";
-import { readLatency, readLoad, readTokens } from "./report/results.mjs";
+import { readLatency, readLoad, readProfile, readTokens } from "./report/results.mjs";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const USAGE = "usage: node benches/report.mjs [--results-dir DIR] [--docs-dir DIR]";
@@ -54,7 +54,12 @@ function readResults(dir) {
       return null;
     }
   };
-  const results = { tokens: attempt(readTokens), latency: attempt(readLatency), load: attempt(readLoad) };
+  const results = {
+    tokens: attempt(readTokens),
+    latency: attempt(readLatency),
+    load: attempt(readLoad),
+    profile: attempt(readProfile),
+  };
   if (failures.length > 0) {
     throw new ReportError(failures.join("\n"));
   }
@@ -67,7 +72,7 @@ async function main() {
     console.log(
       [
         USAGE,
-        "  --results-dir DIR  tokens.json, latency.json, load.json (else $BENCH_RESULTS_DIR, else benches/results)",
+        "  --results-dir DIR  tokens.json, latency.json, load.json, profile.json (else $BENCH_RESULTS_DIR, else benches/results)",
         "  --docs-dir DIR     writes benchmarks.md and benchmarks/*.svg (else $BENCH_DOCS_DIR, else docs)",
       ].join("\n"),
     );

@@ -1,7 +1,8 @@
-// The three results files the report is made from, read and checked: tokens.json (`cargo bench
-// --bench tokens`), latency.json (`node benches/latency.mjs`) and load.json (`node
-// benches/load.mjs`). Each reader returns the parsed file or throws a ReportError listing every
-// problem found in it. `tasks` in tokens.json may be null: the task benchmark was not run.
+// The results files the report is made from, read and checked: tokens.json (`cargo bench
+// --bench tokens`), latency.json (`node benches/latency.mjs`), load.json (`node
+// benches/load.mjs`) and profile.json (`node benches/profile.mjs`). Each reader returns the
+// parsed file or throws a ReportError listing every problem found in it. `tasks` in tokens.json
+// may be null: the task benchmark was not run.
 
 import { Checker, readJson, show } from "./checker.mjs";
 
@@ -152,6 +153,51 @@ export function readLoad(dir) {
   const keptRss = c.object(kept, "workerdRssMiB", "liftoffKept.workerdRssMiB", { nullable: true });
   c.number(keptRss, "before", "liftoffKept.workerdRssMiB.before", { min: 0 });
   c.number(keptRss, "after", "liftoffKept.workerdRssMiB.after", { min: 0 });
+  const codemode = c.object(data, "codemode", "codemode");
+  c.number(codemode, "successRate", "codemode.successRate", { min: 0, max: 1 });
+  c.number(codemode, "throughputPerS", "codemode.throughputPerS", { min: 0 });
+  for (const key of ["p50_ms", "p95_ms", "p99_ms"]) {
+    c.number(codemode, key, `codemode.${key}`, { min: 0 });
+  }
+  const codemodeRss = c.object(codemode, "workerdRssMiB", "codemode.workerdRssMiB");
+  c.number(codemodeRss, "before", "codemode.workerdRssMiB.before", { min: 0 });
+  c.number(codemodeRss, "after", "codemode.workerdRssMiB.after", { min: 0 });
+  c.done();
+  return data;
+}
+
+export function readProfile(dir) {
+  const { shown, data } = readJson(dir, "profile.json", "node benches/profile.mjs");
+  const c = new Checker(shown);
+  c.expectObject(data, "(root)");
+  c.string(data, "v8Flags", "v8Flags");
+  const programs = c.array(data, "programs", "programs");
+  programs?.forEach((program, i) => {
+    const p = `programs[${i}]`;
+    if (!c.expectObject(program, p)) {
+      return;
+    }
+    c.string(program, "name", `${p}.name`);
+    c.number(program, "calls", `${p}.calls`, { min: 0, integer: true });
+    c.number(program, "samples", `${p}.samples`, { min: 1, integer: true });
+    for (const key of ["client", "inWorker", "spawn", "callsMs"]) {
+      c.percentiles(program, key, `${p}.${key}`);
+    }
+    const compiled = c.object(program, "compiled", `${p}.compiled`);
+    for (const key of ["functions", "kib", "ms"]) {
+      c.number(compiled, key, `${p}.compiled.${key}`, { min: 0 });
+    }
+    c.array(compiled, "tiers", `${p}.compiled.tiers`);
+    const crates = c.array(program, "byCrate", `${p}.byCrate`);
+    crates?.forEach((crate, j) => {
+      const q = `${p}.byCrate[${j}]`;
+      if (c.expectObject(crate, q)) {
+        c.string(crate, "crate", `${q}.crate`);
+        c.number(crate, "kib", `${q}.kib`, { min: 0 });
+        c.number(crate, "ms", `${q}.ms`, { min: 0 });
+      }
+    });
+  });
   c.done();
   return data;
 }

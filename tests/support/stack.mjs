@@ -247,8 +247,7 @@ export async function startStack({ extraUpstreams = [], pythonUpstreams = [], va
     const envFile = join(logDir, "secrets.env");
     writeFileSync(envFile, Object.entries(secrets).map(([name, value]) => `${name}=${value}\n`).join(""));
     const port = await freePort();
-    const inspectorPort = await freePort();
-    const wranglerArgs = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort),
+    const wranglerArgs = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(await freePort()),
       "--persist-to", join(logDir, "state"), "--show-interactive-dev-session=false", "--env-file", envFile,
       "--var", `UPSTREAMS:${JSON.stringify(upstreams)}`,
       ...(publicUrl ? ["--var", `PUBLIC_URL:http://127.0.0.1:${port}`] : []),
@@ -272,7 +271,6 @@ export async function startStack({ extraUpstreams = [], pythonUpstreams = [], va
     return {
       url: `${base}/mcp`,
       base,
-      inspectorPort,
       logDir,
       upstreams,
       faulty: faultyServer,

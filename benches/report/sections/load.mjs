@@ -1,5 +1,6 @@
-// The load section of docs/benchmarks.md: many executions from concurrent sessions, with the
-// default V8 flags and with baseline-compiled wasm kept, and the chart of the latency histogram.
+// The load section of docs/benchmarks.md: many executions from concurrent clients, against the
+// runner with the default V8 flags and with baseline-compiled wasm kept, and against
+// @cloudflare/codemode; and the chart of the runner's latency histogram.
 
 import { fixed, int, ms, rate, table } from "../format.mjs";
 
@@ -11,30 +12,32 @@ const memory = (rss) => (rss ? `${fixed(rss.before, 1)} MiB before, ${fixed(rss.
 
 /** The section's lines. */
 export function loadSection({ load }) {
-  const kept = load.liftoffKept;
+  const { liftoffKept: kept, codemode } = load;
+  const sides = [load, kept, codemode];
   return [
     "## Load",
     "",
-    `${int(load.executions)} executions, each one upstream call, from ${int(load.concurrency)} concurrent client sessions;`,
-    `then the same load on a workerd started with \`${kept.v8Flags}\` (see above), which shows`,
-    `how much of workerd's growth in memory goes with recompiling flushed wasm: ${growth(load.workerdRssMiB)}`,
-    `with the default flags, ${growth(kept.workerdRssMiB)} with Liftoff code kept.`,
+    `${int(load.executions)} executions, each one upstream call, from ${int(load.concurrency)} concurrent clients: against the`,
+    "runner (MCP sessions); against the runner on a workerd started with",
+    `\`${kept.v8Flags}\` (see above), which shows how much of workerd's growth in memory goes with`,
+    `recompiling flushed wasm (${growth(load.workerdRssMiB)} with the default flags, ${growth(kept.workerdRssMiB)} with Liftoff code kept);`,
+    "and against @cloudflare/codemode's executor on the same wrangler/workerd (plain POSTs).",
     "",
     table(
-      ["", "default", "Liftoff code kept"],
+      ["", "runner", "runner, Liftoff code kept", "codemode"],
       [
-        ["executions", int(load.executions), int(load.executions)],
-        ["concurrency", int(load.concurrency), int(load.concurrency)],
-        ["succeeded", `${int(load.succeeded)} (${rate(load.successRate)})`, rate(kept.successRate)],
-        ["duration", `${fixed(load.durationS, 1)} s`, "—"],
-        ["throughput", ...[load, kept].map((l) => `${fixed(l.throughputPerS, 1)} executions/s`)],
-        ["p50", ms(load.p50_ms), ms(kept.p50_ms)],
-        ["p95", ms(load.p95_ms), ms(kept.p95_ms)],
-        ["p99", ms(load.p99_ms), ms(kept.p99_ms)],
-        ["max", ms(load.max_ms), "—"],
-        ["workerd resident memory", ...[load, kept].map((l) => memory(l.workerdRssMiB))],
+        ["executions", int(load.executions), int(load.executions), int(load.executions)],
+        ["concurrency", int(load.concurrency), int(load.concurrency), int(load.concurrency)],
+        ["succeeded", `${int(load.succeeded)} (${rate(load.successRate)})`, rate(kept.successRate), rate(codemode.successRate)],
+        ["duration", `${fixed(load.durationS, 1)} s`, "—", "—"],
+        ["throughput", ...sides.map((l) => `${fixed(l.throughputPerS, 1)} executions/s`)],
+        ["p50", ...sides.map((l) => ms(l.p50_ms))],
+        ["p95", ...sides.map((l) => ms(l.p95_ms))],
+        ["p99", ...sides.map((l) => ms(l.p99_ms))],
+        ["max", ms(load.max_ms), "—", "—"],
+        ["workerd resident memory", ...sides.map((l) => memory(l.workerdRssMiB))],
       ],
-      ["l", "r", "r"],
+      ["l", "r", "r", "r"],
     ),
     "",
     "![number of executions per latency bucket under load](benchmarks/load.svg)",

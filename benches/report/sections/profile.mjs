@@ -1,0 +1,52 @@
+// The "where the time goes" section of docs/benchmarks.md: an execution's phases, how much of the
+// runner's wasm V8 compiles again during it, and what one more tool call costs.
+
+import { fixed, int, ms, table } from "../format.mjs";
+import { perExtraCall } from "../targets.mjs";
+
+/** The section's lines. */
+export function profileSection({ profile, latency }) {
+  const [first] = profile.programs;
+  const withCalls = profile.programs.find((p) => p.calls === 1) ?? first;
+  const most = profile.programs.reduce((a, b) => (b.calls > a.calls ? b : a));
+  const [runnerExtra, codemodeExtra] = [perExtraCall(latency, "runner"), perExtraCall(latency, "codemode")];
+  return [
+    "## Where the time goes",
+    "",
+    "workerd tells V8 of memory pressure whenever it builds an isolate, a dynamic one included, and",
+    "V8 then drops the baseline-compiled (Liftoff) code of every wasm module in the process; only code",
+    "it has optimized (TurboFan) stays. So each execution, which starts a fresh isolate, compiles again",
+    "the part of the runner's wasm it runs that V8 has not optimized. The figures below come from a",
+    `\`wrangler dev\` whose V8 logs each function it compiles (\`${profile.v8Flags}\`, which itself slows`,
+    `the compilations down); medians of ${int(first.samples)} executions each.`,
+    "",
+    table(
+      ["program", "at the client", "inside the Worker", "isolate start", "tool calls", "functions compiled", "code compiled", "compiling"],
+      profile.programs.map((p) => [
+        p.name,
+        ms(p.client.p50_ms),
+        ms(p.inWorker.p50_ms),
+        ms(p.spawn.p50_ms),
+        p.calls ? ms(p.callsMs.p50_ms) : "—",
+        int(p.compiled.functions),
+        `${fixed(p.compiled.kib, 0)} KiB`,
+        ms(p.compiled.ms),
+      ]),
+      ["l", "r", "r", "r", "r", "r", "r", "r"],
+    ),
+    "",
+    `What V8 compiled again during an execution of ${withCalls.name.replace(/^1 call$/, "one call")}, by crate:`,
+    "",
+    table(
+      ["crate", "code", "compiling"],
+      withCalls.byCrate.map((c) => [c.crate, `${fixed(c.kib, 0)} KiB`, ms(c.ms)]),
+      ["l", "r", "r"],
+    ),
+    "",
+    `One more sequential call adds ${runnerExtra === null ? "—" : ms(runnerExtra)} inside the Worker`,
+    `(codemode: ${codemodeExtra === null ? "—" : ms(codemodeExtra)}), from the latency run: it compiles`,
+    `nothing new (${fixed(most.compiled.kib, 0)} KiB for ${most.name} against ${fixed(withCalls.compiled.kib, 0)} KiB for ${withCalls.name}); its`,
+    "time is the crossing from the isolate to the bridge, the gate, and the request to the upstream's",
+    "Durable Object, which holds the MCP session and calls the upstream.",
+  ];
+}
