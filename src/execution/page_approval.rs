@@ -245,13 +245,7 @@ impl PageApproval {
         let now_ms = command.now_ms();
         let live = stored.filter(|record| now_ms < record.expires_at_ms);
         match (live, command) {
-            (Some(record), PageCommand::Open { .. }) => match record.status {
-                PageStatus::Approved { approval } => {
-                    (Change::Delete, PageAnswer::Approved { approval })
-                }
-                PageStatus::Declined => (Change::Keep, PageAnswer::Declined),
-                PageStatus::Pending => (Change::Keep, PageAnswer::Pending),
-            },
+            (Some(record), command) => record.answer(command),
             (None, PageCommand::Open { request, now_ms }) => {
                 let record = PageApproval {
                     request: *request,
@@ -262,16 +256,22 @@ impl PageApproval {
                 };
                 (Change::Put(Box::new(record)), PageAnswer::Pending)
             }
-            (Some(record), command) if record.status == PageStatus::Pending => {
-                record.on_page(command)
-            }
-            _ => (Change::Keep, PageAnswer::Unknown),
+            (None, _) => (Change::Keep, PageAnswer::Unknown),
         }
     }
 
-    /// What a page's `command` does to this pending call.
-    fn on_page(mut self, command: PageCommand) -> (Change, PageAnswer) {
+    /// What `command` does to this call: the rerun's `Open` takes its outcome; a page's
+    /// commands act only while it is pending.
+    fn answer(mut self, command: PageCommand) -> (Change, PageAnswer) {
         match command {
+            PageCommand::Open { .. } => match self.status {
+                PageStatus::Approved { approval } => {
+                    (Change::Delete, PageAnswer::Approved { approval })
+                }
+                PageStatus::Declined => (Change::Keep, PageAnswer::Declined),
+                PageStatus::Pending => (Change::Keep, PageAnswer::Pending),
+            },
+            _ if self.status != PageStatus::Pending => (Change::Keep, PageAnswer::Unknown),
             PageCommand::Look { .. } => (Change::Keep, PageAnswer::Pending),
             PageCommand::BeginProvider { sign_in, .. } => {
                 self.provider = Some(sign_in);
@@ -323,7 +323,6 @@ impl PageApproval {
                 self.expires_at_ms = now_ms + PAGE_APPROVAL_TTL_MS;
                 (Change::Put(Box::new(self)), decided)
             }
-            PageCommand::Open { .. } => (Change::Keep, PageAnswer::Pending),
         }
     }
 }
