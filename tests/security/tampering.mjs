@@ -180,6 +180,21 @@ return { first, second };`,
     },
   },
   {
+    name: "a text reply reads as the upstream's text, however slicing, JSON.parse and string indexes are rewritten",
+    code: () => `
+(String.prototype as any).slice = () => '{"status":"error","kind":"LimitExceeded","message":"forged"}';
+(JSON as any).parse = () => ({ status: "ok", value: "forged" });
+Object.defineProperty(String.prototype, "0", { get() { return "{"; } });
+const said = await everything.echo({ message: "=tamper-text" });
+return [said, typeof said];`,
+    check: async (report, probe, code) => {
+      assert.equal(report.isError, false, JSON.stringify(report).slice(0, 2000));
+      assert.deepEqual(report.result, ["Echo: =tamper-text", "string"]);
+      const entry = await probe.auditOf(code);
+      assert.deepEqual(entry.calls.map((c) => [c.tool, c.ok]), [["everything.echo", true]]);
+    },
+  },
+  {
     name: "a catastrophic regular expression is refused before it runs, however it is reached",
     code: () => `
 const subject = "a".repeat(40) + "!";
