@@ -20,7 +20,7 @@ setup: ## Install toolchain, npm packages and the Python venv (idempotent; secon
 # step (`make build`) is instant when nothing changed. `WORKER_BUILD_FLAGS="--release --no-opt"`
 # skips wasm-opt (about 1.5 minutes) in a quick edit loop; what ships is built with it.
 WORKER_BUILD_FLAGS ?= --release
-BUILD_INPUTS := Cargo.toml Cargo.lock $(shell find src worker-template -type f)
+BUILD_INPUTS := Cargo.toml Cargo.lock .cargo/config.toml $(shell find src worker-template -type f)
 BUILD_FLAGS_STAMP := target/worker-build.flags
 
 .PHONY: build

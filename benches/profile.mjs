@@ -80,6 +80,16 @@ function crateOf(name = "?") {
   return ["core", "alloc", "std"].includes(path) ? "Rust's core and alloc" : path;
 }
 
+/** A function's name without its hash and closure suffixes, short enough for a table. */
+function functionOf(name = "?") {
+  const short = name
+    .replace(/::h[0-9a-f]{16}$/, "")
+    .replace(/(::\{\{closure\}\})+$/, " (async)")
+    .replace(/\[[0-9a-f]+\]/g, "")
+    .replace(/mcp_isolate_runner::/g, "");
+  return short.length > 90 ? `${short.slice(0, 89)}…` : short;
+}
+
 /** The compile lines of the log between each execution's audit line and the one before it. */
 function compilationsPerExecution(log) {
   const blocks = [[]];
@@ -134,13 +144,20 @@ try {
     const entries = audits(log, SAMPLES);
     const compiled = compilationsPerExecution(log).slice(before, before + SAMPLES);
     const byCrate = new Map();
+    const byFunction = new Map();
     for (const fn of compiled.flat()) {
-      const crate = crateOf(names.get(fn.index));
-      const sum = byCrate.get(crate) ?? { kib: 0, ms: 0 };
-      sum.kib += fn.bytes / 1024 / compiled.length;
-      sum.ms += fn.us / 1000 / compiled.length;
-      byCrate.set(crate, sum);
+      for (const [groups, key] of [[byCrate, crateOf(names.get(fn.index))], [byFunction, functionOf(names.get(fn.index))]]) {
+        const sum = groups.get(key) ?? { kib: 0, ms: 0 };
+        sum.kib += fn.bytes / 1024 / compiled.length;
+        sum.ms += fn.us / 1000 / compiled.length;
+        groups.set(key, sum);
+      }
     }
+    const largest = (groups) =>
+      [...groups]
+        .map(([name, { kib, ms }]) => ({ name, kib: round(kib), ms: round(ms) }))
+        .sort((a, b) => b.kib - a.kib)
+        .slice(0, 8);
     programs.push({
       name: program.name,
       calls: program.calls,
@@ -156,10 +173,8 @@ try {
         ms: median(compiled.map((fns) => fns.reduce((sum, fn) => sum + fn.us, 0) / 1000)),
         tiers: [...new Set(compiled.flat().map((fn) => fn.tier))].sort(),
       },
-      byCrate: [...byCrate]
-        .map(([crate, { kib, ms }]) => ({ crate, kib: round(kib), ms: round(ms) }))
-        .sort((a, b) => b.kib - a.kib)
-        .slice(0, 8),
+      byCrate: largest(byCrate),
+      byFunction: largest(byFunction),
     });
     console.log(JSON.stringify(programs.at(-1)));
   }

@@ -13,6 +13,7 @@
 //!   error codes, protocol versions, log levels, token fingerprints, the signed-in person.
 //! - [`names`]: which identifiers a program may use, and MCP tool names made into them.
 //! - [`json_size`]: the size of a value's JSON without writing it out.
+//! - [`cold`]: the branches a request seldom takes, boxed out of the code every request runs.
 //! - [`redact`]: removing secret values (and their encodings) from what upstreams say.
 //! - [`config`]: the operator's configuration: upstreams, access keys, the access policy.
 //! - [`session`]: the record each MCP session keeps.
@@ -41,6 +42,7 @@ pub mod admin;
 pub mod admission;
 pub mod audit;
 pub mod codemode;
+pub mod cold;
 pub mod config;
 pub mod execution;
 pub mod json_size;

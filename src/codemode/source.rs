@@ -21,7 +21,8 @@ use std::sync::{Arc, Mutex};
 use swc_common::errors::{DiagnosticBuilder, Emitter, Handler};
 use swc_common::{sync::Lrc, BytePos, FileName, SourceMap, Spanned};
 use swc_ecma_ast::{DefaultDecl, EsVersion, Expr, ModuleDecl, ModuleItem, Stmt};
-use swc_ecma_parser::{parse_file_as_module, Syntax, TsSyntax};
+use swc_ecma_parser::unstable::Capturing;
+use swc_ecma_parser::{Lexer, Parser, StringInput, Syntax, TsSyntax};
 use swc_ts_fast_strip::{operate, Mode, Options};
 
 use super::forbidden::{first_forbidden, unparenthesized};
@@ -264,10 +265,14 @@ fn shape_of(
     let cm: Lrc<SourceMap> = Default::default();
     let file = cm.new_source_file(FileName::Anon.into(), wrap(head, "", code));
     let code_start = file.start_pos + BytePos(u32::try_from(head.len() + 1).unwrap_or(u32::MAX));
-    let mut recovered = Vec::new();
     let syntax = Syntax::Typescript(TsSyntax::default());
-    let parsed = parse_file_as_module(&file, syntax, EsVersion::latest(), None, &mut recovered);
-    let module = match (parsed, recovered.into_iter().next()) {
+    // The lexer `swc_ts_fast_strip` parses with, so that the wasm holds, and V8 compiles again
+    // for each execution, one copy of the parser rather than two (the parser is generic over
+    // its lexer).
+    let lexer = Lexer::new(syntax, EsVersion::latest(), StringInput::from(&*file), None);
+    let mut parser = Parser::new_from(Capturing::new(lexer));
+    let parsed = parser.parse_module();
+    let module = match (parsed, parser.take_errors().into_iter().next()) {
         (Err(error), _) | (Ok(_), Some(error)) => {
             return Err(SourceError::Syntax {
                 message: error.kind().msg().into_owned(),

@@ -29,6 +29,7 @@ use serde_json::Value;
 
 use super::objects::{delivered, watch};
 use super::Platform;
+use crate::cold::cold;
 use crate::mcp::context::RequestContext;
 use crate::protocol::person::Person;
 use crate::sandbox::asks::{Ask, Asks};
@@ -71,11 +72,11 @@ impl Asking<'_> {
             // A call that stopped waiting (its execution ended) needs no answer.
             match ask {
                 Ask::Approval(ask) => {
-                    let answer = self.approve(platform, &ask).await;
+                    let answer = cold(self.approve(platform, &ask)).await;
                     let _ = ask.answer.send(answer);
                 }
                 Ask::Question(question) => {
-                    let answer = self.forward(platform, &question).await;
+                    let answer = cold(self.forward(platform, &question)).await;
                     let _ = question.answer.send(answer);
                 }
             }

@@ -36,6 +36,7 @@ use crate::audit::{Ending, ExecutionAudit, LedgerCommand};
 use crate::codemode::catalog::Catalog;
 use crate::codemode::source::prepare;
 use crate::codemode::tools;
+use crate::cold::cold;
 use crate::config::{Accounts, Grant};
 use crate::mcp::context::RequestContext;
 use crate::protocol::log_level::LogLevel;
@@ -236,7 +237,7 @@ async fn run<P: Platform>(
         }
         Err(SandboxError::Cancelled(_)) => (None, audit.stopped(Ending::Cancelled)),
         Err(SandboxError::AwaitingPerson) => {
-            let answer = resume::stopped(platform, &gate, &audit).await;
+            let answer = cold(resume::stopped(platform, &gate, &audit)).await;
             (Some(answer), audit.stopped(Ending::AwaitingPerson))
         }
         Err(error) => {

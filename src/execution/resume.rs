@@ -21,6 +21,7 @@ use super::objects::{Object, Objects};
 use super::{Platform, Requester};
 use crate::audit::ExecutionAudit;
 use crate::codemode::tools;
+use crate::cold::cold;
 use crate::protocol::method::ELICITATION_CREATE;
 use crate::sandbox::gate::CallGate;
 use crate::sandbox::replay::{RecordedCall, Replay, WaitingCall};
@@ -110,7 +111,7 @@ pub(super) async fn prepare<P: Platform>(
     };
     let person = audit.person.as_ref().map(|p| p.id.as_str());
     let whose = (person, audit.code_sha256.as_str());
-    let stash = take(platform, &resuming.state, whose, platform.now_ms())
+    let stash = cold(take(platform, &resuming.state, whose, platform.now_ms()))
         .await
         .map_err(|e| {
             tools::invalid_arguments_result(

@@ -21,6 +21,7 @@ use super::guard::{Refusal, RequestGuard};
 use super::jsonrpc::{self, Message, Payload, Reply, Request};
 use super::server::{self, Caller, ServerBackend};
 use super::stateless;
+use crate::cold::cold;
 use crate::protocol::error_code::{REQUEST_CANCELLED, SESSION_NOT_FOUND};
 use crate::protocol::http::{
     HttpRequest, HttpResponse, EVENT_STREAM, PROTOCOL_VERSION_HEADER, SESSION_HEADER,
@@ -59,8 +60,8 @@ pub async fn handle<B: ServerBackend + 'static>(
              request",
         )
         .with_header("Allow", "POST"),
-        "DELETE" => handle_delete(request, backend.as_ref()).await,
-        "GET" => handle_get(request, backend.as_ref()).await,
+        "DELETE" => cold(handle_delete(request, backend.as_ref())).await,
+        "GET" => cold(handle_get(request, backend.as_ref())).await,
         _ => transport_error(405, "Method Not Allowed").with_header("Allow", "GET, POST, DELETE"),
     }
 }
@@ -87,11 +88,11 @@ async fn handle_post<B: ServerBackend + 'static>(
         Err(reply) => return reply_response(400, &reply),
     };
     if stateless::is_stateless(request, &payload) {
-        return handle_stateless(request, payload, backend, accept).await;
+        return cold(handle_stateless(request, payload, backend, accept)).await;
     }
     if let Payload::Single(Message::Request(req)) = &payload {
         match req.method.as_str() {
-            method::INITIALIZE => return initialize(req, backend.as_ref()).await,
+            method::INITIALIZE => return cold(initialize(req, backend.as_ref())).await,
             method::SERVER_DISCOVER => {
                 let reply = Reply::error(
                     Some(req.id.clone()),
@@ -132,10 +133,12 @@ async fn handle_post<B: ServerBackend + 'static>(
             })
             .await
         }
-        Payload::Single(message) => match answer(backend.as_ref(), &session_id, message).await {
-            Some(reply) => reply_response(200, &reply),
-            None => HttpResponse::empty(202),
-        },
+        Payload::Single(message) => {
+            match cold(answer(backend.as_ref(), &session_id, message)).await {
+                Some(reply) => reply_response(200, &reply),
+                None => HttpResponse::empty(202),
+            }
+        }
         Payload::Batch(_) if version != ProtocolVersion::V_2025_03_26.as_str() => reply_response(
             400,
             &Reply::error(
@@ -151,7 +154,7 @@ async fn handle_post<B: ServerBackend + 'static>(
             let mut replies = Vec::new();
             for item in items {
                 let reply = match item {
-                    Ok(message) => answer(backend.as_ref(), &session_id, message).await,
+                    Ok(message) => cold(answer(backend.as_ref(), &session_id, message)).await,
                     Err(reply) => Some(reply),
                 };
                 replies.extend(reply.map(|r| r.to_json()));

@@ -16,6 +16,7 @@ use serde_json::Value;
 
 use super::context::RequestContext;
 use super::jsonrpc::{Notification, Reply, Request, Response};
+use crate::cold::cold;
 use crate::protocol::http::EventStream;
 use crate::protocol::log_level::LogLevel;
 use crate::protocol::version::SESSION_VERSIONS;
@@ -220,7 +221,7 @@ pub async fn serve_caller(
     context: &RequestContext,
 ) -> Option<Reply> {
     Some(match request.method.as_str() {
-        method::TOOLS_LIST => match backend.list_tools(caller).await {
+        method::TOOLS_LIST => match cold(backend.list_tools(caller)).await {
             Ok(tools) => result_reply(request, &list_tools_result(tools)),
             Err(err) => err.into_reply(Some(request.id.clone())),
         },
@@ -230,7 +231,7 @@ pub async fn serve_caller(
                 Err(reply) => Some(reply),
             };
         }
-        method::RESOURCES_LIST => match backend.list_resources(caller).await {
+        method::RESOURCES_LIST => match cold(backend.list_resources(caller)).await {
             Ok(resources) => {
                 let mut result = ListResourcesResult::with_all_items(resources);
                 result.result_type = None;
@@ -248,7 +249,7 @@ pub async fn serve_caller(
                 Ok(params) => params,
                 Err(reply) => return Some(reply),
             };
-            match backend.read_resource(caller, &params.uri).await {
+            match cold(backend.read_resource(caller, &params.uri)).await {
                 Ok(Some(contents)) => {
                     let mut result = ReadResourceResult::new(vec![contents]);
                     result.result_type = None;

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::{Runner, Services};
 use crate::admin;
 use crate::admission::admit;
+use crate::cold::cold;
 use crate::mcp::guard::RequestGuard;
 use crate::mcp::http;
 use crate::protocol::http::{HttpRequest, HttpResponse};
@@ -130,7 +131,13 @@ where
             }
         }
         Endpoint::Admin(path) => {
-            admin::handle(&request, &path, query.as_deref(), runner.as_ref()).await
+            cold(admin::handle(
+                &request,
+                &path,
+                query.as_deref(),
+                runner.as_ref(),
+            ))
+            .await
         }
     }
 }

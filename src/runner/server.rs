@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use super::{Runner, Services};
 use crate::audit::LedgerCommand;
 use crate::codemode::tools::{self, ExecuteInput, SearchInput, EXECUTE_TOOL, SEARCH_TOOL};
+use crate::cold::cold;
 use crate::execution::resume::Resuming;
 use crate::execution::{self, Requester};
 use crate::json_size::json_bytes;
@@ -166,21 +167,7 @@ impl<S: Services> ServerBackend for Runner<S> {
         let arguments = params.arguments.unwrap_or_default();
         let complete = |result| Ok(Some(CallToolResponse::Complete(result)));
         match params.name.as_ref() {
-            SEARCH_TOOL => {
-                let input: SearchInput = match input(arguments) {
-                    Ok(input) => input,
-                    Err(e) => return complete(tools::invalid_arguments_result(SEARCH_TOOL, &e)),
-                };
-                let upstreams = self.upstreams_of(caller, Some(context)).await?;
-                let catalog =
-                    (self.services.catalog(&upstreams, &self.accounts).await).granted(&self.grant);
-                execution::report_unavailable(&catalog, context);
-                complete(tools::search_result(
-                    &catalog,
-                    &input.query,
-                    self.limits.max_search_tokens,
-                ))
-            }
+            SEARCH_TOOL => cold(self.search(caller, arguments, context)).await,
             EXECUTE_TOOL => {
                 let input: ExecuteInput = match input(arguments) {
                     Ok(input) => input,
@@ -215,6 +202,31 @@ impl<S: Services> ServerBackend for Runner<S> {
             }
             other => Err(BackendError::UnknownTool(other.to_owned())),
         }
+    }
+}
+
+impl<S: Services> Runner<S> {
+    /// Answers a `search` with `arguments`.
+    async fn search(
+        &self,
+        caller: Caller<'_>,
+        arguments: Map<String, Value>,
+        context: &RequestContext,
+    ) -> Result<Option<CallToolResponse>, BackendError> {
+        let complete = |result| Ok(Some(CallToolResponse::Complete(result)));
+        let input: SearchInput = match input(arguments) {
+            Ok(input) => input,
+            Err(e) => return complete(tools::invalid_arguments_result(SEARCH_TOOL, &e)),
+        };
+        let upstreams = self.upstreams_of(caller, Some(context)).await?;
+        let catalog =
+            (self.services.catalog(&upstreams, &self.accounts).await).granted(&self.grant);
+        execution::report_unavailable(&catalog, context);
+        complete(tools::search_result(
+            &catalog,
+            &input.query,
+            self.limits.max_search_tokens,
+        ))
     }
 }
 

@@ -41,6 +41,7 @@ use worker::{
 };
 
 use crate::admin::{ADMIN_PREFIX, METRICS_PATH};
+use crate::cold::cold;
 use crate::config::{AccessKeys, PUBLIC_URL_VAR};
 use crate::protocol::http::{Body, HttpRequest, HttpResponse};
 use crate::protocol::log_level::LogLevel;
@@ -56,14 +57,15 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         _ if path.starts_with(ADMIN_PREFIX) || path == METRICS_PATH => {
             serve(req, env, ctx, Endpoint::Admin(path)).await
         }
+        // The pages people open are cold: their code stays out of the MCP path's.
         CALLBACK_PATH if approvals::is_approval_return(&req) => {
-            approvals::serve(req, env, ctx).await
+            cold(approvals::serve(req, env, ctx)).await
         }
         AUTHORIZE_PATH | CONFIRM_PATH | CALLBACK_PATH => {
-            signin::serve(req, &env, &access_keys(&env)).await
+            cold(signin::serve(req, &env, &access_keys(&env))).await
         }
-        _ if crate::signin::approval::serves(&path) => approvals::serve(req, env, ctx).await,
-        _ if crate::signin::upstream::serves(&path) => connect::serve(req, &env).await,
+        _ if crate::signin::approval::serves(&path) => cold(approvals::serve(req, env, ctx)).await,
+        _ if crate::signin::upstream::serves(&path) => cold(connect::serve(req, &env)).await,
         "/" => Response::ok("MCP Isolate Runner: the MCP endpoint is /mcp\n"),
         _ => Response::error("Not Found: the MCP endpoint is /mcp", 404),
     }

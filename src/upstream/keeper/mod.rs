@@ -37,6 +37,7 @@ use super::protocol::{UpstreamAnswer, UpstreamCommand, LIST_WAIT_MS};
 use super::queue::CallQueue;
 use super::session::{never, Asker, Connection, Http, Stop};
 use super::target::Target;
+use crate::cold::cold;
 use crate::config::{Grant, Verdict};
 use crate::protocol::method;
 
@@ -210,7 +211,7 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
                 call,
                 execution,
                 answer,
-            } => self.resume(target, &call, execution, answer).await,
+            } => cold(self.resume(target, &call, execution, answer)).await,
             UpstreamCommand::Cancel { execution, reason } => {
                 self.release(&execution);
                 let stops = self.running.borrow_mut().remove(&execution);
@@ -231,16 +232,16 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
             | UpstreamCommand::CompleteSignIn { .. }
             | UpstreamCommand::Disconnect
             | UpstreamCommand::Connect
-            | UpstreamCommand::AccountStatus => self.sign_in(target, command).await,
+            | UpstreamCommand::AccountStatus => cold(self.sign_in(target, command)).await,
             UpstreamCommand::Status => UpstreamAnswer::Status {
-                report: self.status(target).await,
+                report: cold(self.status(target)).await,
             },
             UpstreamCommand::Refresh => {
                 self.stale.set(true);
                 // The outcome is in the health the status reports.
                 let _ = self.fetch_tools(target).await;
                 UpstreamAnswer::Status {
-                    report: self.status(target).await,
+                    report: cold(self.status(target)).await,
                 }
             }
         }
