@@ -188,15 +188,17 @@ export function readProfile(dir) {
       c.number(compiled, key, `${p}.compiled.${key}`, { min: 0 });
     }
     c.array(compiled, "tiers", `${p}.compiled.tiers`);
-    const crates = c.array(program, "byCrate", `${p}.byCrate`);
-    crates?.forEach((crate, j) => {
-      const q = `${p}.byCrate[${j}]`;
-      if (c.expectObject(crate, q)) {
-        c.string(crate, "crate", `${q}.crate`);
-        c.number(crate, "kib", `${q}.kib`, { min: 0 });
-        c.number(crate, "ms", `${q}.ms`, { min: 0 });
-      }
-    });
+    // What was compiled, by crate and by function: each a name, KiB and milliseconds.
+    for (const groups of ["byCrate", "byFunction"]) {
+      c.array(program, groups, `${p}.${groups}`)?.forEach((group, j) => {
+        const q = `${p}.${groups}[${j}]`;
+        if (c.expectObject(group, q)) {
+          c.string(group, "name", `${q}.name`);
+          c.number(group, "kib", `${q}.kib`, { min: 0 });
+          c.number(group, "ms", `${q}.ms`, { min: 0 });
+        }
+      });
+    }
   });
   c.done();
   return data;

@@ -39,7 +39,7 @@ export function profileSection({ profile, latency }) {
     "",
     table(
       ["crate", "code", "compiling"],
-      withCalls.byCrate.map((c) => [c.crate, `${fixed(c.kib, 0)} KiB`, ms(c.ms)]),
+      withCalls.byCrate.map((c) => [c.name, `${fixed(c.kib, 0)} KiB`, ms(c.ms)]),
       ["l", "r", "r"],
     ),
     "",
@@ -48,7 +48,7 @@ export function profileSection({ profile, latency }) {
     "",
     table(
       ["function", "code", "compiling"],
-      (withCalls.byFunction ?? []).map((f) => [`\`${f.name}\``, `${fixed(f.kib, 0)} KiB`, ms(f.ms)]),
+      withCalls.byFunction.map((f) => [`\`${f.name}\``, `${fixed(f.kib, 0)} KiB`, ms(f.ms)]),
       ["l", "r", "r"],
     ),
     "",
