@@ -104,7 +104,8 @@ pub struct ExecutionAudit {
     pub limits_hit: Vec<Limit>,
     /// The length of its result's JSON before any cut; 0 without a result.
     pub result_chars: usize,
-    /// The length of the JSON the tool calls returned to the program, all together.
+    /// The length of what the tool calls returned to the program, all together: a text as
+    /// itself, any other value as its JSON.
     pub call_result_chars: usize,
     /// Milliseconds from loading the isolate until the program started, when it started.
     #[serde(default, skip_serializing_if = "Option::is_none")]

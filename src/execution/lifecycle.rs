@@ -18,6 +18,9 @@ use super::{IsolateRun, Platform, SandboxError};
 use crate::config::account_of_object;
 use crate::protocol::log_level::LogLevel;
 use crate::sandbox::protocol::Outcome;
+
+/// How long an execution runs before it watches for its client's cancellation.
+pub const CANCELLATION_WATCH_AFTER_MS: u32 = 200;
 use crate::session::SessionCommand;
 use crate::upstream::protocol::{UpstreamAnswer, UpstreamCommand};
 
@@ -85,7 +88,7 @@ pub(super) async fn run_to_end<P: Platform>(
     let started = platform.now_ms();
     let program = platform.run(run);
     let deadline = deadline(platform, run);
-    let cancelled = platform.cancellation(run);
+    let cancelled = cancellation(platform, run);
     pin_mut!(program, deadline, cancelled, approvals, stops_for_person);
     // Made after the futures, so that it is dropped before them: the calls still in flight are
     // named before anything else lets go of them.
@@ -134,6 +137,15 @@ pub(super) async fn run_to_end<P: Platform>(
 
 /// Resolves once `run` has used its `timeoutMs`, not counting the time its calls spent waiting
 /// for approval: each time the timer fires, the waiting since is given back.
+/// The client's reason, once it cancels `run`: watched for in the session's object only after
+/// [`CANCELLATION_WATCH_AFTER_MS`], so that most executions, which end sooner, cost the object
+/// no request. A cancellation that came first is kept there for the watch
+/// ([`crate::session::Room`]): it is seen at most that late.
+async fn cancellation<P: Platform>(platform: &P, run: &IsolateRun<'_>) -> String {
+    platform.sleep(CANCELLATION_WATCH_AFTER_MS).await;
+    platform.cancellation(run).await
+}
+
 async fn deadline<P: Platform>(platform: &P, run: &IsolateRun<'_>) {
     let mut sleep_ms = run.timeout_ms;
     let mut given_back = 0;

@@ -57,6 +57,8 @@ pub(super) struct FakePlatform {
     pub(super) cancels_with: Option<&'static str>,
     /// The timers that fire: those set for these many milliseconds (the others never do).
     pub(super) fires: Vec<u32>,
+    /// How often an execution watched for its cancellation.
+    pub(super) cancellation_watches: Cell<u32>,
     pub(super) clock: Cell<u64>,
     pub(super) runs: Cell<u32>,
     pub(super) audits: RefCell<Vec<ExecutionAudit>>,
@@ -89,6 +91,7 @@ impl FakePlatform {
             program,
             cancels_with: None,
             fires: Vec::new(),
+            cancellation_watches: Cell::new(0),
             clock: Cell::new(1_000),
             runs: Cell::new(0),
             audits: RefCell::default(),
@@ -331,6 +334,8 @@ impl Platform for FakePlatform {
     }
 
     async fn cancellation(&self, _run: &IsolateRun<'_>) -> String {
+        self.cancellation_watches
+            .set(self.cancellation_watches.get() + 1);
         match self.cancels_with {
             Some(reason) => reason.to_owned(),
             None => pending().await,

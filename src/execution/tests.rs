@@ -14,6 +14,7 @@ use super::testing::*;
 use super::*;
 use crate::config::AccessPolicy;
 use crate::sandbox::limits::Limit;
+use lifecycle::CANCELLATION_WATCH_AFTER_MS;
 
 #[test]
 fn the_gate_admits_only_the_tools_the_person_is_granted() {
@@ -131,7 +132,9 @@ fn a_program_that_returns_after_its_time_has_overrun_and_timed_out() {
 fn a_cancelled_execution_gets_no_answer_and_its_session_hears_what_stopped() {
     let mut platform = FakePlatform::new(Program::HangsInACall);
     platform.cancels_with = Some("the user pressed stop");
+    platform.fires = vec![CANCELLATION_WATCH_AFTER_MS];
     assert!(run_code(&platform, CODE).is_none());
+    assert_eq!(platform.cancellation_watches.get(), 1);
     assert_eq!(platform.audit_entry().ending, Ending::Cancelled);
     let abandoned = platform.abandoned.borrow();
     assert_eq!(abandoned[0].report_to.as_deref(), Some("session-1"));
@@ -140,6 +143,21 @@ fn a_cancelled_execution_gets_no_answer_and_its_session_hears_what_stopped() {
         abandoned[0].event()["stoppedCallsTo"],
         json!(["everything"])
     );
+}
+
+#[test]
+fn an_execution_that_ends_before_the_watch_never_asks_its_session_about_cancellation() {
+    let mut platform = FakePlatform::new(Program::HangsInACall);
+    platform.cancels_with = Some("the user pressed stop");
+    platform.fires = vec![ExecutionLimits::default().timeout_ms];
+    let result = run_code(&platform, CODE).unwrap();
+    assert_eq!(
+        platform.audit_entry().ending,
+        Ending::TimedOut,
+        "{}",
+        text_of(&result)
+    );
+    assert_eq!(platform.cancellation_watches.get(), 0);
 }
 
 #[test]

@@ -65,6 +65,7 @@ impl<S: Services> AdminBackend for Runner<S> {
             .ask(Object::Registry, &RegistryCommand::Put { upstream })
             .await
             .map_err(ChangeError::Unavailable)?;
+        self.services.forget_policy();
         self.forget(name).await;
         Ok(())
     }
@@ -91,6 +92,7 @@ impl<S: Services> AdminBackend for Runner<S> {
         if !removed {
             return Err(ChangeError::Unknown(name.to_owned()));
         }
+        self.services.forget_policy();
         self.forget(name).await;
         Ok(())
     }

@@ -55,6 +55,9 @@ pub trait Services: Platform {
     fn oauth_clients(&self) -> impl Future<Output = Result<Vec<OAuthClient>, String>>;
     /// Removes the OAuth client `client_id`; `false` when there was none.
     fn remove_oauth_client(&self, client_id: &str) -> impl Future<Output = Result<bool, String>>;
+    /// The registry of upstreams changed through this isolate: its next request reads the
+    /// operator's policy again (see [`policy::PolicyCache`]).
+    fn forget_policy(&self);
 
     /// Runs `code` for `requester` (see [`execution::execute`]).
     fn execute(

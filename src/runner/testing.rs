@@ -1,7 +1,7 @@
 //! In-memory services for the runner's tests: sessions, the ledger, the registry and the OAuth
 //! layer kept in maps, and a catalog of one upstream.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 use futures::future::{pending, ready};
@@ -32,6 +32,8 @@ pub(super) struct FakeServices {
     pub(super) registry: RefCell<Vec<UpstreamConfig>>,
     /// The ids of the runner's requests the client's answers were passed on for.
     pub(super) answered: RefCell<Vec<String>>,
+    /// How often the runner said the registry changed.
+    pub(super) policy_forgotten: Cell<u32>,
 }
 
 impl RegistryStore for FakeServices {
@@ -189,6 +191,10 @@ impl Services for &FakeServices {
         let before = clients.len();
         clients.retain(|client| client.client_id != client_id);
         Ok(clients.len() < before)
+    }
+
+    fn forget_policy(&self) {
+        self.policy_forgotten.set(self.policy_forgotten.get() + 1);
     }
 }
 

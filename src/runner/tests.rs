@@ -283,6 +283,11 @@ fn the_operator_adds_changes_and_removes_an_upstream_but_not_a_deployed_one() {
     block_on(operator.put_upstream("linear", moved)).unwrap();
     assert_eq!(services.registry.borrow().len(), 1);
     assert_eq!(
+        services.policy_forgotten.get(),
+        2,
+        "each change is read at once"
+    );
+    assert_eq!(
         services.registry.borrow()[0].url,
         "https://mcp2.linear.app/mcp"
     );
@@ -302,6 +307,7 @@ fn the_operator_adds_changes_and_removes_an_upstream_but_not_a_deployed_one() {
 
     block_on(operator.remove_upstream("linear")).unwrap();
     assert!(services.registry.borrow().is_empty());
+    assert_eq!(services.policy_forgotten.get(), 3);
     assert_eq!(
         block_on(operator.remove_upstream("linear")),
         Err(ChangeError::Unknown("linear".into()))

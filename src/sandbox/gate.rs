@@ -70,7 +70,8 @@ pub struct CallRecord {
     pub calls: Vec<CallTrace>,
     /// Every call the program attempted, refused ones included.
     pub calls_total: usize,
-    /// Characters of JSON the calls returned to the program, all together.
+    /// Characters the calls returned to the program, all together: a text as itself, any
+    /// other value as its JSON.
     pub call_result_chars: usize,
     /// The limits that refused a call.
     pub limits_hit: BTreeSet<Limit>,
@@ -436,7 +437,7 @@ impl CallGate {
 
 impl Permit {
     /// Records the call's reply at `now_ms`: its `error` class, or a value returned to the
-    /// program as `reply_chars` characters of JSON. Returns the call's trace.
+    /// program as `reply_chars` characters (a text's own, any other value's JSON). Returns the call's trace.
     pub fn finish(
         self,
         error: Option<ToolErrorKind>,

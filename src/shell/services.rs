@@ -4,6 +4,7 @@
 //! variables and the registry's object.
 
 use std::future::Future;
+use std::rc::Rc;
 
 use futures::future::ready;
 use futures::StreamExt;
@@ -11,7 +12,7 @@ use serde::de::DeserializeOwned;
 use wasm_bindgen::JsValue;
 use worker::{Context, Env};
 
-use super::js::{call_async, describe, property};
+use super::js::{call_async, describe, now_ms, property};
 
 use super::objects::{ask_json, ask_text, send};
 use super::setting;
@@ -21,7 +22,7 @@ use crate::config::{AccessPolicy, RunnerConfig, UpstreamConfig};
 use crate::execution::objects::{Object, Objects};
 use crate::protocol::http::EventStream;
 use crate::protocol::person::Person;
-use crate::runner::policy::{self, StartError};
+use crate::runner::policy::{self, PolicyCache, StartError};
 use crate::runner::{Runner, Services};
 
 /// One request's bindings and context.
@@ -42,7 +43,8 @@ pub(crate) async fn start(
     person: Option<Person>,
     requested_upstreams: Option<String>,
 ) -> Result<Runner<WorkerServices>, StartError> {
-    let (config, access) = operator_policy(&env).await?;
+    let cache = POLICY.with(Rc::clone);
+    let (config, access) = cache.policy(now_ms(), || operator_policy(&env)).await?;
     let limits = policy::limits(|name| setting(&env, name))?;
     let services = WorkerServices { env, ctx, origin };
     Ok(Runner::new(
@@ -55,7 +57,14 @@ pub(crate) async fn start(
     ))
 }
 
-/// The upstreams (`UPSTREAMS`, then those the registry holds) and who may use them (`ACCESS`).
+thread_local! {
+    /// The operator's policy as this isolate last read it, for the requests it serves (an
+    /// upstream's object, told to forget its upstream, reads the registry itself).
+    static POLICY: Rc<PolicyCache> = Rc::default();
+}
+
+/// The upstreams (`UPSTREAMS`, then those the registry holds) and who may use them (`ACCESS`),
+/// read now.
 pub(crate) async fn operator_policy(env: &Env) -> Result<(RunnerConfig, AccessPolicy), StartError> {
     let added = ask_json::<Vec<UpstreamConfig>>(env, Object::Registry, &RegistryCommand::List);
     policy::operator_policy(|name| setting(env, name), added.await)
@@ -109,6 +118,10 @@ impl Services for WorkerServices {
         };
         let listed: Listed<OAuthClient> = ask_layer(&layer, "listClients", &[]).await?;
         Ok(listed.items)
+    }
+
+    fn forget_policy(&self) {
+        POLICY.with(|cache| cache.forget());
     }
 
     async fn remove_oauth_client(&self, client_id: &str) -> Result<bool, String> {
