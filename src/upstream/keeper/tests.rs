@@ -401,6 +401,42 @@ fn a_tool_with_invalid_header_markings_is_left_out_and_a_marked_argument_goes_as
 }
 
 #[test]
+fn a_removed_upstream_refuses_a_call_from_a_runner_that_still_lists_it() {
+    let http = Rc::new(FakeHttp::default());
+    http.replies
+        .borrow_mut()
+        .push_back(listing(&[tool("echo", "Echo.")]));
+    let keeper = keeper(&http, &MemoryStore::default());
+    let listed = block_on(keeper.answer_configured(
+        || ready(Ok(configured(json!({})))),
+        UpstreamCommand::ListTools,
+    ));
+    assert_eq!(names(&listed), ["echo"]);
+    block_on(keeper.answer_configured(
+        || -> Ready<_> { panic!("not read") },
+        UpstreamCommand::Forget,
+    ));
+    // A runner isolate whose policy is up to 10 s old still sends the call; the registry the
+    // object reads no longer has the upstream.
+    let removed = || {
+        ready(Err(UpstreamError::Misconfigured {
+            detail: "no upstream is named `everything`".into(),
+        }))
+    };
+    let answer = block_on(keeper.answer_configured(removed, call("echo", json!({}), None)));
+    assert!(
+        matches!(
+            answer,
+            UpstreamAnswer::Failed {
+                error: UpstreamError::Misconfigured { .. }
+            }
+        ),
+        "{answer:?}"
+    );
+    assert_eq!(sent(&http, "tools/call"), 0, "nothing reached the upstream");
+}
+
+#[test]
 fn an_upstream_changed_elsewhere_is_read_again_after_a_minute_with_a_new_session() {
     let http = Rc::new(FakeHttp::default());
     http.replies.borrow_mut().extend([
