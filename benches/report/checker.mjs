@@ -82,6 +82,21 @@ export class Checker {
     return v.length > 0 ? v : this.fail(path, "expected a non-empty array");
   }
 
+  /**
+   * The array `parent[key]`, each of its items that is an object checked with
+   * `check(item, itemPath, index, items)`; an item that is not an object is reported.
+   */
+  eachObject(parent, key, path, check) {
+    const items = this.array(parent, key, path);
+    items?.forEach((item, i) => {
+      const itemPath = `${path}[${i}]`;
+      if (this.expectObject(item, itemPath)) {
+        check(item, itemPath, i, items);
+      }
+    });
+    return items;
+  }
+
   string(parent, key, path) {
     const v = this.get(parent, key, path);
     if (v === undefined) {

@@ -16,12 +16,7 @@ export function readTokens(dir) {
   const c = new Checker(shown);
   c.expectObject(data, "(root)");
   c.string(data, "tokenizer", "tokenizer");
-  const footprint = c.array(data, "footprint", "footprint");
-  footprint?.forEach((r, i) => {
-    const p = `footprint[${i}]`;
-    if (!c.expectObject(r, p)) {
-      return;
-    }
+  c.eachObject(data, "footprint", "footprint", (r, p) => {
     c.string(r, "upstream", `${p}.upstream`);
     // Positive: the chart's axes are logarithmic.
     c.number(r, "tools", `${p}.tools`, { min: 1, integer: true });
@@ -31,12 +26,7 @@ export function readTokens(dir) {
   });
   const tasks = c.object(data, "tasks", "tasks", { nullable: true });
   if (tasks) {
-    const rows = c.array(tasks, "rows", "tasks.rows");
-    rows?.forEach((r, i) => {
-      const p = `tasks.rows[${i}]`;
-      if (!c.expectObject(r, p)) {
-        return;
-      }
+    c.eachObject(tasks, "rows", "tasks.rows", (r, p) => {
       c.string(r, "task", `${p}.task`);
       c.number(r, "traditional", `${p}.traditional`, { min: 0, integer: true });
       c.number(r, "codemode", `${p}.codemode`, { min: 0, integer: true });
@@ -72,13 +62,8 @@ export function readLatency(dir) {
   c.string(liftoffKept, "v8Flags", "liftoffKept.v8Flags");
   const keptSpawn = c.percentiles(liftoffKept, "spawn", "liftoffKept.spawn");
   c.number(keptSpawn, "samples", "liftoffKept.spawn.samples", { min: 1, integer: true });
-  const scenarios = c.array(data, "scenarios", "scenarios");
   const names = new Set();
-  scenarios?.forEach((s, i) => {
-    const p = `scenarios[${i}]`;
-    if (!c.expectObject(s, p)) {
-      return;
-    }
+  const scenarios = c.eachObject(data, "scenarios", "scenarios", (s, p) => {
     const name = c.string(s, "name", `${p}.name`);
     if (name !== undefined && names.has(name)) {
       c.fail(`${p}.name`, `duplicate scenario ${show(name)}`);
@@ -121,13 +106,8 @@ export function readLoad(dir) {
       c.fail(order[i], `${values[i]} is below ${order[i - 1]} (${values[i - 1]})`);
     }
   }
-  const histogram = c.array(data, "histogram", "histogram");
   let previous = -Infinity;
-  histogram?.forEach((b, i) => {
-    const p = `histogram[${i}]`;
-    if (!c.expectObject(b, p)) {
-      return;
-    }
+  c.eachObject(data, "histogram", "histogram", (b, p, i, histogram) => {
     const le = c.number(b, "le_ms", `${p}.le_ms`, { min: 0, nullable: true });
     c.number(b, "count", `${p}.count`, { min: 0, integer: true });
     if (le === null && i !== histogram.length - 1) {
@@ -171,12 +151,7 @@ export function readProfile(dir) {
   const c = new Checker(shown);
   c.expectObject(data, "(root)");
   c.string(data, "v8Flags", "v8Flags");
-  const programs = c.array(data, "programs", "programs");
-  programs?.forEach((program, i) => {
-    const p = `programs[${i}]`;
-    if (!c.expectObject(program, p)) {
-      return;
-    }
+  c.eachObject(data, "programs", "programs", (program, p) => {
     c.string(program, "name", `${p}.name`);
     c.number(program, "calls", `${p}.calls`, { min: 0, integer: true });
     c.number(program, "samples", `${p}.samples`, { min: 1, integer: true });
@@ -190,13 +165,10 @@ export function readProfile(dir) {
     c.array(compiled, "tiers", `${p}.compiled.tiers`);
     // What was compiled, by crate and by function: each a name, KiB and milliseconds.
     for (const groups of ["byCrate", "byFunction"]) {
-      c.array(program, groups, `${p}.${groups}`)?.forEach((group, j) => {
-        const q = `${p}.${groups}[${j}]`;
-        if (c.expectObject(group, q)) {
-          c.string(group, "name", `${q}.name`);
-          c.number(group, "kib", `${q}.kib`, { min: 0 });
-          c.number(group, "ms", `${q}.ms`, { min: 0 });
-        }
+      c.eachObject(program, groups, `${p}.${groups}`, (group, q) => {
+        c.string(group, "name", `${q}.name`);
+        c.number(group, "kib", `${q}.kib`, { min: 0 });
+        c.number(group, "ms", `${q}.ms`, { min: 0 });
       });
     }
   });
