@@ -35,8 +35,9 @@ pub(crate) async fn serve(mut req: Request, env: Env, ctx: Context) -> worker::R
             return respond(page_response(503, page), Headers::new());
         }
     };
-    let origin = own_origin(&env, &url);
-    let callback_url = format!("{}{CALLBACK_PATH}", url.origin().ascii_serialization());
+    let request_origin = url.origin().ascii_serialization();
+    let origin = own_origin(&env, &request_origin);
+    let callback_url = format!("{request_origin}{CALLBACK_PATH}");
     let form = match req.method() {
         worker::Method::Post => req.bytes().await?,
         _ => Vec::new(),

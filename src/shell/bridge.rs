@@ -68,7 +68,7 @@ fn send_command(
     let sent = json.map(|json| send(env, Object::Upstream(object), json));
     let object = object.to_owned();
     async move {
-        let answer = sent?.await.map_err(|e| e.to_string())?;
+        let answer = sent?.await?;
         let answer = read_call_answer(answer).await?;
         if let Sent::Reply(CallReply { taught: true, .. }) = &answer {
             RECENT_LISTS.with(|recent| recent.borrow_mut().forget(&object));

@@ -37,7 +37,7 @@ mod upstream_object;
 use futures::StreamExt;
 
 use worker::{
-    console_error, console_warn, event, Context, Env, Headers, Request, Response, Result,
+    console_error, console_warn, event, web_sys, Context, Env, Headers, Request, Response, Result,
 };
 
 use crate::admin::{ADMIN_PREFIX, METRICS_PATH};
@@ -77,11 +77,11 @@ fn access_keys(env: &Env) -> AccessKeys {
 }
 
 /// The runner's origin as people reach it, for the links it gives them: `PUBLIC_URL` where the
-/// operator set it, the request's otherwise.
-fn own_origin(env: &Env, url: &worker::Url) -> String {
+/// operator set it, the request's `origin` otherwise.
+fn own_origin(env: &Env, origin: &str) -> String {
     match setting(env, PUBLIC_URL_VAR) {
         Some(public_url) => public_url.trim_end_matches('/').to_owned(),
-        None => url.origin().ascii_serialization(),
+        None => origin.to_owned(),
     }
 }
 
@@ -92,28 +92,28 @@ fn setting(env: &Env, name: &str) -> Option<String> {
 }
 
 /// Serves a request to `endpoint` (see [`arrival::serve`]).
+///
+/// The URL is read with the runtime's own `URL`: the `url` crate's parser is wasm that V8
+/// would compile again for every request (see [`crate::cold`]).
 async fn serve(mut req: Request, env: Env, ctx: Context, endpoint: Endpoint) -> Result<Response> {
-    let url = req.url()?;
-    let authority = match (url.host_str(), url.port()) {
-        (Some(host), Some(port)) => format!("{host}:{port}"),
-        (Some(host), None) => host.to_owned(),
-        (None, _) => String::new(),
-    };
+    let url = web_sys::Url::new(&req.inner().url())?;
+    let search = url.search();
     let arrival = Arrival {
         endpoint,
         request: HttpRequest {
             method: req.method().to_string(),
-            authority,
+            // The host, with the port unless it is the scheme's default.
+            authority: url.host(),
             headers: req.headers().entries().collect(),
             body: req.bytes().await.unwrap_or_default(),
         },
-        origin: url.origin().ascii_serialization(),
-        query: url.query().map(str::to_owned),
+        origin: url.origin(),
+        query: search.strip_prefix('?').map(str::to_owned),
         // Only the OAuth layer in front sets props; without it there are none.
         oauth: ctx.props::<SignedIn>().ok(),
     };
     let settings = env.clone();
-    let origin = own_origin(&env, &url);
+    let origin = own_origin(&env, &arrival.origin);
     let start = |person, upstreams| services::start(env, ctx, origin, person, upstreams);
     let log = |level, message: &str| match level {
         LogLevel::Error | LogLevel::Critical | LogLevel::Alert | LogLevel::Emergency => {

@@ -7,13 +7,13 @@
 
 use std::future::Future;
 
-use js_sys::JsString;
+use js_sys::{JsString, Promise};
 use percent_encoding::{percent_decode_str, utf8_percent_encode, NON_ALPHANUMERIC};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{prelude::wasm_bindgen, JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use worker::{web_sys, Env, Method, Request, RequestInit, Response};
+use worker::{web_sys, Env, Response};
 
 use super::js::describe;
 use crate::execution::objects::Object;
@@ -21,24 +21,42 @@ use crate::sandbox::gate::{HeldReply, Sent};
 use crate::sandbox::protocol::{BridgeReply, ToolErrorKind};
 use crate::upstream::protocol::UpstreamAnswer;
 
+#[wasm_bindgen]
+extern "C" {
+    /// A Durable Object's stub, called with the runtime's own `fetch(url, init)`: `worker`'s
+    /// `Request` and `Response` wrappers are wasm every execution would compile again, for
+    /// what is one POST of a string here.
+    type ObjectStub;
+
+    #[wasm_bindgen(method, catch)]
+    fn fetch(this: &ObjectStub, url: &str, init: &web_sys::RequestInit)
+        -> Result<Promise, JsValue>;
+}
+
 /// Sends `command` to `object`, for its answer unread. The future owns what it needs, so it
 /// can finish after the request.
 pub(crate) fn send(
     env: &Env,
     object: Object<'_>,
     command: String,
-) -> impl Future<Output = worker::Result<Response>> + 'static {
+) -> impl Future<Output = Result<web_sys::Response, String>> + 'static {
     let binding = object.binding();
     let path = utf8_percent_encode(object.name(), NON_ALPHANUMERIC);
     let url = format!("https://{binding}.internal/{path}");
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_body(Some(command.into()));
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_body(&JsValue::from(command));
     let stub = env
         .durable_object(binding)
-        .and_then(|n| n.get_by_name(object.name()));
-    let request = Request::new_with_init(&url, &init);
-    async move { stub?.fetch_with_request(request?).await }
+        .and_then(|n| n.get_by_name(object.name()))
+        .map_err(|e| e.to_string());
+    let sent = stub.and_then(|stub| {
+        (stub.into_rpc::<ObjectStub>().fetch(&url, &init)).map_err(|e| describe(&e))
+    });
+    async move {
+        let answer = JsFuture::from(sent?).await.map_err(|e| describe(&e))?;
+        Ok(answer.unchecked_into())
+    }
 }
 
 /// Sends `command` to `object`, for its answer as text. The runtime reads the body in one call:
@@ -51,10 +69,7 @@ pub(crate) fn ask_text(
 ) -> impl Future<Output = Result<String, String>> + 'static {
     let sent = send(env, object, command);
     async move {
-        let answer = sent.await.map_err(|e| e.to_string())?;
-        let text = web_sys::Response::from(answer)
-            .text()
-            .map_err(|e| describe(&e))?;
+        let text = sent.await?.text().map_err(|e| describe(&e))?;
         let text = JsFuture::from(text).await.map_err(|e| describe(&e))?;
         text.as_string()
             .ok_or_else(|| "the object's answer is not text".to_owned())
@@ -145,16 +160,22 @@ pub(crate) fn question_answer(asked: &UpstreamAnswer) -> worker::Result<Response
 
 /// Reads an upstream object's [`call_answer`] (the body stays a JS string), or its
 /// [`question_answer`].
-pub(crate) async fn read_call_answer(mut response: Response) -> Result<Sent<CallReply>, String> {
-    if response.status_code() != 200 {
-        return Err(format!("it answered HTTP {}", response.status_code()));
+pub(crate) async fn read_call_answer(
+    response: web_sys::Response,
+) -> Result<Sent<CallReply>, String> {
+    if response.status() != 200 {
+        return Err(format!("it answered HTTP {}", response.status()));
     }
-    if response
-        .headers()
-        .has(CALL_QUESTION_HEADER)
-        .unwrap_or(false)
-    {
-        return match response.json::<UpstreamAnswer>().await {
+    let headers = response.headers();
+    let has = |name| headers.has(name).unwrap_or(false);
+    let body = response.text().map_err(|e| describe(&e))?;
+    let body = JsFuture::from(body)
+        .await
+        .map_err(|e| describe(&e))?
+        .dyn_into::<JsString>()
+        .map_err(|_| "its body is not text".to_owned())?;
+    if has(CALL_QUESTION_HEADER) {
+        return match serde_json::from_str::<UpstreamAnswer>(&String::from(&body)) {
             Ok(UpstreamAnswer::Asked {
                 call,
                 method,
@@ -167,24 +188,12 @@ pub(crate) async fn read_call_answer(mut response: Response) -> Result<Sent<Call
             _ => Err("its question could not be read".to_owned()),
         };
     }
-    let header = response
-        .headers()
-        .get(CALL_ERROR_HEADER)
-        .map_err(|e| e.to_string())?;
+    let header = headers.get(CALL_ERROR_HEADER).map_err(|e| describe(&e))?;
     let error = header.as_deref().map(ToolErrorKind::named).transpose();
     let error = error.map_err(|e| e.to_string())?;
-    let taught = response.headers().has(CALL_TAUGHT_HEADER).unwrap_or(false);
-    let body = web_sys::Response::from(response)
-        .text()
-        .map_err(|e| describe(&e))?;
-    let wire = JsFuture::from(body)
-        .await
-        .map_err(|e| describe(&e))?
-        .dyn_into::<JsString>()
-        .map_err(|_| "its body is not text".to_owned())?;
     Ok(Sent::Reply(CallReply {
-        wire,
+        wire: body,
         error,
-        taught,
+        taught: has(CALL_TAUGHT_HEADER),
     }))
 }

@@ -150,10 +150,9 @@ impl Objects for WorkerServices {
     }
 
     async fn open_json(&self, object: Object<'_>, command: String) -> Result<EventStream, String> {
-        let sent = send(&self.env, object, command).await;
-        let frames = sent.and_then(|mut answer| answer.stream());
+        let mut answer = worker::Response::from(send(&self.env, object, command).await?);
         // A broken stream ends; a GET stream's client reconnects with a new GET.
-        Ok(frames
+        Ok((answer.stream())
             .map_err(|e| e.to_string())?
             .take_while(|frame| ready(frame.is_ok()))
             .filter_map(|frame| ready(frame.ok()))
