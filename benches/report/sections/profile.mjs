@@ -58,7 +58,7 @@ export function profileSection({ profile, latency }) {
     "the same lexer type `swc_ts_fast_strip` uses, so one copy of swc's parser is compiled, not two.",
     "Where workers-rs wraps a JavaScript API in much Rust, the request path calls the runtime",
     "directly: the request's URL is read with the runtime's `URL` (not the `url` crate's parser), and",
-    "the runner's Durable Objects are called with the stub's own `fetch`.",
+    "the runner's Durable Objects and the upstreams are called with the runtime's own `fetch`.",
     "",
     `One more sequential call adds ${runnerExtra === null ? "—" : ms(runnerExtra)} inside the Worker`,
     `(codemode: ${codemodeExtra === null ? "—" : ms(codemodeExtra)}), from the latency run: it compiles`,

@@ -16,7 +16,7 @@ use js_sys::{ArrayBuffer, Promise, Reflect, Uint8Array};
 use serde_json::json;
 use wasm_bindgen::{prelude::wasm_bindgen, JsCast, JsValue};
 use wasm_bindgen_futures::{spawn_local, JsFuture};
-use worker::{web_sys, AbortSignal, Fetch, Headers, Method, RequestInit, ResponseBody};
+use worker::web_sys;
 
 use crate::shell::js::{call_method, describe, now_ms, to_js};
 use crate::shell::timer::Sleep;
@@ -38,6 +38,14 @@ impl Abort for WorkerAbort {
     }
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// The runtime's `fetch`: `worker`'s `Request`, `Fetch` and `Response` wrappers are wasm
+    /// every execution that calls an upstream would compile again.
+    #[wasm_bindgen(catch, js_name = fetch)]
+    fn runtime_fetch(url: &str, init: &web_sys::RequestInit) -> Result<Promise, JsValue>;
+}
+
 impl Http for WorkerHttp {
     type Response = WorkerResponse;
     type Abort = WorkerAbort;
@@ -51,34 +59,25 @@ impl Http for WorkerHttp {
         request: UpstreamRequest<'_>,
         abort: Option<&WorkerAbort>,
     ) -> Result<WorkerResponse, UpstreamError> {
-        let headers = Headers::new();
+        let headers = web_sys::Headers::new().map_err(js_error)?;
         for (name, value) in &request.headers {
-            headers
-                .set(name, value)
-                .map_err(UpstreamError::unreachable)?;
+            headers.set(name, value).map_err(js_error)?;
         }
-        let method = match request.method {
-            session::Method::Get => Method::Get,
-            session::Method::Post => Method::Post,
-        };
-        let mut init = RequestInit::new();
-        init.with_method(method)
-            .with_headers(headers)
-            .with_body(request.body.map(Into::into));
-        let fetch = Fetch::Request(
-            worker::Request::new_with_init(request.url, &init)
-                .map_err(UpstreamError::unreachable)?,
-        );
-        let response = match abort.and_then(|abort| abort.0.as_ref()) {
-            Some(controller) => {
-                fetch
-                    .send_with_signal(&AbortSignal::from(controller.signal()))
-                    .await
-            }
-            None => fetch.send().await,
+        let init = web_sys::RequestInit::new();
+        init.set_method(match request.method {
+            session::Method::Get => "GET",
+            session::Method::Post => "POST",
+        });
+        init.set_headers(&headers);
+        if let Some(body) = request.body {
+            init.set_body(&JsValue::from(body));
         }
-        .map_err(UpstreamError::unreachable)?;
-        Ok(WorkerResponse::new(response))
+        if let Some(controller) = abort.and_then(|abort| abort.0.as_ref()) {
+            init.set_signal(Some(&controller.signal()));
+        }
+        let sent = runtime_fetch(request.url, &init).map_err(js_error)?;
+        let response = JsFuture::from(sent).await.map_err(js_error)?;
+        Ok(WorkerResponse::new(response.unchecked_into()))
     }
 
     async fn sleep(&self, ms: u32) {
@@ -113,7 +112,7 @@ extern "C" {
 
 /// A fetched response, its body read piece by piece.
 pub(crate) struct WorkerResponse {
-    response: worker::Response,
+    response: web_sys::Response,
     /// The body's reader, made at the first read.
     reader: Option<ByobReader>,
     /// The buffer the last read handed back, for the next read.
@@ -124,7 +123,7 @@ pub(crate) struct WorkerResponse {
 
 impl WorkerResponse {
     /// `response`, its body not read yet.
-    pub(super) fn new(response: worker::Response) -> Self {
+    pub(super) fn new(response: web_sys::Response) -> Self {
         Self {
             response,
             reader: None,
@@ -136,11 +135,11 @@ impl WorkerResponse {
     /// The body's reader, made at the first read; `None` when there is no body.
     fn reader(&mut self) -> Result<Option<&ByobReader>, UpstreamError> {
         if self.reader.is_none() {
-            let ResponseBody::Stream(stream) = self.response.body() else {
+            let Some(stream) = self.response.body() else {
                 return Ok(None);
             };
             let options = to_js(&json!({"mode": "byob"})).map_err(UpstreamError::unreachable)?;
-            let reader = call_method(stream, "getReader", &[&options])
+            let reader = call_method(&stream, "getReader", &[&options])
                 .map_err(UpstreamError::unreachable)?;
             self.reader = Some(reader.unchecked_into());
         }
@@ -150,7 +149,7 @@ impl WorkerResponse {
 
 impl UpstreamResponse for WorkerResponse {
     fn status(&self) -> u16 {
-        self.response.status_code()
+        self.response.status()
     }
 
     fn header(&self, name: &str) -> Option<String> {
