@@ -4,10 +4,10 @@
 // start (`spawnMs`) and in the calls (their audit `ms`), and how much of the runner's wasm V8
 // compiled again during each execution (functions, KiB of code, milliseconds), by crate.
 //
-// workerd tells V8 of "moderate" memory pressure whenever it builds an isolate (a dynamic
-// isolate included), and V8 then drops the baseline (Liftoff) code of every wasm module in the
-// process; code V8 has optimized (TurboFan) is kept. So each execution compiles again the
-// runner's code it runs that is not optimized yet. docs/benchmarks.md shows the figures.
+// Between two executions, each of which starts a fresh isolate, V8 drops the baseline (Liftoff)
+// code of every wasm module in the process; code V8 has optimized (TurboFan) is kept, and a
+// workerd started with `--no-flush-liftoff-code` keeps it all. So each execution compiles again
+// the runner's code it runs that is not optimized yet. docs/benchmarks.md shows the figures.
 //
 // Writes benches/results/profile.json. Usage: node benches/profile.mjs   (make bench)
 

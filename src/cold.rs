@@ -1,7 +1,7 @@
 //! Branches a request seldom takes, kept out of the code every request runs.
 //!
-//! V8 compiles a wasm function whole, the first time it is called, and workerd has it drop that
-//! baseline code whenever it builds an isolate, which every execution does. So each execution
+//! V8 compiles a wasm function whole, the first time it is called, and under workerd it drops
+//! that baseline code between executions, each of which starts an isolate. So each execution
 //! compiles again every function it calls (docs/benchmarks.md, "Where the time goes"). An
 //! `async fn` awaited in one place is inlined into its caller's state machine, and its code is
 //! then compiled with the caller's even when the branch that awaits it is not taken.
@@ -13,7 +13,9 @@ use futures::FutureExt;
 
 /// `future` behind a pointer its caller cannot inline: its code is compiled only when the
 /// branch that awaits it runs. For branches most requests skip (other routes and methods,
-/// approvals, failures), never for the path every execution takes.
+/// approvals, failures), never for the path every execution takes. `#[inline(never)]` would not
+/// do: wasm-opt inlines every function that has one caller, whatever its size, but not a call
+/// through a vtable.
 pub fn cold<'a, T>(future: impl Future<Output = T> + 'a) -> LocalBoxFuture<'a, T> {
     future.boxed_local()
 }

@@ -13,9 +13,9 @@ export function profileSection({ profile, latency }) {
   return [
     "## Where the time goes",
     "",
-    "workerd tells V8 of memory pressure whenever it builds an isolate, a dynamic one included, and",
-    "V8 then drops the baseline-compiled (Liftoff) code of every wasm module in the process; only code",
-    "it has optimized (TurboFan) stays. So each execution, which starts a fresh isolate, compiles again",
+    "Between two executions, each of which starts a fresh isolate, V8 drops the baseline-compiled",
+    "(Liftoff) code of every wasm module in the process; only code it has optimized (TurboFan) stays,",
+    "and a workerd started with `--no-flush-liftoff-code` keeps it all. So each execution compiles again",
     "the part of the runner's wasm it runs that V8 has not optimized. The figures below come from a",
     `\`wrangler dev\` whose V8 logs each function it compiles (\`${profile.v8Flags}\`, which itself slows`,
     `the compilations down); medians of ${int(first.samples)} executions each.`,
