@@ -118,12 +118,12 @@ return { picked, refused };`);
     assert.ok(Number(chars) > 2_000_000, declaration.slice(0, 300));
   });
 
-  // Runs and reports, but does not fail the suite yet: measured at 1.5x to 1.8x (issue 15's open
+  // Runs and reports, but does not fail the suite yet: measured at 1.5x to 2.0x (issue 15's open
   // item). The 10 MB itself costs about what it costs the direct client (1.1x to 1.3x on a
   // workerd that keeps V8's Liftoff code); the rest is an execute's fixed cost, most of it V8
   // compiling the runner's wasm again after V8 dropped its baseline code between executions
   // (docs/benchmarks.md, "Where the time goes").
-  test("a 10 MB result through execute takes within 1.5x a direct call to the upstream", { todo: "issue 15: 1.5x to 1.8x today" }, async (t) => {
+  test("a 10 MB result through execute takes within 1.5x a direct call to the upstream", { todo: "issue 15: 1.5x to 2.0x today" }, async (t) => {
     const viaDirect = () => direct.callTool({ name: "sized_result", arguments: { megabytes: 10 } });
     const viaRunner = () => run("const text = await hostile.sized_result({ megabytes: 10 }); return text.length;");
     await viaDirect();
