@@ -4,9 +4,10 @@
 // start (`spawnMs`) and in the calls (their audit `ms`), and how much of the runner's wasm V8
 // compiled again during each execution (functions, KiB of code, milliseconds), by crate.
 //
-// Between two executions, each of which starts a fresh isolate, V8 drops the baseline (Liftoff)
-// code of every wasm module in the process; code V8 has optimized (TurboFan) is kept, and a
-// workerd started with `--no-flush-liftoff-code` keeps it all. So each execution compiles again
+// Each execution starts a fresh isolate, and workerd's isolate constructor tells V8 of moderate
+// memory pressure; V8 answers by dropping the baseline (Liftoff) code of every wasm module in the
+// process. Code V8 has optimized (TurboFan) is kept, and a workerd started with
+// `--no-flush-liftoff-code` keeps it all. So each execution compiles again
 // the runner's code it runs that is not optimized yet. docs/benchmarks.md shows the figures.
 //
 // Writes benches/results/profile.json. Usage: node benches/profile.mjs   (make bench)

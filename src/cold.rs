@@ -1,8 +1,10 @@
 //! Branches a request seldom takes, kept out of the code every request runs.
 //!
-//! V8 compiles a wasm function whole, the first time it is called, and under workerd it drops
-//! that baseline code between executions, each of which starts an isolate. So each execution
-//! compiles again every function it calls (docs/benchmarks.md, "Where the time goes"). An
+//! V8 compiles a wasm function whole, the first time it is called, and drops that baseline code
+//! whenever workerd starts an isolate (workerd signals memory pressure to each new isolate, and
+//! V8 answers by flushing every module's baseline code); each execution starts one. So each
+//! execution compiles again every function it calls that V8 has not optimized
+//! (docs/benchmarks.md, "Where the time goes"). An
 //! `async fn` awaited in one place is inlined into its caller's state machine, and its code is
 //! then compiled with the caller's even when the branch that awaits it is not taken.
 

@@ -56,8 +56,6 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
-    use std::rc::Rc;
-
     use futures::executor::block_on;
     use serde_json::json;
 
@@ -76,8 +74,7 @@ mod tests {
 
     #[test]
     fn what_calls_returned_is_listed_survives_a_restart_and_is_dropped_when_the_tool_changes() {
-        let http = Rc::new(FakeHttp::default());
-        http.replies.borrow_mut().extend([
+        let http = FakeHttp::answering([
             listing(&[tool("search", "Find.")]),
             result(
                 json!({"content": [{"type": "text", "text": "{\"items\": [{\"title\": \"t\"}]}"}]}),

@@ -125,10 +125,7 @@ fn names(answer: &UpstreamAnswer) -> Vec<String> {
 
 #[test]
 fn the_first_listing_is_fetched_stored_and_then_served_from_the_cache() {
-    let http = Rc::new(FakeHttp::default());
-    http.replies
-        .borrow_mut()
-        .push_back(listing(&[tool("echo", "Echo.")]));
+    let http = FakeHttp::answering([listing(&[tool("echo", "Echo.")])]);
     let store = MemoryStore::default();
     let keeper = keeper(&http, &store);
     let target = target(json!({}));
@@ -163,10 +160,7 @@ fn a_stored_list_serves_a_restarted_object_redacted_again() {
 
 #[test]
 fn the_operators_filter_hides_tools_and_refuses_their_calls_before_the_upstream() {
-    let http = Rc::new(FakeHttp::default());
-    http.replies
-        .borrow_mut()
-        .push_back(listing(&[tool("echo", ""), tool("delete", "")]));
+    let http = FakeHttp::answering([listing(&[tool("echo", ""), tool("delete", "")])]);
     let keeper = keeper(&http, &MemoryStore::default());
     let target = target(json!({"tools": {"deny": ["delete"]}}));
     assert_eq!(
@@ -183,10 +177,7 @@ fn the_operators_filter_hides_tools_and_refuses_their_calls_before_the_upstream(
 
 #[test]
 fn arguments_that_break_the_schema_are_refused_before_the_upstream() {
-    let http = Rc::new(FakeHttp::default());
-    http.replies
-        .borrow_mut()
-        .push_back(listing(&[tool("echo", "")]));
+    let http = FakeHttp::answering([listing(&[tool("echo", "")])]);
     let keeper = keeper(&http, &MemoryStore::default());
     let answer = ask(
         &keeper,
@@ -202,8 +193,7 @@ fn arguments_that_break_the_schema_are_refused_before_the_upstream() {
 
 #[test]
 fn a_result_that_echoes_a_secret_is_redacted() {
-    let http = Rc::new(FakeHttp::default());
-    http.replies.borrow_mut().extend([
+    let http = FakeHttp::answering([
         listing(&[tool("echo", "")]),
         result(
             json!({"content": [{"type": "text", "text": format!("header was Bearer {SECRET}")}]}),
@@ -224,10 +214,7 @@ fn a_result_that_echoes_a_secret_is_redacted() {
 
 #[test]
 fn cancelling_an_execution_stops_its_call_in_flight() {
-    let http = Rc::new(FakeHttp::default());
-    http.replies
-        .borrow_mut()
-        .extend([listing(&[tool("echo", "")]), Reply::Never]);
+    let http = FakeHttp::answering([listing(&[tool("echo", "")]), Reply::Never]);
     let keeper = keeper(&http, &MemoryStore::default());
     let target = target(json!({}));
     let cancel = UpstreamCommand::Cancel {
@@ -308,10 +295,7 @@ fn the_object_refuses_a_call_the_persons_grant_does_not_allow() {
     )
     .unwrap();
     let target = Rc::new(configured);
-    let http = Rc::new(FakeHttp::default());
-    http.replies
-        .borrow_mut()
-        .push_back(listing(&[tool("echo", "Echo."), tool("delete", "Delete.")]));
+    let http = FakeHttp::answering([listing(&[tool("echo", "Echo."), tool("delete", "Delete.")])]);
     let keeper = keeper(&http, &MemoryStore::default());
     let as_person = |person: &str, tool: &str| UpstreamCommand::CallTool {
         name: tool.into(),
@@ -332,10 +316,7 @@ fn the_object_refuses_a_call_the_persons_grant_does_not_allow() {
 
 #[test]
 fn a_forgotten_upstream_is_configured_again_with_a_new_session_and_its_list_fetched_anew() {
-    let http = Rc::new(FakeHttp::default());
-    http.replies
-        .borrow_mut()
-        .push_back(listing(&[tool("echo", "Echo.")]));
+    let http = FakeHttp::answering([listing(&[tool("echo", "Echo.")])]);
     http.replies
         .borrow_mut()
         .push_back(listing(&[tool("echo", "Echo."), tool("add", "Add.")]));
@@ -369,8 +350,7 @@ fn a_tool_with_invalid_header_markings_is_left_out_and_a_marked_argument_goes_as
             "properties": {"region": {"type": "string", "x-mcp-header": header}}}}))
         .unwrap()
     };
-    let http = Rc::new(FakeHttp::default());
-    http.replies.borrow_mut().extend([
+    let http = FakeHttp::answering([
         listing(&[
             marked("routed", json!("Region")),
             marked("broken", json!("My Region")),
@@ -402,10 +382,7 @@ fn a_tool_with_invalid_header_markings_is_left_out_and_a_marked_argument_goes_as
 
 #[test]
 fn a_removed_upstream_refuses_a_call_from_a_runner_that_still_lists_it() {
-    let http = Rc::new(FakeHttp::default());
-    http.replies
-        .borrow_mut()
-        .push_back(listing(&[tool("echo", "Echo.")]));
+    let http = FakeHttp::answering([listing(&[tool("echo", "Echo.")])]);
     let keeper = keeper(&http, &MemoryStore::default());
     let listed = block_on(keeper.answer_configured(
         || ready(Ok(configured(json!({})))),
@@ -438,8 +415,7 @@ fn a_removed_upstream_refuses_a_call_from_a_runner_that_still_lists_it() {
 
 #[test]
 fn an_upstream_changed_elsewhere_is_read_again_after_a_minute_with_a_new_session() {
-    let http = Rc::new(FakeHttp::default());
-    http.replies.borrow_mut().extend([
+    let http = FakeHttp::answering([
         listing(&[tool("echo", "Echo.")]),
         listing(&[tool("echo", "Echo.")]),
     ]);

@@ -75,6 +75,13 @@ pub(crate) struct FakeHttp {
 }
 
 impl FakeHttp {
+    /// An upstream that answers with `replies`, in order.
+    pub(crate) fn answering(replies: impl IntoIterator<Item = Reply>) -> Rc<Self> {
+        let http = Self::default();
+        http.replies.borrow_mut().extend(replies);
+        Rc::new(http)
+    }
+
     /// Runs the background work started so far.
     pub(crate) fn run_spawned(&self) {
         let spawned = std::mem::take(&mut *self.spawned.borrow_mut());
