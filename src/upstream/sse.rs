@@ -92,9 +92,18 @@ impl EventParser {
         let mut start = 0;
         while let Some(offset) = memchr(b'\n', &pending[self.searched..]) {
             let end = self.searched + offset;
+            self.event_bytes = self.event_bytes.saturating_add(end + 1 - start);
+            if start == 0 && end >= LARGE_LINE_BYTES && self.data.is_none() {
+                if let Some(at) = data_value_start(&pending[..end]) {
+                    let rest = pending.split_off(end + 1);
+                    self.data = Some(into_value(pending, at));
+                    pending = rest;
+                    self.searched = 0;
+                    continue;
+                }
+            }
             let line = &pending[start..end];
             let line = line.strip_suffix(b"\r").unwrap_or(line);
-            self.event_bytes = self.event_bytes.saturating_add(end + 1 - start);
             events.extend(self.line(&text_of(line)));
             start = end + 1;
             self.searched = start;
@@ -162,6 +171,30 @@ impl EventParser {
             name: name.unwrap_or_else(|| "message".to_owned()),
             data,
         })
+    }
+}
+
+/// A line from this many bytes on that starts the event's data becomes the data in place: its
+/// buffer is kept rather than copied, so a 10 MB result costs one buffer, not two.
+const LARGE_LINE_BYTES: usize = 64 * 1024;
+
+/// Where the value of `line` starts when it is a `data` field (after `data:` and one space).
+fn data_value_start(line: &[u8]) -> Option<usize> {
+    let value = line.strip_prefix(b"data:")?;
+    Some(line.len() - value.strip_prefix(b" ").unwrap_or(value).len())
+}
+
+/// `line` (ended by `\n`, perhaps `\r\n`), a `data` field whose value starts at `at`, as the
+/// value's text, in the line's own buffer.
+fn into_value(mut line: Vec<u8>, at: usize) -> String {
+    line.pop();
+    if line.last() == Some(&b'\r') {
+        line.pop();
+    }
+    line.drain(..at);
+    match String::from_utf8(line) {
+        Ok(text) => text,
+        Err(invalid) => String::from_utf8_lossy(invalid.as_bytes()).into_owned(),
     }
 }
 
@@ -258,6 +291,43 @@ mod tests {
             events.extend(parser.finish());
             assert_eq!(events, whole, "cut at byte {cut}");
         }
+    }
+
+    #[test]
+    fn a_large_data_line_is_read_whole_however_it_ends_and_whatever_follows_it() {
+        let large = format!("{}é{}", "x".repeat(LARGE_LINE_BYTES), "y".repeat(10));
+        for (line, value) in [
+            (format!("data: {large}\r\n"), large.clone()),
+            (format!("data:{large}\n"), large.clone()),
+            (format!("data:  {large}\n"), format!(" {large}")),
+            (format!("data: {large}\n").replace('é', "\u{fffd}"), {
+                large.replace('é', "\u{fffd}")
+            }),
+        ] {
+            let stream = format!("event: message\n{line}data: more\n\nid: 7\ndata: next\n\n");
+            let expected = vec![message(&format!("{value}\nmore")), message("next")];
+            assert_eq!(all_events(&stream), expected);
+            let bytes = stream.as_bytes();
+            for cut in [1, 15, 16, 20, bytes.len() - 20, bytes.len() - 1] {
+                let mut parser = EventParser::default();
+                let mut events = parser.feed(&bytes[..cut]).unwrap();
+                events.extend(parser.feed(&bytes[cut..]).unwrap());
+                events.extend(parser.finish());
+                assert_eq!(events, expected, "cut at byte {cut}");
+            }
+        }
+        // Invalid UTF-8 in a large line is replaced, as in any other line.
+        let mut invalid = b"data: ".to_vec();
+        invalid.extend(std::iter::repeat_n(b'x', LARGE_LINE_BYTES));
+        invalid.extend(b"\xff\n\n");
+        let mut parser = EventParser::default();
+        let events = parser.feed(&invalid).unwrap();
+        assert_eq!(events.len(), 1);
+        assert!(
+            events[0].data.ends_with("x\u{fffd}"),
+            "{}",
+            &events[0].data[LARGE_LINE_BYTES - 5..]
+        );
     }
 
     #[test]
