@@ -6,8 +6,6 @@
 //! its result, console and error. What the program did with tools is recorded on the trusted
 //! side, by the bridge's [gate](super::gate).
 
-use std::borrow::Cow;
-
 use rmcp::model::{CallToolResult, ContentBlock};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -101,7 +99,7 @@ pub struct UnknownErrorKind(pub String);
 
 /// The first character of a bridge reply that is a call's returned string, sent as itself
 /// (harness.js reads the same mark).
-pub const TEXT_REPLY_MARK: &str = "=";
+pub const TEXT_REPLY_MARK: char = '=';
 
 /// The answer to one tool call made through the bridge.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -191,18 +189,16 @@ impl BridgeReply {
     /// [`TEXT_REPLY_MARK`] and the string itself, so a text of megabytes is neither escaped
     /// here nor parsed in the isolate; any other reply is its JSON, which starts with `{`.
     pub fn to_wire(&self) -> String {
-        self.wire_pieces().concat()
-    }
-
-    /// The [wire form](Self::to_wire) as the pieces it is made of, for a caller that copies
-    /// it elsewhere (an upstream object's answer body) without joining them first: a text of
-    /// megabytes is then copied once, not twice.
-    pub fn wire_pieces(&self) -> [Cow<'_, str>; 2] {
         match self {
             BridgeReply::Ok {
                 value: Value::String(text),
-            } => [Cow::Borrowed(TEXT_REPLY_MARK), Cow::Borrowed(text)],
-            _ => [Cow::Owned(self.to_json()), Cow::Borrowed("")],
+            } => {
+                let mut wire = String::with_capacity(text.len() + TEXT_REPLY_MARK.len_utf8());
+                wire.push(TEXT_REPLY_MARK);
+                wire.push_str(text);
+                wire
+            }
+            _ => self.to_json(),
         }
     }
 

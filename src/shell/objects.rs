@@ -7,7 +7,7 @@
 
 use std::future::Future;
 
-use js_sys::{JsString, Promise, Uint8Array};
+use js_sys::{JsString, Promise};
 use percent_encoding::{percent_decode_str, utf8_percent_encode, NON_ALPHANUMERIC};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -137,21 +137,9 @@ impl HeldReply for CallReply {
 
 /// An upstream object's answer to a call: `reply`'s wire form as the body, its error class and
 /// whether it `taught` the object a new result type in headers.
-///
-/// The body is written piece by piece into a JavaScript array: joining the wire form in wasm
-/// first would hold a second copy of a text of megabytes.
 pub(crate) fn call_answer(reply: &BridgeReply, taught: bool) -> worker::Result<Response> {
-    let pieces = reply.wire_pieces();
-    let length = pieces.iter().map(|piece| piece.len()).sum::<usize>();
-    let too_large = |_| worker::Error::RustError(format!("an answer of {length} bytes"));
-    let body = Uint8Array::new_with_length(u32::try_from(length).map_err(too_large)?);
-    let mut at = 0;
-    for piece in pieces.iter().map(|piece| piece.as_bytes()) {
-        let end = at + u32::try_from(piece.len()).map_err(too_large)?;
-        body.subarray(at, end).copy_from(piece);
-        at = end;
-    }
-    let headers = web_sys::Headers::new()?;
+    let mut response = Response::from_bytes(reply.to_wire().into_bytes())?;
+    let headers = response.headers_mut();
     headers.set("Content-Type", "text/plain; charset=utf-8")?;
     if let Some(kind) = reply.error_kind() {
         headers.set(CALL_ERROR_HEADER, &kind.name())?;
@@ -159,10 +147,7 @@ pub(crate) fn call_answer(reply: &BridgeReply, taught: bool) -> worker::Result<R
     if taught {
         headers.set(CALL_TAUGHT_HEADER, "1")?;
     }
-    let init = web_sys::ResponseInit::new();
-    init.set_headers(&headers);
-    let response = web_sys::Response::new_with_opt_buffer_source_and_init(Some(&body), &init)?;
-    Ok(Response::from(response))
+    Ok(response)
 }
 
 /// An upstream object's answer to a call whose upstream asked a question: the question, with
