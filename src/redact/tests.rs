@@ -230,3 +230,47 @@ fn nothing_is_changed_without_secrets() {
     let tool = echoing_tool("anything");
     assert_eq!(Secrets::default().tool(tool.clone()), tool);
 }
+
+#[cfg(not(target_arch = "wasm32"))]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::redact::forms::encodings;
+
+    /// Text around a secret: letters, digits and the punctuation base64, percent-encoding and
+    /// credentials are made of, so a neighbour can run into a form.
+    const TEXT: &str = "[A-Za-z0-9+/=:%_ -]{0,40}";
+
+    proptest! {
+        #[test]
+        fn no_form_of_a_secret_is_left_wherever_it_stands(
+            secret in "[A-Za-z0-9+/=:_-]{6,24}",
+            wrapped in any::<bool>(),
+            which in any::<prop::sample::Index>(),
+            before in TEXT,
+            after in TEXT,
+            padding in 0usize..3,
+        ) {
+            let wrapper = format!("Bearer {secret}");
+            let secrets = Secrets::new([secret.clone()], wrapped.then(|| wrapper.clone()));
+            let mut forms = encodings(&secret);
+            forms.push(secret.clone());
+            if wrapped {
+                forms.extend(encodings(&wrapper));
+            }
+            let form = which.get(&forms);
+            let long = "x".repeat(padding * 50_000);
+            let redacted = secrets.string(format!("{long}{before}{form}{after}{long}"));
+            let left: Vec<&String> = secrets.needles.iter().filter(|n| redacted.contains(n.as_str())).collect();
+            prop_assert!(left.is_empty(), "{left:?} left in {redacted:.200}");
+        }
+
+        #[test]
+        fn a_text_with_no_form_is_returned_as_it_is(secret in "[A-Za-z0-9]{8,24}", text in TEXT) {
+            let secrets = Secrets::new([secret], []);
+            prop_assume!(!secrets.needles.iter().any(|n| text.contains(n.as_str())));
+            prop_assert_eq!(secrets.string(text.clone()), text);
+        }
+    }
+}
