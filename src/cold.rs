@@ -4,9 +4,10 @@
 //! whenever workerd starts an isolate (workerd signals memory pressure to each new isolate, and
 //! V8 answers by flushing every module's baseline code); each execution starts one. So each
 //! execution compiles again every function it calls that V8 has not optimized
-//! (docs/benchmarks.md, "Where the time goes"). An
-//! `async fn` awaited in one place is inlined into its caller's state machine, and its code is
-//! then compiled with the caller's even when the branch that awaits it is not taken.
+//! (docs/benchmarks.md, "Where the time goes").
+//!
+//! An `async fn` awaited in one place is inlined into its caller's state machine, and its code
+//! is then compiled with the caller's even when the branch that awaits it is not taken.
 
 use std::future::Future;
 
