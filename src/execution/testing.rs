@@ -21,6 +21,7 @@ use crate::mcp::jsonrpc::Request;
 use crate::protocol::http::EventStream;
 use crate::sandbox::gate::{HeldReply, Sent};
 use crate::sandbox::protocol::{BridgeReply, ThrownError, ToolErrorKind};
+use crate::session::SessionRecord;
 use crate::upstream::protocol::{QuestionAnswer, UpstreamCommand};
 
 /// What the fake isolate does with the program it is given.
@@ -73,6 +74,8 @@ pub(super) struct FakePlatform {
     pub(super) answers: RefCell<VecDeque<Value>>,
     /// The commands the session's object was sent, other than watches.
     pub(super) told_session: RefCell<Vec<Value>>,
+    /// The tools the session's record holds as approved for the session.
+    pub(super) approved_for_session: RefCell<BTreeSet<String>>,
     /// What the upstream of a [`Program::CallsAsking`] was answered.
     pub(super) upstream_got: RefCell<Vec<QuestionAnswer>>,
     /// The operations of the commands a [`Program::KeepsAsking`] sent its object.
@@ -101,6 +104,7 @@ impl FakePlatform {
             admitted: RefCell::default(),
             answers: RefCell::default(),
             told_session: RefCell::default(),
+            approved_for_session: RefCell::default(),
             upstream_got: RefCell::default(),
             sent: RefCell::default(),
             forwarded: Cell::new(0),
@@ -121,8 +125,9 @@ impl FakePlatform {
     }
 }
 
-/// The session's object: it remembers what it is told and hands out the client's answers; the
-/// fake platform answers for itself what would reach the other objects.
+/// The session's object: it remembers what it is told, keeps the tools approved for the
+/// session in its record and hands out the client's answers; the fake platform answers for
+/// itself what would reach the other objects.
 impl Objects for FakePlatform {
     fn send_json(
         &self,
@@ -131,9 +136,25 @@ impl Objects for FakePlatform {
     ) -> impl Future<Output = Result<String, String>> + 'static + use<> {
         let answer = match object {
             Object::Session(_) => {
-                let command = serde_json::from_str(&command).unwrap_or_default();
-                self.told_session.borrow_mut().push(command);
-                Ok("true".to_owned())
+                let command: Value = serde_json::from_str(&command).unwrap_or_default();
+                self.told_session.borrow_mut().push(command.clone());
+                let mut approved = self.approved_for_session.borrow_mut();
+                match (command["op"].as_str(), command["tool"].as_str()) {
+                    (Some("get"), _) => {
+                        let record = SessionRecord::new(String::new(), Vec::new(), None, 0);
+                        let approved_tools = approved.clone();
+                        let record = SessionRecord {
+                            approved_tools,
+                            ..record
+                        };
+                        Ok(json!(record).to_string())
+                    }
+                    (Some("approveForSession"), Some(tool)) => {
+                        approved.insert(tool.to_owned());
+                        Ok("true".to_owned())
+                    }
+                    _ => Ok("true".to_owned()),
+                }
             }
             Object::Stash(name) => {
                 let command: Value = serde_json::from_str(&command).unwrap_or_default();

@@ -134,10 +134,12 @@ impl<S: Services> AdminBackend for Runner<S> {
         }
         let sessions = self.live_sessions(id).await?;
         for session in &sessions {
-            let _existed: bool = self
+            let closed = self
                 .services
-                .ask(Object::Session(session), &SessionCommand::Close)
-                .await?;
+                .ask::<bool, _>(Object::Session(session), &SessionCommand::Close);
+            let closed = closed.await;
+            self.forget_session(session);
+            closed?;
         }
         self.services.tell_ledger(LedgerCommand::SessionsEnded {
             sessions: sessions.clone(),

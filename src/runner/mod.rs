@@ -33,6 +33,7 @@ use crate::mcp::{BackendError, Caller};
 use crate::protocol::http::{Body, EventStream, HttpResponse};
 use crate::protocol::person::Person;
 use crate::sandbox::limits::ExecutionLimits;
+use crate::session::recent::RecentSessions;
 use crate::session::{SessionCommand, SessionRecord};
 
 /// What the runner needs of the Worker: what an execution needs, which includes the runner's
@@ -58,6 +59,9 @@ pub trait Services: Platform {
     /// The registry of upstreams changed through this isolate: its next request reads the
     /// operator's policy again (see [`policy::PolicyCache`]).
     fn forget_policy(&self);
+    /// The session records this isolate read lately: a session's requests are served from
+    /// its record for a while rather than each asking its object.
+    fn recent_sessions(&self) -> &RecentSessions;
 
     /// Runs `code` for `requester` (see [`execution::execute`]).
     fn execute(
@@ -114,22 +118,40 @@ impl<S: Services> Runner<S> {
         }
     }
 
-    /// The session's record, if it is live and held by this request's token.
+    /// The session's record, if it is live and held by this request's person: as this
+    /// isolate read it lately, or else from the session's object.
     async fn record(&self, session_id: &str) -> Result<Option<SessionRecord>, BackendError> {
         if let Some((id, record)) = self.session.borrow().as_ref() {
             if id == session_id {
                 return Ok(Some(record.clone()));
             }
         }
-        let record: Option<SessionRecord> = self
-            .ask_session::<Option<SessionRecord>>(session_id, &SessionCommand::Get)
-            .await?
-            // Another person's session looks exactly like one that does not exist.
-            .filter(|record| record.is_held_by(self.person.as_ref()));
+        let recent = self.services.recent_sessions();
+        let record = match recent.get(session_id, self.services.now_ms()) {
+            Some(record) => Some(record),
+            None => {
+                let mark = recent.mark();
+                let read: Option<SessionRecord> =
+                    self.ask_session(session_id, &SessionCommand::Get).await?;
+                if let Some(record) = &read {
+                    recent.keep(session_id, record.clone(), self.services.now_ms(), mark);
+                }
+                read
+            }
+        };
+        // Another person's session looks exactly like one that does not exist.
+        let record = record.filter(|record| record.is_held_by(self.person.as_ref()));
         if let Some(record) = &record {
             *self.session.borrow_mut() = Some((session_id.to_owned(), record.clone()));
         }
         Ok(record)
+    }
+
+    /// Forgets what this request and isolate read of the session's record, after a change to
+    /// it was sent (see [`RecentSessions`]).
+    fn forget_session(&self, session_id: &str) {
+        self.session.borrow_mut().take();
+        self.services.recent_sessions().forget(session_id);
     }
 
     async fn live_record(&self, session_id: &str) -> Result<SessionRecord, BackendError> {

@@ -41,14 +41,17 @@ impl<S: Services> ServerBackend for Runner<S> {
                 self.services.now_ms(),
             )
         };
+        let recent = self.services.recent_sessions();
+        let mark = recent.mark();
         let _: bool = self
             .ask_session(
                 &session_id,
                 &SessionCommand::Open {
-                    record: Box::new(record),
+                    record: Box::new(record.clone()),
                 },
             )
             .await?;
+        recent.keep(&session_id, record, self.services.now_ms(), mark);
         if let Some(person) = &self.person {
             self.services.tell_ledger(LedgerCommand::SessionOpened {
                 person: person.id.clone(),
@@ -84,8 +87,9 @@ impl<S: Services> ServerBackend for Runner<S> {
     }
 
     async fn close_session(&self, session_id: &str) -> Result<bool, BackendError> {
-        self.session.borrow_mut().take();
-        let closed = self.ask_session(session_id, &SessionCommand::Close).await?;
+        let closed = self.ask_session(session_id, &SessionCommand::Close).await;
+        self.forget_session(session_id);
+        let closed = closed?;
         self.services.tell_ledger(LedgerCommand::SessionsEnded {
             sessions: vec![session_id.to_owned()],
         });
@@ -93,11 +97,10 @@ impl<S: Services> ServerBackend for Runner<S> {
     }
 
     async fn set_log_level(&self, session_id: &str, level: LogLevel) -> Result<(), BackendError> {
-        self.session.borrow_mut().take();
-        let _existed: bool = self
-            .ask_session(session_id, &SessionCommand::SetLogLevel { level })
-            .await?;
-        Ok(())
+        let level = SessionCommand::SetLogLevel { level };
+        let set = self.ask_session::<bool>(session_id, &level).await;
+        self.forget_session(session_id);
+        set.map(drop)
     }
 
     async fn cancel(

@@ -34,6 +34,10 @@ pub(super) struct FakeServices {
     pub(super) answered: RefCell<Vec<String>>,
     /// How often the runner said the registry changed.
     pub(super) policy_forgotten: Cell<u32>,
+    /// The session records the runners of this isolate read lately.
+    pub(super) recent_sessions: RecentSessions,
+    /// How far the clock has moved on from 1 s.
+    pub(super) elapsed_ms: Cell<u64>,
 }
 
 impl RegistryStore for FakeServices {
@@ -157,7 +161,7 @@ impl Platform for &FakeServices {
     fn log(&self, _line: &str) {}
 
     fn now_ms(&self) -> u64 {
-        1_000
+        1_000 + self.elapsed_ms.get()
     }
 
     fn new_id(&self) -> String {
@@ -195,6 +199,10 @@ impl Services for &FakeServices {
 
     fn forget_policy(&self) {
         self.policy_forgotten.set(self.policy_forgotten.get() + 1);
+    }
+
+    fn recent_sessions(&self) -> &RecentSessions {
+        &self.recent_sessions
     }
 }
 

@@ -15,6 +15,7 @@ use crate::admin::{AdminBackend, ChangeError};
 use crate::audit::LedgerCommand;
 use crate::mcp::ServerBackend;
 use crate::protocol::log_level::LogLevel;
+use crate::session::recent::RECENT_SESSIONS_MS;
 
 #[test]
 fn a_session_opened_by_one_person_is_no_session_to_another() {
@@ -328,6 +329,51 @@ fn a_clients_answer_is_passed_to_its_session_unless_it_is_too_large() {
         "{refused:?}"
     );
     assert_eq!(*services.answered.borrow(), ["ask-1"]);
+}
+
+#[test]
+fn an_isolate_serves_a_session_from_the_record_it_read_until_the_record_is_old() {
+    let services = FakeServices::default();
+    let id = open(&runner(&services, None, None)).unwrap();
+    // Another isolate ends the session: its object no longer holds it.
+    services.sessions.borrow_mut().remove(&id);
+    let later = runner(&services, None, None);
+    assert!(
+        block_on(later.session_exists(&id)).unwrap(),
+        "served from the record this isolate kept when it opened the session"
+    );
+    services.elapsed_ms.set(RECENT_SESSIONS_MS);
+    let after = runner(&services, None, None);
+    assert!(!block_on(after.session_exists(&id)).unwrap());
+}
+
+#[test]
+fn a_session_ended_or_changed_through_this_isolate_is_read_again_at_once() {
+    let services = FakeServices::default();
+    let id = open(&runner(&services, None, None)).unwrap();
+    // The record changes behind this isolate's copy...
+    services
+        .sessions
+        .borrow_mut()
+        .get_mut(&id)
+        .unwrap()
+        .upstreams = vec!["memory".into()];
+    let execute = || {
+        let code = call("execute", json!({"code": "return 1"}));
+        let later = runner(&services, None, None);
+        block_on(later.call_tool(Caller::Session(&id), code, &context())).unwrap();
+    };
+    execute();
+    // ...and setting the log level through this isolate makes it read the record again.
+    block_on(runner(&services, None, None).set_log_level(&id, LogLevel::Debug)).unwrap();
+    execute();
+    let executed = services.executed();
+    assert_eq!(executed[1], ["memory"], "{executed:?}");
+    assert_ne!(executed[0], ["memory"]);
+
+    assert!(block_on(runner(&services, None, None).close_session(&id)).unwrap());
+    let after = runner(&services, None, None);
+    assert!(!block_on(after.session_exists(&id)).unwrap());
 }
 
 /// Opens a session on 2025-06-18 for a client that declares nothing.

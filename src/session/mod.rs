@@ -10,6 +10,7 @@
 //! as no one, once sign-in is required) finds no such session, exactly as if the id were never
 //! issued. It is bound to the person, not the token, so it outlives a refreshed OAuth token.
 
+pub mod recent;
 mod room;
 
 pub use room::Room;

@@ -42,11 +42,7 @@ pub(crate) async fn serve(mut req: Request, env: Env, ctx: Context) -> worker::R
         worker::Method::Post => req.bytes().await?,
         _ => Vec::new(),
     };
-    let objects = WorkerServices {
-        env,
-        ctx,
-        origin: origin.clone(),
-    };
+    let objects = WorkerServices::new(env, ctx, origin.clone());
     let pages = ApprovalPages {
         keys: &keys,
         provider: provider.as_ref(),

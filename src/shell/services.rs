@@ -24,6 +24,7 @@ use crate::protocol::http::EventStream;
 use crate::protocol::person::Person;
 use crate::runner::policy::{self, PolicyCache, StartError};
 use crate::runner::{Runner, Services};
+use crate::session::recent::RecentSessions;
 
 /// One request's bindings and context.
 pub(crate) struct WorkerServices {
@@ -32,6 +33,21 @@ pub(crate) struct WorkerServices {
     pub(super) ctx: Context,
     /// The runner's origin as people reach it.
     pub(super) origin: String,
+    /// The session records this isolate read lately.
+    recent_sessions: Rc<RecentSessions>,
+}
+
+impl WorkerServices {
+    /// The services of one request with `env` and `ctx`, reached at `origin`.
+    pub(super) fn new(env: Env, ctx: Context, origin: String) -> Self {
+        let recent_sessions = SESSIONS.with(Rc::clone);
+        Self {
+            env,
+            ctx,
+            origin,
+            recent_sessions,
+        }
+    }
 }
 
 /// The runner for one request from `person`, reached at `origin`, asking with the URL's `upstreams` parameter for
@@ -46,7 +62,7 @@ pub(crate) async fn start(
     let cache = POLICY.with(Rc::clone);
     let (config, access) = cache.policy(now_ms(), || operator_policy(&env)).await?;
     let limits = policy::limits(|name| setting(&env, name))?;
-    let services = WorkerServices { env, ctx, origin };
+    let services = WorkerServices::new(env, ctx, origin);
     Ok(Runner::new(
         services,
         config,
@@ -61,6 +77,8 @@ thread_local! {
     /// The operator's policy as this isolate last read it, for the requests it serves (an
     /// upstream's object, told to forget its upstream, reads the registry itself).
     static POLICY: Rc<PolicyCache> = Rc::default();
+    /// The session records this isolate read lately, for the requests it serves.
+    static SESSIONS: Rc<RecentSessions> = Rc::default();
 }
 
 /// The upstreams (`UPSTREAMS`, then those the registry holds) and who may use them (`ACCESS`),
@@ -122,6 +140,10 @@ impl Services for WorkerServices {
 
     fn forget_policy(&self) {
         POLICY.with(|cache| cache.forget());
+    }
+
+    fn recent_sessions(&self) -> &RecentSessions {
+        &self.recent_sessions
     }
 
     async fn remove_oauth_client(&self, client_id: &str) -> Result<bool, String> {

@@ -20,10 +20,11 @@ const PRICES = {
 /** The memory a Durable Object is billed for while active. */
 const OBJECT_GB = 128 / 1024;
 /**
- * Durable Object requests of every execution in a session besides its tool calls: the registry's
- * list of upstreams, the session's record, the session's cancellation watch, the audit entry.
+ * Durable Object requests of every execution in a busy session besides its tool calls: the audit
+ * entry. An isolate reads the registry's list of upstreams and the session's record at most
+ * every 10 s, and an execution opens its cancellation watch only once it has run 200 ms.
  */
-const OBJECT_REQUESTS_BESIDES_CALLS = 4;
+const OBJECT_REQUESTS_BESIDES_CALLS = 1;
 const EXECUTIONS = 1000;
 
 const usd = (n) => `$${fixed(n, n >= 0.01 ? 2 : 5)}`;
@@ -37,7 +38,7 @@ export function costSection({ latency }) {
     ["Dynamic Workers (`LOADER.load()` counts one unique Dynamic Worker per execution)", 1, "$0.002 each", PRICES.dynamicWorker],
     ["Worker requests (the `execute` request, and each tool call's RPC into the bridge)", 1 + calls, "$0.30 per million", PRICES.workerRequest],
     [
-      `Durable Object requests (${OBJECT_REQUESTS_BESIDES_CALLS} per execution, one per tool call; tool lists at most once per upstream every 2 s per isolate)`,
+      `Durable Object requests (the audit entry, and one per tool call; per isolate, the registry and the session's record at most every 10 s, tool lists every 2 s; the cancellation watch of an execution past 200 ms)`,
       OBJECT_REQUESTS_BESIDES_CALLS + calls,
       "$0.15 per million",
       PRICES.objectRequest,
@@ -74,7 +75,6 @@ export function costSection({ latency }) {
     `About ${usd(total)} per ${int(EXECUTIONS)} executions, nearly all of it the Dynamic Worker each one`,
     "loads. That is the price of a fresh isolate per execution: loading the same code under a fixed",
     "id (`LOADER.get`) would count once a day, but would hand the next program an isolate an earlier",
-    "program has run in. Fewer Durable Object requests (the registry and session record cached per",
-    "isolate) would change the total by well under a cent.",
+    "program has run in. The Durable Object requests change the total by well under a cent.",
   ];
 }

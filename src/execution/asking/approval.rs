@@ -9,7 +9,7 @@ use crate::execution::Platform;
 use crate::protocol::approval::{Approval, ApprovalWay};
 use crate::protocol::method::ELICITATION_CREATE;
 use crate::sandbox::asks::{ApprovalAsk, Refusal};
-use crate::session::SessionCommand;
+use crate::session::{SessionCommand, SessionRecord};
 
 /// Characters of one argument's value shown in a question.
 pub(super) const VALUE_CHARS: usize = 120;
@@ -30,12 +30,13 @@ impl Asking<'_> {
     ) -> Result<Approval, Refusal> {
         let tool = format!("{}/{}", ask.upstream, ask.tool);
         let name = format!("{}.{}", ask.upstream, ask.function);
+        let by = self.person.map(|p| p.id.clone());
         let approval = |way| Approval {
             way,
-            by: self.person.map(|p| p.id.clone()),
+            by: by.clone(),
             at_ms: platform.now_ms(),
         };
-        if self.approved_tools.contains(&tool) {
+        if self.approved_tools.contains(&tool) || self.approved_since(platform, &tool).await {
             return Ok(approval(ApprovalWay::Session));
         }
         if self.session.is_none() && self.answers_forms() {
@@ -69,6 +70,27 @@ impl Asking<'_> {
             Ok(_) => Ok(approval(ApprovalWay::Elicitation)),
             Err(why) => Err(Refusal::Declined(format!("{why}; {name} was not called"))),
         }
+    }
+}
+
+impl Asking<'_> {
+    /// Whether `tool` was approved for the session after the execution's copy of its record
+    /// was read (in another execution, on the approval page, or in another isolate): its
+    /// object is asked before the person is. An approval for the session is never taken
+    /// back, so the copy can only lack one.
+    async fn approved_since<P: Platform>(&mut self, platform: &P, tool: &str) -> bool {
+        let Some(session) = self.session else {
+            return false;
+        };
+        let read = platform
+            .ask::<Option<SessionRecord>, _>(Object::Session(session), &SessionCommand::Get);
+        let approved = read
+            .await
+            .ok()
+            .flatten()
+            .map(|record| record.approved_tools);
+        self.approved_tools.extend(approved.unwrap_or_default());
+        self.approved_tools.contains(tool)
     }
 }
 

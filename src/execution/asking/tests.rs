@@ -164,7 +164,11 @@ fn approval_for_the_session_asks_once_for_a_hundred_calls_and_is_remembered() {
     let told = platform.told_session.borrow();
     assert_eq!(
         *told,
-        [json!({"op": "approveForSession", "tool": "everything/echo"})]
+        [
+            json!({"op": "get"}),
+            json!({"op": "approveForSession", "tool": "everything/echo"})
+        ],
+        "the record is read once, before the one question"
     );
     let audit = platform.audit_entry();
     assert_eq!(
@@ -187,6 +191,20 @@ fn a_tool_approved_earlier_in_the_session_asks_no_one() {
     let sent = run(&platform, requester);
     assert!(questions(&sent).is_empty());
     assert_eq!(*platform.admitted.borrow(), [true]);
+}
+
+#[test]
+fn a_tool_approved_for_the_session_after_the_execution_read_its_record_asks_no_one() {
+    let platform = FakePlatform::new(Program::Tries(&[("everything", "echo")]));
+    (platform.approved_for_session.borrow_mut()).insert("everything/echo".to_owned());
+    let sent = run(&platform, asking_requester());
+    assert!(questions(&sent).is_empty());
+    assert_eq!(*platform.admitted.borrow(), [true]);
+    let audit = platform.audit_entry();
+    assert_eq!(
+        audit.calls[0].approval.as_ref().unwrap().way,
+        ApprovalWay::Session
+    );
 }
 
 #[test]
