@@ -4,6 +4,7 @@
 use wasm_bindgen::JsValue;
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, ScheduledTime, State};
 
+use super::objects::read_command;
 use crate::execution::page_approval::{Change, PageApproval, PageCommand};
 
 /// The storage key of the record.
@@ -21,7 +22,7 @@ impl DurableObject for ApprovalObject {
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let command = req.json::<PageCommand>().await?;
+        let command: PageCommand = read_command(&mut req).await?;
         let storage = self.state.storage();
         let stored: Option<PageApproval> = storage.get(RECORD_KEY).await?;
         let (change, answer) = PageApproval::apply(stored, command);

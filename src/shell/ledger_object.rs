@@ -9,6 +9,7 @@ use worker::{
 };
 
 use super::js::now_ms;
+use super::objects::read_command;
 use crate::audit::LedgerCommand;
 use crate::metrics::ledger::{Ledger, LedgerStore};
 
@@ -35,7 +36,7 @@ impl DurableObject for LedgerObject {
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let command: LedgerCommand = req.json().await?;
+        let command: LedgerCommand = read_command(&mut req).await?;
         let answer = self.ledger.borrow_mut().answer(command, now_ms());
         Response::from_json(&answer.map_err(|e| worker::Error::RustError(e.to_string()))?)
     }

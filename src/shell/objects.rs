@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wasm_bindgen::{prelude::wasm_bindgen, JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use worker::{web_sys, Env, Response};
+use worker::{web_sys, Env, Request, Response};
 
 use super::js::describe;
 use crate::execution::objects::Object;
@@ -85,6 +85,15 @@ pub(crate) async fn ask_json<T: DeserializeOwned>(
     let command = serde_json::to_string(command).map_err(|e| e.to_string())?;
     let text = ask_text(env, object, command).await?;
     serde_json::from_str(&text).map_err(|e| e.to_string())
+}
+
+/// The command of a request of [`send`], as its object reads it: the body's text parsed in
+/// wasm. `Request::json` parses in JavaScript, then reads the value into Rust a piece at a
+/// time, each piece a call across the boundary.
+pub(crate) async fn read_command<T: DeserializeOwned>(req: &mut Request) -> worker::Result<T> {
+    let text = req.text().await?;
+    serde_json::from_str(&text)
+        .map_err(|e| worker::Error::RustError(format!("the command is unreadable: {e}")))
 }
 
 /// The name of the object a request of [`send`] went to, from its path.

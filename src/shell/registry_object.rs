@@ -3,6 +3,7 @@
 
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, SqlStorage, State};
 
+use super::objects::read_command;
 use crate::config::runtime::{answer, RegistryCommand, RegistryStore};
 use crate::config::UpstreamConfig;
 
@@ -24,7 +25,7 @@ impl DurableObject for RegistryObject {
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let command: RegistryCommand = req.json().await?;
+        let command: RegistryCommand = read_command(&mut req).await?;
         Response::from_json(&answer(&self.store, command)?)
     }
 }

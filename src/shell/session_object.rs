@@ -6,6 +6,7 @@ use wasm_bindgen::JsValue;
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, ScheduledTime, State};
 
 use super::js::now_ms;
+use super::objects::read_command;
 use super::timer::Sleep;
 use crate::runner::session_keeper::{
     with_keep_alive, RecordStore, SessionAnswer, SessionKeeper, KEEP_ALIVE_MS,
@@ -29,7 +30,11 @@ impl DurableObject for SessionObject {
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        match self.keeper.answer(req.json().await?, now_ms()).await? {
+        match self
+            .keeper
+            .answer(read_command(&mut req).await?, now_ms())
+            .await?
+        {
             SessionAnswer::Value(value) => Response::from_json(&value),
             SessionAnswer::Watched(reason) => {
                 Response::from_stream(reason.map(Ok::<_, worker::Error>))

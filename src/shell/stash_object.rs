@@ -5,6 +5,7 @@
 use wasm_bindgen::JsValue;
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, ScheduledTime, State};
 
+use super::objects::read_command;
 use crate::execution::resume::{Stash, StashCommand};
 
 /// The storage key of the stash.
@@ -23,7 +24,7 @@ impl DurableObject for StashObject {
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let storage = self.state.storage();
-        match req.json::<StashCommand>().await? {
+        match read_command::<StashCommand>(&mut req).await? {
             StashCommand::Put { stash } => {
                 let at = js_sys::Date::new(&JsValue::from_f64(stash.expires_at_ms as f64));
                 storage.put(STASH_KEY, &*stash).await?;

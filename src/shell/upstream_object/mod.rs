@@ -12,7 +12,7 @@ use std::rc::Rc;
 use worker::{durable_object, DurableObject, Env, ListOptions, Request, Response, Result, State};
 
 use super::js::random_uuid;
-use super::objects::{call_answer, object_of_path, question_answer};
+use super::objects::{call_answer, object_of_path, question_answer, read_command};
 use super::services::operator_policy;
 use crate::config::PUBLIC_URL_VAR;
 use crate::sandbox::protocol::BridgeReply;
@@ -90,7 +90,7 @@ impl DurableObject for UpstreamObject {
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let name = object_of_path(&req.path());
-        let command: UpstreamCommand = req.json().await?;
+        let command: UpstreamCommand = read_command(&mut req).await?;
         let called = match &command {
             UpstreamCommand::CallTool { name, .. } => Some(name.clone()),
             _ => None,
