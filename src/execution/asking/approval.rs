@@ -71,9 +71,7 @@ impl Asking<'_> {
             Err(why) => Err(Refusal::Declined(format!("{why}; {name} was not called"))),
         }
     }
-}
 
-impl Asking<'_> {
     /// Whether `tool` was approved for the session after the execution's copy of its record
     /// was read (in another execution, on the approval page, or in another isolate): its
     /// object is asked before the person is. An approval for the session is never taken
