@@ -21,7 +21,7 @@ use crate::mcp::jsonrpc::Request;
 use crate::protocol::http::EventStream;
 use crate::sandbox::gate::{HeldReply, Sent};
 use crate::sandbox::protocol::{BridgeReply, ThrownError, ToolErrorKind};
-use crate::session::SessionRecord;
+use crate::session::{SessionCommand, SessionRecord};
 use crate::upstream::protocol::{QuestionAnswer, UpstreamCommand};
 
 /// What the fake isolate does with the program it is given.
@@ -136,11 +136,12 @@ impl Objects for FakePlatform {
     ) -> impl Future<Output = Result<String, String>> + 'static + use<> {
         let answer = match object {
             Object::Session(_) => {
-                let command: Value = serde_json::from_str(&command).unwrap_or_default();
-                self.told_session.borrow_mut().push(command.clone());
+                self.told_session
+                    .borrow_mut()
+                    .push(serde_json::from_str(&command).unwrap_or_default());
                 let mut approved = self.approved_for_session.borrow_mut();
-                match (command["op"].as_str(), command["tool"].as_str()) {
-                    (Some("get"), _) => {
+                match serde_json::from_str(&command) {
+                    Ok(SessionCommand::Get) => {
                         let record = SessionRecord::new(String::new(), Vec::new(), None, 0);
                         let approved_tools = approved.clone();
                         let record = SessionRecord {
@@ -149,8 +150,8 @@ impl Objects for FakePlatform {
                         };
                         Ok(json!(record).to_string())
                     }
-                    (Some("approveForSession"), Some(tool)) => {
-                        approved.insert(tool.to_owned());
+                    Ok(SessionCommand::ApproveForSession { tool }) => {
+                        approved.insert(tool);
                         Ok("true".to_owned())
                     }
                     _ => Ok("true".to_owned()),

@@ -97,8 +97,8 @@ impl<S: Services> ServerBackend for Runner<S> {
     }
 
     async fn set_log_level(&self, session_id: &str, level: LogLevel) -> Result<(), BackendError> {
-        let level = SessionCommand::SetLogLevel { level };
-        let set = self.ask_session::<bool>(session_id, &level).await;
+        let command = SessionCommand::SetLogLevel { level };
+        let set = self.ask_session::<bool>(session_id, &command).await;
         self.forget_session(session_id);
         set.map(drop)
     }
