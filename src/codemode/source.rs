@@ -21,7 +21,8 @@ use std::sync::{Arc, Mutex};
 use swc_common::errors::{DiagnosticBuilder, Emitter, Handler};
 use swc_common::{sync::Lrc, BytePos, FileName, SourceMap, Spanned};
 use swc_ecma_ast::{DefaultDecl, EsVersion, Expr, ModuleDecl, ModuleItem, Stmt};
-use swc_ecma_parser::unstable::Capturing;
+use swc_ecma_parser::input::Tokens;
+use swc_ecma_parser::unstable::{Capturing, Token, TokenValue};
 use swc_ecma_parser::{Lexer, Parser, StringInput, Syntax, TsSyntax};
 use swc_ts_fast_strip::{operate, Mode, Options};
 
@@ -255,6 +256,33 @@ fn unfence(code: &str) -> String {
     }
 }
 
+/// A template literal that swc's parser (47) panics on, with the error it is: one whose first
+/// piece holds an invalid escape, after a unary operator and a line break (`!⏎`\u``). The
+/// parser loses the template's value there and reaches `unreachable!`, and in wasm a panic
+/// aborts the Worker's instance with every request in it. After a unary operator a template
+/// cannot be tagged, and an untagged template cannot hold an invalid escape, so refusing
+/// every such template is exactly the syntax error; only the lexer runs.
+fn template_swc_cannot_parse(
+    syntax: Syntax,
+    file: &swc_common::SourceFile,
+) -> Option<(BytePos, String)> {
+    let mut lexer = Lexer::new(syntax, EsVersion::latest(), StringInput::from(file), None);
+    let mut after_unary = false;
+    while let Some(next) = lexer.next() {
+        let template = matches!(
+            next.token,
+            Token::NoSubstitutionTemplateLiteral | Token::TemplateHead
+        );
+        if let (true, true, Some(TokenValue::Template(Err(error)))) =
+            (template, after_unary, lexer.get_token_value())
+        {
+            return Some((next.span.lo, error.kind().msg().into_owned()));
+        }
+        after_unary = next.token.needs_unary_expr_prefix_parse();
+    }
+    None
+}
+
 /// How the code is to be called, and where its loops and functions need a step check.
 fn shape_of(
     head: &str,
@@ -266,6 +294,12 @@ fn shape_of(
     let file = cm.new_source_file(FileName::Anon.into(), wrap(head, "", code));
     let code_start = file.start_pos + BytePos(u32::try_from(head.len() + 1).unwrap_or(u32::MAX));
     let syntax = Syntax::Typescript(TsSyntax::default());
+    if let Some((position, message)) = template_swc_cannot_parse(syntax, &file) {
+        return Err(SourceError::Syntax {
+            message,
+            location: user_location(&cm, position, user_lines),
+        });
+    }
     // The lexer `swc_ts_fast_strip` parses with, so that the wasm holds, and V8 compiles again
     // for each execution, one copy of the parser rather than two (the parser is generic over
     // its lexer).

@@ -387,3 +387,35 @@ fn a_line_of_the_code_is_quoted_trimmed_and_cut() {
         ["down", "tracker"]
     );
 }
+
+#[test]
+fn a_template_with_a_bad_escape_after_a_unary_operator_and_a_line_break_is_a_syntax_error() {
+    // swc's parser panics on these; each is refused with the escape's error, on line 2.
+    for code in [
+        "!\n`\\u`",
+        "!\r`\\u`",
+        "-\n`\\u${1}`",
+        "typeof\n`\\x`",
+        "!/*\n*/`\\u`",
+        "!\n\n`\\1`",
+    ] {
+        let refused = prepare(code, &BTreeMap::new(), &ExecutionLimits::default()).unwrap_err();
+        let SourceError::Syntax { message, .. } = &refused else {
+            panic!("{code:?}: {refused:?}");
+        };
+        assert!(message.contains("escape"), "{code:?}: {message}");
+    }
+    // A tagged template may hold one, and an unbroken line is left to the parser.
+    assert!(prepare(
+        "String.raw\n`\\u`",
+        &BTreeMap::new(),
+        &ExecutionLimits::default()
+    )
+    .is_ok());
+    assert!(prepare(
+        "return !`a`;",
+        &BTreeMap::new(),
+        &ExecutionLimits::default()
+    )
+    .is_ok());
+}
