@@ -2,14 +2,20 @@
 //! JSON arrive, the parsers answer with a value or a specification error, never a panic.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
+use mcp_isolate_runner::codemode::catalog::{Catalog, UpstreamTools};
 use mcp_isolate_runner::codemode::source::prepare;
+use mcp_isolate_runner::codemode::tools::search_result;
 use mcp_isolate_runner::config::RunnerConfig;
 use mcp_isolate_runner::mcp::jsonrpc::{self, Message, Payload};
 use mcp_isolate_runner::mcp::stateless;
 use mcp_isolate_runner::protocol::http::HttpRequest;
 use mcp_isolate_runner::sandbox::limits::ExecutionLimits;
+use mcp_isolate_runner::upstream::arguments::ArgumentChecker;
+use mcp_isolate_runner::upstream::tool_caps::cap_tool;
 use proptest::prelude::*;
+use rmcp::model::Tool;
 use serde_json::{json, Value};
 
 /// Arbitrary JSON, a few levels deep.
@@ -52,8 +58,82 @@ fn rpc_like() -> impl Strategy<Value = Value> {
     })
 }
 
+/// Schema-shaped JSON: the keywords a checker and the TypeScript renderer act on, with `$ref`s
+/// to the root, to its definitions and to its properties, so cycles and fan-outs occur.
+fn schema_like() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        prop_oneof![
+            Just("string"),
+            Just("integer"),
+            Just("object"),
+            Just("array"),
+            Just("null")
+        ]
+        .prop_map(|t| json!({"type": t})),
+        prop_oneof![
+            Just("#"),
+            Just("#/$defs/a"),
+            Just("#/$defs/b"),
+            Just("#/properties/x"),
+            Just("#/$defs/missing"),
+            Just("#anchor")
+        ]
+        .prop_map(|r| json!({"$ref": r})),
+        any_json().prop_map(|v| json!({"enum": [v]})),
+        Just(json!(true)),
+    ];
+    leaf.prop_recursive(5, 64, 4, |inner| {
+        let keyword = prop_oneof![
+            Just("anyOf"),
+            Just("oneOf"),
+            Just("allOf"),
+            Just("not"),
+            Just("items"),
+            Just("prefixItems"),
+            Just("additionalProperties"),
+            Just("patternProperties"),
+            Just("properties"),
+            Just("$defs"),
+            Just("if"),
+            Just("then"),
+            Just("propertyNames"),
+        ];
+        (keyword, prop::collection::vec(inner, 1..4)).prop_map(|(keyword, subs)| {
+            let named = || {
+                let pairs = ["a", "b", "x", "y"].iter().zip(subs.iter());
+                Value::Object(pairs.map(|(k, v)| ((*k).to_owned(), v.clone())).collect())
+            };
+            let value = match keyword {
+                "anyOf" | "oneOf" | "allOf" | "prefixItems" => Value::Array(subs.clone()),
+                "properties" | "$defs" | "patternProperties" => named(),
+                _ => subs[0].clone(),
+            };
+            json!({ keyword: value })
+        })
+    })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn tool_lists_and_argument_checks_answer_any_schema(
+        schema in schema_like(),
+        arguments in any_json(),
+        query in ".{0,12}",
+    ) {
+        let schema = match schema {
+            Value::Object(object) => object,
+            other => json!({"properties": {"x": other}}).as_object().unwrap().clone(),
+        };
+        let tool = cap_tool(Tool::new("fuzzed", "A fuzzed tool.", Arc::new(schema)));
+        let checker = ArgumentChecker::new(&tool.input_schema);
+        let _ = checker.check(&json!({"x": arguments}));
+        let _ = checker.check(&arguments);
+        let catalog = Catalog::new(vec![UpstreamTools::new("fuzz", Ok(vec![tool]))]);
+        let _ = search_result(&catalog, &query, 4_000);
+        let _ = search_result(&catalog, "fuzz.fuzzed", 4_000);
+    }
 
     #[test]
     fn jsonrpc_parse_answers_any_bytes(body in prop::collection::vec(any::<u8>(), 0..256)) {

@@ -2,8 +2,11 @@
 //! runner, so a wrong call fails at once with the JSON path and what was expected, and the
 //! upstream never sees it.
 //!
-//! A schema the validator cannot compile (a remote `$ref`, say) is not judged here: the call
-//! goes through and the upstream decides.
+//! A schema the validator cannot compile (a remote `$ref`, say) is not judged here, nor are
+//! arguments whose check would take more work than [`work`] allows: the call goes through and
+//! the upstream decides.
+
+mod work;
 
 use serde_json::{Map, Value};
 
@@ -15,25 +18,33 @@ const BRANCH_DETAIL_DEPTH: usize = 2;
 
 /// One tool's input schema, compiled once and used for every call to the tool.
 pub struct ArgumentChecker {
-    /// `None` when the schema could not be compiled: such calls are not judged.
+    /// The schema, for counting a check's work before making it.
+    schema: Value,
+    /// `None` when the schema could not be compiled, or its `$ref`s may resolve where the
+    /// count does not follow them: such calls are not judged.
     validator: Option<jsonschema::Validator>,
 }
 
 impl ArgumentChecker {
     /// Compiles `schema`.
     pub fn new(schema: &Map<String, Value>) -> Self {
-        Self {
-            validator: jsonschema::validator_for(&Value::Object(schema.clone())).ok(),
-        }
+        let schema = Value::Object(schema.clone());
+        let validator = match work::has_nested_resources(&schema) {
+            true => None,
+            false => jsonschema::validator_for(&schema).ok(),
+        };
+        Self { schema, validator }
     }
 
     /// `Ok` when `arguments` (a call's arguments object) satisfy the schema (or it could not be
-    /// compiled), else one line per problem, joined, naming where each is:
-    /// `at /filter/category: "toys" is not one of [...]`.
+    /// compiled, or the check would take too much work), else one line per problem, joined,
+    /// naming where each is: `at /filter/category: "toys" is not one of [...]`.
     pub fn check(&self, arguments: &Value) -> Result<(), String> {
         match &self.validator {
-            Some(validator) => problems(validator, arguments),
-            None => Ok(()),
+            Some(validator) if work::fits(&self.schema, arguments) => {
+                problems(validator, arguments)
+            }
+            _ => Ok(()),
         }
     }
 }
@@ -167,6 +178,99 @@ mod tests {
         let schema = object(json!({"type": "object", "properties": properties}));
         let args: Map<String, Value> = (0..8).map(|i| (format!("p{i}"), json!(i))).collect();
         assert!(check(&schema, &args).unwrap_err().ends_with("; and 3 more"));
+    }
+
+    /// A schema whose `$ref`s fan out: each of `levels` definitions is an `anyOf` of two refs
+    /// to the next, the last a string; `x` is checked against the first.
+    fn fanning_out(levels: usize) -> Map<String, Value> {
+        let mut definitions: Map<String, Value> = (0..levels)
+            .map(|i| {
+                let next = json!({"$ref": format!("#/$defs/d{}", i + 1)});
+                (format!("d{i}"), json!({"anyOf": [next, next]}))
+            })
+            .collect();
+        definitions.insert(format!("d{levels}"), json!({"type": "string"}));
+        object(json!({"$defs": definitions, "properties": {"x": {"$ref": "#/$defs/d0"}}}))
+    }
+
+    #[test]
+    fn a_schema_whose_refs_fan_out_is_left_to_the_upstream() {
+        let arguments = object(json!({"x": 1}));
+        assert!(check(&fanning_out(3), &arguments).is_err());
+        // 2^18 pairs: checked, it takes seconds and keeps every branch's errors.
+        assert_eq!(check(&fanning_out(17), &arguments), Ok(()));
+    }
+
+    #[test]
+    fn arguments_nested_through_two_recursive_branches_are_left_to_the_upstream() {
+        let branch = json!({"type": "object", "properties": {"child": {"$ref": "#/$defs/node"}}});
+        let schema = object(json!({
+            "$defs": {"node": {"anyOf": [branch, branch, {"type": "integer"}]}},
+            "properties": {"child": {"$ref": "#/$defs/node"}}
+        }));
+        let nested = |levels: usize| {
+            let mut value = json!("leaf");
+            for _ in 0..levels {
+                value = json!({"child": value});
+            }
+            value.as_object().unwrap().clone()
+        };
+        assert!(check(&schema, &nested(3)).is_err());
+        assert_eq!(check(&schema, &nested(16)), Ok(()));
+    }
+
+    #[test]
+    fn a_long_array_of_objects_is_still_checked() {
+        let item = json!({"type": "object", "properties": {
+            "a": {"type": "integer"}, "b": {"type": "string"}, "c": {"type": "boolean"}}});
+        let schema = object(json!({"properties": {"rows": {"type": "array", "items": item}}}));
+        let mut rows: Vec<Value> = vec![json!({"a": 1, "b": "x", "c": true}); 1_000];
+        rows.push(json!({"a": "one"}));
+        let message = check(&schema, &object(json!({"rows": rows}))).unwrap_err();
+        assert!(message.starts_with("at /rows/1000/a: "), "{message}");
+    }
+
+    #[test]
+    fn refs_escaped_in_their_pointer_are_followed() {
+        let schema = object(json!({
+            "$defs": {"a/b": {"type": "integer"}, "c d": {"type": "string"}},
+            "properties": {"n": {"$ref": "#/$defs/a~1b"}, "s": {"$ref": "#/$defs/c%20d"}}
+        }));
+        let message = check(&schema, &object(json!({"n": "1", "s": 2}))).unwrap_err();
+        assert!(
+            message.contains("at /n: ") && message.contains("at /s: "),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn refs_past_the_depth_bound_or_in_a_cycle_are_not_judged() {
+        let mut definitions: Map<String, Value> = (0..5_000)
+            .map(|i| {
+                (
+                    format!("d{i}"),
+                    json!({"$ref": format!("#/$defs/d{}", i + 1)}),
+                )
+            })
+            .collect();
+        definitions.insert("d5000".into(), json!({"type": "string"}));
+        let chain =
+            object(json!({"$defs": definitions, "properties": {"x": {"$ref": "#/$defs/d0"}}}));
+        assert_eq!(check(&chain, &object(json!({"x": 1}))), Ok(()));
+        let cycle = object(json!({"anyOf": [{"$ref": "#"}], "type": "object"}));
+        assert_eq!(check(&cycle, &object(json!({"x": 1}))), Ok(()));
+    }
+
+    #[test]
+    fn a_schema_with_a_resource_of_its_own_inside_is_not_judged() {
+        let schema = object(json!({
+            "$id": "https://example.com/root",
+            "properties": {"x": {"$id": "https://example.com/x", "type": "string"}}
+        }));
+        assert_eq!(check(&schema, &object(json!({"x": 1}))), Ok(()));
+        let plain = object(json!({"$id": "https://example.com/root",
+                                  "properties": {"id": {"type": "string"}}}));
+        assert!(check(&plain, &object(json!({"id": 1}))).is_err());
     }
 
     #[test]

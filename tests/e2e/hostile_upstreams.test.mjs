@@ -3,8 +3,8 @@
 // credential) and as `hostile_free` (no call limit, the control for the concurrency test). Each
 // test measures against a real wrangler dev: a 10 MB result against a direct SDK call, `search`
 // over a 50,000-value enum while another session works, a 2 MB description, a schema nested 120
-// levels, a 60 MB result and the runner's memory after it, an HTTP 400 to a call, and a burst
-// of parallel calls at the upstream.
+// levels, a schema whose $refs fan out, a 60 MB result and the runner's memory after it, an HTTP
+// 400 to a call, and a burst of parallel calls at the upstream.
 
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -68,8 +68,8 @@ describe("hostile upstreams", () => {
   test("a schema nested 120 levels is cut and marked, and the upstream keeps its other tools", async () => {
     const { tools } = await client.listTools();
     const description = tools.find((t) => t.name === "execute").description;
-    assert.match(description, /- hostile \(9 functions\)/);
-    assert.match(description, /- hostile_free \(9 functions\)/);
+    assert.match(description, /- hostile \(10 functions\)/);
+    assert.match(description, /- hostile_free \(10 functions\)/);
 
     const declaration = await search("hostile.deep_schema");
     assert.match(declaration, /function deep_schema\(/);
@@ -81,6 +81,16 @@ describe("hostile upstreams", () => {
     }
     const report = await run(`return [await hostile.deep_schema({ node: ${JSON.stringify(node)} }), await hostile.echo({ text: "still here" })];`);
     assert.deepEqual(report.result, ["depth 120", { echoed: "still here" }], JSON.stringify(report));
+  });
+
+  // Checked naively, the wrong `x` below is 2^31 steps: the upstream's object would never
+  // answer again, and locally workerd's one thread would hold every session with it.
+  test("arguments whose check would fan out through $refs are left to the upstream, at once", { timeout: 30_000 }, async () => {
+    const { ms, value: report } = await timed(() => run("return await hostile.fanning_schema({ x: 1 });"));
+    assert.equal(report.result, "reached with 1", JSON.stringify(report));
+    assert.ok(ms < 2_000, `the execute took ${ms} ms`);
+    const checked = await run('try { await hostile.pick_code({ code: 7 }); } catch (e) { return e.name; }');
+    assert.equal(checked.result, "InvalidArguments", "other tools' arguments are still checked");
   });
 
   test("search over a 50,000-value enum answers within 500 ms and another session is unaffected", async (t) => {

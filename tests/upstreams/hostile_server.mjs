@@ -14,6 +14,9 @@
 //   pick_code {code}          its input schema's `code` is an enum of 50,000 values
 //   long_description {}       its description is 2 MiB long
 //   deep_schema {node}        its input schema nests 120 levels of objects
+//   fanning_schema {x}        its input schema's `x` is an anyOf of two $refs to a definition
+//                             that is the same, 30 definitions down: checked naively, any
+//                             wrong `x` takes 2^31 steps
 //   bad_request {}            answered with HTTP 400 and a JSON-RPC error quoting the
 //                             Authorization header the request carried (for redaction)
 //   session_id {}             the MCP session id the call arrived in
@@ -35,6 +38,7 @@ import { z } from "zod";
 const ENUM_VALUES = 50_000;
 const DESCRIPTION_BYTES = 2 * 1024 * 1024;
 const SCHEMA_LEVELS = 120;
+const FANNING_LEVELS = 30;
 
 const { values: options } = parseArgs({ options: { port: { type: "string" } } });
 const port = Number(options.port);
@@ -55,6 +59,16 @@ function nestedSchema(levels) {
   return schema;
 }
 
+/** `x` checked against an anyOf of two refs to the next definition, `levels` down to a string. */
+function fanningSchema(levels) {
+  const definitions = { [`d${levels}`]: { type: "string" } };
+  for (let level = 0; level < levels; level += 1) {
+    const next = { $ref: `#/$defs/d${level + 1}` };
+    definitions[`d${level}`] = { anyOf: [next, next] };
+  }
+  return { type: "object", $defs: definitions, properties: { x: { $ref: "#/$defs/d0" } }, required: ["x"] };
+}
+
 /** What tools/list says beyond what zod can: the raw schemas and the long description. */
 const RAW_LISTING = {
   pick_code: {
@@ -68,6 +82,7 @@ const RAW_LISTING = {
   deep_schema: {
     inputSchema: { type: "object", properties: { node: nestedSchema(SCHEMA_LEVELS) }, required: ["node"] },
   },
+  fanning_schema: { inputSchema: fanningSchema(FANNING_LEVELS) },
 };
 
 const blobs = new Map();
@@ -124,6 +139,10 @@ function makeServer() {
     }
     return text(`depth ${depth}`);
   });
+  server.registerTool("fanning_schema", {
+    description: "Accepts a string, through a schema whose refs fan out.",
+    inputSchema: { x: z.any() },
+  }, async ({ x }) => text(`reached with ${JSON.stringify(x)}`));
   server.registerTool("bad_request", { description: "Always refused with HTTP 400." }, async () => text("never reached"));
   server.registerTool("session_id", { description: "The session this call arrived in." }, async (extra) => text(extra.sessionId));
   server.registerTool("concurrency", {
