@@ -26,12 +26,18 @@ pub struct ArgumentChecker {
 }
 
 impl ArgumentChecker {
-    /// Compiles `schema`.
+    /// Compiles `schema`. Its patterns are matched by the `regex` crate, in time linear in the
+    /// text: the default engine backtracks, and a pattern with a backreference could take 50 ms
+    /// on each string it is given. A pattern only a backtracking engine can match
+    /// (backreferences, look-around) leaves the schema uncompiled, and its calls not judged.
     pub fn new(schema: &Map<String, Value>) -> Self {
         let schema = Value::Object(schema.clone());
         let validator = match work::has_nested_resources(&schema) {
             true => None,
-            false => jsonschema::validator_for(&schema).ok(),
+            false => (jsonschema::options())
+                .with_pattern_options(jsonschema::PatternOptions::regex())
+                .build(&schema)
+                .ok(),
         };
         Self { schema, validator }
     }
@@ -271,6 +277,16 @@ mod tests {
         let plain = object(json!({"$id": "https://example.com/root",
                                   "properties": {"id": {"type": "string"}}}));
         assert!(check(&plain, &object(json!({"id": 1}))).is_err());
+    }
+
+    #[test]
+    fn patterns_are_matched_in_linear_time_or_left_to_the_upstream() {
+        let text = format!("{}!", "a".repeat(40));
+        let nested = object(json!({"properties": {"s": {"pattern": "^(a+)+$"}}}));
+        let message = check(&nested, &object(json!({"s": text}))).unwrap_err();
+        assert!(message.contains("does not match \"^(a+)+$\""), "{message}");
+        let backreference = object(json!({"properties": {"s": {"pattern": "^(a*)*\\1$"}}}));
+        assert_eq!(check(&backreference, &object(json!({"s": text}))), Ok(()));
     }
 
     #[test]
