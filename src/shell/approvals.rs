@@ -4,7 +4,7 @@
 
 use worker::{Context, Env, Headers, Request, Response};
 
-use super::js::{now_ms, random_uuid};
+use super::js::{new_secret, now_ms};
 use super::services::WorkerServices;
 use super::signin::identity_provider;
 use super::upstream_object::WorkerHttp;
@@ -49,7 +49,7 @@ pub(crate) async fn serve(mut req: Request, env: Env, ctx: Context) -> worker::R
         http: &WorkerHttp,
         objects: &objects,
         callback_url: &callback_url,
-        new_secret: &|| format!("{}{}", random_uuid(), random_uuid()).replace('-', ""),
+        new_secret: &new_secret,
         now_ms: now_ms(),
     };
     let response = if url.path() == CALLBACK_PATH {

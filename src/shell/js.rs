@@ -11,6 +11,12 @@ extern "C" {
     pub(crate) fn random_uuid() -> String;
 }
 
+/// A fresh secret of 244 random bits (two UUIDs, without their dashes), for PKCE verifiers,
+/// OAuth `state`s, link ids and tickets.
+pub(crate) fn new_secret() -> String {
+    format!("{}{}", random_uuid(), random_uuid()).replace('-', "")
+}
+
 /// Milliseconds since the Unix epoch, from the Workers clock.
 pub(crate) fn now_ms() -> u64 {
     worker::Date::now().as_millis()

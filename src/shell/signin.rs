@@ -6,7 +6,7 @@ use js_sys::{Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use worker::{console_error, web_sys, Env, Headers, Method, Request, Response};
 
-use super::js::{call_async, describe, property, random_uuid, to_js};
+use super::js::{call_async, describe, new_secret, property, to_js};
 use super::respond;
 use super::services::operator_policy;
 use super::upstream_object::WorkerHttp;
@@ -46,7 +46,7 @@ pub(crate) async fn serve(
         access: &policy.1,
         http: &WorkerHttp,
         callback_url: &callback_url,
-        new_secret: &|| format!("{}{}", random_uuid(), random_uuid()).replace('-', ""),
+        new_secret: &new_secret,
     };
     let form = match req.method() {
         Method::Post => req.bytes().await?,

@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use worker::{durable_object, DurableObject, Env, ListOptions, Request, Response, Result, State};
 
-use super::js::random_uuid;
+use super::js::new_secret;
 use super::objects::{call_answer, object_of_path, question_answer, read_command};
 use super::services::operator_policy;
 use crate::config::PUBLIC_URL_VAR;
@@ -79,12 +79,14 @@ impl ToolStore for ObjectStore {
 impl DurableObject for UpstreamObject {
     fn new(state: State, env: Env) -> Self {
         let vault = Box::new(SealedStorage::new(state.storage(), &env));
-        // Two UUIDs: 244 random bits, for PKCE verifiers, `state`s and link ids.
-        let new_secret =
-            Box::new(|| format!("{}{}", random_uuid(), random_uuid()).replace('-', ""));
         Self {
             env,
-            keeper: UpstreamKeeper::new(WorkerHttp, ObjectStore(state), vault, new_secret),
+            keeper: UpstreamKeeper::new(
+                WorkerHttp,
+                ObjectStore(state),
+                vault,
+                Box::new(new_secret),
+            ),
         }
     }
 
