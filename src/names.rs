@@ -4,7 +4,7 @@
 //! reserved word; the model needs a valid identifier to call. The original name stays on the
 //! wire and in the JSDoc.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// The global the sandbox harness binds in every program, which no upstream namespace may take.
 pub const CONSOLE: &str = "console";
@@ -116,19 +116,27 @@ pub fn to_identifier(name: &str) -> String {
 
 /// Identifiers for a list of names, in order, unique within the list: the second name that maps
 /// to `get_sum` becomes `get_sum_2`, and so on. The same input always gives the same output.
+///
+/// Each identifier's next number is remembered, so the time is linear even when an upstream
+/// lists thousands of names that map to one identifier (`x-`, `x.`, `x/`, …).
 pub fn unique_identifiers<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
     let mut taken = HashSet::new();
+    let mut next_number: HashMap<String, usize> = HashMap::new();
     names
         .into_iter()
         .map(|name| {
             let base = to_identifier(name);
-            let mut candidate = base.clone();
-            let mut n = 2;
-            while !taken.insert(candidate.clone()) {
-                candidate = format!("{base}_{n}");
-                n += 1;
+            if taken.insert(base.clone()) {
+                return base;
             }
-            candidate
+            let n = next_number.entry(base.clone()).or_insert(2);
+            loop {
+                let candidate = format!("{base}_{n}");
+                *n += 1;
+                if taken.insert(candidate.clone()) {
+                    return candidate;
+                }
+            }
         })
         .collect()
 }
@@ -171,6 +179,10 @@ mod tests {
         assert_eq!(
             unique_identifiers(["a-b", "a_b", "a.b"]),
             ["a_b", "a_b_2", "a_b_3"]
+        );
+        assert_eq!(
+            unique_identifiers(["a_b_2", "a-b", "a.b", "a/b", "a_b_3"]),
+            ["a_b_2", "a_b", "a_b_3", "a_b_4", "a_b_3_2"]
         );
     }
 }

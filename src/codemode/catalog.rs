@@ -4,7 +4,7 @@
 //! `search`) and what the sandbox binds (the [`Manifest`] mapping each function to its MCP
 //! tool), so the two cannot disagree.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
 use rmcp::model::Tool;
@@ -301,7 +301,7 @@ impl Catalog {
         &'a self,
         chosen: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> String {
-        let chosen: Vec<(&str, &str)> = chosen.into_iter().collect();
+        let chosen: HashSet<(&str, &str)> = chosen.into_iter().collect();
         let mut out = String::new();
         for namespace in &self.namespaces {
             let functions: Vec<&Function> = namespace

@@ -3,6 +3,7 @@
 //! `tools/list` holds only these two, whatever the upstreams offer: the model finds upstream
 //! functions with `search` and calls them from code with `execute`.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use rmcp::model::{CallToolResult, ContentBlock, Tool};
@@ -16,6 +17,7 @@ use super::names::nearest;
 use super::search::{search, SEARCH_RESULT_LIMIT};
 use super::source::{Location, Program, SourceError};
 use super::tokens::estimate;
+use super::typescript::TypeScope;
 use crate::sandbox::limits::ExecutionLimits;
 use crate::sandbox::protocol::{CallTrace, Outcome};
 
@@ -207,19 +209,37 @@ pub fn search_result(catalog: &Catalog, query: &str, budget: usize) -> CallToolR
 
 /// The declarations of the first of `matches` that fit `budget` estimated tokens (at least
 /// one), and how many that is.
+///
+/// Each match is costed alone, with the named types it uses and its namespace's frame the
+/// first time that namespace appears, which is at least what it adds to the whole. So only the
+/// matches that fit are rendered, however many an upstream lists.
 fn declarations_within(
     catalog: &Catalog,
     matches: &[(&str, &str)],
     budget: usize,
 ) -> (String, usize) {
-    let mut shown = matches.len();
-    loop {
-        let declarations = catalog.declarations(matches[..shown].iter().copied());
-        if shown <= 1 || estimate(&declarations) <= budget {
-            return (declarations, shown);
+    let mut namespaces = HashSet::new();
+    let mut spent = 0;
+    let mut shown = 0;
+    for &(namespace, ident) in matches {
+        let mut cost = catalog.function(namespace, ident).map_or(0, |function| {
+            let mut scope = TypeScope::default();
+            let declaration = function.declaration(&mut scope);
+            estimate(&scope.declarations("  ")) + estimate(&declaration)
+        });
+        if namespaces.insert(namespace) {
+            cost += estimate(&format!("declare namespace {namespace} {{\n}}\n"));
         }
-        shown = (shown * 2 / 3).min(shown - 1).max(1);
+        if shown > 0 && spent + cost > budget {
+            break;
+        }
+        spent += cost;
+        shown += 1;
     }
+    (
+        catalog.declarations(matches[..shown].iter().copied()),
+        shown,
+    )
 }
 
 /// The `execute` result for a program that ran (successfully or not).

@@ -1,10 +1,11 @@
 // What a hostile upstream can no longer do to the runner. tests/upstreams/hostile_server.mjs (a
-// real MCP SDK server) is configured twice: as `hostile` (maxConcurrentCalls 1, a secret
-// credential) and as `hostile_free` (no call limit, the control for the concurrency test). Each
+// real MCP SDK server) is configured three times: as `hostile` (maxConcurrentCalls 1, a secret
+// credential), as `hostile_free` (no call limit, the control for the concurrency test) and as
+// `hostile_crowded` (20,000 more tools, seen only by a session opened for it). Each
 // test measures against a real wrangler dev: a 10 MB result against a direct SDK call, `search`
 // over a 50,000-value enum while another session works, a 2 MB description, a schema nested 120
-// levels, a schema whose $refs fan out, a 60 MB result and the runner's memory after it, an HTTP
-// 400 to a call, and a burst of parallel calls at the upstream.
+// levels, a schema whose $refs fan out, 20,000 tools named alike, a 60 MB result and the runner's
+// memory after it, an HTTP 400 to a call, and a burst of parallel calls at the upstream.
 
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -17,6 +18,8 @@ import { startStack } from "../support/stack.mjs";
 const SECRET = "hostile-credential-5d2b71";
 const MIB = 1024 * 1024;
 const DEFAULT_MAX_RESULT_BYTES = 16 * MIB;
+/** Tools the crowded upstream adds, all named alike: "x" and four marks, each `x____` in JavaScript. */
+const CROWD = 20_000;
 
 const median = (samples) => [...samples].sort((a, b) => a - b)[Math.floor(samples.length / 2)];
 
@@ -31,6 +34,7 @@ describe("hostile upstreams", () => {
   let stack;
   let client;
   let other;
+  let crowded;
   let direct;
   /** Everything the runner returned, for the secret scan. */
   const seen = [];
@@ -52,16 +56,20 @@ describe("hostile upstreams", () => {
       hostile: {
         hostile: { maxConcurrentCalls: 1, headers: { Authorization: "Bearer ${HOSTILE_TOKEN}" } },
         hostile_free: {},
+        hostile_crowded: { headers: { "X-Hostile-Crowd": String(CROWD) } },
       },
       secrets: { HOSTILE_TOKEN: SECRET },
     });
-    client = await connectTypeScript(stack.url);
-    other = await connectTypeScript(stack.url);
+    // Only the crowded session sees the crowded upstream's 20,000 tools.
+    const scoped = `${stack.url}?upstreams=everything,inventory,inventory_json,hostile,hostile_free`;
+    client = await connectTypeScript(scoped);
+    other = await connectTypeScript(scoped);
+    crowded = await connectTypeScript(`${stack.url}?upstreams=hostile_crowded`);
     direct = await connectTypeScript(stack.hostile.url);
   });
 
   after(async () => {
-    await Promise.all([client?.close(), other?.close(), direct?.close()]);
+    await Promise.all([client?.close(), other?.close(), crowded?.close(), direct?.close()]);
     stack?.stop();
   });
 
@@ -91,6 +99,21 @@ describe("hostile upstreams", () => {
     assert.ok(ms < 2_000, `the execute took ${ms} ms`);
     const checked = await run('try { await hostile.pick_code({ code: 7 }); } catch (e) { return e.name; }');
     assert.equal(checked.result, "InvalidArguments", "other tools' arguments are still checked");
+  });
+
+  // Numbering 20,000 colliding names, or rendering a whole namespace to cut it down to the
+  // budget, took over a minute when each step looked at every name before it.
+  test("an upstream listing 20,000 tools named alike is searched and called at once", { timeout: 30_000 }, async () => {
+    const listed = await timed(() => search("hostile_crowded", crowded));
+    assert.ok(listed.ms < 2_000, `search took ${listed.ms} ms`);
+    assert.match(listed.value, /function x____\(/);
+    assert.match(listed.value, /function x_____2\(/);
+    const [, left] = listed.value.match(/\/\/ (\d+) more functions match/) ?? [];
+    assert.ok(Number(left) > 19_000, listed.value.slice(-300));
+
+    const called = await timed(() => run("return [await hostile_crowded.x_____2({}), await hostile_crowded.x_____20000({})];", crowded));
+    assert.deepEqual(called.value.result, ["called x.---", "called x~&#*"], JSON.stringify(called.value).slice(0, 500));
+    assert.ok(called.ms < 2_000, `the execute took ${called.ms} ms`);
   });
 
   test("search over a 50,000-value enum answers within 500 ms and another session is unaffected", async (t) => {

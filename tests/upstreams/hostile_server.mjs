@@ -24,6 +24,10 @@
 //                             were in flight at once and returns {peak} (the most so far)
 //   echo {text}               {echoed: text}
 //
+// A session initialized with the header `X-Hostile-Crowd: N` also lists N tools (at most
+// 20,736) whose names all map to the JavaScript identifier `x____`: "x" and four of
+// - . / space ! @ # ~ % ^ & *. Calling one returns "called <its name>".
+//
 // Control API (not MCP): GET /control/peaks -> {key: peak} for every concurrency key.
 
 import { randomUUID } from "node:crypto";
@@ -32,7 +36,7 @@ import { parseArgs } from "node:util";
 
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-import { ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import { CallToolRequestSchema, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 
 const ENUM_VALUES = 50_000;
@@ -85,6 +89,19 @@ const RAW_LISTING = {
   fanning_schema: { inputSchema: fanningSchema(FANNING_LEVELS) },
 };
 
+const NAME_MARKS = ["-", ".", "/", " ", "!", "@", "#", "~", "%", "^", "&", "*"];
+
+/** `count` tools named "x" and four of NAME_MARKS, in order: "x----", "x.---", … */
+function crowdedTools(count) {
+  return Array.from({ length: Math.min(count, NAME_MARKS.length ** 4) }, (_, i) => {
+    let name = "x";
+    for (let rest = i, k = 0; k < 4; k += 1, rest = Math.floor(rest / NAME_MARKS.length)) {
+      name += NAME_MARKS[rest % NAME_MARKS.length];
+    }
+    return { name, description: `Crowded tool number ${i}.`, inputSchema: { type: "object", properties: {} } };
+  });
+}
+
 const blobs = new Map();
 /** A string of `megabytes` MiB, built once per size. */
 function blob(megabytes) {
@@ -111,8 +128,8 @@ const peaks = new Map();
 const text = (value) => ({ content: [{ type: "text", text: value }] });
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** One McpServer per session, as the SDK's stateful examples do. */
-function makeServer() {
+/** One McpServer per session, as the SDK's stateful examples do, listing `crowd` more tools. */
+function makeServer(crowd) {
   const server = new McpServer({ name: "hostile", version: "1.0.0" });
   server.registerTool("sized_result", {
     description: "A text result of the given size in MiB.",
@@ -162,10 +179,18 @@ function makeServer() {
 
   // The listing the SDK generates, with the parts zod cannot say put back in raw.
   const generated = server.server._requestHandlers.get("tools/list");
+  const crowded = crowdedTools(crowd);
   server.server.setRequestHandler(ListToolsRequestSchema, async (request, extra) => {
     const listing = await generated(request, extra);
-    return { ...listing, tools: listing.tools.map((tool) => ({ ...tool, ...RAW_LISTING[tool.name] })) };
+    const tools = listing.tools.map((tool) => ({ ...tool, ...RAW_LISTING[tool.name] }));
+    return { ...listing, tools: [...tools, ...crowded] };
   });
+  if (crowded.length > 0) {
+    const crowdedNames = new Set(crowded.map((tool) => tool.name));
+    const call = server.server._requestHandlers.get("tools/call");
+    server.server.setRequestHandler(CallToolRequestSchema, async (request, extra) => (
+      crowdedNames.has(request.params.name) ? text(`called ${request.params.name}`) : call(request, extra)));
+  }
   return server;
 }
 
@@ -209,7 +234,7 @@ async function handleMcp(req, res) {
       onsessioninitialized: (id) => transports.set(id, transport),
     });
     transport.onclose = () => transport.sessionId && transports.delete(transport.sessionId);
-    await makeServer().connect(transport);
+    await makeServer(Number(req.headers["x-hostile-crowd"] ?? 0)).connect(transport);
   }
   await transport.handleRequest(req, res, body);
 }
