@@ -13,7 +13,7 @@ use mcp_isolate_runner::mcp::stateless;
 use mcp_isolate_runner::protocol::http::HttpRequest;
 use mcp_isolate_runner::sandbox::limits::ExecutionLimits;
 use mcp_isolate_runner::upstream::arguments::ArgumentChecker;
-use mcp_isolate_runner::upstream::tool_caps::cap_tool;
+use mcp_isolate_runner::upstream::tool_caps::ToolBudget;
 use proptest::prelude::*;
 use rmcp::model::Tool;
 use serde_json::{json, Value};
@@ -126,7 +126,11 @@ proptest! {
             Value::Object(object) => object,
             other => json!({"properties": {"x": other}}).as_object().unwrap().clone(),
         };
-        let tool = cap_tool(Tool::new("fuzzed", "A fuzzed tool.", Arc::new(schema)));
+        let mut budget = ToolBudget::default();
+        budget.add(vec![Tool::new("fuzzed", "A fuzzed tool.", Arc::new(schema))]);
+        let (mut tools, left_out) = budget.finish();
+        prop_assert_eq!((tools.len(), left_out), (1, 0));
+        let tool = tools.remove(0);
         let checker = ArgumentChecker::new(&tool.input_schema);
         let _ = checker.check(&json!({"x": arguments}));
         let _ = checker.check(&arguments);

@@ -15,6 +15,15 @@ pub struct CachedTools {
     pub tools: Vec<Tool>,
     /// When they were fetched, in milliseconds since the Unix epoch.
     pub fetched_at_ms: u64,
+    /// Tools the upstream listed that were left out: too large even cut, or past the list's
+    /// [budget](crate::upstream::tool_caps::MAX_LIST_BYTES).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub left_out: usize,
+}
+
+/// Whether a count is nothing, so it is not stored.
+fn is_zero(count: &usize) -> bool {
+    *count == 0
 }
 
 impl CachedTools {
@@ -94,6 +103,10 @@ pub struct UpstreamStatus {
     pub tool_count: Option<usize>,
     /// Tools the upstream lists, before the filter.
     pub upstream_tool_count: Option<usize>,
+    /// Tools the upstream lists that the runner left out, too large even cut or past the
+    /// list's [budget](crate::upstream::tool_caps::MAX_LIST_BYTES); absent when none were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tools_left_out: Option<usize>,
     /// When the cached list was fetched.
     pub tools_fetched_at_ms: Option<u64>,
     /// Whether the cached list is within its TTL.
@@ -123,6 +136,7 @@ impl UpstreamStatus {
             state: state.to_owned(),
             tool_count: exposed,
             upstream_tool_count: cached.map(|c| c.tools.len()),
+            tools_left_out: cached.map(|c| c.left_out).filter(|&count| count > 0),
             tools_fetched_at_ms: cached.map(|c| c.fetched_at_ms),
             tools_fresh: fresh,
             health: health.clone(),
@@ -142,6 +156,7 @@ mod tests {
         let cached = CachedTools {
             tools: Vec::new(),
             fetched_at_ms: 10_000,
+            left_out: 0,
         };
         assert!(cached.is_fresh(10_000, 5));
         assert!(cached.is_fresh(14_999, 5));

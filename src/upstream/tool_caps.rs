@@ -9,10 +9,15 @@
 //!   values' type, with a note naming the first few; the runner then lets any value of that type
 //!   through and the upstream judges it;
 //! - a schema object nested past [`MAX_SCHEMA_DEPTH`] levels becomes a schema that accepts
-//!   anything and says why.
+//!   anything and says why;
+//! - a tool still larger than [`MAX_TOOL_BYTES`] (a schema of countless properties) keeps its
+//!   name and description, its schemas become one that accepts any object, and a note on its
+//!   description says why.
 //!
 //! Cutting only ever widens what the runner accepts, so no call the upstream would take is
-//! refused because of a cap.
+//! refused because of a cap. The one cap that drops tools is the whole list's,
+//! [`MAX_LIST_BYTES`]: a [`ToolBudget`] keeps the tools that fit, counts the others, and reads no
+//! further page.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -45,13 +50,83 @@ const ENUM_VALUE_CHARS: usize = 40;
 /// generated schemas stay under 10; 32 leaves room for deep but honest ones.
 pub const MAX_SCHEMA_DEPTH: usize = 32;
 
-/// Every tool of a list, capped.
-pub fn cap_tools(tools: Vec<Tool>) -> Vec<Tool> {
-    tools.into_iter().map(cap_tool).collect()
+/// Bytes (as JSON) one tool may take once its texts, enums and depth are capped. The largest
+/// tool of the captured real servers (GitHub's, server-everything) takes under 2 KiB.
+pub const MAX_TOOL_BYTES: usize = 64 * 1024;
+
+/// Bytes (as JSON) of one upstream's whole list, its capped tools summed. The list is sent to
+/// and read by the Worker for every session whose scope holds the upstream, in the isolate
+/// those sessions share, so an upstream listing without end would take the memory of every
+/// session. 20,000 small tools take about 2 MiB.
+pub const MAX_LIST_BYTES: usize = 4 * 1024 * 1024;
+
+/// An upstream's tool list gathered page by page, each tool capped, within [`MAX_LIST_BYTES`].
+#[derive(Debug, Default)]
+pub struct ToolBudget {
+    tools: Vec<Tool>,
+    bytes: usize,
+    left_out: usize,
+    full: bool,
+}
+
+impl ToolBudget {
+    /// Adds a page's `tools`, each capped. Once one does not fit the list's bytes, it and every
+    /// later one are counted as left out, not kept.
+    pub fn add(&mut self, tools: Vec<Tool>) {
+        for tool in tools {
+            let fitted = (!self.full).then(|| fit_tool(cap_tool(tool))).flatten();
+            match fitted {
+                Some((tool, bytes)) if self.bytes + bytes <= MAX_LIST_BYTES => {
+                    self.bytes += bytes;
+                    self.tools.push(tool);
+                }
+                Some(_) => {
+                    self.full = true;
+                    self.left_out += 1;
+                }
+                None => self.left_out += 1,
+            }
+        }
+    }
+
+    /// Whether the list's bytes are spent, so no later page is worth reading.
+    pub fn is_full(&self) -> bool {
+        self.full
+    }
+
+    /// The tools kept, and how many the upstream listed that were left out.
+    pub fn finish(self) -> (Vec<Tool>, usize) {
+        (self.tools, self.left_out)
+    }
+}
+
+/// `tool`, already capped, with its bytes as JSON: past [`MAX_TOOL_BYTES`] its schemas become
+/// one that accepts any object, and its description says why. `None` when it is still too
+/// large, for a name, annotations or metadata of that size.
+fn fit_tool(mut tool: Tool) -> Option<(Tool, usize)> {
+    let bytes = json_bytes(&tool);
+    if bytes <= MAX_TOOL_BYTES {
+        return Some((tool, bytes));
+    }
+    let note = format!(
+        "[cut by the runner: the upstream's definition of this tool takes {bytes} bytes, more \
+         than the {MAX_TOOL_BYTES} shown; its parameters are not listed, any arguments are \
+         passed on, and the upstream checks them]"
+    );
+    tool.description = Some(match tool.description.as_deref() {
+        Some(text) if !text.trim().is_empty() => format!("{text}\n{note}").into(),
+        _ => note.into(),
+    });
+    let mut any_object = Map::new();
+    any_object.insert("type".into(), Value::String("object".into()));
+    tool.input_schema = Arc::new(any_object);
+    tool.output_schema = None;
+    let bytes = json_bytes(&tool);
+    (bytes <= MAX_TOOL_BYTES).then_some((tool, bytes))
 }
 
 /// One tool with its description, titles and schemas capped.
-pub fn cap_tool(mut tool: Tool) -> Tool {
+fn cap_tool(mut tool: Tool) -> Tool {
     if let Some(description) = tool.description.take() {
         tool.description = Some(cut_text(&description, MAX_TOOL_DESCRIPTION_CHARS).into());
     }
@@ -72,7 +147,7 @@ pub fn cap_tool(mut tool: Tool) -> Tool {
 }
 
 /// A root schema with every cap applied.
-pub fn cap_schema(schema: JsonObject) -> JsonObject {
+fn cap_schema(schema: JsonObject) -> JsonObject {
     cap_object(schema, 1)
 }
 
@@ -304,5 +379,106 @@ mod tests {
             Value::Array(items) => 1 + items.iter().map(nesting).max().unwrap_or(0),
             _ => 0,
         }
+    }
+
+    /// A tool named `name` whose one-level schema has `properties` parameters, each described
+    /// in 900 characters: about a kilobyte a parameter, none of it cut by the other caps.
+    fn wide(name: &str, properties: usize) -> Tool {
+        let properties: Map<String, Value> = (0..properties)
+            .map(|i| {
+                (
+                    format!("p{i}"),
+                    json!({"type": "string", "description": "d".repeat(900)}),
+                )
+            })
+            .collect();
+        let input = json!({"type": "object", "properties": properties});
+        Tool::new(name.to_owned(), "Wide.".to_owned(), Arc::new(schema(input)))
+    }
+
+    #[test]
+    fn a_tool_past_its_bytes_keeps_its_name_and_description_and_takes_any_arguments() {
+        let mut budget = ToolBudget::default();
+        let mut too_wide = wide("too_wide", 100);
+        too_wide.output_schema = Some(Arc::new(schema(json!({"type": "object"}))));
+        budget.add(vec![wide("fits", 3), too_wide]);
+        let (tools, left_out) = budget.finish();
+        assert_eq!(left_out, 0);
+        assert_eq!(tools[0], wide("fits", 3));
+        let cut = &tools[1];
+        assert_eq!(cut.name, "too_wide");
+        assert_eq!(cut.output_schema, None);
+        assert_eq!(*cut.input_schema, schema(json!({"type": "object"})));
+        let description = cut.description.as_deref().unwrap();
+        assert!(
+            description.starts_with(
+                "Wide.\n[cut by the runner: the upstream's definition of this tool takes 9"
+            ),
+            "{description}"
+        );
+        assert!(json_bytes(cut) < 1_000);
+        let checker = crate::upstream::arguments::ArgumentChecker::new(&cut.input_schema);
+        assert_eq!(checker.check(&json!({"p0": 1, "anything": [true]})), Ok(()));
+    }
+
+    #[test]
+    fn a_tool_too_large_even_cut_is_left_out_and_the_others_kept() {
+        let mut budget = ToolBudget::default();
+        let named = Tool::new(
+            "n".repeat(MAX_TOOL_BYTES),
+            "Named at length.",
+            Arc::default(),
+        );
+        budget.add(vec![wide("before", 1), named, wide("after", 1)]);
+        assert!(
+            !budget.is_full(),
+            "one tool too large says nothing of the list"
+        );
+        let (tools, left_out) = budget.finish();
+        let names: Vec<&str> = tools.iter().map(|tool| tool.name.as_ref()).collect();
+        assert_eq!((names, left_out), (vec!["before", "after"], 1));
+    }
+
+    #[test]
+    fn a_list_past_its_bytes_keeps_the_tools_that_fit_and_counts_the_rest() {
+        let mut budget = ToolBudget::default();
+        // Each about 56 KiB, under a tool's cap: about 74 fit the list's 4 MiB.
+        let page = |from: usize| {
+            (from..from + 50)
+                .map(|i| wide(&format!("t{i}"), 60))
+                .collect()
+        };
+        budget.add(page(0));
+        assert!(!budget.is_full());
+        budget.add(page(50));
+        assert!(budget.is_full());
+        budget.add(page(100));
+        let (tools, left_out) = budget.finish();
+        assert_eq!(tools.len() + left_out, 150);
+        let kept_bytes: usize = tools.iter().map(json_bytes).sum();
+        let next_bytes = json_bytes(&wide(&format!("t{}", tools.len()), 60));
+        assert!(kept_bytes <= MAX_LIST_BYTES && kept_bytes + next_bytes > MAX_LIST_BYTES);
+        let names: Vec<&str> = tools.iter().map(|tool| tool.name.as_ref()).collect();
+        assert_eq!(
+            names[..3],
+            ["t0", "t1", "t2"],
+            "the first listed are kept, in order"
+        );
+    }
+
+    #[test]
+    fn twenty_thousand_small_tools_fit_the_list() {
+        let mut budget = ToolBudget::default();
+        let tools = (0..20_000).map(|i| {
+            let input = schema(json!({"type": "object", "properties": {}}));
+            Tool::new(
+                format!("x{i:05}"),
+                format!("Crowded tool number {i}."),
+                Arc::new(input),
+            )
+        });
+        budget.add(tools.collect());
+        let (tools, left_out) = budget.finish();
+        assert_eq!((tools.len(), left_out), (20_000, 0));
     }
 }

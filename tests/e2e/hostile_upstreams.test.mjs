@@ -1,25 +1,30 @@
 // What a hostile upstream can no longer do to the runner. tests/upstreams/hostile_server.mjs (a
-// real MCP SDK server) is configured three times: as `hostile` (maxConcurrentCalls 1, a secret
-// credential), as `hostile_free` (no call limit, the control for the concurrency test) and as
-// `hostile_crowded` (20,000 more tools, seen only by a session opened for it). Each
+// real MCP SDK server) is configured four times: as `hostile` (maxConcurrentCalls 1, a secret
+// credential), as `hostile_free` (no call limit, the control for the concurrency test), as
+// `hostile_crowded` (20,000 more tools, seen only by a session opened for it) and as
+// `hostile_bulky` (9 MB more of wide tools, seen only by a session opened for it). Each
 // test measures against a real wrangler dev: a 10 MB result against a direct SDK call, `search`
 // over a 50,000-value enum while another session works, a 2 MB description, a schema nested 120
-// levels, a schema whose $refs fan out, 20,000 tools named alike, a 60 MB result and the runner's
-// memory after it, an HTTP 400 to a call, and a burst of parallel calls at the upstream.
+// levels, a schema whose $refs fan out, 20,000 tools named alike, a tool list past the runner's
+// bytes, a 60 MB result and the runner's memory after it, an HTTP 400 to a call, and a burst of
+// parallel calls at the upstream.
 
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 
 import { workerdRssMiB } from "../../benches/lib/measure.mjs";
-import { connectTypeScript, execute } from "../support/mcp.mjs";
+import { adminRequest, connectTypeScript, execute } from "../support/mcp.mjs";
 import { startStack } from "../support/stack.mjs";
 
 const SECRET = "hostile-credential-5d2b71";
+const ADMIN_TOKEN = "operator-token-for-hostile-tests";
 const MIB = 1024 * 1024;
 const DEFAULT_MAX_RESULT_BYTES = 16 * MIB;
 /** Tools the crowded upstream adds, all named alike: "x" and four marks, each `x____` in JavaScript. */
 const CROWD = 20_000;
+/** Tools of about 56 KB the bulky upstream adds after `too_wide` (3.7 MB): 9 MB in all. */
+const BULK = 100;
 
 const median = (samples) => [...samples].sort((a, b) => a - b)[Math.floor(samples.length / 2)];
 
@@ -35,6 +40,7 @@ describe("hostile upstreams", () => {
   let client;
   let other;
   let crowded;
+  let bulky;
   let direct;
   /** Everything the runner returned, for the secret scan. */
   const seen = [];
@@ -57,19 +63,21 @@ describe("hostile upstreams", () => {
         hostile: { maxConcurrentCalls: 1, headers: { Authorization: "Bearer ${HOSTILE_TOKEN}" } },
         hostile_free: {},
         hostile_crowded: { headers: { "X-Hostile-Crowd": String(CROWD) } },
+        hostile_bulky: { headers: { "X-Hostile-Bulk": String(BULK) } },
       },
-      secrets: { HOSTILE_TOKEN: SECRET },
+      secrets: { HOSTILE_TOKEN: SECRET, ADMIN_TOKEN },
     });
     // Only the crowded session sees the crowded upstream's 20,000 tools.
     const scoped = `${stack.url}?upstreams=everything,inventory,inventory_json,hostile,hostile_free`;
     client = await connectTypeScript(scoped);
     other = await connectTypeScript(scoped);
     crowded = await connectTypeScript(`${stack.url}?upstreams=hostile_crowded`);
+    bulky = await connectTypeScript(`${stack.url}?upstreams=hostile_bulky`);
     direct = await connectTypeScript(stack.hostile.url);
   });
 
   after(async () => {
-    await Promise.all([client?.close(), other?.close(), crowded?.close(), direct?.close()]);
+    await Promise.all([client?.close(), other?.close(), crowded?.close(), bulky?.close(), direct?.close()]);
     stack?.stop();
   });
 
@@ -114,6 +122,27 @@ describe("hostile upstreams", () => {
     const called = await timed(() => run("return [await hostile_crowded.x_____2({}), await hostile_crowded.x_____20000({})];", crowded));
     assert.deepEqual(called.value.result, ["called x.---", "called x~&#*"], JSON.stringify(called.value).slice(0, 500));
     assert.ok(called.ms < 2_000, `the execute took ${called.ms} ms`);
+  });
+
+  // Unbounded, a list like this one (or 50 pages of it) is read by the Worker for every
+  // session whose scope holds the upstream, in the memory those sessions share.
+  test("a tool list past the runner's bytes keeps the tools that fit, cuts one too wide to show, and counts the rest", async () => {
+    const declaration = await search("hostile_bulky.too_wide", bulky);
+    assert.ok(declaration.length < 5_000, `the declaration is ${declaration.length} characters`);
+    assert.match(declaration, /cut by the runner: the upstream's definition of this tool takes \d+ bytes/);
+    const report = await run(`return [
+  await hostile_bulky.too_wide({ p0: "a", p3999: "b" }),
+  await hostile_bulky.bulky_0({}),
+  typeof hostile_bulky.bulky_${BULK - 1},
+];`, bulky);
+    assert.deepEqual(report.result, ["called too_wide", "called bulky_0", "undefined"], JSON.stringify(report).slice(0, 500));
+
+    const { status, text } = await adminRequest(stack.base, ADMIN_TOKEN, "/admin/upstreams");
+    assert.equal(status, 200, text);
+    const upstream = JSON.parse(text).upstreams.find((u) => u.name === "hostile_bulky");
+    const listed = 10 + 1 + BULK;
+    assert.ok(upstream.toolsLeftOut > 0 && upstream.toolsLeftOut < BULK, JSON.stringify(upstream));
+    assert.equal(upstream.upstreamToolCount + upstream.toolsLeftOut, listed);
   });
 
   test("search over a 50,000-value enum answers within 500 ms and another session is unaffected", async (t) => {

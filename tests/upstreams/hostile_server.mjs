@@ -27,6 +27,9 @@
 // A session initialized with the header `X-Hostile-Crowd: N` also lists N tools (at most
 // 20,736) whose names all map to the JavaScript identifier `x____`: "x" and four of
 // - . / space ! @ # ~ % ^ & *. Calling one returns "called <its name>".
+// A session initialized with `X-Hostile-Bulk: N` also lists `too_wide` (4,000 parameters, each
+// described in 900 characters: about 3.7 MB) and N tools `bulky_0`, `bulky_1`, … of 60 such
+// parameters (about 56 KB each), all in one page. Calling one returns "called <its name>".
 //
 // Control API (not MCP): GET /control/peaks -> {key: peak} for every concurrency key.
 
@@ -102,6 +105,20 @@ function crowdedTools(count) {
   });
 }
 
+/** A tool named `name` taking `count` string parameters, each described in 900 characters. */
+function wideTool(name, count) {
+  const properties = {};
+  for (let i = 0; i < count; i += 1) {
+    properties[`p${i}`] = { type: "string", description: `Parameter ${i}. ${"d".repeat(880)}` };
+  }
+  return { name, description: `A tool of ${count} parameters.`, inputSchema: { type: "object", properties } };
+}
+
+/** `too_wide` and `count` tools `bulky_<i>` (see the header comment). */
+function bulkyTools(count) {
+  return count > 0 ? [wideTool("too_wide", 4_000), ...Array.from({ length: count }, (_, i) => wideTool(`bulky_${i}`, 60))] : [];
+}
+
 const blobs = new Map();
 /** A string of `megabytes` MiB, built once per size. */
 function blob(megabytes) {
@@ -128,8 +145,11 @@ const peaks = new Map();
 const text = (value) => ({ content: [{ type: "text", text: value }] });
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** One McpServer per session, as the SDK's stateful examples do, listing `crowd` more tools. */
-function makeServer(crowd) {
+/**
+ * One McpServer per session, as the SDK's stateful examples do, listing `crowd` more tools
+ * named alike and `bulk` more wide ones.
+ */
+function makeServer(crowd, bulk) {
   const server = new McpServer({ name: "hostile", version: "1.0.0" });
   server.registerTool("sized_result", {
     description: "A text result of the given size in MiB.",
@@ -179,17 +199,17 @@ function makeServer(crowd) {
 
   // The listing the SDK generates, with the parts zod cannot say put back in raw.
   const generated = server.server._requestHandlers.get("tools/list");
-  const crowded = crowdedTools(crowd);
+  const added = [...crowdedTools(crowd), ...bulkyTools(bulk)];
   server.server.setRequestHandler(ListToolsRequestSchema, async (request, extra) => {
     const listing = await generated(request, extra);
     const tools = listing.tools.map((tool) => ({ ...tool, ...RAW_LISTING[tool.name] }));
-    return { ...listing, tools: [...tools, ...crowded] };
+    return { ...listing, tools: [...tools, ...added] };
   });
-  if (crowded.length > 0) {
-    const crowdedNames = new Set(crowded.map((tool) => tool.name));
+  if (added.length > 0) {
+    const addedNames = new Set(added.map((tool) => tool.name));
     const call = server.server._requestHandlers.get("tools/call");
     server.server.setRequestHandler(CallToolRequestSchema, async (request, extra) => (
-      crowdedNames.has(request.params.name) ? text(`called ${request.params.name}`) : call(request, extra)));
+      addedNames.has(request.params.name) ? text(`called ${request.params.name}`) : call(request, extra)));
   }
   return server;
 }
@@ -234,7 +254,8 @@ async function handleMcp(req, res) {
       onsessioninitialized: (id) => transports.set(id, transport),
     });
     transport.onclose = () => transport.sessionId && transports.delete(transport.sessionId);
-    await makeServer(Number(req.headers["x-hostile-crowd"] ?? 0)).connect(transport);
+    const count = (header) => Number(req.headers[header] ?? 0);
+    await makeServer(count("x-hostile-crowd"), count("x-hostile-bulk")).connect(transport);
   }
   await transport.handleRequest(req, res, body);
 }

@@ -16,7 +16,7 @@ use crate::upstream::observed;
 use crate::upstream::param_headers::ParamHeaders;
 use crate::upstream::session::{never, Http};
 use crate::upstream::target::Target;
-use crate::upstream::tool_caps::cap_tools;
+use crate::upstream::tool_caps::ToolBudget;
 
 /// Pages of `tools/list` followed before giving up on a server that never stops paginating.
 const MAX_TOOL_PAGES: usize = 50;
@@ -97,10 +97,11 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
             this.fetching.borrow_mut().take();
             // Redacted before it is stored: a tool list reaches the model, the sandbox's
             // manifest and the operator's counts.
-            let tools = target.secrets().tools(outcome?);
+            let (tools, left_out) = outcome?;
             let cached = CachedTools {
-                tools,
+                tools: target.secrets().tools(tools),
                 fetched_at_ms: this.http.now_ms(),
+                left_out,
             };
             this.store.save(&cached).await;
             let cached = Rc::new(cached);
@@ -116,11 +117,13 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
         fetch
     }
 
+    /// Every page of the upstream's tool list, each tool capped, within the list's budget:
+    /// the tools kept, and how many were left out.
     pub(super) async fn list_tools(
         self: &Rc<Self>,
         target: &Rc<Target>,
-    ) -> Result<Vec<Tool>, UpstreamError> {
-        let mut tools = Vec::new();
+    ) -> Result<(Vec<Tool>, usize), UpstreamError> {
+        let mut budget = ToolBudget::default();
         let mut cursor: Option<String> = None;
         for _ in 0..MAX_TOOL_PAGES {
             let params = cursor.as_ref().map_or(json!({}), |c| json!({"cursor": c}));
@@ -131,14 +134,16 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
                 serde_json::from_value(page).map_err(|e| UpstreamError::Malformed {
                     detail: format!("tools/list result: {e}"),
                 })?;
-            tools.extend(page.tools);
+            // A tool whose header markings are invalid is left out (SEP-2243).
+            let valid = page.tools.into_iter();
+            budget.add(
+                valid
+                    .filter(|tool| ParamHeaders::of(tool).is_ok())
+                    .collect(),
+            );
             match page.next_cursor {
-                Some(next) => cursor = Some(next),
-                None => {
-                    // A tool whose header markings are invalid is left out (SEP-2243).
-                    tools.retain(|tool| ParamHeaders::of(tool).is_ok());
-                    return Ok(cap_tools(tools));
-                }
+                Some(next) if !budget.is_full() => cursor = Some(next),
+                _ => return Ok(budget.finish()),
             }
         }
         Err(UpstreamError::Malformed {
