@@ -100,6 +100,7 @@ bench: setup build ## Benchmarks (not part of make test): benches/results/*.json
 	$(ENV) node benches/latency.mjs
 	$(ENV) node benches/load.mjs
 	$(ENV) node benches/profile.mjs
+	$(ENV) node benches/cpu.mjs
 	$(ENV) node benches/report.mjs
 
 .PHONY: clean

@@ -21,7 +21,7 @@ import { tokensChart } from "./report/charts/tokens.mjs";
 import { ReportError } from "./report/checker.mjs";
 import { benchmarksPage } from "./report/page.mjs";
 import { benchRecipe } from "./report/recipe.mjs";
-import { readLatency, readLoad, readProfile, readTokens } from "./report/results.mjs";
+import { readCpu, readLatency, readLoad, readProfile, readTokens } from "./report/results.mjs";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const USAGE = "usage: node benches/report.mjs [--results-dir DIR] [--docs-dir DIR]";
@@ -59,6 +59,7 @@ function readResults(dir) {
     latency: attempt(readLatency),
     load: attempt(readLoad),
     profile: attempt(readProfile),
+    cpu: attempt(readCpu),
   };
   if (failures.length > 0) {
     throw new ReportError(failures.join("\n"));

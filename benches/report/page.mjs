@@ -8,7 +8,7 @@ import { summarySection } from "./sections/summary.mjs";
 import { tokensSection } from "./sections/tokens.mjs";
 
 /**
- * The page's Markdown for `results` ({ tokens, latency, load, profile }); `recipe` is
+ * The page's Markdown for `results` ({ tokens, latency, load, profile, cpu }); `recipe` is
  * `make bench`'s.
  */
 export function benchmarksPage(results, recipe) {

@@ -1,6 +1,7 @@
 // The results files the report is made from, read and checked: tokens.json (`cargo bench
 // --bench tokens`), latency.json (`node benches/latency.mjs`), load.json (`node
-// benches/load.mjs`) and profile.json (`node benches/profile.mjs`). Each reader returns the
+// benches/load.mjs`), profile.json (`node benches/profile.mjs`) and cpu.json (`node
+// benches/cpu.mjs`). Each reader returns the
 // parsed file or throws a ReportError listing every problem found in it. `tasks` in tokens.json
 // may be null: the task benchmark was not run.
 
@@ -172,6 +173,31 @@ export function readProfile(dir) {
       });
     }
   });
+  c.done();
+  return data;
+}
+
+/** The classes a CPU profile's time is put in (benches/cpu.mjs), in the order shown. */
+export const CPU_CLASSES = ["code", "runtime", "gc", "idle"];
+
+export function readCpu(dir) {
+  const { shown, data } = readJson(dir, "cpu.json", "node benches/cpu.mjs");
+  const c = new Checker(shown);
+  c.expectObject(data, "(root)");
+  c.number(data, "executions", "executions", { min: 1, integer: true });
+  c.number(data, "samplingUs", "samplingUs", { min: 1 });
+  const programs = (parent, path) =>
+    c.eachObject(parent, "programs", path, (program, p) => {
+      c.string(program, "name", `${p}.name`);
+      c.number(program, "calls", `${p}.calls`, { min: 1, integer: true });
+      for (const key of ["wallMs", ...CPU_CLASSES]) {
+        c.number(program, key, `${p}.${key}`, { min: 0 });
+      }
+    });
+  programs(data, "programs");
+  const kept = c.object(data, "liftoffKept", "liftoffKept");
+  c.string(kept, "v8Flags", "liftoffKept.v8Flags");
+  programs(kept, "liftoffKept.programs");
   c.done();
   return data;
 }

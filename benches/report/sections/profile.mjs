@@ -1,11 +1,46 @@
 // The "where the time goes" section of docs/benchmarks.md: an execution's phases, how much of the
-// runner's wasm V8 compiles again during it, and what one more tool call costs.
+// runner's wasm V8 compiles again during it, what the runner's thread does meanwhile, and what one
+// more tool call costs.
 
 import { fixed, int, ms, table } from "../format.mjs";
+import { CPU_CLASSES } from "../results.mjs";
 import { perExtraCall } from "../targets.mjs";
 
+/** How the CPU profile's classes are headed in the table. */
+const CPU_HEADINGS = { code: "runner's code", runtime: "runtime", gc: "GC", idle: "idle" };
+
+/** The lines on the runner's thread: where its time goes per execution, by class of code. */
+function threadLines(cpu) {
+  const runs = [
+    { flags: "default", programs: cpu.programs },
+    { flags: `\`${cpu.liftoffKept.v8Flags}\``, programs: cpu.liftoffKept.programs },
+  ];
+  const oneCall = (programs) => programs.find((p) => p.calls === 1);
+  const [withFlush, withoutFlush] = runs.map((run) => oneCall(run.programs));
+  return [
+    "",
+    "What the runner's thread does meanwhile, from a CPU profile of the runner's isolate (V8's",
+    `sampling profiler, every ${int(cpu.samplingUs)} µs through wrangler's inspector, which itself slows the runner a`,
+    `little) over ${int(cpu.executions)} executions of each program, one after another; milliseconds per execution,`,
+    "by the function on top of the stack: the runner's code (its wasm, with V8 compiling it again,",
+    "and the JavaScript around it: worker-build's glue, the Worker's module), the runtime (workerd's",
+    "built-ins such as `fetch`, stream reads and building the dynamic isolate), garbage collection,",
+    "and idle (waiting for the upstream, and for the program, which runs in its own isolate).",
+    "",
+    table(
+      ["program", "V8 flags", "wall", ...CPU_CLASSES.map((name) => CPU_HEADINGS[name])],
+      runs.flatMap((run) => run.programs.map((p) => [p.name, run.flags, ms(p.wallMs), ...CPU_CLASSES.map((name) => ms(p[name]))])),
+      ["l", "l", "r", ...CPU_CLASSES.map(() => "r")],
+    ),
+    "",
+    `Keeping Liftoff code, an execution of ${withFlush.name.replace(/^1 call$/, "one call")} spends ${ms(withFlush.code - withoutFlush.code)} less in the runner's code`,
+    `(${ms(withoutFlush.code)} against ${ms(withFlush.code)}): the difference is V8 compiling the runner's wasm again and`,
+    "running it unoptimized, on the thread every request of the isolate shares.",
+  ];
+}
+
 /** The section's lines. */
-export function profileSection({ profile, latency }) {
+export function profileSection({ profile, latency, cpu }) {
   const [first] = profile.programs;
   const withCalls = profile.programs.find((p) => p.calls === 1) ?? first;
   const most = profile.programs.reduce((a, b) => (b.calls > a.calls ? b : a));
@@ -56,6 +91,7 @@ export function profileSection({ profile, latency }) {
       withCalls.byFunction.map((f) => [`\`${f.name}\``, `${fixed(f.kib, 0)} KiB`, ms(f.ms)]),
       ["l", "r", "r"],
     ),
+    ...threadLines(cpu),
     "",
     "V8 compiles a function whole, so the runner keeps what a request seldom runs out of the",
     "functions every request runs: the pages, the operator's endpoint, `search`, `tools/list`,",
