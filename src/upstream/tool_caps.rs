@@ -11,8 +11,8 @@
 //! - a schema object nested past [`MAX_SCHEMA_DEPTH`] levels becomes a schema that accepts
 //!   anything and says why;
 //! - a tool still larger than [`MAX_TOOL_BYTES`] (a schema of countless properties) keeps its
-//!   name and description, its schemas become one that accepts any object, and a note on its
-//!   description says why.
+//!   name and description, its schemas become one that accepts any object, and a note before
+//!   its description says why.
 //!
 //! Cutting only ever widens what the runner accepts, so no call the upstream would take is
 //! refused because of a cap. The one cap that drops tools is the whole list's,
@@ -101,20 +101,21 @@ impl ToolBudget {
 }
 
 /// `tool`, already capped, with its bytes as JSON: past [`MAX_TOOL_BYTES`] its schemas become
-/// one that accepts any object, and its description says why. `None` when it is still too
-/// large, for a name, annotations or metadata of that size.
+/// one that accepts any object, and its description starts by saying why (first, so a
+/// declaration that quotes only the start of a long description still shows it). `None` when
+/// it is still too large, for a name, annotations or metadata of that size.
 fn fit_tool(mut tool: Tool) -> Option<(Tool, usize)> {
     let bytes = json_bytes(&tool);
     if bytes <= MAX_TOOL_BYTES {
         return Some((tool, bytes));
     }
     let note = format!(
-        "[cut by the runner: the upstream's definition of this tool takes {bytes} bytes, more \
-         than the {MAX_TOOL_BYTES} shown; its parameters are not listed, any arguments are \
-         passed on, and the upstream checks them]"
+        "[cut by the runner: the upstream's definition of this tool takes {bytes} bytes, over \
+         the runner's {MAX_TOOL_BYTES}; its parameters are not listed, any arguments are passed \
+         on, and the upstream checks them]"
     );
     tool.description = Some(match tool.description.as_deref() {
-        Some(text) if !text.trim().is_empty() => format!("{text}\n{note}").into(),
+        Some(text) if !text.trim().is_empty() => format!("{note}\n{text}").into(),
         _ => note.into(),
     });
     let mut any_object = Map::new();
@@ -411,11 +412,11 @@ mod tests {
         assert_eq!(*cut.input_schema, schema(json!({"type": "object"})));
         let description = cut.description.as_deref().unwrap();
         assert!(
-            description.starts_with(
-                "Wide.\n[cut by the runner: the upstream's definition of this tool takes 9"
-            ),
+            description
+                .starts_with("[cut by the runner: the upstream's definition of this tool takes 9"),
             "{description}"
         );
+        assert!(description.ends_with("and the upstream checks them]\nWide."));
         assert!(json_bytes(cut) < 1_000);
         let checker = crate::upstream::arguments::ArgumentChecker::new(&cut.input_schema);
         assert_eq!(checker.check(&json!({"p0": 1, "anything": [true]})), Ok(()));

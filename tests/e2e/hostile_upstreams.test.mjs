@@ -127,9 +127,11 @@ describe("hostile upstreams", () => {
   // Unbounded, a list like this one (or 50 pages of it) is read by the Worker for every
   // session whose scope holds the upstream, in the memory those sessions share.
   test("a tool list past the runner's bytes keeps the tools that fit, cuts one too wide to show, and counts the rest", async () => {
+    // The note comes before the upstream's 3,000-character description, which the declaration
+    // quotes only the start of.
     const declaration = await search("hostile_bulky.too_wide", bulky);
     assert.ok(declaration.length < 5_000, `the declaration is ${declaration.length} characters`);
-    assert.match(declaration, /cut by the runner: the upstream's definition of this tool takes \d+ bytes/);
+    assert.match(declaration, /cut by the runner: the upstream's definition of this tool takes \d+ bytes, over the runner's 65536; its parameters are not listed, any arguments are passed on, and the upstream checks them/);
     const report = await run(`return [
   await hostile_bulky.too_wide({ p0: "a", p3999: "b" }),
   await hostile_bulky.bulky_0({}),

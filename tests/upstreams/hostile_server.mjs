@@ -28,8 +28,9 @@
 // 20,736) whose names all map to the JavaScript identifier `x____`: "x" and four of
 // - . / space ! @ # ~ % ^ & *. Calling one returns "called <its name>".
 // A session initialized with `X-Hostile-Bulk: N` also lists `too_wide` (4,000 parameters, each
-// described in 900 characters: about 3.7 MB) and N tools `bulky_0`, `bulky_1`, … of 60 such
-// parameters (about 56 KB each), all in one page. Calling one returns "called <its name>".
+// described in 900 characters: about 3.7 MB, and a description of 3,000 characters) and N tools
+// `bulky_0`, `bulky_1`, … of 60 such parameters (about 56 KB each), all in one page. Calling
+// one returns "called <its name>".
 //
 // Control API (not MCP): GET /control/peaks -> {key: peak} for every concurrency key.
 
@@ -105,18 +106,25 @@ function crowdedTools(count) {
   });
 }
 
-/** A tool named `name` taking `count` string parameters, each described in 900 characters. */
-function wideTool(name, count) {
+/**
+ * A tool named `name` taking `count` string parameters, each described in 900 characters;
+ * `description` follows the count in its own description.
+ */
+function wideTool(name, count, description = "") {
   const properties = {};
   for (let i = 0; i < count; i += 1) {
     properties[`p${i}`] = { type: "string", description: `Parameter ${i}. ${"d".repeat(880)}` };
   }
-  return { name, description: `A tool of ${count} parameters.`, inputSchema: { type: "object", properties } };
+  return { name, description: `A tool of ${count} parameters.${description}`, inputSchema: { type: "object", properties } };
 }
 
-/** `too_wide` and `count` tools `bulky_<i>` (see the header comment). */
+/** `too_wide` (its description longer than a declaration quotes) and `count` tools `bulky_<i>`. */
 function bulkyTools(count) {
-  return count > 0 ? [wideTool("too_wide", 4_000), ...Array.from({ length: count }, (_, i) => wideTool(`bulky_${i}`, 60))] : [];
+  if (count === 0) {
+    return [];
+  }
+  const tooWide = wideTool("too_wide", 4_000, ` ${"w".repeat(3_000)}`);
+  return [tooWide, ...Array.from({ length: count }, (_, i) => wideTool(`bulky_${i}`, 60))];
 }
 
 const blobs = new Map();
