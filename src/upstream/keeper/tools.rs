@@ -187,3 +187,6 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
         )
     }
 }
+
+#[cfg(test)]
+mod tests;
