@@ -16,8 +16,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::audit::{Ending, ExecutionAudit};
+use crate::codemode::loop_guard::LOOP_LIMIT_ERROR;
+use crate::codemode::source::SourceError;
 use crate::json_size::json_bytes;
 use crate::sandbox::limits::Limit;
+use crate::sandbox::protocol::ToolErrorKind;
 
 pub mod ledger;
 mod prometheus;
@@ -143,6 +146,41 @@ pub struct TokensSaved {
 /// The `person` label of executions run without sign-in.
 const ANONYMOUS: &str = "anonymous";
 
+/// JavaScript's own error classes, and what the harness names a thrown value that is not an
+/// `Error`.
+const JAVASCRIPT_ERRORS: &[&str] = &[
+    "Error",
+    "TypeError",
+    "RangeError",
+    "SyntaxError",
+    "ReferenceError",
+    "EvalError",
+    "URIError",
+    "AggregateError",
+    "AbortError",
+    "TimeoutError",
+    "NonErrorThrown",
+];
+
+/// The label of errors whose name is the program's own.
+const OTHER_ERRORS: &str = "other";
+
+/// The label an execution's error is counted under: its name when JavaScript or the runner
+/// gives it, else [`OTHER_ERRORS`]. A program names its own errors (`e.name = …`), and the
+/// metrics are kept, rewritten with each execution and exported, whatever programs throw, so
+/// a program must not add labels; the audit entry keeps the name itself.
+fn error_label(name: &str) -> &str {
+    let known = JAVASCRIPT_ERRORS.contains(&name)
+        || SourceError::NAMES.contains(&name)
+        || name == LOOP_LIMIT_ERROR
+        || ToolErrorKind::named(name).is_ok();
+    if known {
+        name
+    } else {
+        OTHER_ERRORS
+    }
+}
+
 /// Everything the runner counts, since `since_ms`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -208,7 +246,8 @@ impl Metrics {
             .entry(person.to_owned())
             .or_default() += 1;
         if let Some(error) = &entry.error {
-            *self.errors.entry(error.clone()).or_default() += 1;
+            let label = error_label(error).to_owned();
+            *self.errors.entry(label).or_default() += 1;
         }
         for limit in &entry.limits_hit {
             *self.limits_hit.entry(*limit).or_default() += 1;
@@ -374,6 +413,28 @@ mod tests {
         assert_eq!(metrics.tokens_saved.intermediate_results, 900);
         assert_eq!(metrics.tokens_saved.definitions, 2_000);
         assert_eq!(metrics.tool_listings, 1);
+    }
+
+    #[test]
+    fn a_programs_own_error_names_are_counted_as_other() {
+        let mut metrics = Metrics::new(0);
+        for name in [
+            "UpstreamToolError",
+            "CodeTooLarge",
+            "x".repeat(10_000).as_str(),
+            "Mine",
+        ] {
+            let mut named = entry(Ending::Threw, &[]);
+            named.error = Some(name.to_owned());
+            metrics.record_execution(&named);
+        }
+        let labels: Vec<&str> = metrics.errors.keys().map(String::as_str).collect();
+        assert_eq!(
+            labels,
+            ["CodeTooLarge", "UpstreamToolError", "other"],
+            "a program's own error names are counted as other"
+        );
+        assert_eq!(metrics.errors["other"], 2);
     }
 
     #[test]

@@ -100,15 +100,24 @@ pub enum SourceError {
 }
 
 impl SourceError {
+    /// Every name a refusal is reported under, in the order of the variants.
+    pub const NAMES: [&'static str; 5] = [
+        "CodeTooLarge",
+        "SyntaxError",
+        "NotAllowed",
+        "UnknownFunction",
+        "UnsupportedSyntax",
+    ];
+
     /// The error name a refusal is reported under (`CodeTooLarge`, `SyntaxError`, …).
     pub fn name(&self) -> &'static str {
-        match self {
-            SourceError::TooLarge { .. } => "CodeTooLarge",
-            SourceError::Syntax { .. } => "SyntaxError",
-            SourceError::NotAllowed { .. } => "NotAllowed",
-            SourceError::UnknownFunction { .. } => "UnknownFunction",
-            SourceError::Unsupported { .. } => "UnsupportedSyntax",
-        }
+        Self::NAMES[match self {
+            SourceError::TooLarge { .. } => 0,
+            SourceError::Syntax { .. } => 1,
+            SourceError::NotAllowed { .. } => 2,
+            SourceError::UnknownFunction { .. } => 3,
+            SourceError::Unsupported { .. } => 4,
+        }]
     }
 
     /// Where in the user's code the problem is, if it has a place.

@@ -10,7 +10,7 @@ import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 
-import { connectTypeScript, execute } from "../support/mcp.mjs";
+import { auditEntry, connectTypeScript, execute } from "../support/mcp.mjs";
 import { startStack } from "../support/stack.mjs";
 
 const ADMIN_TOKEN = "e2e-metrics-operator-token";
@@ -106,5 +106,26 @@ return sums.length;`;
     assert.equal(value("mir_upstream_call_duration_seconds_bucket", { upstream: "everything", le: "+Inf" }), 21);
     assert.equal(value("mir_isolate_spawn_seconds_count"), 3);
     assert.ok(value("mir_tokens_saved_estimate_total", { source: "definitions" }) > 1000);
+  });
+
+  // A program names its own errors: counted by name, each execution could add a label to the
+  // metrics every execution rewrites and the operator's scraper stores.
+  test("an error the program named itself is counted as other, and its name stays in the audit only", async () => {
+    const named = 'const e = new Error("mine"); e.name = "Label_" + "x".repeat(5000); throw e;';
+    assert.match((await execute(client, named)).error.name, /^Label_x+$/);
+    assert.match((await auditEntry(stack.base, ADMIN_TOKEN, named)).error, /^Label_x+$/);
+    let metrics;
+    const deadline = Date.now() + 10_000;
+    do {
+      await sleep(100);
+      metrics = await readMetrics(client);
+    } while (metrics.executions < 4 && Date.now() < deadline);
+    assert.equal(metrics.executions, 4);
+    assert.deepEqual(Object.keys(metrics.errors).sort(), ["TypeError", "other"]);
+    assert.equal(metrics.errors.other, 1);
+    const response = await fetch(`${stack.base}/metrics`, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const text = await response.text();
+    assert.doesNotMatch(text, /Label_/);
+    assert.match(text, /mir_execution_errors_total\{class="other"\} 1/);
   });
 });
