@@ -47,6 +47,17 @@ describe("metrics", () => {
     return JSON.parse(contents[0].text);
   }
 
+  /** The metrics once they count `executions` (the ledger is told after each answer), or after 10 s. */
+  async function metricsCounting(executions) {
+    let metrics;
+    const deadline = Date.now() + 10_000;
+    do {
+      await sleep(100);
+      metrics = await readMetrics(client);
+    } while (metrics.executions < executions && Date.now() < deadline);
+    return metrics;
+  }
+
   test("the metrics resource is listed", async () => {
     const { resources } = await client.listResources();
     assert.deepEqual(resources.map((r) => r.uri), ["runner://metrics"]);
@@ -60,12 +71,7 @@ return sums.length;`;
     assert.equal((await execute(client, "return await everything.get_sum({ a: 2, b: 40 });")).isError, false);
     assert.equal((await execute(client, "const o: any = null;\nreturn o.field;")).error.name, "TypeError");
 
-    let metrics;
-    const deadline = Date.now() + 10_000;
-    do {
-      await sleep(100);
-      metrics = await readMetrics(client);
-    } while (metrics.executions < 3 && Date.now() < deadline);
+    const metrics = await metricsCounting(3);
     assert.equal(metrics.executions, 3);
     assert.equal(metrics.endings.returned, 2);
     assert.equal(metrics.endings.threw, 1);
@@ -114,12 +120,7 @@ return sums.length;`;
     const named = 'const e = new Error("mine"); e.name = "Label_" + "x".repeat(5000); throw e;';
     assert.match((await execute(client, named)).error.name, /^Label_x+$/);
     assert.match((await auditEntry(stack.base, ADMIN_TOKEN, named)).error, /^Label_x+$/);
-    let metrics;
-    const deadline = Date.now() + 10_000;
-    do {
-      await sleep(100);
-      metrics = await readMetrics(client);
-    } while (metrics.executions < 4 && Date.now() < deadline);
+    const metrics = await metricsCounting(4);
     assert.equal(metrics.executions, 4);
     assert.deepEqual(Object.keys(metrics.errors).sort(), ["TypeError", "other"]);
     assert.equal(metrics.errors.other, 1);
