@@ -182,12 +182,12 @@ return { picked, refused };`);
     assert.ok(Number(chars) > 2_000_000, declaration.slice(0, 300));
   });
 
-  // Runs and reports, but does not fail the suite yet: measured at 1.2x to 1.5x (issue 15's open
+  // Runs and reports, but does not fail the suite yet: measured at 1.2x to 1.55x (issue 15's open
   // item), too near the bound for a gate. The runner's call of the tool costs less than the
   // direct call; the rest is an execute's fixed cost (about 45 ms at the client for
   // `return 1;`), most of it V8 compiling the runner's wasm again after dropping its baseline
   // code at each isolate workerd starts (docs/benchmarks.md, "Where the time goes").
-  test("a 10 MB result through execute takes within 1.5x a direct call to the upstream", { todo: "issue 15: 1.2x to 1.5x today" }, async (t) => {
+  test("a 10 MB result through execute takes within 1.5x a direct call to the upstream", { todo: "issue 15: 1.2x to 1.55x measured" }, async (t) => {
     const viaDirect = () => direct.callTool({ name: "sized_result", arguments: { megabytes: 10 } });
     const viaRunner = () => run("const text = await hostile.sized_result({ megabytes: 10 }); return text.length;");
     await viaDirect();
