@@ -23,6 +23,10 @@ pub const TAG_VALUE_CHARS: usize = 200;
 /// How much of an upstream's failure text the `execute` description and `search` quote.
 pub const FAILURE_CHARS: usize = 160;
 
+/// How much of a name shown to a person beside values (an argument's, an upstream tool's) an
+/// approval question shows.
+pub const NAME_CHARS: usize = 64;
+
 /// `text` as a quotation of at most `max_chars` characters: a JSON string literal, followed by
 /// `… [N chars, cut]` when `text` had `N` characters, more than `max_chars`.
 pub fn quote(text: &str, max_chars: usize) -> String {
@@ -64,6 +68,38 @@ pub fn bare_or_quoted(text: &str, max_chars: usize) -> String {
 /// that are part of a type (enum members, property keys), which must stay exact.
 pub fn string_literal(text: &str) -> String {
     quote(text, usize::MAX)
+}
+
+/// `name` bare when it is a plain name (ASCII letters, digits, `_`, `$`, `.`, `-`, at most
+/// `max_chars`), else quoted: for names a person reads beside values, such as an argument's or
+/// an upstream tool's in an approval question, where a name holding `: ` or a line break could
+/// pass for more of the question than it is.
+pub fn name_or_quoted(name: &str, max_chars: usize) -> String {
+    let plain = !name.is_empty()
+        && name.len() <= max_chars
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'$' | b'.' | b'-'));
+    if plain {
+        name.to_owned()
+    } else {
+        quote(name, max_chars)
+    }
+}
+
+/// `json` (a JSON text) with its invisible and reordering characters written as `\u` escapes,
+/// which keeps it the same JSON: such characters can only sit inside its strings, where an
+/// escape means the character itself. For a value shown whole to a person.
+pub fn visible_json(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if needs_escape(c) {
+            push_escaped(&mut out, c, '\0');
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn push_escaped(out: &mut String, c: char, previous: char) {
@@ -148,6 +184,29 @@ mod tests {
         assert_eq!(bare_or_quoted("two\nlines", 200), r#""two\nlines""#);
         assert_eq!(bare_or_quoted("\"quoted\"", 200), r#""\"quoted\"""#);
         assert_eq!(bare_or_quoted("abcd", 2), "\"ab\"… [4 chars, cut]");
+    }
+
+    #[test]
+    fn plain_names_stay_bare_and_names_that_could_fake_text_are_quoted() {
+        assert_eq!(name_or_quoted("order_id", 64), "order_id");
+        assert_eq!(name_or_quoted("get-sum.v2$", 64), "get-sum.v2$");
+        assert_eq!(
+            name_or_quoted("repo: acme/test", 64),
+            r#""repo: acme/test""#
+        );
+        assert_eq!(name_or_quoted("a\nb", 64), r#""a\nb""#);
+        assert_eq!(name_or_quoted("", 64), r#""""#);
+        assert_eq!(name_or_quoted("abcdef", 3), "\"abc\"… [6 chars, cut]");
+    }
+
+    #[test]
+    fn json_made_visible_is_the_same_json_with_nothing_hidden() {
+        let value = serde_json::json!({"name": "Ada\u{202e}gpj.exe", "note": "a\u{200b}b\nc"});
+        let shown = visible_json(&value.to_string());
+        assert_eq!(shown, r#"{"name":"Ada\u202egpj.exe","note":"a\u200bb\nc"}"#);
+        assert!(!shown.chars().any(needs_escape));
+        let back: serde_json::Value = serde_json::from_str(&shown).unwrap();
+        assert_eq!(back, value);
     }
 
     #[test]

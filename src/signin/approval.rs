@@ -19,6 +19,7 @@ use super::from_own_page;
 use super::oidc::{CodeExchange, OidcConfig};
 use super::page::SignInMethods;
 use super::page::{document, escape, page_response, redirect_response};
+use crate::codemode::quote::{name_or_quoted, NAME_CHARS};
 use crate::config::AccessKeys;
 use crate::execution::objects::{Object, Objects};
 use crate::execution::page_approval::{
@@ -360,7 +361,7 @@ fn review_page(object: &str, request: &PageRequest, person: &Person, ticket: &st
          upstream <code>{}</code>) with:</p><pre>{}</pre>",
         escape(&person.name),
         escape(&request.function),
-        escape(&request.tool),
+        escape(&name_or_quoted(&request.tool, NAME_CHARS)),
         escape(&request.upstream),
         escape(&request.summary),
     );

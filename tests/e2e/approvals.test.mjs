@@ -62,7 +62,10 @@ describe("approvals", () => {
         ACCESS: JSON.stringify({ approve: ["@destructive"] }),
         LIMITS: JSON.stringify({ timeoutMs: TIMEOUT_MS, approvalTimeoutMs: APPROVAL_TIMEOUT_MS }),
       },
-      overrides: { everything: { tools: { deny: ["get-env"], approve: ["get-sum"] } } },
+      overrides: {
+        everything: { tools: { deny: ["get-env"], approve: ["get-sum"] } },
+        inventory: { tools: { approve: ["fail_always"] } },
+      },
     });
   });
   after(() => stack?.stop());
@@ -100,6 +103,27 @@ return [typeof env, typeof (everything as any)["get-env"]];`);
       assert.equal(entry.calls[0].approval.way, "elicitation");
       assert.ok(entry.calls[0].approval.atMs > 0);
       assert.doesNotMatch(JSON.stringify(entry), /"a":\s*2/, "argument values are not audited");
+    } finally {
+      await client.close();
+    }
+  });
+
+  test("a program cannot disguise the call a person is asked to approve", async () => {
+    const { client, asked } = await connectAsking(stack.url, () => ({ action: "decline" }));
+    try {
+      // A value forging a line of the question and reversed on screen by a bidirectional
+      // override, then 40 more arguments to push whatever follows out of sight.
+      const pads = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`pad${i}`, "y".repeat(200)]));
+      const call = JSON.stringify({ reason: 'a dry run\n  mode: "read-only"\u202e', ...pads }).replace("\u202e", "\\u202e");
+      const report = await execute(client, `try { await inventory.fail_always(${call} as any); } catch (e) { return (e as Error).name; }`);
+      assert.equal(report.result, "ApprovalDeclined", JSON.stringify(report));
+      const { message } = asked[0];
+      assert.ok(!message.includes("\u202e"), "no character reorders the question");
+      const lines = message.split("\n");
+      assert.equal(lines[1], String.raw`  reason: "a dry run\n  mode: \"read-only\"\u202e"`);
+      assert.match(lines[2], /^ {2}pad0: "y{31}"… \[200 chars, cut\]$/);
+      assert.equal(lines.at(-2), "  … and 9 more arguments, not shown (41 in all)");
+      assert.equal(lines.length, 1 + 32 + 1 + 1, message);
     } finally {
       await client.close();
     }

@@ -4,6 +4,7 @@
 use serde_json::{json, Map, Value};
 
 use super::{Asking, Unanswered};
+use crate::codemode::quote::{name_or_quoted, quote, visible_json, NAME_CHARS};
 use crate::execution::objects::Object;
 use crate::execution::Platform;
 use crate::protocol::approval::{Approval, ApprovalWay};
@@ -11,10 +12,13 @@ use crate::protocol::method::ELICITATION_CREATE;
 use crate::sandbox::asks::{ApprovalAsk, Refusal};
 use crate::session::{SessionCommand, SessionRecord};
 
-/// Characters of one argument's value shown in a question.
+/// Characters of one argument's value shown in a question, at most.
 pub(super) const VALUE_CHARS: usize = 120;
-/// Characters of all the arguments shown in a question.
+/// Characters the values of all the arguments shown in a question share: with many arguments,
+/// each shows less (31 characters each for [`ARGUMENTS_SHOWN`]).
 pub(super) const SUMMARY_CHARS: usize = 1_000;
+/// Arguments a question lists; past them, it says how many it leaves out.
+pub(super) const ARGUMENTS_SHOWN: usize = 32;
 
 /// The person's choice for "approve this call once".
 pub(super) const ONCE: &str = "once";
@@ -96,9 +100,9 @@ impl Asking<'_> {
 /// the tool `for_session` where there is one.
 fn question(ask: &ApprovalAsk, name: &str, for_session: bool) -> Value {
     let message = format!(
-        "Your agent's program wants to call {name} (the upstream tool `{}`) with:\n{}\n\
+        "Your agent's program wants to call {name} (the upstream tool {}) with:\n{}\n\
          Allow it?",
-        ask.tool,
+        name_or_quoted(&ask.tool, NAME_CHARS),
         summary(&ask.arguments)
     );
     let (choices, names) = match for_session {
@@ -140,21 +144,51 @@ pub(in crate::execution) fn decision(
     }
 }
 
-/// The arguments as a person reads them: one `name: value` line each, values cut at
-/// [`VALUE_CHARS`] and the whole at [`SUMMARY_CHARS`].
+/// The arguments as a person reads them, so that what they approve is what is called: one
+/// `name: value` line for each of the first [`ARGUMENTS_SHOWN`], then how many are left out.
+///
+/// The program chose every name and value, and may be steered to disguise its call. So each
+/// value is shown as JSON (a string in quotes, its line breaks as `\n`), with invisible and
+/// reordering characters as `\u` escapes, and a name is quoted unless plain: no argument can
+/// pass for another line or hide part of itself. The values share [`SUMMARY_CHARS`], each cut
+/// to at most [`VALUE_CHARS`], so long first values cannot push the later arguments out of
+/// sight.
 pub(super) fn summary(arguments: &Map<String, Value>) -> String {
     if arguments.is_empty() {
         return "(no arguments)".to_owned();
     }
-    let mut lines = String::new();
-    for (name, value) in arguments {
-        let value = match value {
-            Value::String(text) => text.clone(),
-            other => other.to_string(),
-        };
-        lines.push_str(&format!("  {name}: {}\n", cut(&value, VALUE_CHARS)));
+    let shown = arguments.len().min(ARGUMENTS_SHOWN);
+    let value_chars = (SUMMARY_CHARS / shown).min(VALUE_CHARS);
+    let mut lines: Vec<String> = arguments
+        .iter()
+        .take(shown)
+        .map(|(name, value)| {
+            let name = name_or_quoted(name, NAME_CHARS);
+            let value = match value {
+                Value::String(text) => quote(text, value_chars),
+                other => shown_json(&other.to_string(), value_chars),
+            };
+            format!("  {name}: {value}")
+        })
+        .collect();
+    if arguments.len() > shown {
+        lines.push(format!(
+            "  … and {} more arguments, not shown ({} in all)",
+            arguments.len() - shown,
+            arguments.len()
+        ));
     }
-    cut(lines.trim_end(), SUMMARY_CHARS)
+    lines.join("\n")
+}
+
+/// `json` made visible and cut to `chars` characters, saying how long it was when cut.
+fn shown_json(json: &str, chars: usize) -> String {
+    let visible = visible_json(json);
+    let total = visible.chars().count();
+    match visible.char_indices().nth(chars) {
+        Some((at, _)) => format!("{}… [{total} chars, cut]", &visible[..at]),
+        None => visible,
+    }
 }
 
 /// `text` cut to `chars` characters, marked when cut.

@@ -10,7 +10,9 @@ use futures::StreamExt;
 use rmcp::model::ClientCapabilities;
 use serde_json::{json, Map, Value};
 
-use super::approval::{choice, summary, FOR_SESSION, ONCE, SUMMARY_CHARS, VALUE_CHARS};
+use super::approval::{
+    choice, summary, ARGUMENTS_SHOWN, FOR_SESSION, ONCE, SUMMARY_CHARS, VALUE_CHARS,
+};
 use super::*;
 use crate::config::AccessPolicy;
 use crate::execution::page_approval::{PageAnswer, PageCommand, PageDecision};
@@ -62,22 +64,94 @@ fn anything_but_a_clear_yes_is_no() {
 #[test]
 fn the_question_shows_each_argument_cut_to_size() {
     let long = "x".repeat(500);
-    let arguments = json!({"owner": "acme", "body": long, "count": 3});
+    let arguments = json!({"owner": "acme", "body": long, "count": 3, "labels": ["a", "b"]});
     let Value::Object(arguments) = arguments else {
         unreachable!()
     };
     let text = summary(&arguments);
-    assert!(text.contains("  owner: acme"), "{text}");
+    assert!(text.contains("  owner: \"acme\""), "{text}");
     assert!(text.contains("  count: 3"), "{text}");
+    assert!(text.contains(r#"  labels: ["a","b"]"#), "{text}");
     assert!(
-        text.contains(&format!("  body: {}…", "x".repeat(VALUE_CHARS))),
+        text.contains(&format!(
+            "  body: \"{}\"… [500 chars, cut]",
+            "x".repeat(VALUE_CHARS)
+        )),
         "{text}"
     );
     assert_eq!(summary(&Map::new()), "(no arguments)");
-    let many: Map<String, Value> = (0..100)
-        .map(|n| (format!("field{n}"), json!("y".repeat(50))))
+}
+
+/// `value`'s fields, as a call's arguments.
+fn arguments_of(value: Value) -> Map<String, Value> {
+    let Value::Object(arguments) = value else {
+        unreachable!()
+    };
+    arguments
+}
+
+#[test]
+fn an_argument_cannot_pass_for_another_line_or_hide_part_of_itself() {
+    // A value forging an argument line, a value reversed on screen by a bidirectional
+    // override, a zero-width space, and a name that reads as part of the question.
+    let arguments = arguments_of(json!({
+        "repo": "acme/sandbox\n  repo: acme/sandbox-test",
+        "path": "report\u{202e}fdp.exe",
+        "nested": {"who": "Ada\u{200b}\u{2028}Lovelace"},
+        "mode: dry-run\n  force": true,
+    }));
+    let text = summary(&arguments);
+    assert_eq!(text.lines().count(), 4, "one line an argument: {text}");
+    assert!(
+        text.contains(r#"  repo: "acme/sandbox\n  repo: acme/sandbox-test""#),
+        "{text}"
+    );
+    assert!(text.contains(r#"  path: "report\u202efdp.exe""#), "{text}");
+    assert!(
+        text.contains(r#"  nested: {"who":"Ada\u200b\u2028Lovelace"}"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"  "mode: dry-run\n  force": true"#),
+        "{text}"
+    );
+    assert!(
+        !text.contains(['\u{202e}', '\u{200b}', '\u{2028}']),
+        "nothing invisible or reordering: {text}"
+    );
+}
+
+#[test]
+fn long_first_arguments_cannot_push_the_later_ones_out_of_sight() {
+    let mut padded: Map<String, Value> = (0..20)
+        .map(|n| (format!("pad{n}"), json!("y".repeat(500))))
         .collect();
-    assert_eq!(summary(&many).chars().count(), SUMMARY_CHARS + 1);
+    padded.insert("repo".into(), json!("acme/production"));
+    let text = summary(&padded);
+    assert!(text.ends_with(r#"  repo: "acme/production""#), "{text}");
+    let value_chars = SUMMARY_CHARS / 21;
+    assert!(text.contains(&format!(
+        "\"{}\"… [500 chars, cut]",
+        "y".repeat(value_chars)
+    )));
+
+    let many: Map<String, Value> = (0..ARGUMENTS_SHOWN + 8)
+        .map(|n| (format!("field{n}"), json!("z".repeat(50))))
+        .collect();
+    let text = summary(&many);
+    assert_eq!(text.lines().count(), ARGUMENTS_SHOWN + 1, "{text}");
+    let value_chars = SUMMARY_CHARS / ARGUMENTS_SHOWN;
+    assert!(
+        text.contains(&format!("\"{}\"…", "z".repeat(value_chars))),
+        "{text}"
+    );
+    assert!(
+        text.ends_with(&format!(
+            "  … and 8 more arguments, not shown ({} in all)",
+            ARGUMENTS_SHOWN + 8
+        )),
+        "{text}"
+    );
 }
 
 /// A client's capabilities, as it declares them at `initialize`.

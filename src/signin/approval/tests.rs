@@ -167,6 +167,31 @@ fn the_person_signs_in_with_their_key_reviews_the_call_and_approves_it_once() {
 }
 
 #[test]
+fn an_upstream_tool_name_that_could_fake_the_page_is_shown_quoted() {
+    let objects = Objects::default();
+    let name = waiting(&objects, "key:alice");
+    let hostile = "delete_issue\u{202e}weiver\n(read-only)";
+    objects
+        .pages
+        .borrow_mut()
+        .get_mut(&name)
+        .unwrap()
+        .request
+        .tool = hostile.into();
+    let keys = AccessKeys::parse(Some("alice=k-alice"));
+    let http = Provider::default();
+    let pages = pages(&keys, None, &http, &objects);
+    let path = format!("{APPROVALS_PATH}{name}");
+    let review = block_on(pages.serve(visit("POST", &path, b"action=key&key=k-alice")));
+    let page = html(&review);
+    assert!(
+        page.contains(r#"the tool <code>&quot;delete_issue\u202eweiver\n(read-only)&quot;</code>"#),
+        "{page}"
+    );
+    assert!(!page.contains('\u{202e}'));
+}
+
+#[test]
 fn approving_for_the_session_writes_the_tool_to_the_sessions_record() {
     let objects = Objects {
         sessions_live: true,
