@@ -87,13 +87,16 @@ pub fn name_or_quoted(name: &str, max_chars: usize) -> String {
     }
 }
 
-/// `json` (a JSON text) with its invisible and reordering characters written as `\u` escapes,
-/// which keeps it the same JSON: such characters can only sit inside its strings, where an
-/// escape means the character itself. For a value shown whole to a person.
-pub fn visible_json(json: &str) -> String {
-    let mut out = String::with_capacity(json.len());
-    for c in json.chars() {
-        if needs_escape(c) {
+/// `text` with its invisible and reordering characters (control characters other than line
+/// breaks and tabs, line and paragraph separators, bidirectional marks and overrides,
+/// zero-width and other format characters) written as `\u` escapes: for text a person reads
+/// whole, such as an upstream's question, or a JSON value in an approval question (a JSON
+/// text can hold such characters only inside its strings, where an escape means the character
+/// itself, so it stays the same JSON).
+pub fn visible(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if needs_escape(c) && !matches!(c, '\n' | '\t') {
             push_escaped(&mut out, c, '\0');
         } else {
             out.push(c);
@@ -202,11 +205,19 @@ mod tests {
     #[test]
     fn json_made_visible_is_the_same_json_with_nothing_hidden() {
         let value = serde_json::json!({"name": "Ada\u{202e}gpj.exe", "note": "a\u{200b}b\nc"});
-        let shown = visible_json(&value.to_string());
+        let shown = visible(&value.to_string());
         assert_eq!(shown, r#"{"name":"Ada\u202egpj.exe","note":"a\u200bb\nc"}"#);
         assert!(!shown.chars().any(needs_escape));
         let back: serde_json::Value = serde_json::from_str(&shown).unwrap();
         assert_eq!(back, value);
+    }
+
+    #[test]
+    fn visible_text_keeps_its_line_breaks_and_shows_what_would_hide_or_reorder() {
+        assert_eq!(
+            visible("line one\n\tline two\u{202e}\u{7}\r"),
+            "line one\n\tline two\\u202e\\u0007\\r"
+        );
     }
 
     #[test]

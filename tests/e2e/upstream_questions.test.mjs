@@ -84,7 +84,7 @@ return { elicited, sampled, roots: typeof (everything as any).get_roots_list };`
       assert.match(JSON.stringify(report.result.sampled), /sampled: [^"]*hello from the program/);
       assert.equal(report.result.roots, "undefined", "roots are not offered: servers ask for them outside any call");
       assert.deepEqual(asked.map((a) => a.method), ["elicitation/create", "sampling/createMessage"]);
-      assert.match(asked[0].params.message, /^The upstream everything asks: /, "the person is told who asks");
+      assert.match(asked[0].params.message, /^The upstream everything asks: [^]*\n\(Asked by the upstream everything\.\)$/, "the person is told who asks, first and last");
       const entry = await auditEntry(stack.base, ADMIN_TOKEN, code);
       assert.deepEqual(entry.questions, [
         { upstream: "everything", method: "elicitation/create", answered: true },

@@ -4,7 +4,7 @@
 use serde_json::{json, Map, Value};
 
 use super::{Asking, Unanswered};
-use crate::codemode::quote::{name_or_quoted, quote, visible_json, NAME_CHARS};
+use crate::codemode::quote::{name_or_quoted, quote, visible, NAME_CHARS};
 use crate::execution::objects::Object;
 use crate::execution::Platform;
 use crate::protocol::approval::{Approval, ApprovalWay};
@@ -183,11 +183,11 @@ pub(super) fn summary(arguments: &Map<String, Value>) -> String {
 
 /// `json` made visible and cut to `chars` characters, saying how long it was when cut.
 fn shown_json(json: &str, chars: usize) -> String {
-    let visible = visible_json(json);
-    let total = visible.chars().count();
-    match visible.char_indices().nth(chars) {
-        Some((at, _)) => format!("{}… [{total} chars, cut]", &visible[..at]),
-        None => visible,
+    let shown = visible(json);
+    let total = shown.chars().count();
+    match shown.char_indices().nth(chars) {
+        Some((at, _)) => format!("{}… [{total} chars, cut]", &shown[..at]),
+        None => shown,
     }
 }
 

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 
 use super::approval::cut;
 use super::{Asking, Unanswered};
+use crate::codemode::quote::visible;
 use crate::execution::Platform;
 use crate::protocol::method::{ELICITATION_CREATE, ROOTS_LIST, SAMPLING_CREATE_MESSAGE};
 use crate::sandbox::asks::UpstreamQuestion;
@@ -56,14 +57,31 @@ impl Asking<'_> {
 }
 
 /// `params` with the upstream named where the person reads them: an elicitation's message
-/// starts with who asks, and is cut to [`MESSAGE_CHARS`].
-fn marked(upstream: &str, method: &str, mut params: Value) -> Value {
+/// starts and ends with who asks, is cut to [`MESSAGE_CHARS`], and shows what could hide
+/// that: its invisible and reordering characters (a terminal's escapes and carriage returns
+/// among them) are `\u` escapes, and a run of blank lines is one blank line.
+pub(super) fn marked(upstream: &str, method: &str, mut params: Value) -> Value {
     if method == ELICITATION_CREATE {
         let message = params.get("message").and_then(Value::as_str);
-        let message = cut(message.unwrap_or_default(), MESSAGE_CHARS);
-        params["message"] = json!(format!("The upstream {upstream} asks: {message}"));
+        let message = cut(message.unwrap_or_default(), MESSAGE_CHARS).replace("\r\n", "\n");
+        let message = visible(&without_blank_runs(&message));
+        params["message"] = json!(format!(
+            "The upstream {upstream} asks: {message}\n(Asked by the upstream {upstream}.)"
+        ));
     }
     params
+}
+
+/// `text` with each run of blank lines made one blank line.
+fn without_blank_runs(text: &str) -> String {
+    let mut kept: Vec<&str> = Vec::new();
+    for line in text.split('\n') {
+        let blank = line.trim().is_empty();
+        if !(blank && kept.last().is_some_and(|last| last.trim().is_empty())) {
+            kept.push(line);
+        }
+    }
+    kept.join("\n")
 }
 
 /// The client's JSON-RPC `response`, as the upstream gets it.
