@@ -50,6 +50,15 @@ pub fn quote(text: &str, max_chars: usize) -> String {
     out
 }
 
+/// `text` cut to `chars` characters, ended with `…` when cut: for text a person reads, where
+/// a quotation's form would be in the way.
+pub fn cut(text: &str, chars: usize) -> String {
+    match text.char_indices().nth(chars) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
+    }
+}
+
 /// `text` as it is when it is short and plain (one line, nothing to neutralise), else quoted:
 /// for upstream values that read best bare, such as a tag's `^[a-z]+$`.
 pub fn bare_or_quoted(text: &str, max_chars: usize) -> String {

@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use serde::Deserialize;
 
+use crate::codemode::quote::{cut, visible};
 use crate::protocol::http::{Body, HttpResponse};
 use crate::protocol::person::Person;
 
@@ -56,6 +57,14 @@ pub struct ClientView {
     /// Whether that is an app on the person's own computer.
     #[serde(default)]
     pub redirect_is_loopback: bool,
+}
+
+impl ClientView {
+    /// The client's name as its pages show it: cut to [`CLIENT_NAME_CHARS`], its invisible and
+    /// reordering characters as `\u` escapes.
+    fn shown_name(&self) -> String {
+        visible(&cut(&self.client_name, CLIENT_NAME_CHARS))
+    }
 }
 
 /// How people can sign in on this runner.
@@ -113,7 +122,10 @@ pub fn sign_in_page(
 <button name="action" value="deny" class="secondary">Cancel</button>
 </form>"#
     );
-    document(&format!("Sign in to connect {}", client.client_name), &body)
+    document(
+        &format!("Sign in to connect {}", client.shown_name()),
+        &body,
+    )
 }
 
 /// The second page, once the person is known: what the client will reach as them. Its form
@@ -147,7 +159,7 @@ pub fn consent_page(
 </form>"#,
         escape(&form_value(state))
     );
-    document(&format!("Allow {}?", client.client_name), &body)
+    document(&format!("Allow {}?", client.shown_name()), &body)
 }
 
 /// A page saying the sign-in cannot go on, and why.
@@ -165,7 +177,7 @@ pub fn error_page(message: &str) -> String {
 fn client_summary(client: &ClientView) -> String {
     let mut summary = format!(
         "<p><strong>{}</strong> wants to use this MCP Isolate Runner as you.</p>",
-        escape(&client.client_name)
+        escape(&client.shown_name())
     );
     match &client.client_domain {
         Some(domain) => {
@@ -190,6 +202,12 @@ fn client_summary(client: &ClientView) -> String {
     }
     summary
 }
+
+/// Characters of a client's name its pages show. Any app can register itself under any
+/// name: a long one would push where access is sent out of sight, and an invisible or
+/// reordering character could disguise it, so the name is cut and such characters are shown
+/// as `\u` escapes.
+const CLIENT_NAME_CHARS: usize = 80;
 
 /// A whole page around `body`.
 pub(super) fn document(title: &str, body: &str) -> String {

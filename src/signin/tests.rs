@@ -100,3 +100,24 @@ fn a_pending_step_round_trips_through_json() {
     let json = serde_json::to_string(&pending).unwrap();
     assert_eq!(serde_json::from_str::<Pending>(&json).unwrap(), pending);
 }
+
+#[test]
+fn a_self_registered_name_cannot_hide_where_access_is_sent() {
+    let client = page::ClientView {
+        client_name: format!("Claude\u{202e}{}", "x".repeat(5_000)),
+        client_domain: None,
+        redirect_host: "evil.example".into(),
+        redirect_is_loopback: false,
+    };
+    let methods = page::SignInMethods {
+        access_key: true,
+        provider: None,
+    };
+    let html = page::sign_in_page(&client, "h-1", &methods, None);
+    let name = format!("<strong>Claude\\u202e{}…</strong>", "x".repeat(73));
+    assert!(html.contains(&name), "{html}");
+    assert!(html.len() < 5_000, "the name is cut in the title too");
+    assert!(!html.contains('\u{202e}'));
+    assert!(html.contains("its name is not verified"));
+    assert!(html.contains("<strong>evil.example</strong>"));
+}

@@ -60,6 +60,27 @@ describe("sign-in pages in a browser", () => {
     return `${stack.base}/authorize?${params}`;
   }
 
+  test("a self-registered name can neither push where access goes out of sight nor disguise itself", async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    try {
+      // A name reversed from its second word on by a bidirectional override, then 5,000 more
+      // characters to fill the screen above "Access will be sent to".
+      await page.goto(await authorizationUrl(`Claude \u202eyrtsigeR ${"padding ".repeat(625)}`));
+      const heading = await page.locator("h1").textContent();
+      assert.ok(heading.length < 120, heading);
+      assert.match(heading, /^Sign in to connect Claude \\u202eyrtsigeR padding/);
+      const text = await page.locator("main").textContent();
+      assert.ok(!text.includes("\u202e"), "no character reorders the page");
+      assert.match(text, /its name is not verified/);
+      await page.getByText("Access will be sent to 127.0.0.1").waitFor();
+      assert.ok(await page.getByText("Access will be sent to 127.0.0.1").isVisible());
+      const box = await page.getByText("Access will be sent to 127.0.0.1").boundingBox();
+      assert.ok(box && box.y + box.height <= 800, `where access goes is on the first screen: ${JSON.stringify(box)}`);
+    } finally {
+      await page.close();
+    }
+  });
+
   test("a person signs in with an access key, reads the consent page and allows", async () => {
     const page = await browser.newPage();
     try {

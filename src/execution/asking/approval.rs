@@ -4,7 +4,7 @@
 use serde_json::{json, Map, Value};
 
 use super::{Asking, Unanswered};
-use crate::codemode::quote::{name_or_quoted, quote, visible, NAME_CHARS};
+use crate::codemode::quote::{cut, name_or_quoted, quote, visible, NAME_CHARS};
 use crate::execution::objects::Object;
 use crate::execution::Platform;
 use crate::protocol::approval::{Approval, ApprovalWay};
@@ -188,14 +188,6 @@ fn shown_json(json: &str, chars: usize) -> String {
     match shown.char_indices().nth(chars) {
         Some((at, _)) => format!("{}… [{total} chars, cut]", &shown[..at]),
         None => shown,
-    }
-}
-
-/// `text` cut to `chars` characters, marked when cut.
-pub(super) fn cut(text: &str, chars: usize) -> String {
-    match text.char_indices().nth(chars) {
-        Some((at, _)) => format!("{}…", &text[..at]),
-        None => text.to_owned(),
     }
 }
 

@@ -5,9 +5,8 @@
 use rmcp::model::{ErrorCode, ErrorData};
 use serde_json::{json, Value};
 
-use super::approval::cut;
 use super::{Asking, Unanswered};
-use crate::codemode::quote::visible;
+use crate::codemode::quote::{cut, visible};
 use crate::execution::Platform;
 use crate::protocol::method::{ELICITATION_CREATE, ROOTS_LIST, SAMPLING_CREATE_MESSAGE};
 use crate::sandbox::asks::UpstreamQuestion;
