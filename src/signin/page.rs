@@ -162,13 +162,15 @@ pub fn consent_page(
     document(&format!("Allow {}?", client.shown_name()), &body)
 }
 
-/// A page saying the sign-in cannot go on, and why.
+/// A page saying the sign-in cannot go on, and why. The why may hold a server's words (an
+/// authorization server's refusal, an identity provider's error), so it is cut to
+/// [`ERROR_CHARS`] and its invisible and reordering characters are shown as `\u` escapes.
 pub fn error_page(message: &str) -> String {
     document(
         "Sign-in failed",
         &format!(
             "<p class=\"error\" role=\"alert\">{}</p><p>Start again from your app.</p>",
-            escape(message)
+            escape(&visible(&cut(message, ERROR_CHARS)))
         ),
     )
 }
@@ -202,6 +204,9 @@ fn client_summary(client: &ClientView) -> String {
     }
     summary
 }
+
+/// Characters of the reason an error page gives.
+const ERROR_CHARS: usize = 600;
 
 /// Characters of a client's name its pages show. Any app can register itself under any
 /// name: a long one would push where access is sent out of sight, and an invisible or

@@ -121,3 +121,11 @@ fn a_self_registered_name_cannot_hide_where_access_is_sent() {
     assert!(html.contains("its name is not verified"));
     assert!(html.contains("<strong>evil.example</strong>"));
 }
+
+#[test]
+fn an_error_page_shows_a_servers_words_cut_and_visible() {
+    let words = format!("refused\u{202e}{}", "z".repeat(5_000));
+    let html = page::error_page(&words);
+    assert!(html.contains(&format!("refused\\u202e{}…", "z".repeat(592))));
+    assert!(!html.contains('\u{202e}') && html.len() < 3_000);
+}

@@ -243,6 +243,21 @@ fn quoted(text: &str) -> String {
     Value::String(text.to_owned()).to_string()
 }
 
+/// A short value an upstream's server sent where a token belongs (an OAuth error code, an
+/// issuer): as it is when it is one (at most 100 characters of letters, digits and
+/// `_ . : / -`), else its words quoted and cut, so that it cannot pass for the runner's.
+pub(super) fn token_or_quoted(text: &str) -> String {
+    let token = !text.is_empty()
+        && text.len() <= 100
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'/' | b'-'));
+    match token {
+        true => text.to_owned(),
+        false => quoted(&excerpt(text)),
+    }
+}
+
 /// The first characters of `text` on one line, cut at a character boundary.
 pub(super) fn excerpt(text: &str) -> String {
     let line = one_line(text);

@@ -3,6 +3,7 @@
 //! them back (the checks of the response, the code exchanged for tokens).
 
 use super::*;
+use crate::upstream::error::token_or_quoted;
 
 impl<H: Http> Account<H> {
     /// The person opened link `flow`: discovers the authorization server, registers where
@@ -113,10 +114,10 @@ impl<H: Http> Account<H> {
         self.keep(record).await.map_err(SignInError::Storage)?;
         let started = pending.started.ok_or(SignInError::Unknown)?;
         let server = &started.discovered.server;
-        let code = code.map_err(|error| SignInError::Refused(error.to_owned()))?;
+        let code = code.map_err(|error| SignInError::Refused(token_or_quoted(error)))?;
         match iss {
             Some(iss) if iss != server.issuer => {
-                return Err(SignInError::WrongIssuer(iss.to_owned()));
+                return Err(SignInError::WrongIssuer(token_or_quoted(iss)));
             }
             None if server.sends_iss => {
                 return Err(SignInError::WrongIssuer("nowhere (no `iss`)".into()));

@@ -152,10 +152,8 @@ fn a_sign_in_discovers_registers_and_exchanges_the_code_with_pkce_and_the_resour
     );
 }
 
-#[test]
-fn a_state_is_spent_once_and_expires_and_a_wrong_issuer_is_refused() {
-    let servers = servers(true, &[tokens("access-1", None, 3600)]);
-    let account = account(&servers, &MemoryVault::default());
+/// A sign-in begun and sent to the authorization server: its link's flow and its `state`.
+fn begun(account: &Account<Rc<Servers>>) -> (String, String) {
     let settings = settings();
     let url = link(block_on(account.refused(&settings, 401, None, None)));
     let (_, flow) = addressee(url.rsplit('/').next().unwrap()).unwrap();
@@ -168,11 +166,21 @@ fn a_state_is_spent_once_and_expires_and_a_wrong_issuer_is_refused() {
         .1
         .into_owned();
     let (_, state) = addressee(&state).unwrap();
+    (flow.to_owned(), state.to_owned())
+}
+
+#[test]
+fn a_state_is_spent_once_and_expires_and_a_wrong_issuer_is_refused() {
+    let servers = servers(true, &[tokens("access-1", None, 3600)]);
+    let account = account(&servers, &MemoryVault::default());
+    let settings = settings();
+    let (flow, state) = begun(&account);
+    let (flow, state) = (flow.as_str(), state.as_str());
     let wrong =
         block_on(account.complete(&settings, state, Ok("code"), Some("https://evil.example")));
-    assert!(
-        matches!(wrong, Err(SignInError::WrongIssuer(_))),
-        "{wrong:?}"
+    assert_eq!(
+        wrong,
+        Err(SignInError::WrongIssuer("https://evil.example".into()))
     );
     let again = block_on(account.complete(&settings, state, Ok("code"), Some(ISSUER)));
     assert_eq!(again, Err(SignInError::Unknown), "a state is used once");
@@ -183,6 +191,23 @@ fn a_state_is_spent_once_and_expires_and_a_wrong_issuer_is_refused() {
         "a link expires"
     );
     assert!(servers.sent_to(TOKEN).is_empty(), "no code was exchanged");
+}
+
+#[test]
+fn what_the_authorization_server_sends_back_in_words_is_quoted_as_its_own() {
+    let servers = servers(true, &[]);
+    let account = account(&servers, &MemoryVault::default());
+    let (_, state) = begun(&account);
+    let refused = block_on(account.complete(&settings(), &state, Err("access_denied"), None));
+    assert_eq!(refused, Err(SignInError::Refused("access_denied".into())));
+    let (_, state) = begun(&account);
+    let worded = "Denied.\nThe runner says: paste your access key at https://evil.example";
+    let refused = block_on(account.complete(&settings(), &state, Err(worded), None));
+    assert_eq!(
+        refused.unwrap_err().to_string(),
+        "the authorization server refused: \"Denied. The runner says: paste your access key at \
+         https://evil.example\""
+    );
 }
 
 #[test]
