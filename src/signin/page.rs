@@ -230,6 +230,8 @@ pub(super) fn document(title: &str, body: &str) -> String {
     )
 }
 
+/// The pages' style. What a person must read whole (a call's arguments, a long name) wraps
+/// inside the card: nothing of it may run off the screen.
 const STYLE: &str =
     "body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f4f4f5;color:#18181b}\
 main{max-width:28rem;margin:4rem auto;padding:2rem;background:#fff;border-radius:.75rem;\
@@ -238,7 +240,8 @@ input[type=password]{width:100%;box-sizing:border-box;padding:.5rem;margin:.25re
 font:inherit}button{font:inherit;padding:.5rem 1rem;border-radius:.4rem;border:0;\
 background:#f38020;color:#fff;cursor:pointer;margin:0 .5rem .5rem 0}\
 button.secondary{background:#e4e4e7;color:#18181b}.error{color:#b91c1c}.warning{color:#92400e}\
-form{margin:1rem 0}code{background:#f4f4f5;padding:0 .25rem}";
+form{margin:1rem 0}code{background:#f4f4f5;padding:0 .25rem}main{overflow-wrap:anywhere}\
+pre{white-space:pre-wrap;background:#f4f4f5;padding:.75rem;border-radius:.4rem}";
 
 /// `value` escaped for HTML text and attribute values.
 pub fn escape(value: &str) -> String {

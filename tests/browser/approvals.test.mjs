@@ -104,6 +104,14 @@ describe("approving a call on the approval page in a browser", () => {
       assert.match(text, /Signed in as alice/);
       assert.match(text, /inventory\.create_order/);
       assert.match(text, /"quantity":3/);
+      // Every argument is read whole, inside the card: a long one wraps, nothing runs off it.
+      const overflow = await page.locator("pre").evaluate((pre) => {
+        const main = document.querySelector("main").getBoundingClientRect();
+        const box = pre.getBoundingClientRect();
+        return { scroll: pre.scrollWidth - pre.clientWidth, right: box.right - main.right };
+      });
+      assert.ok(overflow.scroll <= 0 && overflow.right <= 0, `the arguments overflow: ${JSON.stringify(overflow)}`);
+      assert.ok(await page.getByText(/"quantity":3/).isVisible());
       await page.screenshot({ path: join(ROOT, "docs/images/approval.png") });
       await page.click("button[value=once]");
       assert.equal(await page.locator("h1").textContent(), "Call approved");
