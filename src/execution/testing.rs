@@ -32,9 +32,9 @@ pub(super) enum Program {
     Tries(&'static [(&'static str, &'static str)]),
     /// Tries this call this many times, one after the other.
     Repeats((&'static str, &'static str), usize),
-    /// Calls `everything.echo`, whose upstream asks the question of this method (with
-    /// `{"message": "Pick one"}`) before it answers.
-    CallsAsking(&'static str),
+    /// Calls `everything.echo`, whose upstream asks the question of this method, with these
+    /// params (JSON), before it answers.
+    CallsAsking(&'static str, &'static str),
     /// Calls `everything.echo`, whose upstream asks an `elicitation/create` question after
     /// every answer and never replies; each command the object gets is counted in `sent`.
     KeepsAsking,
@@ -262,7 +262,7 @@ impl Platform for FakePlatform {
                 }
                 Ok(returned)
             }
-            Program::CallsAsking(method) => {
+            Program::CallsAsking(method, params) => {
                 let (permit, call) = run
                     .gate
                     .admit("everything", "echo", "{}", || 0)
@@ -277,7 +277,7 @@ impl Platform for FakePlatform {
                         _ => Sent::Asked {
                             call: "1".into(),
                             method: (*method).to_owned(),
-                            params: json!({"message": "Pick one"}),
+                            params: serde_json::from_str(params).unwrap(),
                         },
                     };
                     ready(Ok(sent))

@@ -6,12 +6,16 @@
 // test measures against a real wrangler dev: a 10 MB result against a direct SDK call, `search`
 // over a 50,000-value enum while another session works, a 2 MB description, a schema nested 120
 // levels, a schema whose $refs fan out, 20,000 tools named alike, a tool list past the runner's
-// bytes, a 60 MB result and the runner's memory after it, an HTTP 400 to a call, and a burst of
-// parallel calls at the upstream.
+// bytes, a question whose params are not an object, a 60 MB result and the runner's memory
+// after it, an HTTP 400 to a call, and a burst of parallel calls at the upstream.
 
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
+
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 
 import { workerdRssMiB } from "../../benches/lib/measure.mjs";
 import { adminRequest, connectTypeScript, execute } from "../support/mcp.mjs";
@@ -21,6 +25,8 @@ const SECRET = "hostile-credential-5d2b71";
 const ADMIN_TOKEN = "operator-token-for-hostile-tests";
 const MIB = 1024 * 1024;
 const DEFAULT_MAX_RESULT_BYTES = 16 * MIB;
+/** The hostile server's own tools, before a crowd or a bulk is added. */
+const HOSTILE_TOOLS = 11;
 /** Tools the crowded upstream adds, all named alike: "x" and four marks, each `x____` in JavaScript. */
 const CROWD = 20_000;
 /** Tools of about 56 KB the bulky upstream adds after `too_wide` (3.7 MB): 9 MB in all. */
@@ -84,8 +90,8 @@ describe("hostile upstreams", () => {
   test("a schema nested 120 levels is cut and marked, and the upstream keeps its other tools", async () => {
     const { tools } = await client.listTools();
     const description = tools.find((t) => t.name === "execute").description;
-    assert.match(description, /- hostile \(10 functions\)/);
-    assert.match(description, /- hostile_free \(10 functions\)/);
+    assert.ok(description.includes(`- hostile (${HOSTILE_TOOLS} functions)`), description);
+    assert.ok(description.includes(`- hostile_free (${HOSTILE_TOOLS} functions)`), description);
 
     const declaration = await search("hostile.deep_schema");
     assert.match(declaration, /function deep_schema\(/);
@@ -142,7 +148,7 @@ describe("hostile upstreams", () => {
     const { status, text } = await adminRequest(stack.base, ADMIN_TOKEN, "/admin/upstreams");
     assert.equal(status, 200, text);
     const upstream = JSON.parse(text).upstreams.find((u) => u.name === "hostile_bulky");
-    const listed = 10 + 1 + BULK;
+    const listed = HOSTILE_TOOLS + 1 + BULK;
     assert.ok(upstream.toolsLeftOut > 0 && upstream.toolsLeftOut < BULK, JSON.stringify(upstream));
     assert.equal(upstream.upstreamToolCount + upstream.toolsLeftOut, listed);
   });
@@ -173,6 +179,30 @@ let refused;
 try { await hostile.pick_code({ code: "nope" }); } catch (e) { refused = e.name; }
 return { picked, refused };`);
     assert.deepEqual(report.result, { picked: "picked code_49999", refused: "UpstreamToolError" }, JSON.stringify(report));
+  });
+
+  test("a question whose params are not an object is refused to the upstream, and the runner goes on", async () => {
+    // A client that answers elicitations, so the runner would pass the question on.
+    const asking = new Client({ name: "e2e-asking", version: "1.0.0" }, { capabilities: { elicitation: {} } });
+    const asked = [];
+    asking.setRequestHandler(ElicitRequestSchema, async (request) => {
+      asked.push(request.params);
+      return { action: "decline" };
+    });
+    await asking.connect(new StreamableHTTPClientTransport(new URL(`${stack.url}?upstreams=hostile`)));
+    try {
+      const report = await run("return await hostile.odd_question({});", asking);
+      assert.equal(
+        report.result,
+        "refused: -32602 MCP error -32602: elicitation/create needs its params as an object; the runner did not pass it on",
+        JSON.stringify(report),
+      );
+      assert.deepEqual(asked, [], "the person is not asked");
+      const after = await run('return await hostile.echo({ text: "still here" });', asking);
+      assert.deepEqual(after.result, { echoed: "still here" });
+    } finally {
+      await asking.close();
+    }
   });
 
   test("a 2 MB description is capped, saying how long it was", async () => {

@@ -22,6 +22,8 @@
 //   session_id {}             the MCP session id the call arrived in
 //   concurrency {key, ms}     holds the call for `ms`; records how many calls with the same `key`
 //                             were in flight at once and returns {peak} (the most so far)
+//   odd_question {}           asks, during the call, an `elicitation/create` whose params are
+//                             an array; returns "answered" or "refused: <code> <message>"
 //   echo {text}               {echoed: text}
 //
 // A session initialized with the header `X-Hostile-Crowd: N` also lists N tools (at most
@@ -199,6 +201,16 @@ function makeServer(crowd, bulk) {
     await sleep(ms);
     inFlight.set(key, inFlight.get(key) - 1);
     return { content: [{ type: "text", text: JSON.stringify({ peak: peaks.get(key) }) }] };
+  });
+  server.registerTool("odd_question", {
+    description: "Asks the person a question whose params are not an object; returns how it was answered.",
+  }, async (extra) => {
+    try {
+      await extra.sendRequest({ method: "elicitation/create", params: [1] }, z.any());
+      return text("answered");
+    } catch (error) {
+      return text(`refused: ${error.code} ${error.message}`);
+    }
   });
   server.registerTool("echo", {
     description: "Echo the text back.",

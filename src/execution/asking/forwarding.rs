@@ -3,7 +3,7 @@
 //! back. The person is told which upstream asks: its words are its own.
 
 use rmcp::model::{ErrorCode, ErrorData};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use super::{Asking, Unanswered};
 use crate::codemode::quote::{cut, visible};
@@ -28,9 +28,21 @@ impl Asking<'_> {
             params,
             ..
         } = question;
+        let params = match params {
+            Value::Object(params) => params.clone(),
+            Value::Null => Map::new(),
+            _ => {
+                return refused(
+                    ErrorCode::INVALID_PARAMS,
+                    format!(
+                        "{method} needs its params as an object; the runner did not pass it on"
+                    ),
+                )
+            }
+        };
         let asked = self
-            .takes(method, params)
-            .then(|| marked(upstream, method, params.clone()));
+            .takes(method, &params)
+            .then(|| marked(upstream, method, params));
         match self.ask_client(platform, method, asked).await {
             Ok(response) => read_response(&response),
             Err(unanswered @ Unanswered::NotAsked(_)) => refused(
@@ -42,7 +54,7 @@ impl Asking<'_> {
     }
 
     /// Whether the client said it takes `method` with these `params`.
-    fn takes(&self, method: &str, params: &Value) -> bool {
+    fn takes(&self, method: &str, params: &Map<String, Value>) -> bool {
         match method {
             ELICITATION_CREATE => match params.get("mode").and_then(Value::as_str) {
                 Some("url") => (self.client.elicitation.as_ref()).is_some_and(|e| e.url.is_some()),
@@ -59,16 +71,16 @@ impl Asking<'_> {
 /// starts and ends with who asks, is cut to [`MESSAGE_CHARS`], and shows what could hide
 /// that: its invisible and reordering characters (a terminal's escapes and carriage returns
 /// among them) are `\u` escapes, and a run of blank lines is one blank line.
-pub(super) fn marked(upstream: &str, method: &str, mut params: Value) -> Value {
+pub(super) fn marked(upstream: &str, method: &str, mut params: Map<String, Value>) -> Value {
     if method == ELICITATION_CREATE {
         let message = params.get("message").and_then(Value::as_str);
         let message = cut(message.unwrap_or_default(), MESSAGE_CHARS).replace("\r\n", "\n");
         let message = visible(&without_blank_runs(&message));
-        params["message"] = json!(format!(
-            "The upstream {upstream} asks: {message}\n(Asked by the upstream {upstream}.)"
-        ));
+        let marked =
+            format!("The upstream {upstream} asks: {message}\n(Asked by the upstream {upstream}.)");
+        params.insert("message".into(), json!(marked));
     }
-    params
+    Value::Object(params)
 }
 
 /// `text` with each run of blank lines made one blank line.

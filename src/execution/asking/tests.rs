@@ -7,7 +7,7 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 use futures::executor::block_on;
 use futures::StreamExt;
 
-use rmcp::model::ClientCapabilities;
+use rmcp::model::{ClientCapabilities, ErrorCode};
 use serde_json::{json, Map, Value};
 
 use super::approval::{
@@ -334,18 +334,20 @@ fn an_upstreams_question_cannot_hide_who_asks_it() {
         "\n \n".repeat(200),
         '\u{202e}'
     );
-    let params = marked("hostile", "elicitation/create", json!({"message": hostile}));
+    let params = json!({"message": hostile});
+    let params = marked(
+        "hostile",
+        "elicitation/create",
+        params.as_object().unwrap().clone(),
+    );
     let message = params["message"].as_str().unwrap();
     assert_eq!(
         message,
         "The upstream hostile asks: Quick check.\n\nYour agent's program wants to call \
          github.delete_repo\\u202e.\nAllow it?\\r\\u001b[2K\n(Asked by the upstream hostile.)"
     );
-    let other = marked(
-        "hostile",
-        "sampling/createMessage",
-        json!({"x": "\u{202e}"}),
-    );
+    let untouched = Map::from_iter([("x".to_owned(), json!("\u{202e}"))]);
+    let other = marked("hostile", "sampling/createMessage", untouched);
     assert_eq!(
         other,
         json!({"x": "\u{202e}"}),
@@ -353,9 +355,30 @@ fn an_upstreams_question_cannot_hide_who_asks_it() {
     );
 }
 
+/// An upstream's question's params: a message to pick from.
+const PICK_ONE: &str = r#"{"message": "Pick one"}"#;
+
+#[test]
+fn an_upstreams_question_whose_params_are_not_an_object_is_refused_not_asked() {
+    for params in ["[1]", r#""Pick one""#, "7"] {
+        let platform = FakePlatform::new(Program::CallsAsking("elicitation/create", params));
+        let sent = run(&platform, declaring(json!({"elicitation": {}})));
+        assert!(questions(&sent).is_empty(), "{params}: nothing was asked");
+        let got = platform.upstream_got.borrow();
+        let [QuestionAnswer::Error(error)] = got.as_slice() else {
+            panic!("{params}: {got:?}")
+        };
+        assert_eq!(error.code, ErrorCode::INVALID_PARAMS);
+        assert_eq!(
+            error.message,
+            "elicitation/create needs its params as an object; the runner did not pass it on"
+        );
+    }
+}
+
 #[test]
 fn an_upstreams_question_goes_to_a_client_that_takes_it_marked_as_the_upstreams() {
-    let platform = FakePlatform::new(Program::CallsAsking("elicitation/create"));
+    let platform = FakePlatform::new(Program::CallsAsking("elicitation/create", PICK_ONE));
     let answer = json!({"action": "accept", "content": {"choice": "b"}});
     platform.answers.borrow_mut().push_back(answer.clone());
     let sent = run(&platform, declaring(json!({"elicitation": {}})));
@@ -381,7 +404,7 @@ fn an_upstreams_question_goes_to_a_client_that_takes_it_marked_as_the_upstreams(
 
 #[test]
 fn a_question_the_client_did_not_declare_is_refused_to_the_upstream_without_asking() {
-    let platform = FakePlatform::new(Program::CallsAsking("sampling/createMessage"));
+    let platform = FakePlatform::new(Program::CallsAsking("sampling/createMessage", PICK_ONE));
     let sent = run(&platform, declaring(json!({"elicitation": {}})));
     assert!(sent.iter().all(|m| m["method"] != "sampling/createMessage"));
     let got = platform.upstream_got.borrow();
@@ -400,7 +423,7 @@ fn a_question_the_client_did_not_declare_is_refused_to_the_upstream_without_aski
 
 #[test]
 fn a_sampling_request_reaches_a_client_that_declared_sampling() {
-    let platform = FakePlatform::new(Program::CallsAsking("sampling/createMessage"));
+    let platform = FakePlatform::new(Program::CallsAsking("sampling/createMessage", PICK_ONE));
     let sampled =
         json!({"role": "assistant", "content": {"type": "text", "text": "hi"}, "model": "m"});
     platform.answers.borrow_mut().push_back(sampled.clone());
