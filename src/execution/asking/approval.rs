@@ -12,13 +12,36 @@ use crate::protocol::method::ELICITATION_CREATE;
 use crate::sandbox::asks::{ApprovalAsk, Refusal};
 use crate::session::{SessionCommand, SessionRecord};
 
-/// Characters of one argument's value shown in a question, at most.
-pub(super) const VALUE_CHARS: usize = 120;
-/// Characters the values of all the arguments shown in a question share: with many arguments,
-/// each shows less (31 characters each for [`ARGUMENTS_SHOWN`]).
-pub(super) const SUMMARY_CHARS: usize = 1_000;
-/// Arguments a question lists; past them, it says how many it leaves out.
-pub(super) const ARGUMENTS_SHOWN: usize = 32;
+/// How much of a call's arguments a person is shown.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Room {
+    /// Characters of one argument's value, at most.
+    pub(super) value_chars: usize,
+    /// Characters the values of all the arguments shown share: with many arguments, each
+    /// shows less.
+    pub(super) summary_chars: usize,
+    /// Arguments listed; past them, the summary says how many it leaves out.
+    pub(super) arguments_shown: usize,
+}
+
+/// The room of a question in the person's client, which shows it in a dialog: each value at
+/// most 120 characters (31 each for 32 arguments).
+pub(super) const IN_QUESTION: Room = Room {
+    value_chars: 120,
+    summary_chars: 1_000,
+    arguments_shown: 32,
+};
+
+/// The room of the approval page, where the person can read the call at length: each value at
+/// most 4,000 characters (100 each for 200 arguments).
+pub(super) const ON_PAGE: Room = Room {
+    value_chars: 4_000,
+    summary_chars: 20_000,
+    arguments_shown: 200,
+};
+
+/// Characters of a client's reason for not asking, as the refusal quotes it.
+const REASON_CHARS: usize = 120;
 
 /// The person's choice for "approve this call once".
 pub(super) const ONCE: &str = "once";
@@ -103,7 +126,7 @@ fn question(ask: &ApprovalAsk, name: &str, for_session: bool) -> Value {
         "Your agent's program wants to call {name} (the upstream tool {}) with:\n{}\n\
          Allow it?",
         name_or_quoted(&ask.tool, NAME_CHARS),
-        summary(&ask.arguments)
+        summary(&ask.arguments, IN_QUESTION)
     );
     let (choices, names) = match for_session {
         true => (
@@ -144,21 +167,22 @@ pub(in crate::execution) fn decision(
     }
 }
 
-/// The arguments as a person reads them, so that what they approve is what is called: one
-/// `name: value` line for each of the first [`ARGUMENTS_SHOWN`], then how many are left out.
+/// The arguments as a person reads them in `room`, so that what they approve is what is
+/// called: one `name: value` line for each of the first `room.arguments_shown`, then how many
+/// are left out.
 ///
 /// The program chose every name and value, and may be steered to disguise its call. So each
 /// value is shown as JSON (a string in quotes, its line breaks as `\n`), with invisible and
 /// reordering characters as `\u` escapes, and a name is quoted unless plain: no argument can
-/// pass for another line or hide part of itself. The values share [`SUMMARY_CHARS`], each cut
-/// to at most [`VALUE_CHARS`], so long first values cannot push the later arguments out of
-/// sight.
-pub(super) fn summary(arguments: &Map<String, Value>) -> String {
+/// pass for another line or hide part of itself. The values share `room.summary_chars`, each
+/// cut to at most `room.value_chars` and marked with its length, so long first values cannot
+/// push the later arguments out of sight.
+pub(super) fn summary(arguments: &Map<String, Value>, room: Room) -> String {
     if arguments.is_empty() {
         return "(no arguments)".to_owned();
     }
-    let shown = arguments.len().min(ARGUMENTS_SHOWN);
-    let value_chars = (SUMMARY_CHARS / shown).min(VALUE_CHARS);
+    let shown = arguments.len().min(room.arguments_shown);
+    let value_chars = (room.summary_chars / shown).min(room.value_chars);
     let mut lines: Vec<String> = arguments
         .iter()
         .take(shown)
@@ -200,7 +224,7 @@ pub(super) fn choice(response: &str) -> Result<&'static str, String> {
         let message = error.get("message").and_then(Value::as_str);
         return Err(format!(
             "the client could not ask ({})",
-            cut(message.unwrap_or("no reason given"), VALUE_CHARS)
+            cut(message.unwrap_or("no reason given"), REASON_CHARS)
         ));
     }
     let result = response.get("result").unwrap_or(&Value::Null);

@@ -2,7 +2,7 @@
 //! refused with a link the person opens (behind their sign-in), and the program's rerun finds
 //! the same call approved, once.
 
-use super::approval::summary;
+use super::approval::{summary, ON_PAGE};
 use super::Asking;
 use crate::execution::objects::Object;
 use crate::execution::page_approval::{
@@ -44,7 +44,7 @@ impl Asking<'_> {
                 upstream: ask.upstream.clone(),
                 function: name.to_owned(),
                 tool: ask.tool.clone(),
-                summary: summary(&ask.arguments),
+                summary: summary(&ask.arguments, ON_PAGE),
             }),
             now_ms: platform.now_ms(),
         };

@@ -10,9 +10,7 @@ use futures::StreamExt;
 use rmcp::model::{ClientCapabilities, ErrorCode};
 use serde_json::{json, Map, Value};
 
-use super::approval::{
-    choice, summary, ARGUMENTS_SHOWN, FOR_SESSION, ONCE, SUMMARY_CHARS, VALUE_CHARS,
-};
+use super::approval::{choice, summary, FOR_SESSION, IN_QUESTION, ONCE, ON_PAGE};
 use super::forwarding::marked;
 use super::*;
 use crate::config::AccessPolicy;
@@ -69,18 +67,18 @@ fn the_question_shows_each_argument_cut_to_size() {
     let Value::Object(arguments) = arguments else {
         unreachable!()
     };
-    let text = summary(&arguments);
+    let text = summary(&arguments, IN_QUESTION);
     assert!(text.contains("  owner: \"acme\""), "{text}");
     assert!(text.contains("  count: 3"), "{text}");
     assert!(text.contains(r#"  labels: ["a","b"]"#), "{text}");
     assert!(
         text.contains(&format!(
             "  body: \"{}\"… [500 chars, cut]",
-            "x".repeat(VALUE_CHARS)
+            "x".repeat(IN_QUESTION.value_chars)
         )),
         "{text}"
     );
-    assert_eq!(summary(&Map::new()), "(no arguments)");
+    assert_eq!(summary(&Map::new(), IN_QUESTION), "(no arguments)");
 }
 
 /// `value`'s fields, as a call's arguments.
@@ -89,6 +87,21 @@ fn arguments_of(value: Value) -> Map<String, Value> {
         unreachable!()
     };
     arguments
+}
+
+#[test]
+fn the_approval_page_shows_at_length_what_the_question_cuts() {
+    let content = "line of the file\n".repeat(200);
+    let arguments = arguments_of(json!({"path": "notes.md", "content": content}));
+    let question = summary(&arguments, IN_QUESTION);
+    assert!(question.contains("… [3400 chars, cut]"), "{question}");
+    let page = summary(&arguments, ON_PAGE);
+    let whole = serde_json::to_string(&content).unwrap();
+    assert!(
+        page.contains(&format!("  content: {whole}")),
+        "the page shows it whole"
+    );
+    assert!(!page.contains("cut]"));
 }
 
 #[test]
@@ -101,7 +114,7 @@ fn an_argument_cannot_pass_for_another_line_or_hide_part_of_itself() {
         "nested": {"who": "Ada\u{200b}\u{2028}Lovelace"},
         "mode: dry-run\n  force": true,
     }));
-    let text = summary(&arguments);
+    let text = summary(&arguments, IN_QUESTION);
     assert_eq!(text.lines().count(), 4, "one line an argument: {text}");
     assert!(
         text.contains(r#"  repo: "acme/sandbox\n  repo: acme/sandbox-test""#),
@@ -128,20 +141,21 @@ fn long_first_arguments_cannot_push_the_later_ones_out_of_sight() {
         .map(|n| (format!("pad{n}"), json!("y".repeat(500))))
         .collect();
     padded.insert("repo".into(), json!("acme/production"));
-    let text = summary(&padded);
+    let text = summary(&padded, IN_QUESTION);
     assert!(text.ends_with(r#"  repo: "acme/production""#), "{text}");
-    let value_chars = SUMMARY_CHARS / 21;
+    let value_chars = IN_QUESTION.summary_chars / 21;
     assert!(text.contains(&format!(
         "\"{}\"… [500 chars, cut]",
         "y".repeat(value_chars)
     )));
 
-    let many: Map<String, Value> = (0..ARGUMENTS_SHOWN + 8)
+    let shown = IN_QUESTION.arguments_shown;
+    let many: Map<String, Value> = (0..shown + 8)
         .map(|n| (format!("field{n}"), json!("z".repeat(50))))
         .collect();
-    let text = summary(&many);
-    assert_eq!(text.lines().count(), ARGUMENTS_SHOWN + 1, "{text}");
-    let value_chars = SUMMARY_CHARS / ARGUMENTS_SHOWN;
+    let text = summary(&many, IN_QUESTION);
+    assert_eq!(text.lines().count(), shown + 1, "{text}");
+    let value_chars = IN_QUESTION.summary_chars / shown;
     assert!(
         text.contains(&format!("\"{}\"…", "z".repeat(value_chars))),
         "{text}"
@@ -149,7 +163,7 @@ fn long_first_arguments_cannot_push_the_later_ones_out_of_sight() {
     assert!(
         text.ends_with(&format!(
             "  … and 8 more arguments, not shown ({} in all)",
-            ARGUMENTS_SHOWN + 8
+            shown + 8
         )),
         "{text}"
     );
