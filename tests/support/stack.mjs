@@ -16,13 +16,28 @@ import { setTimeout as sleep } from "node:timers/promises";
 export const ROOT = resolve(import.meta.dirname, "../..");
 const START_TIMEOUT_MS = 60_000;
 
-/** A free TCP port on 127.0.0.1. */
+/** Where `freePort` looks: below Linux's ephemeral range (32768 and up, where `listen(0)` takes). */
+const PORTS = { from: 20_000, to: 32_000 };
+
+/**
+ * A free TCP port on 127.0.0.1, taken from below the ephemeral range. A port the system hands
+ * out for `listen(0)` can be handed out again, before our process binds it, to one of the
+ * ephemeral listeners wrangler and workerd open while they start (seen as "Address already in
+ * use" for the port just chosen); a port outside that range is never handed out that way.
+ */
 export async function freePort() {
-  const server = createServer();
-  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
-  const { port } = server.address();
-  await new Promise((ok) => server.close(ok));
-  return port;
+  for (;;) {
+    const port = PORTS.from + Math.floor(Math.random() * (PORTS.to - PORTS.from));
+    const server = createServer();
+    const bound = await new Promise((ok) => {
+      server.once("error", () => ok(false));
+      server.listen(port, "127.0.0.1", () => ok(true));
+    });
+    if (bound) {
+      await new Promise((ok) => server.close(ok));
+      return port;
+    }
+  }
 }
 
 /** Starts `command` in its own process group, its output in `logDir`/`name`.log. */
