@@ -12,12 +12,13 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use futures::channel::{mpsc, oneshot};
-use futures::future::{select, Either, LocalBoxFuture};
+use futures::future::{ready, select, Either, LocalBoxFuture};
 use futures::{FutureExt, StreamExt};
 use rmcp::model::{ErrorCode, ErrorData};
 use serde_json::Value;
 
 use super::{ToolStore, UpstreamKeeper};
+use crate::json_size::json_bytes;
 use crate::upstream::client::UpstreamError;
 use crate::upstream::protocol::{QuestionAnswer, UpstreamAnswer};
 use crate::upstream::session::{Asker, Http};
@@ -59,8 +60,21 @@ pub(super) struct Forwarder {
     events: mpsc::UnboundedSender<CallEvent>,
 }
 
+/// The most bytes of JSON a question's params may take, as much as the runner passes back of
+/// an answer: a larger question is refused to its upstream and never reaches the person's client.
+const MAX_QUESTION_BYTES: usize = 1 << 20;
+
 impl Asker for Forwarder {
     fn ask(&self, method: &str, params: Value) -> LocalBoxFuture<'_, Result<Value, ErrorData>> {
+        let bytes = json_bytes(&params);
+        if bytes > MAX_QUESTION_BYTES {
+            let message = format!(
+                "{method} takes {bytes} bytes of JSON, over the runner's limit of \
+                 {MAX_QUESTION_BYTES} for a question; it was not asked"
+            );
+            let refused = ErrorData::new(ErrorCode::INVALID_PARAMS, message, None);
+            return ready(Err(refused)).boxed_local();
+        }
         let (answer, answered) = oneshot::channel();
         let asked = CallEvent::Asked {
             method: method.to_owned(),

@@ -8,6 +8,7 @@ use futures::executor::block_on;
 use futures::future::{join, join_all};
 use serde_json::{json, Value};
 
+use super::MAX_QUESTION_BYTES;
 use crate::upstream::keeper::tests::{
     ask, call, keeper, listing, target, tool, Keeper, MemoryStore,
 };
@@ -17,11 +18,11 @@ use crate::upstream::target::Target;
 
 use std::rc::Rc;
 
-/// An upstream whose call asks "Sure?" (id `q1`) with the secret in its words, then answers.
-fn asking_upstream() -> Rc<FakeHttp> {
+/// An upstream whose call asks a question (id `q1`) with these `params`, then answers.
+fn asking_upstream(params: Value) -> Rc<FakeHttp> {
     let http = Rc::new(FakeHttp::default());
     let asked = json!({"jsonrpc": "2.0", "id": "q1", "method": "elicitation/create",
-                       "params": {"message": "Sure? t0ken-value"}});
+                       "params": params});
     let answered = json!({"jsonrpc": "2.0", "id": "$id", "result": {"content": []}});
     http.replies
         .borrow_mut()
@@ -53,9 +54,10 @@ fn answer(call: &str, execution: &str, answer: Value) -> UpstreamCommand {
     }
 }
 
-/// A keeper of [`asking_upstream`], and what it answered a call of execution `e1`.
+/// A keeper of an [`asking_upstream`] asking "Sure?" with the secret in its words, and what it
+/// answered a call of execution `e1`.
 fn asked_by_e1() -> (Rc<FakeHttp>, Keeper, Rc<Target>, UpstreamAnswer) {
-    let http = asking_upstream();
+    let http = asking_upstream(json!({"message": "Sure? t0ken-value"}));
     let keeper = keeper(&http, &MemoryStore::default());
     let target = target(json!({}));
     let command = call("echo", json!({"text": "hi"}), Some("e1"));
@@ -120,5 +122,29 @@ fn cancelling_the_execution_answers_its_held_question_with_an_error() {
         answered.message["error"]["message"].is_string(),
         "{:?}",
         answered.message
+    );
+}
+
+#[test]
+fn a_question_past_its_bytes_is_refused_to_the_upstream_and_the_call_goes_on() {
+    let huge = "x".repeat(MAX_QUESTION_BYTES);
+    let http =
+        asking_upstream(json!({"message": "Sure?", "requestedSchema": {"description": huge}}));
+    let keeper = keeper(&http, &MemoryStore::default());
+    let target = target(json!({}));
+    let command = call("echo", json!({"text": "hi"}), Some("e1"));
+    let ended = answer_running(&http, &keeper, &target, command);
+    assert!(
+        matches!(ended, UpstreamAnswer::ToolResult { .. }),
+        "not held for the person: {ended:?}"
+    );
+    let received = http.received.borrow();
+    let refused = received.iter().find(|r| r.message["id"] == "q1").unwrap();
+    assert_eq!(refused.message["error"]["code"], -32602);
+    let message = refused.message["error"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("elicitation/create takes 1048")
+            && message.ends_with("it was not asked"),
+        "{message}"
     );
 }
