@@ -8,8 +8,8 @@
 //! results, console output and error messages stay out, because any of them may hold what an
 //! upstream returned.
 
+use crate::digest::sha256_hex;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::codemode::source::SourceError;
 use crate::protocol::person::Person;
@@ -145,13 +145,12 @@ impl ExecutionAudit {
         code: &str,
         upstreams: Vec<String>,
     ) -> Self {
-        let digest = Sha256::digest(code.as_bytes());
         Self {
             at_ms,
             execution,
             session,
             person,
-            code_sha256: digest.iter().map(|byte| format!("{byte:02x}")).collect(),
+            code_sha256: sha256_hex(code),
             code_bytes: code.len(),
             upstreams,
             ending: Ending::SandboxFailed,

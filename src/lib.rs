@@ -14,6 +14,7 @@
 //! - [`names`]: which identifiers a program may use, and MCP tool names made into them.
 //! - [`json_size`]: the size of a value's JSON without writing it out.
 //! - [`cold`]: the branches a request seldom takes, boxed out of the code every request runs.
+//! - [`digest`]: SHA-256 as hex, to name a thing without holding it.
 //! - [`redact`]: removing secret values (and their encodings) from what upstreams say.
 //! - [`config`]: the operator's configuration: upstreams, access keys, the access policy.
 //! - [`session`]: the record each MCP session keeps.
@@ -44,6 +45,7 @@ pub mod audit;
 pub mod codemode;
 pub mod cold;
 pub mod config;
+pub mod digest;
 pub mod execution;
 pub mod json_size;
 pub mod mcp;

@@ -11,9 +11,16 @@ use crate::protocol::person::Person;
 /// never hold it.
 const SEPARATOR: char = '/';
 
-/// The objects of one person's upstreams, where they differ from the upstream's own.
+/// One person's view of the upstreams' objects: which object holds each upstream's session
+/// for them, where it differs from the upstream's own, and whose calls' learned result types
+/// they are shown.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Accounts(BTreeMap<String, String>);
+pub struct Accounts {
+    /// Upstream name → the object holding this person's account of it.
+    objects: BTreeMap<String, String>,
+    /// The person's id; none where the runner signs nobody in.
+    person: Option<String>,
+}
 
 impl RunnerConfig {
     /// The objects that hold `person`'s upstream sessions.
@@ -25,8 +32,8 @@ impl RunnerConfig {
             .upstreams
             .iter()
             .filter(|u| u.oauth().is_some_and(|oauth| oauth.per == Per::Person));
-        Accounts(
-            personal
+        Accounts {
+            objects: personal
                 .map(|u| {
                     (
                         u.name.clone(),
@@ -34,21 +41,27 @@ impl RunnerConfig {
                     )
                 })
                 .collect(),
-        )
+            person: Some(person.id.clone()),
+        }
     }
 }
 
 impl Accounts {
     /// Each upstream whose accounts are per person, with the object holding this person's.
     pub fn personal(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0
+        self.objects
             .iter()
             .map(|(upstream, object)| (upstream.as_str(), object.as_str()))
     }
 
     /// The name of the object holding `upstream`'s session.
     pub fn object<'a>(&'a self, upstream: &'a str) -> &'a str {
-        self.0.get(upstream).map_or(upstream, String::as_str)
+        self.objects.get(upstream).map_or(upstream, String::as_str)
+    }
+
+    /// The person's id, which the upstreams' objects learn result types for.
+    pub fn person(&self) -> Option<&str> {
+        self.person.as_deref()
     }
 }
 
@@ -91,5 +104,7 @@ mod tests {
         assert_eq!(config.accounts(None).object("github"), "github");
         let personal: Vec<_> = accounts.personal().collect();
         assert_eq!(personal, [("github", "github/key:alice")]);
+        assert_eq!(accounts.person(), Some("key:alice"));
+        assert_eq!(config.accounts(None).person(), None);
     }
 }

@@ -145,9 +145,10 @@ pub async fn delivered(mut watched: EventStream) -> Option<String> {
     Some(String::from_utf8_lossy(&text).into_owned())
 }
 
-/// The tools of each of `upstreams`, from the objects `accounts` names: those in `recent`
-/// (this isolate's memory, by object) when listed lately by the `clock`, the others asked of
-/// their objects, all at once.
+/// The tools of each of `upstreams`, from the objects `accounts` names, with the result types
+/// the person's own calls taught them: those in `recent` (this isolate's memory, by object
+/// and person) when listed lately by the `clock`, the others asked of their objects, all at
+/// once.
 pub async fn catalog(
     objects: &impl Objects,
     recent: &RefCell<RecentLists>,
@@ -157,15 +158,19 @@ pub async fn catalog(
 ) -> Catalog {
     let clock = &clock;
     let lists = upstreams.iter().map(|name| async move {
-        let object = accounts.object(name);
-        let remembered = recent.borrow().get(object, clock());
+        let (object, person) = (accounts.object(name), accounts.person());
+        let remembered = recent.borrow().get(object, person, clock());
         let listing = match remembered {
             Some(listing) => Ok(listing),
             None => {
-                let asked = objects.ask(Object::Upstream(object), &UpstreamCommand::ListTools);
-                let listing = listed(asked.await);
+                let list = UpstreamCommand::ListTools {
+                    person: person.map(str::to_owned),
+                };
+                let listing = listed(objects.ask(Object::Upstream(object), &list).await);
                 if let Ok(listing) = &listing {
-                    recent.borrow_mut().put(object, listing.clone(), clock());
+                    recent
+                        .borrow_mut()
+                        .put(object, person, listing.clone(), clock());
                 }
                 listing
             }
@@ -217,7 +222,9 @@ mod tests {
     use serde_json::{json, Value};
 
     use super::*;
+    use crate::config::RunnerConfig;
     use crate::execution::Abandonment;
+    use crate::protocol::person::Person;
     use crate::upstream::observed::ObservedType;
     use crate::upstream::recent::RECENT_LISTS_MS;
 
@@ -337,6 +344,35 @@ mod tests {
         assert_eq!(
             objects.sent()[0],
             ("memory".into(), json!({"op": "listTools"}))
+        );
+    }
+
+    #[test]
+    fn a_persons_listing_is_asked_for_them_and_not_served_to_another() {
+        let listing = answer(UpstreamAnswer::Tools {
+            tools: vec![tool("read")],
+            observed: BTreeMap::new(),
+        });
+        let objects = FakeObjects {
+            answers: HashMap::from([("memory", listing)]),
+            ..FakeObjects::default()
+        };
+        let config =
+            RunnerConfig::from_json(r#"[{"name": "memory", "url": "https://m.example/mcp"}]"#);
+        let config = config.unwrap();
+        let recent = RefCell::default();
+        let names = upstreams(&["memory"]);
+        for person in ["alice", "bob", "alice"] {
+            let accounts = config.accounts(Some(&Person::access_key(person)));
+            block_on(catalog(&objects, &recent, || 1_000, &names, &accounts));
+        }
+        let asked = json!({"op": "listTools", "person": "key:alice"});
+        assert_eq!(objects.sent()[0], ("memory".into(), asked));
+        assert_eq!(objects.sent()[1].1["person"], "key:bob");
+        assert_eq!(
+            objects.sent().len(),
+            2,
+            "alice's second listing was remembered"
         );
     }
 

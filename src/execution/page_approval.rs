@@ -9,8 +9,8 @@
 //! command changes it, is [`PageApproval::apply`]: decided here, in plain Rust, and stored by
 //! the shell.
 
+use crate::digest::sha256_hex;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::protocol::approval::{Approval, ApprovalWay};
 
@@ -27,8 +27,7 @@ pub const PROVIDER_STATE_PREFIX: &str = "approval.";
 /// The name of the object that keeps `person`'s call of `function` with the arguments whose
 /// SHA-256 is `arguments_sha256`: a hash, so the link names no person and no call.
 pub fn object_name(person: &str, function: &str, arguments_sha256: &str) -> String {
-    let digest = Sha256::digest(format!("{person}\n{function}\n{arguments_sha256}").as_bytes());
-    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+    sha256_hex(format!("{person}\n{function}\n{arguments_sha256}"))
 }
 
 /// Whether `name` could be an [`object_name`]: anything else in a link is refused before an

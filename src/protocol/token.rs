@@ -1,7 +1,7 @@
 //! Who presented a bearer token, without the token: sessions are bound to it, the audit log
 //! names it, and neither needs the secret.
 
-use sha2::{Digest, Sha256};
+use crate::digest::{hex, sha256};
 
 /// Who holds a session, without the secret: the first 8 bytes of the token's SHA-256, in
 /// hex. Safe to store and to log, and enough to tell a handful of tokens apart.
@@ -12,13 +12,7 @@ pub struct TokenFingerprint(String);
 impl TokenFingerprint {
     /// The fingerprint of `token`.
     pub fn of(token: &str) -> Self {
-        let digest = Sha256::digest(token.as_bytes());
-        Self(
-            digest[..8]
-                .iter()
-                .map(|byte| format!("{byte:02x}"))
-                .collect(),
-        )
+        Self(hex(&sha256(token)[..8]))
     }
 
     /// The fingerprint as hex.

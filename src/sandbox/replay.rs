@@ -13,8 +13,8 @@
 
 use std::collections::VecDeque;
 
+use crate::digest::sha256_hex;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::asks::Refusal;
 use crate::protocol::approval::Approval;
@@ -46,10 +46,7 @@ pub struct WaitingCall {
 
 /// The SHA-256 of a call's arguments, as hex.
 pub fn arguments_sha256(arguments: &str) -> String {
-    Sha256::digest(arguments.as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    sha256_hex(arguments)
 }
 
 /// The calls of one run, recorded as they finish, within [`MAX_RECORDED_BYTES`].

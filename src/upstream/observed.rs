@@ -1,17 +1,22 @@
 //! What the runner learns of the results of the tools that declare no `outputSchema`: the
 //! [`Shape`] of the values their calls returned, how many, and when the last came. It is kept
-//! per tool in the upstream's object (so per person where the upstream is), survives restarts,
-//! and counts only while the tool's definition stays the same: a changed tool starts over.
-//! The declarations show it as the function's return type, marked as observed.
+//! per tool in the upstream's object, survives restarts, and counts only while the tool's
+//! definition stays the same: a changed tool starts over. The declarations show it as the
+//! function's return type, marked as observed.
+//!
+//! What a person's calls taught is shown to that person only ([`Learner`]): a shape holds the
+//! results' field names, and a result's keys may be the caller's own words (a label, a
+//! project, a file asked about), so on an upstream people share, one person's calls would
+//! otherwise write text into another person's declarations.
 
 use std::collections::BTreeMap;
 
 use rmcp::model::Tool;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use super::shape::Shape;
+use crate::digest::{hex, sha256, sha256_hex};
 
 /// What was learned of one tool's results.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -30,6 +35,30 @@ pub struct ObservedResults {
 /// What was learned of each tool's results, by tool name.
 pub type Observations = BTreeMap<String, ObservedResults>;
 
+/// Whose calls a record was learned from, and so who is shown it: one person, or everyone
+/// where the runner signs nobody in.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Learner(Option<String>);
+
+impl Learner {
+    /// The person with id `person`, or everyone for `None`.
+    pub fn new(person: Option<&str>) -> Self {
+        Self(person.map(str::to_owned))
+    }
+
+    /// The prefix of the storage keys of this learner's records; the tool's name follows (one
+    /// key per tool keeps each value small). A person's holds a digest of their id, so storage
+    /// names nobody, and no tool name can make one learner's key another's.
+    pub fn storage_prefix(&self) -> String {
+        match &self.0 {
+            None => "observed:".to_owned(),
+            Some(person) => {
+                format!("observed@{}:", hex(&sha256(person)[..16]))
+            }
+        }
+    }
+}
+
 /// An observed result type as the declarations show it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -44,11 +73,7 @@ pub struct ObservedType {
 
 /// The SHA-256 of `tool`'s definition, as hex: what a learned shape is valid for.
 pub fn definition(tool: &Tool) -> String {
-    let json = serde_json::to_string(tool).unwrap_or_default();
-    Sha256::digest(json.as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    sha256_hex(serde_json::to_string(tool).unwrap_or_default())
 }
 
 /// What recording one result did.

@@ -25,7 +25,13 @@ pub const LIST_WAIT_MS: u32 = 1_500;
 pub enum UpstreamCommand {
     /// List the tools the operator exposes: from cache when there is one (refreshed behind the
     /// answer when stale), else fetched, waiting at most [`LIST_WAIT_MS`].
-    ListTools,
+    ListTools {
+        /// The id of the person asking, whose own calls' results alone shape the answer's
+        /// observed types ([`Learner`](crate::upstream::observed::Learner)); none where the
+        /// runner signs nobody in.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        person: Option<String>,
+    },
     /// Call one tool.
     CallTool {
         /// The tool's MCP name.

@@ -1,7 +1,8 @@
 // People and the operator's policy, against a real `wrangler dev`: named access keys in
 // RUNNER_TOKEN sign people in, `ACCESS` grants each of them upstreams and tools, and what a
 // person is shown (the `execute` description, `search`) and may call follows their grant.
-// The audit log and the metrics name the person.
+// The audit log and the metrics name the person. On an upstream people share, the result types
+// one person's calls teach are declared to that person alone.
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -13,8 +14,8 @@ const KEYS = { alice: "e2e-alice-key-7d2e", bob: "e2e-bob-key-0c41", carol: "e2e
 const ADMIN_TOKEN = "e2e-operator-token-51fe";
 const ACCESS = {
   people: {
-    "key:alice": { everything: {} },
-    "key:bob": { inventory: { allow: ["search_*", "get_*"] } },
+    "key:alice": { everything: {}, tracker: {} },
+    "key:bob": { inventory: { allow: ["search_*", "get_*"] }, tracker: {} },
   },
 };
 
@@ -26,6 +27,7 @@ describe("people and grants", () => {
     stack = await startStack({
       secrets: { RUNNER_TOKEN: Object.entries(KEYS).map(([name, key]) => `${name}=${key}`).join(","), ADMIN_TOKEN },
       vars: { ACCESS: JSON.stringify(ACCESS) },
+      pythonUpstreams: [{ name: "tracker", script: "tests/upstreams/tracker_server.py" }],
     });
   });
   after(() => stack?.stop());
@@ -124,5 +126,29 @@ return tried;`);
       ({ text: metrics } = await adminRequest(stack.base, ADMIN_TOKEN, "/metrics"));
     }
     assert.match(metrics, /^mir_person_executions_total\{person="alice"\} [1-9]/m);
+  });
+
+  test("what one person's calls return never shapes another person's declarations", async () => {
+    // The tracker answers with the labels asked for as keys: a person's own words.
+    const alice = await connectTypeScript(stack.url, as("alice"));
+    const bob = await connectTypeScript(stack.url, as("bob"));
+    const declared = async (client) => {
+      const found = await client.callTool({ name: "search", arguments: { query: "count_by_label" } });
+      return found.content[0].text.match(/function count_by_label\([^]*?\): Promise<([^]*?)>;/)?.[1];
+    };
+    try {
+      const counted = await execute(alice, 'return await tracker.count_by_label({ labels: ["project_falcon_layoffs", "bug"] });');
+      assert.deepEqual(counted.result, { project_falcon_layoffs: 0, bug: 3 });
+      assert.match(await declared(alice), /project_falcon_layoffs: number/, "alice is shown what her call returned");
+      assert.equal(await declared(bob), "unknown", "bob's calls taught nothing yet");
+
+      await execute(bob, 'return await tracker.count_by_label({ labels: ["docs"] });');
+      const bobs = await declared(bob);
+      assert.match(bobs, /docs: number/);
+      assert.doesNotMatch(bobs, /project_falcon|bug/, "nothing alice's calls returned");
+    } finally {
+      await alice.close();
+      await bob.close();
+    }
   });
 });

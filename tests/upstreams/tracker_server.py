@@ -90,6 +90,11 @@ def build_server(port: int) -> FastMCP:
         raise ValueError(f"no issue #{number}")
 
     @mcp.tool(annotations=read_only, structured_output=False)
+    def count_by_label(labels: list[str]) -> str:
+        """How many issues carry each of these labels, keyed by label."""
+        return json.dumps({label: sum(label in issue["labels"] for issue in ISSUES) for label in labels})
+
+    @mcp.tool(annotations=read_only, structured_output=False)
     def list_comments(number: int) -> str:
         """The comments on an issue, oldest first."""
         comments = COMMENTS.get(number, [])

@@ -19,7 +19,7 @@ use crate::sandbox::protocol::BridgeReply;
 use crate::upstream::client::UpstreamError;
 use crate::upstream::health::CachedTools;
 use crate::upstream::keeper::{ToolStore, UpstreamKeeper};
-use crate::upstream::observed::{Observations, ObservedResults};
+use crate::upstream::observed::{Learner, Observations, ObservedResults};
 use crate::upstream::protocol::{UpstreamAnswer, UpstreamCommand};
 use crate::upstream::target::Target;
 
@@ -28,9 +28,6 @@ use vault::SealedStorage;
 
 /// The storage key of the cached tool list.
 const TOOLS_KEY: &str = "tools";
-/// The prefix of the storage key of what was learned of a tool's results; the tool's name
-/// follows. One key per tool keeps each value small.
-const OBSERVED_PREFIX: &str = "observed:";
 
 /// The upstream's Durable Object.
 #[durable_object]
@@ -52,8 +49,9 @@ impl ToolStore for ObjectStore {
         let _ = self.0.storage().put(TOOLS_KEY, cached).await;
     }
 
-    async fn load_observed(&self) -> Observations {
-        let options = ListOptions::new().prefix(OBSERVED_PREFIX);
+    async fn load_observed(&self, learner: &Learner) -> Observations {
+        let prefix = learner.storage_prefix();
+        let options = ListOptions::new().prefix(&prefix);
         let Ok(stored) = self.0.storage().list_with_options(options).await else {
             return Observations::new();
         };
@@ -62,16 +60,16 @@ impl ToolStore for ObjectStore {
             .filter_map(|entry| {
                 let pair = js_sys::Array::from(&entry);
                 let key = pair.get(0).as_string()?;
-                let name = key.strip_prefix(OBSERVED_PREFIX)?.to_owned();
+                let name = key.strip_prefix(&prefix)?.to_owned();
                 let observed = serde_wasm_bindgen::from_value(pair.get(1)).ok()?;
                 Some((name, observed))
             })
             .collect()
     }
 
-    async fn save_observed(&self, name: &str, observed: &ObservedResults) {
+    async fn save_observed(&self, learner: &Learner, name: &str, observed: &ObservedResults) {
         // A failed write only costs what was learned across a restart.
-        let key = format!("{OBSERVED_PREFIX}{name}");
+        let key = format!("{}{name}", learner.storage_prefix());
         let _ = self.0.storage().put(&key, observed).await;
     }
 }
@@ -94,7 +92,10 @@ impl DurableObject for UpstreamObject {
         let name = object_of_path(&req.path());
         let command: UpstreamCommand = read_command(&mut req).await?;
         let called = match &command {
-            UpstreamCommand::CallTool { name, .. } => Some(name.clone()),
+            UpstreamCommand::CallTool { name, person, .. } => {
+                let learner = Learner::new(person.as_ref().map(|p| p.id.as_str()));
+                Some((name.clone(), learner))
+            }
             _ => None,
         };
         let is_call = matches!(
@@ -120,7 +121,9 @@ impl DurableObject for UpstreamObject {
         if is_call {
             let reply = BridgeReply::from_answer(answer);
             let taught = match (&reply, called) {
-                (BridgeReply::Ok { value }, Some(tool)) => self.keeper.observe(&tool, value).await,
+                (BridgeReply::Ok { value }, Some((tool, learner))) => {
+                    self.keeper.observe(&tool, value, &learner).await
+                }
                 _ => false,
             };
             return call_answer(&reply, taught);

@@ -32,7 +32,7 @@ use serde_json::{json, Map, Value};
 use super::client::UpstreamError;
 use super::health::{CachedTools, Health};
 use super::oauth::account::{Account, Vault};
-use super::observed::{Observations, ObservedResults};
+use super::observed::{Learner, Observations, ObservedResults};
 use super::protocol::{UpstreamAnswer, UpstreamCommand, LIST_WAIT_MS};
 use super::queue::CallQueue;
 use super::session::{never, Asker, Connection, Http, Stop};
@@ -53,11 +53,16 @@ pub trait ToolStore {
     fn load(&self) -> impl Future<Output = Option<CachedTools>>;
     /// Stores `cached`; a failed write only costs the cache across a restart.
     fn save(&self, cached: &CachedTools) -> impl Future<Output = ()>;
-    /// What was learned of each tool's results.
-    fn load_observed(&self) -> impl Future<Output = Observations>;
-    /// Stores what was learned of tool `name`'s results; a failed write only costs it across
-    /// a restart.
-    fn save_observed(&self, name: &str, observed: &ObservedResults) -> impl Future<Output = ()>;
+    /// What `learner`'s calls taught of each tool's results.
+    fn load_observed(&self, learner: &Learner) -> impl Future<Output = Observations>;
+    /// Stores what `learner`'s calls taught of tool `name`'s results; a failed write only
+    /// costs it across a restart.
+    fn save_observed(
+        &self,
+        learner: &Learner,
+        name: &str,
+        observed: &ObservedResults,
+    ) -> impl Future<Output = ()>;
 }
 
 /// One upstream's session, tool list, health and calls; in an `Rc` so that work it starts (a
@@ -94,8 +99,9 @@ pub struct UpstreamKeeper<H: Http, S: ToolStore> {
     held: RefCell<HeldCalls>,
     /// The last held call's id.
     held_ids: Cell<u64>,
-    /// What was learned of the tools' results, once read from storage.
-    observations: RefCell<Option<Observations>>,
+    /// What was learned of the tools' results, by whose calls taught it, as read from
+    /// storage when first needed.
+    observations: RefCell<HashMap<Learner, Observations>>,
 }
 
 impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
@@ -130,7 +136,7 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
             configured_at: Cell::new(0),
             held: RefCell::default(),
             held_ids: Cell::new(0),
-            observations: RefCell::new(None),
+            observations: RefCell::default(),
         })
     }
 }
@@ -180,7 +186,9 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
         command: UpstreamCommand,
     ) -> UpstreamAnswer {
         match command {
-            UpstreamCommand::ListTools => self.list(target).await,
+            UpstreamCommand::ListTools { person } => {
+                self.list(target, &Learner::new(person.as_deref())).await
+            }
             UpstreamCommand::CallTool {
                 name,
                 arguments,
@@ -247,9 +255,10 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
         }
     }
 
-    /// The exposed tools: the cached list at once (refreshed behind the answer when stale), or
-    /// the first fetch, waited for at most [`LIST_WAIT_MS`] (not at all after a failure).
-    async fn list(self: &Rc<Self>, target: &Rc<Target>) -> UpstreamAnswer {
+    /// The exposed tools, with what `learner`'s calls taught of their results: the cached
+    /// list at once (refreshed behind the answer when stale), or the first fetch, waited for
+    /// at most [`LIST_WAIT_MS`] (not at all after a failure).
+    async fn list(self: &Rc<Self>, target: &Rc<Target>, learner: &Learner) -> UpstreamAnswer {
         if let Some(cached) = self.cached(target).await {
             if self.stale.get()
                 || !cached.is_fresh(self.http.now_ms(), target.config.tools_ttl_seconds)
@@ -257,7 +266,7 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
                 drop(self.fetch_tools(target));
             }
             return self
-                .tools_answer(target.exposed(&cached).cloned().collect())
+                .tools_answer(target.exposed(&cached).cloned().collect(), learner)
                 .await;
         }
         // Only a first contact is waited for: once an attempt has failed, answer at once while
@@ -279,7 +288,7 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
         let wait = Box::pin(self.http.sleep(wait_ms));
         match select(self.fetch_tools(target), wait).await {
             Either::Left((Ok(cached), _)) => {
-                self.tools_answer(target.exposed(&cached).cloned().collect())
+                self.tools_answer(target.exposed(&cached).cloned().collect(), learner)
                     .await
             }
             Either::Left((Err(error), _)) => UpstreamAnswer::Failed { error },

@@ -5,6 +5,7 @@
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use futures::executor::block_on;
@@ -17,16 +18,17 @@ use crate::config::{AccessPolicy, RunnerConfig};
 use crate::protocol::approval::{Approval, ApprovalWay};
 use crate::protocol::person::Person;
 use crate::upstream::oauth::testing::{counter, MemoryVault};
-use crate::upstream::observed::{Observations, ObservedResults};
+use crate::upstream::observed::{Learner, Observations, ObservedResults};
 use crate::upstream::session::fake::{result, FakeHttp, Reply};
 
 const SECRET: &str = "t0ken-value";
 
-/// A store in memory, shared with the test: the tool list, and what was learned of results.
+/// A store in memory, shared with the test: the tool list, and what was learned of results
+/// by storage key.
 #[derive(Clone, Default)]
 pub(super) struct MemoryStore(
     pub(super) Rc<RefCell<Option<CachedTools>>>,
-    Rc<RefCell<Observations>>,
+    pub(super) Rc<RefCell<BTreeMap<String, ObservedResults>>>,
 );
 
 impl ToolStore for MemoryStore {
@@ -38,14 +40,19 @@ impl ToolStore for MemoryStore {
         *self.0.borrow_mut() = Some(cached.clone());
     }
 
-    async fn load_observed(&self) -> Observations {
-        self.1.borrow().clone()
+    async fn load_observed(&self, learner: &Learner) -> Observations {
+        let prefix = learner.storage_prefix();
+        let stored = self.1.borrow();
+        let learned = stored.iter().filter_map(|(key, observed)| {
+            let name = key.strip_prefix(&prefix)?;
+            Some((name.to_owned(), observed.clone()))
+        });
+        learned.collect()
     }
 
-    async fn save_observed(&self, name: &str, observed: &ObservedResults) {
-        self.1
-            .borrow_mut()
-            .insert(name.to_owned(), observed.clone());
+    async fn save_observed(&self, learner: &Learner, name: &str, observed: &ObservedResults) {
+        let key = format!("{}{name}", learner.storage_prefix());
+        self.1.borrow_mut().insert(key, observed.clone());
     }
 }
 
@@ -133,11 +140,19 @@ fn the_first_listing_is_fetched_stored_and_then_served_from_the_cache() {
     let keeper = keeper(&http, &store);
     let target = target(json!({}));
     assert_eq!(
-        names(&ask(&keeper, &target, UpstreamCommand::ListTools)),
+        names(&ask(
+            &keeper,
+            &target,
+            UpstreamCommand::ListTools { person: None }
+        )),
         ["echo"]
     );
     assert_eq!(
-        names(&ask(&keeper, &target, UpstreamCommand::ListTools)),
+        names(&ask(
+            &keeper,
+            &target,
+            UpstreamCommand::ListTools { person: None }
+        )),
         ["echo"]
     );
     assert_eq!(sent(&http, "tools/list"), 1);
@@ -154,7 +169,11 @@ fn a_stored_list_serves_a_restarted_object_redacted_again() {
     });
     let http = Rc::new(FakeHttp::default());
     let keeper = keeper(&http, &store);
-    let answer = ask(&keeper, &target(json!({})), UpstreamCommand::ListTools);
+    let answer = ask(
+        &keeper,
+        &target(json!({})),
+        UpstreamCommand::ListTools { person: None },
+    );
     let UpstreamAnswer::Tools { tools, .. } = answer else {
         panic!("{answer:?}");
     };
@@ -168,7 +187,11 @@ fn the_operators_filter_hides_tools_and_refuses_their_calls_before_the_upstream(
     let keeper = keeper(&http, &MemoryStore::default());
     let target = target(json!({"tools": {"deny": ["delete"]}}));
     assert_eq!(
-        names(&ask(&keeper, &target, UpstreamCommand::ListTools)),
+        names(&ask(
+            &keeper,
+            &target,
+            UpstreamCommand::ListTools { person: None }
+        )),
         ["echo"]
     );
     let refused = ask(&keeper, &target, call("delete", json!({"text": "x"}), None));
@@ -251,9 +274,17 @@ fn an_upstream_that_fails_its_first_listing_is_reported_and_not_waited_for_again
     ]);
     let keeper = keeper(&http, &MemoryStore::default());
     let target = target(json!({}));
-    let first = ask(&keeper, &target, UpstreamCommand::ListTools);
+    let first = ask(
+        &keeper,
+        &target,
+        UpstreamCommand::ListTools { person: None },
+    );
     assert!(matches!(first, UpstreamAnswer::Failed { .. }), "{first:?}");
-    let second = ask(&keeper, &target, UpstreamCommand::ListTools);
+    let second = ask(
+        &keeper,
+        &target,
+        UpstreamCommand::ListTools { person: None },
+    );
     let UpstreamAnswer::Pending {
         waited_ms,
         last_error,
@@ -331,7 +362,7 @@ fn a_forgotten_upstream_is_configured_again_with_a_new_session_and_its_list_fetc
                 configured_again.set(configured_again.get() + 1);
                 ready(Ok(configured(json!({}))))
             },
-            UpstreamCommand::ListTools,
+            UpstreamCommand::ListTools { person: None },
         ))
     };
     let configurations = Cell::new(0);
@@ -364,7 +395,11 @@ fn a_tool_with_invalid_header_markings_is_left_out_and_a_marked_argument_goes_as
     let keeper = keeper(&http, &MemoryStore::default());
     let target = target(json!({}));
     assert_eq!(
-        names(&ask(&keeper, &target, UpstreamCommand::ListTools)),
+        names(&ask(
+            &keeper,
+            &target,
+            UpstreamCommand::ListTools { person: None }
+        )),
         ["routed"]
     );
     let called = ask(
@@ -390,7 +425,7 @@ fn a_removed_upstream_refuses_a_call_from_a_runner_that_still_lists_it() {
     let keeper = keeper(&http, &MemoryStore::default());
     let listed = block_on(keeper.answer_configured(
         || ready(Ok(configured(json!({})))),
-        UpstreamCommand::ListTools,
+        UpstreamCommand::ListTools { person: None },
     ));
     assert_eq!(names(&listed), ["echo"]);
     block_on(keeper.answer_configured(
@@ -431,7 +466,7 @@ fn an_upstream_changed_elsewhere_is_read_again_after_a_minute_with_a_new_session
                 reads.set(reads.get() + 1);
                 ready(Ok(configured(json!({"timeoutMs": timeout_ms}))))
             },
-            UpstreamCommand::ListTools,
+            UpstreamCommand::ListTools { person: None },
         ))
     };
     assert_eq!(names(&list(1_000)), ["echo"]);

@@ -31,7 +31,11 @@ fn a_list_past_its_bytes_reads_no_further_page_and_its_status_counts_what_was_le
     let store = MemoryStore::default();
     let keeper = keeper(&http, &store);
     let target = target(json!({}));
-    let listed = names(&ask(&keeper, &target, UpstreamCommand::ListTools));
+    let listed = names(&ask(
+        &keeper,
+        &target,
+        UpstreamCommand::ListTools { person: None },
+    ));
     assert!((70..80).contains(&listed.len()), "{} kept", listed.len());
     assert_eq!(listed[0], "wide_0");
     assert_eq!(sent(&http, "tools/list"), 1, "the second page is not read");
