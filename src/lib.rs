@@ -15,6 +15,7 @@
 //! - [`json_size`]: the size of a value's JSON without writing it out.
 //! - [`cold`]: the branches a request seldom takes, boxed out of the code every request runs.
 //! - [`digest`]: SHA-256 as hex, to name a thing without holding it.
+//! - [`quote`]: text from others (upstreams, programs) shown quoted, capped and neutralised.
 //! - [`redact`]: removing secret values (and their encodings) from what upstreams say.
 //! - [`config`]: the operator's configuration: upstreams, access keys, the access policy.
 //! - [`session`]: the record each MCP session keeps.
@@ -52,6 +53,7 @@ pub mod mcp;
 pub mod metrics;
 pub mod names;
 pub mod protocol;
+pub mod quote;
 pub mod redact;
 pub mod runner;
 pub mod sandbox;

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 /// The top-level modules, lowest first; a module may import from its own layer and below.
 const LAYERS: &[&[&str]] = &[
-    &["protocol", "names", "json_size", "cold", "digest"],
+    &["protocol", "names", "json_size", "cold", "digest", "quote"],
     &["redact", "config", "session"],
     &["upstream"],
     &["sandbox"],

@@ -11,10 +11,12 @@ use rmcp::model::Tool;
 use serde_json::Value;
 
 use super::jsdoc::jsdoc;
-use super::quote::{bare_or_quoted, quote, FAILURE_CHARS, TAG_VALUE_CHARS, TOOL_DESCRIPTION_CHARS};
 use super::typescript::{type_of, TypeScope};
 use crate::config::{Grant, Verdict};
 use crate::names::unique_identifiers;
+use crate::quote::{
+    bare_or_quoted, cut, quote, FAILURE_CHARS, TAG_VALUE_CHARS, TOOL_DESCRIPTION_CHARS,
+};
 use crate::sandbox::program::{BoundTool, Manifest, UnavailableNamespace};
 use crate::sandbox::protocol::ToolErrorKind;
 use crate::upstream::client::UpstreamError;
@@ -289,10 +291,7 @@ impl Catalog {
             declared.push_str(&format!(", where `{}`", named.trim_end()));
         }
         let declared = declared.split_whitespace().collect::<Vec<_>>().join(" ");
-        Some(match declared.char_indices().nth(ARGUMENTS_CHARS) {
-            Some((at, _)) => format!("{}…", &declared[..at]),
-            None => declared,
-        })
+        Some(cut(&declared, ARGUMENTS_CHARS))
     }
 
     /// Declarations for the chosen functions, grouped by namespace, in catalog order; each

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::quote::{bare_or_quoted, quote, PROPERTY_DESCRIPTION_CHARS, TAG_VALUE_CHARS};
+use crate::quote::{bare_or_quoted, quote, PROPERTY_DESCRIPTION_CHARS, TAG_VALUE_CHARS};
 
 /// Examples shown per property at most.
 const MAX_EXAMPLES: usize = 3;
@@ -64,7 +64,7 @@ pub fn jsdoc(lines: &[String], indent: &str) -> String {
 
 /// The JSDoc lines of a schema: description, bounds and hints, examples, deprecation, and the
 /// keywords the type does not express. What the upstream wrote is quoted and capped: the
-/// description always, a tag's value when it is long or not plain (see [`super::quote`]).
+/// description always, a tag's value when it is long or not plain (see [`crate::quote`]).
 pub fn doc_lines(schema: &Value) -> Vec<String> {
     let Some(object) = schema.as_object() else {
         return Vec::new();

@@ -2,7 +2,6 @@
 //!
 //! - [`typescript`]: JSON Schema → TypeScript types.
 //! - [`jsdoc`]: the JSDoc of a schema: description, bounds, hints, examples.
-//! - [`quote`]: upstream text shown quoted, capped and neutralised, as data.
 //! - [`catalog`]: every upstream's tools as namespaces and declarations.
 //! - [`search`]: finding the declarations that match a query.
 //! - [`source`]: checking user code, stripping its types and shaping it for the isolate.
@@ -16,7 +15,6 @@ mod forbidden;
 pub mod jsdoc;
 pub mod loop_guard;
 pub mod names;
-pub mod quote;
 mod references;
 pub mod search;
 pub mod source;

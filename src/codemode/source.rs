@@ -30,6 +30,7 @@ use super::forbidden::{first_forbidden, unparenthesized};
 use super::loop_guard::{self, ColumnShifts, Insertion};
 use super::references::first_unknown;
 use crate::names::CONSOLE;
+use crate::quote::cut;
 use crate::sandbox::limits::ExecutionLimits;
 use crate::sandbox::program::PROGRAM_MODULE;
 
@@ -172,10 +173,7 @@ impl Program {
             .lines()
             .nth(usize::try_from(line).ok()?.checked_sub(1)?)?;
         let text = text.trim();
-        Some(match text.char_indices().nth(QUOTED_LINE_CHARS) {
-            Some((at, _)) => format!("{}…", &text[..at]),
-            None => text.to_owned(),
-        })
+        Some(cut(text, QUOTED_LINE_CHARS))
     }
 
     /// Where a runtime error's stack points into the user's code, if it does: its innermost

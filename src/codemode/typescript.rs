@@ -12,8 +12,8 @@ use std::collections::{BTreeMap, HashSet};
 use serde_json::{Map, Value};
 
 use super::jsdoc::{doc_lines, jsdoc};
-use super::quote::string_literal;
 use crate::names::{is_reserved_word, to_identifier};
+use crate::quote::string_literal;
 
 /// How deep nested schemas render before collapsing to `unknown`.
 const MAX_SCHEMA_DEPTH: usize = 12;

@@ -14,6 +14,7 @@ use serde_json::Value;
 use super::depth;
 use super::limits::ExecutionLimits;
 use crate::protocol::approval::Approval;
+use crate::quote::cut_marked;
 use crate::upstream::client::UpstreamError;
 use crate::upstream::protocol::UpstreamAnswer;
 
@@ -277,11 +278,7 @@ impl Outcome {
             self.logs.truncate(limits.max_log_entries);
         }
         for entry in &mut self.logs {
-            if let Some((cut, _)) = entry.char_indices().nth(limits.max_log_entry_chars) {
-                let chars = entry.chars().count();
-                entry.truncate(cut);
-                entry.push_str(&format!("… [{chars} chars, cut]"));
-            }
+            *entry = cut_marked(entry, limits.max_log_entry_chars);
         }
         self
     }

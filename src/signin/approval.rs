@@ -19,7 +19,6 @@ use super::from_own_page;
 use super::oidc::{CodeExchange, OidcConfig};
 use super::page::SignInMethods;
 use super::page::{document, escape, page_response, redirect_response};
-use crate::codemode::quote::{name_or_quoted, NAME_CHARS};
 use crate::config::AccessKeys;
 use crate::execution::objects::{Object, Objects};
 use crate::execution::page_approval::{
@@ -28,6 +27,7 @@ use crate::execution::page_approval::{
 };
 use crate::protocol::http::HttpResponse;
 use crate::protocol::person::Person;
+use crate::quote::{name_or_quoted, NAME_CHARS};
 use crate::session::SessionCommand;
 use crate::upstream::session::Http;
 

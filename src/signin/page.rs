@@ -5,9 +5,9 @@ use std::fmt::Write;
 
 use serde::Deserialize;
 
-use crate::codemode::quote::{cut, visible};
 use crate::protocol::http::{Body, HttpResponse};
 use crate::protocol::person::Person;
+use crate::quote::{cut, visible};
 
 /// What a page may load and who may frame it: its own inline style, nothing else. Forms are
 /// left free: a consent's answer redirects to the client's own scheme (`cursor://…`).

@@ -5,6 +5,7 @@ use rmcp::model::ErrorData;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::quote::{cut, is_plain, string_literal};
 use crate::redact::Secrets;
 
 /// Why a request to an upstream failed. Messages never contain header values.
@@ -216,12 +217,8 @@ pub fn http_failure(status: u16, body: &str) -> UpstreamError {
             serde_json::from_value::<ErrorData>(message.get("error")?.clone()).ok()
         });
     let detail = match rpc_error {
-        Some(error) => format!(
-            "JSON-RPC error {} {}",
-            error.code.0,
-            quoted(&excerpt(&error.message))
-        ),
-        None => quoted(&excerpt(body)),
+        Some(error) => format!("JSON-RPC error {} {}", error.code.0, quoted(&error.message)),
+        None => quoted(body),
     };
     UpstreamError::HttpStatus { status, detail }
 }
@@ -238,33 +235,25 @@ pub fn refusal(status: u16, challenge: Option<String>) -> Option<UpstreamError> 
     })
 }
 
-/// `text` as a JSON string literal: the upstream's words, in quotes, escapes and all.
+/// The start of `text` (see [`excerpt`]) as a quotation: the upstream's words, in quotes,
+/// escapes and all.
 fn quoted(text: &str) -> String {
-    Value::String(text.to_owned()).to_string()
+    string_literal(&excerpt(text))
 }
 
 /// A short value an upstream's server sent where a token belongs (an OAuth error code, an
 /// issuer): as it is when it is one (at most 100 characters of letters, digits and
 /// `_ . : / -`), else its words quoted and cut, so that it cannot pass for the runner's.
 pub(super) fn token_or_quoted(text: &str) -> String {
-    let token = !text.is_empty()
-        && text.len() <= 100
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'/' | b'-'));
-    match token {
+    match is_plain(text, 100, b"_.:/-") {
         true => text.to_owned(),
-        false => quoted(&excerpt(text)),
+        false => quoted(text),
     }
 }
 
 /// The first characters of `text` on one line, cut at a character boundary.
 pub(super) fn excerpt(text: &str) -> String {
-    let line = one_line(text);
-    match line.char_indices().nth(DETAIL_CHARS) {
-        Some((cut, _)) => format!("{}…", &line[..cut]),
-        None => line,
-    }
+    cut(&one_line(text), DETAIL_CHARS)
 }
 
 /// `text` with its line breaks as spaces, so a cause stays one line.

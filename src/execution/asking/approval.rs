@@ -4,11 +4,11 @@
 use serde_json::{json, Map, Value};
 
 use super::{Asking, Unanswered};
-use crate::codemode::quote::{cut, name_or_quoted, quote, visible, NAME_CHARS};
 use crate::execution::objects::Object;
 use crate::execution::Platform;
 use crate::protocol::approval::{Approval, ApprovalWay};
 use crate::protocol::method::ELICITATION_CREATE;
+use crate::quote::{cut, cut_marked, name_or_quoted, quote, visible, NAME_CHARS};
 use crate::sandbox::asks::{ApprovalAsk, Refusal};
 use crate::session::{SessionCommand, SessionRecord};
 
@@ -207,12 +207,7 @@ pub(super) fn summary(arguments: &Map<String, Value>, room: Room) -> String {
 
 /// `json` made visible and cut to `chars` characters, saying how long it was when cut.
 fn shown_json(json: &str, chars: usize) -> String {
-    let shown = visible(json);
-    let total = shown.chars().count();
-    match shown.char_indices().nth(chars) {
-        Some((at, _)) => format!("{}… [{total} chars, cut]", &shown[..at]),
-        None => shown,
-    }
+    cut_marked(&visible(json), chars)
 }
 
 /// The person's choice in the client's JSON-RPC `response`: [`ONCE`] or [`FOR_SESSION`], or

@@ -6,9 +6,9 @@ use rmcp::model::{ErrorCode, ErrorData};
 use serde_json::{json, Map, Value};
 
 use super::{Asking, Unanswered};
-use crate::codemode::quote::{cut, visible};
 use crate::execution::Platform;
 use crate::protocol::method::{ELICITATION_CREATE, ROOTS_LIST, SAMPLING_CREATE_MESSAGE};
+use crate::quote::{cut, visible};
 use crate::sandbox::asks::UpstreamQuestion;
 use crate::upstream::protocol::QuestionAnswer;
 

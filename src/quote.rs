@@ -1,6 +1,7 @@
 //! Upstream text is data. What an upstream wrote (a tool's or a parameter's description, an
 //! error body) is shown to the model quoted, capped and neutralised, so that it cannot pass for
-//! the runner's own words, close the comment it sits in, or fake the structure around it.
+//! the runner's own words, close the comment it sits in, or fake the structure around it; so is
+//! what a program or a server chose where a person reads it (an argument, an error code).
 //!
 //! A quotation is a JSON string literal: it always fits on one line (line breaks become `\n`),
 //! quotes and backslashes are escaped, `*/` becomes `*\/` (the same text to a JSON reader, and
@@ -44,10 +45,23 @@ pub fn quote(text: &str, max_chars: usize) -> String {
     }
     out.push('"');
     if total > max_chars {
-        // Writing to a String cannot fail.
-        let _ = write!(out, "… [{total} chars, cut]");
+        out.push_str(&cut_mark(total));
     }
     out
+}
+
+/// `text` cut to `chars` characters, followed by `… [N chars, cut]` when it had `N`, more: for
+/// text shown bare where how much was left out matters (a log entry, an argument's value).
+pub fn cut_marked(text: &str, chars: usize) -> String {
+    match text.char_indices().nth(chars) {
+        Some((at, _)) => format!("{}{}", &text[..at], cut_mark(text.chars().count())),
+        None => text.to_owned(),
+    }
+}
+
+/// What follows a text cut from `total` characters.
+fn cut_mark(total: usize) -> String {
+    format!("… [{total} chars, cut]")
 }
 
 /// `text` cut to `chars` characters, ended with `…` when cut: for text a person reads, where
@@ -73,8 +87,9 @@ pub fn bare_or_quoted(text: &str, max_chars: usize) -> String {
     }
 }
 
-/// `text` as a TypeScript string literal, neutralised like a quotation but never cut: for values
-/// that are part of a type (enum members, property keys), which must stay exact.
+/// `text` as a TypeScript (and JSON) string literal, neutralised like a quotation but never
+/// cut: for values that are part of a type (enum members, property keys), which must stay
+/// exact, and for text already cut to its length.
 pub fn string_literal(text: &str) -> String {
     quote(text, usize::MAX)
 }
@@ -84,16 +99,21 @@ pub fn string_literal(text: &str) -> String {
 /// an upstream tool's in an approval question, where a name holding `: ` or a line break could
 /// pass for more of the question than it is.
 pub fn name_or_quoted(name: &str, max_chars: usize) -> String {
-    let plain = !name.is_empty()
-        && name.len() <= max_chars
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'$' | b'.' | b'-'));
-    if plain {
+    if is_plain(name, max_chars, b"_$.-") {
         name.to_owned()
     } else {
         quote(name, max_chars)
     }
+}
+
+/// Whether `text` is a plain word: not empty, at most `max_chars` long, of ASCII letters,
+/// digits and the punctuation in `also` only, so nothing in it can read as more than itself.
+pub fn is_plain(text: &str, max_chars: usize, also: &[u8]) -> bool {
+    !text.is_empty()
+        && text.len() <= max_chars
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || also.contains(&b))
 }
 
 /// `text` with its invisible and reordering characters (control characters other than line
@@ -173,6 +193,16 @@ mod tests {
             back, hostile,
             "a JSON reader gets the upstream's exact text"
         );
+    }
+
+    #[test]
+    fn a_cut_says_how_long_the_text_was_and_a_fitting_text_is_kept_whole() {
+        assert_eq!(cut_marked("ééééé", 3), "ééé… [5 chars, cut]");
+        assert_eq!(cut_marked("ééé", 3), "ééé");
+        assert_eq!(cut("ééééé", 3), "ééé…");
+        assert!(is_plain("invalid_grant", 100, b"_"));
+        assert!(!is_plain("invalid grant", 100, b"_"), "a space");
+        assert!(!is_plain("", 100, b"_") && !is_plain("abcd", 3, b""));
     }
 
     #[test]
