@@ -261,13 +261,9 @@ export async function startStack({ extraUpstreams = [], pythonUpstreams = [], va
     }
     const envFile = join(logDir, "secrets.env");
     writeFileSync(envFile, Object.entries(secrets).map(([name, value]) => `${name}=${value}\n`).join(""));
-    const port = await freePort();
-    const wranglerArgs = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(await freePort()),
-      "--persist-to", join(logDir, "state"), "--show-interactive-dev-session=false", "--env-file", envFile,
-      "--var", `UPSTREAMS:${JSON.stringify(upstreams)}`,
-      ...(publicUrl ? ["--var", `PUBLIC_URL:http://127.0.0.1:${port}`] : []),
-      ...Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`])];
-    const base = `http://127.0.0.1:${port}`;
+    let port;
+    let wranglerArgs;
+    let base;
     const startRunner = async () => {
       // Miniflare adds NODE_EXTRA_CA_CERTS to what workerd trusts: a test's own HTTPS server.
       const env = trustedCertificate ? { NODE_EXTRA_CA_CERTS: trustedCertificate } : {};
@@ -276,7 +272,27 @@ export async function startStack({ extraUpstreams = [], pythonUpstreams = [], va
       await waitFor("wrangler dev", async () => (await fetch(`${base}/`)).ok, processes);
       return runner;
     };
-    let runner = await startRunner();
+    let runner;
+    for (let attempt = 1; !runner; attempt += 1) {
+      port = await freePort();
+      wranglerArgs = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(await freePort()),
+        "--persist-to", join(logDir, "state"), "--show-interactive-dev-session=false", "--env-file", envFile,
+        "--var", `UPSTREAMS:${JSON.stringify(upstreams)}`,
+        ...(publicUrl ? ["--var", `PUBLIC_URL:http://127.0.0.1:${port}`] : []),
+        ...Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`])];
+      base = `http://127.0.0.1:${port}`;
+      try {
+        runner = await startRunner();
+      } catch (error) {
+        // A port found free can be taken before workerd binds it (a CI run saw it happen to
+        // the inspector's): start again on other ports, twice at most.
+        const taken = /Address already in use/.test(String(error));
+        if (!taken || attempt === 3) {
+          throw error;
+        }
+        processes.splice(processes.findIndex((p) => p.name === "wrangler"), 1).forEach(stop);
+      }
+    }
     /** Stops a process on purpose, and waits until its port is free. */
     const retire = async (process, processPort) => {
       processes.splice(processes.indexOf(process), 1);
