@@ -178,7 +178,7 @@ export function readProfile(dir) {
 }
 
 /** The classes a CPU profile's time is put in (benches/cpu.mjs), in the order shown. */
-export const CPU_CLASSES = ["code", "runtime", "gc", "idle"];
+export const CPU_CLASSES = ["code", "runtime", "gc", "idle", "outside"];
 
 export function readCpu(dir) {
   const { shown, data } = readJson(dir, "cpu.json", "node benches/cpu.mjs");
@@ -186,6 +186,7 @@ export function readCpu(dir) {
   c.expectObject(data, "(root)");
   c.number(data, "executions", "executions", { min: 1, integer: true });
   c.number(data, "samplingUs", "samplingUs", { min: 1 });
+  c.number(data, "sampleSpanUs", "sampleSpanUs", { min: 1 });
   const programs = (parent, path) =>
     c.eachObject(parent, "programs", path, (program, p) => {
       c.string(program, "name", `${p}.name`);

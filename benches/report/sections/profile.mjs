@@ -7,7 +7,7 @@ import { CPU_CLASSES } from "../results.mjs";
 import { perExtraCall } from "../targets.mjs";
 
 /** How the CPU profile's classes are headed in the table. */
-const CPU_HEADINGS = { code: "runner's code", runtime: "runtime", gc: "GC", idle: "idle" };
+const CPU_HEADINGS = { code: "runner's code", runtime: "runtime", gc: "GC", idle: "idle", outside: "outside V8" };
 
 /** The lines on the runner's thread: where its time goes per execution, by class of code. */
 function threadLines(cpu) {
@@ -24,8 +24,11 @@ function threadLines(cpu) {
     `little) over ${int(cpu.executions)} executions of each program, one after another; milliseconds per execution,`,
     "by the function on top of the stack: the runner's code (its wasm, with V8 compiling it again,",
     "and the JavaScript around it: worker-build's glue, the Worker's module), the runtime (workerd's",
-    "built-ins such as `fetch`, stream reads and building the dynamic isolate), garbage collection,",
-    "and idle (waiting for the upstream, and for the program, which runs in its own isolate).",
+    "built-ins such as `fetch`, stream reads and building the dynamic isolate), garbage collection",
+    "and idle. The profiler samples only while the thread runs V8, so the time of a gap between",
+    `samples past ${int(cpu.sampleSpanUs)} µs is outside V8: workerd waiting for the upstream and for the`,
+    "program (which runs in its own isolate), or doing its own work in C++, such as routing a",
+    "request to a Durable Object.",
     "",
     table(
       ["program", "V8 flags", "wall", ...CPU_CLASSES.map((name) => CPU_HEADINGS[name])],
