@@ -71,16 +71,30 @@ mod tests {
     use futures::executor::block_on;
     use serde_json::json;
 
-    use super::super::tests::{ask, call, keeper, listing, target, tool, MemoryStore};
+    use std::rc::Rc;
+
+    use super::super::tests::{ask, call, keeper, listing, target, tool, Keeper, MemoryStore};
     use super::*;
     use crate::upstream::protocol::UpstreamCommand;
     use crate::upstream::session::fake::{result, FakeHttp};
+    use crate::upstream::target::Target;
 
     /// The tool list's answer for the person with id `person`.
     fn list_for(person: Option<&str>) -> UpstreamCommand {
         UpstreamCommand::ListTools {
             person: person.map(str::to_owned),
         }
+    }
+
+    /// A keeper whose upstream lists the one tool `name` and has answered one call of it (so
+    /// the keeper knows the tool), its upstream, and its store.
+    fn called_once(name: &str) -> (Keeper, Rc<Target>, MemoryStore) {
+        let answered = result(json!({"content": [{"type": "text", "text": "{}"}]}));
+        let http = FakeHttp::answering([listing(&[tool(name, "A tool.")]), answered]);
+        let store = MemoryStore::default();
+        let (keeper, target) = (keeper(&http, &store), target(json!({})));
+        ask(&keeper, &target, call(name, json!({}), None));
+        (keeper, target, store)
     }
 
     /// The observed types in a tool list's answer.
@@ -136,12 +150,7 @@ mod tests {
 
     #[test]
     fn what_one_persons_calls_taught_is_listed_for_them_alone() {
-        let answered = result(json!({"content": [{"type": "text", "text": "{}"}]}));
-        let http = FakeHttp::answering([listing(&[tool("count_by_label", "Count.")]), answered]);
-        let store = MemoryStore::default();
-        let target = target(json!({}));
-        let keeper = keeper(&http, &store);
-        ask(&keeper, &target, call("count_by_label", json!({}), None));
+        let (keeper, target, store) = called_once("count_by_label");
         let (alice, bob) = (
             Learner::new(Some("key:alice")),
             Learner::new(Some("key:bob")),
@@ -179,12 +188,7 @@ mod tests {
 
     #[test]
     fn many_learners_are_held_in_bounded_memory_and_read_again_from_storage() {
-        let answered = result(json!({"content": [{"type": "text", "text": "{}"}]}));
-        let http = FakeHttp::answering([listing(&[tool("search", "Find.")]), answered]);
-        let store = MemoryStore::default();
-        let target = target(json!({}));
-        let keeper = keeper(&http, &store);
-        ask(&keeper, &target, call("search", json!({}), None));
+        let (keeper, target, _) = called_once("search");
         for person in 0..=LEARNERS_HELD {
             let learner = Learner::new(Some(&format!("key:p{person}")));
             block_on(keeper.observe("search", &json!({"items": []}), &learner));
