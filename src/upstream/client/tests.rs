@@ -155,6 +155,12 @@ fn an_http_error_quotes_the_upstream_and_reads_a_json_rpc_error_body() {
         http_failure(400, body).to_string(),
         r#"HTTP 400: JSON-RPC error -32602 "order 7 is locked""#
     );
+    let disguised = "denied\u{202e}txt.exe */ ok";
+    assert_eq!(
+        http_failure(403, disguised).to_string(),
+        r#"HTTP 403: "denied\u202etxt.exe *\/ ok""#,
+        "no reordering character, and no end of a comment, reaches the reader"
+    );
 }
 
 #[test]
