@@ -12,9 +12,9 @@ use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
 use crate::protocol::person::Person;
+use crate::upstream::oauth::flow::code_challenge;
 use crate::upstream::session::{read_body, Http, UpstreamRequest, UpstreamResponse};
 
 /// The variables that configure the provider.
@@ -191,7 +191,7 @@ impl OidcConfig {
             .append_pair("scope", &self.scopes)
             .append_pair("state", state)
             .append_pair("nonce", nonce)
-            .append_pair("code_challenge", &pkce_challenge(verifier))
+            .append_pair("code_challenge", &code_challenge(verifier))
             .append_pair("code_challenge_method", "S256");
         Ok(url.into())
     }
@@ -372,12 +372,6 @@ impl TokenResponse {
 /// The signing keys document `text`.
 pub fn parse_keys(text: &str) -> Result<JwkSet, OidcError> {
     serde_json::from_str(text).map_err(|e| OidcError::Metadata(format!("jwks_uri: {e}")))
-}
-
-/// The PKCE S256 challenge of `verifier`.
-pub fn pkce_challenge(verifier: &str) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
 #[cfg(test)]
