@@ -12,6 +12,8 @@ mod observing;
 mod questions;
 mod signin;
 #[cfg(test)]
+mod testing;
+#[cfg(test)]
 mod tests;
 mod tools;
 

@@ -73,7 +73,7 @@ mod tests {
 
     use std::rc::Rc;
 
-    use super::super::tests::{ask, call, keeper, listing, target, tool, Keeper, MemoryStore};
+    use super::super::testing::{ask, call, keeper, listing, target, tool, Keeper, MemoryStore};
     use super::*;
     use crate::upstream::protocol::UpstreamCommand;
     use crate::upstream::session::fake::{result, FakeHttp};

@@ -9,7 +9,7 @@ use futures::future::{join, join_all};
 use serde_json::{json, Value};
 
 use super::MAX_QUESTION_BYTES;
-use crate::upstream::keeper::tests::{
+use crate::upstream::keeper::testing::{
     ask, call, keeper, listing, target, tool, Keeper, MemoryStore,
 };
 use crate::upstream::protocol::{QuestionAnswer, UpstreamAnswer, UpstreamCommand};

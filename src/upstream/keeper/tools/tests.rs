@@ -5,7 +5,7 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 
 use serde_json::{json, Map, Value};
 
-use crate::upstream::keeper::tests::{
+use crate::upstream::keeper::testing::{
     ask, keeper, listing, names, sent, target, tool, MemoryStore,
 };
 use crate::upstream::protocol::{UpstreamAnswer, UpstreamCommand};
