@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use super::client::UpstreamError;
 use super::health::UpstreamStatus;
-use super::observed::ObservedType;
+use super::observed::{Learner, ObservedType};
 use crate::protocol::approval::Approval;
 use crate::protocol::person::Person;
 
@@ -102,6 +102,19 @@ pub enum UpstreamCommand {
     Connect,
     /// Whether this account is connected.
     AccountStatus,
+}
+
+impl UpstreamCommand {
+    /// For a tool call, the tool and whose calls its result teaches
+    /// ([`Learner`](super::observed::Learner)); `None` for any other command.
+    pub fn learning(&self) -> Option<(&str, Learner)> {
+        match self {
+            UpstreamCommand::CallTool { name, person, .. } => {
+                Some((name, Learner::new(person.as_ref().map(|p| p.id.as_str()))))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// The person's answer to an upstream's question, as the upstream gets it.
@@ -201,4 +214,29 @@ pub enum UpstreamAnswer {
         /// When it connected, in ms since the epoch; `None` when it is not.
         connected_since_ms: Option<u64>,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    use super::*;
+
+    #[test]
+    fn a_call_teaches_its_persons_learner_and_nothing_else_teaches() {
+        let call = UpstreamCommand::CallTool {
+            name: "count_by_label".into(),
+            arguments: None,
+            execution: None,
+            person: Some(Person::access_key("alice")),
+            approval: None,
+        };
+        let alice = Learner::new(Some("key:alice"));
+        assert_eq!(call.learning(), Some(("count_by_label", alice)));
+        let list = UpstreamCommand::ListTools {
+            person: Some("key:alice".into()),
+        };
+        assert_eq!(list.learning(), None);
+    }
 }

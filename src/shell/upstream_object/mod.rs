@@ -91,13 +91,9 @@ impl DurableObject for UpstreamObject {
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let name = object_of_path(&req.path());
         let command: UpstreamCommand = read_command(&mut req).await?;
-        let called = match &command {
-            UpstreamCommand::CallTool { name, person, .. } => {
-                let learner = Learner::new(person.as_ref().map(|p| p.id.as_str()));
-                Some((name.clone(), learner))
-            }
-            _ => None,
-        };
+        let called = command
+            .learning()
+            .map(|(tool, learner)| (tool.to_owned(), learner));
         let is_call = matches!(
             command,
             UpstreamCommand::CallTool { .. } | UpstreamCommand::Answer { .. }
