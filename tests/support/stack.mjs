@@ -19,15 +19,23 @@ const START_TIMEOUT_MS = 60_000;
 /** Where `freePort` looks: below Linux's ephemeral range (32768 and up, where `listen(0)` takes). */
 const PORTS = { from: 20_000, to: 32_000 };
 
+/** The ports `freePort` has handed out in this process: none is handed out twice. */
+const handedOut = new Set();
+
 /**
  * A free TCP port on 127.0.0.1, taken from below the ephemeral range. A port the system hands
  * out for `listen(0)` can be handed out again, before our process binds it, to one of the
  * ephemeral listeners wrangler and workerd open while they start (seen as "Address already in
- * use" for the port just chosen); a port outside that range is never handed out that way.
+ * use" for the port just chosen); a port outside that range is never handed out that way. Nor
+ * is one this process was already given, though it may be free again before its first user
+ * binds it (the runner's and its inspector's are chosen one after the other).
  */
 export async function freePort() {
   for (;;) {
     const port = PORTS.from + Math.floor(Math.random() * (PORTS.to - PORTS.from));
+    if (handedOut.has(port)) {
+      continue;
+    }
     const server = createServer();
     const bound = await new Promise((ok) => {
       server.once("error", () => ok(false));
@@ -35,6 +43,7 @@ export async function freePort() {
     });
     if (bound) {
       await new Promise((ok) => server.close(ok));
+      handedOut.add(port);
       return port;
     }
   }
