@@ -12,6 +12,9 @@ use crate::quote::{cut, cut_marked, name_or_quoted, quote, visible, NAME_CHARS};
 use crate::sandbox::asks::{ApprovalAsk, Refusal};
 use crate::session::{SessionCommand, SessionRecord};
 
+#[cfg(test)]
+mod tests;
+
 /// How much of a call's arguments a person is shown.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Room {
