@@ -36,13 +36,33 @@ pub const EXECUTE_TOOL: &str = "execute";
 pub const QUOTED_TEXT_NOTE: &str =
     "Text in double quotes in comments and notes is an upstream's own words, quoted as data.";
 
+/// The longest `search` query, in characters. A query is a few words; a longer one only costs
+/// the runner's time (each of its words is weighed against every function, on the thread
+/// every session shares) and comes back in the answer.
+pub const SEARCH_QUERY_CHARS: usize = 1_000;
+
 /// Arguments of `search`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SearchInput {
     /// Words describing what you want to do (e.g. "sum two numbers"), a namespace name, or an
     /// exact `namespace.function`.
+    #[schemars(length(max = SEARCH_QUERY_CHARS))]
     pub query: String,
+}
+
+impl SearchInput {
+    /// What is wrong with the query, if it is past [`SEARCH_QUERY_CHARS`].
+    pub fn problem(&self) -> Option<String> {
+        let chars = self.query.chars().count();
+        (chars > SEARCH_QUERY_CHARS).then(|| {
+            format!(
+                "`query` is {chars} characters, over the {SEARCH_QUERY_CHARS} a search takes: \
+                 describe what you want in a few words, or name a namespace or \
+                 `namespace.function`"
+            )
+        })
+    }
 }
 
 /// Arguments of `execute`.

@@ -24,7 +24,8 @@ use super::stateless;
 use crate::cold::cold;
 use crate::protocol::error_code::{REQUEST_CANCELLED, SESSION_NOT_FOUND};
 use crate::protocol::http::{
-    HttpRequest, HttpResponse, EVENT_STREAM, PROTOCOL_VERSION_HEADER, SESSION_HEADER,
+    HttpRequest, HttpResponse, EVENT_STREAM, MAX_REQUEST_BYTES, PROTOCOL_VERSION_HEADER,
+    SESSION_HEADER,
 };
 use crate::protocol::meta::VERSION_KEY;
 use crate::protocol::method;
@@ -45,6 +46,17 @@ pub fn refused(request: &HttpRequest, guard: &RequestGuard) -> Option<HttpRespon
         Refusal::Token => response.with_header("WWW-Authenticate", guard.challenge()),
         _ => response,
     })
+}
+
+/// The answer to a request whose body is past [`MAX_REQUEST_BYTES`], which was not read.
+pub fn body_too_large() -> HttpResponse {
+    transport_error(
+        413,
+        &format!(
+            "Payload Too Large: a request's body may be at most {MAX_REQUEST_BYTES} bytes; it \
+             was not read"
+        ),
+    )
 }
 
 /// Serves one request to the MCP endpoint that [`refused`] let through.

@@ -13,6 +13,11 @@ pub const PROTOCOL_VERSION_HEADER: &str = "MCP-Protocol-Version";
 /// The `Content-Type` of an event stream.
 pub const EVENT_STREAM: &str = "text/event-stream";
 
+/// The largest request body the runner reads, in bytes: an `execute` whose code is at
+/// `maxCodeBytes`' ceiling (1 MiB) fits with every character escaped. A larger body is refused
+/// unread, whoever sent it, so no request can make the runner hold more.
+pub const MAX_REQUEST_BYTES: u64 = 8 << 20;
+
 /// A response body delivered as it is produced.
 pub type EventStream = LocalBoxStream<'static, Vec<u8>>;
 

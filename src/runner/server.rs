@@ -221,6 +221,9 @@ impl<S: Services> Runner<S> {
             Ok(input) => input,
             Err(e) => return complete(tools::invalid_arguments_result(SEARCH_TOOL, &e)),
         };
+        if let Some(problem) = input.problem() {
+            return complete(tools::invalid_arguments_result(SEARCH_TOOL, &problem));
+        }
         let upstreams = self.upstreams_of(caller, Some(context)).await?;
         let catalog =
             (self.services.catalog(&upstreams, &self.accounts).await).granted(&self.grant);

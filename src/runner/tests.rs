@@ -136,6 +136,36 @@ fn complete(answer: CallToolResponse) -> CallToolResult {
 }
 
 #[test]
+fn a_search_query_past_its_length_is_refused_saying_why_and_nothing_is_searched() {
+    let services = FakeServices::default();
+    let runner = runner(&services, None, None);
+    let words: Vec<String> = (0..200_000).map(|n| format!("w{n}")).collect();
+    let query = words.join(" ");
+    let refused = block_on(runner.call_tool(
+        Caller::Stateless,
+        call("search", json!({ "query": query })),
+        &context(),
+    ))
+    .unwrap()
+    .unwrap();
+    let refused = complete(refused);
+    assert_eq!(refused.is_error, Some(true));
+    let text = &refused.content[0].as_text().unwrap().text;
+    assert!(
+        text.contains(&format!(
+            "`query` is {} characters, over the 1000",
+            query.len()
+        )),
+        "{text}"
+    );
+    assert!(text.len() < 400, "the query does not come back: {text}");
+    assert!(
+        search_text(&runner).contains("echo"),
+        "a short query is searched"
+    );
+}
+
+#[test]
 fn two_people_with_different_grants_find_different_namespaces() {
     let services = FakeServices::default();
     let alice = search_text(&governed(&services, Some(SPLIT), Some("alice"), None));

@@ -43,7 +43,8 @@ use worker::{
 use crate::admin::{ADMIN_PREFIX, METRICS_PATH};
 use crate::cold::cold;
 use crate::config::{AccessKeys, PUBLIC_URL_VAR};
-use crate::protocol::http::{Body, HttpRequest, HttpResponse};
+use crate::mcp::http;
+use crate::protocol::http::{Body, HttpRequest, HttpResponse, MAX_REQUEST_BYTES};
 use crate::protocol::log_level::LogLevel;
 use crate::protocol::person::SignedIn;
 use crate::runner::arrival::{self, Arrival, Endpoint, RUNNER_TOKEN};
@@ -98,6 +99,9 @@ fn setting(env: &Env, name: &str) -> Option<String> {
 async fn serve(mut req: Request, env: Env, ctx: Context, endpoint: Endpoint) -> Result<Response> {
     let url = web_sys::Url::new(&req.inner().url())?;
     let search = url.search();
+    let Some(body) = body_within_limit(&mut req).await? else {
+        return respond(http::body_too_large(), Headers::new());
+    };
     let arrival = Arrival {
         endpoint,
         request: HttpRequest {
@@ -105,7 +109,7 @@ async fn serve(mut req: Request, env: Env, ctx: Context, endpoint: Endpoint) -> 
             // The host, with the port unless it is the scheme's default.
             authority: url.host(),
             headers: req.headers().entries().collect(),
-            body: req.bytes().await.unwrap_or_default(),
+            body,
         },
         origin: url.origin(),
         query: search.strip_prefix('?').map(str::to_owned),
@@ -123,6 +127,32 @@ async fn serve(mut req: Request, env: Env, ctx: Context, endpoint: Endpoint) -> 
     };
     let response = arrival::serve(arrival, |name| setting(&settings, name), start, log).await;
     respond(response, Headers::new())
+}
+
+/// The body of `req`, read only while it stays within [`MAX_REQUEST_BYTES`]: `None` when it
+/// declares more (then none of it is read) or sends more (then the rest is not).
+async fn body_within_limit(req: &mut Request) -> Result<Option<Vec<u8>>> {
+    if let Some(declared) = req.headers().get("Content-Length")? {
+        let fits = (declared.trim().parse::<u64>()).is_ok_and(|bytes| bytes <= MAX_REQUEST_BYTES);
+        // The runtime holds a body to the length it declares.
+        return Ok(match fits {
+            true => Some(req.bytes().await.unwrap_or_default()),
+            false => None,
+        });
+    }
+    if req.inner().body().is_none() {
+        return Ok(Some(Vec::new()));
+    }
+    let mut body = Vec::new();
+    let mut pieces = req.stream()?;
+    while let Some(piece) = pieces.next().await {
+        let piece = piece?;
+        if (body.len() + piece.len()) as u64 > MAX_REQUEST_BYTES {
+            return Ok(None);
+        }
+        body.extend_from_slice(&piece);
+    }
+    Ok(Some(body))
 }
 
 /// `response` as the Worker's, its headers set on `base` (which may carry others, such as the

@@ -159,6 +159,38 @@ return { everything: typeof (globalThis as any).everything, inventory: typeof in
     }
   });
 
+  test("a body past 8 MiB is refused with 413, unread, whether declared or streamed", async () => {
+    const MIB = 1024 * 1024;
+    const big = "x".repeat(9 * MIB);
+    const piece = new TextEncoder().encode("y".repeat(64 * 1024));
+    /** 9 MiB sent a piece at a time, with no Content-Length. */
+    const streamed = () => {
+      let sent = 0;
+      return new ReadableStream({
+        pull(controller) {
+          sent += piece.length;
+          return sent > 9 * MIB ? controller.close() : controller.enqueue(piece);
+        },
+      });
+    };
+    const headers = { "content-type": "application/json", accept: "application/json, text/event-stream" };
+    for (const [what, init] of [
+      ["declared", { headers: { ...headers, ...bearer(TOKEN) }, body: big }],
+      ["streamed", { headers: { ...headers, ...bearer(TOKEN) }, body: streamed(), duplex: "half" }],
+    ]) {
+      const refused = await fetch(stack.url, { method: "POST", ...init });
+      assert.equal(refused.status, 413, what);
+      const { error } = await refused.json();
+      assert.match(error.message, /at most 8388608 bytes; it was not read/, what);
+    }
+    const client = await connectTypeScript(stack.url, bearer(TOKEN));
+    try {
+      assert.equal((await client.listTools()).tools.length, 2, "the runner serves the next request");
+    } finally {
+      await client.close();
+    }
+  });
+
   test("the audit log is the operator's alone", async () => {
     for (const headers of [{}, bearer(TOKEN)]) {
       assert.equal((await fetch(`${stack.base}/admin/audit`, { headers })).status, 401);

@@ -152,6 +152,8 @@ function checkToolList(tools) {
   assert.match(execute.description, /- inventory \(4 functions\)/);
   assert.match(execute.description, /- inventory_json \(4 functions\)/);
   assert.deepEqual(execute.inputSchema.required, ["code"]);
+  const search = tools.find((t) => t.name === "search");
+  assert.equal(search.inputSchema.properties.query.maxLength, 1000, "a query's length is bounded, and said");
 }
 
 describe("MCP clients against the runner", () => {
