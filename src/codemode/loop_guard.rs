@@ -86,19 +86,27 @@ pub fn apply(code: &str, mut insertions: Vec<Insertion>) -> (String, ColumnShift
     let mut guarded = String::with_capacity(code.len() + extra);
     let mut shifts = Vec::with_capacity(insertions.len());
     let mut copied = 0;
-    let (mut line, mut line_start) = (1u32, 0);
+    let mut line = 1u32;
+    // The column of `copied`, counted on from the last insertion on the same line, so a
+    // program of many insertions on one line costs its length once, not once per insertion.
+    let mut column = 0;
     for insertion in insertions {
         let at = insertion.at.min(code.len());
         let copying = &code[copied..at];
-        for (offset, _) in copying.match_indices('\n') {
-            line += 1;
-            line_start = copied + offset + 1;
-        }
+        let after_line_break = match copying.rfind('\n') {
+            Some(last) => {
+                line += u32::try_from(copying.matches('\n').count()).unwrap_or(u32::MAX);
+                column = 0;
+                &copying[last + 1..]
+            }
+            None => copying,
+        };
+        column += after_line_break.chars().count();
         guarded.push_str(copying);
         guarded.push_str(insertion.text);
         shifts.push(Shift {
             line,
-            column: code[line_start..at].chars().count(),
+            column,
             len: insertion.text.len(),
         });
         copied = at;
@@ -354,6 +362,26 @@ mod tests {
         let braced = u32::try_from(original.find("n++").unwrap() + 1).unwrap();
         assert_eq!(shifts.original_column(2, inside), braced);
         assert_eq!(shifts.original_column(1, 5), 5);
+    }
+
+    #[test]
+    fn columns_count_characters_from_their_lines_start_past_many_insertions() {
+        let code = "const é = \"ü\";\n\nfor (const a of [1]) { const f = () => \"ß\", g = () => é; }\nwhile (false) { h(() => 1); }";
+        let (module, start) = parse(code);
+        let (guarded, shifts) = apply(code, insertions(&module, start));
+        // A column in characters, 1-based, of `token` on 0-based line `index` of `text`.
+        let column = |text: &str, index: usize, token: &str| {
+            let line = text.lines().nth(index).unwrap();
+            u32::try_from(line[..line.find(token).unwrap()].chars().count() + 1).unwrap()
+        };
+        for (index, token) in [(2, "g ="), (2, "\"ß\""), (3, "h("), (3, "false")] {
+            let line = u32::try_from(index + 1).unwrap();
+            assert_eq!(
+                shifts.original_column(line, column(&guarded, index, token)),
+                column(code, index, token),
+                "{token}"
+            );
+        }
     }
 
     #[test]
