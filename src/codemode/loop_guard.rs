@@ -93,15 +93,13 @@ pub fn apply(code: &str, mut insertions: Vec<Insertion>) -> (String, ColumnShift
     for insertion in insertions {
         let at = insertion.at.min(code.len());
         let copying = &code[copied..at];
-        let after_line_break = match copying.rfind('\n') {
-            Some(last) => {
-                line += u32::try_from(copying.matches('\n').count()).unwrap_or(u32::MAX);
-                column = 0;
-                &copying[last + 1..]
-            }
-            None => copying,
-        };
-        column += after_line_break.chars().count();
+        let mut line_start = 0;
+        for (offset, _) in copying.match_indices('\n') {
+            line += 1;
+            line_start = offset + 1;
+            column = 0;
+        }
+        column += copying[line_start..].chars().count();
         guarded.push_str(copying);
         guarded.push_str(insertion.text);
         shifts.push(Shift {
