@@ -174,6 +174,8 @@ return { everything: typeof (globalThis as any).everything, inventory: typeof in
       });
     };
     const headers = { "content-type": "application/json", accept: "application/json, text/event-stream" };
+    const anonymous = await fetch(stack.url, { method: "POST", headers, body: big });
+    assert.equal(anonymous.status, 401, "without a token, the OAuth layer refuses it first");
     for (const [what, init] of [
       ["declared", { headers: { ...headers, ...bearer(TOKEN) }, body: big }],
       ["streamed", { headers: { ...headers, ...bearer(TOKEN) }, body: streamed(), duplex: "half" }],
