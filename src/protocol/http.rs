@@ -10,6 +10,8 @@ use serde_json::Value;
 pub const SESSION_HEADER: &str = "Mcp-Session-Id";
 /// The protocol version header clients send after `initialize`.
 pub const PROTOCOL_VERSION_HEADER: &str = "MCP-Protocol-Version";
+/// The header that declares a body's length in bytes.
+pub const CONTENT_LENGTH: &str = "Content-Length";
 /// The `Content-Type` of an event stream.
 pub const EVENT_STREAM: &str = "text/event-stream";
 

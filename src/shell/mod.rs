@@ -44,11 +44,12 @@ use crate::admin::{ADMIN_PREFIX, METRICS_PATH};
 use crate::cold::cold;
 use crate::config::{AccessKeys, PUBLIC_URL_VAR};
 use crate::mcp::http;
-use crate::protocol::http::{Body, HttpRequest, HttpResponse, MAX_REQUEST_BYTES};
+use crate::protocol::http::{Body, HttpRequest, HttpResponse, CONTENT_LENGTH, MAX_REQUEST_BYTES};
 use crate::protocol::log_level::LogLevel;
 use crate::protocol::person::SignedIn;
 use crate::runner::arrival::{self, Arrival, Endpoint, RUNNER_TOKEN};
 use crate::signin::{AUTHORIZE_PATH, CALLBACK_PATH, CONFIRM_PATH};
+use crate::upstream::bounds::ByteBudget;
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
@@ -132,12 +133,12 @@ async fn serve(mut req: Request, env: Env, ctx: Context, endpoint: Endpoint) -> 
 /// The body of `req`, read only while it stays within [`MAX_REQUEST_BYTES`]: `None` when it
 /// declares more (then none of it is read) or sends more (then the rest is not).
 async fn body_within_limit(req: &mut Request) -> Result<Option<Vec<u8>>> {
-    if let Some(declared) = req.headers().get("Content-Length")? {
-        let fits = (declared.trim().parse::<u64>()).is_ok_and(|bytes| bytes <= MAX_REQUEST_BYTES);
+    let mut budget = ByteBudget::new(MAX_REQUEST_BYTES);
+    if let Some(declared) = req.headers().get(CONTENT_LENGTH)? {
         // The runtime holds a body to the length it declares.
-        return Ok(match fits {
-            true => Some(req.bytes().await.unwrap_or_default()),
-            false => None,
+        return Ok(match budget.check_declared(Some(&declared)) {
+            Ok(()) => Some(req.bytes().await.unwrap_or_default()),
+            Err(_) => None,
         });
     }
     if req.inner().body().is_none() {
@@ -147,7 +148,7 @@ async fn body_within_limit(req: &mut Request) -> Result<Option<Vec<u8>>> {
     let mut pieces = req.stream()?;
     while let Some(piece) = pieces.next().await {
         let piece = piece?;
-        if (body.len() + piece.len()) as u64 > MAX_REQUEST_BYTES {
+        if budget.take(piece.len()).is_err() {
             return Ok(None);
         }
         body.extend_from_slice(&piece);

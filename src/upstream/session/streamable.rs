@@ -7,7 +7,9 @@ use rmcp::model::{ErrorCode, ErrorData};
 use serde_json::{json, Value};
 
 use super::{read_body, Asker, Connection, Exchange, Http, Link, Outgoing, UpstreamResponse};
-use crate::protocol::http::{EVENT_STREAM, PROTOCOL_VERSION_HEADER, SESSION_HEADER};
+use crate::protocol::http::{
+    CONTENT_LENGTH, EVENT_STREAM, PROTOCOL_VERSION_HEADER, SESSION_HEADER,
+};
 use crate::protocol::method::PING;
 use crate::protocol::notification::TOOLS_LIST_CHANGED;
 use crate::protocol::version::{STATELESS_VERSIONS, UPSTREAM_REQUESTED};
@@ -209,7 +211,7 @@ async fn read_answer<H: Http + 'static>(
         return Err(http_failure(status, &read_error_body(response).await));
     }
     let limit = u64::from(target.config.max_result_bytes);
-    let declared = response.header("Content-Length");
+    let declared = response.header(CONTENT_LENGTH);
     ByteBudget::new(limit).check_declared(declared.as_deref())?;
     if !is_event_stream(response) {
         let body = read_body(response, limit).await?;
