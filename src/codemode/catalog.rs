@@ -98,9 +98,9 @@ impl Unavailable {
                 format!("{class} (JSON-RPC error {code})"),
                 Some(message.clone()),
             ),
-            UpstreamError::TooLarge { .. } | UpstreamError::Unanswered { .. } => {
-                (format!("{class}: {error}"), None)
-            }
+            UpstreamError::TooLarge { .. }
+            | UpstreamError::Unanswered { .. }
+            | UpstreamError::NoLease { .. } => (format!("{class}: {error}"), None),
             UpstreamError::Cancelled { reason } => (class, Some(reason.clone())),
             UpstreamError::Unauthorized { status, challenge } => (
                 format!("{class} (HTTP {status}: the upstream refused the runner's credentials)"),

@@ -65,7 +65,9 @@ impl ToolErrorKind {
         match error {
             UpstreamError::Rpc { .. } | UpstreamError::Unanswered { .. } => Self::UpstreamRpcError,
             UpstreamError::Timeout { .. } => Self::UpstreamTimeout,
-            UpstreamError::Unreachable { .. } => Self::UpstreamUnreachable,
+            UpstreamError::Unreachable { .. } | UpstreamError::NoLease { .. } => {
+                Self::UpstreamUnreachable
+            }
             UpstreamError::HttpStatus { .. } | UpstreamError::Unauthorized { .. } => {
                 Self::UpstreamHttpError
             }
@@ -174,6 +176,7 @@ impl BridgeReply {
             | UpstreamAnswer::Cancelled { .. }
             | UpstreamAnswer::Status { .. }
             | UpstreamAnswer::Forgotten
+            | UpstreamAnswer::Leased { .. }
             | UpstreamAnswer::Redirect { .. }
             | UpstreamAnswer::SignedIn { .. }
             | UpstreamAnswer::SignInFailed { .. }

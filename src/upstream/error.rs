@@ -44,6 +44,14 @@ pub enum UpstreamError {
     /// next one opens a new session.
     #[error("the upstream had ended the session, so the request was not processed; call again")]
     SessionExpired,
+    /// The upstream's object lends no session for it ([`crate::upstream::session::Lease`]):
+    /// its calls go through the object. The Worker falls back to the object on this error, so
+    /// no program sees it.
+    #[error("the upstream's object lends no session for it: {why}")]
+    NoLease {
+        /// Why, in one line.
+        why: String,
+    },
     /// The answer is not the JSON-RPC response that was asked for.
     #[error("malformed response: {detail}")]
     Malformed {
@@ -138,6 +146,7 @@ impl UpstreamError {
                 detail: clean(detail),
             },
             Self::SessionExpired => Self::SessionExpired,
+            Self::NoLease { why } => Self::NoLease { why },
             Self::Malformed { detail } => Self::Malformed {
                 detail: clean(detail),
             },

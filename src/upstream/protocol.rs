@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use super::client::UpstreamError;
 use super::health::UpstreamStatus;
 use super::observed::{Learner, ObservedType};
+use super::session::Lease;
 use crate::protocol::approval::Approval;
 use crate::protocol::person::Person;
 
@@ -67,6 +68,13 @@ pub enum UpstreamCommand {
         execution: String,
         /// The client's reason, passed on.
         reason: String,
+    },
+    /// Lend the session to a keeper in the Worker ([`Lease`]); `gone` names the session the
+    /// lessee found ended, which the object replaces if it still holds it.
+    Lease {
+        /// The ended session's id.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        gone: Option<String>,
     },
     /// Report the upstream's health (the operator's view).
     Status,
@@ -189,6 +197,11 @@ pub enum UpstreamAnswer {
     },
     /// The object forgot the upstream (see [`UpstreamCommand::Forget`]).
     Forgotten,
+    /// The session, lent (see [`UpstreamCommand::Lease`]).
+    Leased {
+        /// What the lessee needs to call in it.
+        lease: Lease,
+    },
     /// Where to send a person who opened a sign-in link.
     Redirect {
         /// The authorization server's URL.

@@ -10,7 +10,9 @@ use super::client::UpstreamError;
 use super::health::CachedTools;
 use super::oauth::grant::Tokens;
 use super::oauth::settings::AccountSettings;
-use crate::config::{account_of_object, AccessPolicy, RunnerConfig, UpstreamConfig, Verdict};
+use crate::config::{
+    account_of_object, AccessPolicy, RunnerConfig, Transport, UpstreamConfig, Verdict,
+};
 use crate::redact::Secrets;
 
 /// One upstream, ready to be called.
@@ -86,6 +88,23 @@ impl Target {
             account,
             bearer: RefCell::new(None),
         })
+    }
+
+    /// Whether the upstream's object may lend its session ([`crate::upstream::session::Lease`]),
+    /// or why not: not when its account's tokens are the object's to hold and refresh, nor
+    /// when the object queues its calls under `maxConcurrentCalls`, nor on the 2024-11-05
+    /// transport, whose answers come on the object's own stream.
+    pub fn lendable(&self) -> Result<(), String> {
+        if self.account.is_some() {
+            return Err("it signs in with OAuth, and the object holds the tokens".into());
+        }
+        if self.config.max_concurrent_calls.is_some() {
+            return Err("the object queues its calls under `maxConcurrentCalls`".into());
+        }
+        if self.config.transport != Transport::StreamableHttp {
+            return Err("it speaks the 2024-11-05 transport".into());
+        }
+        Ok(())
     }
 
     /// The cached tools the operator's filter lets through.

@@ -8,6 +8,7 @@
 //! requests) proceed. Anything the upstream says is redacted of its secrets before it leaves
 //! ([`Target::secrets`]), and a tool list before it is stored.
 
+mod lending;
 mod observing;
 mod questions;
 mod signin;
@@ -37,7 +38,7 @@ use super::oauth::account::{Account, Vault};
 use super::observed::{Learner, Observations, ObservedResults};
 use super::protocol::{UpstreamAnswer, UpstreamCommand, LIST_WAIT_MS};
 use super::queue::CallQueue;
-use super::session::{never, Asker, Connection, Http, Stop};
+use super::session::{never, Asker, Connection, Http, Lessor, Stop};
 use super::target::Target;
 use crate::cold::cold;
 use crate::config::{Grant, Verdict};
@@ -115,6 +116,16 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
         vault: Box<dyn Vault>,
         new_secret: Box<dyn Fn() -> String>,
     ) -> Rc<Self> {
+        Self::build(http, store, (vault, new_secret), None)
+    }
+
+    /// A keeper whose session is its own (`lessor` is `None`) or lent by `lessor`.
+    fn build(
+        http: H,
+        store: S,
+        (vault, new_secret): (Box<dyn Vault>, Box<dyn Fn() -> String>),
+        lessor: Option<Rc<dyn Lessor>>,
+    ) -> Rc<Self> {
         let http = Rc::new(http);
         let stale = Rc::new(Cell::new(false));
         let on_tools_changed = {
@@ -122,7 +133,10 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
             Rc::new(move || stale.set(true))
         };
         Rc::new(Self {
-            connection: Connection::new(Rc::clone(&http), on_tools_changed),
+            connection: match lessor {
+                Some(lessor) => Connection::leasing(Rc::clone(&http), on_tools_changed, lessor),
+                None => Connection::new(Rc::clone(&http), on_tools_changed),
+            },
             account: Account::new(Rc::clone(&http), vault, new_secret),
             http,
             store,
@@ -198,6 +212,9 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
                 person,
                 approval,
             } => {
+                if let Some(refused) = self.unlent(target) {
+                    return refused;
+                }
                 let grant = target.access.grant_for(person.as_ref());
                 if !grant.reaches(&target.config.name) {
                     return UpstreamAnswer::NotPermitted {
@@ -238,6 +255,7 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
                 self.forget();
                 UpstreamAnswer::Forgotten
             }
+            UpstreamCommand::Lease { gone } => self.lend(target, gone.as_deref()).await,
             UpstreamCommand::OpenSignIn { .. }
             | UpstreamCommand::CompleteSignIn { .. }
             | UpstreamCommand::Disconnect

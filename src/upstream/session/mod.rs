@@ -18,6 +18,7 @@
 pub(crate) mod fake;
 mod http;
 mod input;
+mod lease;
 mod legacy;
 mod patience;
 mod streamable;
@@ -33,6 +34,7 @@ use rmcp::model::ErrorData;
 use serde_json::Value;
 
 pub use http::{read_body, Abort, Http, Method, UpstreamRequest, UpstreamResponse};
+pub use lease::{Lease, Lessor};
 
 use super::client::{self, cancelled_notification, UpstreamError};
 use super::target::Target;
@@ -69,8 +71,14 @@ pub struct Connection<H: Http> {
     http: Rc<H>,
     /// Told when the upstream says its tool list changed.
     on_tools_changed: Rc<dyn Fn()>,
+    /// Who opens the session: the connection itself, or the object that lends it.
+    lessor: Option<Rc<dyn Lessor>>,
     link: RefCell<Option<SharedLink>>,
     next_id: Cell<u64>,
+    /// How many leases of the session the connection gave.
+    leases: Cell<u64>,
+    /// The lent session found ended last, for the next lease to name.
+    gone: RefCell<Option<String>>,
 }
 
 /// An open session.
@@ -101,12 +109,37 @@ impl<H: Http + 'static> Connection<H> {
     /// A connection that has no session yet; `on_tools_changed` is called whenever the
     /// upstream announces that its tool list changed.
     pub fn new(http: Rc<H>, on_tools_changed: Rc<dyn Fn()>) -> Rc<Self> {
+        Self::opened_by(http, on_tools_changed, None)
+    }
+
+    /// A connection whose session `lessor` lends: it never opens one itself.
+    pub fn leasing(
+        http: Rc<H>,
+        on_tools_changed: Rc<dyn Fn()>,
+        lessor: Rc<dyn Lessor>,
+    ) -> Rc<Self> {
+        Self::opened_by(http, on_tools_changed, Some(lessor))
+    }
+
+    fn opened_by(
+        http: Rc<H>,
+        on_tools_changed: Rc<dyn Fn()>,
+        lessor: Option<Rc<dyn Lessor>>,
+    ) -> Rc<Self> {
         Rc::new(Self {
             http,
             on_tools_changed,
+            lessor,
             link: RefCell::new(None),
             next_id: Cell::new(0),
+            leases: Cell::new(0),
+            gone: RefCell::new(None),
         })
+    }
+
+    /// Whether the session is lent to this connection, not its own.
+    pub fn is_leasing(&self) -> bool {
+        self.lessor.is_some()
     }
 
     /// A fresh JSON-RPC id.
@@ -166,7 +199,12 @@ impl<H: Http + 'static> Connection<H> {
             };
             match self.exchange(target, &link, sent, id, stop).await {
                 Exchange::Answered(outcome) => return outcome,
-                Exchange::SessionGone => self.forget(&link),
+                Exchange::SessionGone => {
+                    if let (Some(_), Link::Streamable(session)) = (&self.lessor, link.as_ref()) {
+                        *self.gone.borrow_mut() = session.id().map(str::to_owned);
+                    }
+                    self.forget(&link);
+                }
             }
         }
         Err(UpstreamError::SessionExpired)
@@ -212,9 +250,12 @@ impl<H: Http + 'static> Connection<H> {
     /// Opens a session; no part of it may take longer than the upstream's timeout.
     async fn open(self: &Rc<Self>, target: &Rc<Target>) -> Result<Rc<Link>, UpstreamError> {
         let opening = async {
-            match target.config.transport {
-                Transport::StreamableHttp => Session::open(self, target, self.next_id()).await,
-                Transport::Sse => Channel::open(self, target, self.next_id()).await,
+            match (&self.lessor, target.config.transport) {
+                (Some(lessor), _) => self.borrow_session(lessor.as_ref()).await,
+                (None, Transport::StreamableHttp) => {
+                    Session::open(self, target, self.next_id()).await
+                }
+                (None, Transport::Sse) => Channel::open(self, target, self.next_id()).await,
             }
         };
         let ms = target.config.timeout_ms;

@@ -6,7 +6,9 @@ use std::rc::Rc;
 use rmcp::model::{ErrorCode, ErrorData};
 use serde_json::{json, Value};
 
-use super::{read_body, Asker, Connection, Exchange, Http, Link, Outgoing, UpstreamResponse};
+use super::{
+    read_body, Asker, Connection, Exchange, Http, Lease, Link, Outgoing, UpstreamResponse,
+};
 use crate::protocol::http::{
     CONTENT_LENGTH, EVENT_STREAM, PROTOCOL_VERSION_HEADER, SESSION_HEADER,
 };
@@ -33,6 +35,30 @@ pub(super) struct Session {
 }
 
 impl Session {
+    /// The session `lease` lends.
+    pub(super) fn leased(lease: Lease) -> Self {
+        Self {
+            id: lease.session,
+            version: lease.version,
+            stateless: lease.stateless,
+        }
+    }
+
+    /// A lease of this session, whose ids start at `first_id`.
+    pub(super) fn lease(&self, first_id: u64) -> Lease {
+        Lease {
+            session: self.id.clone(),
+            version: self.version.clone(),
+            stateless: self.stateless,
+            first_id,
+        }
+    }
+
+    /// `Mcp-Session-Id`, when the upstream issued one.
+    pub(super) fn id(&self) -> Option<&str> {
+        self.id.as_deref()
+    }
+
     /// Initializes a session with request `id`.
     pub(super) async fn open<H: Http + 'static>(
         connection: &Rc<Connection<H>>,

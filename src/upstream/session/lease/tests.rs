@@ -1,0 +1,121 @@
+//! A session lent by one connection (the object's) to another (a keeper in the Worker), both
+//! against one scripted upstream.
+
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use futures::executor::block_on;
+use futures::future::LocalBoxFuture;
+use futures::FutureExt;
+use serde_json::{json, Value};
+
+use super::super::fake::{result, target, FakeHttp, Reply};
+use super::super::{never, Connection};
+use super::*;
+
+/// The object's connection as a lessor, recording what each lease named as gone.
+struct Object {
+    connection: Rc<Connection<Rc<FakeHttp>>>,
+    named_gone: RefCell<Vec<Option<String>>>,
+}
+
+impl Lessor for Object {
+    fn lease(&self, gone: Option<String>) -> LocalBoxFuture<'_, Result<Lease, UpstreamError>> {
+        self.named_gone.borrow_mut().push(gone.clone());
+        async move { self.connection.lease(&target(), gone.as_deref()).await }.boxed_local()
+    }
+}
+
+/// The fake upstream with `replies`, the object's connection to it, and a lessee's.
+fn lent(
+    replies: impl IntoIterator<Item = Reply>,
+) -> (Rc<FakeHttp>, Rc<Object>, Rc<Connection<Rc<FakeHttp>>>) {
+    let http = FakeHttp::answering(replies);
+    let object = Rc::new(Object {
+        connection: Connection::new(Rc::new(Rc::clone(&http)), Rc::new(|| {})),
+        named_gone: RefCell::default(),
+    });
+    let lessee = Connection::leasing(
+        Rc::new(Rc::clone(&http)),
+        Rc::new(|| {}),
+        Rc::clone(&object) as Rc<dyn Lessor>,
+    );
+    (http, object, lessee)
+}
+
+fn call(connection: &Rc<Connection<Rc<FakeHttp>>>) -> Result<Value, UpstreamError> {
+    block_on(connection.request(&target(), ("tools/call", json!({})), &[], None, never()))
+}
+
+#[test]
+fn a_lessee_calls_in_the_objects_session_with_ids_no_one_else_sends() {
+    let (http, object, lessee) = lent([result(json!(1)), result(json!(2)), result(json!(3))]);
+    assert_eq!(call(&object.connection).unwrap(), json!(1));
+    assert_eq!(call(&lessee).unwrap(), json!(2));
+    let other = Connection::leasing(
+        Rc::new(Rc::clone(&http)),
+        Rc::new(|| {}),
+        Rc::clone(&object) as Rc<dyn Lessor>,
+    );
+    assert_eq!(call(&other).unwrap(), json!(3));
+    assert_eq!(http.sessions_opened.get(), 1, "the lessees opened none");
+    let received = http.received.borrow();
+    let calls: Vec<_> = received
+        .iter()
+        .filter(|r| r.method() == "tools/call")
+        .collect();
+    let ids: Vec<u64> = calls
+        .iter()
+        .filter_map(|r| r.message["id"].as_u64())
+        .collect();
+    assert_eq!(ids.len(), 3);
+    assert!(
+        ids[0] < 1 << 32,
+        "the object's own ids stay below the blocks"
+    );
+    assert!(
+        (1 << 32..2 << 32).contains(&ids[1]) && (2 << 32..3 << 32).contains(&ids[2]),
+        "each lessee has a block of its own: {ids:?}"
+    );
+    for call in &calls {
+        assert_eq!(call.header("Mcp-Session-Id"), Some("session-1"));
+        assert_eq!(call.header("MCP-Protocol-Version"), Some("2025-06-18"));
+        assert_eq!(call.header("Authorization"), Some("Bearer t0ken-value"));
+    }
+    assert!(lessee.is_leasing() && !object.connection.is_leasing());
+}
+
+#[test]
+fn a_lessee_that_finds_the_session_ended_has_the_object_renew_it_and_never_resends_a_call() {
+    let gone = || Reply::With(404, vec![], "session not found".into());
+    let (http, object, lessee) = lent([gone(), result(json!("renewed"))]);
+    assert!(matches!(call(&lessee), Err(UpstreamError::SessionExpired)));
+    assert_eq!(call(&lessee).unwrap(), json!("renewed"));
+    assert_eq!(http.sessions_opened.get(), 2);
+    assert_eq!(
+        *object.named_gone.borrow(),
+        [None, Some("session-1".to_owned())]
+    );
+    let received = http.received.borrow();
+    let sessions: Vec<_> = received
+        .iter()
+        .filter(|r| r.method() == "tools/call")
+        .map(|r| r.header("Mcp-Session-Id"))
+        .collect();
+    assert_eq!(sessions, [Some("session-1"), Some("session-2")]);
+}
+
+#[test]
+fn a_session_already_renewed_is_not_renewed_again_for_a_late_lessee() {
+    let (http, object, _) = lent([]);
+    let first = block_on(object.connection.lease(&target(), None)).unwrap();
+    let renewed = block_on(object.connection.lease(&target(), Some("session-1"))).unwrap();
+    let late = block_on(object.connection.lease(&target(), Some("session-1"))).unwrap();
+    assert_eq!(first.session.as_deref(), Some("session-1"));
+    assert_eq!(renewed.session.as_deref(), Some("session-2"));
+    assert_eq!(late.session.as_deref(), Some("session-2"));
+    assert_eq!(http.sessions_opened.get(), 2);
+}
