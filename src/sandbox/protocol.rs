@@ -177,6 +177,7 @@ impl BridgeReply {
             | UpstreamAnswer::Status { .. }
             | UpstreamAnswer::Forgotten
             | UpstreamAnswer::Leased { .. }
+            | UpstreamAnswer::Observed { .. }
             | UpstreamAnswer::Redirect { .. }
             | UpstreamAnswer::SignedIn { .. }
             | UpstreamAnswer::SignInFailed { .. }

@@ -21,6 +21,7 @@ use worker::Env;
 
 use super::catalog::RECENT_LISTS;
 use super::js::now_ms;
+use super::lessee::Lessees;
 use super::objects::{read_call_answer, send, CallReply};
 use crate::execution::objects::Object;
 use crate::execution::IsolateRun;
@@ -29,21 +30,24 @@ use crate::upstream::protocol::UpstreamCommand;
 
 /// The bridge function of `run`: `(namespace, function, argumentsJson)` → a promise of the
 /// [`BridgeReply`]'s [wire form](crate::sandbox::protocol::BridgeReply::to_wire). It never
-/// rejects.
-pub(crate) fn bridge(env: Env, run: &IsolateRun<'_>) -> JsValue {
+/// rejects. A call goes to the execution's lessee of its upstream's session, or to the
+/// upstream's object when that lends none.
+pub(crate) fn bridge(env: Env, run: &IsolateRun<'_>, lessees: Rc<Lessees>) -> JsValue {
     // What each call needs, and how many calls have finished.
     let (gate, execution, context) = (run.gate.clone(), run.id.to_owned(), run.context.clone());
-    let shared = Rc::new((env, gate, execution, context, Cell::new(0u32)));
+    let shared = Rc::new((env, gate, execution, context, Cell::new(0u32), lessees));
     let function = move |namespace: JsValue, function: JsValue, arguments: JsValue| -> Promise {
         let shared = Rc::clone(&shared);
         future_to_promise(async move {
-            let (env, gate, execution, context, finished) = &*shared;
+            let (env, gate, execution, context, finished, lessees) = &*shared;
             let [namespace, function, arguments] =
                 [namespace, function, arguments].map(|value| value.as_string().unwrap_or_default());
             let call = (namespace.as_str(), function.as_str(), arguments.as_str());
             let forward = |call| {
-                gate.make_call((call, execution), &now_ms, |object, command| {
-                    send_command(env, object, command)
+                // Whether the call went to a lessee, which then gets the call's answers too.
+                let lent = Rc::new(Cell::new(false));
+                gate.make_call((call, execution), &now_ms, move |object, command| {
+                    send_command(env, lessees, &lent, object, command)
                 })
             };
             let (reply, summary): (CallReply, _) = gate.pass(call, now_ms, forward).await;
@@ -55,24 +59,44 @@ pub(crate) fn bridge(env: Env, run: &IsolateRun<'_>) -> JsValue {
     Closure::<dyn Fn(JsValue, JsValue, JsValue) -> Promise>::new(function).into_js_value()
 }
 
-/// Sends `command` to the upstream's `object`: the answer is the call's reply, or a question
-/// its upstream asked. A reply that taught the object a new result type makes the isolate's
-/// recent tool list of that object stale, so the next `search` declares what was learned.
-/// The future owns what it needs.
+/// Sends `command` to the lessee of the upstream's `object` (a call, or an answer of a call
+/// that went there, as `lent` says), else to the object itself: the answer is the call's reply,
+/// or a question its upstream asked. A reply that taught the object a new result type makes
+/// the isolate's recent tool list of that object stale, so the next `search` declares what was
+/// learned. The future owns what it needs.
 fn send_command(
     env: &Env,
+    lessees: &Rc<Lessees>,
+    lent: &Rc<Cell<bool>>,
     object: &str,
     command: &UpstreamCommand,
 ) -> impl Future<Output = Result<Sent<CallReply>, String>> + 'static {
-    let json = serde_json::to_string(command).map_err(|e| e.to_string());
-    let sent = json.map(|json| send(env, Object::Upstream(object), json));
-    let object = object.to_owned();
+    let to_lessee = match command {
+        UpstreamCommand::CallTool { .. } => true,
+        UpstreamCommand::Answer { .. } | UpstreamCommand::Cancel { .. } => lent.get(),
+        _ => false,
+    };
+    let (env, lessees, lent) = (env.clone(), Rc::clone(lessees), Rc::clone(lent));
+    let (object, command) = (object.to_owned(), command.clone());
     async move {
-        let answer = sent?.await?;
+        if to_lessee {
+            if let Some(answer) = lessees.answer(&object, command.clone()).await {
+                lent.set(true);
+                return Ok(lessees.reply(&object, &command, answer));
+            }
+        }
+        lent.set(false);
+        let json = serde_json::to_string(&command).map_err(|e| e.to_string())?;
+        let answer = send(&env, Object::Upstream(&object), json).await?;
         let answer = read_call_answer(answer).await?;
         if let Sent::Reply(CallReply { taught: true, .. }) = &answer {
-            RECENT_LISTS.with(|recent| recent.borrow_mut().forget(&object));
+            forget_listing(&object);
         }
         Ok(answer)
     }
+}
+
+/// Makes the isolate's recent tool list of `object` stale.
+pub(super) fn forget_listing(object: &str) {
+    RECENT_LISTS.with(|recent| recent.borrow_mut().forget(object));
 }

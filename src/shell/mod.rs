@@ -23,6 +23,7 @@ mod catalog;
 mod connect;
 mod js;
 mod ledger_object;
+mod lessee;
 mod loader;
 mod objects;
 mod platform;

@@ -10,24 +10,35 @@ use worker::console_log;
 use super::bridge::bridge;
 use super::catalog::RECENT_LISTS;
 use super::js::{now_ms, random_uuid};
+use super::lessee::{self, Lessees};
 use super::loader::run_program;
 use super::services::WorkerServices;
 use super::timer::Sleep;
 use crate::codemode::catalog::Catalog;
 use crate::config::Accounts;
 use crate::execution::objects::catalog;
-use crate::execution::{IsolateRun, Platform, SandboxError};
+use crate::execution::{Abandonment, IsolateRun, Platform, SandboxError};
 use crate::sandbox::protocol::Outcome;
 
 impl Platform for WorkerServices {
     async fn catalog(&self, upstreams: &[String], accounts: &Accounts) -> Catalog {
         let recent = RECENT_LISTS.with(Rc::clone);
-        catalog(self, &recent, now_ms, upstreams, accounts).await
+        let catalog = catalog(self, &recent, now_ms, upstreams, accounts).await;
+        lessee::listed(&catalog, accounts);
+        catalog
     }
 
     async fn run(&self, run: &IsolateRun<'_>) -> Result<Outcome, SandboxError> {
-        let bridge = bridge(self.env.clone(), run);
-        run_program(&self.env, &run.code, run.request, &bridge).await
+        let lessees = Lessees::new(self.env.clone(), run.id);
+        let bridge = bridge(self.env.clone(), run, Rc::clone(&lessees));
+        let outcome = run_program(&self.env, &run.code, run.request, &bridge).await;
+        self.ctx.wait_until(lessees.settled());
+        outcome
+    }
+
+    fn abandon(&self, abandonment: Abandonment) -> impl Future<Output = ()> + 'static {
+        lessee::stop(&abandonment.execution, &abandonment.reason);
+        abandonment.carry_out(self)
     }
 
     async fn sleep(&self, ms: u32) {

@@ -76,7 +76,7 @@ pub(crate) async fn start(
 thread_local! {
     /// The operator's policy as this isolate last read it, for the requests it serves (an
     /// upstream's object, told to forget its upstream, reads the registry itself).
-    static POLICY: Rc<PolicyCache> = Rc::default();
+    pub(super) static POLICY: Rc<PolicyCache> = Rc::default();
     /// The session records this isolate read lately, for the requests it serves.
     static SESSIONS: Rc<RecentSessions> = Rc::default();
 }

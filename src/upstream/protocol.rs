@@ -76,6 +76,17 @@ pub enum UpstreamCommand {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         gone: Option<String>,
     },
+    /// Learn from `value`, which a call of `tool` made in a lent session returned to the
+    /// program of `person` (see [`UpstreamCommand::CallTool`]'s learning).
+    Observe {
+        /// The tool's MCP name.
+        tool: String,
+        /// Whose call it was; none where the runner signs nobody in.
+        #[serde(default)]
+        person: Option<String>,
+        /// What the call returned to the program.
+        value: Value,
+    },
     /// Report the upstream's health (the operator's view).
     Status,
     /// Drop the cached tool list and fetch it again, then report health.
@@ -197,6 +208,11 @@ pub enum UpstreamAnswer {
     },
     /// The object forgot the upstream (see [`UpstreamCommand::Forget`]).
     Forgotten,
+    /// Whether [`UpstreamCommand::Observe`] changed the tool's learned result type.
+    Observed {
+        /// Whether it did: the tool list as read before is stale.
+        taught: bool,
+    },
     /// The session, lent (see [`UpstreamCommand::Lease`]).
     Leased {
         /// What the lessee needs to call in it.

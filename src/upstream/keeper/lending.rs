@@ -88,6 +88,8 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
+    use futures::executor::block_on;
+    use futures::future::join;
     use serde_json::{json, Value};
 
     use super::super::testing::{ask, call, keeper, listing, target, tool, Keeper, MemoryStore};
@@ -95,7 +97,7 @@ mod tests {
     use super::*;
     use crate::upstream::oauth::testing::counter;
     use crate::upstream::protocol::UpstreamCommand;
-    use crate::upstream::session::fake::{result, FakeHttp};
+    use crate::upstream::session::fake::{result, FakeHttp, Reply};
 
     /// The object's keeper, lending its session for `target`.
     struct Object(Keeper, Rc<Target>);
@@ -173,5 +175,59 @@ mod tests {
         let refused = ask(&lessee, &queued, call("echo", json!({"text": "hi"}), None));
         assert!(no_lease(refused).contains("maxConcurrentCalls"));
         assert_eq!(sent(&http, "tools/call"), 1, "a refused call is not sent");
+    }
+
+    #[test]
+    fn a_value_from_a_lent_call_teaches_the_object_as_its_own_calls_do() {
+        let http = FakeHttp::answering([listing(&[tool("search", "Find.")])]);
+        let object = keeper(&http, &MemoryStore::default());
+        let plain = target(json!({}));
+        let observe = |tool: &str| UpstreamCommand::Observe {
+            tool: tool.into(),
+            person: Some("key:alice".into()),
+            value: json!({"items": [{"title": "t"}]}),
+        };
+        let taught = |answer| matches!(answer, UpstreamAnswer::Observed { taught: true });
+        assert!(taught(ask(&object, &plain, observe("search"))));
+        assert!(
+            !taught(ask(&object, &plain, observe("search"))),
+            "nothing new"
+        );
+        assert!(!taught(ask(&object, &plain, observe("unlisted"))));
+        let listed = ask(
+            &object,
+            &plain,
+            UpstreamCommand::ListTools {
+                person: Some("key:alice".into()),
+            },
+        );
+        let UpstreamAnswer::Tools { observed, .. } = listed else {
+            panic!("expected tools, got {listed:?}");
+        };
+        assert!(observed.contains_key("search"), "{observed:?}");
+    }
+
+    #[test]
+    fn stopping_an_execution_stops_its_calls_in_flight_at_the_lessee() {
+        let http = FakeHttp::answering([listing(&[tool("echo", "Echo.")]), Reply::Never]);
+        let object = keeper(&http, &MemoryStore::default());
+        let lessor = Rc::new(Object(object, target(json!({}))));
+        let lessee: Keeper =
+            UpstreamKeeper::lessee(Rc::clone(&http), MemoryStore::default(), lessor, counter());
+        let plain = target(json!({}));
+        let calling = lessee.answer(&plain, call("echo", json!({"text": "hi"}), Some("exec-1")));
+        let stopping = async { lessee.stop("exec-1", "the client cancelled") };
+        let (answer, stopped) = block_on(join(calling, stopping));
+        assert_eq!(stopped, 1);
+        assert!(
+            matches!(
+                answer,
+                UpstreamAnswer::Failed {
+                    error: UpstreamError::Cancelled { .. }
+                }
+            ),
+            "{answer:?}"
+        );
+        assert_eq!(http.aborted.get(), 1);
     }
 }

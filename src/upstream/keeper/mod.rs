@@ -18,6 +18,7 @@ mod testing;
 mod tests;
 mod tools;
 
+pub use lending::lease_of;
 use questions::{Forwarder, HeldCalls};
 use tools::ToolRules;
 
@@ -239,23 +240,21 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
                 execution,
                 answer,
             } => cold(self.resume(target, &call, execution, answer)).await,
-            UpstreamCommand::Cancel { execution, reason } => {
-                self.release(&execution);
-                let stops = self.running.borrow_mut().remove(&execution);
-                let calls = stops
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|stop| stop.send(reason.clone()).ok())
-                    .count();
-                UpstreamAnswer::Cancelled {
-                    calls: u32::try_from(calls).unwrap_or(u32::MAX),
-                }
-            }
+            UpstreamCommand::Cancel { execution, reason } => UpstreamAnswer::Cancelled {
+                calls: self.stop(&execution, &reason),
+            },
             UpstreamCommand::Forget => {
                 self.forget();
                 UpstreamAnswer::Forgotten
             }
             UpstreamCommand::Lease { gone } => self.lend(target, gone.as_deref()).await,
+            UpstreamCommand::Observe {
+                tool,
+                person,
+                value,
+            } => UpstreamAnswer::Observed {
+                taught: self.observe_lent(target, &tool, person, &value).await,
+            },
             UpstreamCommand::OpenSignIn { .. }
             | UpstreamCommand::CompleteSignIn { .. }
             | UpstreamCommand::Disconnect
@@ -425,6 +424,18 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
         self.checkers.borrow_mut().clear();
         self.fetching.borrow_mut().take();
         self.account.forget();
+    }
+
+    /// Stops the calls of `execution` still in flight or held, for `reason`: how many.
+    pub fn stop(&self, execution: &str, reason: &str) -> u32 {
+        self.release(execution);
+        let stops = self.running.borrow_mut().remove(execution);
+        let calls = stops
+            .into_iter()
+            .flatten()
+            .filter_map(|stop| stop.send(reason.to_owned()).ok())
+            .count();
+        u32::try_from(calls).unwrap_or(u32::MAX)
     }
 
     /// A [`Stop`] for one call of `execution`, fired by [`UpstreamCommand::Cancel`].

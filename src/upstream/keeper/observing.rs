@@ -4,6 +4,7 @@
 //! calls taught.
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use rmcp::model::Tool;
 use serde_json::Value;
@@ -11,6 +12,7 @@ use serde_json::Value;
 use super::{ToolStore, UpstreamAnswer, UpstreamKeeper};
 use crate::upstream::observed::{self, Learner, Observations, ObservedType};
 use crate::upstream::session::Http;
+use crate::upstream::target::Target;
 
 /// How many learners' records an object holds in memory. Past it, the others are read again
 /// from storage when next needed, losing what their counts gained since last stored.
@@ -35,6 +37,23 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
             self.store.save_observed(learner, name, stored).await;
         }
         recorded.changed
+    }
+
+    /// Records `value`, which a call of tool `name` made in a lent session returned to the
+    /// program of `person`, as [`observe`](Self::observe) does for the object's own calls:
+    /// whether the learned type changed. A tool the upstream does not list teaches nothing.
+    pub(super) async fn observe_lent(
+        self: &Rc<Self>,
+        target: &Rc<Target>,
+        name: &str,
+        person: Option<String>,
+        value: &Value,
+    ) -> bool {
+        let known = matches!(self.checker(target, name).await, Ok(Some(_)));
+        known
+            && (self
+                .observe(name, value, &Learner::new(person.as_deref()))
+                .await)
     }
 
     /// The tool list's answer for `tools`, with what `learner`'s calls taught of their

@@ -8,6 +8,7 @@
 //! headers itself, and a block of JSON-RPC ids of its own: a streamable HTTP server routes each
 //! answer by its request's id, so two lessees must never send the same id in one session.
 
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use futures::future::LocalBoxFuture;
@@ -45,10 +46,77 @@ pub trait Lessor {
 /// How many bits of an id a lease's block spans.
 const BLOCK_BITS: u32 = 32;
 
+/// How many bits of an id one execution's part of a lease spans ([`LeaseBook::take`]): more
+/// ids than an execution's calls can use, at the most `maxToolCalls` with every input round.
+const PART_BITS: u32 = 20;
+
 /// The most leases one connection gives before it opens a new session: every id stays below
 /// `2^53`, the largest integer a JavaScript upstream reads exactly, and the object's own ids
 /// stay below the first block.
 const MAX_LEASES: u64 = 1 << 20;
+
+/// The leases a Worker's isolate holds, by object, each shared out among the executions it
+/// serves: every execution takes a part of its own (a sub-block of the lease's ids), so two
+/// executions never send the same id. Only data is kept, nothing bound to one request.
+#[derive(Debug, Default)]
+pub struct LeaseBook {
+    /// Each object's lease, and the next part of it to give.
+    held: HashMap<String, (Lease, u64)>,
+    /// Objects that lend no session, until when (milliseconds since the Unix epoch).
+    refused: HashMap<String, u64>,
+}
+
+/// How long an isolate takes an object's refusal to lend as its answer.
+pub const REFUSAL_KEPT_MS: u64 = 60_000;
+
+impl LeaseBook {
+    /// A part of `object`'s lease for one execution, if one is held and not used up.
+    pub fn take(&mut self, object: &str) -> Option<Lease> {
+        let (lease, next) = self.held.get_mut(object)?;
+        let part = *next;
+        *next += 1;
+        let taken = Lease {
+            first_id: lease.first_id + (part << PART_BITS),
+            ..lease.clone()
+        };
+        if *next >= 1 << (BLOCK_BITS - PART_BITS) {
+            self.held.remove(object);
+        }
+        Some(taken)
+    }
+
+    /// Holds `lease` of `object`'s session, to share out.
+    pub fn hold(&mut self, object: &str, lease: Lease) {
+        self.refused.remove(object);
+        self.held.insert(object.to_owned(), (lease, 0));
+    }
+
+    /// Forgets `object`'s lease if it is of the session `session`, which ended.
+    pub fn ended(&mut self, object: &str, session: &str) {
+        if self
+            .held
+            .get(object)
+            .and_then(|(l, _)| l.session.as_deref())
+            == Some(session)
+        {
+            self.held.remove(object);
+        }
+    }
+
+    /// Notes that `object` lends no session, as of `now_ms`.
+    pub fn refuse(&mut self, object: &str, now_ms: u64) {
+        self.held.remove(object);
+        self.refused
+            .insert(object.to_owned(), now_ms + REFUSAL_KEPT_MS);
+    }
+
+    /// Whether `object` refused to lend lately.
+    pub fn refuses(&self, object: &str, now_ms: u64) -> bool {
+        self.refused
+            .get(object)
+            .is_some_and(|until| now_ms < *until)
+    }
+}
 
 impl<H: Http + 'static> Connection<H> {
     /// A lease of the session with `target` (opening one if needed) for a lessee that found the

@@ -34,7 +34,7 @@ use rmcp::model::ErrorData;
 use serde_json::Value;
 
 pub use http::{read_body, Abort, Http, Method, UpstreamRequest, UpstreamResponse};
-pub use lease::{Lease, Lessor};
+pub use lease::{Lease, LeaseBook, Lessor};
 
 use super::client::{self, cancelled_notification, UpstreamError};
 use super::target::Target;

@@ -119,3 +119,54 @@ fn a_session_already_renewed_is_not_renewed_again_for_a_late_lessee() {
     assert_eq!(late.session.as_deref(), Some("session-2"));
     assert_eq!(http.sessions_opened.get(), 2);
 }
+
+#[test]
+fn each_execution_takes_a_part_of_the_isolates_lease_that_no_other_shares() {
+    let mut book = LeaseBook::default();
+    assert_eq!(book.take("docs"), None);
+    let lease = Lease {
+        session: Some("session-1".into()),
+        version: "2025-06-18".into(),
+        stateless: false,
+        first_id: 3 << 32,
+    };
+    book.hold("docs", lease.clone());
+    let parts: Vec<u64> = (0..3)
+        .filter_map(|_| book.take("docs"))
+        .map(|l| l.first_id)
+        .collect();
+    assert_eq!(
+        parts,
+        [3 << 32, (3 << 32) + (1 << 20), (3 << 32) + (2 << 20)]
+    );
+    let mut last = 0;
+    while let Some(part) = book.take("docs") {
+        last = part.first_id;
+    }
+    assert!(
+        last + (1 << 20) <= 4 << 32,
+        "the parts stay within the lease's block"
+    );
+    book.hold("docs", lease.clone());
+    book.ended("docs", "session-0");
+    assert!(
+        book.take("docs").is_some(),
+        "a lease of another session stays"
+    );
+    book.ended("docs", "session-1");
+    assert_eq!(book.take("docs"), None);
+}
+
+#[test]
+fn a_refusal_to_lend_is_kept_for_a_while_and_a_new_lease_ends_it() {
+    let mut book = LeaseBook::default();
+    book.refuse("github", 1_000);
+    assert!(book.refuses("github", 1_000 + REFUSAL_KEPT_MS - 1));
+    assert!(!book.refuses("github", 1_000 + REFUSAL_KEPT_MS));
+    assert!(!book.refuses("docs", 1_000));
+    book.hold(
+        "github",
+        block_on(lent([]).1.connection.lease(&target(), None)).unwrap(),
+    );
+    assert!(!book.refuses("github", 1_000));
+}

@@ -1,0 +1,280 @@
+//! Tool calls this isolate makes itself, in the sessions the upstreams' objects lend
+//! ([`Lease`]): each execution has a keeper per upstream object (a lessee), which makes the
+//! execution's calls of that upstream with the checks the object's keeper makes, without a
+//! round trip through the object for each call. An object that lends no session (see
+//! [`Target::lendable`]) gets the calls, as before.
+//!
+//! A lessee lives for one execution, so nothing it starts is shared by two requests (workerd
+//! binds I/O to the request that started it). What the isolate keeps across requests is
+//! data: the leases, each shared out in parts ([`LeaseBook`]), and the tools each object
+//! listed last, which the executions' catalogs read.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::{Rc, Weak};
+
+use std::future::Future;
+
+use futures::channel::oneshot;
+use futures::future::{join_all, LocalBoxFuture};
+use futures::FutureExt;
+use serde_json::Value;
+use wasm_bindgen_futures::spawn_local;
+use worker::Env;
+
+use super::bridge::forget_listing;
+use super::js::{new_secret, now_ms};
+use super::objects::{ask_json, CallReply};
+use super::services::{operator_policy, POLICY};
+use super::upstream_object::WorkerHttp;
+use crate::codemode::catalog::Catalog;
+use crate::config::{Accounts, PUBLIC_URL_VAR};
+use crate::execution::objects::Object;
+use crate::sandbox::gate::{HeldReply, Sent};
+use crate::sandbox::protocol::BridgeReply;
+use crate::upstream::client::UpstreamError;
+use crate::upstream::health::CachedTools;
+use crate::upstream::keeper::{lease_of, ToolStore, UpstreamKeeper};
+use crate::upstream::observed::{Learner, Observations, ObservedResults};
+use crate::upstream::protocol::{UpstreamAnswer, UpstreamCommand};
+use crate::upstream::session::{Lease, LeaseBook, Lessor};
+use crate::upstream::target::Target;
+
+thread_local! {
+    /// The leases this isolate holds.
+    static BOOK: RefCell<LeaseBook> = RefCell::default();
+    /// The tools each object listed last, as an execution's catalog read them.
+    static LISTED: RefCell<HashMap<String, CachedTools>> = RefCell::default();
+    /// The lessees of the executions running here, by execution, to stop when one is
+    /// abandoned.
+    static RUNNING: RefCell<HashMap<String, Weak<Lessees>>> = RefCell::default();
+}
+
+/// A keeper in this isolate, calling in a lent session.
+type Lessee = UpstreamKeeper<WorkerHttp, ListedTools>;
+
+/// One execution's lessees, by object.
+pub(crate) struct Lessees {
+    env: Env,
+    keepers: RefCell<HashMap<String, Rc<Lessee>>>,
+    /// The values on their way to their objects to learn from.
+    observing: RefCell<Vec<oneshot::Receiver<()>>>,
+}
+
+/// The largest value, in characters as the program gets it, that a lessee's call sends its
+/// object to learn from: the object learns from every value of its own calls, but sending a
+/// large one again would cost what the lease saves.
+const OBSERVED_VALUE_CHARS: usize = 256 * 1024;
+
+impl Lessees {
+    /// The lessees of `execution`, none made yet.
+    pub(crate) fn new(env: Env, execution: &str) -> Rc<Self> {
+        let lessees = Rc::new(Self {
+            env,
+            keepers: RefCell::default(),
+            observing: RefCell::default(),
+        });
+        RUNNING.with(|running| {
+            let mut running = running.borrow_mut();
+            running.retain(|_, lessees| lessees.strong_count() > 0);
+            running.insert(execution.to_owned(), Rc::downgrade(&lessees));
+        });
+        lessees
+    }
+
+    /// The answer of the lessee for `object` to `command` (a call, or the answer to what its
+    /// upstream asked); `None` when the object lends no session, so the object is to be asked.
+    pub(crate) async fn answer(
+        &self,
+        object: &str,
+        command: UpstreamCommand,
+    ) -> Option<UpstreamAnswer> {
+        if BOOK.with(|book| book.borrow().refuses(object, now_ms())) {
+            return None;
+        }
+        let keeper = Rc::clone(
+            self.keepers
+                .borrow_mut()
+                .entry(object.to_owned())
+                .or_insert_with(|| self.lessee(object)),
+        );
+        let env = &self.env;
+        let configure = || async {
+            let cache = POLICY.with(Rc::clone);
+            let policy = cache.policy(now_ms(), || operator_policy(env)).await;
+            let (config, access) = policy.map_err(|e| UpstreamError::Misconfigured {
+                detail: e.to_string(),
+            })?;
+            let lookup = |secret: &str| env.secret(secret).ok().map(|s| s.to_string());
+            let public_url = env.var(PUBLIC_URL_VAR).ok().map(|url| url.to_string());
+            Target::configured(&config, access, object, public_url, lookup)
+        };
+        match keeper.answer_configured(configure, command).await {
+            UpstreamAnswer::Failed {
+                error: UpstreamError::NoLease { .. },
+            } => {
+                BOOK.with(|book| book.borrow_mut().refuse(object, now_ms()));
+                None
+            }
+            answer => Some(answer),
+        }
+    }
+
+    /// The bridge's form of a lessee's `answer` to `command`, sent for `object`: the call's
+    /// reply, or what its upstream asked. A value a call returned goes to the object to learn
+    /// from, after the reply, unless it is larger than [`OBSERVED_VALUE_CHARS`].
+    pub(crate) fn reply(
+        &self,
+        object: &str,
+        command: &UpstreamCommand,
+        answer: UpstreamAnswer,
+    ) -> Sent<CallReply> {
+        if let UpstreamAnswer::Asked {
+            call,
+            method,
+            params,
+        } = answer
+        {
+            return Sent::Asked {
+                call,
+                method,
+                params,
+            };
+        }
+        let reply = BridgeReply::from_answer(answer);
+        let held = CallReply::of(&reply);
+        if let (BridgeReply::Ok { value }, UpstreamCommand::CallTool { name, person, .. }) =
+            (&reply, command)
+        {
+            if held.chars() <= OBSERVED_VALUE_CHARS {
+                let person = person.as_ref().map(|person| person.id.clone());
+                self.observe(object, name, person, value.clone());
+            }
+        }
+        Sent::Reply(held)
+    }
+
+    /// Tells `object` the `value` a call of `tool` returned to `person`'s program, without
+    /// waiting: a value that taught it a new result type makes the isolate's recent tool list
+    /// of it stale.
+    fn observe(&self, object: &str, tool: &str, person: Option<String>, value: Value) {
+        let command = UpstreamCommand::Observe {
+            tool: tool.to_owned(),
+            person,
+            value,
+        };
+        let (env, object) = (self.env.clone(), object.to_owned());
+        let (done, settled) = oneshot::channel();
+        self.observing.borrow_mut().push(settled);
+        spawn_local(async move {
+            let told = ask_json::<UpstreamAnswer>(&env, Object::Upstream(&object), &command);
+            // A lost observation is only a type not learned yet.
+            if let Ok(UpstreamAnswer::Observed { taught: true }) = told.await {
+                forget_listing(&object);
+            }
+            let _ = done.send(());
+        });
+    }
+
+    /// Resolves once the values the execution's calls returned so far are with their objects.
+    pub(crate) fn settled(&self) -> impl Future<Output = ()> + 'static {
+        let observing = std::mem::take(&mut *self.observing.borrow_mut());
+        join_all(observing).map(drop)
+    }
+
+    /// A lessee for `object`.
+    fn lessee(&self, object: &str) -> Rc<Lessee> {
+        let lessor = Rc::new(ObjectLessor {
+            env: self.env.clone(),
+            object: object.to_owned(),
+        });
+        let store = ListedTools(object.to_owned());
+        UpstreamKeeper::lessee(WorkerHttp, store, lessor, Box::new(new_secret))
+    }
+}
+
+/// Stops the calls the lessees of `execution` have in flight, for `reason`.
+pub(crate) fn stop(execution: &str, reason: &str) {
+    let lessees = RUNNING.with(|running| running.borrow_mut().remove(execution));
+    if let Some(lessees) = lessees.and_then(|lessees| lessees.upgrade()) {
+        for keeper in lessees.keepers.borrow().values() {
+            keeper.stop(execution, reason);
+        }
+    }
+}
+
+/// Keeps the tools of each upstream `catalog` lists, by the object `accounts` names, for the
+/// lessees to check calls against.
+pub(crate) fn listed(catalog: &Catalog, accounts: &Accounts) {
+    let fetched_at_ms = now_ms();
+    LISTED.with(|listed| {
+        let mut listed = listed.borrow_mut();
+        for namespace in catalog.namespaces() {
+            if namespace.unavailable.is_some() {
+                continue;
+            }
+            let tools = namespace.functions.iter().map(|f| f.tool.clone()).collect();
+            let cached = CachedTools {
+                tools,
+                fetched_at_ms,
+                left_out: 0,
+            };
+            listed.insert(accounts.object(&namespace.name).to_owned(), cached);
+        }
+    });
+}
+
+/// The upstream's object as the lessor of its session, through the isolate's book: a part of
+/// the lease the book holds, else a new lease.
+struct ObjectLessor {
+    env: Env,
+    object: String,
+}
+
+impl Lessor for ObjectLessor {
+    fn lease(&self, gone: Option<String>) -> LocalBoxFuture<'_, Result<Lease, UpstreamError>> {
+        async move {
+            let object = self.object.as_str();
+            let held = BOOK.with(|book| {
+                let mut book = book.borrow_mut();
+                if let Some(gone) = &gone {
+                    book.ended(object, gone);
+                }
+                book.take(object)
+            });
+            if let Some(lease) = held {
+                return Ok(lease);
+            }
+            let command = UpstreamCommand::Lease { gone };
+            let answer = ask_json::<UpstreamAnswer>(&self.env, Object::Upstream(object), &command);
+            let lease = lease_of(answer.await.map_err(UpstreamError::unreachable)?)?;
+            BOOK.with(|book| {
+                let mut book = book.borrow_mut();
+                book.hold(object, lease);
+                book.take(object)
+            })
+            .ok_or_else(|| UpstreamError::unreachable("the lease was used up at once"))
+        }
+        .boxed_local()
+    }
+}
+
+/// A lessee's tools: those its object listed last. A lessee learns nothing itself (the values
+/// its calls return go to the object to learn from), so it reads and keeps no observations.
+struct ListedTools(String);
+
+impl ToolStore for ListedTools {
+    async fn load(&self) -> Option<CachedTools> {
+        LISTED.with(|listed| listed.borrow().get(&self.0).cloned())
+    }
+
+    async fn save(&self, cached: &CachedTools) {
+        LISTED.with(|listed| listed.borrow_mut().insert(self.0.clone(), cached.clone()));
+    }
+
+    async fn load_observed(&self, _learner: &Learner) -> Observations {
+        Observations::new()
+    }
+
+    async fn save_observed(&self, _learner: &Learner, _name: &str, _observed: &ObservedResults) {}
+}
