@@ -46,7 +46,7 @@ pub(crate) async fn serve(mut req: Request, env: Env, ctx: Context) -> worker::R
     let pages = ApprovalPages {
         keys: &keys,
         provider: provider.as_ref(),
-        http: &WorkerHttp,
+        http: &WorkerHttp::default(),
         objects: &objects,
         callback_url: &callback_url,
         new_secret: &new_secret,

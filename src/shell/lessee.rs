@@ -15,16 +15,13 @@ use std::rc::{Rc, Weak};
 
 use std::future::Future;
 
-use futures::channel::oneshot;
-use futures::future::{join_all, LocalBoxFuture};
+use futures::future::LocalBoxFuture;
 use futures::FutureExt;
-use serde_json::Value;
-use wasm_bindgen_futures::spawn_local;
-use worker::Env;
+use worker::{Context, Env};
 
 use super::bridge::forget_listing;
 use super::js::{new_secret, now_ms};
-use super::objects::{ask_json, CallReply};
+use super::objects::{ask_json, ask_text, CallReply};
 use super::services::{operator_policy, POLICY};
 use super::upstream_object::WorkerHttp;
 use crate::codemode::catalog::Catalog;
@@ -33,10 +30,10 @@ use crate::execution::objects::Object;
 use crate::sandbox::gate::{HeldReply, Sent};
 use crate::sandbox::protocol::BridgeReply;
 use crate::upstream::client::UpstreamError;
-use crate::upstream::health::CachedTools;
+use crate::upstream::health::{CachedTools, Health};
 use crate::upstream::keeper::{lease_of, ToolStore, UpstreamKeeper};
 use crate::upstream::observed::{Learner, Observations, ObservedResults};
-use crate::upstream::protocol::{UpstreamAnswer, UpstreamCommand};
+use crate::upstream::protocol::{LentValue, UpstreamAnswer, UpstreamCommand};
 use crate::upstream::session::{Lease, LeaseBook, Lessor};
 use crate::upstream::target::Target;
 
@@ -56,23 +53,28 @@ type Lessee = UpstreamKeeper<WorkerHttp, ListedTools>;
 /// One execution's lessees, by object.
 pub(crate) struct Lessees {
     env: Env,
+    /// The request the execution runs in, kept alive for what a lessee starts in the
+    /// background and for the reports.
+    context: Rc<Context>,
     keepers: RefCell<HashMap<String, Rc<Lessee>>>,
-    /// The values on their way to their objects to learn from.
-    observing: RefCell<Vec<oneshot::Receiver<()>>>,
+    /// The values the calls returned since the last report, by object, and their characters.
+    values: RefCell<(HashMap<String, Vec<LentValue>>, usize)>,
 }
 
-/// The largest value, in characters as the program gets it, that a lessee's call sends its
-/// object to learn from: the object learns from every value of its own calls, but sending a
-/// large one again would cost what the lease saves.
-const OBSERVED_VALUE_CHARS: usize = 256 * 1024;
+/// The most characters of values one execution's lessees keep for their objects to learn from
+/// (as the program gets them). The object learns from every value of its own calls; past
+/// this, an execution's further values teach nothing, as sending them would cost what the
+/// lease saves.
+const REPORTED_VALUE_CHARS: usize = 256 * 1024;
 
 impl Lessees {
     /// The lessees of `execution`, none made yet.
-    pub(crate) fn new(env: Env, execution: &str) -> Rc<Self> {
+    pub(crate) fn new(env: Env, context: Rc<Context>, execution: &str) -> Rc<Self> {
         let lessees = Rc::new(Self {
             env,
+            context,
             keepers: RefCell::default(),
-            observing: RefCell::default(),
+            values: RefCell::default(),
         });
         RUNNING.with(|running| {
             let mut running = running.borrow_mut();
@@ -121,8 +123,8 @@ impl Lessees {
     }
 
     /// The bridge's form of a lessee's `answer` to `command`, sent for `object`: the call's
-    /// reply, or what its upstream asked. A value a call returned goes to the object to learn
-    /// from, after the reply, unless it is larger than [`OBSERVED_VALUE_CHARS`].
+    /// reply, or what its upstream asked. The value a call returned is kept for the object to
+    /// learn from ([`Lessees::report`]), within [`REPORTED_VALUE_CHARS`].
     pub(crate) fn reply(
         &self,
         object: &str,
@@ -146,60 +148,71 @@ impl Lessees {
         if let (BridgeReply::Ok { value }, UpstreamCommand::CallTool { name, person, .. }) =
             (&reply, command)
         {
-            if held.chars() <= OBSERVED_VALUE_CHARS {
-                let person = person.as_ref().map(|person| person.id.clone());
-                self.observe(object, name, person, value.clone());
+            let mut values = self.values.borrow_mut();
+            let (by_object, chars) = &mut *values;
+            if *chars + held.chars() <= REPORTED_VALUE_CHARS {
+                *chars += held.chars();
+                by_object
+                    .entry(object.to_owned())
+                    .or_default()
+                    .push(LentValue {
+                        tool: name.clone(),
+                        person: person.as_ref().map(|person| person.id.clone()),
+                        value: value.clone(),
+                    });
             }
         }
         Sent::Reply(held)
     }
 
-    /// Tells `object` the `value` a call of `tool` returned to `person`'s program, without
-    /// waiting: a value that taught it a new result type makes the isolate's recent tool list
-    /// of it stale.
-    fn observe(&self, object: &str, tool: &str, person: Option<String>, value: Value) {
-        let command = UpstreamCommand::Observe {
-            tool: tool.to_owned(),
-            person,
-            value,
-        };
-        let (env, object) = (self.env.clone(), object.to_owned());
-        let (done, settled) = oneshot::channel();
-        self.observing.borrow_mut().push(settled);
-        spawn_local(async move {
-            let told = ask_json::<UpstreamAnswer>(&env, Object::Upstream(&object), &command);
-            // A lost observation is only a type not learned yet.
-            if let Ok(UpstreamAnswer::Observed { taught: true }) = told.await {
-                forget_listing(&object);
+    /// Tells each object what its lessee's calls came to since the last report (their health,
+    /// and the values kept), after the response if need be; a report that taught an object a
+    /// new result type makes the isolate's recent tool list of it stale.
+    pub(crate) fn report(&self) {
+        let (mut values, _) = std::mem::take(&mut *self.values.borrow_mut());
+        for (object, keeper) in self.keepers.borrow().iter() {
+            let health = keeper.take_health();
+            let observed = values.remove(object).unwrap_or_default();
+            if health == Health::default() && observed.is_empty() {
+                continue;
             }
-            let _ = done.send(());
-        });
-    }
-
-    /// Resolves once the values the execution's calls returned so far are with their objects.
-    pub(crate) fn settled(&self) -> impl Future<Output = ()> + 'static {
-        let observing = std::mem::take(&mut *self.observing.borrow_mut());
-        join_all(observing).map(drop)
+            let told = tell(
+                &self.env,
+                object,
+                &UpstreamCommand::Report { health, observed },
+            );
+            let object = object.clone();
+            self.context.wait_until(async move {
+                // A lost report only leaves the operator's counts and a learned type behind.
+                if let Some(UpstreamAnswer::Observed { taught: true }) = told.await {
+                    forget_listing(&object);
+                }
+            });
+        }
     }
 
     /// A lessee for `object`.
     fn lessee(&self, object: &str) -> Rc<Lessee> {
         let lessor = Rc::new(ObjectLessor {
             env: self.env.clone(),
+            context: Rc::clone(&self.context),
             object: object.to_owned(),
         });
         let store = ListedTools(object.to_owned());
-        UpstreamKeeper::lessee(WorkerHttp, store, lessor, Box::new(new_secret))
+        let http = WorkerHttp::keeping(Rc::clone(&self.context));
+        UpstreamKeeper::lessee(http, store, lessor, Box::new(new_secret))
     }
 }
 
-/// Stops the calls the lessees of `execution` have in flight, for `reason`.
+/// Stops the calls the lessees of `execution` have in flight, for `reason`, and reports what
+/// they came to.
 pub(crate) fn stop(execution: &str, reason: &str) {
     let lessees = RUNNING.with(|running| running.borrow_mut().remove(execution));
     if let Some(lessees) = lessees.and_then(|lessees| lessees.upgrade()) {
         for keeper in lessees.keepers.borrow().values() {
             keeper.stop(execution, reason);
         }
+        lessees.report();
     }
 }
 
@@ -228,6 +241,7 @@ pub(crate) fn listed(catalog: &Catalog, accounts: &Accounts) {
 /// the lease the book holds, else a new lease.
 struct ObjectLessor {
     env: Env,
+    context: Rc<Context>,
     object: String,
 }
 
@@ -257,10 +271,32 @@ impl Lessor for ObjectLessor {
         }
         .boxed_local()
     }
+
+    fn tools_changed(&self) {
+        let told = tell(&self.env, &self.object, &UpstreamCommand::Refresh);
+        let object = self.object.clone();
+        self.context.wait_until(async move {
+            // Best effort: the object reads the list again at its TTL either way.
+            let _ = told.await;
+            forget_listing(&object);
+        });
+    }
+}
+
+/// Sends `command` to `object`, for its answer (`None` when there is none to read). The future
+/// owns what it needs, so it can finish after the request.
+fn tell(
+    env: &Env,
+    object: &str,
+    command: &UpstreamCommand,
+) -> impl Future<Output = Option<UpstreamAnswer>> + 'static {
+    let sent =
+        serde_json::to_string(command).map(|json| ask_text(env, Object::Upstream(object), json));
+    async move { serde_json::from_str(&sent.ok()?.await.ok()?).ok() }
 }
 
 /// A lessee's tools: those its object listed last. A lessee learns nothing itself (the values
-/// its calls return go to the object to learn from), so it reads and keeps no observations.
+/// its calls return go to the object in its report), so it reads and keeps no observations.
 struct ListedTools(String);
 
 impl ToolStore for ListedTools {

@@ -29,10 +29,10 @@ impl Platform for WorkerServices {
     }
 
     async fn run(&self, run: &IsolateRun<'_>) -> Result<Outcome, SandboxError> {
-        let lessees = Lessees::new(self.env.clone(), run.id);
+        let lessees = Lessees::new(self.env.clone(), Rc::clone(&self.ctx), run.id);
         let bridge = bridge(self.env.clone(), run, Rc::clone(&lessees));
         let outcome = run_program(&self.env, &run.code, run.request, &bridge).await;
-        self.ctx.wait_until(lessees.settled());
+        lessees.report();
         outcome
     }
 

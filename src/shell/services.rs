@@ -30,7 +30,7 @@ use crate::session::recent::RecentSessions;
 pub(crate) struct WorkerServices {
     pub(super) env: Env,
     /// The request's context, for work that must outlive the response.
-    pub(super) ctx: Context,
+    pub(super) ctx: Rc<Context>,
     /// The runner's origin as people reach it.
     pub(super) origin: String,
     /// The session records this isolate read lately.
@@ -43,7 +43,7 @@ impl WorkerServices {
         let recent_sessions = SESSIONS.with(Rc::clone);
         Self {
             env,
-            ctx,
+            ctx: Rc::new(ctx),
             origin,
             recent_sessions,
         }

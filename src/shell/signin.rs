@@ -44,7 +44,7 @@ pub(crate) async fn serve(
         provider: provider.as_ref(),
         config: &policy.0,
         access: &policy.1,
-        http: &WorkerHttp,
+        http: &WorkerHttp::default(),
         callback_url: &callback_url,
         new_secret: &new_secret,
     };

@@ -81,6 +81,21 @@ impl Health {
         });
     }
 
+    /// Adds what `other` recorded since it started: the requests a lessee made
+    /// ([`crate::upstream::session::Lease`]) count as the object's own.
+    pub fn merge(&mut self, other: Health) {
+        self.successes += other.successes;
+        self.failures += other.failures;
+        if other.last_success_at_ms >= self.last_success_at_ms {
+            self.last_success_at_ms = other.last_success_at_ms.or(self.last_success_at_ms);
+            self.last_latency_ms = other.last_latency_ms.or(self.last_latency_ms);
+        }
+        let later = |error: &Option<LastError>| error.as_ref().map(|e| e.at_ms);
+        if later(&other.last_error) > later(&self.last_error) {
+            self.last_error = other.last_error;
+        }
+    }
+
     /// Whether the last request failed.
     pub fn is_failing(&self) -> bool {
         match (&self.last_error, self.last_success_at_ms) {
@@ -162,6 +177,29 @@ mod tests {
         assert!(cached.is_fresh(14_999, 5));
         assert!(!cached.is_fresh(15_000, 5));
         assert!(!cached.is_fresh(10_000, 0), "a TTL of 0 never caches");
+    }
+
+    #[test]
+    fn a_lessees_requests_count_as_the_objects_and_the_later_outcome_decides() {
+        let mut object = Health::default();
+        object.record_success(100, 12);
+        object.record_failure(200, &UpstreamError::Timeout { ms: 5 });
+        let mut lessee = Health::default();
+        lessee.record_failure(150, &UpstreamError::SessionExpired);
+        lessee.record_success(300, 7);
+        object.merge(lessee);
+        assert_eq!((object.successes, object.failures), (2, 2));
+        assert_eq!(
+            (object.last_success_at_ms, object.last_latency_ms),
+            (Some(300), Some(7))
+        );
+        assert_eq!(object.last_error.as_ref().map(|e| e.at_ms), Some(200));
+        assert!(!object.is_failing());
+        let mut failing = Health::default();
+        failing.record_failure(400, &UpstreamError::SessionExpired);
+        object.merge(failing);
+        assert!(object.is_failing());
+        assert_eq!(object.last_success_at_ms, Some(300));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::client::UpstreamError;
-use super::health::UpstreamStatus;
+use super::health::{Health, UpstreamStatus};
 use super::observed::{Learner, ObservedType};
 use super::session::Lease;
 use crate::protocol::approval::Approval;
@@ -76,16 +76,15 @@ pub enum UpstreamCommand {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         gone: Option<String>,
     },
-    /// Learn from `value`, which a call of `tool` made in a lent session returned to the
-    /// program of `person` (see [`UpstreamCommand::CallTool`]'s learning).
-    Observe {
-        /// The tool's MCP name.
-        tool: String,
-        /// Whose call it was; none where the runner signs nobody in.
+    /// What a lessee's calls of one execution came to ([`Lease`]): their health, counted as
+    /// the object's own, and the values they returned, to learn from as from the object's own
+    /// calls.
+    Report {
+        /// The requests the lessee made, as it recorded them.
+        health: Health,
+        /// The values, by call.
         #[serde(default)]
-        person: Option<String>,
-        /// What the call returned to the program.
-        value: Value,
+        observed: Vec<LentValue>,
     },
     /// Report the upstream's health (the operator's view).
     Status,
@@ -134,6 +133,19 @@ impl UpstreamCommand {
             _ => None,
         }
     }
+}
+
+/// A value a call made in a lent session returned to the program.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LentValue {
+    /// The tool's MCP name.
+    pub tool: String,
+    /// Whose call it was; none where the runner signs nobody in.
+    #[serde(default)]
+    pub person: Option<String>,
+    /// The value.
+    pub value: Value,
 }
 
 /// The person's answer to an upstream's question, as the upstream gets it.
@@ -208,7 +220,7 @@ pub enum UpstreamAnswer {
     },
     /// The object forgot the upstream (see [`UpstreamCommand::Forget`]).
     Forgotten,
-    /// Whether [`UpstreamCommand::Observe`] changed the tool's learned result type.
+    /// Whether [`UpstreamCommand::Report`] changed a tool's learned result type.
     Observed {
         /// Whether it did: the tool list as read before is stale.
         taught: bool,

@@ -11,20 +11,35 @@
 //! received.
 
 use std::future::Future;
+use std::rc::Rc;
 
 use js_sys::{ArrayBuffer, Promise, Reflect, Uint8Array};
 use serde_json::json;
 use wasm_bindgen::{prelude::wasm_bindgen, JsCast, JsValue};
 use wasm_bindgen_futures::{spawn_local, JsFuture};
-use worker::web_sys;
+use worker::{web_sys, Context};
 
 use crate::shell::js::{call_method, describe, now_ms, to_js};
 use crate::shell::timer::Sleep;
 use crate::upstream::client::UpstreamError;
 use crate::upstream::session::{self, Abort, Http, UpstreamRequest, UpstreamResponse};
 
-/// The Worker's network.
-pub(crate) struct WorkerHttp;
+/// The Worker's network. Work it starts in the background outlives the request that started it
+/// where it `keeps` that request alive (a lessee's, whose request may answer first); an
+/// object's lives as long as the object.
+#[derive(Default)]
+pub(crate) struct WorkerHttp {
+    keeps: Option<Rc<Context>>,
+}
+
+impl WorkerHttp {
+    /// The network of the request of `context`, which background work keeps alive.
+    pub(crate) fn keeping(context: Rc<Context>) -> Self {
+        Self {
+            keeps: Some(context),
+        }
+    }
+}
 
 /// A request's `AbortController` (none where the runtime could not make one: then the
 /// request runs to its end, unread).
@@ -85,7 +100,10 @@ impl Http for WorkerHttp {
     }
 
     fn spawn(&self, work: impl Future<Output = ()> + 'static) {
-        spawn_local(work);
+        match &self.keeps {
+            Some(context) => context.wait_until(work),
+            None => spawn_local(work),
+        }
     }
 
     fn now_ms(&self) -> u64 {

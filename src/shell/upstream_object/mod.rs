@@ -80,7 +80,7 @@ impl DurableObject for UpstreamObject {
         Self {
             env,
             keeper: UpstreamKeeper::new(
-                WorkerHttp,
+                WorkerHttp::default(),
                 ObjectStore(state),
                 vault,
                 Box::new(new_secret),

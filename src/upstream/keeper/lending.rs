@@ -95,8 +95,9 @@ mod tests {
     use super::super::testing::{ask, call, keeper, listing, target, tool, Keeper, MemoryStore};
     use super::super::testing::{sent, SECRET};
     use super::*;
+    use crate::upstream::health::Health;
     use crate::upstream::oauth::testing::counter;
-    use crate::upstream::protocol::UpstreamCommand;
+    use crate::upstream::protocol::{LentValue, UpstreamCommand};
     use crate::upstream::session::fake::{result, FakeHttp, Reply};
 
     /// The object's keeper, lending its session for `target`.
@@ -106,6 +107,11 @@ mod tests {
         fn lease(&self, gone: Option<String>) -> LocalBoxFuture<'_, Result<Lease, UpstreamError>> {
             let command = UpstreamCommand::Lease { gone };
             async move { lease_of(self.0.answer(&self.1, command).await) }.boxed_local()
+        }
+
+        fn tools_changed(&self) {
+            let refresh = self.0.answer(&self.1, UpstreamCommand::Refresh);
+            drop(refresh);
         }
     }
 
@@ -178,14 +184,17 @@ mod tests {
     }
 
     #[test]
-    fn a_value_from_a_lent_call_teaches_the_object_as_its_own_calls_do() {
+    fn a_value_a_lessee_reports_teaches_the_object_as_its_own_calls_do() {
         let http = FakeHttp::answering([listing(&[tool("search", "Find.")])]);
         let object = keeper(&http, &MemoryStore::default());
         let plain = target(json!({}));
-        let observe = |tool: &str| UpstreamCommand::Observe {
-            tool: tool.into(),
-            person: Some("key:alice".into()),
-            value: json!({"items": [{"title": "t"}]}),
+        let observe = |tool: &str| UpstreamCommand::Report {
+            health: Health::default(),
+            observed: vec![LentValue {
+                tool: tool.into(),
+                person: Some("key:alice".into()),
+                value: json!({"items": [{"title": "t"}]}),
+            }],
         };
         let taught = |answer| matches!(answer, UpstreamAnswer::Observed { taught: true });
         assert!(taught(ask(&object, &plain, observe("search"))));

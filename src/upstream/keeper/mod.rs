@@ -130,8 +130,13 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
         let http = Rc::new(http);
         let stale = Rc::new(Cell::new(false));
         let on_tools_changed = {
-            let stale = Rc::clone(&stale);
-            Rc::new(move || stale.set(true))
+            let (stale, lessor) = (Rc::clone(&stale), lessor.clone());
+            Rc::new(move || {
+                stale.set(true);
+                if let Some(lessor) = &lessor {
+                    lessor.tools_changed();
+                }
+            })
         };
         Rc::new(Self {
             connection: match lessor {
@@ -248,12 +253,8 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
                 UpstreamAnswer::Forgotten
             }
             UpstreamCommand::Lease { gone } => self.lend(target, gone.as_deref()).await,
-            UpstreamCommand::Observe {
-                tool,
-                person,
-                value,
-            } => UpstreamAnswer::Observed {
-                taught: self.observe_lent(target, &tool, person, &value).await,
+            UpstreamCommand::Report { health, observed } => UpstreamAnswer::Observed {
+                taught: self.take_report(target, health, observed).await,
             },
             UpstreamCommand::OpenSignIn { .. }
             | UpstreamCommand::CompleteSignIn { .. }

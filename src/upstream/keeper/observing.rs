@@ -10,7 +10,9 @@ use rmcp::model::Tool;
 use serde_json::Value;
 
 use super::{ToolStore, UpstreamAnswer, UpstreamKeeper};
+use crate::upstream::health::Health;
 use crate::upstream::observed::{self, Learner, Observations, ObservedType};
+use crate::upstream::protocol::LentValue;
 use crate::upstream::session::Http;
 use crate::upstream::target::Target;
 
@@ -39,21 +41,36 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
         recorded.changed
     }
 
-    /// Records `value`, which a call of tool `name` made in a lent session returned to the
-    /// program of `person`, as [`observe`](Self::observe) does for the object's own calls:
-    /// whether the learned type changed. A tool the upstream does not list teaches nothing.
-    pub(super) async fn observe_lent(
+    /// Takes a lessee's report of one execution's calls: their `health` counts as the
+    /// object's own, and each of the `observed` values is recorded as [`observe`](Self::observe)
+    /// records the object's own calls' (a tool the upstream does not list teaches nothing).
+    /// Whether a learned type changed.
+    pub(super) async fn take_report(
         self: &Rc<Self>,
         target: &Rc<Target>,
-        name: &str,
-        person: Option<String>,
-        value: &Value,
+        health: Health,
+        observed: Vec<LentValue>,
     ) -> bool {
-        let known = matches!(self.checker(target, name).await, Ok(Some(_)));
-        known
-            && (self
-                .observe(name, value, &Learner::new(person.as_deref()))
-                .await)
+        self.health.borrow_mut().merge(health);
+        let mut taught = false;
+        for LentValue {
+            tool,
+            person,
+            value,
+        } in observed
+        {
+            if matches!(self.checker(target, &tool).await, Ok(Some(_))) {
+                let learner = Learner::new(person.as_deref());
+                taught |= self.observe(&tool, &value, &learner).await;
+            }
+        }
+        taught
+    }
+
+    /// What the requests of this keeper came to since the last time this was asked: a
+    /// lessee's report to its object.
+    pub fn take_health(&self) -> Health {
+        std::mem::take(&mut *self.health.borrow_mut())
     }
 
     /// The tool list's answer for `tools`, with what `learner`'s calls taught of their

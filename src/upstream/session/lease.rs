@@ -41,6 +41,9 @@ pub trait Lessor {
     /// A lease of the object's session; `gone` names the session the lessee found ended, which
     /// the object replaces if it still holds it.
     fn lease(&self, gone: Option<String>) -> LocalBoxFuture<'_, Result<Lease, UpstreamError>>;
+    /// The upstream said, on a lessee's stream, that its tool list changed: the object, which
+    /// holds the list, is to read it again.
+    fn tools_changed(&self);
 }
 
 /// How many bits of an id a lease's block spans.

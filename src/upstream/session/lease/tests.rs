@@ -27,6 +27,8 @@ impl Lessor for Object {
         self.named_gone.borrow_mut().push(gone.clone());
         async move { self.connection.lease(&target(), gone.as_deref()).await }.boxed_local()
     }
+
+    fn tools_changed(&self) {}
 }
 
 /// The fake upstream with `replies`, the object's connection to it, and a lessee's.
