@@ -31,7 +31,7 @@ use crate::sandbox::gate::{HeldReply, Sent};
 use crate::sandbox::protocol::BridgeReply;
 use crate::upstream::client::UpstreamError;
 use crate::upstream::health::{CachedTools, Health};
-use crate::upstream::keeper::{lease_of, ToolStore, UpstreamKeeper};
+use crate::upstream::keeper::{lease_of, Checkers, ToolStore, UpstreamKeeper};
 use crate::upstream::observed::{Learner, Observations, ObservedResults};
 use crate::upstream::protocol::{LentValue, UpstreamAnswer, UpstreamCommand};
 use crate::upstream::session::{Lease, LeaseBook, Lessor};
@@ -40,8 +40,9 @@ use crate::upstream::target::Target;
 thread_local! {
     /// The leases this isolate holds.
     static BOOK: RefCell<LeaseBook> = RefCell::default();
-    /// The tools each object listed last, as an execution's catalog read them.
-    static LISTED: RefCell<HashMap<String, CachedTools>> = RefCell::default();
+    /// The tools each object listed last, as an execution's catalog read them, and the rules
+    /// of their calls, built once for the object's lessees.
+    static LISTED: RefCell<HashMap<String, (CachedTools, Checkers)>> = RefCell::default();
     /// The lessees of the executions running here, by execution, to stop when one is
     /// abandoned.
     static RUNNING: RefCell<HashMap<String, Weak<Lessees>>> = RefCell::default();
@@ -200,7 +201,11 @@ impl Lessees {
         });
         let store = ListedTools(object.to_owned());
         let http = WorkerHttp::keeping(Rc::clone(&self.context));
-        UpstreamKeeper::lessee(http, store, lessor, Box::new(new_secret))
+        let checkers = LISTED.with(|listed| {
+            let mut listed = listed.borrow_mut();
+            listed.entry(object.to_owned()).or_default().1.clone()
+        });
+        UpstreamKeeper::lessee(http, store, (lessor, checkers), Box::new(new_secret))
     }
 }
 
@@ -217,22 +222,23 @@ pub(crate) fn stop(execution: &str, reason: &str) {
 }
 
 /// Keeps the tools of each upstream `catalog` lists, by the object `accounts` names, for the
-/// lessees to check calls against.
+/// lessees to check calls against; the rules built for an object's former tools are dropped
+/// when they change.
 pub(crate) fn listed(catalog: &Catalog, accounts: &Accounts) {
-    let fetched_at_ms = now_ms();
     LISTED.with(|listed| {
         let mut listed = listed.borrow_mut();
         for namespace in catalog.namespaces() {
             if namespace.unavailable.is_some() {
                 continue;
             }
-            let tools = namespace.functions.iter().map(|f| f.tool.clone()).collect();
-            let cached = CachedTools {
-                tools,
-                fetched_at_ms,
-                left_out: 0,
-            };
-            listed.insert(accounts.object(&namespace.name).to_owned(), cached);
+            let tools: Vec<_> = namespace.functions.iter().map(|f| &f.tool).collect();
+            let object = accounts.object(&namespace.name);
+            let (cached, checkers) = listed.entry(object.to_owned()).or_default();
+            if !tools.iter().copied().eq(cached.tools.iter()) {
+                cached.tools = tools.into_iter().cloned().collect();
+                checkers.clear();
+            }
+            cached.fetched_at_ms = now_ms();
         }
     });
 }
@@ -301,11 +307,15 @@ struct ListedTools(String);
 
 impl ToolStore for ListedTools {
     async fn load(&self) -> Option<CachedTools> {
-        LISTED.with(|listed| listed.borrow().get(&self.0).cloned())
+        let listed = LISTED.with(|listed| listed.borrow().get(&self.0).map(|l| l.0.clone()));
+        listed.filter(|cached| !cached.tools.is_empty())
     }
 
     async fn save(&self, cached: &CachedTools) {
-        LISTED.with(|listed| listed.borrow_mut().insert(self.0.clone(), cached.clone()));
+        LISTED.with(|listed| {
+            let mut listed = listed.borrow_mut();
+            listed.entry(self.0.clone()).or_default().0 = cached.clone();
+        });
     }
 
     async fn load_observed(&self, _learner: &Learner) -> Observations {

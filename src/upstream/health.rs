@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::client::UpstreamError;
 
 /// A tool list as fetched, kept in the object's storage so it outlives restarts.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CachedTools {
     /// Every tool the upstream listed (before the operator's filter).

@@ -7,7 +7,7 @@ use std::rc::Rc;
 use futures::future::LocalBoxFuture;
 use futures::FutureExt;
 
-use super::{ToolStore, UpstreamKeeper};
+use super::{Checkers, ToolStore, UpstreamKeeper};
 use crate::upstream::client::UpstreamError;
 use crate::upstream::oauth::account::Vault;
 use crate::upstream::protocol::UpstreamAnswer;
@@ -15,16 +15,18 @@ use crate::upstream::session::{Http, Lease, Lessor};
 use crate::upstream::target::Target;
 
 impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
-    /// A keeper in the Worker whose session `lessor`, the upstream's object, lends. It makes
-    /// the tool calls of an upstream whose object lends its session, and refuses those of any
-    /// other with [`UpstreamError::NoLease`], for the object to make.
+    /// A keeper in the Worker whose session `lessor`, the upstream's object, lends, checking
+    /// calls with the `checkers` it shares with the object's other lessees. It makes the tool
+    /// calls of an upstream whose object lends its session, and refuses those of any other with
+    /// [`UpstreamError::NoLease`], for the object to make.
     pub fn lessee(
         http: H,
         store: S,
-        lessor: Rc<dyn Lessor>,
+        (lessor, checkers): (Rc<dyn Lessor>, Checkers),
         new_secret: Box<dyn Fn() -> String>,
     ) -> Rc<Self> {
-        Self::build(http, store, (Box::new(NoAccount), new_secret), Some(lessor))
+        let account = (Box::new(NoAccount) as Box<dyn Vault>, new_secret);
+        Self::build(http, store, account, Some(lessor), checkers)
     }
 
     /// The object's answer to a lessee that found the session `gone` ended, if it did: a
@@ -156,8 +158,12 @@ mod tests {
         let http = FakeHttp::answering([listing(&[tool("echo", "Echo.")]), result(echoed)]);
         let object = keeper(&http, &MemoryStore::default());
         let lessor = Rc::new(Object(object, target(json!({}))));
-        let lessee: Keeper =
-            UpstreamKeeper::lessee(Rc::clone(&http), MemoryStore::default(), lessor, counter());
+        let lessee: Keeper = UpstreamKeeper::lessee(
+            Rc::clone(&http),
+            MemoryStore::default(),
+            (lessor, Checkers::default()),
+            counter(),
+        );
         let plain = target(json!({}));
         let wrong = ask(&lessee, &plain, call("echo", json!({"text": 1}), None));
         assert!(
@@ -221,8 +227,12 @@ mod tests {
         let http = FakeHttp::answering([listing(&[tool("echo", "Echo.")]), Reply::Never]);
         let object = keeper(&http, &MemoryStore::default());
         let lessor = Rc::new(Object(object, target(json!({}))));
-        let lessee: Keeper =
-            UpstreamKeeper::lessee(Rc::clone(&http), MemoryStore::default(), lessor, counter());
+        let lessee: Keeper = UpstreamKeeper::lessee(
+            Rc::clone(&http),
+            MemoryStore::default(),
+            (lessor, Checkers::default()),
+            counter(),
+        );
         let plain = target(json!({}));
         let calling = lessee.answer(&plain, call("echo", json!({"text": "hi"}), Some("exec-1")));
         let stopping = async { lessee.stop("exec-1", "the client cancelled") };

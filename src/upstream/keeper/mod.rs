@@ -20,7 +20,7 @@ mod tools;
 
 pub use lending::lease_of;
 use questions::{Forwarder, HeldCalls};
-use tools::ToolRules;
+pub use tools::Checkers;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -85,7 +85,7 @@ pub struct UpstreamKeeper<H: Http, S: ToolStore> {
     /// The tool-list fetch in progress.
     fetching: RefCell<Option<SharedFetch>>,
     /// Each tool's compiled input schema, built on the tool's first call.
-    checkers: RefCell<HashMap<String, Rc<ToolRules>>>,
+    checkers: Checkers,
     health: RefCell<Health>,
     /// How to stop the calls in flight, by execution.
     running: RefCell<HashMap<String, Vec<oneshot::Sender<String>>>>,
@@ -117,7 +117,7 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
         vault: Box<dyn Vault>,
         new_secret: Box<dyn Fn() -> String>,
     ) -> Rc<Self> {
-        Self::build(http, store, (vault, new_secret), None)
+        Self::build(http, store, (vault, new_secret), None, Checkers::default())
     }
 
     /// A keeper whose session is its own (`lessor` is `None`) or lent by `lessor`.
@@ -126,6 +126,7 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
         store: S,
         (vault, new_secret): (Box<dyn Vault>, Box<dyn Fn() -> String>),
         lessor: Option<Rc<dyn Lessor>>,
+        checkers: Checkers,
     ) -> Rc<Self> {
         let http = Rc::new(http);
         let stale = Rc::new(Cell::new(false));
@@ -150,7 +151,7 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
             cache_loaded: Cell::new(false),
             stale,
             fetching: RefCell::new(None),
-            checkers: RefCell::new(HashMap::new()),
+            checkers,
             health: RefCell::new(Health::default()),
             running: RefCell::new(HashMap::new()),
             calls: CallQueue::new(usize::MAX),
@@ -422,7 +423,7 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
         self.cache.borrow_mut().take();
         self.cache_loaded.set(true);
         self.stale.set(true);
-        self.checkers.borrow_mut().clear();
+        self.checkers.clear();
         self.fetching.borrow_mut().take();
         self.account.forget();
     }

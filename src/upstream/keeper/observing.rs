@@ -25,7 +25,7 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
     /// stores the record when it is worth it. Whether the learned type changed, so the tool
     /// list should be read afresh. A tool not called through this object is not known here.
     pub async fn observe(&self, name: &str, value: &Value, learner: &Learner) -> bool {
-        let Some(rules) = self.checkers.borrow().get(name).cloned() else {
+        let Some(rules) = self.checkers.get(name) else {
             return false;
         };
         self.load_observations(learner).await;

@@ -1,6 +1,8 @@
 //! The keeper's tool list: read from storage, fetched (page by page, capped, redacted) once
 //! for everyone waiting, each tool's argument checker, and the health every request records.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use futures::FutureExt;
@@ -20,6 +22,30 @@ use crate::upstream::tool_caps::ToolBudget;
 
 /// Pages of `tools/list` followed before giving up on a server that never stops paginating.
 const MAX_TOOL_PAGES: usize = 50;
+
+/// Each tool's rules, by name, as keepers build them: one keeper's own, or shared by the
+/// lessees of one object in a Worker's isolate, so a tool's input schema is compiled once
+/// there rather than for every execution. Whoever shares them clears them when the tools
+/// change.
+#[derive(Clone, Default)]
+pub struct Checkers(Rc<RefCell<HashMap<String, Rc<ToolRules>>>>);
+
+impl Checkers {
+    /// Forgets every tool's rules.
+    pub fn clear(&self) {
+        self.0.borrow_mut().clear();
+    }
+
+    /// Tool `name`'s rules, if built.
+    pub(super) fn get(&self, name: &str) -> Option<Rc<ToolRules>> {
+        self.0.borrow().get(name).cloned()
+    }
+
+    /// Keeps `rules` as tool `name`'s.
+    pub(super) fn insert(&self, name: &str, rules: Rc<ToolRules>) {
+        self.0.borrow_mut().insert(name.to_owned(), rules);
+    }
+}
 
 /// What a call of one tool is checked against and sends along.
 pub(super) struct ToolRules {
@@ -42,8 +68,8 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
         target: &Rc<Target>,
         name: &str,
     ) -> Result<Option<Rc<ToolRules>>, UpstreamError> {
-        if let Some(checker) = self.checkers.borrow().get(name) {
-            return Ok(Some(Rc::clone(checker)));
+        if let Some(checker) = self.checkers.get(name) {
+            return Ok(Some(checker));
         }
         let mut tools = match self.cached(target).await {
             Some(cached) => cached,
@@ -61,9 +87,7 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
             mirrored: ParamHeaders::of(tool).unwrap_or_default(),
             definition: observed::definition(tool),
         });
-        self.checkers
-            .borrow_mut()
-            .insert(name.to_owned(), Rc::clone(&checker));
+        self.checkers.insert(name, Rc::clone(&checker));
         Ok(Some(checker))
     }
 
@@ -107,7 +131,7 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
             let cached = Rc::new(cached);
             *this.cache.borrow_mut() = Some(Rc::clone(&cached));
             this.stale.set(false);
-            this.checkers.borrow_mut().clear();
+            this.checkers.clear();
             Ok(cached)
         }
         .boxed_local()
