@@ -10,7 +10,7 @@
 //! listed last, which the executions' catalogs read.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::rc::{Rc, Weak};
 
 use std::future::Future;
@@ -30,19 +30,21 @@ use crate::execution::objects::Object;
 use crate::sandbox::gate::{HeldReply, Sent};
 use crate::sandbox::protocol::BridgeReply;
 use crate::upstream::client::UpstreamError;
-use crate::upstream::health::{CachedTools, Health};
+use crate::upstream::health::CachedTools;
 use crate::upstream::keeper::{lease_of, Checkers, ToolStore, UpstreamKeeper};
 use crate::upstream::observed::{Learner, Observations, ObservedResults};
 use crate::upstream::protocol::{LentValue, UpstreamAnswer, UpstreamCommand};
+use crate::upstream::reports::{HeldValue, Reports};
 use crate::upstream::session::{Lease, LeaseBook, Lessor};
 use crate::upstream::target::Target;
 
 thread_local! {
     /// The leases this isolate holds.
     static BOOK: RefCell<LeaseBook> = RefCell::default();
-    /// The tools each object listed last, as an execution's catalog read them, and the rules
-    /// of their calls, built once for the object's lessees.
-    static LISTED: RefCell<HashMap<String, (CachedTools, Checkers)>> = RefCell::default();
+    /// What each object listed last, as executions' catalogs read it.
+    static LISTED: RefCell<HashMap<String, Listed>> = RefCell::default();
+    /// What lessees' calls came to, until it is reported.
+    static REPORTS: RefCell<Reports> = RefCell::default();
     /// The lessees of the executions running here, by execution, to stop when one is
     /// abandoned.
     static RUNNING: RefCell<HashMap<String, Weak<Lessees>>> = RefCell::default();
@@ -58,15 +60,20 @@ pub(crate) struct Lessees {
     /// background and for the reports.
     context: Rc<Context>,
     keepers: RefCell<HashMap<String, Rc<Lessee>>>,
-    /// The values the calls returned since the last report, by object, and their characters.
-    values: RefCell<(HashMap<String, Vec<LentValue>>, usize)>,
+    /// The values the calls returned since the last report, by object.
+    values: RefCell<HashMap<String, Vec<HeldValue>>>,
 }
 
-/// The most characters of values one execution's lessees keep for their objects to learn from
-/// (as the program gets them). The object learns from every value of its own calls; past
-/// this, an execution's further values teach nothing, as sending them would cost what the
-/// lease saves.
-const REPORTED_VALUE_CHARS: usize = 256 * 1024;
+/// One object's tools, as executions' catalogs read them last: for its lessees to check calls
+/// against with the rules built once, and to tell which tools' results a person's declarations
+/// already show a type for.
+#[derive(Default)]
+struct Listed {
+    tools: CachedTools,
+    checkers: Checkers,
+    /// (person, tool) of each learned result type.
+    learned: HashSet<(Option<String>, String)>,
+}
 
 impl Lessees {
     /// The lessees of `execution`, none made yet.
@@ -125,7 +132,7 @@ impl Lessees {
 
     /// The bridge's form of a lessee's `answer` to `command`, sent for `object`: the call's
     /// reply, or what its upstream asked. The value a call returned is kept for the object to
-    /// learn from ([`Lessees::report`]), within [`REPORTED_VALUE_CHARS`].
+    /// learn from ([`Lessees::report`]).
     pub(crate) fn reply(
         &self,
         object: &str,
@@ -149,40 +156,47 @@ impl Lessees {
         if let (BridgeReply::Ok { value }, UpstreamCommand::CallTool { name, person, .. }) =
             (&reply, command)
         {
+            let person = person.as_ref().map(|person| person.id.clone());
+            let key = (person, name.clone());
+            let learned = LISTED.with(|l| {
+                l.borrow()
+                    .get(object)
+                    .is_some_and(|l| l.learned.contains(&key))
+            });
+            let (person, tool) = key;
+            let value = LentValue {
+                tool,
+                person,
+                value: value.clone(),
+            };
+            let chars = held.chars();
             let mut values = self.values.borrow_mut();
-            let (by_object, chars) = &mut *values;
-            if *chars + held.chars() <= REPORTED_VALUE_CHARS {
-                *chars += held.chars();
-                by_object
-                    .entry(object.to_owned())
-                    .or_default()
-                    .push(LentValue {
-                        tool: name.clone(),
-                        person: person.as_ref().map(|person| person.id.clone()),
-                        value: value.clone(),
-                    });
-            }
+            let held_values = values.entry(object.to_owned()).or_default();
+            held_values.push(HeldValue {
+                value,
+                chars,
+                learned,
+            });
         }
         Sent::Reply(held)
     }
 
-    /// Tells each object what its lessee's calls came to since the last report (their health,
-    /// and the values kept), after the response if need be; a report that taught an object a
-    /// new result type makes the isolate's recent tool list of it stale.
+    /// Holds what the lessees' calls came to since the last time, and sends the isolate's
+    /// reports that are due ([`Reports`]), after the response if need be; a report that taught
+    /// an object a new result type makes the isolate's recent tool list of it stale.
     pub(crate) fn report(&self) {
-        let (mut values, _) = std::mem::take(&mut *self.values.borrow_mut());
-        for (object, keeper) in self.keepers.borrow().iter() {
-            let health = keeper.take_health();
-            let observed = values.remove(object).unwrap_or_default();
-            if health == Health::default() && observed.is_empty() {
-                continue;
+        let mut values = std::mem::take(&mut *self.values.borrow_mut());
+        let now = now_ms();
+        let due = REPORTS.with(|reports| {
+            let mut reports = reports.borrow_mut();
+            for (object, keeper) in self.keepers.borrow().iter() {
+                let values = values.remove(object).unwrap_or_default();
+                reports.add(object, keeper.take_health(), values, now);
             }
-            let told = tell(
-                &self.env,
-                object,
-                &UpstreamCommand::Report { health, observed },
-            );
-            let object = object.clone();
+            reports.due(now)
+        });
+        for (object, command) in due {
+            let told = tell(&self.env, &object, &command);
             self.context.wait_until(async move {
                 // A lost report only leaves the operator's counts and a learned type behind.
                 if let Some(UpstreamAnswer::Observed { taught: true }) = told.await {
@@ -203,7 +217,11 @@ impl Lessees {
         let http = WorkerHttp::keeping(Rc::clone(&self.context));
         let checkers = LISTED.with(|listed| {
             let mut listed = listed.borrow_mut();
-            listed.entry(object.to_owned()).or_default().1.clone()
+            listed
+                .entry(object.to_owned())
+                .or_default()
+                .checkers
+                .clone()
         });
         UpstreamKeeper::lessee(http, store, (lessor, checkers), Box::new(new_secret))
     }
@@ -233,12 +251,19 @@ pub(crate) fn listed(catalog: &Catalog, accounts: &Accounts) {
             }
             let tools: Vec<_> = namespace.functions.iter().map(|f| &f.tool).collect();
             let object = accounts.object(&namespace.name);
-            let (cached, checkers) = listed.entry(object.to_owned()).or_default();
-            if !tools.iter().copied().eq(cached.tools.iter()) {
-                cached.tools = tools.into_iter().cloned().collect();
-                checkers.clear();
+            let entry = listed.entry(object.to_owned()).or_default();
+            if !tools.iter().copied().eq(entry.tools.tools.iter()) {
+                entry.tools.tools = tools.into_iter().cloned().collect();
+                entry.checkers.clear();
+                entry.learned.clear();
             }
-            cached.fetched_at_ms = now_ms();
+            entry.tools.fetched_at_ms = now_ms();
+            let person = accounts.person().map(str::to_owned);
+            let learned = namespace.functions.iter().filter(|f| f.observed.is_some());
+            for function in learned {
+                let key = (person.clone(), function.tool.name.to_string());
+                entry.learned.insert(key);
+            }
         }
     });
 }
@@ -307,14 +332,14 @@ struct ListedTools(String);
 
 impl ToolStore for ListedTools {
     async fn load(&self) -> Option<CachedTools> {
-        let listed = LISTED.with(|listed| listed.borrow().get(&self.0).map(|l| l.0.clone()));
+        let listed = LISTED.with(|listed| listed.borrow().get(&self.0).map(|l| l.tools.clone()));
         listed.filter(|cached| !cached.tools.is_empty())
     }
 
     async fn save(&self, cached: &CachedTools) {
         LISTED.with(|listed| {
             let mut listed = listed.borrow_mut();
-            listed.entry(self.0.clone()).or_default().0 = cached.clone();
+            listed.entry(self.0.clone()).or_default().tools = cached.clone();
         });
     }
 

@@ -9,6 +9,7 @@
 //! - [`protocol`]: the messages between the runner and an upstream's Durable Object.
 //! - [`queue`]: the calls waiting their turn under an upstream's `maxConcurrentCalls`.
 //! - [`recent`]: the tool lists a Worker isolate reuses for a moment instead of asking again.
+//! - [`reports`]: what calls made in lent sessions came to, held until reported to the objects.
 //! - [`oauth`]: the runner as the OAuth client of an upstream that requires one.
 //! - [`param_headers`]: the call arguments a tool asks to see as headers (SEP-2243).
 //! - [`keeper`]: one upstream's session, tool list, health, calls and OAuth account.
@@ -30,6 +31,7 @@ pub mod param_headers;
 pub mod protocol;
 pub mod queue;
 pub mod recent;
+pub mod reports;
 pub mod session;
 pub mod shape;
 pub mod sse;
