@@ -19,7 +19,7 @@ use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::future_to_promise;
 use worker::Env;
 
-use super::catalog::RECENT_LISTS;
+use super::catalog::forget_listing;
 use super::js::now_ms;
 use super::lessee::Lessees;
 use super::objects::{read_call_answer, send, CallReply};
@@ -94,9 +94,4 @@ fn send_command(
         }
         Ok(answer)
     }
-}
-
-/// Makes the isolate's recent tool list of `object` stale.
-pub(super) fn forget_listing(object: &str) {
-    RECENT_LISTS.with(|recent| recent.borrow_mut().forget(object));
 }

@@ -10,3 +10,8 @@ thread_local! {
     /// upstreams' objects again; shared by every request this isolate serves.
     pub(super) static RECENT_LISTS: Rc<RefCell<RecentLists>> = Rc::default();
 }
+
+/// Makes the isolate's recent tool list of `object` stale, so the next catalog asks its object.
+pub(super) fn forget_listing(object: &str) {
+    RECENT_LISTS.with(|recent| recent.borrow_mut().forget(object));
+}

@@ -19,7 +19,7 @@ use futures::future::LocalBoxFuture;
 use futures::FutureExt;
 use worker::{Context, Env};
 
-use super::bridge::forget_listing;
+use super::catalog::forget_listing;
 use super::js::{new_secret, now_ms};
 use super::objects::{ask_json, ask_text, CallReply};
 use super::services::{operator_policy, POLICY};
