@@ -32,8 +32,10 @@ pub struct Lease {
     pub version: String,
     /// Whether the upstream speaks only the stateless protocol.
     pub stateless: bool,
-    /// The first JSON-RPC id of the lessee's block; the block holds `2^32` ids.
+    /// The first JSON-RPC id of the lessee's block.
     pub first_id: u64,
+    /// How many ids the block holds: once they are used, the lessee asks for another.
+    pub ids: u64,
 }
 
 /// Where a leasing [`Connection`] gets its session: the upstream's object.
@@ -49,8 +51,8 @@ pub trait Lessor {
 /// How many bits of an id a lease's block spans.
 const BLOCK_BITS: u32 = 32;
 
-/// How many bits of an id one execution's part of a lease spans ([`LeaseBook::take`]): more
-/// ids than an execution's calls can use, at the most `maxToolCalls` with every input round.
+/// How many bits of an id one execution's part of a lease spans ([`LeaseBook::take`]); an
+/// execution that uses them all borrows another part.
 const PART_BITS: u32 = 20;
 
 /// The most leases one connection gives before it opens a new session: every id stays below
@@ -80,6 +82,7 @@ impl LeaseBook {
         *next += 1;
         let taken = Lease {
             first_id: lease.first_id + (part << PART_BITS),
+            ids: 1 << PART_BITS,
             ..lease.clone()
         };
         if *next >= 1 << (BLOCK_BITS - PART_BITS) {
@@ -144,7 +147,7 @@ impl<H: Http + 'static> Connection<H> {
         };
         let leases = self.leases.get() + 1;
         self.leases.set(leases);
-        Ok(session.lease(leases << BLOCK_BITS))
+        Ok(session.lease(leases << BLOCK_BITS, 1 << BLOCK_BITS))
     }
 
     /// Drops the open session if its id is `id`.
@@ -163,6 +166,15 @@ impl<H: Http + 'static> Connection<H> {
         let gone = self.gone.borrow_mut().take();
         let lease = lessor.lease(gone).await?;
         self.next_id.set(lease.first_id);
+        self.ids_end.set(lease.first_id.saturating_add(lease.ids));
         Ok(Link::Streamable(Session::leased(lease)))
+    }
+
+    /// Lets the lent session go once its ids are used up, so the next request borrows it
+    /// again with a block of new ones.
+    pub(super) fn return_used_up_lease(&self) {
+        if self.lessor.is_some() && self.next_id.get() + 1 >= self.ids_end.get() {
+            self.drop_session();
+        }
     }
 }

@@ -77,6 +77,8 @@ pub struct Connection<H: Http> {
     next_id: Cell<u64>,
     /// How many leases of the session the connection gave.
     leases: Cell<u64>,
+    /// Where the ids of the lent session's block end.
+    ids_end: Cell<u64>,
     /// The lent session found ended last, for the next lease to name.
     gone: RefCell<Option<String>>,
 }
@@ -133,6 +135,7 @@ impl<H: Http + 'static> Connection<H> {
             link: RefCell::new(None),
             next_id: Cell::new(0),
             leases: Cell::new(0),
+            ids_end: Cell::new(0),
             gone: RefCell::new(None),
         })
     }
@@ -189,6 +192,7 @@ impl<H: Http + 'static> Connection<H> {
     ) -> Result<Value, UpstreamError> {
         let attempts = if method == TOOLS_CALL { 1 } else { 2 };
         for _ in 0..attempts {
+            self.return_used_up_lease();
             let link = self.link(target).await?;
             let id = self.next_id();
             let message = client::request(id, method, params.clone());

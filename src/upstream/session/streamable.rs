@@ -44,13 +44,14 @@ impl Session {
         }
     }
 
-    /// A lease of this session, whose ids start at `first_id`.
-    pub(super) fn lease(&self, first_id: u64) -> Lease {
+    /// A lease of this session, of the `ids` from `first_id`.
+    pub(super) fn lease(&self, first_id: u64, ids: u64) -> Lease {
         Lease {
             session: self.id.clone(),
             version: self.version.clone(),
             stateless: self.stateless,
             first_id,
+            ids,
         }
     }
 

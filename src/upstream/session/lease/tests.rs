@@ -131,6 +131,7 @@ fn each_execution_takes_a_part_of_the_isolates_lease_that_no_other_shares() {
         version: "2025-06-18".into(),
         stateless: false,
         first_id: 3 << 32,
+        ids: 1 << 32,
     };
     book.hold("docs", lease.clone());
     let parts: Vec<u64> = (0..3)
@@ -171,4 +172,43 @@ fn a_refusal_to_lend_is_kept_for_a_while_and_a_new_lease_ends_it() {
         block_on(lent([]).1.connection.lease(&target(), None)).unwrap(),
     );
     assert!(!book.refuses("github", 1_000));
+}
+
+/// A lessor of blocks of three ids, the `n`th from `100 * n`.
+struct Small(RefCell<u64>);
+
+impl Lessor for Small {
+    fn lease(&self, _gone: Option<String>) -> LocalBoxFuture<'_, Result<Lease, UpstreamError>> {
+        *self.0.borrow_mut() += 1;
+        let first_id = 100 * *self.0.borrow();
+        let lease = Lease {
+            session: Some("session-1".into()),
+            version: "2025-06-18".into(),
+            stateless: false,
+            first_id,
+            ids: 3,
+        };
+        futures::future::ready(Ok(lease)).boxed_local()
+    }
+
+    fn tools_changed(&self) {}
+}
+
+#[test]
+fn a_lessee_that_used_its_ids_up_borrows_new_ones_and_never_strays_into_anothers() {
+    let http = FakeHttp::answering((0..5).map(|i| result(json!(i))));
+    let lessor = Rc::new(Small(RefCell::new(0)));
+    let lessee = Connection::leasing(
+        Rc::new(Rc::clone(&http)),
+        Rc::new(|| {}),
+        Rc::clone(&lessor) as Rc<dyn Lessor>,
+    );
+    for _ in 0..5 {
+        call(&lessee).unwrap();
+    }
+    let ids: Vec<u64> = (http.received.borrow().iter())
+        .filter_map(|r| r.message["id"].as_u64())
+        .collect();
+    assert_eq!(ids, [101, 102, 201, 202, 301]);
+    assert_eq!(*lessor.0.borrow(), 3);
 }
