@@ -10,7 +10,7 @@
 //! listed last, which the executions' catalogs read.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
 use std::future::Future;
@@ -64,15 +64,12 @@ pub(crate) struct Lessees {
     values: RefCell<HashMap<String, Vec<HeldValue>>>,
 }
 
-/// One object's tools, as executions' catalogs read them last: for its lessees to check calls
-/// against with the rules built once, and to tell which tools' results a person's declarations
-/// already show a type for.
+/// One object's tools, as executions' catalogs read them last, for its lessees to check calls
+/// against with the rules built once.
 #[derive(Default)]
 struct Listed {
     tools: CachedTools,
     checkers: Checkers,
-    /// (person, tool) of each learned result type.
-    learned: HashSet<(Option<String>, String)>,
 }
 
 impl Lessees {
@@ -156,27 +153,24 @@ impl Lessees {
         if let (BridgeReply::Ok { value }, UpstreamCommand::CallTool { name, person, .. }) =
             (&reply, command)
         {
-            let person = person.as_ref().map(|person| person.id.clone());
-            let key = (person, name.clone());
-            let learned = LISTED.with(|l| {
-                l.borrow()
-                    .get(object)
-                    .is_some_and(|l| l.learned.contains(&key))
+            // The object learns only the results of tools that declare no `outputSchema`.
+            let declared = LISTED.with(|listed| {
+                let listed = listed.borrow();
+                let tools = listed.get(object).map(|l| l.tools.tools.as_slice());
+                let tool = tools.unwrap_or_default().iter().find(|t| t.name == *name);
+                tool.is_none_or(|tool| tool.output_schema.is_some())
             });
-            let (person, tool) = key;
-            let value = LentValue {
-                tool,
-                person,
-                value: value.clone(),
-            };
-            let chars = held.chars();
-            let mut values = self.values.borrow_mut();
-            let held_values = values.entry(object.to_owned()).or_default();
-            held_values.push(HeldValue {
-                value,
-                chars,
-                learned,
-            });
+            if !declared {
+                let value = LentValue {
+                    tool: name.clone(),
+                    person: person.as_ref().map(|person| person.id.clone()),
+                    value: value.clone(),
+                };
+                let chars = held.chars();
+                let mut values = self.values.borrow_mut();
+                let values = values.entry(object.to_owned()).or_default();
+                values.push(HeldValue { value, chars });
+            }
         }
         Sent::Reply(held)
     }
@@ -255,15 +249,8 @@ pub(crate) fn listed(catalog: &Catalog, accounts: &Accounts) {
             if !tools.iter().copied().eq(entry.tools.tools.iter()) {
                 entry.tools.tools = tools.into_iter().cloned().collect();
                 entry.checkers.clear();
-                entry.learned.clear();
             }
             entry.tools.fetched_at_ms = now_ms();
-            let person = accounts.person().map(str::to_owned);
-            let learned = namespace.functions.iter().filter(|f| f.observed.is_some());
-            for function in learned {
-                let key = (person.clone(), function.tool.name.to_string());
-                entry.learned.insert(key);
-            }
         }
     });
 }

@@ -3,13 +3,16 @@
 //! as its own, and the values they returned, which it learns from. A report is a request to the
 //! object, which the lease saves a call, so the isolate sends at most one per object each
 //! [`REPORT_EVERY_MS`], but at once when the object needs it now: a failure (the operator's
-//! view of the upstream), or a value of a tool whose results the person's declarations do not
-//! show a type for yet (their next `search` should).
+//! view of the upstream), or a value whose shape the person's declarations may not show yet
+//! (their next `search` should). The isolate tells that by the shapes it reported: a value
+//! that widens none of them widens none of the object's either, since the object learned them
+//! all.
 
 use std::collections::HashMap;
 
 use super::health::Health;
 use super::protocol::{LentValue, UpstreamCommand};
+use super::shape::Shape;
 
 /// How long an isolate holds what is not needed at once before reporting it.
 pub const REPORT_EVERY_MS: u64 = 1_000;
@@ -18,6 +21,10 @@ pub const REPORT_EVERY_MS: u64 = 1_000;
 /// further values teach nothing, as sending them would cost what the lease saves.
 pub const REPORTED_VALUE_CHARS: usize = 256 * 1024;
 
+/// The most shapes an isolate keeps; past it, it forgets them all, and reports the next value
+/// of each tool at once again.
+const SHAPES_KEPT: usize = 4_096;
+
 /// A value a lessee's call returned, as the isolate holds it for the report.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HeldValue {
@@ -25,16 +32,39 @@ pub struct HeldValue {
     pub value: LentValue,
     /// Its characters, as the program got it.
     pub chars: usize,
-    /// Whether the person's declarations already show a type for the tool's results.
-    pub learned: bool,
 }
+
+/// Whose results of which tool of which object a shape was learned from.
+type ShapeKey = (String, Option<String>, String);
 
 /// What is held for each object.
 #[derive(Debug, Default)]
 pub struct Reports {
     pending: HashMap<String, Pending>,
+    /// The shapes of the values this isolate reported, merged.
+    shapes: HashMap<ShapeKey, Shape>,
 }
 
+/// Merges `shape` into the one kept under `key`: whether that widened it (a first shape does).
+fn widens(shapes: &mut HashMap<ShapeKey, Shape>, key: ShapeKey, shape: Shape) -> bool {
+    if shapes.len() >= SHAPES_KEPT && !shapes.contains_key(&key) {
+        shapes.clear();
+    }
+    match shapes.get_mut(&key) {
+        Some(kept) => {
+            let merged = kept.clone().merge(shape);
+            let widened = merged != *kept;
+            *kept = merged;
+            widened
+        }
+        None => {
+            shapes.insert(key, shape);
+            true
+        }
+    }
+}
+
+/// What is held for one object.
 #[derive(Debug, Default)]
 struct Pending {
     health: Health,
@@ -66,7 +96,9 @@ impl Reports {
                 continue;
             }
             pending.chars += held.chars;
-            pending.urgent |= !held.learned;
+            let LentValue { tool, person, .. } = &held.value;
+            let key = (object.to_owned(), person.clone(), tool.clone());
+            pending.urgent |= widens(&mut self.shapes, key, Shape::of(&held.value.value));
             pending.values.push(held.value);
         }
     }
@@ -96,20 +128,19 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     use super::*;
     use crate::upstream::client::UpstreamError;
 
-    fn held(tool: &str, chars: usize, learned: bool) -> HeldValue {
+    fn held(tool: &str, chars: usize, value: Value) -> HeldValue {
         HeldValue {
             value: LentValue {
                 tool: tool.into(),
                 person: None,
-                value: json!({"n": 1}),
+                value,
             },
             chars,
-            learned,
         }
     }
 
@@ -133,8 +164,29 @@ mod tests {
     #[test]
     fn what_the_object_knows_already_waits_and_goes_in_one_report() {
         let mut reports = Reports::default();
-        reports.add("docs", successes(2), vec![held("search", 10, true)], 5_000);
-        reports.add("docs", successes(3), vec![held("search", 10, true)], 5_400);
+        reports.add(
+            "docs",
+            successes(1),
+            vec![held("search", 10, json!({"n": 1}))],
+            4_000,
+        );
+        assert_eq!(
+            reported(reports.due(4_000)),
+            [("docs".to_owned(), 1, 1)],
+            "a first shape"
+        );
+        reports.add(
+            "docs",
+            successes(2),
+            vec![held("search", 10, json!({"n": 2}))],
+            5_000,
+        );
+        reports.add(
+            "docs",
+            successes(3),
+            vec![held("search", 10, json!({"n": 3}))],
+            5_400,
+        );
         assert_eq!(reported(reports.due(5_000 + REPORT_EVERY_MS - 1)), []);
         assert_eq!(
             reported(reports.due(5_000 + REPORT_EVERY_MS)),
@@ -146,28 +198,46 @@ mod tests {
     }
 
     #[test]
-    fn a_failure_or_a_value_of_an_unlearned_tool_is_reported_at_once() {
+    fn a_failure_or_a_value_that_widens_a_shape_is_reported_at_once() {
         let mut reports = Reports::default();
+        reports.add(
+            "wiki",
+            successes(1),
+            vec![held("read", 10, json!({"n": 1}))],
+            4_000,
+        );
+        reports.due(4_000);
         let mut failed = Health::default();
         failed.record_failure(5_000, &UpstreamError::SessionExpired);
         reports.add("docs", failed, Vec::new(), 5_000);
-        reports.add("notes", successes(1), vec![held("list", 10, false)], 5_000);
-        reports.add("wiki", successes(1), vec![held("read", 10, true)], 5_000);
+        let widened = json!({"n": null, "more": "x"});
+        reports.add(
+            "notes",
+            successes(1),
+            vec![held("list", 10, widened)],
+            5_000,
+        );
+        reports.add(
+            "wiki",
+            successes(1),
+            vec![held("read", 10, json!({"n": 2}))],
+            5_000,
+        );
         let mut due = reported(reports.due(5_000));
         due.sort();
         assert_eq!(due, [("docs".to_owned(), 1, 0), ("notes".to_owned(), 1, 1)]);
+        let wider = json!({"n": 3, "note": "new field"});
+        reports.add("wiki", successes(1), vec![held("read", 10, wider)], 5_100);
+        assert_eq!(reported(reports.due(5_100)), [("wiki".to_owned(), 2, 2)]);
     }
 
     #[test]
     fn values_past_their_characters_are_left_out_and_the_health_still_counts() {
         let mut reports = Reports::default();
-        let big = held("read", REPORTED_VALUE_CHARS - 5, true);
-        reports.add(
-            "wiki",
-            successes(3),
-            vec![big, held("read", 10, true), held("read", 5, true)],
-            0,
-        );
+        let value = || json!({"n": 1});
+        let big = held("read", REPORTED_VALUE_CHARS - 5, value());
+        let values = vec![big, held("read", 10, value()), held("read", 5, value())];
+        reports.add("wiki", successes(3), values, 0);
         assert_eq!(
             reported(reports.due(REPORT_EVERY_MS)),
             [("wiki".to_owned(), 3, 2)]
