@@ -82,6 +82,7 @@ impl Http for WorkerHttp {
         init.set_method(match request.method {
             session::Method::Get => "GET",
             session::Method::Post => "POST",
+            session::Method::Delete => "DELETE",
         });
         init.set_headers(&headers);
         if let Some(body) = request.body {

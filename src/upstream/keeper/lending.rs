@@ -101,6 +101,7 @@ mod tests {
     use crate::upstream::oauth::testing::counter;
     use crate::upstream::protocol::{LentValue, UpstreamCommand};
     use crate::upstream::session::fake::{result, FakeHttp, Reply};
+    use crate::upstream::session::Method;
 
     /// The object's keeper, lending its session for `target`.
     struct Object(Keeper, Rc<Target>);
@@ -248,5 +249,31 @@ mod tests {
             "{answer:?}"
         );
         assert_eq!(http.aborted.get(), 1);
+    }
+
+    #[test]
+    fn a_forgotten_upstream_ends_the_session_it_lent_and_only_one_it_lent() {
+        let http = FakeHttp::answering([listing(&[tool("echo", "Echo.")])]);
+        let object = keeper(&http, &MemoryStore::default());
+        let configured = |object: &Keeper, command| {
+            let configure =
+                || futures::future::ready(Ok(super::super::testing::configured(json!({}))));
+            block_on(object.answer_configured(configure, command))
+        };
+        lease_of(configured(&object, UpstreamCommand::Lease { gone: None })).unwrap();
+        configured(&object, UpstreamCommand::Forget);
+        http.run_spawned();
+        let deletes = || {
+            (http.received.borrow().iter())
+                .filter(|r| r.http_method == Method::Delete)
+                .map(|r| r.header("Mcp-Session-Id").map(str::to_owned))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(deletes(), [Some("session-1".to_owned())]);
+        let unlent = keeper(&http, &MemoryStore::default());
+        configured(&unlent, UpstreamCommand::ListTools { person: None });
+        configured(&unlent, UpstreamCommand::Forget);
+        http.run_spawned();
+        assert_eq!(deletes().len(), 1, "a session never lent is only dropped");
     }
 }

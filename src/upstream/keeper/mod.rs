@@ -415,11 +415,14 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
         }
     }
 
-    /// Forgets the upstream as configured, its session, its tool list (the stored one is only
-    /// refreshed behind the next answer) and its checkers.
+    /// Forgets the upstream as configured, its session (ended at the upstream if it was lent),
+    /// its tool list (the stored one is only refreshed behind the next answer) and its
+    /// checkers.
     fn forget(&self) {
-        self.target.borrow_mut().take();
-        self.connection.drop_session();
+        match self.target.borrow_mut().take() {
+            Some(target) => self.connection.end_lent_session(&target),
+            None => self.connection.drop_session(),
+        }
         self.cache.borrow_mut().take();
         self.cache_loaded.set(true);
         self.stale.set(true);

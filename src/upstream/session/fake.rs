@@ -11,7 +11,7 @@ use futures::future::{pending, ready, LocalBoxFuture};
 use futures::FutureExt;
 use serde_json::{json, Value};
 
-use super::{Abort, Connection, Http, UpstreamRequest, UpstreamResponse};
+use super::{Abort, Connection, Http, Method, UpstreamRequest, UpstreamResponse};
 use crate::config::{AccessPolicy, RunnerConfig};
 use crate::upstream::client::UpstreamError;
 use crate::upstream::target::Target;
@@ -19,6 +19,7 @@ use crate::upstream::target::Target;
 /// One request as the fake upstream received it.
 #[derive(Debug, Clone)]
 pub(crate) struct Received {
+    pub(crate) http_method: Method,
     pub(crate) headers: Vec<(String, String)>,
     /// The JSON-RPC message.
     pub(crate) message: Value,
@@ -138,6 +139,7 @@ impl Http for Rc<FakeHttp> {
         let message: Value =
             serde_json::from_str(request.body.as_deref().unwrap_or("null")).unwrap();
         let received = Received {
+            http_method: request.method,
             headers: request.headers,
             message,
         };
@@ -150,6 +152,7 @@ impl Http for Rc<FakeHttp> {
             )
         };
         let reply = match received.method() {
+            _ if received.http_method == Method::Delete => Reply::With(200, vec![], String::new()),
             "initialize" if self.initialize_answer.is_some() => {
                 let (status, mut answer) = self.initialize_answer.clone().unwrap_or_default();
                 answer["jsonrpc"] = json!("2.0");

@@ -13,12 +13,14 @@ pub enum Method {
     Get,
     /// Every message.
     Post,
+    /// Ending a session.
+    Delete,
 }
 
 /// One HTTP request to an upstream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpstreamRequest<'a> {
-    /// `GET` or `POST`.
+    /// `GET`, `POST` or `DELETE`.
     pub method: Method,
     /// Where.
     pub url: &'a str,
@@ -36,6 +38,16 @@ impl<'a> UpstreamRequest<'a> {
             url,
             headers,
             body: Some(body),
+        }
+    }
+
+    /// A DELETE of `url`, which ends the session its headers name.
+    pub fn delete(url: &'a str, headers: Vec<(String, String)>) -> Self {
+        Self {
+            method: Method::Delete,
+            url,
+            headers,
+            body: None,
         }
     }
 

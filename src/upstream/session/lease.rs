@@ -15,7 +15,7 @@ use futures::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
 
 use super::streamable::Session;
-use super::{Connection, Http, Link};
+use super::{base_headers, Connection, Http, Link, UpstreamRequest};
 use crate::upstream::client::UpstreamError;
 use crate::upstream::target::Target;
 
@@ -148,6 +148,36 @@ impl<H: Http + 'static> Connection<H> {
         let leases = self.leases.get() + 1;
         self.leases.set(leases);
         Ok(session.lease(leases << BLOCK_BITS, 1 << BLOCK_BITS))
+    }
+
+    /// Drops the session with `target`, ending it at the upstream (`DELETE`) if it was lent,
+    /// in the background: a lessee's next call in it then meets its end, and borrows again from
+    /// an object that reads its upstream afresh (one that was removed lends nothing).
+    pub fn end_lent_session(self: &Rc<Self>, target: &Rc<Target>) {
+        let current = self.link.borrow().as_ref().and_then(|l| l.peek().cloned());
+        self.drop_session();
+        if self.leases.replace(0) == 0 {
+            return;
+        }
+        let Some(Ok(link)) = current else { return };
+        let Link::Streamable(session) = link.as_ref() else {
+            return;
+        };
+        if session.id().is_none() {
+            return;
+        }
+        let mut headers = base_headers(target, "application/json, text/event-stream");
+        let session_headers = session.headers().into_iter();
+        headers.extend(session_headers.map(|(name, value)| (name.to_owned(), value)));
+        let (this, target) = (Rc::clone(self), Rc::clone(target));
+        self.http.spawn(async move {
+            let url = target.config.url.as_str();
+            // Best effort: an upstream that keeps the session only keeps it idle.
+            let _ = this
+                .http
+                .send(UpstreamRequest::delete(url, headers), None)
+                .await;
+        });
     }
 
     /// Drops the open session if its id is `id`.
