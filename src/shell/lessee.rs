@@ -272,7 +272,7 @@ impl Lessor for ObjectLessor {
                 if let Some(gone) = &gone {
                     book.ended(object, gone);
                 }
-                book.take(object)
+                book.take(object, now_ms())
             });
             if let Some(lease) = held {
                 return Ok(lease);
@@ -282,8 +282,9 @@ impl Lessor for ObjectLessor {
             let lease = lease_of(answer.await.map_err(UpstreamError::unreachable)?)?;
             BOOK.with(|book| {
                 let mut book = book.borrow_mut();
-                book.hold(object, lease);
-                book.take(object)
+                let now = now_ms();
+                book.hold(object, lease, now);
+                book.take(object, now)
             })
             .ok_or_else(|| UpstreamError::unreachable("the lease was used up at once"))
         }

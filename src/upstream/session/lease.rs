@@ -36,6 +36,10 @@ pub struct Lease {
     pub first_id: u64,
     /// How many ids the block holds: once they are used, the lessee asks for another.
     pub ids: u64,
+    /// How long the lessee may send requests in the session from when it gets the lease; then
+    /// it asks again. An upstream removed meanwhile is called no longer than that, even when
+    /// its server keeps the session past the object's `DELETE` or has no session to end.
+    pub valid_ms: u64,
 }
 
 /// Where a leasing [`Connection`] gets its session: the upstream's object.
@@ -60,13 +64,18 @@ const PART_BITS: u32 = 20;
 /// stay below the first block.
 const MAX_LEASES: u64 = 1 << 20;
 
+/// How long a lease is good for ([`Lease::valid_ms`]): a lessee busy with an upstream asks its
+/// object again once a second, a request the calls of that second share.
+pub const LEASE_VALID_MS: u64 = 1_000;
+
 /// The leases a Worker's isolate holds, by object, each shared out among the executions it
 /// serves: every execution takes a part of its own (a sub-block of the lease's ids), so two
 /// executions never send the same id. Only data is kept, nothing bound to one request.
 #[derive(Debug, Default)]
 pub struct LeaseBook {
-    /// Each object's lease, and the next part of it to give.
-    held: HashMap<String, (Lease, u64)>,
+    /// Each object's lease, the next part of it to give, and when the lease ends
+    /// (milliseconds since the Unix epoch).
+    held: HashMap<String, (Lease, u64, u64)>,
     /// Objects that lend no session, until when (milliseconds since the Unix epoch).
     refused: HashMap<String, u64>,
 }
@@ -75,14 +84,20 @@ pub struct LeaseBook {
 pub const REFUSAL_KEPT_MS: u64 = 60_000;
 
 impl LeaseBook {
-    /// A part of `object`'s lease for one execution, if one is held and not used up.
-    pub fn take(&mut self, object: &str) -> Option<Lease> {
-        let (lease, next) = self.held.get_mut(object)?;
+    /// A part of `object`'s lease for one execution, if one is held, not used up and not
+    /// ended by `now_ms`; it is good for what is left of the lease's time.
+    pub fn take(&mut self, object: &str, now_ms: u64) -> Option<Lease> {
+        let (lease, next, ends) = self.held.get_mut(object)?;
+        if now_ms >= *ends {
+            self.held.remove(object);
+            return None;
+        }
         let part = *next;
         *next += 1;
         let taken = Lease {
             first_id: lease.first_id + (part << PART_BITS),
             ids: 1 << PART_BITS,
+            valid_ms: *ends - now_ms,
             ..lease.clone()
         };
         if *next >= 1 << (BLOCK_BITS - PART_BITS) {
@@ -91,10 +106,11 @@ impl LeaseBook {
         Some(taken)
     }
 
-    /// Holds `lease` of `object`'s session, to share out.
-    pub fn hold(&mut self, object: &str, lease: Lease) {
+    /// Holds `lease` of `object`'s session, got at `now_ms`, to share out while it is good.
+    pub fn hold(&mut self, object: &str, lease: Lease, now_ms: u64) {
         self.refused.remove(object);
-        self.held.insert(object.to_owned(), (lease, 0));
+        let ends = now_ms.saturating_add(lease.valid_ms);
+        self.held.insert(object.to_owned(), (lease, 0, ends));
     }
 
     /// Forgets `object`'s lease if it is of the session `session`, which ended.
@@ -102,7 +118,7 @@ impl LeaseBook {
         if self
             .held
             .get(object)
-            .and_then(|(l, _)| l.session.as_deref())
+            .and_then(|(l, _, _)| l.session.as_deref())
             == Some(session)
         {
             self.held.remove(object);
@@ -197,13 +213,16 @@ impl<H: Http + 'static> Connection<H> {
         let lease = lessor.lease(gone).await?;
         self.next_id.set(lease.first_id);
         self.ids_end.set(lease.first_id.saturating_add(lease.ids));
+        let ends = self.http.now_ms().saturating_add(lease.valid_ms);
+        self.lease_ends.set(ends);
         Ok(Link::Streamable(Session::leased(lease)))
     }
 
-    /// Lets the lent session go once its ids are used up, so the next request borrows it
-    /// again with a block of new ones.
-    pub(super) fn return_used_up_lease(&self) {
-        if self.lessor.is_some() && self.next_id.get() + 1 >= self.ids_end.get() {
+    /// Lets the lent session go once its ids are used up or its time is over, so the next
+    /// request borrows it again: with a block of new ids, from an object that still lends it.
+    pub(super) fn return_spent_lease(&self) {
+        let used_up = self.next_id.get() + 1 >= self.ids_end.get();
+        if self.lessor.is_some() && (used_up || self.http.now_ms() >= self.lease_ends.get()) {
             self.drop_session();
         }
     }

@@ -34,7 +34,7 @@ use rmcp::model::ErrorData;
 use serde_json::Value;
 
 pub use http::{read_body, Abort, Http, Method, UpstreamRequest, UpstreamResponse};
-pub use lease::{Lease, LeaseBook, Lessor};
+pub use lease::{Lease, LeaseBook, Lessor, LEASE_VALID_MS};
 
 use super::client::{self, cancelled_notification, UpstreamError};
 use super::target::Target;
@@ -79,6 +79,8 @@ pub struct Connection<H: Http> {
     leases: Cell<u64>,
     /// Where the ids of the lent session's block end.
     ids_end: Cell<u64>,
+    /// When the lease of the lent session ends (milliseconds since the Unix epoch).
+    lease_ends: Cell<u64>,
     /// The lent session found ended last, for the next lease to name.
     gone: RefCell<Option<String>>,
 }
@@ -136,6 +138,7 @@ impl<H: Http + 'static> Connection<H> {
             next_id: Cell::new(0),
             leases: Cell::new(0),
             ids_end: Cell::new(0),
+            lease_ends: Cell::new(0),
             gone: RefCell::new(None),
         })
     }
@@ -192,7 +195,7 @@ impl<H: Http + 'static> Connection<H> {
     ) -> Result<Value, UpstreamError> {
         let attempts = if method == TOOLS_CALL { 1 } else { 2 };
         for _ in 0..attempts {
-            self.return_used_up_lease();
+            self.return_spent_lease();
             let link = self.link(target).await?;
             let id = self.next_id();
             let message = client::request(id, method, params.clone());

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use super::{
     read_body, Asker, Connection, Exchange, Http, Lease, Link, Outgoing, UpstreamResponse,
+    LEASE_VALID_MS,
 };
 use crate::protocol::http::{
     CONTENT_LENGTH, EVENT_STREAM, PROTOCOL_VERSION_HEADER, SESSION_HEADER,
@@ -44,7 +45,7 @@ impl Session {
         }
     }
 
-    /// A lease of this session, of the `ids` from `first_id`.
+    /// A lease of this session, of the `ids` from `first_id`, for the usual time.
     pub(super) fn lease(&self, first_id: u64, ids: u64) -> Lease {
         Lease {
             session: self.id.clone(),
@@ -52,6 +53,7 @@ impl Session {
             stateless: self.stateless,
             first_id,
             ids,
+            valid_ms: LEASE_VALID_MS,
         }
     }
 

@@ -48,6 +48,9 @@ fn lent(
     (http, object, lessee)
 }
 
+/// When the book's tests hold and take leases.
+const NOW: u64 = 1_000;
+
 fn call(connection: &Rc<Connection<Rc<FakeHttp>>>) -> Result<Value, UpstreamError> {
     block_on(connection.request(&target(), ("tools/call", json!({})), &[], None, never()))
 }
@@ -125,17 +128,18 @@ fn a_session_already_renewed_is_not_renewed_again_for_a_late_lessee() {
 #[test]
 fn each_execution_takes_a_part_of_the_isolates_lease_that_no_other_shares() {
     let mut book = LeaseBook::default();
-    assert_eq!(book.take("docs"), None);
+    assert_eq!(book.take("docs", NOW), None);
     let lease = Lease {
         session: Some("session-1".into()),
         version: "2025-06-18".into(),
         stateless: false,
         first_id: 3 << 32,
         ids: 1 << 32,
+        valid_ms: LEASE_VALID_MS,
     };
-    book.hold("docs", lease.clone());
+    book.hold("docs", lease.clone(), NOW);
     let parts: Vec<u64> = (0..3)
-        .filter_map(|_| book.take("docs"))
+        .filter_map(|_| book.take("docs", NOW))
         .map(|l| l.first_id)
         .collect();
     assert_eq!(
@@ -143,21 +147,21 @@ fn each_execution_takes_a_part_of_the_isolates_lease_that_no_other_shares() {
         [3 << 32, (3 << 32) + (1 << 20), (3 << 32) + (2 << 20)]
     );
     let mut last = 0;
-    while let Some(part) = book.take("docs") {
+    while let Some(part) = book.take("docs", NOW) {
         last = part.first_id;
     }
     assert!(
         last + (1 << 20) <= 4 << 32,
         "the parts stay within the lease's block"
     );
-    book.hold("docs", lease.clone());
+    book.hold("docs", lease.clone(), NOW);
     book.ended("docs", "session-0");
     assert!(
-        book.take("docs").is_some(),
+        book.take("docs", NOW).is_some(),
         "a lease of another session stays"
     );
     book.ended("docs", "session-1");
-    assert_eq!(book.take("docs"), None);
+    assert_eq!(book.take("docs", NOW), None);
 }
 
 #[test]
@@ -170,6 +174,7 @@ fn a_refusal_to_lend_is_kept_for_a_while_and_a_new_lease_ends_it() {
     book.hold(
         "github",
         block_on(lent([]).1.connection.lease(&target(), None)).unwrap(),
+        NOW,
     );
     assert!(!book.refuses("github", 1_000));
 }
@@ -187,6 +192,7 @@ impl Lessor for Small {
             stateless: false,
             first_id,
             ids: 3,
+            valid_ms: LEASE_VALID_MS,
         };
         futures::future::ready(Ok(lease)).boxed_local()
     }
@@ -211,4 +217,74 @@ fn a_lessee_that_used_its_ids_up_borrows_new_ones_and_never_strays_into_anothers
         .collect();
     assert_eq!(ids, [101, 102, 201, 202, 301]);
     assert_eq!(*lessor.0.borrow(), 3);
+}
+
+#[test]
+fn an_isolate_shares_a_lease_out_only_while_it_is_good_and_each_part_for_what_is_left() {
+    let mut book = LeaseBook::default();
+    let lease = block_on(lent([]).1.connection.lease(&target(), None)).unwrap();
+    assert_eq!(lease.valid_ms, LEASE_VALID_MS);
+    book.hold("docs", lease, NOW);
+    let part = book.take("docs", NOW + 400).unwrap();
+    assert_eq!(part.valid_ms, LEASE_VALID_MS - 400);
+    assert_eq!(book.take("docs", NOW + LEASE_VALID_MS), None);
+    assert_eq!(
+        book.take("docs", NOW),
+        None,
+        "a lease over is forgotten, not kept for a clock that goes back"
+    );
+}
+
+#[test]
+fn a_lessee_asks_its_object_again_once_its_lease_is_over_and_gets_nothing_once_it_refuses() {
+    let replies = (0..3).map(|i| result(json!(i)));
+    let (http, object, lessee) = lent(replies);
+    call(&lessee).unwrap();
+    http.elapsed_ms.set(LEASE_VALID_MS - 1);
+    call(&lessee).unwrap();
+    assert_eq!(
+        object.named_gone.borrow().len(),
+        1,
+        "the lease is still good"
+    );
+    http.elapsed_ms.set(LEASE_VALID_MS);
+    call(&lessee).unwrap();
+    assert_eq!(
+        object.named_gone.borrow().len(),
+        2,
+        "a lease over is asked for again"
+    );
+    let ids: Vec<u64> = (http.received.borrow().iter())
+        .filter(|r| r.message["method"] == "tools/call")
+        .filter_map(|r| r.message["id"].as_u64())
+        .collect();
+    assert_eq!(ids, [(1 << 32) + 1, (1 << 32) + 2, (2 << 32) + 1]);
+
+    let refusing = Connection::leasing(
+        Rc::new(Rc::clone(&http)),
+        Rc::new(|| {}),
+        Rc::new(Refusing) as Rc<dyn Lessor>,
+    );
+    let sent = http.received.borrow().len();
+    assert!(matches!(
+        call(&refusing),
+        Err(UpstreamError::NoLease { .. })
+    ));
+    assert_eq!(
+        http.received.borrow().len(),
+        sent,
+        "nothing reaches the upstream"
+    );
+}
+
+/// An object that lends nothing: its upstream was removed, say.
+struct Refusing;
+
+impl Lessor for Refusing {
+    fn lease(&self, _gone: Option<String>) -> LocalBoxFuture<'_, Result<Lease, UpstreamError>> {
+        let why = "the upstream is no longer configured".into();
+        futures::future::ready(Err(UpstreamError::NoLease { why })).boxed_local()
+    }
+
+    fn tools_changed(&self) {}
 }
