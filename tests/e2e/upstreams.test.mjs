@@ -156,6 +156,36 @@ return failure;`);
     });
   }
 
+  test("calls go straight to the upstream in the session its object opened, with ids no one else sends, and an ended session is renewed once for all", async () => {
+    const since = Date.now();
+    const parallel = (label) =>
+      run(`return await Promise.all(Array.from({ length: 5 }, (_, i) => faulty.echo({ text: "${label} " + i })));`);
+    for (const label of ["lent", "lent again"]) {
+      const report = await parallel(label);
+      assert.deepEqual(report.result, [0, 1, 2, 3, 4].map((i) => ({ echoed: `${label} ${i}` })), JSON.stringify(report));
+    }
+    assert.equal((await admin("/admin/upstreams/faulty/refresh", { method: "POST" })).status, 200);
+    const log = (await stack.faulty.log()).filter((r) => r.at >= since);
+    const calls = log.filter((r) => r.jsonrpcMethod === "tools/call");
+    const listing = log.filter((r) => r.jsonrpcMethod === "tools/list");
+    assert.equal(calls.length, 10, JSON.stringify(log));
+    assert.equal(new Set(calls.map((r) => r.id)).size, 10, "no id is sent twice");
+    assert.ok(calls.every((r) => r.id >= 2 ** 32), `the Worker's ids lie past the object's: ${calls.map((r) => r.id)}`);
+    assert.ok(listing.length >= 1 && listing.every((r) => r.id < 2 ** 32), "the object lists the tools itself");
+    assert.deepEqual(new Set([...calls, ...listing].map((r) => r.session)).size, 1, "one session, the object's");
+
+    await stack.faulty.control({ fault: "drop-session" });
+    const dropped = Date.now();
+    await parallel("after the end");
+    const renewed = await parallel("renewed");
+    assert.deepEqual(renewed.result, [0, 1, 2, 3, 4].map((i) => ({ echoed: `renewed ${i}` })), JSON.stringify(renewed));
+    const after = (await stack.faulty.log()).filter((r) => r.at >= dropped);
+    const opened = after.filter((r) => r.jsonrpcMethod === "initialize");
+    assert.equal(opened.length, 1, `one new session for the object and every lessee: ${JSON.stringify(after)}`);
+    const renewedCalls = after.filter((r) => r.params?.arguments?.text?.startsWith("renewed"));
+    assert.ok(renewedCalls.every((r) => r.session === renewedCalls[0].session && r.session !== calls[0].session));
+  });
+
   test("a call past its timeout is cancelled upstream with notifications/cancelled", async () => {
     const log = await stack.faulty.log();
     const hung = log.filter((r) => r.jsonrpcMethod === "tools/call" && r.params?.arguments?.text === "under fault");

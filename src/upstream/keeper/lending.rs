@@ -136,9 +136,12 @@ mod tests {
     }
 
     #[test]
-    fn an_object_lends_its_session_but_not_where_it_queues_calls_or_answers_on_its_stream() {
+    fn an_object_lends_its_session_but_not_its_tokens_its_queue_or_its_stream() {
         let http = FakeHttp::answering([]);
         let object = keeper(&http, &MemoryStore::default());
+        let oauth = json!({"headers": {}, "auth": {"type": "oauth"}});
+        let signed_in = no_lease(lease(&object, oauth));
+        assert!(signed_in.contains("OAuth"), "{signed_in}");
         let queued = no_lease(lease(&object, json!({"maxConcurrentCalls": 2})));
         assert!(queued.contains("maxConcurrentCalls"), "{queued}");
         let legacy = no_lease(lease(&object, json!({"transport": "sse"})));
@@ -191,7 +194,7 @@ mod tests {
     }
 
     #[test]
-    fn a_value_a_lessee_reports_teaches_the_object_as_its_own_calls_do() {
+    fn a_value_a_lessee_reports_teaches_the_object_as_its_own_calls_do_for_its_person_alone() {
         let http = FakeHttp::answering([listing(&[tool("search", "Find.")])]);
         let object = keeper(&http, &MemoryStore::default());
         let plain = target(json!({}));
@@ -221,6 +224,13 @@ mod tests {
             panic!("expected tools, got {listed:?}");
         };
         assert!(observed.contains_key("search"), "{observed:?}");
+        let for_bob = UpstreamCommand::ListTools {
+            person: Some("key:bob".into()),
+        };
+        let UpstreamAnswer::Tools { observed, .. } = ask(&object, &plain, for_bob) else {
+            panic!("expected tools");
+        };
+        assert!(observed.is_empty(), "alice's value teaches bob nothing");
     }
 
     #[test]

@@ -78,7 +78,8 @@ pub(super) fn configured(extra: Value) -> Target {
         .extend(extra.as_object().unwrap().clone());
     let config = RunnerConfig::from_json(&json!([entry]).to_string()).unwrap();
     let lookup = |_: &str| Some(SECRET.to_owned());
-    Target::configured(&config, AccessPolicy::default(), "fake", None, lookup).unwrap()
+    let public_url = Some("https://runner.example".to_owned());
+    Target::configured(&config, AccessPolicy::default(), "fake", public_url, lookup).unwrap()
 }
 
 pub(super) fn tool(name: &str, description: &str) -> Tool {
