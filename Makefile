@@ -82,7 +82,7 @@ test-browser: build ## The pages the runner serves, in a real headless chromium 
 	$(ENV) node --test --test-concurrency=1 --test-reporter=spec tests/browser/*.test.mjs
 
 .PHONY: test-docs
-test-docs: build ## The docs hold true: README examples and quick start, deploy bundle, docs/benchmarks.md
+test-docs: build ## The docs hold true: README examples and quick start, deploy bundle, docs/benchmarks.md, SECURITY.md's names
 	$(ENV) node --test --test-concurrency=1 --test-reporter=spec tests/docs/*.test.mjs
 
 .PHONY: test-security
