@@ -118,6 +118,18 @@ mod tests {
         }
     }
 
+    /// A lessee of the session an object's keeper holds with the upstream `http` answers as.
+    fn lessee_of_object(http: &Rc<FakeHttp>) -> Keeper {
+        let object = keeper(http, &MemoryStore::default());
+        let lessor = Rc::new(Object(object, target(json!({}))));
+        UpstreamKeeper::lessee(
+            Rc::clone(http),
+            MemoryStore::default(),
+            (lessor, Checkers::default()),
+            counter(),
+        )
+    }
+
     fn lease(keeper: &Keeper, extra: Value) -> UpstreamAnswer {
         ask(
             keeper,
@@ -160,14 +172,7 @@ mod tests {
     fn a_lessee_checks_calls_as_the_object_does_and_leaves_unlent_upstreams_to_it() {
         let echoed = json!({"content": [{"type": "text", "text": format!("key {SECRET}")}]});
         let http = FakeHttp::answering([listing(&[tool("echo", "Echo.")]), result(echoed)]);
-        let object = keeper(&http, &MemoryStore::default());
-        let lessor = Rc::new(Object(object, target(json!({}))));
-        let lessee: Keeper = UpstreamKeeper::lessee(
-            Rc::clone(&http),
-            MemoryStore::default(),
-            (lessor, Checkers::default()),
-            counter(),
-        );
+        let lessee = lessee_of_object(&http);
         let plain = target(json!({}));
         let wrong = ask(&lessee, &plain, call("echo", json!({"text": 1}), None));
         assert!(
@@ -236,14 +241,7 @@ mod tests {
     #[test]
     fn stopping_an_execution_stops_its_calls_in_flight_at_the_lessee() {
         let http = FakeHttp::answering([listing(&[tool("echo", "Echo.")]), Reply::Never]);
-        let object = keeper(&http, &MemoryStore::default());
-        let lessor = Rc::new(Object(object, target(json!({}))));
-        let lessee: Keeper = UpstreamKeeper::lessee(
-            Rc::clone(&http),
-            MemoryStore::default(),
-            (lessor, Checkers::default()),
-            counter(),
-        );
+        let lessee = lessee_of_object(&http);
         let plain = target(json!({}));
         let calling = lessee.answer(&plain, call("echo", json!({"text": "hi"}), Some("exec-1")));
         let stopping = async { lessee.stop("exec-1", "the client cancelled") };
