@@ -31,9 +31,10 @@ use crate::sandbox::gate::{HeldReply, Sent};
 use crate::sandbox::protocol::BridgeReply;
 use crate::upstream::client::UpstreamError;
 use crate::upstream::health::CachedTools;
-use crate::upstream::keeper::{lease_of, Checkers, ToolStore, UpstreamKeeper};
+use crate::upstream::keeper::{lease_of, ToolStore, UpstreamKeeper};
+use crate::upstream::listings::Listings;
 use crate::upstream::observed::{Learner, Observations, ObservedResults};
-use crate::upstream::protocol::{LentValue, UpstreamAnswer, UpstreamCommand};
+use crate::upstream::protocol::{UpstreamAnswer, UpstreamCommand};
 use crate::upstream::reports::{HeldValue, Reports};
 use crate::upstream::session::{Lease, LeaseBook, Lessor};
 use crate::upstream::target::Target;
@@ -42,7 +43,7 @@ thread_local! {
     /// The leases this isolate holds.
     static BOOK: RefCell<LeaseBook> = RefCell::default();
     /// What each object listed last, as executions' catalogs read it.
-    static LISTED: RefCell<HashMap<String, Listed>> = RefCell::default();
+    static LISTED: RefCell<Listings> = RefCell::default();
     /// What lessees' calls came to, until it is reported.
     static REPORTS: RefCell<Reports> = RefCell::default();
     /// The lessees of the executions running here, by execution, to stop when one is
@@ -62,14 +63,6 @@ pub(crate) struct Lessees {
     keepers: RefCell<HashMap<String, Rc<Lessee>>>,
     /// The values the calls returned since the last report, by object.
     values: RefCell<HashMap<String, Vec<HeldValue>>>,
-}
-
-/// One object's tools, as executions' catalogs read them last, for its lessees to check calls
-/// against with the rules built once.
-#[derive(Default)]
-struct Listed {
-    tools: CachedTools,
-    checkers: Checkers,
 }
 
 impl Lessees {
@@ -150,22 +143,9 @@ impl Lessees {
         }
         let reply = BridgeReply::from_answer(answer);
         let held = CallReply::of(&reply);
-        if let (BridgeReply::Ok { value }, UpstreamCommand::CallTool { name, person, .. }) =
-            (&reply, command)
-        {
-            // The object learns only the results of tools that declare no `outputSchema`.
-            let declared = LISTED.with(|listed| {
-                let listed = listed.borrow();
-                let tools = listed.get(object).map(|l| l.tools.tools.as_slice());
-                let tool = tools.unwrap_or_default().iter().find(|t| t.name == *name);
-                tool.is_none_or(|tool| tool.output_schema.is_some())
-            });
-            if !declared {
-                let value = LentValue {
-                    tool: name.clone(),
-                    person: person.as_ref().map(|person| person.id.clone()),
-                    value: value.clone(),
-                };
+        if let BridgeReply::Ok { value } = &reply {
+            let learned = LISTED.with(|listed| listed.borrow().to_learn(object, command, value));
+            if let Some(value) = learned {
                 let chars = held.chars();
                 let mut values = self.values.borrow_mut();
                 let values = values.entry(object.to_owned()).or_default();
@@ -209,14 +189,7 @@ impl Lessees {
         });
         let store = ListedTools(object.to_owned());
         let http = WorkerHttp::keeping(Rc::clone(&self.context));
-        let checkers = LISTED.with(|listed| {
-            let mut listed = listed.borrow_mut();
-            listed
-                .entry(object.to_owned())
-                .or_default()
-                .checkers
-                .clone()
-        });
+        let checkers = LISTED.with(|listed| listed.borrow_mut().checkers(object));
         UpstreamKeeper::lessee(http, store, (lessor, checkers), Box::new(new_secret))
     }
 }
@@ -240,17 +213,10 @@ pub(crate) fn listed(catalog: &Catalog, accounts: &Accounts) {
     LISTED.with(|listed| {
         let mut listed = listed.borrow_mut();
         for namespace in catalog.namespaces() {
-            if namespace.unavailable.is_some() {
-                continue;
+            if namespace.unavailable.is_none() {
+                let tools: Vec<_> = namespace.functions.iter().map(|f| &f.tool).collect();
+                listed.note(accounts.object(&namespace.name), &tools, now_ms());
             }
-            let tools: Vec<_> = namespace.functions.iter().map(|f| &f.tool).collect();
-            let object = accounts.object(&namespace.name);
-            let entry = listed.entry(object.to_owned()).or_default();
-            if !tools.iter().copied().eq(entry.tools.tools.iter()) {
-                entry.tools.tools = tools.into_iter().cloned().collect();
-                entry.checkers.clear();
-            }
-            entry.tools.fetched_at_ms = now_ms();
         }
     });
 }
@@ -320,15 +286,11 @@ struct ListedTools(String);
 
 impl ToolStore for ListedTools {
     async fn load(&self) -> Option<CachedTools> {
-        let listed = LISTED.with(|listed| listed.borrow().get(&self.0).map(|l| l.tools.clone()));
-        listed.filter(|cached| !cached.tools.is_empty())
+        LISTED.with(|listed| listed.borrow().tools(&self.0))
     }
 
     async fn save(&self, cached: &CachedTools) {
-        LISTED.with(|listed| {
-            let mut listed = listed.borrow_mut();
-            listed.entry(self.0.clone()).or_default().tools = cached.clone();
-        });
+        LISTED.with(|listed| listed.borrow_mut().save(&self.0, cached));
     }
 
     async fn load_observed(&self, _learner: &Learner) -> Observations {

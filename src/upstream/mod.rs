@@ -25,6 +25,7 @@ pub mod client;
 pub mod error;
 pub mod health;
 pub mod keeper;
+pub mod listings;
 pub mod oauth;
 pub mod observed;
 pub mod param_headers;

@@ -47,6 +47,19 @@ impl Checkers {
     }
 }
 
+#[cfg(test)]
+impl Checkers {
+    /// Builds `tool`'s rules, as a keeper's first call of it does.
+    pub(crate) fn build(&self, tool: &Tool) {
+        self.insert(&tool.name, ToolRules::of(tool));
+    }
+
+    /// How many tools' rules are built.
+    pub(crate) fn len(&self) -> usize {
+        self.0.borrow().len()
+    }
+}
+
 /// What a call of one tool is checked against and sends along.
 pub(super) struct ToolRules {
     /// The tool as listed, whose annotations the operator's policy may read.
@@ -57,6 +70,18 @@ pub(super) struct ToolRules {
     pub(super) mirrored: ParamHeaders,
     /// The SHA-256 of its definition, which what is learned of its results is valid for.
     pub(super) definition: String,
+}
+
+impl ToolRules {
+    /// The rules of `tool`, its input schema compiled.
+    fn of(tool: &Tool) -> Rc<Self> {
+        Rc::new(Self {
+            tool: tool.clone(),
+            arguments: ArgumentChecker::new(&tool.input_schema),
+            mirrored: ParamHeaders::of(tool).unwrap_or_default(),
+            definition: observed::definition(tool),
+        })
+    }
 }
 
 impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
@@ -81,12 +106,7 @@ impl<H: Http + 'static, S: ToolStore + 'static> UpstreamKeeper<H, S> {
         let Some(tool) = tools.tools.iter().find(|t| t.name == name) else {
             return Ok(None);
         };
-        let checker = Rc::new(ToolRules {
-            tool: tool.clone(),
-            arguments: ArgumentChecker::new(&tool.input_schema),
-            mirrored: ParamHeaders::of(tool).unwrap_or_default(),
-            definition: observed::definition(tool),
-        });
+        let checker = ToolRules::of(tool);
         self.checkers.insert(name, Rc::clone(&checker));
         Ok(Some(checker))
     }
