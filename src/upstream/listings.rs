@@ -88,6 +88,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::protocol::person::Person;
 
     fn tool(name: &str, output: Option<Value>) -> Tool {
         let mut tool = json!({"name": name, "inputSchema": {"type": "object"}});
@@ -98,10 +99,18 @@ mod tests {
     }
 
     fn call(name: &str, person: Option<&str>) -> UpstreamCommand {
-        serde_json::from_value(json!({
-            "callTool": {"name": name, "arguments": {}, "person": person.map(|id| json!({"id": id}))}
-        }))
-        .unwrap()
+        UpstreamCommand::CallTool {
+            name: name.into(),
+            arguments: None,
+            execution: None,
+            person: person.map(|id| Person {
+                id: id.into(),
+                name: id.into(),
+                email: None,
+                groups: Vec::new(),
+            }),
+            approval: None,
+        }
     }
 
     #[test]
