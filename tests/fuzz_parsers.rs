@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use mcp_isolate_runner::codemode::catalog::{Catalog, UpstreamTools};
+use mcp_isolate_runner::codemode::search::SearchIndex;
 use mcp_isolate_runner::codemode::source::prepare;
 use mcp_isolate_runner::codemode::tools::search_result;
 use mcp_isolate_runner::config::RunnerConfig;
@@ -135,8 +136,10 @@ proptest! {
         let _ = checker.check(&json!({"x": arguments}));
         let _ = checker.check(&arguments);
         let catalog = Catalog::new(vec![UpstreamTools::new("fuzz", Ok(vec![tool]))]);
-        let _ = search_result(&catalog, &query, 4_000);
-        let _ = search_result(&catalog, "fuzz.fuzzed", 4_000);
+        let index = SearchIndex::default();
+        let first = search_result(&catalog, &query, 4_000, &index);
+        prop_assert_eq!(first, search_result(&catalog, &query, 4_000, &index));
+        let _ = search_result(&catalog, "fuzz.fuzzed", 4_000, &index);
     }
 
     #[test]

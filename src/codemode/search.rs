@@ -6,20 +6,16 @@
 //! fold to the singular, and a few verbs agents use expand to the words tools use ("open a PR"
 //! also looks for "create pull request").
 
-use std::collections::HashMap;
+use super::catalog::Catalog;
 
-use serde_json::Value;
+mod index;
 
-use super::catalog::{Catalog, Function};
+pub use index::SearchIndex;
+use index::Words;
 
 /// How many ranked matches one search answer shows at most; a query that names a namespace
 /// shows all of it, within the answer's budget.
 pub const SEARCH_RESULT_LIMIT: usize = 8;
-
-/// How many times a word counts, by where it appears in a function.
-const NAME_WEIGHT: usize = 3;
-const PARAMETER_WEIGHT: usize = 2;
-const DESCRIPTION_WEIGHT: usize = 1;
 
 /// BM25's term-frequency saturation and length normalisation.
 const BM25_K1: f64 = 1.2;
@@ -68,11 +64,11 @@ pub struct Found<'a> {
     pub named: bool,
 }
 
-/// Every match for `query`, best first.
+/// Every match for `query`, best first, weighing the functions' words `index` keeps.
 ///
 /// `namespace.function` (or just a namespace name) selects exactly that, so a model that
 /// already knows the name gets the declaration without ranking.
-pub fn search<'a>(catalog: &'a Catalog, query: &str) -> Found<'a> {
+pub fn search<'a>(catalog: &'a Catalog, query: &str, index: &SearchIndex) -> Found<'a> {
     let query = query.trim();
     if let Some(matches) = exact_match(catalog, query) {
         return Found {
@@ -80,22 +76,17 @@ pub fn search<'a>(catalog: &'a Catalog, query: &str) -> Found<'a> {
             named: true,
         };
     }
-    let documents: Vec<(&str, &Function, HashMap<String, usize>)> = catalog
-        .namespaces()
-        .iter()
-        .flat_map(|n| n.functions.iter().map(move |f| (n.name.as_str(), f)))
-        .map(|(namespace, function)| (namespace, function, document(namespace, function)))
-        .collect();
+    let documents = index.words(catalog);
     let terms = query_terms(query);
-    let bm25 = Bm25::new(documents.iter().map(|(_, _, words)| words));
-    let mut scored: Vec<(f64, &str, &str)> = documents
-        .iter()
-        .map(|(namespace, function, words)| {
-            (
-                bm25.score(words, &terms),
-                *namespace,
-                function.ident.as_str(),
-            )
+    let held: Vec<Held> = (documents.iter())
+        .map(|(_, _, words)| Held::of(words, &terms))
+        .collect();
+    let bm25 = Bm25::new(&held, terms.len());
+    let mut scored: Vec<(f64, &str, &str)> = (documents.iter().zip(&held))
+        .filter(|(_, held)| !held.terms.is_empty())
+        .map(|((namespace, function, _), held)| {
+            let score = bm25.score(held, &terms);
+            (score, *namespace, function.ident.as_str())
         })
         .filter(|(score, _, _)| *score > 0.0)
         .collect();
@@ -123,51 +114,6 @@ fn exact_match<'a>(catalog: &'a Catalog, query: &str) -> Option<Vec<(&'a str, &'
     )
 }
 
-/// A function's words with how often each counts.
-fn document(namespace: &str, function: &Function) -> HashMap<String, usize> {
-    let tool = &function.tool;
-    let mut counts = HashMap::new();
-    let mut add = |text: &str, weight: usize| {
-        for word in words(text) {
-            *counts.entry(word).or_insert(0) += weight;
-        }
-    };
-    add(
-        &format!("{namespace} {} {}", function.ident, tool.name),
-        NAME_WEIGHT,
-    );
-    add(tool.title.as_deref().unwrap_or(""), PARAMETER_WEIGHT);
-    add(&function.parameter_names().join(" "), PARAMETER_WEIGHT);
-    add(
-        tool.description.as_deref().unwrap_or(""),
-        DESCRIPTION_WEIGHT,
-    );
-    if let Some(Value::Object(properties)) = tool.input_schema.get("properties") {
-        for property in properties.values() {
-            add(
-                property
-                    .get("description")
-                    .and_then(Value::as_str)
-                    .unwrap_or(""),
-                DESCRIPTION_WEIGHT,
-            );
-            let enum_values = property
-                .get("enum")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten();
-            add(
-                &enum_values
-                    .filter_map(Value::as_str)
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                DESCRIPTION_WEIGHT,
-            );
-        }
-    }
-    counts
-}
-
 /// The query's words with their weights: its own words, then their synonyms.
 fn query_terms(query: &str) -> Vec<(String, f64)> {
     let mut terms: Vec<(String, f64)> = Vec::new();
@@ -186,26 +132,42 @@ fn query_terms(query: &str) -> Vec<(String, f64)> {
     terms
 }
 
-/// Collection statistics for BM25.
+/// Which of the query's terms one function holds, and how often each counts there.
+struct Held {
+    /// Each term the function holds, by its index among the query's, with its count.
+    terms: Vec<(usize, usize)>,
+    /// The function's length.
+    length: usize,
+}
+
+impl Held {
+    fn of(words: &Words, terms: &[(String, f64)]) -> Self {
+        let terms = (terms.iter().enumerate())
+            .filter_map(|(i, (term, _))| Some((i, *words.counts.get(term)?)))
+            .collect();
+        Self {
+            terms,
+            length: words.length,
+        }
+    }
+}
+
+/// Collection statistics for BM25, of the query's terms.
 struct Bm25 {
     documents: f64,
     average_length: f64,
-    document_frequency: HashMap<String, usize>,
+    /// How many functions hold each term, by the term's index.
+    document_frequency: Vec<usize>,
 }
 
 impl Bm25 {
-    fn new<'a>(documents: impl Iterator<Item = &'a HashMap<String, usize>>) -> Self {
-        let mut count = 0usize;
-        let mut total_length = 0usize;
-        let mut document_frequency = HashMap::new();
-        for words in documents {
-            count += 1;
-            total_length += words.values().sum::<usize>();
-            for word in words.keys() {
-                *document_frequency.entry(word.clone()).or_insert(0) += 1;
-            }
+    fn new(held: &[Held], terms: usize) -> Self {
+        let mut document_frequency = vec![0; terms];
+        for (term, _) in held.iter().flat_map(|h| &h.terms) {
+            document_frequency[*term] += 1;
         }
-        let documents = count.max(1) as f64;
+        let documents = held.len().max(1) as f64;
+        let total_length: usize = held.iter().map(|h| h.length).sum();
         Self {
             documents,
             average_length: total_length as f64 / documents,
@@ -213,16 +175,14 @@ impl Bm25 {
         }
     }
 
-    fn score(&self, words: &HashMap<String, usize>, terms: &[(String, f64)]) -> f64 {
-        let length = words.values().sum::<usize>() as f64;
+    fn score(&self, held: &Held, terms: &[(String, f64)]) -> f64 {
+        let length = held.length as f64;
         let norm = BM25_K1 * (1.0 - BM25_B + BM25_B * length / self.average_length.max(1.0));
-        terms
-            .iter()
-            .filter_map(|(term, weight)| {
-                let tf = *words.get(term)? as f64;
-                let df = self.document_frequency.get(term).copied().unwrap_or(0) as f64;
+        (held.terms.iter())
+            .map(|&(term, count)| {
+                let (tf, df) = (count as f64, self.document_frequency[term] as f64);
                 let idf = (1.0 + (self.documents - df + 0.5) / (df + 0.5)).ln();
-                Some(weight * idf * tf * (BM25_K1 + 1.0) / (tf + norm))
+                terms[term].1 * idf * tf * (BM25_K1 + 1.0) / (tf + norm)
             })
             .sum()
     }
@@ -275,7 +235,7 @@ mod tests {
     use std::sync::Arc;
 
     use rmcp::model::Tool;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     use super::*;
     use crate::codemode::catalog::UpstreamTools;
@@ -350,10 +310,12 @@ mod tests {
         let misses: Vec<String> = cases
             .iter()
             .filter_map(|(query, intended)| {
-                let top: Vec<&str> = (search(&catalog, query).matches.into_iter())
-                    .take(3)
-                    .map(|(_, f)| f)
-                    .collect();
+                let top: Vec<&str> = (search(&catalog, query, &SearchIndex::default())
+                    .matches
+                    .into_iter())
+                .take(3)
+                .map(|(_, f)| f)
+                .collect();
                 (!top.contains(intended))
                     .then(|| format!("{query:?}: wanted {intended}, got {top:?}"))
             })
@@ -364,17 +326,26 @@ mod tests {
     #[test]
     fn exact_names_select_one_function_or_one_namespace() {
         let catalog = github();
-        let one = search(&catalog, "github.create_issue");
+        let one = search(&catalog, "github.create_issue", &SearchIndex::default());
         assert_eq!(one.matches, [("github", "create_issue")]);
         assert!(one.named);
-        assert_eq!(search(&catalog, "github").matches.len(), 26);
+        assert_eq!(
+            search(&catalog, "github", &SearchIndex::default())
+                .matches
+                .len(),
+            26
+        );
     }
 
     #[test]
     fn nothing_matching_returns_nothing() {
-        assert!(search(&github(), "weather forecast tomorrow")
-            .matches
-            .is_empty());
+        assert!(search(
+            &github(),
+            "weather forecast tomorrow",
+            &SearchIndex::default()
+        )
+        .matches
+        .is_empty());
     }
 
     #[test]
@@ -384,7 +355,7 @@ mod tests {
             .map(|i| Tool::new(format!("echo_{i}"), "Echo", schema.clone()))
             .collect();
         let catalog = Catalog::new(vec![UpstreamTools::new("many", Ok(tools))]);
-        let found = search(&catalog, "echo");
+        let found = search(&catalog, "echo", &SearchIndex::default());
         assert_eq!(found.matches.len(), 20);
         assert!(!found.named);
     }

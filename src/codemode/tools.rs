@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 use super::catalog::Catalog;
 use super::fit;
 use super::names::nearest;
-use super::search::{search, SEARCH_RESULT_LIMIT};
+use super::search::{search, SearchIndex, SEARCH_RESULT_LIMIT};
 use super::source::{Location, Program, SourceError};
 use super::tokens::estimate;
 use super::typescript::TypeScope;
@@ -180,9 +180,15 @@ pub fn definitions(catalog: &Catalog) -> Vec<Tool> {
 }
 
 /// The `search` result: the best matches' declarations within `budget` estimated tokens,
-/// saying how many matches were left out, or a hint when nothing matches.
-pub fn search_result(catalog: &Catalog, query: &str, budget: usize) -> CallToolResult {
-    let found = search(catalog, query);
+/// saying how many matches were left out, or a hint when nothing matches. Functions' words are
+/// read through `index`, which keeps them between searches.
+pub fn search_result(
+    catalog: &Catalog,
+    query: &str,
+    budget: usize,
+    index: &SearchIndex,
+) -> CallToolResult {
+    let found = search(catalog, query, index);
     let unavailable: Vec<String> = catalog
         .namespaces()
         .iter()

@@ -25,6 +25,7 @@ use rmcp::model::CallToolResponse;
 use serde::de::DeserializeOwned;
 
 use crate::admin::{OAuthClient, OAuthGrant};
+use crate::codemode::search::SearchIndex;
 use crate::config::{AccessPolicy, Accounts, Grant, RunnerConfig};
 use crate::execution::objects::Object;
 use crate::execution::{self, Platform, Requester};
@@ -62,6 +63,9 @@ pub trait Services: Platform {
     /// The session records this isolate read lately: a session's requests are served from
     /// its record for a while rather than each asking its object.
     fn recent_sessions(&self) -> &RecentSessions;
+    /// The words of the functions this isolate searched lately, so a `search` splits only
+    /// the tools it has not seen into words.
+    fn search_index(&self) -> &SearchIndex;
 
     /// Runs `code` for `requester` (see [`execution::execute`]).
     fn execute(

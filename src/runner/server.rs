@@ -232,6 +232,7 @@ impl<S: Services> Runner<S> {
             &catalog,
             &input.query,
             self.limits.max_search_tokens,
+            self.services.search_index(),
         ))
     }
 }

@@ -1,6 +1,7 @@
 //! In-memory services for the runner's tests: sessions, the ledger, the registry and the OAuth
 //! layer kept in maps, and a catalog of one upstream.
 
+use crate::codemode::search::SearchIndex;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
@@ -36,6 +37,8 @@ pub(super) struct FakeServices {
     pub(super) policy_forgotten: Cell<u32>,
     /// The session records the runners of this isolate read lately.
     pub(super) recent_sessions: RecentSessions,
+    /// The words of the functions searched lately.
+    pub(super) search_index: SearchIndex,
     /// How far the clock has moved on from 1 s.
     pub(super) elapsed_ms: Cell<u64>,
 }
@@ -203,6 +206,10 @@ impl Services for &FakeServices {
 
     fn recent_sessions(&self) -> &RecentSessions {
         &self.recent_sessions
+    }
+
+    fn search_index(&self) -> &SearchIndex {
+        &self.search_index
     }
 }
 

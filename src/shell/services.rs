@@ -17,6 +17,7 @@ use super::js::{call_async, describe, now_ms, property};
 use super::objects::{ask_json, ask_text, send};
 use super::setting;
 use crate::admin::{OAuthClient, OAuthGrant};
+use crate::codemode::search::SearchIndex;
 use crate::config::runtime::RegistryCommand;
 use crate::config::{AccessPolicy, RunnerConfig, UpstreamConfig};
 use crate::execution::objects::{Object, Objects};
@@ -35,17 +36,20 @@ pub(crate) struct WorkerServices {
     pub(super) origin: String,
     /// The session records this isolate read lately.
     recent_sessions: Rc<RecentSessions>,
+    search_index: Rc<SearchIndex>,
 }
 
 impl WorkerServices {
     /// The services of one request with `env` and `ctx`, reached at `origin`.
     pub(super) fn new(env: Env, ctx: Context, origin: String) -> Self {
         let recent_sessions = SESSIONS.with(Rc::clone);
+        let search_index = SEARCH_INDEX.with(Rc::clone);
         Self {
             env,
             ctx: Rc::new(ctx),
             origin,
             recent_sessions,
+            search_index,
         }
     }
 }
@@ -79,6 +83,8 @@ thread_local! {
     pub(super) static POLICY: Rc<PolicyCache> = Rc::default();
     /// The session records this isolate read lately, for the requests it serves.
     static SESSIONS: Rc<RecentSessions> = Rc::default();
+    /// The words of the functions this isolate searched lately.
+    static SEARCH_INDEX: Rc<SearchIndex> = Rc::default();
 }
 
 /// The upstreams (`UPSTREAMS`, then those the registry holds) and who may use them (`ACCESS`),
@@ -144,6 +150,10 @@ impl Services for WorkerServices {
 
     fn recent_sessions(&self) -> &RecentSessions {
         &self.recent_sessions
+    }
+
+    fn search_index(&self) -> &SearchIndex {
+        &self.search_index
     }
 
     async fn remove_oauth_client(&self, client_id: &str) -> Result<bool, String> {

@@ -70,7 +70,12 @@ fn tools_list_is_search_and_execute_with_a_namespace_index() {
 
 #[test]
 fn search_returns_declarations_and_names_unavailable_upstreams() {
-    let result = search_result(&catalog(), "double a number", 8_000);
+    let result = search_result(
+        &catalog(),
+        "double a number",
+        8_000,
+        &SearchIndex::default(),
+    );
     let text = result.content[0].as_text().unwrap().text.clone();
     assert!(text.contains("function get_double(args: {"), "{text}");
     assert!(
@@ -104,7 +109,7 @@ fn a_search_answer_fits_its_budget_best_first_and_says_how_many_it_left_out() {
         .collect();
     let catalog = Catalog::new(vec![UpstreamTools::new("notes", Ok(tools))]);
     let text = |query: &str, budget: usize| {
-        let result = search_result(&catalog, query, budget);
+        let result = search_result(&catalog, query, budget, &SearchIndex::default());
         result.content[0].as_text().unwrap().text.clone()
     };
     let ranked = text("write a note", 100_000);
