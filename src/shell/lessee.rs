@@ -258,6 +258,10 @@ impl Lessor for ObjectLessor {
     }
 
     fn tools_changed(&self) {
+        let heard = LISTED.with(|listed| listed.borrow_mut().change_heard(&self.object, now_ms()));
+        if !heard {
+            return;
+        }
         let told = tell(&self.env, &self.object, &UpstreamCommand::Refresh);
         let object = self.object.clone();
         self.context.wait_until(async move {

@@ -11,11 +11,17 @@ use crate::upstream::health::CachedTools;
 use crate::upstream::keeper::Checkers;
 use crate::upstream::protocol::{LentValue, UpstreamCommand};
 
+/// How often, at most, an isolate tells an object that its upstream said its tools changed: an
+/// upstream may say so in every answer, and each telling has the object fetch the list again.
+pub const CHANGE_TOLD_EVERY_MS: u64 = 2_000;
+
 /// One object's tools as listed last, and the rules its lessees built for them.
 #[derive(Default)]
 struct Listing {
     tools: CachedTools,
     checkers: Checkers,
+    /// When this isolate last told the object its tools changed.
+    change_told_at_ms: Option<u64>,
 }
 
 /// The tools each object listed last, by object.
@@ -56,6 +62,21 @@ impl Listings {
             .or_default()
             .checkers
             .clone()
+    }
+
+    /// Whether to tell `object`, at `now_ms`, that its upstream said its tools changed: not
+    /// when this isolate told it less than [`CHANGE_TOLD_EVERY_MS`] before, so a lessee's
+    /// upstream that says so in every answer has its object fetch the list at most that often
+    /// for this isolate (a change it heard meanwhile is read at the list's TTL, or with the next
+    /// telling).
+    pub fn change_heard(&mut self, object: &str, now_ms: u64) -> bool {
+        let listing = self.0.entry(object.to_owned()).or_default();
+        let recent = (listing.change_told_at_ms)
+            .is_some_and(|told| now_ms.saturating_sub(told) < CHANGE_TOLD_EVERY_MS);
+        if !recent {
+            listing.change_told_at_ms = Some(now_ms);
+        }
+        !recent
     }
 
     /// What the object is to learn from `value`, which `command` returned in a lent session:
@@ -167,5 +188,19 @@ mod tests {
             listings.to_learn("docs", &UpstreamCommand::Status, &value),
             None
         );
+    }
+
+    #[test]
+    fn an_upstream_that_says_its_tools_changed_in_every_answer_has_its_object_told_once_in_a_while()
+    {
+        let mut listings = Listings::default();
+        assert!(listings.change_heard("docs", 1_000));
+        assert!(!listings.change_heard("docs", 1_000 + CHANGE_TOLD_EVERY_MS - 1));
+        assert!(
+            listings.change_heard("github", 1_500),
+            "each object has its own"
+        );
+        assert!(listings.change_heard("docs", 1_000 + CHANGE_TOLD_EVERY_MS));
+        assert!(!listings.change_heard("docs", 1_000 + CHANGE_TOLD_EVERY_MS + 1));
     }
 }
