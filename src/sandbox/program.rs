@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::limits::{ExecutionLimits, ISOLATE_COMPATIBILITY_DATE};
+use super::limits::{ExecutionLimits, ISOLATE_COMPATIBILITY_DATE, ISOLATE_COMPATIBILITY_FLAGS};
 use super::protocol::ToolErrorKind;
 use crate::names::CONSOLE;
 
@@ -61,6 +61,8 @@ impl Manifest {
 pub struct WorkerCode {
     /// The isolate's compatibility date.
     pub compatibility_date: &'static str,
+    /// The isolate's compatibility flags.
+    pub compatibility_flags: [&'static str; 2],
     /// The module the isolate starts from.
     pub main_module: &'static str,
     /// Module name → source.
@@ -105,6 +107,7 @@ impl WorkerCode {
             .collect();
         Self {
             compatibility_date: ISOLATE_COMPATIBILITY_DATE,
+            compatibility_flags: ISOLATE_COMPATIBILITY_FLAGS,
             main_module: HARNESS_MODULE,
             modules,
             limits: IsolateLimits {

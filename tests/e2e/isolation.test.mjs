@@ -67,6 +67,13 @@ return {
     assert.ok(report.result.namespaces.includes("get_sum"));
   });
 
+  test("the isolate runs without Node.js compatibility: no process and no Buffer", async () => {
+    // The runner refuses `import()` of a `node:` module before the isolate starts (source.rs).
+    const report = await execute(running.client, "return { process: typeof process, buffer: typeof Buffer };");
+    assert.equal(report.isError, false, JSON.stringify(report));
+    assert.deepEqual(report.result, { process: "undefined", buffer: "undefined" });
+  });
+
   test("a request for a foreign host (DNS rebinding) or from a foreign origin is refused with 403", async () => {
     const url = new URL(running.stack.url);
     const initialize = JSON.stringify({
