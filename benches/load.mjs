@@ -3,8 +3,9 @@
 // SDK); against the runner on a workerd that keeps V8's Liftoff code (see latency.mjs), reported
 // as `liftoffKept`; and against @cloudflare/codemode's executor in a JS Worker on the same
 // wrangler/workerd (plain POSTs, benches/codemode_baseline.mjs), reported as `codemode`. Each
-// records the success rate, throughput, latency percentiles and distribution, and workerd's
-// resident memory before and after. Writes benches/results/load.json.
+// records the success rate, throughput, latency percentiles and distribution, workerd's
+// resident memory before and after, and the CPU time workerd used per execution. Writes
+// benches/results/load.json.
 //
 // Usage: node benches/load.mjs [executions] [concurrency]   (make bench)
 
@@ -15,7 +16,7 @@ import { join } from "node:path";
 import { connectTypeScript } from "../tests/support/mcp.mjs";
 import { ROOT, startEverything, startStack } from "../tests/support/stack.mjs";
 import { startCodemodeWorker } from "./codemode_baseline.mjs";
-import { KEEP_LIFTOFF, percentile, round, workerdRssMiB } from "./lib/measure.mjs";
+import { KEEP_LIFTOFF, percentile, round, workerdCpuMs, workerdRssMiB } from "./lib/measure.mjs";
 
 const EXECUTIONS = Number(process.argv[2] ?? 10_000);
 const CONCURRENCY = Number(process.argv[3] ?? 32);
@@ -36,6 +37,7 @@ async function load({ callers, processGroup }) {
   // Warm up: every client runs one execution before memory and time are measured.
   await Promise.all(callers.map((call) => call("return 1;")));
   const before = workerdRssMiB(processGroup);
+  const cpuBefore = workerdCpuMs(processGroup);
   const samples = [];
   let succeeded = 0;
   let next = 0;
@@ -58,6 +60,7 @@ async function load({ callers, processGroup }) {
   );
   const durationS = (performance.now() - started) / 1000;
   const after = workerdRssMiB(processGroup);
+  const cpuMs = workerdCpuMs(processGroup) - cpuBefore;
 
   samples.sort((a, b) => a - b);
   const histogram = [...BUCKETS_MS, null].map((le, i) => ({
@@ -77,6 +80,7 @@ async function load({ callers, processGroup }) {
     max_ms: round(samples.at(-1)),
     histogram,
     workerdRssMiB: { before, after },
+    workerdCpuMsPerExecution: round(cpuMs / EXECUTIONS),
   };
 }
 
@@ -117,8 +121,8 @@ async function codemodeLoad() {
 const report = await runnerLoad();
 const codemode = await codemodeLoad();
 process.env.MINIFLARE_WORKERD_V8_FLAGS = KEEP_LIFTOFF;
-const { successRate, throughputPerS, p50_ms, p95_ms, p99_ms, workerdRssMiB: rss } = await runnerLoad();
-report.liftoffKept = { v8Flags: KEEP_LIFTOFF, successRate, throughputPerS, p50_ms, p95_ms, p99_ms, workerdRssMiB: rss };
+const { successRate, throughputPerS, p50_ms, p95_ms, p99_ms, workerdRssMiB: rss, workerdCpuMsPerExecution: cpu } = await runnerLoad();
+report.liftoffKept = { v8Flags: KEEP_LIFTOFF, successRate, throughputPerS, p50_ms, p95_ms, p99_ms, workerdRssMiB: rss, workerdCpuMsPerExecution: cpu };
 report.codemode = {
   successRate: codemode.successRate,
   throughputPerS: codemode.throughputPerS,
@@ -126,6 +130,7 @@ report.codemode = {
   p95_ms: codemode.p95_ms,
   p99_ms: codemode.p99_ms,
   workerdRssMiB: codemode.workerdRssMiB,
+  workerdCpuMsPerExecution: codemode.workerdCpuMsPerExecution,
 };
 mkdirSync(join(ROOT, "benches/results"), { recursive: true });
 writeFileSync(join(ROOT, "benches/results/load.json"), `${JSON.stringify(report, null, 2)}\n`);

@@ -51,3 +51,24 @@ export function workerdRssMiB(group) {
     .reduce((sum, [, rss]) => sum + Number(rss), 0);
   return Math.round((kib / 1024) * 10) / 10;
 }
+
+/** Clock ticks per second of /proc's CPU times (`getconf CLK_TCK`). */
+const TICKS_PER_S = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }));
+
+/**
+ * CPU time, in milliseconds, that the workerd processes in process group `group` have used so
+ * far (user and system, all threads). workerd runs every isolate of a `wrangler dev` on one
+ * thread, so under load this, per execution, is what bounds throughput.
+ */
+export function workerdCpuMs(group) {
+  const table = execFileSync("ps", ["-eo", "pid=,pgid=,comm="], { encoding: "utf8" });
+  return table
+    .split("\n")
+    .map((line) => line.trim().split(/\s+/))
+    .filter(([, pgid, comm]) => Number(pgid) === group && comm === "workerd")
+    .reduce((sum, [pid]) => {
+      // The fields after the command's closing parenthesis; utime and stime are the 12th and 13th.
+      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+      return sum + ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_S;
+    }, 0);
+}
