@@ -124,6 +124,7 @@ export function readLoad(dir) {
   const rss = c.object(data, "workerdRssMiB", "workerdRssMiB", { nullable: true });
   c.number(rss, "before", "workerdRssMiB.before", { min: 0 });
   c.number(rss, "after", "workerdRssMiB.after", { min: 0 });
+  c.number(data, "workerdCpuMsPerExecution", "workerdCpuMsPerExecution", { min: 0 });
   const kept = c.object(data, "liftoffKept", "liftoffKept");
   c.string(kept, "v8Flags", "liftoffKept.v8Flags");
   c.number(kept, "successRate", "liftoffKept.successRate", { min: 0, max: 1 });
@@ -134,6 +135,7 @@ export function readLoad(dir) {
   const keptRss = c.object(kept, "workerdRssMiB", "liftoffKept.workerdRssMiB", { nullable: true });
   c.number(keptRss, "before", "liftoffKept.workerdRssMiB.before", { min: 0 });
   c.number(keptRss, "after", "liftoffKept.workerdRssMiB.after", { min: 0 });
+  c.number(kept, "workerdCpuMsPerExecution", "liftoffKept.workerdCpuMsPerExecution", { min: 0 });
   const codemode = c.object(data, "codemode", "codemode");
   c.number(codemode, "successRate", "codemode.successRate", { min: 0, max: 1 });
   c.number(codemode, "throughputPerS", "codemode.throughputPerS", { min: 0 });
@@ -143,6 +145,7 @@ export function readLoad(dir) {
   const codemodeRss = c.object(codemode, "workerdRssMiB", "codemode.workerdRssMiB");
   c.number(codemodeRss, "before", "codemode.workerdRssMiB.before", { min: 0 });
   c.number(codemodeRss, "after", "codemode.workerdRssMiB.after", { min: 0 });
+  c.number(codemode, "workerdCpuMsPerExecution", "codemode.workerdCpuMsPerExecution", { min: 0 });
   c.done();
   return data;
 }

@@ -22,6 +22,8 @@ export function loadSection({ load }) {
     `\`${kept.v8Flags}\` (see above), which shows how much of workerd's growth in memory goes with`,
     `recompiling flushed wasm (${growth(load.workerdRssMiB)} with the default flags, ${growth(kept.workerdRssMiB)} with Liftoff code kept);`,
     "and against @cloudflare/codemode's executor on the same wrangler/workerd (plain POSTs).",
+    "workerd runs every isolate, the dynamic ones included, on one thread, so its CPU time per",
+    "execution bounds the throughput: about 1,000 ms divided by it.",
     "",
     table(
       ["", "runner", "runner, Liftoff code kept", "codemode"],
@@ -36,6 +38,7 @@ export function loadSection({ load }) {
         ["p99", ...sides.map((l) => ms(l.p99_ms))],
         ["max", ms(load.max_ms), "—", "—"],
         ["workerd resident memory", ...sides.map((l) => memory(l.workerdRssMiB))],
+        ["workerd CPU per execution", ...sides.map((l) => ms(l.workerdCpuMsPerExecution))],
       ],
       ["l", "r", "r", "r"],
     ),
