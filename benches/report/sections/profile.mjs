@@ -103,11 +103,13 @@ export function profileSection({ profile, latency, cpu }) {
     "Where workers-rs wraps a JavaScript API in much Rust, the request path calls the runtime",
     "directly: the request's URL is read with the runtime's `URL` (not the `url` crate's parser), and",
     "the runner's Durable Objects and the upstreams are called with the runtime's own `fetch`.",
+    "The dynamic isolate is loaded without Node.js compatibility (`no_nodejs_compat`), which its",
+    "compatibility date would turn on, having workerd build Node's modules for every isolate.",
     "",
     `One more sequential call adds ${runnerExtra === null ? "—" : ms(runnerExtra)} inside the Worker`,
     `(codemode: ${codemodeExtra === null ? "—" : ms(codemodeExtra)}), from the latency run: it compiles`,
     `nothing new (${fixed(most.compiled.kib, 0)} KiB for ${most.name} against ${fixed(withCalls.compiled.kib, 0)} KiB for ${withCalls.name}); its`,
-    "time is the crossing from the isolate to the bridge, the gate, and the request to the upstream's",
-    "Durable Object, which holds the MCP session and calls the upstream.",
+    "time is the crossing from the isolate to the bridge, the gate, and the request to the upstream,",
+    "which the Worker makes in the MCP session the upstream's Durable Object lent it.",
   ];
 }
