@@ -20,11 +20,14 @@ const PRICES = {
 /** The memory a Durable Object is billed for while active. */
 const OBJECT_GB = 128 / 1024;
 /**
- * Durable Object requests of every execution in a busy session besides its tool calls: the audit
- * entry. An isolate reads the registry's list of upstreams and the session's record at most
- * every 10 s, and an execution opens its cancellation watch only once it has run 200 ms.
+ * Durable Object requests of every execution in a busy session: the audit entry. Its tool calls
+ * go from the Worker, in the session the upstream's object lends (server-everything needs no
+ * OAuth, no `maxConcurrentCalls` queue and no legacy SSE stream, which keep calls in the
+ * object). An isolate asks each object for a lease and reports to it at most once a second,
+ * reads the registry's list of upstreams and the session's record at most every 10 s, and an
+ * execution opens its cancellation watch only once it has run 200 ms.
  */
-const OBJECT_REQUESTS_BESIDES_CALLS = 1;
+const OBJECT_REQUESTS = 1;
 const EXECUTIONS = 1000;
 
 const usd = (n) => `$${fixed(n, n >= 0.01 ? 2 : 5)}`;
@@ -38,8 +41,8 @@ export function costSection({ latency }) {
     ["Dynamic Workers (`LOADER.load()` counts one unique Dynamic Worker per execution)", 1, "$0.002 each", PRICES.dynamicWorker],
     ["Worker requests (the `execute` request, and each tool call's RPC into the bridge)", 1 + calls, "$0.30 per million", PRICES.workerRequest],
     [
-      `Durable Object requests (the audit entry, and one per tool call; per isolate, the registry and the session's record at most every 10 s, tool lists every 2 s; the cancellation watch of an execution past 200 ms)`,
-      OBJECT_REQUESTS_BESIDES_CALLS + calls,
+      `Durable Object requests (the audit entry; a tool call only where the upstream's object must make it: OAuth, \`maxConcurrentCalls\`, legacy SSE; per isolate and upstream, a lease and a report at most every second; the registry and the session's record at most every 10 s, tool lists every 2 s; the cancellation watch of an execution past 200 ms)`,
+      OBJECT_REQUESTS,
       "$0.15 per million",
       PRICES.objectRequest,
     ],
