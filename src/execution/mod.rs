@@ -81,11 +81,14 @@ pub trait Platform: Objects + Sized {
     }
 
     /// Writes a finished execution's audit entry: to the log at once, then to the ledger, so
-    /// a lost ledger message only leaves it out of `/admin/audit` and the metrics.
+    /// a lost ledger message only leaves it out of `/admin/audit` and the metrics. (The Worker
+    /// sends the entries its isolate's executions finish together: [`AuditOutbox`].)
+    ///
+    /// [`AuditOutbox`]: crate::audit::AuditOutbox
     fn audit(&self, entry: ExecutionAudit) {
         self.log(&entry.log_line());
         self.tell_ledger(LedgerCommand::Record {
-            entry: Box::new(entry),
+            entries: vec![entry],
         });
     }
 

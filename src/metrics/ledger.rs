@@ -17,8 +17,8 @@ use crate::audit::{ExecutionAudit, LedgerCommand, AUDIT_KEPT, SESSIONS_KEPT_MS};
 pub trait LedgerStore {
     /// Why the storage failed.
     type Error: std::error::Error + 'static;
-    /// Stores one entry, then drops all but the newest `kept`.
-    fn append(&self, entry: &str, kept: usize) -> Result<(), Self::Error>;
+    /// Stores `entries`, oldest first, then drops all but the newest `kept`.
+    fn append(&self, entries: &[String], kept: usize) -> Result<(), Self::Error>;
     /// The newest `limit` entries, newest first.
     fn recent(&self, limit: usize) -> Result<Vec<String>, Self::Error>;
     /// The stored metrics, if any.
@@ -75,12 +75,19 @@ impl<S: LedgerStore> Ledger<S> {
         now_ms: u64,
     ) -> Result<Value, LedgerError<S::Error>> {
         match command {
-            LedgerCommand::Record { entry } => {
-                let json = serde_json::to_string(&entry)?;
+            LedgerCommand::Record { entries } => {
+                let json = entries
+                    .iter()
+                    .map(serde_json::to_string)
+                    .collect::<Result<Vec<_>, _>>()?;
                 self.store
                     .append(&json, AUDIT_KEPT)
                     .map_err(LedgerError::Storage)?;
-                self.update_metrics(now_ms, |metrics| metrics.record_execution(&entry))?;
+                self.update_metrics(now_ms, |metrics| {
+                    entries
+                        .iter()
+                        .for_each(|entry| metrics.record_execution(entry));
+                })?;
                 Ok(Value::Bool(true))
             }
             LedgerCommand::Recent { limit } => {
@@ -169,6 +176,8 @@ mod tests {
         metrics: Rc<RefCell<Option<String>>>,
         /// How many times the metrics were read from storage.
         metrics_reads: Rc<Cell<u32>>,
+        /// How many times the metrics were written.
+        metrics_writes: Rc<Cell<u32>>,
         /// Whether every write fails.
         broken: Rc<Cell<bool>>,
         /// (person, session, opened at).
@@ -178,10 +187,10 @@ mod tests {
     impl LedgerStore for Memory {
         type Error = std::io::Error;
 
-        fn append(&self, entry: &str, kept: usize) -> Result<(), Self::Error> {
+        fn append(&self, added: &[String], kept: usize) -> Result<(), Self::Error> {
             self.fail()?;
             let mut entries = self.entries.borrow_mut();
-            entries.push(entry.to_owned());
+            entries.extend_from_slice(added);
             let excess = entries.len().saturating_sub(kept);
             entries.drain(..excess);
             Ok(())
@@ -205,6 +214,7 @@ mod tests {
 
         fn put_metrics(&self, metrics: &str) -> Result<(), Self::Error> {
             self.fail()?;
+            self.metrics_writes.set(self.metrics_writes.get() + 1);
             *self.metrics.borrow_mut() = Some(metrics.to_owned());
             Ok(())
         }
@@ -246,12 +256,15 @@ mod tests {
         }
     }
 
-    fn entry(execution: &str) -> LedgerCommand {
-        let entry = ExecutionAudit::begin(5, execution.into(), None, None, "return 1", vec![])
+    fn audit(execution: &str) -> ExecutionAudit {
+        ExecutionAudit::begin(5, execution.into(), None, None, "return 1", vec![])
             .stopped(Ending::Returned)
-            .took(3);
+            .took(3)
+    }
+
+    fn entry(execution: &str) -> LedgerCommand {
         LedgerCommand::Record {
-            entry: Box::new(entry),
+            entries: vec![audit(execution)],
         }
     }
 
@@ -301,6 +314,21 @@ mod tests {
         // A restarted object reads what was stored.
         let mut restarted = Ledger::new(store.clone());
         assert_eq!(metrics(&mut restarted), counted);
+    }
+
+    #[test]
+    fn the_entries_of_one_request_are_kept_in_order_and_counted_with_one_metrics_write() {
+        let store = Memory::default();
+        let mut ledger = Ledger::new(store.clone());
+        let entries = ["exec-1", "exec-2", "exec-3"].map(audit).to_vec();
+        let answer = ledger.answer(LedgerCommand::Record { entries }, 10);
+        assert_eq!(answer.unwrap(), Value::Bool(true));
+        let recent = ledger.answer(LedgerCommand::Recent { limit: 10 }, 10);
+        let recent: Vec<ExecutionAudit> = serde_json::from_value(recent.unwrap()).unwrap();
+        let names: Vec<&str> = recent.iter().map(|e| e.execution.as_str()).collect();
+        assert_eq!(names, ["exec-3", "exec-2", "exec-1"]);
+        assert_eq!(metrics(&mut ledger).execution_count(), 3);
+        assert_eq!(store.metrics_writes.get(), 1);
     }
 
     #[test]

@@ -217,11 +217,11 @@ impl FakeServices {
     /// The upstreams of each execution the ledger was told of.
     pub(super) fn executed(&self) -> Vec<Vec<String>> {
         let told = self.told.borrow();
-        let entries = told.iter().filter_map(|command| match command {
-            LedgerCommand::Record { entry } => Some(entry.upstreams.clone()),
-            _ => None,
+        let entries = told.iter().flat_map(|command| match command {
+            LedgerCommand::Record { entries } => entries.as_slice(),
+            _ => &[],
         });
-        entries.collect()
+        entries.map(|entry| entry.upstreams.clone()).collect()
     }
 }
 

@@ -62,9 +62,12 @@ impl SqlLedger {
 impl LedgerStore for SqlLedger {
     type Error = worker::Error;
 
-    fn append(&self, entry: &str, kept: usize) -> Result<()> {
-        self.0
-            .exec("INSERT INTO audit (entry) VALUES (?)", vec![entry.into()])?;
+    fn append(&self, entries: &[String], kept: usize) -> Result<()> {
+        for entry in entries {
+            let entry = entry.as_str().into();
+            self.0
+                .exec("INSERT INTO audit (entry) VALUES (?)", vec![entry])?;
+        }
         let kept = SqlStorageValue::Integer(kept as i64);
         let trim = "DELETE FROM audit WHERE seq <= (SELECT MAX(seq) FROM audit) - ?";
         self.0.exec(trim, vec![kept]).map(drop)

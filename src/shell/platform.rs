@@ -5,18 +5,20 @@
 use std::future::Future;
 use std::rc::Rc;
 
-use worker::console_log;
+use worker::{console_log, Env};
 
 use super::bridge::bridge;
 use super::catalog::RECENT_LISTS;
 use super::js::{now_ms, random_uuid};
 use super::lessee::{self, Lessees};
 use super::loader::run_program;
+use super::objects::ask_json;
 use super::services::WorkerServices;
 use super::timer::Sleep;
+use crate::audit::{AuditOutbox, ExecutionAudit, LedgerCommand};
 use crate::codemode::catalog::Catalog;
 use crate::config::Accounts;
-use crate::execution::objects::catalog;
+use crate::execution::objects::{catalog, Object};
 use crate::execution::{Abandonment, IsolateRun, Platform, SandboxError};
 use crate::sandbox::protocol::Outcome;
 
@@ -53,6 +55,13 @@ impl Platform for WorkerServices {
         console_log!("{line}");
     }
 
+    fn audit(&self, entry: ExecutionAudit) {
+        self.log(&entry.log_line());
+        if let Some(entries) = AUDITS.with(|outbox| outbox.hold(entry, now_ms())) {
+            self.ctx.wait_until(send_audits(self.env.clone(), entries));
+        }
+    }
+
     fn now_ms(&self) -> u64 {
         now_ms()
     }
@@ -63,5 +72,24 @@ impl Platform for WorkerServices {
 
     fn origin(&self) -> &str {
         &self.origin
+    }
+}
+
+thread_local! {
+    /// This isolate's audit entries not yet sent to the ledger.
+    static AUDITS: AuditOutbox = AuditOutbox::default();
+}
+
+/// Sends `entries` to the ledger, then what this isolate's executions finished meanwhile,
+/// until nothing is left ([`AuditOutbox`]).
+async fn send_audits(env: Env, mut entries: Vec<ExecutionAudit>) {
+    loop {
+        // A lost request only leaves its entries out of /admin/audit and the metrics.
+        let command = LedgerCommand::Record { entries };
+        let _ = ask_json::<bool>(&env, Object::Ledger, &command).await;
+        match AUDITS.with(|outbox| outbox.sent(now_ms())) {
+            Some(next) => entries = next,
+            None => return,
+        }
     }
 }

@@ -8,6 +8,8 @@
 //! results, console output and error messages stay out, because any of them may hold what an
 //! upstream returned.
 
+mod outbox;
+
 use crate::digest::sha256_hex;
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +18,8 @@ use crate::protocol::person::Person;
 use crate::sandbox::gate::CallRecord;
 use crate::sandbox::limits::{ExecutionLimits, Limit};
 use crate::sandbox::protocol::{CallTrace, Outcome, QuestionTrace};
+
+pub use outbox::AuditOutbox;
 
 /// How many entries the ledger keeps; older ones are dropped.
 pub const AUDIT_KEPT: usize = 1_000;
@@ -26,10 +30,10 @@ pub const AUDITED_CALLS: usize = 100;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "camelCase")]
 pub enum LedgerCommand {
-    /// Keep an execution's entry; answers `true`.
+    /// Keep executions' entries, oldest first; answers `true`.
     Record {
-        /// The entry.
-        entry: Box<ExecutionAudit>,
+        /// The entries.
+        entries: Vec<ExecutionAudit>,
     },
     /// The newest `limit` entries, newest first; answers `Vec<ExecutionAudit>`.
     Recent {
