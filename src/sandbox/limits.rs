@@ -15,8 +15,7 @@ use serde::{Deserialize, Serialize};
 pub const ISOLATE_COMPATIBILITY_DATE: &str = "2026-11-01";
 /// Compatibility flags of dynamic isolates. Since 2026-08-04 a compatibility date turns on
 /// Node.js compatibility, which gives the program `process`, `Buffer` and `node:` modules it
-/// has no use for, and has workerd build its Node.js modules for every isolate: about 4 ms of
-/// CPU per execution (docs/benchmarks.md).
+/// has no use for, and has workerd build its Node.js modules for every isolate it starts.
 pub const ISOLATE_COMPATIBILITY_FLAGS: [&str; 2] = ["no_nodejs_compat", "no_nodejs_compat_v2"];
 
 /// Every bound on one execution.
