@@ -13,7 +13,7 @@
 // The program shares this isolate, so the harness calls only built-ins captured before the
 // program's module was evaluated (primordials.js) and keeps its state in null-prototype
 // objects: a program that tampers with built-ins breaks only itself. regexp_guard.js refuses
-// patterns that would backtrack catastrophically.
+// patterns that would backtrack catastrophically; no_cache.js takes the Cache API away.
 //
 // The contract it speaks is src/sandbox/protocol.rs (Outcome, BridgeReply) and
 // src/sandbox/program.rs (RunRequest).
@@ -36,6 +36,7 @@ import {
   record,
 } from "./primordials.js";
 import "./regexp_guard.js";
+import "./no_cache.js";
 import program, { __mirLoopLimitHit as loopLimitHit } from "./program.js";
 
 const LEVELS = ["log", "info", "warn", "error", "debug"];

@@ -10,6 +10,7 @@
 
 export const ReflectApply = Reflect.apply;
 export const ReflectDefineProperty = Reflect.defineProperty;
+export const ReflectDeleteProperty = Reflect.deleteProperty;
 export const ReflectGetOwnPropertyDescriptor = Reflect.getOwnPropertyDescriptor;
 export const ReflectSetPrototypeOf = Reflect.setPrototypeOf;
 export const ObjectCreate = Object.create;

@@ -1,11 +1,17 @@
 //! The constructs the sandbox cannot run, found before anything runs: `eval`, the `Function`
-//! constructor however it is reached, `WebAssembly`, `with`, `import()` of anything but a
-//! `cloudflare:` built-in, and the runner's own names ([`RESERVED_PREFIX`]). The isolate stays
-//! the security boundary; this is so the model gets a clear error it can act on.
+//! constructor however it is reached, `WebAssembly`, `with`, `import()`, and the runner's own
+//! names ([`RESERVED_PREFIX`]). The isolate stays the boundary for the rest; this is so the
+//! model gets a clear error it can act on.
+//!
+//! For `import()` this check is the boundary itself. A module can only be loaded by that
+//! syntax, code built from strings cannot run in the isolate, and the program needs no module:
+//! so refusing every `import()` here keeps the runtime's own modules (`cloudflare:workers`,
+//! `cloudflare:sockets`, ...) and whatever they may offer in production out of the program's
+//! reach.
 
 use swc_common::{BytePos, Spanned};
 use swc_ecma_ast::{
-    CallExpr, Callee, Expr, FnExpr, Ident, Lit, MemberExpr, MemberProp, NewExpr, WithStmt,
+    CallExpr, Callee, Expr, FnExpr, Ident, MemberExpr, MemberProp, NewExpr, WithStmt,
 };
 use swc_ecma_visit::{Visit, VisitWith};
 
@@ -65,10 +71,11 @@ impl Visit for Forbidden {
     fn visit_call_expr(&mut self, call: &CallExpr) {
         match &call.callee {
             Callee::Expr(callee) => self.check_function_constructor(callee),
-            Callee::Import(_) if !imports_a_builtin(call) => self.flag(
+            Callee::Import(_) => self.flag(
                 call.span.lo,
                 "`import()` cannot load modules here: the sandbox has no network and no module \
-                 besides your program; call upstream functions through their namespaces"
+                 besides your program, the runtime's own `cloudflare:` modules included; call \
+                 upstream functions through their namespaces"
                     .into(),
             ),
             _ => {}
@@ -100,13 +107,6 @@ impl Visit for Forbidden {
         );
         with.visit_children_with(self);
     }
-}
-
-/// Whether a dynamic import names a runtime built-in (`cloudflare:…`) as a string literal.
-fn imports_a_builtin(call: &CallExpr) -> bool {
-    call.args.first().is_some_and(
-        |arg| matches!(&*arg.expr, Expr::Lit(Lit::Str(s)) if s.value.starts_with("cloudflare:")),
-    )
 }
 
 fn is_ident(expr: &Expr, name: &str) -> bool {

@@ -8,12 +8,11 @@
 //! body declaring `async function main()` without a top-level `return` (`main` is called).
 //!
 //! Constructs the sandbox cannot run (`eval`, the `Function` constructor however it is reached,
-//! `WebAssembly`, `with`, and `import()` of anything but a `cloudflare:` built-in, since there is
-//! no network and no module besides the program) are refused here with their position, and so
-//! are the runner's own names; the `forbidden` module finds them. Built-in modules are left to
-//! the isolate, whose `env` is empty and whose sockets have no route out. The isolate stays the
-//! security boundary; this is so the model gets a clear error it can act on, before anything
-//! runs.
+//! `WebAssembly`, `with`, and `import()`, since there is no network and no module besides the
+//! program) are refused here with their position, and so are the runner's own names; the
+//! `forbidden` module finds them. The isolate stays the security boundary for all but
+//! `import()`, which only this check can refuse; this is so the model gets a clear error it can
+//! act on, before anything runs.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};

@@ -14,8 +14,9 @@ use crate::names::CONSOLE;
 pub const HARNESS_MODULE: &str = "harness.js";
 /// The harness's modules, by name: the harness (builds namespace objects over the bridge,
 /// captures the console, runs the program and reports an outcome), the built-ins it captures
-/// before the program's module runs, and the guard on regular expressions.
-pub const HARNESS_MODULES: [(&str, &str); 3] = [
+/// before the program's module runs, the guard on regular expressions, and the removal of the
+/// Cache API.
+pub const HARNESS_MODULES: [(&str, &str); 4] = [
     (
         HARNESS_MODULE,
         include_str!("../../worker-template/harness.js"),
@@ -27,6 +28,10 @@ pub const HARNESS_MODULES: [(&str, &str); 3] = [
     (
         "regexp_guard.js",
         include_str!("../../worker-template/regexp_guard.js"),
+    ),
+    (
+        "no_cache.js",
+        include_str!("../../worker-template/no_cache.js"),
     ),
 ];
 /// The module name the user's program is loaded under in the isolate.

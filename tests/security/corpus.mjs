@@ -47,17 +47,13 @@ export const CORPUS = [
     check: (report) => assert.match(report.result, /^refused: /),
   },
   {
-    name: "a socket to a loopback listener is refused",
+    name: "importing the runtime's sockets module is refused before running",
     code: ({ port }) => `
 const { connect } = await import("cloudflare:sockets");
-try {
-  const socket = connect({ hostname: "127.0.0.1", port: ${port} });
-  await socket.opened;
-  return "reached";
-} catch (error) {
-  return "refused: " + (error as Error).message;
-}`,
-    check: (report) => assert.match(report.result, /^refused: /),
+const socket = connect({ hostname: "127.0.0.1", port: ${port} });
+await socket.opened;
+return "reached";`,
+    check: (report) => refusedBeforeRunning(report, /import\(\)/),
   },
   {
     name: "fetch to a public host is refused",
@@ -126,15 +122,20 @@ try {
     check: (report) => assert.match(report.result, /^refused: /),
   },
   {
-    name: "the isolate's env is empty and no global holds the bridge",
+    name: "importing the runtime's workers module (env, cache, exports) is refused before running",
+    code: () => `const { env, cache } = await import("cloudflare:workers");\nreturn { env: Object.keys(env), cache: Object.keys(cache) };`,
+    check: (report) => refusedBeforeRunning(report, /import\(\)/),
+  },
+  {
+    name: "no global holds the bridge",
     code: () => `
-const { env } = await import("cloudflare:workers");
 const holders = Object.getOwnPropertyNames(globalThis).filter((name) => {
   try { return typeof (globalThis as any)[name]?.callTool === "function"; } catch { return false; }
 });
-return { env: Object.getOwnPropertyNames(env), holders };`,
-    check: (report) => assert.deepEqual(report.result, { env: [], holders: [] }),
+return { holders };`,
+    check: (report) => assert.deepEqual(report.result, { holders: [] }),
   },
+
   {
     name: "namespace functions expose no bridge internals",
     code: () => `
