@@ -19,9 +19,10 @@ use crate::config::account_of_object;
 use crate::protocol::log_level::LogLevel;
 use crate::sandbox::protocol::Outcome;
 
-/// How long an execution runs before it watches for its client's cancellation.
-pub const CANCELLATION_WATCH_AFTER_MS: u32 = 200;
-use crate::session::SessionCommand;
+/// How long an execution runs before it watches its session's object for a cancellation that
+/// reached another isolate (one that reaches its own isolate stops it at once).
+pub const CANCELLATION_WATCH_AFTER_MS: u32 = 1_000;
+use crate::session::{request_key, SessionCommand};
 use crate::upstream::protocol::{UpstreamAnswer, UpstreamCommand};
 
 /// What abandoning an execution stops.
@@ -137,13 +138,31 @@ pub(super) async fn run_to_end<P: Platform>(
 
 /// Resolves once `run` has used its `timeoutMs`, not counting the time its calls spent waiting
 /// for approval: each time the timer fires, the waiting since is given back.
-/// The client's reason, once it cancels `run`: watched for in the session's object only after
+/// The client's reason, once it cancels `run`. The run is registered with its isolate's
+/// [`WaitingRequests`](crate::session::WaitingRequests) at once, so a cancellation that reaches this isolate stops it then. One
+/// that reached another isolate is met in the session's object, which is watched only after
 /// [`CANCELLATION_WATCH_AFTER_MS`], so that most executions, which end sooner, cost the object
-/// no request. A cancellation that came first is kept there for the watch
-/// ([`crate::session::Room`]): it is seen at most that late.
-async fn cancellation<P: Platform>(platform: &P, run: &IsolateRun<'_>) -> String {
-    platform.sleep(CANCELLATION_WATCH_AFTER_MS).await;
-    platform.cancellation(run).await
+/// no request and no stream; the object keeps a cancellation that came first for the watch
+/// ([`crate::session::Room`]), so it is seen at most that late.
+fn cancellation<'a, 'r, P: Platform>(
+    platform: &'a P,
+    run: &'a IsolateRun<'r>,
+) -> impl Future<Output = String> + use<'a, 'r, P> {
+    let here = (run.session)
+        .map(|session| (platform.waiting_requests()).wait(session, request_key(run.context.id())));
+    let there = async move {
+        platform.sleep(CANCELLATION_WATCH_AFTER_MS).await;
+        platform.cancellation(run).await
+    };
+    async move {
+        match here {
+            Some(here) => {
+                pin_mut!(here, there);
+                select(here, there).await.factor_first().0
+            }
+            None => there.await,
+        }
+    }
 }
 
 async fn deadline<P: Platform>(platform: &P, run: &IsolateRun<'_>) {

@@ -45,6 +45,7 @@ use crate::sandbox::gate::CallGate;
 use crate::sandbox::limits::ExecutionLimits;
 use crate::sandbox::program::{RunRequest, WorkerCode};
 use crate::sandbox::protocol::Outcome;
+use crate::session::WaitingRequests;
 
 /// What an execution needs of the Worker it runs in. How it watches for the client's
 /// cancellation, abandons a run and keeps its audit entry is written here, over the runner's
@@ -68,6 +69,8 @@ pub trait Platform: Objects + Sized {
     fn new_id(&self) -> String;
     /// The runner's origin as people reach it, for the links it gives them.
     fn origin(&self) -> &str;
+    /// The requests this isolate runs that their clients may cancel.
+    fn waiting_requests(&self) -> &WaitingRequests;
 
     /// Resolves with the client's reason when it cancels the request `run` answers; never
     /// otherwise.

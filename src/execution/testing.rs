@@ -21,7 +21,7 @@ use crate::mcp::jsonrpc::Request;
 use crate::protocol::http::EventStream;
 use crate::sandbox::gate::{HeldReply, Sent};
 use crate::sandbox::protocol::{BridgeReply, ThrownError, ToolErrorKind};
-use crate::session::{SessionCommand, SessionRecord};
+use crate::session::{request_key, SessionCommand, SessionRecord, WaitingRequests};
 use crate::upstream::protocol::{QuestionAnswer, UpstreamCommand};
 
 /// What the fake isolate does with the program it is given.
@@ -60,6 +60,10 @@ pub(super) struct FakePlatform {
     pub(super) fires: Vec<u32>,
     /// How often an execution watched for its cancellation.
     pub(super) cancellation_watches: Cell<u32>,
+    /// The client's reason, given to this isolate while a [`Program::HangsInACall`] runs.
+    pub(super) cancels_here_with: Option<&'static str>,
+    /// The requests of this isolate that their clients may cancel.
+    pub(super) waiting_requests: WaitingRequests,
     pub(super) clock: Cell<u64>,
     pub(super) runs: Cell<u32>,
     pub(super) audits: RefCell<Vec<ExecutionAudit>>,
@@ -95,6 +99,8 @@ impl FakePlatform {
             cancels_with: None,
             fires: Vec::new(),
             cancellation_watches: Cell::new(0),
+            cancels_here_with: None,
+            waiting_requests: WaitingRequests::default(),
             clock: Cell::new(1_000),
             runs: Cell::new(0),
             audits: RefCell::default(),
@@ -338,6 +344,10 @@ impl Platform for FakePlatform {
             }),
             Program::HangsInACall => {
                 let _in_flight = run.gate.admit("everything", "echo", "{}", || 0).await;
+                if let (Some(reason), Some(session)) = (self.cancels_here_with, run.session) {
+                    let request = request_key(run.context.id());
+                    assert!(self.waiting_requests.deliver(session, &request, reason));
+                }
                 pending().await
             }
             Program::Overruns(ms) => {
@@ -390,6 +400,10 @@ impl Platform for FakePlatform {
 
     fn origin(&self) -> &str {
         "https://runner.example"
+    }
+
+    fn waiting_requests(&self) -> &WaitingRequests {
+        &self.waiting_requests
     }
 }
 

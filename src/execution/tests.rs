@@ -146,6 +146,21 @@ fn a_cancelled_execution_gets_no_answer_and_its_session_hears_what_stopped() {
 }
 
 #[test]
+fn a_cancellation_that_reaches_the_executions_own_isolate_stops_it_without_its_sessions_object() {
+    let mut platform = FakePlatform::new(Program::HangsInACall);
+    platform.cancels_here_with = Some("the user pressed stop");
+    assert!(run_code(&platform, CODE).is_none());
+    assert_eq!(platform.cancellation_watches.get(), 0);
+    assert_eq!(platform.audit_entry().ending, Ending::Cancelled);
+    let abandoned = platform.abandoned.borrow();
+    assert!(abandoned[0].reason.contains("the user pressed stop"));
+    assert_eq!(
+        abandoned[0].event()["stoppedCallsTo"],
+        json!(["everything"])
+    );
+}
+
+#[test]
 fn an_execution_that_ends_before_the_watch_never_asks_its_session_about_cancellation() {
     let mut platform = FakePlatform::new(Program::HangsInACall);
     platform.cancels_with = Some("the user pressed stop");

@@ -109,8 +109,14 @@ impl<S: Services> ServerBackend for Runner<S> {
         request_id: &RequestId,
         reason: &str,
     ) -> Result<(), BackendError> {
+        let request = request_key(request_id);
+        if (self.services.waiting_requests()).deliver(session_id, &request, reason) {
+            return Ok(());
+        }
+        // The request runs in another isolate (or has not reached one yet): they meet in the
+        // session's object.
         let command = SessionCommand::Cancel {
-            request: request_key(request_id),
+            request,
             reason: reason.to_owned(),
         };
         let _watched: bool = self.ask_session(session_id, &command).await?;

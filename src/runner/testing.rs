@@ -18,6 +18,7 @@ use crate::config::UpstreamConfig;
 use crate::execution::objects::Objects;
 use crate::execution::{IsolateRun, SandboxError};
 use crate::sandbox::protocol::Outcome;
+use crate::session::WaitingRequests;
 
 /// Sessions and the ledger in memory, and isolates whose programs return at once.
 #[derive(Default)]
@@ -41,6 +42,10 @@ pub(super) struct FakeServices {
     pub(super) search_index: SearchIndex,
     /// How far the clock has moved on from 1 s.
     pub(super) elapsed_ms: Cell<u64>,
+    /// The requests of this isolate that their clients may cancel.
+    pub(super) waiting_requests: WaitingRequests,
+    /// The requests whose cancellation was passed to their session's object.
+    pub(super) cancels_told: RefCell<Vec<String>>,
 }
 
 impl RegistryStore for FakeServices {
@@ -74,7 +79,10 @@ impl FakeServices {
                 }
                 None => json!(false),
             },
-            SessionCommand::Cancel { .. } => json!(false),
+            SessionCommand::Cancel { request, .. } => {
+                self.cancels_told.borrow_mut().push(request);
+                json!(false)
+            }
             SessionCommand::Answer { id, .. } => {
                 self.answered.borrow_mut().push(id);
                 json!(false)
@@ -173,6 +181,10 @@ impl Platform for &FakeServices {
 
     fn origin(&self) -> &str {
         "https://runner.example"
+    }
+
+    fn waiting_requests(&self) -> &WaitingRequests {
+        &self.waiting_requests
     }
 }
 

@@ -6,7 +6,9 @@
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
 use futures::executor::block_on;
-use rmcp::model::{CallToolResponse, CallToolResult, ClientCapabilities, ProtocolVersion};
+use rmcp::model::{
+    CallToolResponse, CallToolResult, ClientCapabilities, ProtocolVersion, RequestId,
+};
 use serde_json::json;
 
 use super::testing::*;
@@ -16,6 +18,7 @@ use crate::audit::LedgerCommand;
 use crate::mcp::ServerBackend;
 use crate::protocol::log_level::LogLevel;
 use crate::session::recent::RECENT_SESSIONS_MS;
+use crate::session::request_key;
 
 #[test]
 fn a_session_opened_by_one_person_is_no_session_to_another() {
@@ -412,4 +415,20 @@ fn open(runner: &Runner<&FakeServices>) -> Result<String, BackendError> {
         &ProtocolVersion::V_2025_06_18,
         &ClientCapabilities::default(),
     ))
+}
+
+#[test]
+fn a_cancellation_meets_a_request_of_this_isolate_here_and_any_other_in_its_sessions_object() {
+    let services = FakeServices::default();
+    let runner = runner(&services, None, None);
+    let id = open(&runner).unwrap();
+    let running = services
+        .waiting_requests
+        .wait(&id, request_key(&RequestId::Number(7)));
+    block_on(runner.cancel(&id, &RequestId::Number(7), "stop")).unwrap();
+    assert_eq!(block_on(running), "stop");
+    assert!(services.cancels_told.borrow().is_empty());
+    // A request this isolate does not run may run in another, or not have arrived yet.
+    block_on(runner.cancel(&id, &RequestId::Number(8), "stop")).unwrap();
+    assert_eq!(*services.cancels_told.borrow(), ["8"]);
 }

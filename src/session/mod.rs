@@ -12,8 +12,10 @@
 
 pub mod recent;
 mod room;
+mod waiting;
 
 pub use room::Room;
+pub use waiting::WaitingRequests;
 
 use std::collections::BTreeSet;
 

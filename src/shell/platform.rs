@@ -21,6 +21,7 @@ use crate::config::Accounts;
 use crate::execution::objects::{catalog, Object};
 use crate::execution::{Abandonment, IsolateRun, Platform, SandboxError};
 use crate::sandbox::protocol::Outcome;
+use crate::session::WaitingRequests;
 
 impl Platform for WorkerServices {
     async fn catalog(&self, upstreams: &[String], accounts: &Accounts) -> Catalog {
@@ -72,6 +73,10 @@ impl Platform for WorkerServices {
 
     fn origin(&self) -> &str {
         &self.origin
+    }
+
+    fn waiting_requests(&self) -> &WaitingRequests {
+        &self.waiting_requests
     }
 }
 

@@ -26,6 +26,7 @@ use crate::protocol::person::Person;
 use crate::runner::policy::{self, PolicyCache, StartError};
 use crate::runner::{Runner, Services};
 use crate::session::recent::RecentSessions;
+use crate::session::WaitingRequests;
 
 /// One request's bindings and context.
 pub(crate) struct WorkerServices {
@@ -37,6 +38,8 @@ pub(crate) struct WorkerServices {
     /// The session records this isolate read lately.
     recent_sessions: Rc<RecentSessions>,
     search_index: Rc<SearchIndex>,
+    /// The requests this isolate runs that their clients may cancel.
+    pub(super) waiting_requests: Rc<WaitingRequests>,
 }
 
 impl WorkerServices {
@@ -44,12 +47,14 @@ impl WorkerServices {
     pub(super) fn new(env: Env, ctx: Context, origin: String) -> Self {
         let recent_sessions = SESSIONS.with(Rc::clone);
         let search_index = SEARCH_INDEX.with(Rc::clone);
+        let waiting_requests = WAITING_REQUESTS.with(Rc::clone);
         Self {
             env,
             ctx: Rc::new(ctx),
             origin,
             recent_sessions,
             search_index,
+            waiting_requests,
         }
     }
 }
@@ -85,6 +90,8 @@ thread_local! {
     static SESSIONS: Rc<RecentSessions> = Rc::default();
     /// The words of the functions this isolate searched lately.
     static SEARCH_INDEX: Rc<SearchIndex> = Rc::default();
+    /// The requests this isolate runs that their clients may cancel.
+    static WAITING_REQUESTS: Rc<WaitingRequests> = Rc::default();
 }
 
 /// The upstreams (`UPSTREAMS`, then those the registry holds) and who may use them (`ACCESS`),

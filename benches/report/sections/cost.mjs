@@ -26,7 +26,7 @@ const OBJECT_GB = 128 / 1024;
  * OAuth, no `maxConcurrentCalls` queue and no legacy SSE stream, which keep calls in the
  * object). An isolate asks each object for a lease and reports to it at most once a second,
  * reads the registry's list of upstreams and the session's record at most every 10 s, and an
- * execution opens its cancellation watch only once it has run 200 ms.
+ * execution opens its cancellation watch only once it has run 1 s.
  */
 const OBJECT_REQUESTS = 1;
 const EXECUTIONS = 1000;
@@ -42,7 +42,7 @@ export function costSection({ latency }) {
     ["Dynamic Workers (`LOADER.load()` counts one unique Dynamic Worker per execution)", 1, "$0.002 each", PRICES.dynamicWorker],
     ["Worker requests (the `execute` request, and each tool call's RPC into the bridge)", 1 + calls, "$0.30 per million", PRICES.workerRequest],
     [
-      `Durable Object requests (the audit entry, which executions finishing together share; a tool call only where the upstream's object must make it: OAuth, \`maxConcurrentCalls\`, legacy SSE; per isolate and upstream, a lease and a report at most every second; the registry and the session's record at most every 10 s, tool lists every 2 s; the cancellation watch of an execution past 200 ms)`,
+      `Durable Object requests (the audit entry, which executions finishing together share; a tool call only where the upstream's object must make it: OAuth, \`maxConcurrentCalls\`, legacy SSE; per isolate and upstream, a lease and a report at most every second; the registry and the session's record at most every 10 s, tool lists every 2 s; the cancellation watch of an execution past 1 s, for a cancellation that reached another isolate)`,
       OBJECT_REQUESTS,
       "$0.15 per million",
       PRICES.objectRequest,
