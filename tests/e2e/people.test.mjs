@@ -110,6 +110,36 @@ return tried;`);
     }
   });
 
+  test("another person cannot cancel an execution, even with its session id and request id", async () => {
+    const client = await connectTypeScript(stack.url, as("alice"));
+    try {
+      const running = client.callTool({
+        name: "execute",
+        arguments: { code: `await new Promise((resolve) => setTimeout(resolve, 1500));\nreturn "finished";` },
+      });
+      // Bob names every request id Alice's client can have used so far.
+      const cancels = Array.from({ length: 10 }, (_, requestId) => fetch(stack.url, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          "mcp-session-id": client.transport.sessionId,
+          "mcp-protocol-version": "2025-11-25",
+          ...as("bob"),
+        },
+        body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId, reason: "bob says stop" } }),
+      }));
+      for (const response of await Promise.all(cancels)) {
+        assert.equal(response.status, 404);
+      }
+      const result = await running;
+      assert.equal(result.isError, false, JSON.stringify(result));
+      assert.equal(result.structuredContent.result, "finished");
+    } finally {
+      await client.close();
+    }
+  });
+
   test("the audit log and the metrics name the person", async () => {
     const client = await connectTypeScript(stack.url, as("alice"));
     const code = "return await everything.get_sum({ a: 40, b: 2 });";

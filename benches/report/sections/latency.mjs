@@ -47,8 +47,9 @@ function insideTheWorker(latency) {
     "the time around `DynamicWorkerExecutor.execute` in the codemode Worker). This is the like-for-like",
     "comparison: at the client the runner is reached through MCP (a session, JSON-RPC, an SSE answer),",
     "codemode through a plain POST. The runner's time includes listing the upstreams' tools, type",
-    "stripping and step checks, the audit entry, and tool calls through each upstream's Durable Object;",
-    "the codemode Worker keeps one MCP session in its own isolate and calls the upstream directly.",
+    "stripping and step checks, the audit entry, and tool calls, which the Worker makes in the MCP",
+    "session each upstream's Durable Object lends it; the codemode Worker keeps one MCP session in its",
+    "own isolate and calls the upstream directly.",
     "",
     table(
       ["scenario", "runner p50", "runner p95", "codemode p50", "codemode p95", "runner / codemode (p50)"],
