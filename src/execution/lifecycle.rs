@@ -139,8 +139,9 @@ pub(super) async fn run_to_end<P: Platform>(
 /// Resolves once `run` has used its `timeoutMs`, not counting the time its calls spent waiting
 /// for approval: each time the timer fires, the waiting since is given back.
 /// The client's reason, once it cancels `run`. The run is registered with its isolate's
-/// [`WaitingRequests`](crate::session::WaitingRequests) at once, so a cancellation that reaches this isolate stops it then. One
-/// that reached another isolate is met in the session's object, which is watched only after
+/// [`WaitingRequests`](crate::session::WaitingRequests) at once, so a cancellation that
+/// reaches this isolate stops it then. One that reached another isolate is met in the
+/// session's object, which is watched only after
 /// [`CANCELLATION_WATCH_AFTER_MS`], so that most executions, which end sooner, cost the object
 /// no request and no stream; the object keeps a cancellation that came first for the watch
 /// ([`crate::session::Room`]), so it is seen at most that late.

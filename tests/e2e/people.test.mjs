@@ -90,20 +90,23 @@ return tried;`);
     assert.match(await response.text(), /grants `carol` no upstream on this runner/);
   });
 
+  /** POSTs `message` in the MCP session `sessionId`, signed in as `person`. */
+  const postInSession = (sessionId, person, message) => fetch(stack.url, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+      "mcp-session-id": sessionId,
+      "mcp-protocol-version": "2025-11-25",
+      ...as(person),
+    },
+    body: JSON.stringify(message),
+  });
+
   test("a session belongs to its person: another key cannot use it", async () => {
     const client = await connectTypeScript(stack.url, as("alice"));
     try {
-      const response = await fetch(stack.url, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          accept: "application/json, text/event-stream",
-          "mcp-session-id": client.transport.sessionId,
-          "mcp-protocol-version": "2025-11-25",
-          ...as("bob"),
-        },
-        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }),
-      });
+      const response = await postInSession(client.transport.sessionId, "bob", { jsonrpc: "2.0", id: 1, method: "ping" });
       assert.equal(response.status, 404);
     } finally {
       await client.close();
@@ -118,16 +121,8 @@ return tried;`);
         arguments: { code: `await new Promise((resolve) => setTimeout(resolve, 1500));\nreturn "finished";` },
       });
       // Bob names every request id Alice's client can have used so far.
-      const cancels = Array.from({ length: 10 }, (_, requestId) => fetch(stack.url, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          accept: "application/json, text/event-stream",
-          "mcp-session-id": client.transport.sessionId,
-          "mcp-protocol-version": "2025-11-25",
-          ...as("bob"),
-        },
-        body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId, reason: "bob says stop" } }),
+      const cancels = Array.from({ length: 10 }, (_, requestId) => postInSession(client.transport.sessionId, "bob", {
+        jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId, reason: "bob says stop" },
       }));
       for (const response of await Promise.all(cancels)) {
         assert.equal(response.status, 404);
